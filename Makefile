@@ -1,0 +1,139 @@
+# gregor top-level build. `make` configures itself on a fresh clone.
+# Targets: all (default), check, run, bench, install, clean, format, deps.
+
+MODULES := base config protocol log zk network cluster controller server
+# Link order: most dependent first.
+LINK_MODULES := server controller cluster network zk log protocol config base
+
+BUILD := build
+GEN := $(BUILD)/gen
+prefix ?= /usr/local
+DESTDIR ?=
+
+ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
+include config.mk
+endif
+
+config.mk: configure.ac config.mk.in
+	@sh mk/deps.sh
+	autoconf -o configure configure.ac
+	./configure --prefix=$(prefix) CXX="$${CXX:-g++}"
+
+CXXFLAGS_BASE := -std=c++20 -O2 -g -Wall -Wextra -Werror -Wno-mismatched-new-delete \
+  -Wno-missing-field-initializers -pthread -MMD -MP
+ifeq ($(SANITIZE),yes)
+CXXFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+CPPFLAGS := -Iinclude -Isrc -I$(GEN) -DBOOST_ASIO_NO_DEPRECATED
+LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog -lpthread
+
+all: programs
+
+# Per-module sources; a module may add rules in src/<m>/module.mk
+# (the protocol module generates message code there).
+define module_rules
+$(1)_SRCS := $$(wildcard src/$(1)/*.cc src/$(1)/*/*.cc)
+$(1)_OBJS := $$(patsubst src/%.cc,$(BUILD)/obj/%.o,$$($(1)_SRCS))
+$(1)_LIB := $$(if $$($(1)_SRCS),$(BUILD)/lib/libgregor_$(1).a)
+$$($(1)_LIB): $$($(1)_OBJS)
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+-include $(wildcard src/*/module.mk)
+
+ALL_LIBS := $(foreach m,$(LINK_MODULES),$($(m)_LIB))
+GEN_HEADERS ?=
+
+$(BUILD)/obj/%.o: src/%.cc $(GEN_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tools/%.o: src/tools/%.cc $(GEN_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@
+
+# Programs.
+GREGORD_MAIN := src/server/main/gregord_main.cc
+TOOLS_SRCS := $(wildcard src/tools/*.cc)
+TOOLS_OBJS := $(patsubst src/%.cc,$(BUILD)/obj/%.o,$(TOOLS_SRCS))
+TOOLS_LIBS := $(foreach m,protocol config base,$($(m)_LIB))
+
+programs: bin/gregord bin/gregorctl
+
+bin/gregord: $(BUILD)/obj/server/main/gregord_main.o $(ALL_LIBS)
+	@mkdir -p bin
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
+
+bin/gregorctl: $(TOOLS_OBJS) $(TOOLS_LIBS)
+	@mkdir -p bin
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ -lrdkafka $(LIBS)
+
+# What each module's test binary links (the module and what it depends on).
+base_DEPS := base
+config_DEPS := config base
+protocol_DEPS := protocol base
+log_DEPS := log protocol base
+zk_DEPS := zk base
+network_DEPS := network protocol base
+cluster_DEPS := cluster log zk protocol config base
+controller_DEPS := controller zk protocol config base
+server_DEPS := $(LINK_MODULES)
+tools_DEPS := protocol config base
+
+# Unit tests: tests/<module>/*_test.cc -> build/tests/<module>_test.
+TEST_MODULES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*_test.cc))))
+TEST_MODULES := $(sort $(TEST_MODULES))
+define test_rules
+$(BUILD)/tests/$(1)_test: $$(patsubst tests/%.cc,$(BUILD)/obj/tests/%.o,$$(wildcard tests/$(1)/*.cc)) $$(foreach d,$$($(1)_DEPS),$$($$(d)_LIB))
+	@mkdir -p $$(dir $$@)
+	$(CXX) $(LDFLAGS) -pthread -o $$@ $$^ -lgtest_main -lgtest $(LIBS)
+endef
+$(foreach t,$(TEST_MODULES),$(eval $(call test_rules,$(t))))
+TEST_BINS := $(foreach t,$(TEST_MODULES),$(BUILD)/tests/$(t)_test)
+
+$(BUILD)/obj/tests/%.o: tests/%.cc $(GEN_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -Itests -c $< -o $@
+
+unit-tests: $(TEST_BINS)
+
+check: programs unit-tests
+	@sh mk/deps.sh
+	@sh mk/check.sh $(TEST_BINS)
+
+run: programs
+	@sh mk/deps.sh
+	@sh zk/run-local.sh
+
+bench: programs
+	@sh mk/bench.sh
+
+FORMAT_FILES = $(shell find src include tests -name '*.cc' -o -name '*.h' | grep -v '/gen/')
+format:
+	clang-format -i $(FORMAT_FILES)
+
+install: programs
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/sbin \
+	  $(DESTDIR)$(prefix)/share/man/man1 $(DESTDIR)$(prefix)/share/man/man5 \
+	  $(DESTDIR)$(prefix)/share/man/man8 $(DESTDIR)$(prefix)/share/gregor/conf
+	install -m 755 bin/gregord $(DESTDIR)$(prefix)/sbin/gregord
+	install -m 755 bin/gregorctl $(DESTDIR)$(prefix)/bin/gregorctl
+	install -m 644 man/gregorctl.1 $(DESTDIR)$(prefix)/share/man/man1/
+	install -m 644 man/gregor.properties.5 $(DESTDIR)$(prefix)/share/man/man5/
+	install -m 644 man/gregord.8 $(DESTDIR)$(prefix)/share/man/man8/
+	install -m 644 conf/server.properties conf/gregord.service $(DESTDIR)$(prefix)/share/gregor/conf/
+
+clean:
+	rm -rf $(BUILD) bin
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache
+
+.PHONY: all programs check unit-tests run bench format install clean distclean deps
+deps:
+	@sh mk/deps.sh
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

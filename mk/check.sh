@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs every unit-test binary given as an argument, then the integration
+# suite, and ends with the line "N passed, N failed, N skipped".
+# Exits non-zero when anything failed.
+top=$(cd "$(dirname "$0")/.." && pwd)
+passed=0; failed=0; skipped=0
+logdir="$top/build/test-logs"
+mkdir -p "$logdir"
+for bin in "$@"; do
+  name=$(basename "$bin")
+  echo "== unit: $name"
+  out="$logdir/$name.log"
+  timeout 600 "$bin" --gtest_brief=1 >"$out" 2>&1
+  rc=$?
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+  s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+  p=${p:-0}; f=${f:-0}; s=${s:-0}
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "   $name exited $rc without a gtest summary"; f=1
+  fi
+  [ "$f" -ne 0 ] && grep -E '^\[  FAILED  \]|Failure|error' "$out" | head -40
+  echo "   $p passed, $f failed, $s skipped"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done
+if [ -x "$top/integration/run" ] && [ -z "$GREGOR_UNIT_ONLY" ]; then
+  echo "== integration"
+  out="$logdir/integration.log"
+  "$top/integration/run" 2>&1 | tee "$out"
+  line=$(grep -E '^INTEGRATION [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -1)
+  if [ -z "$line" ]; then
+    echo "   integration runner gave no summary"; failed=$((failed + 1))
+  else
+    set -- $line
+    passed=$((passed + $2)); failed=$((failed + $4)); skipped=$((skipped + $6))
+  fi
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
