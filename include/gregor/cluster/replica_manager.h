@@ -1,0 +1,68 @@
+#pragma once
+// ReplicaManager: every Partition replica hosted by this broker. Applies the
+// controller's LeaderAndIsr and StopReplica requests (fenced by controller
+// epoch and leader epoch, Kafka's ReplicaManager rules), hands partitions to
+// request handlers, and wakes long-polling fetches when data arrives.
+//
+// Owned by the Broker; thread-safe (a mutex guards the partition map; never
+// held across I/O other than log creation).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "gregor/base/ids.h"
+#include "gregor/cluster/append_listeners.h"
+#include "gregor/cluster/partition.h"
+#include "gregor/log/log_manager.h"
+#include "gregor/protocol/error_code.h"
+
+namespace gregor::cluster {
+
+struct LeaderAndIsrPartition {
+  TopicPartition tp;
+  TopicId topic_id{};
+  PartitionRole role;
+  bool is_new = false;
+};
+
+class ReplicaManager {
+ public:
+  // Supplies the resolved LogConfig of a topic (broker defaults + overrides).
+  using LogConfigFn = std::function<log::LogConfig(const std::string& topic)>;
+
+  ReplicaManager(int32_t broker_id, log::LogManager* logs, LogConfigFn log_config);
+
+  // LeaderAndIsr: returns the top-level error and per-partition errors.
+  protocol::ErrorCode BecomeLeaderOrFollower(
+      int32_t controller_id, int32_t controller_epoch,
+      const std::vector<LeaderAndIsrPartition>& partitions,
+      std::vector<std::pair<TopicPartition, protocol::ErrorCode>>* results);
+  // StopReplica: stops serving, optionally deletes the logs.
+  protocol::ErrorCode StopReplicas(int32_t controller_epoch, const std::vector<TopicPartition>& tps,
+                                   bool delete_partitions,
+                                   std::vector<std::pair<TopicPartition, protocol::ErrorCode>>* results);
+
+  std::shared_ptr<Partition> GetPartition(const TopicPartition& tp) const;
+  std::vector<std::shared_ptr<Partition>> AllPartitions() const;
+  // A topic's config changed: re-resolve and apply to its logs at once.
+  void RefreshLogConfig(const std::string& topic);
+  // Called by the produce path after an append (wakes long polls).
+  AppendListeners& listeners() { return listeners_; }
+  int32_t broker_id() const { return broker_id_; }
+  int32_t controller_epoch() const;
+
+ private:
+  const int32_t broker_id_;
+  log::LogManager* const logs_;
+  const LogConfigFn log_config_;
+  mutable std::mutex mu_;
+  int32_t controller_epoch_ = 0;
+  std::unordered_map<TopicPartition, std::shared_ptr<Partition>> partitions_;
+  AppendListeners listeners_;
+};
+
+}  // namespace gregor::cluster

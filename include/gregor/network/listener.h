@@ -1,0 +1,62 @@
+#pragma once
+// Listener: one bound TCP endpoint of the broker (a Kafka "listener"),
+// plaintext or TLS. It accepts connections and runs each as a coroutine on
+// its own strand: read a size-prefixed frame, hand it to the
+// RequestHandler, write the response (sendfile for file chunks on
+// plaintext), repeat. Owned by the Broker; Start/Stop from any thread.
+//
+// Error contract: a bad frame (size <= 0 or above socket.request.max.bytes,
+// a truncated frame, a TLS failure) closes only that connection, with a
+// rate-limited warning. Nothing a client sends stops the listener.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "gregor/base/status.h"
+#include "gregor/network/asio.h"
+#include "gregor/network/request_handler.h"
+
+namespace gregor::network {
+
+struct ListenerOptions {
+  std::string name;               // listener name, e.g. PLAINTEXT, SSL, CLIENT
+  std::string security_protocol;  // PLAINTEXT or SSL
+  std::string host;               // empty or 0.0.0.0 = all interfaces
+  int port = 0;                   // 0 = pick a free port
+  int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
+  int64_t idle_timeout_ms = 600000;       // connections.max.idle.ms
+  std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
+};
+
+class Listener {
+ public:
+  Listener(asio::io_context& io, ListenerOptions options, RequestHandler* handler);
+  ~Listener();
+  Status Bind();                  // binds and listens; port() is known after
+  int port() const { return port_; }
+  const ListenerOptions& options() const { return options_; }
+  void Start();                   // begins accepting
+  void Stop();                    // stops accepting and closes every connection
+  size_t connection_count() const;
+
+  struct ConnectionState;  // internal
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Serve(std::shared_ptr<ConnectionState> conn);
+
+  asio::io_context& io_;
+  ListenerOptions options_;
+  RequestHandler* handler_;
+  asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex mu_;
+  std::set<std::shared_ptr<ConnectionState>> connections_;
+  std::atomic<int64_t> next_id_{1};
+};
+
+}  // namespace gregor::network

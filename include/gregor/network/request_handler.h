@@ -1,0 +1,37 @@
+#pragma once
+// RequestHandler: what the network layer calls for each complete request
+// frame. Implemented by the server (request dispatch). Called on the
+// connection's strand, one request at a time per connection (Kafka answers
+// a connection's requests in order), many connections concurrently.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "gregor/network/asio.h"
+#include "gregor/protocol/writer.h"
+
+namespace gregor::network {
+
+// Per-connection state visible to handlers. Later: SASL/auth state lives here.
+struct ConnectionContext {
+  int64_t connection_id = 0;
+  std::string client_address;     // "ip:port"
+  std::string listener_name;      // e.g. "PLAINTEXT"
+  std::string security_protocol;  // "PLAINTEXT" or "SSL"
+  std::string client_id;          // from the last request header
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Handles one request frame (without its 4-byte size prefix). `frame` is
+  // mutable so Produce can stamp offsets into record batches in place.
+  // Appends the complete response frame (size prefix included) to `out`, or
+  // leaves `out` empty to send nothing (Produce with acks=0). Returns false
+  // when the connection must be closed (an unreadable frame).
+  virtual asio::awaitable<bool> Handle(ConnectionContext& ctx, std::string& frame,
+                                       protocol::Writer& out) = 0;
+};
+
+}  // namespace gregor::network

@@ -1,0 +1,39 @@
+#pragma once
+// Broker: one gregord process. Owns every service and starts them in
+// dependency order (ZooKeeper, logs, replica manager, listeners, broker
+// registration, controller, background tasks), stopping them in reverse.
+// Start() and Shutdown() are called from main's thread; everything else
+// runs on the network threads, the blocking pool, the controller's thread
+// and the background scheduler.
+//
+// Errors: Start() returns a Status naming what could not start (ZooKeeper
+// unreachable, a listener that cannot bind, every log dir failed); main
+// prints it and exits non-zero.
+
+#include <memory>
+
+#include "gregor/base/status.h"
+#include "gregor/config/broker_config.h"
+
+namespace gregor::server {
+
+class Broker {
+ public:
+  explicit Broker(config::BrokerConfig config);
+  ~Broker();
+  Status Start();
+  // Clean shutdown: resign as controller, stop listeners, flush and
+  // checkpoint logs, write the clean-shutdown marker, close the ZooKeeper
+  // session (removing /brokers/ids/<id>). Idempotent.
+  void Shutdown();
+  // Blocks until Shutdown() completes or a fatal error asks to stop.
+  void Wait();
+  // The port a listener bound (useful with port 0).
+  int BoundPort(const std::string& listener_name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gregor::server

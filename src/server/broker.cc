@@ -1,0 +1,342 @@
+#include "gregor/server/broker.h"
+
+#include <glog/logging.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "gregor/base/clock.h"
+#include "gregor/cluster/metadata_cache.h"
+#include "gregor/cluster/replica_manager.h"
+#include "gregor/config/topic_config.h"
+#include "gregor/controller/controller.h"
+#include "gregor/log/log_manager.h"
+#include "gregor/network/listener.h"
+#include "gregor/network/tls.h"
+#include "gregor/zk/kafka_zk_client.h"
+#include "gregor/zk/zk_client.h"
+#include "server/controller_channel.h"
+#include "server/request_dispatcher.h"
+#include "server/server_context.h"
+
+namespace gregor::server {
+
+namespace {
+
+log::LogConfig ToLog(const config::TopicLogSettings& s) {
+  log::LogConfig c;
+  c.segment_bytes = s.segment_bytes;
+  c.segment_ms = s.segment_ms;
+  c.segment_index_bytes = s.segment_index_bytes;
+  c.index_interval_bytes = s.index_interval_bytes;
+  c.retention_ms = s.retention_ms;
+  c.retention_bytes = s.retention_bytes;
+  c.max_message_bytes = s.max_message_bytes;
+  c.flush_interval_messages = s.flush_interval_messages;
+  c.flush_interval_ms = s.flush_interval_ms;
+  c.file_delete_delay_ms = s.file_delete_delay_ms;
+  c.log_append_time = s.log_append_time;
+  c.compact = s.compact;
+  c.delete_enabled = s.delete_enabled;
+  return c;
+}
+
+std::string LocalHostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+struct Broker::Impl {
+  explicit Impl(config::BrokerConfig c)
+      : config(std::move(c)), blocking_pool(std::max(1, config.num_io_threads)) {}
+
+  config::BrokerConfig config;
+  const Clock* clock = SystemClock::Get();
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> network_threads;
+  asio::thread_pool blocking_pool;
+
+  std::unique_ptr<zk::ZkClient> zk_client;
+  std::unique_ptr<zk::KafkaZkClient> zk;
+  std::unique_ptr<log::LogManager> logs;
+  cluster::MetadataCache metadata;
+  std::unique_ptr<cluster::ReplicaManager> replicas;
+  TopicConfigStore topic_configs;
+  ServerContext ctx;
+  std::unique_ptr<RequestDispatcher> dispatcher;
+  std::vector<std::unique_ptr<network::Listener>> listeners;
+  std::unique_ptr<BrokerControllerChannel> channel;
+  std::unique_ptr<controller::Controller> controller;
+  int64_t broker_epoch = -1;
+
+  std::thread scheduler;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool stopped = false;
+  std::atomic<bool> shutdown_started{false};
+
+  std::string Prefix() const { return "[Broker id=" + std::to_string(config.broker_id) + "] "; }
+
+  log::LogConfig LogConfigFor(const std::string& topic) {
+    return ToLog(config::ToLogConfig(config, topic_configs.Get(topic)));
+  }
+
+  // Reads /config/topics/<t> into the store (blocking ZooKeeper call).
+  void ReloadTopicConfig(const std::string& topic) {
+    auto cfg = zk->GetTopicConfig(topic);
+    if (cfg.ok()) {
+      topic_configs.Set(topic, *cfg);
+    } else if (cfg.status().code() == Status::Code::kNotFound) {
+      topic_configs.Erase(topic);
+    } else {
+      LOG(WARNING) << Prefix() << "cannot read config of topic " << topic << ": "
+                   << cfg.status().ToString();
+      return;
+    }
+    if (replicas) replicas->RefreshLogConfig(topic);
+  }
+
+  std::vector<zk::Endpoint> AdvertisedEndpoints() {
+    std::vector<zk::Endpoint> out;
+    const auto& adv = config.advertised_listeners.empty() ? config.listeners
+                                                           : config.advertised_listeners;
+    for (const auto& l : adv) {
+      zk::Endpoint e;
+      e.listener = l.name;
+      e.security_protocol = l.security_protocol;
+      e.host = l.host.empty() || l.host == "0.0.0.0" ? LocalHostName() : l.host;
+      e.port = l.port;
+      if (e.port == 0) {
+        for (const auto& bound : listeners) {
+          if (bound->options().name == l.name) e.port = bound->port();
+        }
+      }
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  Status RegisterBroker() {
+    zk::BrokerInfo info;
+    info.id = config.broker_id;
+    info.endpoints = AdvertisedEndpoints();
+    info.rack = config.broker_rack;
+    auto epoch = zk->RegisterBroker(info);
+    if (!epoch.ok()) return epoch.status();
+    broker_epoch = *epoch;
+    LOG(INFO) << Prefix() << "registered /brokers/ids/" << config.broker_id << " with broker epoch "
+              << broker_epoch;
+    return Status::Ok();
+  }
+
+  Status StartListeners() {
+    network::TlsOptions tls;
+    tls.keystore_location = config.ssl_keystore_location;
+    tls.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
+    tls.keystore_key = config.ssl_keystore_key;
+    tls.key_password = config.ssl_key_password;
+    tls.truststore_location = config.ssl_truststore_location;
+    tls.truststore_certificates = config.ssl_truststore_certificates;
+    tls.client_auth = config.ssl_client_auth;
+    for (const auto& l : config.listeners) {
+      network::ListenerOptions o;
+      o.name = l.name;
+      o.security_protocol = l.security_protocol;
+      o.host = l.host;
+      o.port = l.port;
+      o.max_request_bytes = config.socket_request_max_bytes;
+      o.idle_timeout_ms = config.connections_max_idle_ms;
+      if (l.security_protocol == "SSL") {
+        auto ctx_or = network::MakeServerTlsContext(tls);
+        if (!ctx_or.ok()) return ctx_or.status();
+        o.tls = *ctx_or;
+      } else if (l.security_protocol != "PLAINTEXT") {
+        return Status::InvalidArgument("listener " + l.name + ": security protocol " +
+                                       l.security_protocol + " is not supported yet");
+      }
+      auto listener = std::make_unique<network::Listener>(io, o, dispatcher.get());
+      GREGOR_RETURN_IF_ERROR(listener->Bind());
+      listeners.push_back(std::move(listener));
+    }
+    for (auto& l : listeners) l->Start();
+    return Status::Ok();
+  }
+
+  // Background work off the network threads: retention, flushes,
+  // checkpoints (Kafka's kafka-scheduler).
+  void RunScheduler() {
+    int64_t next_retention = clock->MonotonicMs() + config.log_retention_check_interval_ms;
+    int64_t next_checkpoint = clock->MonotonicMs() + config.log_flush_offset_checkpoint_interval_ms;
+    int64_t next_hw_checkpoint =
+        clock->MonotonicMs() + config.replica_high_watermark_checkpoint_interval_ms;
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (stopping) break;
+      lock.unlock();
+      int64_t now = clock->MonotonicMs();
+      logs->FlushDirty();
+      if (now >= next_retention) {
+        logs->RunRetention();
+        next_retention = now + config.log_retention_check_interval_ms;
+      }
+      if (now >= next_checkpoint || now >= next_hw_checkpoint) {
+        Status st = logs->CheckpointAll();
+        if (!st.ok()) LOG(WARNING) << Prefix() << "checkpoint: " << st.ToString();
+        next_checkpoint = now + config.log_flush_offset_checkpoint_interval_ms;
+        next_hw_checkpoint = now + config.replica_high_watermark_checkpoint_interval_ms;
+      }
+      lock.lock();
+    }
+  }
+};
+
+Broker::Broker(config::BrokerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Broker::~Broker() { Shutdown(); }
+
+Status Broker::Start() {
+  Impl& d = *impl_;
+  auto& cfg = d.config;
+  // 1. ZooKeeper: connect (retried until zookeeper.connection.timeout.ms).
+  d.zk_client = std::make_unique<zk::ZkClient>(cfg.zookeeper_connect, cfg.zookeeper_session_timeout_ms,
+                                               cfg.zookeeper_connection_timeout_ms);
+  GREGOR_RETURN_IF_ERROR(d.zk_client->Connect());
+  d.zk = std::make_unique<zk::KafkaZkClient>(d.zk_client.get());
+  GREGOR_RETURN_IF_ERROR(d.zk->EnsurePersistentPaths());
+  auto cluster_id = d.zk->GetOrCreateClusterId();
+  if (!cluster_id.ok()) return cluster_id.status();
+  if (cfg.broker_id < 0) {
+    auto id = d.zk->GenerateBrokerId(cfg.reserved_broker_max_id);
+    if (!id.ok()) return id.status();
+    cfg.broker_id = *id;
+  }
+  LOG(INFO) << d.Prefix() << "cluster id " << *cluster_id;
+
+  // 2. Logs: recovery happens here, before anything is served.
+  log::LogManager::Options lo;
+  lo.log_dirs = cfg.log_dirs;
+  lo.default_config = d.LogConfigFor("");
+  lo.broker_id = cfg.broker_id;
+  lo.cluster_id = *cluster_id;
+  lo.clock = d.clock;
+  auto logs = log::LogManager::Open(lo);
+  if (!logs.ok()) return logs.status();
+  d.logs = std::move(*logs);
+
+  // 3. Replica manager and request handling.
+  d.replicas = std::make_unique<cluster::ReplicaManager>(
+      cfg.broker_id, d.logs.get(), [&d](const std::string& topic) { return d.LogConfigFor(topic); });
+  d.ctx.config = &d.config;
+  d.ctx.broker_id = cfg.broker_id;
+  d.ctx.cluster_id = *cluster_id;
+  d.ctx.clock = d.clock;
+  d.ctx.io = &d.io;
+  d.ctx.metadata = &d.metadata;
+  d.ctx.replicas = d.replicas.get();
+  d.ctx.logs = d.logs.get();
+  d.ctx.zk = d.zk.get();
+  d.ctx.topic_configs = &d.topic_configs;
+  d.ctx.run_blocking = [&d](std::function<void()> fn) -> asio::awaitable<void> {
+    co_await asio::co_spawn(
+        d.blocking_pool,
+        [fn = std::move(fn)]() -> asio::awaitable<void> {
+          fn();
+          co_return;
+        },
+        asio::use_awaitable);
+  };
+  d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
+  d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
+
+  // 4. Listeners, then the network threads.
+  GREGOR_RETURN_IF_ERROR(d.StartListeners());
+  d.work.emplace(d.io.get_executor());
+  for (int i = 0; i < std::max(1, cfg.num_network_threads); ++i) {
+    d.network_threads.emplace_back([&d] { d.io.run(); });
+  }
+
+  // 5. Register in ZooKeeper (and again after every session expiry), watch
+  //    topic config changes.
+  GREGOR_RETURN_IF_ERROR(d.RegisterBroker());
+  d.zk_client->AddSessionReestablishedCallback([&d] {
+    Status st = d.RegisterBroker();
+    if (!st.ok()) LOG(ERROR) << d.Prefix() << "re-registration failed: " << st.ToString();
+  });
+  d.zk->WatchConfigChanges([&d](const std::string& topic) {
+    asio::post(d.blocking_pool, [&d, topic] {
+      LOG(INFO) << d.Prefix() << "config of topic " << topic << " changed";
+      d.ReloadTopicConfig(topic);
+    });
+  });
+
+  // 6. The controller: every broker runs for election.
+  std::string ib_listener =
+      cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name : cfg.inter_broker_listener_name;
+  d.channel = std::make_unique<BrokerControllerChannel>(ib_listener);
+  controller::Controller::Options co;
+  co.broker_id = cfg.broker_id;
+  co.delete_topic_enable = cfg.delete_topic_enable;
+  co.unclean_leader_election_enable = cfg.unclean_leader_election_enable;
+  d.controller = std::make_unique<controller::Controller>(co, d.zk.get(), d.channel.get(), d.clock);
+  d.controller->Start();
+
+  d.scheduler = std::thread([&d] { d.RunScheduler(); });
+  LOG(INFO) << d.Prefix() << "started";
+  return Status::Ok();
+}
+
+void Broker::Shutdown() {
+  Impl& d = *impl_;
+  if (d.shutdown_started.exchange(true)) {
+    Wait();
+    return;
+  }
+  LOG(INFO) << d.Prefix() << "shutting down";
+  if (d.controller) d.controller->Stop();
+  if (d.channel) d.channel->Shutdown();
+  for (auto& l : d.listeners) l->Stop();
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    d.stopping = true;
+  }
+  d.cv.notify_all();
+  if (d.scheduler.joinable()) d.scheduler.join();
+  d.work.reset();
+  d.io.stop();
+  for (auto& t : d.network_threads) t.join();
+  d.network_threads.clear();
+  d.blocking_pool.join();
+  if (d.logs) {
+    Status st = d.logs->Shutdown();
+    if (!st.ok()) LOG(ERROR) << d.Prefix() << "log shutdown: " << st.ToString();
+  }
+  if (d.zk_client) d.zk_client->Close();
+  LOG(INFO) << d.Prefix() << "shut down cleanly";
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    d.stopped = true;
+  }
+  d.cv.notify_all();
+}
+
+void Broker::Wait() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  impl_->cv.wait(lock, [this] { return impl_->stopped; });
+}
+
+int Broker::BoundPort(const std::string& listener_name) const {
+  for (const auto& l : impl_->listeners) {
+    if (l->options().name == listener_name) return l->port();
+  }
+  return -1;
+}
+
+}  // namespace gregor::server

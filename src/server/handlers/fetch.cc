@@ -1,0 +1,134 @@
+// Fetch (1): read partitions for consumers, with long polling on
+// max.wait.ms / min.bytes (Kafka's DelayedFetch). Records are sent as file
+// regions (sendfile) without being copied.
+#include <glog/logging.h>
+
+#include <chrono>
+
+#include "gregor/protocol/messages/fetch.h"
+#include "server/errors.h"
+#include "server/handlers/handlers.h"
+
+namespace gregor::server {
+
+namespace {
+
+using protocol::ErrorCode;
+
+struct Attempt {
+  protocol::FetchResponse response;
+  int64_t bytes = 0;
+  bool has_error = false;
+};
+
+// One pass over the requested partitions: what can be answered right now.
+Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version) {
+  Attempt a;
+  int64_t budget = version >= 3 ? in.max_bytes : INT32_MAX;
+  for (const auto& topic : in.topics) {
+    auto& tr = a.response.responses.emplace_back();
+    tr.topic = topic.topic;
+    for (const auto& fp : topic.partitions) {
+      auto& pr = tr.partitions.emplace_back();
+      pr.partition_index = fp.partition;
+      pr.high_watermark = -1;
+      pr.last_stable_offset = -1;
+      pr.log_start_offset = -1;
+      TopicPartition tp{topic.topic, fp.partition};
+      auto partition = ctx.replicas->GetPartition(tp);
+      if (!partition) {
+        auto md = ctx.metadata->Get();
+        auto t = md->topics.find(topic.topic);
+        bool known = t != md->topics.end() && t->second.partitions.count(fp.partition);
+        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
+                                                   : ErrorCode::kUnknownTopicOrPartition);
+        a.has_error = true;
+        continue;
+      }
+      auto log = partition->log();
+      int32_t max_bytes = static_cast<int32_t>(std::min<int64_t>(fp.partition_max_bytes, budget));
+      if (max_bytes < 0) max_bytes = 0;
+      std::optional<int32_t> epoch;
+      if (version >= 9) epoch = fp.current_leader_epoch;
+      // KIP-74: the first partition with data returns at least one batch,
+      // even one larger than the limits, so a consumer is never stuck.
+      bool min_one = a.bytes == 0;
+      auto read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch);
+      pr.high_watermark = log->HighWatermark();
+      pr.last_stable_offset = pr.high_watermark;
+      pr.log_start_offset = log->LogStartOffset();
+      if (!read.ok()) {
+        pr.error_code = static_cast<int16_t>(ReadError(read.status()));
+        a.has_error = true;
+        continue;
+      }
+      pr.high_watermark = read->high_watermark;
+      pr.last_stable_offset = read->high_watermark;
+      pr.log_start_offset = read->log_start_offset;
+      if (version >= 4) pr.aborted_transactions.emplace();  // none: no transactions yet
+      size_t n = read->bytes();
+      pr.records.files = std::move(read->regions);
+      a.bytes += static_cast<int64_t>(n);
+      budget -= static_cast<int64_t>(n);
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& resp) {
+  protocol::FetchRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+
+  if (in.replica_id >= 0) {
+    // Follower fetching arrives with replication (issue: cluster).
+    protocol::FetchResponse out;
+    out.error_code = static_cast<int16_t>(ErrorCode::kNone);
+    for (const auto& topic : in.topics) {
+      auto& tr = out.responses.emplace_back();
+      tr.topic = topic.topic;
+      for (const auto& fp : topic.partitions) {
+        auto& pr = tr.partitions.emplace_back();
+        pr.partition_index = fp.partition;
+        pr.error_code = static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower);
+      }
+    }
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
+
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, in.max_wait_ms));
+  std::vector<TopicPartition> tps;
+  for (const auto& t : in.topics) {
+    for (const auto& p : t.partitions) tps.push_back({t.topic, p.partition});
+  }
+
+  Attempt attempt = ReadOnce(ctx, in, req.version());
+  while (!attempt.has_error && attempt.bytes < in.min_bytes && !tps.empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    // Wait for an append on any requested partition, or the deadline.
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+    timer->expires_at(deadline);
+    uint64_t handle = ctx.replicas->listeners().Add(tps, [timer] {
+      asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+    });
+    // Data may have arrived between the read and registering: look again
+    // before sleeping so a wake-up is never missed.
+    Attempt again = ReadOnce(ctx, in, req.version());
+    if (again.has_error || again.bytes >= in.min_bytes) {
+      ctx.replicas->listeners().Remove(handle);
+      attempt = std::move(again);
+      break;
+    }
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    ctx.replicas->listeners().Remove(handle);
+    attempt = ReadOnce(ctx, in, req.version());
+  }
+  attempt.response.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server

@@ -1,0 +1,34 @@
+#pragma once
+// One handler per Kafka API (Kafka's KafkaApis, split by API). Each decodes
+// its request from req.body, does the work, and encodes the response body
+// into resp.out. Returns false only when the body is unreadable: the
+// connection is then closed. Every client-visible failure is a Kafka error
+// code in the response.
+
+#include "gregor/network/asio.h"
+#include "server/server_context.h"
+
+namespace gregor::server {
+
+using HandlerFn = asio::awaitable<bool> (*)(ServerContext&, Request&, Response&);
+
+asio::awaitable<bool> HandleApiVersions(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleMetadata(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleProduce(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleFetch(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleListOffsets(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleCreateTopics(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDeleteTopics(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleCreatePartitions(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDescribeConfigs(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterConfigs(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleIncrementalAlterConfigs(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDeleteRecords(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleLeaderAndIsr(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleUpdateMetadata(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleStopReplica(ServerContext&, Request&, Response&);
+
+// The handler for an API key, or nullptr.
+HandlerFn FindHandler(int16_t api_key);
+
+}  // namespace gregor::server

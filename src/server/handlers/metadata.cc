@@ -1,0 +1,103 @@
+// Metadata (3): brokers, controller and partition leaders from the metadata
+// cache (fed by the controller), with topic auto-creation.
+#include <glog/logging.h>
+
+#include "gregor/protocol/messages/metadata.h"
+#include "server/handlers/handlers.h"
+#include "server/topic_admin.h"
+
+namespace gregor::server {
+
+namespace {
+using protocol::ErrorCode;
+}  // namespace
+
+asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response& resp) {
+  protocol::MetadataRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  const int16_t v = req.version();
+  auto md = ctx.metadata->Get();
+
+  // v0: an empty list means all topics; v1+: null means all, empty none.
+  bool all_topics = !in.topics.has_value() || (v == 0 && in.topics->empty());
+  std::vector<std::string> names;
+  if (all_topics) {
+    for (const auto& [name, t] : md->topics) names.push_back(name);
+  } else {
+    for (const auto& t : *in.topics) names.push_back(t.name.value_or(""));
+  }
+
+  // Auto-create unknown topics (Kafka: only when both the broker and, from
+  // v4, the request allow it). New topics answer LEADER_NOT_AVAILABLE.
+  std::map<std::string, AdminResult> created;
+  bool may_create = !all_topics && ctx.config->auto_create_topics_enable &&
+                    (v < 4 || in.allow_auto_topic_creation);
+  if (may_create) {
+    std::vector<std::string> missing;
+    for (const auto& n : names) {
+      if (!md->topics.count(n) && ValidateTopicName(n).ok()) missing.push_back(n);
+    }
+    if (!missing.empty()) {
+      co_await ctx.run_blocking([&] {
+        for (const auto& n : missing) {
+          TopicCreation tc;
+          tc.name = n;
+          created[n] = CreateTopic(ctx, tc, false);
+        }
+      });
+      md = ctx.metadata->Get();
+    }
+  }
+
+  protocol::MetadataResponse out;
+  for (const auto& [id, b] : md->brokers) {
+    for (const auto& ep : b.endpoints) {
+      if (ep.listener != req.conn.listener_name) continue;
+      auto& ob = out.brokers.emplace_back();
+      ob.node_id = id;
+      ob.host = ep.host;
+      ob.port = ep.port;
+      if (b.rack) ob.rack = *b.rack;
+    }
+  }
+  out.cluster_id = ctx.cluster_id;
+  out.controller_id = md->controller_id;
+
+  for (const auto& name : names) {
+    auto& ot = out.topics.emplace_back();
+    ot.name = name;
+    ot.is_internal = name == "__consumer_offsets" || name == "__transaction_state";
+    auto it = md->topics.find(name);
+    if (it == md->topics.end()) {
+      if (!ValidateTopicName(name).ok()) {
+        ot.error_code = static_cast<int16_t>(ErrorCode::kInvalidTopicException);
+      } else {
+        auto c = created.find(name);
+        bool creating = c != created.end() && (c->second.error == ErrorCode::kNone ||
+                                               c->second.error == ErrorCode::kTopicAlreadyExists);
+        ot.error_code = static_cast<int16_t>(creating ? ErrorCode::kLeaderNotAvailable
+                                                      : ErrorCode::kUnknownTopicOrPartition);
+      }
+      continue;
+    }
+    ot.topic_id = it->second.id;
+    for (const auto& [index, p] : it->second.partitions) {
+      auto& op = ot.partitions.emplace_back();
+      op.partition_index = index;
+      op.leader_id = p.leader;
+      op.leader_epoch = p.leader_epoch;
+      op.replica_nodes = p.replicas;
+      op.isr_nodes = p.isr;
+      op.offline_replicas = p.offline_replicas;
+      bool leader_live = p.leader >= 0 && md->brokers.count(p.leader);
+      if (!leader_live) {
+        op.leader_id = -1;
+        op.error_code = static_cast<int16_t>(ErrorCode::kLeaderNotAvailable);
+      }
+    }
+  }
+  out.Encode(resp.out, v);
+  co_return true;
+}
+
+}  // namespace gregor::server

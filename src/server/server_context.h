@@ -1,0 +1,85 @@
+#pragma once
+// ServerContext: what request handlers reach. Built by the Broker, which
+// owns every service named here and outlives all connections. Handlers run
+// on connection strands; every service here is thread-safe.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gregor/base/clock.h"
+#include "gregor/cluster/metadata_cache.h"
+#include "gregor/cluster/replica_manager.h"
+#include "gregor/config/broker_config.h"
+#include "gregor/log/log_manager.h"
+#include "gregor/network/asio.h"
+#include "gregor/network/request_handler.h"
+#include "gregor/protocol/error_code.h"
+#include "gregor/protocol/header.h"
+#include "gregor/protocol/reader.h"
+#include "gregor/protocol/writer.h"
+#include "gregor/zk/kafka_zk_client.h"
+
+namespace gregor::server {
+
+// Topic-level config overrides, as stored in /config/topics/<t>; kept
+// current by the config-change watcher. Thread-safe.
+class TopicConfigStore {
+ public:
+  std::map<std::string, std::string> Get(const std::string& topic) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = overrides_.find(topic);
+    return it == overrides_.end() ? std::map<std::string, std::string>{} : it->second;
+  }
+  void Set(const std::string& topic, std::map<std::string, std::string> overrides) {
+    std::lock_guard<std::mutex> lock(mu_);
+    overrides_[topic] = std::move(overrides);
+  }
+  void Erase(const std::string& topic) {
+    std::lock_guard<std::mutex> lock(mu_);
+    overrides_.erase(topic);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<std::string, std::string>> overrides_;
+};
+
+struct ServerContext {
+  const config::BrokerConfig* config = nullptr;
+  int32_t broker_id = -1;
+  std::string cluster_id;
+  const Clock* clock = nullptr;
+  asio::io_context* io = nullptr;
+  cluster::MetadataCache* metadata = nullptr;
+  cluster::ReplicaManager* replicas = nullptr;
+  log::LogManager* logs = nullptr;
+  zk::KafkaZkClient* zk = nullptr;
+  TopicConfigStore* topic_configs = nullptr;
+  // Runs blocking work (ZooKeeper calls) off the network threads.
+  std::function<asio::awaitable<void>(std::function<void()>)> run_blocking;
+  // Re-reads a topic's overrides from ZooKeeper and applies them.
+  std::function<void(const std::string& topic)> reload_topic_config;
+};
+
+// One request as handlers see it. The body reader is positioned after the
+// request header; the response header is already written to `out`.
+struct Request {
+  network::ConnectionContext& conn;
+  const protocol::RequestHeader& header;
+  protocol::Reader& body;
+  std::string& frame;
+  // ApiVersions asked at a version we do not know: answered as v0 with
+  // UNSUPPORTED_VERSION (KIP-511).
+  bool unsupported_version = false;
+  int16_t version() const { return header.api_version; }
+};
+
+struct Response {
+  protocol::Writer& out;
+  bool send = true;  // false: no response at all (Produce acks=0)
+};
+
+}  // namespace gregor::server
