@@ -206,17 +206,23 @@ Status Broker::Start() {
   Impl& d = *impl_;
   auto& cfg = d.config;
   // 1. ZooKeeper: connect (retried until zookeeper.connection.timeout.ms).
-  d.zk_client = std::make_unique<zk::ZkClient>(cfg.zookeeper_connect, cfg.zookeeper_session_timeout_ms,
-                                               cfg.zookeeper_connection_timeout_ms);
+  zk::ZkClientOptions zo;
+  zo.connect = cfg.zookeeper_connect;
+  zo.session_timeout_ms = cfg.zookeeper_session_timeout_ms;
+  zo.connection_timeout_ms = cfg.zookeeper_connection_timeout_ms;
+  d.zk_client = std::make_unique<zk::ZkClient>(zo);
   GREGOR_RETURN_IF_ERROR(d.zk_client->Connect());
   d.zk = std::make_unique<zk::KafkaZkClient>(d.zk_client.get());
   GREGOR_RETURN_IF_ERROR(d.zk->EnsurePersistentPaths());
   auto cluster_id = d.zk->GetOrCreateClusterId();
   if (!cluster_id.ok()) return cluster_id.status();
   if (cfg.broker_id < 0) {
-    auto id = d.zk->GenerateBrokerId(cfg.reserved_broker_max_id);
-    if (!id.ok()) return id.status();
-    cfg.broker_id = *id;
+    // Kafka's broker id generation: the version of /brokers/seqid after an
+    // unconditional write is a cluster-wide sequence; ids start above
+    // reserved.broker.max.id.
+    auto stat = d.zk_client->Set(zk::paths::kBrokerSeqId, "", -1);
+    if (!stat.ok()) return stat.status();
+    cfg.broker_id = stat->version + cfg.reserved_broker_max_id;
   }
   LOG(INFO) << d.Prefix() << "cluster id " << *cluster_id;
 

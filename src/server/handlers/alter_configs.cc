@@ -1,0 +1,63 @@
+// AlterConfigs (33): replace every override of a topic (Kafka's
+// ZkAdminManager.alterConfigs). gregor has no dynamic broker configs.
+#include "gregor/protocol/messages/alter_configs.h"
+#include "server/handlers/handlers.h"
+#include "server/topic_admin.h"
+
+namespace gregor::server {
+
+namespace {
+using protocol::ErrorCode;
+constexpr int8_t kTopicResource = 2;
+constexpr int8_t kBrokerResource = 4;
+}  // namespace
+
+asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Response& resp) {
+  protocol::AlterConfigsRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  protocol::AlterConfigsResponse out;
+
+  std::vector<AdminResult> results(in.resources.size());
+  std::vector<size_t> topics;
+  for (size_t i = 0; i < in.resources.size(); ++i) {
+    const auto& res = in.resources[i];
+    if (res.resource_type == kTopicResource) {
+      topics.push_back(i);
+    } else if (res.resource_type == kBrokerResource) {
+      results[i] = AdminResult::Error(
+          ErrorCode::kInvalidRequest,
+          "Dynamic broker configs are not supported; set broker configs in server.properties.");
+    } else {
+      results[i] = AdminResult::Error(
+          ErrorCode::kInvalidRequest,
+          "AlterConfigs is only supported for topics and brokers, but resource type is " +
+              std::to_string(res.resource_type));
+    }
+  }
+  if (!topics.empty()) {
+    co_await ctx.run_blocking([&] {
+      for (size_t i : topics) {
+        const auto& res = in.resources[i];
+        // The request's entries are the topic's complete overrides; a null
+        // value just leaves that key at its default (Kafka drops it).
+        std::map<std::string, std::string> overrides;
+        for (const auto& c : res.configs) {
+          if (c.value) overrides[c.name] = *c.value;
+        }
+        results[i] = AlterTopicConfig(ctx, res.resource_name, overrides, in.validate_only);
+      }
+    });
+  }
+  for (size_t i = 0; i < in.resources.size(); ++i) {
+    auto& r = out.responses.emplace_back();
+    r.resource_type = in.resources[i].resource_type;
+    r.resource_name = in.resources[i].resource_name;
+    r.error_code = static_cast<int16_t>(results[i].error);
+    r.error_message = results[i].message.empty() ? std::nullopt
+                                                 : std::optional<std::string>(results[i].message);
+  }
+  out.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server
