@@ -47,11 +47,11 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 ALL_LIBS := $(foreach m,$(LINK_MODULES),$($(m)_LIB))
 GEN_HEADERS ?=
 
-$(BUILD)/obj/%.o: src/%.cc $(GEN_HEADERS)
+$(BUILD)/obj/%.o: src/%.cc | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/tools/%.o: src/tools/%.cc $(GEN_HEADERS)
+$(BUILD)/obj/tools/%.o: src/tools/%.cc | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@
 
@@ -94,7 +94,7 @@ endef
 $(foreach t,$(TEST_MODULES),$(eval $(call test_rules,$(t))))
 TEST_BINS := $(foreach t,$(TEST_MODULES),$(BUILD)/tests/$(t)_test)
 
-$(BUILD)/obj/tests/%.o: tests/%.cc $(GEN_HEADERS)
+$(BUILD)/obj/tests/%.o: tests/%.cc | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -Itests -c $< -o $@
 

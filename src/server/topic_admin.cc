@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <sstream>
 
 #include "gregor/config/topic_config.h"
@@ -63,13 +62,20 @@ AdminResult NoZk() {
   return AdminResult::Error(ErrorCode::kUnknownServerError, "ZooKeeper client not available");
 }
 
-// Registered broker ids (sorted): /brokers/ids is the set of live brokers.
-Result<std::vector<int32_t>> RegisteredBrokers(ServerContext& ctx) {
+// Registered brokers sorted by id: /brokers/ids is the set of live brokers.
+Result<BrokerList> RegisteredBrokers(ServerContext& ctx) {
   auto brokers = ctx.zk->GetAllBrokers();
   if (!brokers.ok()) return brokers.status();
-  std::vector<int32_t> ids;
-  for (const auto& b : *brokers) ids.push_back(b.id);
-  std::sort(ids.begin(), ids.end());
+  BrokerList list;
+  for (const auto& b : *brokers) list.push_back({b.id, b.rack});
+  std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return list;
+}
+
+std::set<int32_t> Ids(const BrokerList& brokers) {
+  std::set<int32_t> ids;
+  for (const auto& b : brokers) ids.insert(b.id);
   return ids;
 }
 
@@ -145,45 +151,19 @@ bool TopicNamesCollide(const std::string& a, const std::string& b) {
   return true;
 }
 
-AdminResult AssignReplicas(const std::vector<int32_t>& brokers, int32_t num_partitions,
+AdminResult AssignReplicas(const BrokerList& brokers, int32_t num_partitions,
                            int16_t replication_factor, int32_t start_index,
                            int32_t start_partition, ReplicaAssignment* out) {
-  if (num_partitions <= 0) {
-    return AdminResult::Error(ErrorCode::kInvalidPartitions,
-                              "Number of partitions must be larger than 0.");
+  auto assigned = controller::AssignReplicasToBrokers(brokers, num_partitions, replication_factor,
+                                                      start_index, start_partition);
+  if (!assigned.ok()) {
+    const Status& st = assigned.status();
+    return AdminResult::Error(st.code() == Status::Code::kOutOfRange
+                                  ? ErrorCode::kInvalidPartitions
+                                  : ErrorCode::kInvalidReplicationFactor,
+                              st.message());
   }
-  if (replication_factor <= 0) {
-    return AdminResult::Error(ErrorCode::kInvalidReplicationFactor,
-                              "Replication factor must be larger than 0.");
-  }
-  const int32_t n = static_cast<int32_t>(brokers.size());
-  if (replication_factor > n) {
-    return AdminResult::Error(ErrorCode::kInvalidReplicationFactor,
-                              "Replication factor: " + std::to_string(replication_factor) +
-                                  " larger than available brokers: " + std::to_string(n) + ".");
-  }
-  int32_t first_start = start_index;
-  int32_t shift = start_index;
-  if (start_index < 0) {
-    thread_local std::mt19937 rng{std::random_device{}()};
-    std::uniform_int_distribution<int32_t> dist(0, n - 1);
-    first_start = dist(rng);
-    shift = dist(rng);
-  }
-  first_start %= n;
-  int32_t partition = std::max(0, start_partition);
-  for (int32_t i = 0; i < num_partitions; ++i, ++partition) {
-    // The follower shift grows after every full round so that a broker's
-    // followers are spread over different brokers.
-    if (partition > 0 && partition % n == 0) ++shift;
-    int32_t first = (partition + first_start) % n;
-    std::vector<int32_t> replicas{brokers[first]};
-    for (int32_t j = 0; j < replication_factor - 1; ++j) {
-      int32_t s = 1 + (shift + j) % (n - 1);
-      replicas.push_back(brokers[(first + s) % n]);
-    }
-    (*out)[partition] = std::move(replicas);
-  }
+  for (auto& [p, replicas] : *assigned) (*out)[p] = std::move(replicas);
   AdminResult r;
   r.num_partitions = num_partitions;
   r.replication_factor = replication_factor;
@@ -236,7 +216,7 @@ AdminResult ValidateManualAssignment(const ReplicaAssignment& assignment,
 AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignment& existing,
                                 int32_t new_count,
                                 const std::optional<std::vector<std::vector<int32_t>>>& manual,
-                                const std::vector<int32_t>& brokers, ReplicaAssignment* out) {
+                                const BrokerList& brokers, ReplicaAssignment* out) {
   auto p0 = existing.find(0);
   if (p0 == existing.end() || p0->second.empty()) {
     return AdminResult::Error(ErrorCode::kUnknownServerError,
@@ -257,7 +237,7 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
   }
   const size_t rf = p0->second.size();
   if (manual) {
-    std::set<int32_t> known(brokers.begin(), brokers.end());
+    std::set<int32_t> known = Ids(brokers);
     std::set<int32_t> unknown;
     for (const auto& replicas : *manual) {
       for (int32_t b : replicas) {
@@ -304,7 +284,7 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
     // Kafka continues the round robin from partition 0's preferred leader.
     int32_t start = 0;
     for (size_t i = 0; i < brokers.size(); ++i) {
-      if (brokers[i] >= p0->second.front()) {
+      if (brokers[i].id >= p0->second.front()) {
         start = static_cast<int32_t>(i);
         break;
       }
@@ -414,8 +394,7 @@ AdminResult CreateTopic(ServerContext& ctx, const TopicCreation& topic, bool val
     result = AssignReplicas(*brokers, partitions, rf, -1, 0, &assignment);
   } else {
     assignment = topic.assignment;
-    result = ValidateManualAssignment(
-        assignment, std::set<int32_t>(brokers->begin(), brokers->end()));
+    result = ValidateManualAssignment(assignment, Ids(*brokers));
   }
   if (!result.ok()) return result;
 

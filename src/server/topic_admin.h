@@ -18,6 +18,7 @@
 
 #include "gregor/base/status.h"
 #include "gregor/config/broker_config.h"
+#include "gregor/controller/replica_assignment.h"
 #include "gregor/protocol/error_code.h"
 #include "server/server_context.h"
 
@@ -56,12 +57,14 @@ Status ValidateTopicName(const std::string& name);
 // coexist. True when the two distinct names differ only by those.
 bool TopicNamesCollide(const std::string& a, const std::string& b);
 
-// Kafka's rack-unaware replica assignment (AdminUtils.assignReplicasToBrokers):
-// round robin from `start_index` with a replica shift growing every full
-// round; `start_index` < 0 picks a random start and shift. `brokers` must be
-// sorted ids. Partitions are numbered from `start_partition`.
-// INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR on bad counts.
-AdminResult AssignReplicas(const std::vector<int32_t>& brokers, int32_t num_partitions,
+// Kafka's replica assignment (AdminUtils.assignReplicasToBrokers, through
+// controller::AssignReplicasToBrokers; rack-aware when every broker has a
+// rack): round robin from `start_index` with a replica shift growing every
+// full round; `start_index` < 0 picks a random start and shift. Partitions
+// are numbered from `start_partition`. INVALID_PARTITIONS /
+// INVALID_REPLICATION_FACTOR on bad counts (or racks on only some brokers).
+using BrokerList = std::vector<controller::BrokerMetadata>;
+AdminResult AssignReplicas(const BrokerList& brokers, int32_t num_partitions,
                            int16_t replication_factor, int32_t start_index,
                            int32_t start_partition, ReplicaAssignment* out);
 
@@ -79,7 +82,7 @@ AdminResult ValidateManualAssignment(const ReplicaAssignment& assignment,
 AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignment& existing,
                                 int32_t new_count,
                                 const std::optional<std::vector<std::vector<int32_t>>>& manual,
-                                const std::vector<int32_t>& brokers, ReplicaAssignment* out);
+                                const BrokerList& brokers, ReplicaAssignment* out);
 
 // One IncrementalAlterConfigs operation.
 enum class ConfigOpType : int8_t { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };

@@ -1,0 +1,178 @@
+#pragma once
+// BrokerConfig: the typed, validated configuration of one gregord process.
+//
+// Built once at start-up by ParseBrokerConfig from three sources, in increasing
+// priority: built-in defaults (Kafka's), the server.properties file, and
+// `--key=value` command-line flags. Keys are Kafka's verbatim. After parsing the
+// struct is an immutable value owned by the Broker and shared read-only by every
+// module (thread-safe to read concurrently). Parsing failures throw ConfigError
+// (see properties.h): the message names the key and the bad value. Unknown keys
+// in the file are not fatal (Kafka only warns too): they come back as warnings.
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gregor/config/properties.h"
+
+namespace gregor::config {
+
+inline constexpr const char* kGregorVersion = "0.1.0";
+
+// One entry of `listeners` / `advertised.listeners`, e.g. SSL://host:9093.
+struct ListenerConfig {
+  std::string name;               // upper-cased, like Kafka's ListenerName.normalised
+  std::string host;               // "" = all interfaces (bind) / unspecified
+  int32_t port = 0;               // 0-65535; 0 = ephemeral (tests)
+  std::string security_protocol;  // PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+struct BrokerConfig {
+  // --- identity and ZooKeeper
+  int32_t broker_id = -1;  // -1: generate from /brokers/seqid
+  bool broker_id_generation_enable = true;
+  int32_t reserved_broker_max_id = 1000;
+  std::optional<std::string> broker_rack;
+  std::string zookeeper_connect;  // required
+  int32_t zookeeper_session_timeout_ms = 18000;
+  int32_t zookeeper_connection_timeout_ms = 18000;
+
+  // --- listeners
+  std::vector<ListenerConfig> listeners;             // default PLAINTEXT://:9092
+  std::vector<ListenerConfig> advertised_listeners;  // default: listeners
+  std::map<std::string, std::string> listener_security_protocol_map;
+  std::string inter_broker_listener_name;  // default: first listener
+
+  // --- log
+  std::vector<std::string> log_dirs;  // log.dirs, else log.dir (default /tmp/kafka-logs)
+  int32_t num_partitions = 1;
+  int16_t default_replication_factor = 1;
+  bool auto_create_topics_enable = true;
+  bool delete_topic_enable = true;
+  int64_t log_segment_bytes = 1073741824;
+  int64_t log_roll_ms = 168LL * 3600000;       // log.roll.ms, else log.roll.hours
+  int64_t log_retention_ms = 168LL * 3600000;  // .ms > .minutes > .hours; -1 forever
+  int64_t log_retention_bytes = -1;
+  int64_t log_retention_check_interval_ms = 300000;
+  int32_t log_index_interval_bytes = 4096;
+  int32_t log_index_size_max_bytes = 10485760;
+  int64_t log_flush_interval_messages = std::numeric_limits<int64_t>::max();
+  int64_t log_flush_interval_ms = std::numeric_limits<int64_t>::max();
+  int64_t log_flush_offset_checkpoint_interval_ms = 60000;
+  int64_t log_segment_delete_delay_ms = 60000;
+  std::string log_cleanup_policy = "delete";  // "delete", "compact" or "compact,delete"
+  std::string log_message_timestamp_type = "CreateTime";
+  bool log_cleaner_enable = true;
+  int64_t log_cleaner_delete_retention_ms = 86400000;
+  double log_cleaner_min_cleanable_ratio = 0.5;
+  int64_t log_cleaner_min_compaction_lag_ms = 0;
+  bool log_preallocate = false;
+  int32_t num_recovery_threads_per_data_dir = 1;
+  std::string compression_type = "producer";  // only "producer" is supported
+  int32_t message_max_bytes = 1048588;
+
+  // --- network and threads
+  int32_t socket_request_max_bytes = 104857600;
+  int32_t socket_send_buffer_bytes = 102400;     // -1: OS default
+  int32_t socket_receive_buffer_bytes = 102400;  // -1: OS default
+  int32_t queued_max_requests = 500;
+  int32_t num_network_threads = 3;
+  int32_t num_io_threads = 8;
+  int64_t connections_max_idle_ms = 600000;
+
+  // --- replication
+  int32_t min_insync_replicas = 1;
+  bool unclean_leader_election_enable = false;
+  bool auto_leader_rebalance_enable = true;
+  int32_t leader_imbalance_per_broker_percentage = 10;
+  int64_t leader_imbalance_check_interval_seconds = 300;
+  int64_t replica_lag_time_max_ms = 30000;
+  int32_t replica_fetch_max_bytes = 1048576;
+  int32_t replica_fetch_min_bytes = 1;
+  int32_t replica_fetch_wait_max_ms = 500;
+  int32_t replica_fetch_backoff_ms = 1000;
+  int32_t replica_socket_timeout_ms = 30000;
+  int32_t num_replica_fetchers = 1;
+  int64_t replica_high_watermark_checkpoint_interval_ms = 5000;
+  bool controlled_shutdown_enable = true;
+  int32_t controlled_shutdown_max_retries = 3;
+  int64_t controlled_shutdown_retry_backoff_ms = 5000;
+
+  // --- group coordinator and internal topics
+  int32_t offsets_topic_num_partitions = 50;
+  int16_t offsets_topic_replication_factor = 3;
+  int32_t offsets_topic_segment_bytes = 104857600;
+  int32_t offsets_retention_minutes = 10080;
+  int32_t group_initial_rebalance_delay_ms = 3000;
+  int32_t group_min_session_timeout_ms = 6000;
+  int32_t group_max_session_timeout_ms = 1800000;
+  int32_t transaction_state_log_num_partitions = 50;
+  int16_t transaction_state_log_replication_factor = 3;
+  int32_t transaction_state_log_min_isr = 2;
+
+  // --- TLS, PEM only (KIP-651). The keystore is either a file holding the
+  // certificate chain and the (optionally encrypted) private key, or the two
+  // inline PEM strings. The truststore is a PEM file or inline certificates.
+  std::string ssl_keystore_type = "PEM";
+  std::string ssl_keystore_location;
+  std::string ssl_keystore_password;  // accepted for compatibility; PEM uses ssl.key.password
+  std::string ssl_key_password;
+  std::string ssl_keystore_certificate_chain;
+  std::string ssl_keystore_key;
+  std::string ssl_truststore_type = "PEM";
+  std::string ssl_truststore_location;
+  std::string ssl_truststore_password;
+  std::string ssl_truststore_certificates;
+  std::string ssl_client_auth = "none";  // none | requested | required
+  std::vector<std::string> ssl_enabled_protocols = {"TLSv1.2", "TLSv1.3"};
+  std::vector<std::string> ssl_cipher_suites;  // empty: OpenSSL defaults
+
+  // Every known key exactly as given (file then flags), for logging and for
+  // DescribeConfigs (a key present here is STATIC_BROKER_CONFIG).
+  std::map<std::string, std::string> original;
+};
+
+// Thrown for --help / --version: not a failure. main() should catch it before
+// ConfigError, print text() to stdout and exit 0. (It derives from ConfigError so
+// that a main() that forgets it still exits cleanly, if with status 1.)
+class HelpRequested : public ConfigError {
+ public:
+  explicit HelpRequested(const std::string& text) : ConfigError(text) {}
+  const char* text() const { return what(); }
+};
+
+// usage: gregord [--config FILE | FILE] [--key=value ...] [--override key=value ...]
+//                [--help] [--version]
+// Throws ConfigError for an invalid value, a missing required key
+// (zookeeper.connect), an unknown flag, or a missing/unreadable file; throws
+// HelpRequested for --help / --version. Unknown keys in the file are appended to
+// *warnings (may be null).
+BrokerConfig ParseBrokerConfig(int argc, char** argv, std::vector<std::string>* warnings);
+
+// The same from already-read maps: file_props (unknown keys -> warnings) and
+// overrides (unknown keys -> ConfigError), overrides winning.
+BrokerConfig ParseBrokerConfig(const std::map<std::string, std::string>& file_props,
+                               const std::map<std::string, std::string>& overrides,
+                               std::vector<std::string>* warnings);
+
+// Parses a `listeners` value: "NAME://host:port,..." ("[::1]" for IPv6; empty
+// host = all interfaces), mapping names to protocols through `protocol_map`.
+// Throws ConfigError naming `key`.
+std::vector<ListenerConfig> ParseListeners(const std::string& key, const std::string& value,
+                                           const std::map<std::string, std::string>& protocol_map);
+
+// "key = value" lines, sorted by key, one per known broker key, with sensitive
+// values shown as "[hidden]" (Kafka's AbstractConfig.logAll format).
+std::string DescribeEffectiveConfig(const BrokerConfig& config);
+
+// The usage text printed for --help.
+std::string BrokerUsage();
+
+// True when `key` is a broker key ParseBrokerConfig understands.
+bool IsKnownBrokerKey(const std::string& key);
+
+}  // namespace gregor::config

@@ -1,0 +1,107 @@
+#pragma once
+// Topic-level configuration: the table of topic keys gregor supports, their
+// validation, and their resolution against the broker's defaults.
+//
+// Free functions over an immutable static table; safe from any thread. No
+// exceptions: validation returns Status (InvalidArgument naming the key and the
+// value), which the CreateTopics / AlterConfigs handlers map to
+// INVALID_CONFIG. ResolveTopicConfigs / DescribeBrokerConfigs feed the
+// DescribeConfigs handler; ToLogConfig feeds the log module (via the lead's
+// conversion of TopicLogSettings to gregor::log::LogConfig, which keeps config
+// free of a dependency on log).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gregor/base/status.h"
+#include "gregor/config/broker_config.h"
+
+namespace gregor::config {
+
+// DescribeConfigs ConfigSource ids (DescribeConfigsResponse): cast to int8.
+enum class ConfigSource : int8_t {
+  kTopicOverride = 1,  // DYNAMIC_TOPIC_CONFIG
+  kStaticBroker = 4,   // STATIC_BROKER_CONFIG
+  kDefault = 5,        // DEFAULT_CONFIG
+};
+
+// A synonym of a config, most specific first (DescribeConfigs v1+).
+struct ConfigSynonym {
+  std::string name;
+  std::string value;
+  ConfigSource source;
+};
+
+// One described config entry (topic or broker resource).
+struct ResolvedTopicConfig {
+  std::string name;
+  std::string value;
+  ConfigSource source = ConfigSource::kDefault;
+  bool sensitive = false;  // value must be sent as null
+  bool read_only = false;
+  // Synonym names and their sources, most specific first (the brief's shape);
+  // `synonyms` below carries the same list with values.
+  std::vector<std::pair<std::string, ConfigSource>> synonyms_with_values;
+  std::vector<ConfigSynonym> synonyms;
+  std::string type_name;  // "LONG","INT","SHORT","STRING","BOOLEAN","DOUBLE","LIST","PASSWORD"
+  std::string documentation;
+};
+using ResolvedConfig = ResolvedTopicConfig;
+
+// DescribeConfigs v3+ config_type id for a type_name (BOOLEAN 1, STRING 2,
+// INT 3, SHORT 4, LONG 5, DOUBLE 6, LIST 7, CLASS 8, PASSWORD 9; else 0).
+int8_t ConfigTypeId(const std::string& type_name);
+
+// One supported topic key.
+struct TopicConfigDef {
+  const char* name;
+  const char* type_name;
+  const char* broker_key;  // the broker key that supplies the default
+  const char* documentation;
+};
+const std::vector<TopicConfigDef>& TopicConfigDefs();
+bool IsKnownTopicKey(const std::string& key);
+
+// Unknown key or bad value -> InvalidArgument naming it.
+Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides);
+
+// Every supported topic key with its effective value: the override
+// (kTopicOverride) else the broker key if set in the broker's config
+// (kStaticBroker) else the default (kDefault). Sorted by name. Overrides are
+// assumed validated; unknown keys in `overrides` are ignored.
+std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
+    const BrokerConfig& broker, const std::map<std::string, std::string>& overrides);
+
+// Every broker key with its value and source (kStaticBroker when given in the
+// file or on the command line, else kDefault), sorted by name, all read-only
+// (gregor has no dynamic broker configs). Sensitive values are blanked.
+std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker);
+
+// The log module's view of a topic's config; field names match
+// gregor::log::LogConfig so the conversion is one line per field.
+struct TopicLogSettings {
+  int64_t segment_bytes = 1073741824;
+  int64_t segment_ms = 604800000;
+  int32_t segment_index_bytes = 10485760;
+  int32_t index_interval_bytes = 4096;
+  int64_t retention_ms = 604800000;
+  int64_t retention_bytes = -1;
+  int32_t max_message_bytes = 1048588;
+  int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();
+  int64_t flush_interval_ms = std::numeric_limits<int64_t>::max();
+  int64_t file_delete_delay_ms = 60000;
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime
+  bool compact = false;          // cleanup.policy contains compact
+  bool delete_enabled = true;    // cleanup.policy contains delete
+};
+
+// Broker defaults overlaid with the topic's overrides. Overrides must have
+// passed ValidateTopicConfig; an invalid one is ignored (the default stays).
+TopicLogSettings ToLogConfig(const BrokerConfig& broker,
+                             const std::map<std::string, std::string>& overrides);
+
+}  // namespace gregor::config

@@ -1,0 +1,178 @@
+#pragma once
+// Log: one partition's log on disk, `<log.dir>/<topic>-<partition>`, in Kafka's exact layout
+// (20-digit segment files .log/.index/.timeindex, leader-epoch-checkpoint, partition.metadata).
+//
+// Owner: the LogManager (shared with Partition and in-flight fetches through shared_ptr).
+// Threads: thread-safe. One internal mutex guards appends, roll, truncation, retention and
+// config; reads take it only to snapshot a segment and the offsets, then work on the file
+// without it (appends never move bytes already written, and a FileRegion keeps its fd alive
+// even if retention deletes the segment afterwards). Blocking file I/O: call it from the I/O
+// thread pool, never from a network thread.
+// Lifecycle: Open (loads segments, recovers an unclean tail) -> appends/reads -> Close (flush,
+// trim indexes). After an I/O error on the write path the log is offline: it refuses appends
+// until it is reopened, and it never leaves a torn batch visible (a short write is truncated).
+// Errors: Status codes documented per method; the caller maps them to Kafka ErrorCodes.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gregor/base/clock.h"
+#include "gregor/base/file_region.h"
+#include "gregor/base/ids.h"
+#include "gregor/base/status.h"
+#include "gregor/log/log_config.h"
+
+namespace gregor::log {
+
+class LogSegment;
+class LeaderEpochCache;
+
+struct AppendResult {
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time = -1;  // -1 unless the topic uses LogAppendTime
+  int64_t log_start_offset = 0;
+  int64_t record_count = 0;
+};
+
+struct ReadResult {
+  std::vector<gregor::FileRegion> regions;  // whole batches, in offset order
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  size_t bytes() const;
+};
+
+struct OffsetAndTimestamp {
+  int64_t offset = -1;
+  int64_t timestamp = -1;
+  int32_t leader_epoch = -1;
+};
+
+class Log {
+ public:
+  // Opens (or creates) the partition directory `dir`. Segments at or after the one holding
+  // `recovery_point` are recovered (CRC checked, torn tail truncated, indexes rebuilt) unless
+  // `had_clean_shutdown`; a segment with missing or inconsistent indexes is always rebuilt.
+  // `log_start_offset` comes from log-start-offset-checkpoint (-1 = first segment's base).
+  // Leftover *.deleted/*.cleaned/*.swap files are removed. Errors: kIOError, kCorruption (a
+  // directory that cannot be made consistent).
+  static Result<std::unique_ptr<Log>> Open(std::string dir, gregor::TopicPartition tp,
+                                           LogConfig config, const gregor::Clock* clock,
+                                           int64_t recovery_point, bool had_clean_shutdown,
+                                           int64_t log_start_offset = -1);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Validates the client's record set (max.message.bytes per batch), assigns offsets from LEO,
+  // stamps the leader epoch (and LogAppendTime), writes all batches with one pwrite; `data` is
+  // modified in place. Rolls first when needed (size, segment.ms, index full, relative offset
+  // overflow). Errors: kCorruption (CORRUPT_MESSAGE), kTooLarge (MESSAGE_TOO_LARGE),
+  // kInvalidArgument (INVALID_RECORD, also magic != 2 -> UNSUPPORTED_FOR_MESSAGE_FORMAT is the
+  // caller's choice: the message says "magic"), kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log
+  // goes offline).
+  Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch);
+  // Appends batches that already carry offsets (replication); the first must start at LEO.
+  // Errors as above, plus kOutOfRange when the offsets do not continue the log.
+  Result<AppendResult> AppendAsFollower(uint8_t* data, size_t size);
+
+  // Reads whole batches starting from the batch containing `offset`, at most max_bytes (but at
+  // least one whole batch when min_one_message), never a batch at or past max_offset (the high
+  // watermark). Serves from one segment per call, like Kafka. offset == LEO gives no regions;
+  // offset > LEO or < log start -> kOutOfRange.
+  Result<ReadResult> Read(int64_t offset, int32_t max_bytes, int64_t max_offset,
+                          bool min_one_message) const;
+  // ListOffsets: first batch whose max timestamp >= timestamp (offset = that batch's base
+  // offset, as Kafka reports for v2). -1 = latest (LEO), -2 = earliest (log start).
+  // kNotFound when no record is that new.
+  Result<OffsetAndTimestamp> FetchOffsetByTimestamp(int64_t timestamp) const;
+
+  int64_t LogStartOffset() const;
+  int64_t LogEndOffset() const;
+  int64_t HighWatermark() const;
+  // Clamped to [log start, LEO]. The caller (Partition) owns the HW policy.
+  void SetHighWatermark(int64_t hw);
+  int64_t RecoveryPoint() const;
+  // Total bytes of all segments.
+  int64_t Size() const;
+  int NumberOfSegments() const;
+
+  // DeleteRecords: advances the log start offset to `offset` (must be <= HW, else
+  // kOutOfRange) and deletes the segments wholly below it.
+  Status DeleteRecordsBefore(int64_t offset);
+  // Retention by time (a segment's largest timestamp older than retention.ms) and by size
+  // (retention.bytes); only when cleanup.policy includes delete. The active segment is rolled
+  // first when it too has expired, so the log always keeps an active segment. Advances the log
+  // start offset; removes due *.deleted files. Returns the number of segments deleted.
+  int DeleteRetentionExpiredSegments();
+  // fsyncs every segment up to LEO and moves the recovery point.
+  Status Flush();
+  // True when flush.messages or flush.ms says a flush is due.
+  bool NeedsFlush() const;
+  // Removes every batch at or after `offset` (followers). Errors: kIOError.
+  Status TruncateTo(int64_t offset);
+  void UpdateConfig(const LogConfig& config);  // takes effect at the next append/retention check
+
+  LogConfig config() const;
+  const std::string& dir() const { return dir_; }
+  const gregor::TopicPartition& topic_partition() const { return tp_; }
+
+  // Leader epoch cache (leader-epoch-checkpoint): epoch -> start offset.
+  // End offset of `epoch`: the start of the next higher epoch, or LEO for the latest epoch;
+  // nullopt when the epoch is older than every cached epoch or nothing is cached.
+  std::optional<int64_t> EndOffsetForEpoch(int32_t epoch) const;
+  std::optional<int32_t> LatestEpoch() const;
+
+  // Flushes and trims the indexes; the log refuses appends afterwards.
+  Status Close();
+  bool offline() const;
+
+  // Test hook: makes the next appends fail as if the disk were full after `bytes` bytes
+  // of the pwrite (-1 = off). Exercises the short-write cleanup.
+  void InjectWriteFaultForTest(int64_t bytes);
+
+ private:
+  Log(std::string dir, gregor::TopicPartition tp, LogConfig config, const gregor::Clock* clock);
+
+  Status Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_start_offset);
+  Result<AppendResult> AppendLocked(uint8_t* data, size_t size, bool as_leader,
+                                    int32_t leader_epoch, int64_t records, int32_t batches);
+  Status MaybeRollLocked(size_t incoming, int64_t now_ms, int64_t last_offset);
+  Status RollLocked();
+  std::shared_ptr<LogSegment> ActiveLocked() const;
+  void DeleteSegmentsLocked(const std::vector<std::shared_ptr<LogSegment>>& doomed);
+  void RemoveDueDeletedFilesLocked();
+  std::shared_ptr<LogSegment> FloorSegment(int64_t offset) const;
+  std::shared_ptr<LogSegment> NextSegment(int64_t base_offset) const;
+
+  const std::string dir_;
+  const gregor::TopicPartition tp_;
+  const gregor::Clock* const clock_;
+
+  mutable std::mutex mu_;
+  LogConfig config_;
+  std::map<int64_t, std::shared_ptr<LogSegment>> segments_;  // by base offset
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  int64_t high_watermark_ = 0;
+  int64_t recovery_point_ = 0;
+  int64_t last_flush_ms_ = 0;
+  bool offline_ = false;
+  bool closed_ = false;
+  int64_t write_fault_after_ = -1;
+  std::unique_ptr<LeaderEpochCache> epochs_;
+  struct PendingDelete {
+    std::vector<std::string> paths;
+    int64_t due_ms;
+  };
+  std::vector<PendingDelete> pending_deletes_;
+};
+
+}  // namespace gregor::log

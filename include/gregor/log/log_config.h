@@ -1,0 +1,27 @@
+#pragma once
+// LogConfig: the topic-level settings of one partition log, already resolved against the
+// broker defaults (the config module does the resolution). A plain value; a Log keeps its own
+// copy and UpdateConfig replaces it. Defaults are Kafka's (LogConfig.java).
+
+#include <cstdint>
+#include <limits>
+
+namespace gregor::log {
+
+struct LogConfig {
+  int64_t segment_bytes = 1073741824;      // segment.bytes
+  int64_t segment_ms = 604800000;          // segment.ms
+  int32_t segment_index_bytes = 10485760;  // segment.index.bytes
+  int32_t index_interval_bytes = 4096;     // index.interval.bytes
+  int64_t retention_ms = 604800000;        // retention.ms (-1 = forever)
+  int64_t retention_bytes = -1;            // retention.bytes (-1 = unlimited)
+  int32_t max_message_bytes = 1048588;     // max.message.bytes (per batch)
+  int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();  // flush.messages
+  int64_t flush_interval_ms = std::numeric_limits<int64_t>::max();        // flush.ms
+  int64_t file_delete_delay_ms = 60000;                                   // file.delete.delay.ms
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime
+  bool compact = false;          // cleanup.policy contains compact
+  bool delete_enabled = true;    // cleanup.policy contains delete
+};
+
+}  // namespace gregor::log

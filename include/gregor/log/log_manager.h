@@ -1,0 +1,97 @@
+#pragma once
+// LogManager: owns every partition Log in the configured log.dirs.
+//
+// Owner: the Broker (created at start-up, Shutdown at stop). Threads: thread-safe; a mutex
+// guards the partition map, and each Log has its own lock. All methods do blocking file I/O:
+// call them from start-up or the I/O thread pool, never from a network thread.
+// Lifecycle: Open (meta.properties check, checkpoints, clean-shutdown marker, log loading with
+// recovery) -> GetOrCreateLog / RunRetention / FlushDirty / CheckpointAll from the broker's
+// schedulers -> Shutdown (close logs, checkpoint, write .kafka_cleanshutdown).
+// Errors: Open fails on a broker.id / cluster.id mismatch in meta.properties or when every log
+// dir is offline; a single failing log dir is marked offline (ERROR) and the others keep
+// working. Other methods return Status.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gregor/base/clock.h"
+#include "gregor/base/ids.h"
+#include "gregor/base/status.h"
+#include "gregor/log/checkpoint.h"
+#include "gregor/log/log.h"
+#include "gregor/log/log_config.h"
+
+namespace gregor::log {
+
+class LogManager {
+ public:
+  struct Options {
+    std::vector<std::string> log_dirs;
+    LogConfig default_config;  // for logs found on disk until GetOrCreateLog/UpdateConfig
+    int32_t broker_id = -1;
+    std::string cluster_id;  // empty: not known yet (not written, not checked)
+    const gregor::Clock* clock = nullptr;
+  };
+
+  // Creates the dirs, checks or writes meta.properties, reads the checkpoints and the clean
+  // shutdown marker (deleting the marker at once), loads every `<topic>-<partition>` dir,
+  // recovering past the recovery point after an unclean shutdown, and removes leftover
+  // `-delete` dirs.
+  static Result<std::unique_ptr<LogManager>> Open(Options options);
+  ~LogManager();
+  LogManager(const LogManager&) = delete;
+  LogManager& operator=(const LogManager&) = delete;
+
+  std::shared_ptr<Log> GetLog(const gregor::TopicPartition& tp) const;
+  // Returns the existing log (with `config` applied) or creates the partition dir in the
+  // online log dir holding the fewest partitions and writes partition.metadata.
+  Result<std::shared_ptr<Log>> GetOrCreateLog(const gregor::TopicPartition& tp,
+                                              const LogConfig& config,
+                                              const std::array<uint8_t, 16>& topic_id);
+  // Closes the log, renames its dir to `<topic>-<p>.<uuidhex>-delete` and removes it.
+  Status DeleteLog(const gregor::TopicPartition& tp);
+  std::vector<std::shared_ptr<Log>> AllLogs() const;
+  // Time/size retention on every log; returns the number of segments deleted.
+  int RunRetention();
+  // Flushes logs past flush.messages / flush.ms, or with a rolled segment not yet flushed.
+  void FlushDirty();
+  // Writes recovery-point-offset-checkpoint, log-start-offset-checkpoint and
+  // replication-offset-checkpoint (high watermarks) in every online log dir.
+  Status CheckpointAll();
+  // Closes every log, checkpoints, writes .kafka_cleanshutdown in each dir whose logs all
+  // closed cleanly.
+  Status Shutdown();
+  std::vector<std::string> OfflineDirs() const;
+  // The high watermark read from replication-offset-checkpoint at Open (nullopt if absent).
+  std::optional<int64_t> HighWatermarkCheckpoint(const gregor::TopicPartition& tp) const;
+  // Whether the previous run of this log dir ended with a clean shutdown.
+  bool HadCleanShutdown(const std::string& log_dir) const;
+
+ private:
+  struct LogDir {
+    std::string path;
+    bool offline = false;
+    bool had_clean_shutdown = false;
+  };
+  explicit LogManager(Options options);
+  Status LoadDir(size_t index);
+  void MarkOffline(size_t index, const Status& why);
+  Status CheckpointDir(size_t index, const std::vector<std::shared_ptr<Log>>& logs);
+
+  const Options options_;
+  mutable std::mutex mu_;
+  std::vector<LogDir> dirs_;
+  std::unordered_map<gregor::TopicPartition, std::shared_ptr<Log>> logs_;
+  std::unordered_map<gregor::TopicPartition, size_t> log_dir_of_;
+  OffsetMap hw_checkpoint_;
+  bool shut_down_ = false;
+};
+
+}  // namespace gregor::log

@@ -1,0 +1,372 @@
+"""A small harness for gregor's integration tests.
+
+Each test is a function `test_*(ctx)` in integration/test_*.py, optionally decorated with
+@timeout(seconds). The runner (integration/run) forks one child per test; the child builds a Ctx, runs the
+test and reports back. Every process a test starts is recorded (pid + start time) in <test dir>/pids so the
+runner can kill exactly those processes when a test times out or dies, and nothing else.
+
+The runner starts one ZooKeeper for the whole run; each test gets its own chroot in it, so tests never see
+each other's znodes. Logs and data live in build/integration-logs/<test>/; data dirs are removed after a
+passing test, logs are kept.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import kproto
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION = ROOT / "integration"
+GREGORD = ROOT / "bin" / "gregord"
+GREGORCTL = ROOT / "bin" / "gregorctl"
+LOGROOT = ROOT / "build" / "integration-logs"
+
+
+class Failure(AssertionError):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def timeout(seconds):
+    def deco(fn):
+        fn.timeout = seconds
+        return fn
+    return deco
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise Failure(f"{what}: got {short(actual)}, expected {short(expected)}")
+
+
+def short(v, n=300):
+    s = repr(v)
+    return s if len(s) <= n else s[:n] + f"... ({len(s)} chars)"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Polls pred() until it returns a truthy value (returned) or the deadline passes (Failure). Exceptions
+    from pred count as 'not yet'; the last one is reported."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Failure:
+            raise
+        except Exception as e:  # noqa: BLE001 - any client error means "not ready yet"
+            last_exc = e
+        if time.monotonic() >= deadline:
+            extra = f" (last error: {last_exc!r})" if last_exc else ""
+            raise Failure(f"timed out after {timeout}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+def proc_start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def kill_recorded(pid_file):
+    """Kills (SIGKILL) every recorded process that is still the same process. Used by the runner."""
+    try:
+        lines = Path(pid_file).read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            pid_s, start = line.split()
+            pid = int(pid_s)
+        except ValueError:
+            continue
+        if proc_start_time(pid) == start:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def tail(path, n=30):
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return f"(no {path})"
+    return "\n".join(lines[-n:])
+
+
+class Ctx:
+    """Per-test context: a directory, a ZooKeeper chroot, and the processes the test started."""
+
+    def __init__(self, name, zk_port):
+        self.name = name
+        self.dir = LOGROOT / name
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self.zk_port = zk_port
+        self.zk_hosts = f"127.0.0.1:{zk_port}"
+        self.chroot = "/" + re.sub(r"[^A-Za-z0-9_-]", "-", name) + "-" + os.urandom(3).hex()
+        self.procs = []
+        self.brokers = []
+        self.data_dirs = []
+        self._kazoo = None
+        self._runs = 0
+
+    # -- processes
+    def _record(self, p):
+        st = proc_start_time(p.pid)
+        with open(self.dir / "pids", "a") as f:
+            f.write(f"{p.pid} {st}\n")
+        self.procs.append(p)
+
+    def popen(self, args, log_name=None, **kw):
+        """Starts a process in its own session, stdout+stderr to <dir>/<log_name> unless given."""
+        if log_name is not None:
+            out = open(self.dir / log_name, "ab")
+            kw.setdefault("stdout", out)
+            kw.setdefault("stderr", subprocess.STDOUT)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        p = subprocess.Popen([str(a) for a in args], start_new_session=True, **kw)
+        self._record(p)
+        return p
+
+    def run(self, args, input=None, timeout=30, env=None, cwd=None, check_rc=None):
+        """Runs a client to completion. Returns (rc, stdout, stderr) as text; kills it at the deadline (then
+        raises Failure). check_rc=0 asserts the exit code. The command line and output go to <dir>/runs.log."""
+        self._runs += 1
+        p = self.popen(args, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        try:
+            out, err = p.communicate(input=input.encode() if isinstance(input, str) else input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            self._log_run(args, "timeout", out, err)
+            raise Failure(f"{Path(str(args[0])).name} did not finish within {timeout}s: "
+                          f"{err.decode(errors='replace')[-800:]}")
+        self._log_run(args, p.returncode, out, err)
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        if check_rc is not None and p.returncode != check_rc:
+            raise Failure(f"{' '.join(map(str, args))[:200]} exited {p.returncode}, expected {check_rc}: "
+                          f"{err.strip()[-1000:]}")
+        return p.returncode, out, err
+
+    def _log_run(self, args, rc, out, err):
+        with open(self.dir / "runs.log", "ab") as f:
+            f.write(f"\n### run {self._runs}: {' '.join(map(str, args))}\n### rc={rc}\n".encode())
+            f.write(b"### stdout (first 4000 bytes)\n" + out[:4000] + b"\n### stderr (last 4000 bytes)\n" +
+                    err[-4000:] + b"\n")
+
+    def mkdir(self, name):
+        d = self.dir / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # -- brokers
+    def broker(self, broker_id=0, **kw):
+        b = Broker(self, broker_id, **kw)
+        self.brokers.append(b)
+        return b
+
+    def start_broker(self, broker_id=0, **kw):
+        b = self.broker(broker_id, **kw)
+        b.start()
+        return b
+
+    # -- ZooKeeper (kazoo client rooted at this test's chroot)
+    def zk(self):
+        if self._kazoo is None:
+            try:
+                from kazoo.client import KazooClient
+            except ImportError as e:
+                raise Failure(f"python3-kazoo missing: {e}")
+            self._kazoo = KazooClient(hosts=self.zk_hosts + self.chroot, timeout=10)
+            self._kazoo.start(timeout=15)
+        return self._kazoo
+
+    def zk_json(self, path):
+        data, stat = self.zk().get(path)
+        try:
+            return json.loads(data.decode()), stat
+        except ValueError:
+            raise Failure(f"{path} is not JSON: {data!r}")
+
+    def cleanup(self, passed):
+        if self._kazoo is not None:
+            try:
+                self._kazoo.stop()
+                self._kazoo.close()
+            except Exception:  # noqa: BLE001
+                pass
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                    p.wait(timeout=10)
+                except Exception:  # noqa: BLE001
+                    pass
+        if passed:
+            for d in self.data_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+
+    def failure_logs(self):
+        parts = []
+        for b in self.brokers:
+            if not b.log_path.exists():
+                continue
+            parts.append(f"--- tail of {b.log_path.relative_to(ROOT)}\n{tail(b.log_path, 25)}")
+        return "\n".join(parts)
+
+
+class Broker:
+    """One gregord process. Listeners: PLAINTEXT on a free port, plus SSL when ssl= a dict of ssl.* flags."""
+
+    def __init__(self, ctx, broker_id=0, ssl=None, extra=None, log_dir=None, zk_connect=None):
+        self.ctx = ctx
+        self.broker_id = broker_id
+        self.port = free_port()
+        self.ssl_port = free_port() if ssl else None
+        self.ssl = ssl or {}
+        self.extra = dict(extra or {})
+        self.log_dir = Path(log_dir) if log_dir else ctx.mkdir(f"data-{broker_id}")
+        if self.log_dir not in ctx.data_dirs:
+            ctx.data_dirs.append(self.log_dir)
+        self.zk_connect = zk_connect or ctx.zk_hosts + ctx.chroot
+        self.log_path = ctx.dir / f"gregord-{broker_id}.log"
+        self.proc = None
+        self.starts = 0
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ssl_bootstrap(self):
+        return f"127.0.0.1:{self.ssl_port}"
+
+    def args(self):
+        listeners = f"PLAINTEXT://127.0.0.1:{self.port}"
+        if self.ssl_port:
+            listeners += f",SSL://127.0.0.1:{self.ssl_port}"
+        a = [GREGORD, f"--broker.id={self.broker_id}", f"--listeners={listeners}",
+             f"--zookeeper.connect={self.zk_connect}", f"--log.dirs={self.log_dir}"]
+        a += [f"--{k}={v}" for k, v in self.ssl.items()]
+        a += [f"--{k}={v}" for k, v in self.extra.items()]
+        return a
+
+    def start(self, wait=True, timeout=30):
+        if not GREGORD.exists():
+            raise Failure(f"{GREGORD.relative_to(ROOT)} is not built")
+        self.starts += 1
+        with open(self.log_path, "ab") as f:
+            f.write(f"\n===== start {self.starts}: {' '.join(map(str, self.args()))}\n".encode())
+        self.proc = self.ctx.popen(self.args(), log_name=self.log_path.name)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_ready(self, timeout=30):
+        """Ready = answers ApiVersions and Metadata lists itself with a controller elected."""
+        def ready():
+            if not self.alive():
+                raise Failure(f"gregord exited with {self.proc.returncode} during startup:\n"
+                              f"{tail(self.log_path, 15)}")
+            with kproto.connect(self.bootstrap, timeout=2) as c:
+                err, _ = kproto.api_versions_v0(c)
+                if err != 0:
+                    return False
+                md = kproto.metadata_v1(c, [])
+                return md["controller"] >= 0 and any(b["node_id"] == self.broker_id for b in md["brokers"])
+        wait_until(ready, timeout, f"broker {self.broker_id} to be ready on {self.bootstrap}", interval=0.1)
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit code. Failure if it does not exit in time (then killed)."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure(f"gregord did not exit within {timeout}s of SIGTERM")
+
+    def kill9(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def check_alive(self, what=""):
+        if not self.alive():
+            raise Failure(f"gregord died{(' ' + what) if what else ''} (exit {self.proc.returncode}):\n"
+                          f"{tail(self.log_path, 15)}")
+
+
+# ---------------------------------------------------------------- helpers shared by tests
+def unique_topic(prefix="t"):
+    return f"{prefix}-{os.urandom(4).hex()}"
+
+
+def create_topic(bootstrap, name, partitions=1, configs=None, timeout=20):
+    """CreateTopics v0 over a raw socket, then waits until every partition has a leader."""
+    with kproto.connect(bootstrap) as c:
+        res = kproto.create_topics_v0(c, [(name, partitions, 1, configs or {})])
+    eq(res.get(name), kproto.NONE, f"CreateTopics error for {name}")
+    wait_topic_ready(bootstrap, name, partitions, timeout)
+
+
+def wait_topic_ready(bootstrap, name, partitions, timeout=20):
+    def ready():
+        with kproto.connect(bootstrap, timeout=3) as c:
+            md = kproto.metadata_v1(c, [name])
+        t = md["topics"].get(name)
+        if not t or t["error"] != 0 or len(t["partitions"]) != partitions:
+            return False
+        return all(p["error"] == 0 and p["leader"] >= 0 for p in t["partitions"])
+    wait_until(ready, timeout, f"topic {name} with {partitions} partitions to have leaders", interval=0.1)
+
+
+def list_offset(bootstrap, topic, partition, ts):
+    with kproto.connect(bootstrap) as c:
+        err, off = kproto.list_offsets_v1(c, topic, partition, ts)
+    eq(err, 0, f"ListOffsets({ts}) error for {topic}-{partition}")
+    return off
+
+
+def require_module(name, package):
+    """Imports a Python client module; a missing Debian package is a failure (it is in
+    conf/debian-packages), not a skip."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise Failure(f"{name} not importable ({e}); install {package}")

@@ -1,0 +1,431 @@
+"""Hand-built Kafka wire frames for the integration tests.
+
+Only what the tests need, written from the public message schemas: request header v1/v2, ApiVersions,
+Metadata v1, CreateTopics v0, Produce v3, ListOffsets v1, DeleteRecords v0, Fetch v4, and RecordBatch v2
+(magic 2) with CRC-32C computed here. Encoders return bytes; decoders take the response body (after the
+correlation id) and raise ProtocolError when the bytes do not parse.
+"""
+
+import socket
+import struct
+import time
+
+# Error codes (clients/src/main/java/org/apache/kafka/common/protocol/Errors.java).
+NONE = 0
+OFFSET_OUT_OF_RANGE = 1
+CORRUPT_MESSAGE = 2
+UNKNOWN_TOPIC_OR_PARTITION = 3
+LEADER_NOT_AVAILABLE = 5
+NOT_LEADER_OR_FOLLOWER = 6
+MESSAGE_TOO_LARGE = 10
+INVALID_TOPIC_EXCEPTION = 17
+TOPIC_ALREADY_EXISTS = 36
+UNSUPPORTED_VERSION = 35
+
+API_PRODUCE = 0
+API_FETCH = 1
+API_LIST_OFFSETS = 2
+API_METADATA = 3
+API_API_VERSIONS = 18
+API_CREATE_TOPICS = 19
+API_DELETE_RECORDS = 21
+
+
+class ProtocolError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- CRC-32C (Castagnoli, reflected 0x82F63B78)
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283  # the standard check value
+
+
+# ---------------------------------------------------------------- primitives
+def i8(v):
+    return struct.pack(">b", v)
+
+
+def i16(v):
+    return struct.pack(">h", v)
+
+
+def i32(v):
+    return struct.pack(">i", v)
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def string(s):
+    if s is None:
+        return i16(-1)
+    b = s.encode() if isinstance(s, str) else s
+    return i16(len(b)) + b
+
+
+def kbytes(b):
+    if b is None:
+        return i32(-1)
+    return i32(len(b)) + b
+
+
+def array(items, enc):
+    if items is None:
+        return i32(-1)
+    return i32(len(items)) + b"".join(enc(x) for x in items)
+
+
+def uvarint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def varint(v):  # zig-zag, works for 32 and 64 bit values
+    return uvarint((v << 1) ^ (v >> 63))
+
+
+def compact_string(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+class Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n):
+        if n < 0 or self.pos + n > len(self.data):
+            raise ProtocolError(f"truncated: need {n} bytes at {self.pos}, have {len(self.data) - self.pos}")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def string(self):
+        n = self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def bytes(self):
+        n = self.i32()
+        return None if n < 0 else self.take(n)
+
+    def array(self, dec):
+        n = self.i32()
+        if n < 0:
+            return None
+        if n > len(self.data):
+            raise ProtocolError(f"array count {n} larger than the frame")
+        return [dec(self) for _ in range(n)]
+
+    def uvarint(self):
+        shift = 0
+        v = 0
+        while True:
+            b = self.take(1)[0]
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+            if shift > 63:
+                raise ProtocolError("varint too long")
+
+    def varint(self):
+        v = self.uvarint()
+        return (v >> 1) ^ -(v & 1)
+
+    def remaining(self):
+        return len(self.data) - self.pos
+
+
+# ---------------------------------------------------------------- framing
+def request_header(api_key, api_version, correlation_id, client_id="gregor-it", flexible=False):
+    h = i16(api_key) + i16(api_version) + i32(correlation_id) + string(client_id)
+    if flexible:
+        h += uvarint(0)  # empty tagged fields
+    return h
+
+
+def frame(payload):
+    return i32(len(payload)) + payload
+
+
+class Conn:
+    """A blocking socket speaking Kafka framing. recv_frame() returns None when the peer closed."""
+
+    def __init__(self, host, port, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.corr = 0
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _recv_exact(self, n):
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return bytes(buf)
+
+    def recv_frame(self):
+        """Returns the frame payload, or None on EOF / connection reset."""
+        try:
+            head = self._recv_exact(4)
+            if head is None:
+                return None
+            (n,) = struct.unpack(">i", head)
+            if n < 0 or n > 256 * 1024 * 1024:
+                raise ProtocolError(f"bad response length {n}")
+            return self._recv_exact(n)
+        except (ConnectionResetError, BrokenPipeError):
+            return None
+
+    def request(self, api_key, api_version, body, flexible=False):
+        """Sends one request; returns the response body after the correlation id (header v0)."""
+        self.corr += 1
+        corr = self.corr
+        self.send_raw(frame(request_header(api_key, api_version, corr, flexible=flexible) + body))
+        resp = self.recv_frame()
+        if resp is None:
+            raise ProtocolError(f"connection closed instead of a response to api {api_key} v{api_version}")
+        r = Reader(resp)
+        got = r.i32()
+        if got != corr:
+            raise ProtocolError(f"correlation id {got}, expected {corr}")
+        return r
+
+
+def connect(bootstrap, timeout=10.0):
+    host, port = bootstrap.rsplit(":", 1)
+    return Conn(host, int(port), timeout)
+
+
+def wait_closed(conn, timeout):
+    """True when the peer closes the connection (EOF/reset) within timeout; False if still open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn.sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = conn.sock.recv(65536)
+            if not data:
+                return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except OSError:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- APIs
+def api_versions_v0(conn):
+    r = conn.request(API_API_VERSIONS, 0, b"")
+    return decode_api_versions_v0(r)
+
+
+def decode_api_versions_v0(r):
+    err = r.i16()
+    apis = r.array(lambda r: (r.i16(), r.i16(), r.i16()))
+    return err, {k: (lo, hi) for k, lo, hi in apis or []}
+
+
+def metadata_v1(conn, topics=None):
+    body = array(topics, string) if topics is not None else i32(-1)
+    r = conn.request(API_METADATA, 1, body)
+    brokers = r.array(lambda r: {"node_id": r.i32(), "host": r.string(), "port": r.i32(), "rack": r.string()})
+    controller = r.i32()
+
+    def part(r):
+        return {"error": r.i16(), "partition": r.i32(), "leader": r.i32(),
+                "replicas": r.array(lambda r: r.i32()), "isr": r.array(lambda r: r.i32())}
+
+    def topic(r):
+        return {"error": r.i16(), "name": r.string(), "internal": r.i8() != 0, "partitions": r.array(part)}
+
+    topics_out = r.array(topic)
+    return {"brokers": brokers, "controller": controller, "topics": {t["name"]: t for t in topics_out}}
+
+
+def create_topics_v0(conn, topics, timeout_ms=10000):
+    """topics: list of (name, num_partitions, replication_factor, {config: value})."""
+    def enc(t):
+        name, n, rf, configs = t
+        return (string(name) + i32(n) + i16(rf) + i32(0) +
+                array(sorted(configs.items()), lambda kv: string(kv[0]) + string(kv[1])))
+
+    r = conn.request(API_CREATE_TOPICS, 0, array(topics, enc) + i32(timeout_ms))
+    return {name: err for name, err in r.array(lambda r: (r.string(), r.i16()))}
+
+
+def record_batch(records, base_offset=0, timestamp_ms=None, compression=0):
+    """RecordBatch v2, uncompressed. records: list of (key bytes|None, value bytes|None)."""
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    recs = b""
+    for i, (k, v) in enumerate(records):
+        body = (i8(0) + varint(0) + varint(i) +
+                (varint(-1) if k is None else varint(len(k)) + k) +
+                (varint(-1) if v is None else varint(len(v)) + v) + varint(0))
+        recs += varint(len(body)) + body
+    after_crc = (i16(compression) + i32(len(records) - 1) + i64(ts) + i64(ts) + i64(-1) + i16(-1) + i32(-1) +
+                 i32(len(records)) + recs)
+    crc = crc32c(after_crc)
+    # batchLength counts everything after the length field: epoch(4) magic(1) crc(4) + after_crc.
+    return i64(base_offset) + i32(4 + 1 + 4 + len(after_crc)) + i32(-1) + i8(2) + struct.pack(">I", crc) + after_crc
+
+
+def produce_v3(conn, topic, partition, batch, acks=-1, timeout_ms=10000):
+    """Returns (error_code, base_offset) for the one partition."""
+    body = (string(None) + i16(acks) + i32(timeout_ms) +
+            array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + kbytes(batch))))
+    r = conn.request(API_PRODUCE, 3, body)
+    resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
+    for name, parts in resp:
+        for idx, err, base, _ in parts:
+            if name == topic and idx == partition:
+                return err, base
+    raise ProtocolError(f"no partition {topic}-{partition} in produce response {resp}")
+
+
+def list_offsets_v1(conn, topic, partition, timestamp):
+    """timestamp -1 = latest, -2 = earliest. Returns (error_code, offset)."""
+    body = i32(-1) + array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + i64(timestamp)))
+    r = conn.request(API_LIST_OFFSETS, 1, body)
+    resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
+    for name, parts in resp:
+        for idx, err, _, off in parts:
+            if name == topic and idx == partition:
+                return err, off
+    raise ProtocolError(f"no partition {topic}-{partition} in list offsets response {resp}")
+
+
+def delete_records_v0(conn, topic, partition, offset, timeout_ms=10000):
+    """Returns (error_code, low_watermark)."""
+    body = array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + i64(offset))) + i32(timeout_ms)
+    r = conn.request(API_DELETE_RECORDS, 0, body)
+    r.i32()  # throttle
+    resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i64(), r.i16()))))
+    for name, parts in resp:
+        for idx, low, err in parts:
+            if name == topic and idx == partition:
+                return err, low
+    raise ProtocolError(f"no partition {topic}-{partition} in delete records response {resp}")
+
+
+def fetch_v4(conn, topic, partition, offset, max_wait_ms=0, min_bytes=1, max_bytes=1 << 20):
+    """Returns dict(error, high_watermark, records=bytes)."""
+    body = (i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0) +
+            array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + i64(offset) + i32(max_bytes))))
+    r = conn.request(API_FETCH, 4, body)
+    r.i32()  # throttle
+
+    def part(r):
+        d = {"partition": r.i32(), "error": r.i16(), "high_watermark": r.i64(), "last_stable_offset": r.i64()}
+        r.array(lambda r: (r.i64(), r.i64()))
+        d["records"] = r.bytes() or b""
+        return d
+
+    resp = r.array(lambda r: (r.string(), r.array(part)))
+    for name, parts in resp:
+        for p in parts:
+            if name == topic and p["partition"] == partition:
+                return p
+    raise ProtocolError(f"no partition {topic}-{partition} in fetch response")
+
+
+def decode_batches(data):
+    """Parses RecordBatch v2 bytes (a fetch's records). Returns a list of dicts; records decoded only when the
+    batch is uncompressed. A trailing partial batch (allowed in fetch responses) is ignored."""
+    out = []
+    pos = 0
+    while pos + 12 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        if pos + 12 + length > len(data):
+            break
+        r = Reader(data[pos:pos + 12 + length])
+        r.take(12)
+        b = {"base_offset": base, "epoch": r.i32(), "magic": r.i8(), "crc": r.u32()}
+        crc_data = r.data[r.pos:]
+        b["crc_ok"] = crc32c(crc_data) == b["crc"]
+        b["attributes"] = r.i16()
+        b["last_offset_delta"] = r.i32()
+        r.take(8 + 8 + 8 + 2 + 4)
+        count = r.i32()
+        b["count"] = count
+        b["records"] = []
+        if b["attributes"] & 7 == 0:
+            for _ in range(count):
+                r.varint()  # length
+                r.i8()
+                r.varint()  # ts delta
+                od = r.varint()
+                kl = r.varint()
+                k = None if kl < 0 else r.take(kl)
+                vl = r.varint()
+                v = None if vl < 0 else r.take(vl)
+                for _ in range(r.uvarint()):
+                    r.take(r.varint())
+                    hl = r.varint()
+                    if hl > 0:
+                        r.take(hl)
+                b["records"].append((base + od, k, v))
+        out.append(b)
+        pos += 12 + length
+    return out
+

@@ -1,0 +1,187 @@
+#!/bin/sh
+# The standard gregor benchmark (`make bench`).
+#
+# Runs the same librdkafka client code (bin/gregorctl bench) against one
+# gregord (with a standalone ZooKeeper) and against librdkafka's in-process
+# mock cluster, and prints both with the ratio gregord/mock:
+#   produce 2,000,000 x 100-byte records, acks=1 and acks=all, one partition;
+#   consume them from the beginning;
+# plus gregord's CPU use during the acks=1 run, in cores
+# ((utime+stime) delta from /proc/<pid>/stat over wall time).
+#
+# The mock is the yardstick: it keeps records in memory and does no I/O, so
+# ratios near 1 mean the client, not the broker, is the limit.
+#
+# Environment: BENCH_RECORDS (2000000), BENCH_RECORD_SIZE (100),
+#   BENCH_MOCK_ONLY=1 (skip gregord; automatic when bin/gregord is missing),
+#   BENCH_OUT (where the results table goes as TSV, default build/bench/last.tsv;
+#   compare two with mk/bench-compare.sh), BENCH_KEEP=1 (keep the temp dir).
+# Everything started here is stopped by pid on exit, also on failure.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+ctl="$top/bin/gregorctl"
+gregord="$top/bin/gregord"
+records=${BENCH_RECORDS:-2000000}
+size=${BENCH_RECORD_SIZE:-100}
+out=${BENCH_OUT:-$top/build/bench/last.tsv}
+mock_only=${BENCH_MOCK_ONLY:-0}
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ -x "$ctl" ] || die "bin/gregorctl is not built (make bin/gregorctl)"
+if [ "$mock_only" != 1 ] && [ ! -x "$gregord" ]; then
+  echo "bench: bin/gregord is not built; running the mock half only" >&2
+  mock_only=1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gregor-bench.XXXXXX") || die "mktemp failed"
+gregord_pid=""
+zk_started=0
+failed=1
+cleanup() {
+  if [ -n "$gregord_pid" ] && kill -0 "$gregord_pid" 2>/dev/null; then
+    kill -TERM "$gregord_pid" 2>/dev/null
+    # Give it 30 s for a clean shutdown, then insist.
+    i=0
+    while kill -0 "$gregord_pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$gregord_pid" 2>/dev/null
+    wait "$gregord_pid" 2>/dev/null
+  fi
+  if [ "$zk_started" = 1 ]; then sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1; fi
+  if [ "$failed" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
+    echo "bench: logs kept in $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+now() { date +%s.%N; }
+
+# utime+stime of a process, in clock ticks. The command name (field 2) may
+# contain spaces, so count fields after its closing parenthesis.
+cpu_ticks() {
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# "produce records=N size=B acks=A: X records/s, Y MB/s, latency p50=P p99=Q p99.9=R ms"
+#   -> "X Y P Q R";  "consume records=N: X records/s, Y MB/s" -> "X Y"
+parse_produce() {
+  sed -n 's/^produce .*: \([0-9.]*\) records\/s, \([0-9.]*\) MB\/s, latency p50=\([0-9.]*\) p99=\([0-9.]*\) p99\.9=\([0-9.]*\) ms$/\1 \2 \3 \4 \5/p'
+}
+parse_consume() {
+  sed -n 's/^consume .*: \([0-9.]*\) records\/s, \([0-9.]*\) MB\/s$/\1 \2/p'
+}
+
+# run_bench LABEL LOGNAME ARGS... : runs gregorctl, echoes its result line to
+# stderr as progress, leaves the line in $tmp/LOGNAME.out.
+run_bench() {
+  label=$1; name=$2; shift 2
+  echo "bench: $label ..." >&2
+  if ! "$ctl" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+    cat "$tmp/$name.err" >&2
+    die "$label failed"
+  fi
+  cat "$tmp/$name.out" >&2
+}
+
+# ---------------------------------------------------------------------------
+# The mock half.
+run_bench "mock produce acks=1" mock_p1 bench produce --mock --records "$records" \
+  --record-size "$size" --acks 1
+run_bench "mock produce acks=all" mock_pall bench produce --mock --records "$records" \
+  --record-size "$size" --acks all
+run_bench "mock consume" mock_c bench consume --mock --records "$records" --record-size "$size"
+
+# ---------------------------------------------------------------------------
+# The gregord half.
+cores="n/a"
+if [ "$mock_only" != 1 ]; then
+  zk_port=$(free_port)
+  port=$(free_port)
+  mkdir -p "$tmp/zk" "$tmp/logs"
+  sh "$top/zk/zk-server.sh" start "$tmp/zk" "$zk_port" >"$tmp/zk-start.log" 2>&1 ||
+    { cat "$tmp/zk-start.log" >&2; die "ZooKeeper did not start"; }
+  zk_started=1
+  "$gregord" --zookeeper.connect="127.0.0.1:$zk_port/bench" --broker.id=0 \
+    --listeners="PLAINTEXT://127.0.0.1:$port" --log.dirs="$tmp/logs" \
+    >"$tmp/gregord.log" 2>&1 &
+  gregord_pid=$!
+  bootstrap="127.0.0.1:$port"
+
+  # Ready when it answers metadata; 30 s deadline.
+  deadline=$(( $(date +%s) + 30 ))
+  until "$ctl" -b "$bootstrap" -X log_level=0 topic list >/dev/null 2>&1; do
+    kill -0 "$gregord_pid" 2>/dev/null || { tail -20 "$tmp/gregord.log" >&2; die "gregord exited"; }
+    [ "$(date +%s)" -lt "$deadline" ] || die "gregord not answering on $bootstrap after 30 s"
+    sleep 0.2
+  done
+  "$ctl" -b "$bootstrap" topic create bench --partitions 1 --replication-factor 1 >&2 ||
+    die "cannot create topic bench"
+  # Wait until the partition has a leader.
+  deadline=$(( $(date +%s) + 30 ))
+  until "$ctl" -b "$bootstrap" topic describe bench 2>/dev/null | grep -q 'Leader: [0-9]'; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "topic bench has no leader after 30 s"
+    sleep 0.2
+  done
+
+  t0=$(now); c0=$(cpu_ticks "$gregord_pid")
+  run_bench "gregord produce acks=1" gregord_p1 -b "$bootstrap" bench produce --records "$records" \
+    --record-size "$size" --acks 1
+  c1=$(cpu_ticks "$gregord_pid"); t1=$(now)
+  cores=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
+  run_bench "gregord produce acks=all" gregord_pall -b "$bootstrap" bench produce \
+    --records "$records" --record-size "$size" --acks all
+  run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume --records "$records"
+fi
+
+# ---------------------------------------------------------------------------
+# The table: one row per metric, and the same rows as TSV in $out.
+mkdir -p "$(dirname "$out")"
+: >"$out.tmp"
+row() {  # run metric gregord mock
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$out.tmp"
+}
+values() {  # name parser n-fields -> the parsed fields, or n/a for each
+  v=""
+  [ -s "$tmp/$1.out" ] && v=$($2 <"$tmp/$1.out")
+  if [ -z "$v" ]; then v=$(i=0; while [ $i -lt "$3" ]; do printf 'n/a '; i=$((i + 1)); done); fi
+  echo "$v"
+}
+for pair in "p1:produce acks=1" "pall:produce acks=all"; do
+  key=${pair%%:*}; run=${pair#*:}
+  # shellcheck disable=SC2046
+  set -- $(values "gregord_$key" parse_produce 5) $(values "mock_$key" parse_produce 5)
+  row "$run" "records/s" "$1" "$6"
+  row "$run" "MB/s" "$2" "$7"
+  row "$run" "p50 ms" "$3" "$8"
+  row "$run" "p99 ms" "$4" "$9"
+  row "$run" "p99.9 ms" "$5" "${10}"
+done
+# shellcheck disable=SC2046
+set -- $(values gregord_c parse_consume 2) $(values mock_c parse_consume 2)
+g1=$1; g2=$2; m1=$3; m2=$4
+row "consume" "records/s" "$g1" "$m1"
+row "consume" "MB/s" "$g2" "$m2"
+mv "$out.tmp" "$out"
+
+echo
+printf 'gregor benchmark: %s records of %s bytes, 1 partition, librdkafka %s\n' "$records" "$size" \
+  "$(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')"
+awk -F'\t' 'BEGIN { printf "%-18s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
+  {
+    ratio = ($3 != "n/a" && $4 != "n/a" && $4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"
+    printf "%-18s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
+    last = $1
+  }' "$out"
+echo "gregord CPU during produce acks=1: $cores cores"
+echo "(records/s and MB/s: higher is better; latency is produce() to delivery report)"
+echo "results: $out"
+failed=0

@@ -1,0 +1,363 @@
+#include "gregor/config/broker_config.h"
+
+#include <boost/program_options.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/broker_keys.h"
+#include "config/value_parse.h"
+
+namespace gregor::config {
+namespace {
+
+namespace po = boost::program_options;
+using internal::FindBrokerKey;
+using internal::ParseInteger;
+using internal::ParseList;
+using internal::ToUpper;
+using internal::Trim;
+
+using Props = std::map<std::string, std::string>;
+
+const char kDefaultListeners[] = "PLAINTEXT://:9092";
+const char kDefaultProtocolMap[] =
+    "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
+const char kDefaultLogDir[] = "/tmp/kafka-logs";
+
+[[noreturn]] void Invalid(const std::string& key, const std::string& value,
+                          const std::string& why) {
+  throw ConfigError("invalid value '" + value + "' for configuration key '" + key + "': " + why);
+}
+
+const std::string* Find(const Props& p, const std::string& key) {
+  auto it = p.find(key);
+  return it == p.end() ? nullptr : &it->second;
+}
+
+int64_t GetInteger(const Props& p, const std::string& key, int64_t min, int64_t max) {
+  int64_t n = 0;
+  std::string why = ParseInteger(*Find(p, key), min, max, &n);
+  if (!why.empty()) Invalid(key, *Find(p, key), why);
+  return n;
+}
+
+std::map<std::string, std::string> ParseProtocolMap(const std::string& value) {
+  static const std::set<std::string> kProtocols = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
+                                                   "SASL_SSL"};
+  std::map<std::string, std::string> m;
+  for (const auto& item : ParseList(value)) {
+    size_t colon = item.find(':');
+    if (colon == std::string::npos) {
+      Invalid("listener.security.protocol.map", value, "entry '" + item + "' is not NAME:PROTOCOL");
+    }
+    std::string name = ToUpper(Trim(item.substr(0, colon)));
+    std::string proto = ToUpper(Trim(item.substr(colon + 1)));
+    if (name.empty()) Invalid("listener.security.protocol.map", value, "empty listener name");
+    if (!kProtocols.count(proto)) {
+      Invalid("listener.security.protocol.map", value, "unknown security protocol '" + proto + "'");
+    }
+    if (!m.emplace(name, proto).second) {
+      Invalid("listener.security.protocol.map", value, "listener name " + name + " given twice");
+    }
+  }
+  return m;
+}
+
+// Applies the keys whose value depends on several keys, in Kafka's order of
+// precedence, then the checks that span keys.
+void ResolveDerived(const Props& p, BrokerConfig& c) {
+  // ZooKeeper.
+  if (Trim(c.zookeeper_connect).empty()) {
+    throw ConfigError("missing required configuration key 'zookeeper.connect'");
+  }
+  c.zookeeper_connection_timeout_ms =
+      Find(p, "zookeeper.connection.timeout.ms")
+          ? static_cast<int32_t>(GetInteger(p, "zookeeper.connection.timeout.ms", 1, INT32_MAX))
+          : c.zookeeper_session_timeout_ms;
+
+  // broker.id: KafkaConfig accepts -1..reserved.broker.max.id with generation
+  // enabled, any id >= 0 without.
+  if (c.broker_id_generation_enable) {
+    if (c.broker_id > c.reserved_broker_max_id) {
+      Invalid("broker.id", std::to_string(c.broker_id),
+              "must not exceed reserved.broker.max.id (" +
+                  std::to_string(c.reserved_broker_max_id) + ")");
+    }
+  } else if (c.broker_id < 0) {
+    Invalid("broker.id", std::to_string(c.broker_id),
+            "must be >= 0 when broker.id.generation.enable=false");
+  }
+
+  // Listeners.
+  const std::string* map_value = Find(p, "listener.security.protocol.map");
+  c.listener_security_protocol_map = ParseProtocolMap(map_value ? *map_value : kDefaultProtocolMap);
+  const std::string* listeners = Find(p, "listeners");
+  c.listeners = ParseListeners("listeners", listeners ? *listeners : kDefaultListeners,
+                               c.listener_security_protocol_map);
+  if (const std::string* adv = Find(p, "advertised.listeners")) {
+    c.advertised_listeners =
+        ParseListeners("advertised.listeners", *adv, c.listener_security_protocol_map);
+    for (const auto& a : c.advertised_listeners) {
+      if (a.host == "0.0.0.0" || a.host == "::") {
+        Invalid("advertised.listeners", *adv,
+                "cannot advertise the non-routable meta-address " + a.host);
+      }
+      bool found = false;
+      for (const auto& l : c.listeners) found = found || l.name == a.name;
+      if (!found) {
+        Invalid("advertised.listeners", *adv, "listener " + a.name + " is not in listeners");
+      }
+    }
+  } else {
+    c.advertised_listeners = c.listeners;
+  }
+  if (const std::string* ibl = Find(p, "inter.broker.listener.name")) {
+    c.inter_broker_listener_name = ToUpper(Trim(*ibl));
+    bool found = false;
+    for (const auto& l : c.advertised_listeners)
+      found = found || l.name == c.inter_broker_listener_name;
+    if (!found) {
+      Invalid("inter.broker.listener.name", *ibl, "not a name in advertised.listeners");
+    }
+  } else {
+    c.inter_broker_listener_name = c.listeners.front().name;
+  }
+
+  // log.dirs beats log.dir; both are comma-separated lists in Kafka.
+  if (const std::string* dirs = Find(p, "log.dirs")) {
+    c.log_dirs = ParseList(*dirs);
+    if (c.log_dirs.empty()) Invalid("log.dirs", *dirs, "must name at least one directory");
+  } else {
+    const std::string* dir = Find(p, "log.dir");
+    c.log_dirs = ParseList(dir ? *dir : kDefaultLogDir);
+    if (c.log_dirs.empty()) Invalid("log.dir", *dir, "must name a directory");
+  }
+  {
+    std::set<std::string> seen;
+    for (const auto& d : c.log_dirs) {
+      if (!seen.insert(d).second) {
+        Invalid(Find(p, "log.dirs") ? "log.dirs" : "log.dir", internal::JoinList(c.log_dirs),
+                "directory " + d + " is listed twice");
+      }
+    }
+  }
+
+  // Retention: .ms > .minutes > .hours; every given one must still be valid.
+  // A negative result means "forever" (-1), as in KafkaConfig.logRetentionTimeMillis.
+  std::optional<int64_t> ret_ms, ret_min, ret_hours;
+  if (Find(p, "log.retention.ms")) ret_ms = GetInteger(p, "log.retention.ms", INT64_MIN, INT64_MAX);
+  if (Find(p, "log.retention.minutes")) {
+    ret_min = GetInteger(p, "log.retention.minutes", INT32_MIN, INT32_MAX);
+  }
+  if (Find(p, "log.retention.hours")) {
+    ret_hours = GetInteger(p, "log.retention.hours", INT32_MIN, INT32_MAX);
+  }
+  int64_t retention = ret_ms      ? *ret_ms
+                      : ret_min   ? *ret_min * 60000
+                      : ret_hours ? *ret_hours * 3600000
+                                  : 168LL * 3600000;
+  c.log_retention_ms = retention < 0 ? -1 : retention;
+
+  // Roll: .ms > .hours, both at least 1.
+  std::optional<int64_t> roll_ms, roll_hours;
+  if (Find(p, "log.roll.ms")) roll_ms = GetInteger(p, "log.roll.ms", 1, INT64_MAX);
+  if (Find(p, "log.roll.hours")) roll_hours = GetInteger(p, "log.roll.hours", 1, INT32_MAX);
+  c.log_roll_ms = roll_ms ? *roll_ms : roll_hours ? *roll_hours * 3600000 : 168LL * 3600000;
+
+  if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms) {
+    Invalid("group.min.session.timeout.ms", std::to_string(c.group_min_session_timeout_ms),
+            "must not exceed group.max.session.timeout.ms (" +
+                std::to_string(c.group_max_session_timeout_ms) + ")");
+  }
+
+  // TLS: a listener speaking SSL needs a key and certificate, from a file or
+  // inline, not both (KIP-651 forbids mixing them).
+  bool needs_tls = false;
+  for (const auto& l : c.listeners) {
+    needs_tls = needs_tls || l.security_protocol == "SSL" || l.security_protocol == "SASL_SSL";
+  }
+  bool inline_key = !c.ssl_keystore_certificate_chain.empty() || !c.ssl_keystore_key.empty();
+  if (inline_key && !c.ssl_keystore_location.empty()) {
+    Invalid("ssl.keystore.location", c.ssl_keystore_location,
+            "cannot be combined with ssl.keystore.certificate.chain / ssl.keystore.key");
+  }
+  if (inline_key && (c.ssl_keystore_certificate_chain.empty() || c.ssl_keystore_key.empty())) {
+    throw ConfigError("ssl.keystore.certificate.chain and ssl.keystore.key must be given together");
+  }
+  if (!c.ssl_truststore_location.empty() && !c.ssl_truststore_certificates.empty()) {
+    Invalid("ssl.truststore.location", c.ssl_truststore_location,
+            "cannot be combined with ssl.truststore.certificates");
+  }
+  if (needs_tls && c.ssl_keystore_location.empty() && !inline_key) {
+    throw ConfigError(
+        "an SSL listener needs ssl.keystore.location (or ssl.keystore.certificate.chain and "
+        "ssl.keystore.key)");
+  }
+  if (c.ssl_client_auth != "none" && needs_tls && c.ssl_truststore_location.empty() &&
+      c.ssl_truststore_certificates.empty()) {
+    Invalid("ssl.client.auth", c.ssl_client_auth,
+            "needs ssl.truststore.location or ssl.truststore.certificates");
+  }
+  for (const auto& proto : c.ssl_enabled_protocols) {
+    if (proto != "TLSv1.2" && proto != "TLSv1.3") {
+      Invalid("ssl.enabled.protocols", internal::JoinList(c.ssl_enabled_protocols),
+              "only TLSv1.2 and TLSv1.3 are supported");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<ListenerConfig> ParseListeners(const std::string& key, const std::string& value,
+                                           const std::map<std::string, std::string>& protocol_map) {
+  // NAME://host:port, NAME://[v6addr]:port, NAME://:port.
+  static const std::regex kListener(
+      R"(^([A-Za-z0-9_.\-]+)://(?:\[([0-9A-Fa-f:.%a-zA-Z]*)\]|([^:\[\]/]*)):(-?[0-9]+)$)");
+  std::vector<ListenerConfig> out;
+  std::set<std::string> names;
+  for (const auto& item : ParseList(value)) {
+    std::smatch m;
+    if (!std::regex_match(item, m, kListener)) {
+      Invalid(key, value, "'" + item + "' is not NAME://host:port");
+    }
+    ListenerConfig l;
+    l.name = ToUpper(m[1].str());
+    l.host = m[2].matched ? m[2].str() : m[3].str();
+    int64_t port = 0;
+    std::string why = ParseInteger(m[4].str(), 0, 65535, &port);
+    if (!why.empty()) Invalid(key, value, "port of " + l.name + " " + why);
+    l.port = static_cast<int32_t>(port);
+    auto proto = protocol_map.find(l.name);
+    if (proto == protocol_map.end()) {
+      Invalid(key, value,
+              "no security protocol for listener " + l.name + " in listener.security.protocol.map");
+    }
+    l.security_protocol = proto->second;
+    if (!names.insert(l.name).second) {
+      Invalid(key, value, "listener name " + l.name + " is used twice");
+    }
+    out.push_back(l);
+  }
+  if (out.empty()) Invalid(key, value, "must list at least one listener");
+  return out;
+}
+
+BrokerConfig ParseBrokerConfig(const std::map<std::string, std::string>& file_props,
+                               const std::map<std::string, std::string>& overrides,
+                               std::vector<std::string>* warnings) {
+  Props merged;
+  for (const auto& [k, v] : file_props) {
+    if (!FindBrokerKey(k)) {
+      if (warnings) {
+        warnings->push_back("unknown configuration key '" + k + "' in the config file was ignored");
+      }
+      continue;
+    }
+    merged[k] = v;
+  }
+  for (const auto& [k, v] : overrides) {
+    if (!FindBrokerKey(k)) throw ConfigError("unknown configuration key '" + k + "'");
+    merged[k] = v;
+  }
+  BrokerConfig c;
+  c.original = merged;
+  for (const auto& [k, v] : merged) {
+    const internal::BrokerKeyDef* def = FindBrokerKey(k);
+    if (def->set) def->set(c, v);
+  }
+  ResolveDerived(merged, c);
+  return c;
+}
+
+std::string BrokerUsage() {
+  return std::string(
+             "usage: gregord [--config FILE | FILE] [--key=value ...] [--override key=value ...]\n"
+             "               [--help] [--version]\n"
+             "\n"
+             "Starts a Kafka-compatible broker (ZooKeeper mode). FILE is a Java properties\n"
+             "file (see gregor.properties(5)); every configuration key is also accepted as a\n"
+             "flag, --key=value, which wins over the file. Example:\n"
+             "  gregord /etc/gregor/server.properties --broker.id=1 \\\n"
+             "          --listeners=PLAINTEXT://127.0.0.1:9092\n"
+             "\n"
+             "Keys: ") +
+         [] {
+           std::string keys;
+           for (const auto& d : internal::BrokerKeyDefs()) keys += "\n  " + d.name;
+           return keys;
+         }() +
+         "\n";
+}
+
+BrokerConfig ParseBrokerConfig(int argc, char** argv, std::vector<std::string>* warnings) {
+  po::options_description desc("gregord");
+  desc.add_options()("help,h", "print usage")("version", "print the version")(
+      "config", po::value<std::string>(), "properties file")(
+      "override", po::value<std::vector<std::string>>()->composing(), "key=value (Kafka style)");
+  for (const auto& d : internal::BrokerKeyDefs()) {
+    desc.add_options()(d.name.c_str(), po::value<std::string>(), d.documentation.c_str());
+  }
+  po::options_description hidden;
+  hidden.add_options()("config-file", po::value<std::vector<std::string>>(), "");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("config-file", -1);
+
+  po::variables_map vm;
+  try {
+    // No guessing: a misspelt --log.retention must not silently match a longer key.
+    int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).style(style).run(),
+              vm);
+  } catch (const po::unknown_option& e) {
+    throw ConfigError("unknown option '" + e.get_option_name() + "' (see gregord --help)");
+  } catch (const po::error& e) {
+    throw ConfigError(std::string("bad command line: ") + e.what());
+  }
+  if (vm.count("help")) throw HelpRequested(BrokerUsage());
+  if (vm.count("version")) throw HelpRequested(std::string("gregord ") + kGregorVersion + "\n");
+
+  std::string file;
+  if (vm.count("config-file")) {
+    const auto& files = vm["config-file"].as<std::vector<std::string>>();
+    if (files.size() > 1) throw ConfigError("more than one config file given: " + files[1]);
+    file = files[0];
+  }
+  if (vm.count("config")) {
+    if (!file.empty())
+      throw ConfigError("give the config file either with --config or positionally");
+    file = vm["config"].as<std::string>();
+  }
+  Props file_props;
+  if (!file.empty()) file_props = ReadPropertiesFile(file);
+
+  Props overrides;
+  if (vm.count("override")) {
+    for (const auto& kv : vm["override"].as<std::vector<std::string>>()) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos)
+        throw ConfigError("--override needs key=value, got '" + kv + "'");
+      overrides[Trim(kv.substr(0, eq))] = kv.substr(eq + 1);
+    }
+  }
+  for (const auto& d : internal::BrokerKeyDefs()) {
+    if (vm.count(d.name)) overrides[d.name] = vm[d.name].as<std::string>();
+  }
+  return ParseBrokerConfig(file_props, overrides, warnings);
+}
+
+std::string DescribeEffectiveConfig(const BrokerConfig& config) {
+  std::ostringstream out;
+  for (const auto& d : internal::BrokerKeyDefs()) {
+    std::string v = d.get(config);
+    if (d.sensitive && v != "null") v = "[hidden]";
+    out << d.name << " = " << v << "\n";
+  }
+  return out.str();
+}
+
+bool IsKnownBrokerKey(const std::string& key) { return FindBrokerKey(key) != nullptr; }
+
+}  // namespace gregor::config

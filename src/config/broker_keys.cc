@@ -1,0 +1,404 @@
+// The broker key table. Defaults live in the BrokerConfig member initializers
+// (Kafka 3.7's KafkaConfig defaults); ranges follow KafkaConfig's validators.
+
+#include "config/broker_keys.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "config/value_parse.h"
+
+namespace gregor::config::internal {
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+constexpr int64_t kIntMin = std::numeric_limits<int32_t>::min();
+constexpr int64_t kLongMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kLongMin = std::numeric_limits<int64_t>::min();
+
+[[noreturn]] void Invalid(const std::string& key, const std::string& value,
+                          const std::string& why) {
+  throw ConfigError("invalid value '" + value + "' for configuration key '" + key + "': " + why);
+}
+
+template <typename T>
+BrokerKeyDef IntKey(const std::string& name, T BrokerConfig::*field, int64_t min, int64_t max,
+                    const std::string& doc) {
+  min = std::max<int64_t>(min, std::numeric_limits<T>::min());
+  max = std::min<int64_t>(max, std::numeric_limits<T>::max());
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = sizeof(T) == 2 ? "SHORT" : sizeof(T) == 4 ? "INT" : "LONG";
+  d.documentation = doc;
+  d.set = [name, field, min, max](BrokerConfig& c, const std::string& v) {
+    int64_t n = 0;
+    std::string why = ParseInteger(v, min, max, &n);
+    if (!why.empty()) Invalid(name, v, why);
+    c.*field = static_cast<T>(n);
+  };
+  d.get = [field](const BrokerConfig& c) { return std::to_string(c.*field); };
+  return d;
+}
+
+BrokerKeyDef BoolKey(const std::string& name, bool BrokerConfig::*field, const std::string& doc) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = "BOOLEAN";
+  d.documentation = doc;
+  d.set = [name, field](BrokerConfig& c, const std::string& v) {
+    std::string why = ParseBoolean(v, &(c.*field));
+    if (!why.empty()) Invalid(name, v, why);
+  };
+  d.get = [field](const BrokerConfig& c) { return std::string(c.*field ? "true" : "false"); };
+  return d;
+}
+
+BrokerKeyDef DoubleKey(const std::string& name, double BrokerConfig::*field, double min, double max,
+                       const std::string& doc) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = "DOUBLE";
+  d.documentation = doc;
+  d.set = [name, field, min, max](BrokerConfig& c, const std::string& v) {
+    std::string why = ParseDouble(v, min, max, &(c.*field));
+    if (!why.empty()) Invalid(name, v, why);
+  };
+  d.get = [field](const BrokerConfig& c) { return FormatDouble(c.*field); };
+  return d;
+}
+
+// `allowed` empty = any value. Passwords are strings shown as [hidden].
+BrokerKeyDef StringKey(const std::string& name, std::string BrokerConfig::*field,
+                       std::vector<std::string> allowed, const std::string& doc,
+                       bool sensitive = false, bool ignore_case = false) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = sensitive ? "PASSWORD" : "STRING";
+  d.sensitive = sensitive;
+  d.documentation = doc;
+  d.set = [name, field, allowed, ignore_case, sensitive](BrokerConfig& c, const std::string& v) {
+    std::string t = sensitive ? v : Trim(v);
+    if (!allowed.empty()) {
+      std::string cmp = ignore_case ? ToUpper(t) : t;
+      std::string why = CheckIn(cmp, allowed);
+      if (!why.empty()) Invalid(name, v, why);
+      t = cmp;
+    }
+    c.*field = t;
+  };
+  d.get = [field](const BrokerConfig& c) {
+    return (c.*field).empty() ? std::string("null") : c.*field;
+  };
+  return d;
+}
+
+BrokerKeyDef ListKey(const std::string& name, std::vector<std::string> BrokerConfig::*field,
+                     const std::string& doc) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = "LIST";
+  d.documentation = doc;
+  d.set = [field](BrokerConfig& c, const std::string& v) { c.*field = ParseList(v); };
+  d.get = [field](const BrokerConfig& c) { return JoinList(c.*field); };
+  return d;
+}
+
+// A key resolved together with others in ParseBrokerConfig; `get` prints it.
+BrokerKeyDef DerivedKey(const std::string& name, const std::string& type, const std::string& doc,
+                        std::function<std::string(const BrokerConfig&)> get) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = type;
+  d.documentation = doc;
+  d.get = std::move(get);
+  return d;
+}
+
+// The value given by the user for a derived key, or `dflt`.
+std::function<std::string(const BrokerConfig&)> OriginalOr(const std::string& key,
+                                                           const std::string& dflt) {
+  return [key, dflt](const BrokerConfig& c) {
+    auto it = c.original.find(key);
+    return it == c.original.end() ? dflt : Trim(it->second);
+  };
+}
+
+std::vector<BrokerKeyDef> BuildTable() {
+  using C = BrokerConfig;
+  std::vector<BrokerKeyDef> t;
+  // Identity and ZooKeeper.
+  t.push_back(IntKey("broker.id", &C::broker_id, -1, kIntMax,
+                     "The broker id; -1 generates one from ZooKeeper (above "
+                     "reserved.broker.max.id)."));
+  t.push_back(BoolKey("broker.id.generation.enable", &C::broker_id_generation_enable,
+                      "Allow broker.id=-1 (automatic id generation)."));
+  t.push_back(IntKey("reserved.broker.max.id", &C::reserved_broker_max_id, 0, kIntMax,
+                     "Largest broker.id that may be configured; generated ids start above it."));
+  {
+    BrokerKeyDef d;
+    d.name = "broker.rack";
+    d.type_name = "STRING";
+    d.documentation = "Rack of the broker, for rack-aware replica assignment.";
+    d.set = [](C& c, const std::string& v) {
+      std::string r = Trim(v);
+      if (r.empty()) {
+        c.broker_rack.reset();
+      } else {
+        c.broker_rack = r;
+      }
+    };
+    d.get = [](const C& c) { return c.broker_rack ? *c.broker_rack : std::string("null"); };
+    t.push_back(d);
+  }
+  t.push_back(StringKey("zookeeper.connect", &C::zookeeper_connect, {},
+                        "ZooKeeper connection string host:port[,host:port...][/chroot]. "
+                        "Required."));
+  t.push_back(IntKey("zookeeper.session.timeout.ms", &C::zookeeper_session_timeout_ms, 1, kIntMax,
+                     "ZooKeeper session timeout."));
+  t.push_back(DerivedKey(
+      "zookeeper.connection.timeout.ms", "INT",
+      "Maximum time to wait for a ZooKeeper connection; defaults to the session timeout.",
+      [](const C& c) { return std::to_string(c.zookeeper_connection_timeout_ms); }));
+
+  // Listeners.
+  t.push_back(DerivedKey("listeners", "STRING",
+                         "Comma-separated NAME://host:port to bind; empty host = all interfaces.",
+                         [](const C& c) { return FormatListeners(c.listeners); }));
+  t.push_back(DerivedKey("advertised.listeners", "STRING",
+                         "Listeners published in ZooKeeper for clients; defaults to listeners.",
+                         [](const C& c) { return FormatListeners(c.advertised_listeners); }));
+  t.push_back(DerivedKey("listener.security.protocol.map", "STRING",
+                         "Listener name to security protocol, NAME:PROTOCOL,...", [](const C& c) {
+                           std::string out;
+                           for (const auto& [k, v] : c.listener_security_protocol_map) {
+                             if (!out.empty()) out += ",";
+                             out += k + ":" + v;
+                           }
+                           return out;
+                         }));
+  t.push_back(DerivedKey("inter.broker.listener.name", "STRING",
+                         "Listener used between brokers; defaults to the first listener.",
+                         [](const C& c) { return c.inter_broker_listener_name; }));
+
+  // Log.
+  t.push_back(DerivedKey("log.dirs", "LIST", "Comma-separated data directories; overrides log.dir.",
+                         [](const C& c) { return JoinList(c.log_dirs); }));
+  t.push_back(DerivedKey("log.dir", "STRING", "Data directory, used when log.dirs is not set.",
+                         OriginalOr("log.dir", "/tmp/kafka-logs")));
+  t.push_back(IntKey("num.partitions", &C::num_partitions, 1, kIntMax,
+                     "Partitions of an auto-created topic."));
+  t.push_back(IntKey("default.replication.factor", &C::default_replication_factor, 1, kIntMax,
+                     "Replication factor of an auto-created topic."));
+  t.push_back(BoolKey("auto.create.topics.enable", &C::auto_create_topics_enable,
+                      "Create a topic on first metadata request or produce."));
+  t.push_back(BoolKey("delete.topic.enable", &C::delete_topic_enable,
+                      "Allow DeleteTopics; when false the request is refused."));
+  t.push_back(IntKey("log.segment.bytes", &C::log_segment_bytes, 14, kIntMax,
+                     "Maximum size of a segment file before a new one is rolled."));
+  t.push_back(
+      DerivedKey("log.roll.ms", "LONG",
+                 "Maximum age of the active segment before a roll; overrides log.roll.hours.",
+                 [](const C& c) { return std::to_string(c.log_roll_ms); }));
+  t.push_back(DerivedKey("log.roll.hours", "INT", "Like log.roll.ms, in hours.",
+                         OriginalOr("log.roll.hours", "168")));
+  t.push_back(DerivedKey("log.retention.ms", "LONG",
+                         "Time a segment is kept after its newest record; -1 = forever.",
+                         [](const C& c) { return std::to_string(c.log_retention_ms); }));
+  t.push_back(DerivedKey("log.retention.minutes", "INT",
+                         "Like log.retention.ms, in minutes; used when .ms is not set.",
+                         OriginalOr("log.retention.minutes", "null")));
+  t.push_back(DerivedKey("log.retention.hours", "INT",
+                         "Like log.retention.ms, in hours; used when .ms and .minutes are not set.",
+                         OriginalOr("log.retention.hours", "168")));
+  t.push_back(IntKey("log.retention.bytes", &C::log_retention_bytes, kLongMin, kLongMax,
+                     "Maximum size of a partition before old segments are deleted; -1 = none."));
+  t.push_back(IntKey("log.retention.check.interval.ms", &C::log_retention_check_interval_ms, 1,
+                     kLongMax, "How often retention is checked."));
+  t.push_back(IntKey("log.index.interval.bytes", &C::log_index_interval_bytes, 0, kIntMax,
+                     "Bytes between two offset-index entries."));
+  t.push_back(IntKey("log.index.size.max.bytes", &C::log_index_size_max_bytes, 4, kIntMax,
+                     "Maximum size of an offset or time index file."));
+  t.push_back(IntKey("log.flush.interval.messages", &C::log_flush_interval_messages, 1, kLongMax,
+                     "Messages accumulated before an fsync."));
+  t.push_back(IntKey("log.flush.interval.ms", &C::log_flush_interval_ms, 0, kLongMax,
+                     "Maximum time a message stays unflushed."));
+  t.push_back(IntKey("log.flush.offset.checkpoint.interval.ms",
+                     &C::log_flush_offset_checkpoint_interval_ms, 0, kIntMax,
+                     "How often the recovery-point checkpoint is written."));
+  t.push_back(IntKey("log.segment.delete.delay.ms", &C::log_segment_delete_delay_ms, 0, kLongMax,
+                     "Delay before a deleted segment's files are removed."));
+  {
+    BrokerKeyDef d;
+    d.name = "log.cleanup.policy";
+    d.type_name = "LIST";
+    d.documentation = "delete, compact, or both (comma-separated).";
+    d.set = [](C& c, const std::string& v) {
+      auto items = ParseList(v);
+      std::string why = CheckListIn(items, {"delete", "compact"}, false);
+      if (!why.empty()) Invalid("log.cleanup.policy", v, why);
+      c.log_cleanup_policy = JoinList(items);
+    };
+    d.get = [](const C& c) { return c.log_cleanup_policy; };
+    t.push_back(d);
+  }
+  t.push_back(StringKey("log.message.timestamp.type", &C::log_message_timestamp_type,
+                        {"CreateTime", "LogAppendTime"},
+                        "Timestamp stored in batches: the producer's or the broker's."));
+  t.push_back(BoolKey("log.cleaner.enable", &C::log_cleaner_enable,
+                      "Run the log cleaner for compacted topics."));
+  t.push_back(IntKey("log.cleaner.delete.retention.ms", &C::log_cleaner_delete_retention_ms, 0,
+                     kLongMax, "How long tombstones are kept in compacted topics."));
+  t.push_back(DoubleKey("log.cleaner.min.cleanable.ratio", &C::log_cleaner_min_cleanable_ratio, 0,
+                        1, "Minimum dirty ratio before a log is compacted."));
+  t.push_back(IntKey("log.cleaner.min.compaction.lag.ms", &C::log_cleaner_min_compaction_lag_ms, 0,
+                     kLongMax, "Minimum age of a record before it may be compacted."));
+  t.push_back(BoolKey("log.preallocate", &C::log_preallocate,
+                      "Preallocate segment files (accepted, not used)."));
+  t.push_back(IntKey("num.recovery.threads.per.data.dir", &C::num_recovery_threads_per_data_dir, 1,
+                     kIntMax, "Threads per log dir for recovery at start-up."));
+  t.push_back(StringKey("compression.type", &C::compression_type, {"producer"},
+                        "Compression of stored batches; only 'producer' (keep as sent)."));
+  t.push_back(IntKey("message.max.bytes", &C::message_max_bytes, 0, kIntMax,
+                     "Largest record batch the broker accepts."));
+
+  // Network and threads.
+  t.push_back(IntKey("socket.request.max.bytes", &C::socket_request_max_bytes, 1, kIntMax,
+                     "Largest request frame; larger frames close the connection."));
+  t.push_back(IntKey("socket.send.buffer.bytes", &C::socket_send_buffer_bytes, -1, kIntMax,
+                     "SO_SNDBUF of client sockets; -1 = OS default."));
+  t.push_back(IntKey("socket.receive.buffer.bytes", &C::socket_receive_buffer_bytes, -1, kIntMax,
+                     "SO_RCVBUF of client sockets; -1 = OS default."));
+  t.push_back(IntKey("queued.max.requests", &C::queued_max_requests, 1, kIntMax,
+                     "Requests queued before network threads stop reading."));
+  t.push_back(IntKey("num.network.threads", &C::num_network_threads, 1, kIntMax,
+                     "Threads running the network event loop."));
+  t.push_back(IntKey("num.io.threads", &C::num_io_threads, 1, kIntMax,
+                     "Threads for disk I/O and blocking work."));
+  t.push_back(IntKey("connections.max.idle.ms", &C::connections_max_idle_ms, kLongMin, kLongMax,
+                     "Idle connections are closed after this long."));
+
+  // Replication.
+  t.push_back(IntKey("min.insync.replicas", &C::min_insync_replicas, 1, kIntMax,
+                     "Minimum ISR size for an acks=all produce to succeed."));
+  t.push_back(BoolKey("unclean.leader.election.enable", &C::unclean_leader_election_enable,
+                      "Allow an out-of-sync replica to become leader (may lose data)."));
+  t.push_back(BoolKey("auto.leader.rebalance.enable", &C::auto_leader_rebalance_enable,
+                      "Move leadership back to preferred replicas periodically."));
+  t.push_back(IntKey("leader.imbalance.per.broker.percentage",
+                     &C::leader_imbalance_per_broker_percentage, 0, kIntMax,
+                     "Imbalance percentage that triggers a rebalance."));
+  t.push_back(IntKey("leader.imbalance.check.interval.seconds",
+                     &C::leader_imbalance_check_interval_seconds, 1, kLongMax,
+                     "How often leader imbalance is checked."));
+  t.push_back(IntKey("replica.lag.time.max.ms", &C::replica_lag_time_max_ms, kLongMin, kLongMax,
+                     "A follower not caught up for this long leaves the ISR."));
+  t.push_back(IntKey("replica.fetch.max.bytes", &C::replica_fetch_max_bytes, 0, kIntMax,
+                     "Bytes fetched per partition by followers."));
+  t.push_back(IntKey("replica.fetch.min.bytes", &C::replica_fetch_min_bytes, kIntMin, kIntMax,
+                     "Minimum bytes for a follower fetch response."));
+  t.push_back(IntKey("replica.fetch.wait.max.ms", &C::replica_fetch_wait_max_ms, kIntMin, kIntMax,
+                     "Maximum wait of a follower fetch."));
+  t.push_back(IntKey("replica.fetch.backoff.ms", &C::replica_fetch_backoff_ms, 0, kIntMax,
+                     "Sleep after a follower fetch error."));
+  t.push_back(IntKey("replica.socket.timeout.ms", &C::replica_socket_timeout_ms, kIntMin, kIntMax,
+                     "Socket timeout of follower fetches."));
+  t.push_back(IntKey("num.replica.fetchers", &C::num_replica_fetchers, kIntMin, kIntMax,
+                     "Fetcher threads per source broker."));
+  t.push_back(IntKey("replica.high.watermark.checkpoint.interval.ms",
+                     &C::replica_high_watermark_checkpoint_interval_ms, kLongMin, kLongMax,
+                     "How often high watermarks are checkpointed."));
+  t.push_back(BoolKey("controlled.shutdown.enable", &C::controlled_shutdown_enable,
+                      "Move leadership away before shutting down."));
+  t.push_back(IntKey("controlled.shutdown.max.retries", &C::controlled_shutdown_max_retries,
+                     kIntMin, kIntMax, "Attempts of a controlled shutdown."));
+  t.push_back(IntKey("controlled.shutdown.retry.backoff.ms",
+                     &C::controlled_shutdown_retry_backoff_ms, kLongMin, kLongMax,
+                     "Wait between controlled-shutdown attempts."));
+
+  // Groups and internal topics.
+  t.push_back(IntKey("offsets.topic.num.partitions", &C::offsets_topic_num_partitions, 1, kIntMax,
+                     "Partitions of __consumer_offsets."));
+  t.push_back(IntKey("offsets.topic.replication.factor", &C::offsets_topic_replication_factor, 1,
+                     kIntMax, "Replication factor of __consumer_offsets."));
+  t.push_back(IntKey("offsets.topic.segment.bytes", &C::offsets_topic_segment_bytes, 1, kIntMax,
+                     "Segment size of __consumer_offsets."));
+  t.push_back(IntKey("offsets.retention.minutes", &C::offsets_retention_minutes, 1, kIntMax,
+                     "Committed offsets of empty groups expire after this long."));
+  t.push_back(IntKey("group.initial.rebalance.delay.ms", &C::group_initial_rebalance_delay_ms,
+                     kIntMin, kIntMax, "Delay of the first rebalance of a new group."));
+  t.push_back(IntKey("group.min.session.timeout.ms", &C::group_min_session_timeout_ms, kIntMin,
+                     kIntMax, "Smallest session timeout a consumer may ask for."));
+  t.push_back(IntKey("group.max.session.timeout.ms", &C::group_max_session_timeout_ms, kIntMin,
+                     kIntMax, "Largest session timeout a consumer may ask for."));
+  t.push_back(IntKey("transaction.state.log.num.partitions",
+                     &C::transaction_state_log_num_partitions, 1, kIntMax,
+                     "Partitions of __transaction_state."));
+  t.push_back(IntKey("transaction.state.log.replication.factor",
+                     &C::transaction_state_log_replication_factor, 1, kIntMax,
+                     "Replication factor of __transaction_state."));
+  t.push_back(IntKey("transaction.state.log.min.isr", &C::transaction_state_log_min_isr, 1, kIntMax,
+                     "min.insync.replicas of __transaction_state."));
+
+  // TLS (PEM only).
+  t.push_back(StringKey("ssl.keystore.type", &C::ssl_keystore_type, {"PEM"},
+                        "Keystore format; only PEM.", false, true));
+  t.push_back(StringKey("ssl.keystore.location", &C::ssl_keystore_location, {},
+                        "PEM file with the certificate chain and the private key."));
+  t.push_back(StringKey("ssl.keystore.password", &C::ssl_keystore_password, {},
+                        "Keystore password (not used with PEM files).", true));
+  t.push_back(StringKey("ssl.key.password", &C::ssl_key_password, {},
+                        "Password of an encrypted private key.", true));
+  t.push_back(StringKey("ssl.keystore.certificate.chain", &C::ssl_keystore_certificate_chain, {},
+                        "Inline PEM certificate chain (instead of ssl.keystore.location).", true));
+  t.push_back(StringKey("ssl.keystore.key", &C::ssl_keystore_key, {},
+                        "Inline PEM private key (instead of ssl.keystore.location).", true));
+  t.push_back(StringKey("ssl.truststore.type", &C::ssl_truststore_type, {"PEM"},
+                        "Truststore format; only PEM.", false, true));
+  t.push_back(StringKey("ssl.truststore.location", &C::ssl_truststore_location, {},
+                        "PEM file of trusted CA certificates (for client authentication)."));
+  t.push_back(StringKey("ssl.truststore.password", &C::ssl_truststore_password, {},
+                        "Truststore password (not used with PEM files).", true));
+  t.push_back(StringKey("ssl.truststore.certificates", &C::ssl_truststore_certificates, {},
+                        "Inline PEM trusted certificates (instead of ssl.truststore.location).",
+                        true));
+  t.push_back(StringKey("ssl.client.auth", &C::ssl_client_auth, {"none", "requested", "required"},
+                        "Whether clients must present a certificate."));
+  t.push_back(ListKey("ssl.enabled.protocols", &C::ssl_enabled_protocols,
+                      "TLS versions accepted (TLSv1.2, TLSv1.3)."));
+  t.push_back(ListKey("ssl.cipher.suites", &C::ssl_cipher_suites,
+                      "Cipher suites (OpenSSL names); empty = OpenSSL defaults."));
+
+  std::sort(t.begin(), t.end(),
+            [](const BrokerKeyDef& a, const BrokerKeyDef& b) { return a.name < b.name; });
+  return t;
+}
+
+}  // namespace
+
+const std::vector<BrokerKeyDef>& BrokerKeyDefs() {
+  static const std::vector<BrokerKeyDef> table = BuildTable();
+  return table;
+}
+
+const BrokerKeyDef* FindBrokerKey(const std::string& name) {
+  static const std::map<std::string, const BrokerKeyDef*> index = [] {
+    std::map<std::string, const BrokerKeyDef*> m;
+    for (const auto& d : BrokerKeyDefs()) m[d.name] = &d;
+    return m;
+  }();
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
+}
+
+std::string FormatListeners(const std::vector<ListenerConfig>& listeners) {
+  std::string out;
+  for (const auto& l : listeners) {
+    if (!out.empty()) out += ",";
+    std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
+    out += l.name + "://" + host + ":" + std::to_string(l.port);
+  }
+  return out;
+}
+
+}  // namespace gregor::config::internal

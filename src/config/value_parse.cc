@@ -1,0 +1,120 @@
+#include "config/value_parse.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace gregor::config::internal {
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+std::string ToUpper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string ParseInteger(const std::string& value, int64_t min, int64_t max, int64_t* out) {
+  std::string v = Trim(value);
+  // Java's Long.parseLong accepts a leading '+'; from_chars does not.
+  const char* b = v.data();
+  const char* e = v.data() + v.size();
+  if (b != e && *b == '+') ++b;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(b, e, n);
+  if (v.empty() || ec == std::errc::invalid_argument || p != e) return "not an integer";
+  if (ec == std::errc::result_out_of_range) return "out of range";
+  if (n < min) return "must be at least " + std::to_string(min);
+  if (n > max) return "must be at most " + std::to_string(max);
+  *out = n;
+  return "";
+}
+
+std::string ParseBoolean(const std::string& value, bool* out) {
+  std::string v = ToUpper(Trim(value));
+  if (v == "TRUE") {
+    *out = true;
+  } else if (v == "FALSE") {
+    *out = false;
+  } else {
+    return "expected true or false";
+  }
+  return "";
+}
+
+std::string ParseDouble(const std::string& value, double min, double max, double* out) {
+  std::string v = Trim(value);
+  if (v.empty()) return "not a number";
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || std::isnan(d)) return "not a number";
+  if (d < min) return "must be at least " + FormatDouble(min);
+  if (d > max) return "must be at most " + FormatDouble(max);
+  *out = d;
+  return "";
+}
+
+std::vector<std::string> ParseList(const std::string& value) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = Trim(value.substr(start, comma - start));
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",";
+    out += items[i];
+  }
+  return out;
+}
+
+std::string CheckIn(const std::string& value, const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed) {
+    if (value == a) return "";
+  }
+  return "must be one of " + JoinList(allowed);
+}
+
+std::string CheckListIn(const std::vector<std::string>& items,
+                        const std::vector<std::string>& allowed, bool allow_empty) {
+  if (items.empty() && !allow_empty) return "must not be empty";
+  for (const auto& item : items) {
+    std::string why = CheckIn(item, allowed);
+    if (!why.empty()) return "'" + item + "' " + why;
+  }
+  return "";
+}
+
+std::string FormatDouble(double d) {
+  char buf[64];
+  if (d == std::floor(d) && std::fabs(d) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.1f", d);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.17g", d);
+    // Shortest representation that round-trips.
+    for (int prec = 1; prec <= 17; ++prec) {
+      char tmp[64];
+      std::snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+      if (std::strtod(tmp, nullptr) == d) {
+        return tmp;
+      }
+    }
+  }
+  return buf;
+}
+
+}  // namespace gregor::config::internal

@@ -1,0 +1,878 @@
+#include "gregor/controller/controller.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace gregor::controller {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+using Code = Status::Code;
+
+}  // namespace
+
+// The event queue, shared with callbacks running on other threads (ZooKeeper, channel) through
+// weak pointers, so that a late callback after Stop() or destruction is simply dropped.
+struct Controller::Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> ready;
+  std::multimap<int64_t, std::function<void()>> timers;  // steady ms -> event
+  bool stopped = false;
+
+  void Push(std::function<void()> fn, int64_t delay_ms) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (stopped) return;
+    if (delay_ms <= 0) {
+      ready.push_back(std::move(fn));
+    } else {
+      timers.emplace(SteadyMs() + delay_ms, std::move(fn));
+    }
+    cv.notify_all();
+  }
+};
+
+Controller::Controller(Options options, zk::KafkaZkClient* zk, ControllerChannel* channel,
+                       const gregor::Clock* clock)
+    : options_(options),
+      zk_(zk),
+      channel_(channel),
+      clock_(clock),
+      inbox_(std::make_shared<Inbox>()) {}
+
+Controller::~Controller() { Stop(); }
+
+std::string Controller::Prefix() const {
+  return "[Controller id=" + std::to_string(options_.broker_id) +
+         " epoch=" + std::to_string(epoch_) + "] ";
+}
+
+void Controller::Start() {
+  if (started_) return;
+  started_ = true;
+  std::weak_ptr<Inbox> weak = inbox_;
+  // A new ZooKeeper session lost our /controller and every watch: start over (Kafka's
+  // RegisterBrokerAndReelect after session expiration).
+  session_cb_id_ = zk_->zk()->AddSessionReestablishedCallback([weak, this] {
+    if (auto in = weak.lock()) {
+      in->Push(
+          [this] {
+            Resign();
+            Elect();
+          },
+          0);
+    }
+  });
+  thread_ = std::thread([this] { RunLoop(); });
+  Post([this] { Elect(); });
+}
+
+void Controller::Stop() {
+  if (!started_) return;
+  started_ = false;
+  zk_->zk()->RemoveSessionCallback(session_cb_id_);
+  Post([this] {
+    bool was_active = active_;
+    Resign();
+    if (was_active) {
+      Status st = zk_->DeleteControllerIfOwned(options_.broker_id);
+      if (!st.ok()) LOG(WARNING) << Prefix() << "deleting /controller: " << st.ToString();
+    }
+  });
+  {
+    std::lock_guard<std::mutex> lk(inbox_->mu);
+    inbox_->stopped = true;
+    inbox_->timers.clear();
+    inbox_->cv.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Controller::Post(std::function<void()> fn, int64_t delay_ms) {
+  inbox_->Push(std::move(fn), delay_ms);
+}
+
+void Controller::RunLoop() {
+  Inbox& in = *inbox_;
+  while (true) {
+    std::function<void()> fn;
+    {
+      std::unique_lock<std::mutex> lk(in.mu);
+      while (true) {
+        int64_t now = SteadyMs();
+        while (!in.timers.empty() && in.timers.begin()->first <= now) {
+          in.ready.push_back(std::move(in.timers.begin()->second));
+          in.timers.erase(in.timers.begin());
+        }
+        if (!in.ready.empty()) break;
+        if (in.stopped) return;
+        if (in.timers.empty()) {
+          in.cv.wait(lk);
+        } else {
+          in.cv.wait_for(lk, std::chrono::milliseconds(in.timers.begin()->first - now));
+        }
+      }
+      fn = std::move(in.ready.front());
+      in.ready.pop_front();
+    }
+    fn();
+  }
+}
+
+std::function<void()> Controller::InGeneration(std::function<void()> fn) {
+  uint64_t gen = generation_;
+  return [this, gen, fn = std::move(fn)] {
+    if (gen == generation_ && active_) fn();
+  };
+}
+
+zk::WatchCallback Controller::WatchPoster(std::function<void()> handler) {
+  std::weak_ptr<Inbox> weak = inbox_;
+  auto fn = InGeneration(std::move(handler));
+  return [weak, fn](const zk::WatchEvent&) {
+    if (auto in = weak.lock()) in->Push(fn, 0);
+  };
+}
+
+// ---------------------------------------------------------------- election
+
+void Controller::Elect() {
+  std::weak_ptr<Inbox> weak = inbox_;
+  // Not generation-bound: this watch must survive resignations.
+  auto exists = zk_->zk()->Exists(zk::paths::kController, [weak, this](const zk::WatchEvent&) {
+    if (auto in = weak.lock()) in->Push([this] { Elect(); }, 0);
+  });
+  if (!exists.ok()) {
+    LOG(ERROR) << Prefix() << "reading /controller: " << exists.status().ToString()
+               << "; retrying election";
+    Post([this] { Elect(); }, options_.retry_backoff_ms);
+    return;
+  }
+  if (exists->has_value()) {
+    auto id = zk_->GetControllerId();
+    int32_t cid = id.ok() && id->has_value() ? **id : -1;
+    controller_id_flag_ = cid;
+    if (cid != options_.broker_id) {
+      if (active_) {
+        LOG(INFO) << Prefix() << "controller moved to " << cid << "; resigning";
+        Resign();
+      }
+      return;
+    }
+    if (active_) return;
+    // /controller names us but we are not active: either our own session holds it (we
+    // resigned after an error and retake it) or a previous session's node that will vanish.
+  } else if (active_) {
+    Resign();
+  }
+  auto r = zk_->TryElectController(options_.broker_id);
+  if (!r.ok()) {
+    LOG(ERROR) << Prefix() << "election failed: " << r.status().ToString() << "; retrying";
+    Post([this] { Elect(); }, options_.retry_backoff_ms);
+    return;
+  }
+  controller_id_flag_ = r->controller_id;
+  if (!r->won) {
+    VLOG(1) << Prefix() << "broker " << r->controller_id << " is the controller";
+    return;
+  }
+  epoch_ = r->epoch;
+  epoch_zk_version_ = r->epoch_zk_version;
+  OnControllerFailover();
+}
+
+void Controller::Resign() {
+  ++generation_;
+  if (!active_) return;
+  LOG(INFO) << Prefix() << "resigning as controller";
+  active_ = false;
+  active_flag_ = false;
+  epoch_flag_ = 0;
+  live_brokers_.clear();
+  topics_.clear();
+  states_.clear();
+  topics_to_delete_.clear();
+  deletions_.clear();
+}
+
+void Controller::ControllerMoved(const Status& st) {
+  LOG(INFO) << Prefix() << st.message() << "; resigning";
+  Resign();
+  Elect();
+}
+
+bool Controller::Failed(const Status& st, const char* what) {
+  if (st.ok()) return false;
+  if (st.code() == Code::kNotLeader) {
+    ControllerMoved(st);
+    return true;
+  }
+  // Our view of the cluster may now be incomplete: start over from ZooKeeper after a backoff
+  // (we keep /controller, and retake it with the same epoch).
+  LOG(ERROR) << Prefix() << what << ": " << st.ToString() << "; reloading controller state";
+  Resign();
+  Post([this] { Elect(); }, options_.retry_backoff_ms);
+  return true;
+}
+
+void Controller::OnControllerFailover() {
+  ++generation_;
+  active_ = true;
+  active_flag_ = true;
+  epoch_flag_ = epoch_;
+  LOG(INFO) << Prefix() << "elected controller (epoch znode version " << epoch_zk_version_ << ")";
+  live_brokers_.clear();
+  topics_.clear();
+  states_.clear();
+  topics_to_delete_.clear();
+  deletions_.clear();
+
+  auto ids =
+      zk_->zk()->GetChildren(zk::paths::kBrokerIds, WatchPoster([this] { HandleBrokerChange(); }));
+  if (Failed(ids.status(), "watching /brokers/ids")) return;
+  auto brokers = zk_->GetAllBrokers();
+  if (Failed(brokers.status(), "reading brokers")) return;
+  for (auto& b : *brokers) live_brokers_[b.id] = b;
+
+  auto topics = zk_->GetAllTopics(WatchPoster([this] { HandleTopicChange(); }));
+  if (Failed(topics.status(), "watching /brokers/topics")) return;
+  for (const std::string& t : *topics) {
+    if (!LoadTopic(t)) return;
+  }
+
+  // Brokers need the live-broker list before they can act on LeaderAndIsr.
+  std::set<TopicPartition> all;
+  for (const auto& [tp, s] : states_) all.insert(tp);
+  SendUpdateMetadataToAll(all, false);
+
+  Batch batch;
+  std::vector<TopicPartition> fresh;
+  for (const auto& [t, info] : topics_) {
+    for (const auto& [p, replicas] : info.assignment) {
+      if (!states_.count({t, p})) fresh.push_back({t, p});
+    }
+  }
+  OnNewPartitions(fresh, &batch);
+  if (!active_) return;
+  ElectOfflinePartitions({}, &batch);
+  if (!active_) return;
+  // Replicas learn their role from the new controller (the replica state machine's startup).
+  for (const auto& [tp, s] : states_) {
+    AddLeaderAndIsr(tp, false, &batch);
+    batch.update_metadata.insert(tp);
+  }
+  SendBatch(&batch);
+  if (!active_) return;
+  HandleTopicDeletion();
+  if (!active_) return;
+  HandleIsrChangeNotification();
+}
+
+// ---------------------------------------------------------------- loading
+
+bool Controller::LoadTopic(const std::string& topic) {
+  auto a = zk_->GetTopicAssignment(
+      topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
+  if (!a.ok()) {
+    if (a.status().code() == Code::kNotFound) return true;  // deleted meanwhile
+    if (a.status().code() == Code::kCorruption) {
+      LOG(ERROR) << Prefix() << "ignoring topic " << topic << ": " << a.status().message();
+      return true;
+    }
+    Failed(a.status(), "reading topic");
+    return false;
+  }
+  TopicInfo& info = topics_[topic];
+  info.id = a->topic_id;
+  info.assignment = a->partitions;
+  for (const auto& [p, replicas] : a->partitions) {
+    TopicPartition tp{topic, p};
+    auto s = zk_->GetPartitionState(tp);
+    if (s.ok()) {
+      states_[tp] = *s;
+    } else if (s.status().code() == Code::kCorruption) {
+      LOG(ERROR) << Prefix() << "bad state znode for " << tp.ToString() << ": "
+                 << s.status().message();
+    } else if (s.status().code() != Code::kNotFound) {
+      Failed(s.status(), "reading partition state");
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- partition state machine
+
+void Controller::OnNewPartitions(const std::vector<TopicPartition>& tps, Batch* batch) {
+  for (const TopicPartition& tp : tps) {
+    if (!active_) return;
+    auto topic = topics_.find(tp.topic);
+    if (topic == topics_.end() || topics_to_delete_.count(tp.topic)) continue;
+    const auto& replicas = topic->second.assignment[tp.partition];
+    std::vector<int32_t> live;
+    for (int32_t r : replicas) {
+      if (IsLive(r)) live.push_back(r);
+    }
+    if (live.empty()) {
+      // Stays new until one of its replicas registers (OnBrokerStartup retries).
+      LOG(WARNING) << Prefix() << "no live replica for new partition " << tp.ToString();
+      continue;
+    }
+    zk::LeaderIsrAndControllerEpoch s;
+    s.leader = live.front();
+    s.leader_epoch = 0;
+    s.isr = live;
+    s.controller_epoch = epoch_;
+    auto created = zk_->CreatePartitionState(tp, s, epoch_zk_version_);
+    if (!created.ok()) {
+      if (created.status().code() == Code::kAlreadyExists) {
+        // Written by a previous controller that died before telling the brokers.
+        auto existing = zk_->GetPartitionState(tp);
+        if (existing.ok()) {
+          states_[tp] = *existing;
+          AddLeaderAndIsr(tp, false, batch);
+          batch->update_metadata.insert(tp);
+        }
+        continue;
+      }
+      Failed(created.status(), "creating partition state");
+      return;
+    }
+    states_[tp] = *created;
+    LOG(INFO) << Prefix() << "new partition " << tp.ToString() << " leader " << s.leader << " isr "
+              << s.isr.size() << " replicas";
+    AddLeaderAndIsr(tp, true, batch);
+    batch->update_metadata.insert(tp);
+  }
+}
+
+bool Controller::WriteState(const TopicPartition& tp, zk::LeaderIsrAndControllerEpoch next) {
+  auto v = zk_->UpdatePartitionState(tp, next, epoch_zk_version_);
+  if (v.ok()) {
+    next.zk_version = *v;
+    states_[tp] = next;
+    return true;
+  }
+  if (v.status().code() == Code::kStale) {
+    // A leader changed the ISR meanwhile: take the fresh state; the caller recomputes.
+    auto fresh = zk_->GetPartitionState(tp);
+    if (fresh.ok()) states_[tp] = *fresh;
+    return false;
+  }
+  Failed(v.status(), "writing partition state");
+  return false;
+}
+
+bool Controller::UncleanElectionEnabled(const std::string& topic) {
+  auto config = zk_->GetTopicConfig(topic);
+  if (config.ok()) {
+    auto it = config->find("unclean.leader.election.enable");
+    if (it != config->end()) return it->second == "true";
+  }
+  return options_.unclean_leader_election_enable;
+}
+
+void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch* batch) {
+  auto alive = [&](int32_t b) { return IsLive(b) && !excluded.count(b); };
+  std::vector<TopicPartition> tps;
+  for (const auto& [tp, s] : states_) {
+    if (topics_to_delete_.count(tp.topic)) continue;  // deletion owns these
+    if (s.leader >= 0 && alive(s.leader)) continue;
+    tps.push_back(tp);
+  }
+  for (const TopicPartition& tp : tps) {
+    const auto& replicas = topics_[tp.topic].assignment[tp.partition];
+    // A write may lose a race with a leader's ISR update: recompute from the fresh state.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (!active_) return;
+      const zk::LeaderIsrAndControllerEpoch& cur = states_[tp];
+      if (cur.leader >= 0 && alive(cur.leader)) break;
+      zk::LeaderIsrAndControllerEpoch next = cur;
+      next.controller_epoch = epoch_;
+      next.leader_epoch = cur.leader_epoch + 1;
+      int32_t leader = -1;
+      for (int32_t r : replicas) {
+        if (alive(r) && Contains(cur.isr, r)) {
+          leader = r;
+          break;
+        }
+      }
+      if (leader >= 0) {
+        next.leader = leader;
+        next.isr.clear();
+        for (int32_t r : cur.isr) {
+          if (alive(r)) next.isr.push_back(r);
+        }
+      } else {
+        for (int32_t r : replicas) {
+          if (alive(r)) {
+            leader = r;
+            break;
+          }
+        }
+        if (leader >= 0 && UncleanElectionEnabled(tp.topic)) {
+          LOG(WARNING) << Prefix() << "unclean leader election for " << tp.ToString() << ": broker "
+                       << leader << " was not in the ISR; data may be lost";
+          next.leader = leader;
+          next.isr = {leader};
+        } else {
+          if (cur.leader == kNoLeader) break;  // already offline, nothing to write
+          next.leader = kNoLeader;
+          // Kafka never shrinks the ISR to empty: the last member is kept so that it can be
+          // elected cleanly when it returns.
+          next.isr.clear();
+          for (int32_t r : cur.isr) {
+            if (alive(r)) next.isr.push_back(r);
+          }
+          if (next.isr.empty()) next.isr = cur.isr;
+        }
+      }
+      if (WriteState(tp, next)) {
+        LOG(INFO) << Prefix() << "partition " << tp.ToString() << " leader " << next.leader
+                  << " leader_epoch " << next.leader_epoch;
+        AddLeaderAndIsr(tp, false, batch);
+        batch->update_metadata.insert(tp);
+        break;
+      }
+    }
+  }
+}
+
+void Controller::AddLeaderAndIsr(const TopicPartition& tp, bool is_new, Batch* batch) {
+  auto topic = topics_.find(tp.topic);
+  if (topic == topics_.end()) return;
+  auto replicas = topic->second.assignment.find(tp.partition);
+  if (replicas == topic->second.assignment.end()) return;
+  for (int32_t r : replicas->second) {
+    if (!IsLive(r)) continue;
+    auto& entry = batch->leader_and_isr[r];
+    auto [it, inserted] = entry.emplace(tp, is_new);
+    if (!inserted) it->second = it->second || is_new;
+  }
+}
+
+// ---------------------------------------------------------------- brokers
+
+void Controller::HandleBrokerChange() {
+  auto ids =
+      zk_->zk()->GetChildren(zk::paths::kBrokerIds, WatchPoster([this] { HandleBrokerChange(); }));
+  if (Failed(ids.status(), "watching /brokers/ids")) return;
+  auto brokers = zk_->GetAllBrokers();
+  if (Failed(brokers.status(), "reading brokers")) return;
+  std::map<int32_t, BrokerInfo> current;
+  for (auto& b : *brokers) current[b.id] = b;
+  std::set<int32_t> dead, started;
+  for (const auto& [id, b] : live_brokers_) {
+    auto it = current.find(id);
+    if (it == current.end()) {
+      dead.insert(id);
+    } else if (it->second.epoch != b.epoch) {
+      // A new czxid: the broker restarted within our watch window (KIP-380 "bounced").
+      dead.insert(id);
+      started.insert(id);
+    }
+  }
+  for (const auto& [id, b] : current) {
+    if (!live_brokers_.count(id)) started.insert(id);
+  }
+  if (dead.empty() && started.empty()) return;
+  live_brokers_ = std::move(current);
+  for (int32_t id : dead) {
+    if (!started.count(id)) LOG(INFO) << Prefix() << "broker " << id << " failed";
+  }
+  for (int32_t id : started) LOG(INFO) << Prefix() << "broker " << id << " started";
+  if (!dead.empty()) OnBrokerFailure(dead);
+  if (active_ && !started.empty()) OnBrokerStartup(started);
+}
+
+void Controller::OnBrokerFailure(const std::set<int32_t>& dead) {
+  Batch batch;
+  batch.update_metadata_all = true;  // everyone must learn the broker is gone
+  ElectOfflinePartitions(dead, &batch);
+  if (!active_) return;
+  // Followers on dead brokers leave the ISR (the replica state machine's OfflineReplica).
+  std::vector<TopicPartition> tps;
+  for (const auto& [tp, s] : states_) {
+    if (topics_to_delete_.count(tp.topic) || s.leader < 0 || dead.count(s.leader)) continue;
+    for (int32_t r : s.isr) {
+      if (dead.count(r)) {
+        tps.push_back(tp);
+        break;
+      }
+    }
+  }
+  for (const TopicPartition& tp : tps) {
+    for (int attempt = 0; attempt < 3 && active_; ++attempt) {
+      const auto& cur = states_[tp];
+      zk::LeaderIsrAndControllerEpoch next = cur;
+      next.isr.clear();
+      for (int32_t r : cur.isr) {
+        if (!dead.count(r)) next.isr.push_back(r);
+      }
+      if (next.isr.size() == cur.isr.size() || next.isr.empty()) break;
+      next.leader_epoch = cur.leader_epoch + 1;
+      next.controller_epoch = epoch_;
+      if (WriteState(tp, next)) {
+        AddLeaderAndIsr(tp, false, &batch);
+        batch.update_metadata.insert(tp);
+        break;
+      }
+    }
+  }
+  if (!active_) return;
+  SendBatch(&batch);
+}
+
+void Controller::OnBrokerStartup(const std::set<int32_t>& started) {
+  std::set<TopicPartition> all;
+  for (const auto& [tp, s] : states_) all.insert(tp);
+  SendUpdateMetadataToAll(all, false);
+
+  Batch batch;
+  // The new brokers learn their replicas' roles.
+  for (const auto& [tp, s] : states_) {
+    if (topics_to_delete_.count(tp.topic)) continue;
+    for (int32_t r : topics_[tp.topic].assignment[tp.partition]) {
+      if (started.count(r)) batch.leader_and_isr[r].emplace(tp, false);
+    }
+  }
+  std::vector<TopicPartition> fresh;
+  for (const auto& [t, info] : topics_) {
+    for (const auto& [p, replicas] : info.assignment) {
+      if (!states_.count({t, p})) fresh.push_back({t, p});
+    }
+  }
+  OnNewPartitions(fresh, &batch);
+  if (!active_) return;
+  ElectOfflinePartitions({}, &batch);
+  if (!active_) return;
+  SendBatch(&batch);
+  ResumeDeletions();
+}
+
+// ---------------------------------------------------------------- topics
+
+void Controller::HandleTopicChange() {
+  auto topics = zk_->GetAllTopics(WatchPoster([this] { HandleTopicChange(); }));
+  if (Failed(topics.status(), "watching /brokers/topics")) return;
+  std::set<std::string> current(topics->begin(), topics->end());
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    if (current.count(it->first)) {
+      ++it;
+      continue;
+    }
+    // Removed behind our back (or by our own deletion, already forgotten).
+    for (auto s = states_.begin(); s != states_.end();) {
+      s = s->first.topic == it->first ? states_.erase(s) : std::next(s);
+    }
+    topics_to_delete_.erase(it->first);
+    deletions_.erase(it->first);
+    it = topics_.erase(it);
+  }
+  Batch batch;
+  for (const std::string& t : current) {
+    if (topics_.count(t)) continue;
+    if (!LoadTopic(t)) return;
+    auto info = topics_.find(t);
+    if (info == topics_.end()) continue;
+    std::vector<TopicPartition> fresh;
+    for (const auto& [p, replicas] : info->second.assignment) {
+      if (!states_.count({t, p})) fresh.push_back({t, p});
+    }
+    LOG(INFO) << Prefix() << "new topic " << t << " with " << info->second.assignment.size()
+              << " partitions";
+    OnNewPartitions(fresh, &batch);
+    if (!active_) return;
+  }
+  SendBatch(&batch);
+}
+
+void Controller::HandlePartitionModification(const std::string& topic) {
+  auto info = topics_.find(topic);
+  if (info == topics_.end()) return;
+  auto a = zk_->GetTopicAssignment(
+      topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
+  if (!a.ok()) {
+    if (a.status().code() == Code::kNotFound || a.status().code() == Code::kCorruption) return;
+    Failed(a.status(), "reading topic");
+    return;
+  }
+  if (topics_to_delete_.count(topic)) return;
+  std::vector<TopicPartition> fresh;
+  for (const auto& [p, replicas] : a->partitions) {
+    // Only additions: reassignment of existing partitions is not supported.
+    if (!info->second.assignment.count(p)) {
+      info->second.assignment[p] = replicas;
+      fresh.push_back({topic, p});
+    }
+  }
+  if (fresh.empty()) return;
+  LOG(INFO) << Prefix() << "topic " << topic << ": " << fresh.size() << " new partitions";
+  Batch batch;
+  OnNewPartitions(fresh, &batch);
+  if (!active_) return;
+  SendBatch(&batch);
+}
+
+// ---------------------------------------------------------------- ISR changes from leaders
+
+void Controller::HandleIsrChangeNotification() {
+  auto children = zk_->zk()->GetChildren(zk::paths::kIsrChangeNotification,
+                                         WatchPoster([this] { HandleIsrChangeNotification(); }));
+  if (!children.ok()) {
+    if (children.status().code() == Code::kNotFound) return;
+    Failed(children.status(), "watching /isr_change_notification");
+    return;
+  }
+  std::set<TopicPartition> changed;
+  for (const std::string& name : *children) {
+    std::string path = std::string(zk::paths::kIsrChangeNotification) + "/" + name;
+    auto got = zk_->zk()->Get(path);
+    if (got.ok()) {
+      auto tps = zk::DecodeIsrChange(got->data);
+      if (tps.ok()) changed.insert(tps->begin(), tps->end());
+    }
+    (void)zk_->zk()->Delete(path, -1);
+  }
+  std::set<TopicPartition> refreshed;
+  for (const TopicPartition& tp : changed) {
+    if (!states_.count(tp)) continue;
+    auto s = zk_->GetPartitionState(tp);
+    if (s.ok()) {
+      states_[tp] = *s;
+      refreshed.insert(tp);
+    }
+  }
+  if (!refreshed.empty()) SendUpdateMetadataToAll(refreshed, false);
+}
+
+// ---------------------------------------------------------------- deletion
+
+void Controller::HandleTopicDeletion() {
+  auto marked = zk_->GetTopicsMarkedForDeletion(WatchPoster([this] { HandleTopicDeletion(); }));
+  if (Failed(marked.status(), "watching /admin/delete_topics")) return;
+  for (const std::string& t : *marked) {
+    if (!options_.delete_topic_enable) {
+      LOG(INFO) << Prefix() << "ignoring deletion of topic " << t
+                << " since delete.topic.enable is false";
+      (void)zk_->RemoveTopicDeletionMarker(t);
+      continue;
+    }
+    if (!topics_.count(t)) {
+      LOG(INFO) << Prefix() << "removing deletion marker of unknown topic " << t;
+      (void)zk_->RemoveTopicDeletionMarker(t);
+      continue;
+    }
+    if (topics_to_delete_.insert(t).second) {
+      LOG(INFO) << Prefix() << "topic " << t << " marked for deletion";
+    }
+  }
+  ResumeDeletions();
+}
+
+void Controller::ResumeDeletions() {
+  std::vector<std::string> pending(topics_to_delete_.begin(), topics_to_delete_.end());
+  for (const std::string& t : pending) {
+    if (!active_) return;
+    Deletion& d = deletions_[t];
+    if (d.started) continue;
+    auto info = topics_.find(t);
+    if (info == topics_.end()) continue;
+    std::map<int32_t, std::vector<TopicPartition>> by_broker;
+    bool blocked = false;
+    for (const auto& [p, replicas] : info->second.assignment) {
+      for (int32_t r : replicas) {
+        if (!IsLive(r)) blocked = true;
+        by_broker[r].push_back({t, p});
+      }
+    }
+    if (blocked) {
+      // TopicDeletionManager: deletion waits until every replica can confirm it.
+      VLOG(1) << Prefix() << "deletion of " << t << " waits for offline replicas";
+      continue;
+    }
+    d.started = true;
+    std::set<TopicPartition> tps;
+    for (const auto& [p, replicas] : info->second.assignment) tps.insert({t, p});
+    SendUpdateMetadataToAll(tps, true);
+    if (by_broker.empty()) {
+      CompleteDeletion(t);
+      continue;
+    }
+    for (const auto& [broker, parts] : by_broker) d.awaiting.insert(broker);
+    std::weak_ptr<Inbox> weak = inbox_;
+    for (const auto& [broker, parts] : by_broker) {
+      uint64_t gen = generation_;
+      int32_t b = broker;
+      channel_->SendStopReplica(
+          live_brokers_[broker], options_.broker_id, epoch_, parts, true,
+          [weak, this, gen, t, b](Status st, PartitionErrors errors) {
+            auto in = weak.lock();
+            if (!in) return;
+            in->Push(
+                [this, gen, t, b, st = std::move(st), errors = std::move(errors)] {
+                  if (gen == generation_ && active_) HandleStopReplicaResponse(t, b, st, errors);
+                },
+                0);
+          });
+    }
+  }
+}
+
+void Controller::HandleStopReplicaResponse(const std::string& topic, int32_t broker,
+                                           const Status& st, const PartitionErrors& errors) {
+  auto it = deletions_.find(topic);
+  if (it == deletions_.end() || !it->second.started) return;
+  bool ok = st.ok();
+  for (const auto& [tp, code] : errors) ok = ok && code == 0;
+  if (!ok) {
+    LOG(WARNING) << Prefix() << "broker " << broker << " failed StopReplica for " << topic
+                 << (st.ok() ? "" : ": " + st.ToString()) << "; retrying deletion";
+    it->second.started = false;
+    it->second.awaiting.clear();
+    Post(InGeneration([this] { ResumeDeletions(); }), options_.retry_backoff_ms);
+    return;
+  }
+  it->second.awaiting.erase(broker);
+  if (it->second.awaiting.empty()) CompleteDeletion(topic);
+}
+
+void Controller::CompleteDeletion(const std::string& topic) {
+  Status st = zk_->DeleteTopicZnodes(topic, epoch_zk_version_);
+  if (!st.ok()) {
+    if (st.code() == Code::kNotLeader) {
+      ControllerMoved(st);
+      return;
+    }
+    LOG(WARNING) << Prefix() << "deleting znodes of " << topic << ": " << st.ToString()
+                 << "; retrying";
+    deletions_[topic].started = false;
+    Post(InGeneration([this] { ResumeDeletions(); }), options_.retry_backoff_ms);
+    return;
+  }
+  std::set<TopicPartition> tps;
+  for (const auto& [p, replicas] : topics_[topic].assignment) tps.insert({topic, p});
+  // Tell brokers once more, after the znodes are gone, so their caches drop the topic.
+  SendUpdateMetadataToAll(tps, true);
+  for (const auto& tp : tps) states_.erase(tp);
+  topics_.erase(topic);
+  topics_to_delete_.erase(topic);
+  deletions_.erase(topic);
+  LOG(INFO) << Prefix() << "deletion of topic " << topic << " completed";
+}
+
+// ---------------------------------------------------------------- requests
+
+PartitionState Controller::MakePartitionState(const TopicPartition& tp) const {
+  PartitionState ps;
+  ps.tp = tp;
+  auto s = states_.find(tp);
+  if (s != states_.end()) {
+    ps.controller_epoch = s->second.controller_epoch;
+    ps.leader = s->second.leader;
+    ps.leader_epoch = s->second.leader_epoch;
+    ps.isr = s->second.isr;
+    ps.zk_version = s->second.zk_version;
+  }
+  auto topic = topics_.find(tp.topic);
+  if (topic != topics_.end()) {
+    ps.topic_id = topic->second.id;
+    auto replicas = topic->second.assignment.find(tp.partition);
+    if (replicas != topic->second.assignment.end()) {
+      ps.replicas = replicas->second;
+      for (int32_t r : ps.replicas) {
+        if (!IsLive(r)) ps.offline_replicas.push_back(r);
+      }
+    }
+  }
+  return ps;
+}
+
+std::vector<BrokerInfo> Controller::LiveBrokerList() const {
+  std::vector<BrokerInfo> out;
+  for (const auto& [id, b] : live_brokers_) out.push_back(b);
+  return out;
+}
+
+void Controller::SendUpdateMetadataToAll(const std::set<TopicPartition>& tps, bool deleting) {
+  if (!active_) return;
+  std::vector<PartitionState> states;
+  for (const TopicPartition& tp : tps) {
+    PartitionState ps = MakePartitionState(tp);
+    if (deleting) ps.leader = kLeaderDuringDelete;
+    states.push_back(std::move(ps));
+  }
+  std::vector<BrokerInfo> live = LiveBrokerList();
+  std::string prefix = Prefix();
+  for (const BrokerInfo& b : live) {
+    int32_t id = b.id;
+    channel_->SendUpdateMetadata(b, options_.broker_id, epoch_, states, live,
+                                 [prefix, id](Status st) {
+                                   if (!st.ok()) {
+                                     LOG(WARNING) << prefix << "UpdateMetadata to broker " << id
+                                                  << " failed: " << st.ToString();
+                                   }
+                                 });
+  }
+}
+
+void Controller::SendBatch(Batch* batch) {
+  if (!active_) return;
+  std::string prefix = Prefix();
+  for (const auto& [broker, parts] : batch->leader_and_isr) {
+    auto to = live_brokers_.find(broker);
+    if (to == live_brokers_.end()) continue;
+    std::vector<PartitionState> states;
+    std::set<int32_t> leaders;
+    for (const auto& [tp, is_new] : parts) {
+      if (!states_.count(tp)) continue;
+      PartitionState ps = MakePartitionState(tp);
+      ps.is_new = is_new;
+      if (ps.leader >= 0) leaders.insert(ps.leader);
+      states.push_back(std::move(ps));
+    }
+    if (states.empty()) continue;
+    std::vector<BrokerInfo> live_leaders;
+    for (int32_t l : leaders) {
+      auto b = live_brokers_.find(l);
+      if (b != live_brokers_.end()) live_leaders.push_back(b->second);
+    }
+    int32_t id = broker;
+    channel_->SendLeaderAndIsr(to->second, options_.broker_id, epoch_, states, live_leaders,
+                               [prefix, id](Status st, PartitionErrors errors) {
+                                 if (!st.ok()) {
+                                   LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
+                                                << " failed: " << st.ToString();
+                                   return;
+                                 }
+                                 for (const auto& [tp, code] : errors) {
+                                   if (code != 0) {
+                                     LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
+                                                  << ": " << tp.ToString() << " error " << code;
+                                   }
+                                 }
+                               });
+  }
+  if (!batch->update_metadata.empty() || batch->update_metadata_all) {
+    std::set<TopicPartition> tps;
+    for (const auto& tp : batch->update_metadata) {
+      if (states_.count(tp)) tps.insert(tp);
+    }
+    SendUpdateMetadataToAll(tps, false);
+  }
+  *batch = Batch();
+}
+
+}  // namespace gregor::controller

@@ -1,0 +1,736 @@
+#include "gregor/log/log.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include "gregor/log/checkpoint.h"
+#include "gregor/protocol/record_batch.h"
+#include "log/file_util.h"
+#include "log/leader_epoch_cache.h"
+#include "log/segment.h"
+
+namespace gregor::log {
+
+using protocol::BatchError;
+using protocol::RecordBatchHeader;
+
+namespace {
+
+Status FromBatchError(BatchError e) {
+  switch (e) {
+    case BatchError::kNone:
+      return Status::Ok();
+    case BatchError::kCorrupt:
+      return Status::Corruption("record batch is corrupt (CRC or length)");
+    case BatchError::kUnsupportedMagic:
+      return Status::InvalidArgument("record batch magic is not 2");
+    case BatchError::kInvalidRecord:
+      return Status::InvalidArgument("record batch has inconsistent records");
+    case BatchError::kTooLarge:
+      return Status::TooLarge("record batch is larger than max.message.bytes");
+  }
+  return Status::Internal("unknown batch error");
+}
+
+// "00000000000000000042.log" -> 42; false for any other name.
+bool ParseSegmentName(const std::string& name, int64_t* base) {
+  if (name.size() != 24 || !EndsWith(name, ".log")) return false;
+  int64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+    v = v * 10 + (name[i] - '0');
+  }
+  *base = v;
+  return true;
+}
+
+}  // namespace
+
+size_t ReadResult::bytes() const {
+  size_t n = 0;
+  for (const auto& r : regions) n += r.length;
+  return n;
+}
+
+Log::Log(std::string dir, gregor::TopicPartition tp, LogConfig config, const gregor::Clock* clock)
+    : dir_(std::move(dir)), tp_(std::move(tp)), clock_(clock), config_(config) {}
+
+Log::~Log() = default;
+
+Result<std::unique_ptr<Log>> Log::Open(std::string dir, gregor::TopicPartition tp, LogConfig config,
+                                       const gregor::Clock* clock, int64_t recovery_point,
+                                       bool had_clean_shutdown, int64_t log_start_offset) {
+  GREGOR_RETURN_IF_ERROR(MakeDirs(dir));
+  std::unique_ptr<Log> log(new Log(std::move(dir), std::move(tp), config, clock));
+  std::lock_guard<std::mutex> lock(log->mu_);
+  GREGOR_RETURN_IF_ERROR(log->Load(recovery_point, had_clean_shutdown, log_start_offset));
+  return log;
+}
+
+Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_start_offset) {
+  epochs_ = std::make_unique<LeaderEpochCache>(dir_ + "/" + kLeaderEpochCheckpointFile);
+  GREGOR_RETURN_IF_ERROR(epochs_->Load());
+
+  auto names = ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<int64_t> bases;
+  for (const std::string& name : *names) {
+    // Leftovers of an interrupted delete, clean or checkpoint write.
+    if (EndsWith(name, ".deleted") || EndsWith(name, ".cleaned") || EndsWith(name, ".swap") ||
+        EndsWith(name, ".tmp")) {
+      GREGOR_RETURN_IF_ERROR(RemoveAll(dir_ + "/" + name));
+      continue;
+    }
+    int64_t base;
+    if (ParseSegmentName(name, &base)) bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  // Segments from the one holding the recovery point on were not known to be on disk.
+  int64_t recover_from = INT64_MAX;
+  if (!had_clean_shutdown) {
+    recover_from = 0;
+    for (int64_t b : bases) {
+      if (b <= recovery_point) recover_from = b;
+    }
+  }
+  bool truncated_earlier = false;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    int64_t base = bases[i];
+    if (truncated_earlier) {
+      // Kafka's recoverLog: after the first invalid bytes, later unflushed segments go.
+      LOG(WARNING) << "[Log " << tp_.ToString() << "] deleting segment " << base
+                   << " after a truncated one";
+      for (const char* suffix : {".log", ".index", ".timeindex", ".txnindex"}) {
+        GREGOR_RETURN_IF_ERROR(RemoveAll(SegmentFilePath(dir_, base, suffix)));
+      }
+      continue;
+    }
+    auto seg = LogSegment::OpenExisting(dir_, base, config_.segment_index_bytes);
+    if (!seg.ok()) return seg.status();
+    bool recover = base >= recover_from;
+    if (!recover) {
+      Status st = (*seg)->LoadState(config_.index_interval_bytes);
+      if (!st.ok()) {
+        LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString() << "; rebuilding";
+        recover = true;
+      }
+    }
+    if (recover) {
+      auto truncated = (*seg)->Recover(config_.index_interval_bytes, epochs_.get());
+      if (!truncated.ok()) return truncated.status();
+      if (*truncated > 0) truncated_earlier = true;
+    }
+    if (!segments_.empty()) {
+      const auto& prev = segments_.rbegin()->second;
+      if (prev->next_offset() > base) {
+        return Status::Corruption(dir_ + ": segment " + std::to_string(base) +
+                                  " overlaps the previous one");
+      }
+    }
+    segments_[base] = std::move(*seg);
+  }
+
+  if (segments_.empty()) {
+    int64_t base = std::max<int64_t>(log_start_offset, 0);
+    auto seg = LogSegment::Create(dir_, base, config_.segment_index_bytes);
+    if (!seg.ok()) return seg.status();
+    segments_[base] = std::move(*seg);
+  }
+  log_end_offset_ = ActiveLocked()->next_offset();
+  log_start_offset_ = std::max(log_start_offset, segments_.begin()->first);
+  if (log_start_offset_ > log_end_offset_) {
+    // The checkpoint is ahead of the data (records deleted, then the tail lost): start over
+    // empty at the checkpointed start, as Kafka does.
+    std::vector<std::shared_ptr<LogSegment>> all;
+    for (auto& [b, s] : segments_) all.push_back(s);
+    segments_.clear();
+    for (auto& s : all) {
+      std::vector<std::string> paths;
+      GREGOR_RETURN_IF_ERROR(s->RenameForDeletion(&paths));
+      for (const auto& p : paths) GREGOR_RETURN_IF_ERROR(RemoveAll(p));
+    }
+    auto seg = LogSegment::Create(dir_, log_start_offset_, config_.segment_index_bytes);
+    if (!seg.ok()) return seg.status();
+    segments_[log_start_offset_] = std::move(*seg);
+    log_end_offset_ = log_start_offset_;
+  }
+  // The active segment's indexes are preallocated again (they were trimmed on close).
+  GREGOR_RETURN_IF_ERROR(ActiveLocked()->PersistIndexes(/*trim=*/false, /*sync=*/false));
+  GREGOR_RETURN_IF_ERROR(epochs_->TruncateFromEnd(log_end_offset_));
+  GREGOR_RETURN_IF_ERROR(epochs_->TruncateFromStart(log_start_offset_));
+  recovery_point_ = std::clamp(recovery_point, log_start_offset_, log_end_offset_);
+  high_watermark_ = log_start_offset_;
+  last_flush_ms_ = clock_->MonotonicMs();
+  LOG(INFO) << "[Log " << tp_.ToString() << "] loaded " << segments_.size()
+            << " segments, log start offset " << log_start_offset_ << ", log end offset "
+            << log_end_offset_ << (had_clean_shutdown ? "" : " (recovered)");
+  return Status::Ok();
+}
+
+std::shared_ptr<LogSegment> Log::ActiveLocked() const { return segments_.rbegin()->second; }
+
+// ---- append ----
+
+Result<AppendResult> Log::AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch) {
+  int32_t max_bytes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_bytes = config_.max_message_bytes;
+  }
+  // CRC and record walking happen outside the mutex: they are the expensive part.
+  int64_t records = 0;
+  int32_t batches = 0;
+  BatchError e = protocol::ValidateRecordSet(data, size, max_bytes, &records, &batches);
+  if (e != BatchError::kNone) return FromBatchError(e);
+  std::lock_guard<std::mutex> lock(mu_);
+  return AppendLocked(data, size, /*as_leader=*/true, leader_epoch, records, batches);
+}
+
+Result<AppendResult> Log::AppendAsFollower(uint8_t* data, size_t size) {
+  // The leader validated the records; check what protects our own disk: framing and CRC.
+  int64_t records = 0;
+  int32_t batches = 0;
+  size_t at = 0;
+  if (size == 0) return Status::InvalidArgument("empty record set");
+  while (at < size) {
+    RecordBatchHeader h;
+    BatchError e = protocol::CheckStoredBatch(data + at, size - at, &h);
+    if (e != BatchError::kNone) return FromBatchError(e);
+    if (h.last_offset_delta < 0) return Status::InvalidArgument("negative last offset delta");
+    records += h.records_count;
+    ++batches;
+    at += h.total_size();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return AppendLocked(data, size, /*as_leader=*/false, -1, records, batches);
+}
+
+Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leader,
+                                       int32_t leader_epoch, int64_t records, int32_t batches) {
+  (void)batches;
+  if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  const int64_t now = clock_->NowMs();
+  AppendResult result;
+  result.first_offset = log_end_offset_;
+  result.record_count = records;
+  int64_t next = log_end_offset_;
+  size_t at = 0;
+  while (at < size) {
+    RecordBatchHeader h;
+    protocol::ParseRecordBatchHeader(data + at, size - at, &h);
+    if (as_leader) {
+      int64_t append_time = config_.log_append_time ? now : -1;
+      protocol::StampBatch(data + at, next, leader_epoch, append_time);
+      next += static_cast<int64_t>(h.last_offset_delta) + 1;
+    } else {
+      if (h.base_offset < next || (at == 0 && h.base_offset != log_end_offset_)) {
+        return Status::OutOfRange("follower batch at " + std::to_string(h.base_offset) +
+                                  " does not continue the log at " + std::to_string(next));
+      }
+      if (at == 0) result.first_offset = h.base_offset;
+      next = h.last_offset() + 1;
+    }
+    at += h.total_size();
+  }
+  result.last_offset = next - 1;
+  if (as_leader && config_.log_append_time) result.log_append_time = now;
+
+  GREGOR_RETURN_IF_ERROR(MaybeRollLocked(size, now, result.last_offset));
+  auto active = ActiveLocked();
+  Status st = active->Append(data, size, config_.index_interval_bytes, now, write_fault_after_);
+  if (!st.ok()) {
+    offline_ = true;
+    LOG(ERROR) << "[Log " << tp_.ToString() << "] append failed, log is offline: " << st.ToString();
+    return st;
+  }
+  log_end_offset_ = next;
+
+  // Leader epoch cache: an epoch starts at the first offset appended under it.
+  if (as_leader) {
+    st = epochs_->Assign(leader_epoch, result.first_offset);
+  } else {
+    at = 0;
+    while (at < size && st.ok()) {
+      RecordBatchHeader h;
+      protocol::ParseRecordBatchHeader(data + at, size - at, &h);
+      st = epochs_->Assign(h.partition_leader_epoch, h.base_offset);
+      at += h.total_size();
+    }
+  }
+  if (!st.ok()) {
+    // The records are durable as far as the OS goes; a stale epoch file is rebuilt on recovery.
+    LOG(ERROR) << "[Log " << tp_.ToString()
+               << "] cannot write leader-epoch-checkpoint: " << st.ToString();
+  }
+  if (log_end_offset_ - recovery_point_ >= config_.flush_interval_messages) {
+    // flush.messages: synchronous, like Kafka's flush in append. Every segment from the one
+    // holding the recovery point on (a roll may have happened since the last flush).
+    auto it = segments_.upper_bound(recovery_point_);
+    if (it != segments_.begin()) --it;
+    for (; it != segments_.end(); ++it) {
+      st = it->second->Sync();
+      if (!st.ok()) {
+        offline_ = true;
+        LOG(ERROR) << "[Log " << tp_.ToString()
+                   << "] flush failed, log is offline: " << st.ToString();
+        return st;
+      }
+    }
+    recovery_point_ = log_end_offset_;
+    last_flush_ms_ = clock_->MonotonicMs();
+  }
+  result.log_start_offset = log_start_offset_;
+  return result;
+}
+
+Status Log::MaybeRollLocked(size_t incoming, int64_t now_ms, int64_t last_offset) {
+  auto active = ActiveLocked();
+  if (active->size() == 0) return Status::Ok();  // an empty active segment takes anything
+  const char* why = nullptr;
+  if (active->size() + incoming >
+      static_cast<uint64_t>(std::max<int64_t>(config_.segment_bytes, 0))) {
+    why = "segment.bytes";
+  } else if (active->rolling_base_ms() >= 0 &&
+             now_ms - active->rolling_base_ms() > config_.segment_ms) {
+    why = "segment.ms";
+  } else if (active->IndexFull()) {
+    why = "index full";
+  } else if (!active->CanConvertToRelative(last_offset)) {
+    why = "relative offset overflow";
+  }
+  if (why == nullptr) return Status::Ok();
+  VLOG(1) << "[Log " << tp_.ToString() << "] rolling (" << why << ")";
+  return RollLocked();
+}
+
+Status Log::RollLocked() {
+  auto active = ActiveLocked();
+  if (active->size() == 0) return Status::Ok();
+  Status st = active->MakeInactive();
+  if (!st.ok()) {
+    offline_ = true;
+    return st;
+  }
+  auto seg = LogSegment::Create(dir_, log_end_offset_, config_.segment_index_bytes);
+  if (!seg.ok()) {
+    offline_ = true;
+    LOG(ERROR) << "[Log " << tp_.ToString() << "] cannot roll: " << seg.status().ToString();
+    return seg.status();
+  }
+  segments_[log_end_offset_] = std::move(*seg);
+  LOG(INFO) << "[Log " << tp_.ToString() << "] rolled new segment at offset " << log_end_offset_;
+  return Status::Ok();
+}
+
+// ---- read ----
+
+std::shared_ptr<LogSegment> Log::FloorSegment(int64_t offset) const {
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second;
+}
+
+std::shared_ptr<LogSegment> Log::NextSegment(int64_t base_offset) const {
+  auto it = segments_.upper_bound(base_offset);
+  return it == segments_.end() ? nullptr : it->second;
+}
+
+Result<ReadResult> Log::Read(int64_t offset, int32_t max_bytes, int64_t max_offset,
+                             bool min_one_message) const {
+  ReadResult r;
+  std::shared_ptr<LogSegment> seg;
+  uint64_t limit = 0;
+  int64_t seg_end_offset = 0;  // no batch of `seg` (below `limit`) reaches this offset
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r.high_watermark = high_watermark_;
+    r.log_start_offset = log_start_offset_;
+    r.log_end_offset = log_end_offset_;
+    if (offset < log_start_offset_ || offset > log_end_offset_) {
+      return Status::OutOfRange("offset " + std::to_string(offset) + " not in [" +
+                                std::to_string(log_start_offset_) + ", " +
+                                std::to_string(log_end_offset_) + "] of " + tp_.ToString());
+    }
+    if (offset == log_end_offset_ || offset >= max_offset) return r;
+    seg = FloorSegment(offset);
+    if (seg == nullptr) seg = segments_.begin()->second;
+    limit = seg->size();
+    auto next = NextSegment(seg->base_offset());
+    seg_end_offset = next == nullptr ? log_end_offset_ : next->base_offset();
+  }
+  for (;;) {
+    auto loc = seg->FindBatch(offset, limit);
+    if (!loc.ok()) return loc.status();
+    if (!loc->has_value()) {
+      // Nothing at or after `offset` in this segment (a gap): try the next one.
+      std::lock_guard<std::mutex> lock(mu_);
+      seg = NextSegment(seg->base_offset());
+      if (seg == nullptr) return r;
+      limit = seg->size();
+      auto next = NextSegment(seg->base_offset());
+      seg_end_offset = next == nullptr ? log_end_offset_ : next->base_offset();
+      continue;
+    }
+    const BatchLocation& first = **loc;
+    if (first.header.base_offset >= max_offset) return r;
+    // Bytes at or past the batch holding max_offset (the high watermark) are not served.
+    uint64_t hw_position = limit;
+    if (max_offset >= seg_end_offset) {
+      // The common case (a consumer at the high watermark == LEO): no lookup needed.
+    } else if (max_offset <= first.header.last_offset()) {
+      hw_position = first.position;  // cannot happen for a batch-aligned HW; be safe
+    } else {
+      auto hw_loc = seg->FindBatch(max_offset, limit);
+      if (!hw_loc.ok()) return hw_loc.status();
+      if (hw_loc->has_value()) hw_position = (**hw_loc).position;
+    }
+    uint64_t budget = static_cast<uint64_t>(std::max(max_bytes, 0));
+    uint64_t end_cap = std::min(hw_position, first.position + budget);
+    auto end = seg->LastBatchBoundary(first.position, end_cap, limit);
+    if (!end.ok()) return end.status();
+    uint64_t stop = *end;
+    if (stop == first.position) {
+      if (!min_one_message || first.position + first.header.total_size() > hw_position) {
+        return r;
+      }
+      stop = first.position + first.header.total_size();
+    }
+    r.regions.push_back(gregor::FileRegion{seg->file(), first.position,
+                                           static_cast<uint32_t>(stop - first.position)});
+    return r;
+  }
+}
+
+Result<OffsetAndTimestamp> Log::FetchOffsetByTimestamp(int64_t timestamp) const {
+  struct Snap {
+    std::shared_ptr<LogSegment> seg;
+    uint64_t limit;
+    int64_t max_ts;
+    int64_t offset_of_max_ts;
+  };
+  std::vector<Snap> snaps;
+  int64_t log_start, leo;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_start = log_start_offset_;
+    leo = log_end_offset_;
+    if (timestamp == -1) {
+      return OffsetAndTimestamp{leo, -1, epochs_->LatestEpoch().value_or(-1)};
+    }
+    if (timestamp == -2) {
+      return OffsetAndTimestamp{log_start, -1, epochs_->EpochForOffset(log_start)};
+    }
+    for (const auto& [base, seg] : segments_) {
+      snaps.push_back(Snap{seg, seg->size(), seg->max_timestamp(), seg->offset_of_max_timestamp()});
+    }
+  }
+  if (timestamp == -3) {  // KIP-734: the record with the largest timestamp
+    const Snap* best = nullptr;
+    for (const auto& s : snaps) {
+      if (s.max_ts >= 0 && (best == nullptr || s.max_ts > best->max_ts)) best = &s;
+    }
+    if (best == nullptr) return Status::NotFound("no timestamps in " + tp_.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    return OffsetAndTimestamp{best->offset_of_max_ts, best->max_ts,
+                              epochs_->EpochForOffset(best->offset_of_max_ts)};
+  }
+  if (timestamp < 0) return Status::InvalidArgument("bad timestamp " + std::to_string(timestamp));
+  for (const auto& s : snaps) {
+    if (s.max_ts < timestamp) continue;
+    auto loc = s.seg->FindBatchByTimestamp(timestamp, s.limit);
+    if (!loc.ok()) return loc.status();
+    if (!loc->has_value()) continue;
+    const BatchLocation& b = **loc;
+    OffsetAndTimestamp out{b.header.base_offset, b.header.max_timestamp, -1};
+    if (b.header.compression() == 0 && !b.header.log_append_time()) {
+      // Kafka answers with the first record whose timestamp is >= the target.
+      std::string buf(b.header.total_size(), '\0');
+      Status st =
+          PreadAll(s.seg->file()->fd(), buf.data(), buf.size(), b.position, s.seg->log_path());
+      if (!st.ok()) return st;
+      std::vector<protocol::Record> recs;
+      if (protocol::DecodeBatchRecords(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(),
+                                       &recs)) {
+        for (const auto& rec : recs) {
+          if (rec.timestamp >= timestamp) {
+            out.offset = rec.offset;
+            out.timestamp = rec.timestamp;
+            break;
+          }
+        }
+      }
+    }
+    if (out.offset < log_start) out.offset = log_start;
+    std::lock_guard<std::mutex> lock(mu_);
+    out.leader_epoch = epochs_->EpochForOffset(out.offset);
+    return out;
+  }
+  return Status::NotFound("no record at or after timestamp " + std::to_string(timestamp));
+}
+
+// ---- offsets ----
+
+int64_t Log::LogStartOffset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return log_start_offset_;
+}
+int64_t Log::LogEndOffset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return log_end_offset_;
+}
+int64_t Log::HighWatermark() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return high_watermark_;
+}
+void Log::SetHighWatermark(int64_t hw) {
+  std::lock_guard<std::mutex> lock(mu_);
+  high_watermark_ = std::clamp(hw, log_start_offset_, log_end_offset_);
+}
+int64_t Log::RecoveryPoint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recovery_point_;
+}
+int64_t Log::Size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t n = 0;
+  for (const auto& [b, s] : segments_) n += static_cast<int64_t>(s->size());
+  return n;
+}
+int Log::NumberOfSegments() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(segments_.size());
+}
+LogConfig Log::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+void Log::UpdateConfig(const LogConfig& config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_ = config;
+}
+bool Log::offline() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return offline_;
+}
+std::optional<int64_t> Log::EndOffsetForEpoch(int32_t epoch) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return epochs_->EndOffsetFor(epoch, log_end_offset_);
+}
+std::optional<int32_t> Log::LatestEpoch() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return epochs_->LatestEpoch();
+}
+void Log::InjectWriteFaultForTest(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  write_fault_after_ = bytes;
+}
+
+// ---- deletion ----
+
+void Log::DeleteSegmentsLocked(const std::vector<std::shared_ptr<LogSegment>>& doomed) {
+  if (doomed.empty()) return;
+  const int64_t now = clock_->MonotonicMs();
+  PendingDelete pending{{}, now + std::max<int64_t>(config_.file_delete_delay_ms, 0)};
+  for (const auto& seg : doomed) {
+    segments_.erase(seg->base_offset());
+    // Renamed first so a restart never loads it; readers keep the open fd.
+    Status st = seg->RenameForDeletion(&pending.paths);
+    if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+    LOG(INFO) << "[Log " << tp_.ToString() << "] deleting segment " << seg->base_offset();
+  }
+  pending_deletes_.push_back(std::move(pending));
+  RemoveDueDeletedFilesLocked();
+}
+
+void Log::RemoveDueDeletedFilesLocked() {
+  const int64_t now = clock_->MonotonicMs();
+  auto it = pending_deletes_.begin();
+  while (it != pending_deletes_.end()) {
+    if (it->due_ms > now) {
+      ++it;
+      continue;
+    }
+    for (const auto& p : it->paths) {
+      Status st = RemoveAll(p);
+      if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+    }
+    it = pending_deletes_.erase(it);
+  }
+}
+
+Status Log::DeleteRecordsBefore(int64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  if (offset > high_watermark_) {
+    return Status::OutOfRange("offset " + std::to_string(offset) + " is above the high watermark " +
+                              std::to_string(high_watermark_));
+  }
+  if (offset <= log_start_offset_) return Status::Ok();
+  log_start_offset_ = offset;
+  Status st = epochs_->TruncateFromStart(offset);
+  if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  std::vector<std::shared_ptr<LogSegment>> doomed;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    auto next = std::next(it);
+    if (next == segments_.end() || next->first > offset) break;
+    doomed.push_back(it->second);
+  }
+  DeleteSegmentsLocked(doomed);
+  return Status::Ok();
+}
+
+int Log::DeleteRetentionExpiredSegments() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RemoveDueDeletedFilesLocked();
+  if (!config_.delete_enabled || offline_ || closed_) return 0;
+  const int64_t now = clock_->NowMs();
+  std::vector<std::shared_ptr<LogSegment>> doomed;
+  auto it = segments_.begin();
+  // Time: oldest first, while the segment's largest timestamp is older than retention.ms.
+  if (config_.retention_ms >= 0) {
+    for (; it != segments_.end(); ++it) {
+      const auto& seg = it->second;
+      if (seg->size() == 0 || now - seg->LargestTimestampForRetention() <= config_.retention_ms)
+        break;
+      doomed.push_back(seg);
+    }
+  }
+  // Size: oldest first, while dropping the whole segment keeps the log above retention.bytes.
+  if (config_.retention_bytes >= 0) {
+    int64_t total = 0;
+    for (const auto& [b, s] : segments_) total += static_cast<int64_t>(s->size());
+    for (const auto& s : doomed) total -= static_cast<int64_t>(s->size());
+    int64_t diff = total - config_.retention_bytes;
+    for (; it != segments_.end(); ++it) {
+      const auto& seg = it->second;
+      int64_t size = static_cast<int64_t>(seg->size());
+      if (size == 0 || diff - size < 0) break;
+      diff -= size;
+      doomed.push_back(seg);
+    }
+  }
+  if (doomed.empty()) return 0;
+  if (doomed.back() == ActiveLocked()) {
+    // Kafka rolls so the log keeps an (empty) active segment at LEO.
+    Status st = RollLocked();
+    if (!st.ok()) {
+      LOG(ERROR) << "[Log " << tp_.ToString() << "] " << st.ToString();
+      doomed.pop_back();
+    }
+  }
+  DeleteSegmentsLocked(doomed);
+  int64_t new_start = segments_.begin()->first;
+  if (new_start > log_start_offset_) {
+    log_start_offset_ = new_start;
+    Status st = epochs_->TruncateFromStart(new_start);
+    if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  }
+  if (high_watermark_ < log_start_offset_) high_watermark_ = log_start_offset_;
+  if (recovery_point_ < log_start_offset_) recovery_point_ = log_start_offset_;
+  return static_cast<int>(doomed.size());
+}
+
+// ---- flush, truncate, close ----
+
+bool Log::NeedsFlush() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (offline_ || closed_ || log_end_offset_ <= recovery_point_) return false;
+  if (log_end_offset_ - recovery_point_ >= config_.flush_interval_messages) return true;
+  if (clock_->MonotonicMs() - last_flush_ms_ >= config_.flush_interval_ms) return true;
+  // Kafka flushes a segment when it is rolled: the recovery point then reaches the new one.
+  return recovery_point_ < ActiveLocked()->base_offset();
+}
+
+Status Log::Flush() {
+  std::vector<std::shared_ptr<LogSegment>> segs;
+  int64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+    if (closed_) return Status::Ok();  // Close flushed everything
+    target = log_end_offset_;
+    if (target <= recovery_point_) return Status::Ok();
+    auto floor = segments_.upper_bound(recovery_point_);
+    if (floor != segments_.begin()) --floor;
+    for (auto it = floor; it != segments_.end(); ++it) segs.push_back(it->second);
+    // Index write-back is writer state: do it here; fsyncs happen without the mutex.
+    Status st = ActiveLocked()->PersistIndexes(/*trim=*/false, /*sync=*/false);
+    if (!st.ok()) return st;
+  }
+  for (const auto& seg : segs) {
+    GREGOR_RETURN_IF_ERROR(seg->SyncLogFile());
+    GREGOR_RETURN_IF_ERROR(seg->SyncIndexFiles());
+  }
+  GREGOR_RETURN_IF_ERROR(SyncDir(dir_));  // new segment files are durable too
+  std::lock_guard<std::mutex> lock(mu_);
+  recovery_point_ = std::max(recovery_point_, std::min(target, log_end_offset_));
+  last_flush_ms_ = clock_->MonotonicMs();
+  return Status::Ok();
+}
+
+Status Log::TruncateTo(int64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  if (offset >= log_end_offset_) return Status::Ok();
+  std::vector<std::shared_ptr<LogSegment>> doomed;
+  for (auto it = segments_.lower_bound(offset); it != segments_.end(); ++it) {
+    doomed.push_back(it->second);
+  }
+  LogConfig saved = config_;
+  config_.file_delete_delay_ms = 0;  // truncated data is removed at once
+  DeleteSegmentsLocked(doomed);
+  config_ = saved;
+  Status st;
+  if (segments_.empty()) {
+    auto seg = LogSegment::Create(dir_, offset, config_.segment_index_bytes);
+    if (!seg.ok()) {
+      offline_ = true;
+      return seg.status();
+    }
+    segments_[offset] = std::move(*seg);
+    log_start_offset_ = offset;
+  } else {
+    st = ActiveLocked()->TruncateTo(offset, config_.index_interval_bytes);
+    if (!st.ok()) {
+      offline_ = true;
+      return st;
+    }
+  }
+  log_end_offset_ = ActiveLocked()->next_offset();
+  st = ActiveLocked()->PersistIndexes(/*trim=*/false, /*sync=*/false);
+  if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  st = epochs_->TruncateFromEnd(log_end_offset_);
+  if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  high_watermark_ = std::min(high_watermark_, log_end_offset_);
+  recovery_point_ = std::min(recovery_point_, log_end_offset_);
+  LOG(INFO) << "[Log " << tp_.ToString() << "] truncated to " << log_end_offset_;
+  return Status::Ok();
+}
+
+Status Log::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+  auto floor = segments_.upper_bound(recovery_point_);
+  if (floor != segments_.begin()) --floor;
+  for (auto it = floor; it != segments_.end(); ++it) {
+    GREGOR_RETURN_IF_ERROR(it->second->SyncLogFile());
+  }
+  GREGOR_RETURN_IF_ERROR(ActiveLocked()->MakeInactive());
+  for (auto it = floor; it != segments_.end(); ++it) {
+    GREGOR_RETURN_IF_ERROR(it->second->SyncIndexFiles());
+  }
+  GREGOR_RETURN_IF_ERROR(SyncDir(dir_));
+  recovery_point_ = log_end_offset_;
+  return Status::Ok();
+}
+
+}  // namespace gregor::log

@@ -1,0 +1,121 @@
+#pragma once
+// LogSegment: one `<base offset>.log` file with its `.index` and `.timeindex`.
+//
+// Owner: the Log (shared_ptr, also held by readers while they scan, and the log fd by any
+// FileRegion handed out). Threads: the write-path methods (Append, Roll/Trim, TruncateTo,
+// Recover, Sync) run under the owning Log's mutex; the read-path methods (FindBatch,
+// LastBatchBoundary, FindBatchByTimestamp, ReadHeader) may run concurrently with one writer,
+// bounded by a size snapshot taken under the mutex: bytes below it never change.
+// Errors: Status; kCorruption when the bytes on disk do not parse.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gregor/base/file_region.h"
+#include "gregor/base/status.h"
+#include "gregor/protocol/record_batch.h"
+#include "log/index.h"
+
+namespace gregor::log {
+
+class LeaderEpochCache;
+
+struct BatchLocation {
+  uint64_t position = 0;
+  protocol::RecordBatchHeader header;
+};
+
+class LogSegment {
+ public:
+  // Creates a fresh segment (existing files of that name are truncated); indexes preallocated.
+  static Result<std::shared_ptr<LogSegment>> Create(const std::string& dir, int64_t base_offset,
+                                                    int32_t index_bytes);
+  // Opens an existing .log; call LoadState (clean) or Recover before use.
+  static Result<std::shared_ptr<LogSegment>> OpenExisting(const std::string& dir,
+                                                          int64_t base_offset, int32_t index_bytes);
+  LogSegment(const LogSegment&) = delete;
+  LogSegment& operator=(const LogSegment&) = delete;
+
+  int64_t base_offset() const { return base_offset_; }
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  // The offset after the last batch (writer-side state: read under the Log mutex).
+  int64_t next_offset() const { return next_offset_; }
+  int64_t max_timestamp() const { return max_timestamp_; }
+  // For time retention: the max timestamp, or the file's mtime when no batch has one (Kafka).
+  int64_t LargestTimestampForRetention() const;
+  int64_t rolling_base_ms() const { return rolling_base_ms_; }
+  const std::shared_ptr<const FileHandle>& file() const { return file_; }
+  const std::string& log_path() const { return log_path_; }
+
+  // Clean load: reads the index files and scans the batches after the last index entry to find
+  // the next offset and max timestamp. kCorruption when an index is missing or disagrees with
+  // the log, or the tail does not parse: the caller then recovers the segment.
+  Status LoadState(int32_t index_interval_bytes);
+  // Recovery: CRC-checks every batch, rebuilds both indexes, re-assigns leader epochs,
+  // truncates the file at the first invalid byte. Returns the number of bytes truncated.
+  Result<uint64_t> Recover(int32_t index_interval_bytes, LeaderEpochCache* epochs);
+
+  // Appends whole, already validated and stamped batches with one pwrite. On failure the file
+  // is cut back to its previous size so no torn batch survives. `fault_after` >= 0 simulates
+  // a disk that fills up after that many bytes (tests).
+  Status Append(const uint8_t* data, size_t n, int32_t index_interval_bytes, int64_t now_ms,
+                int64_t fault_after);
+  bool IndexFull() const { return offset_index_.full() || time_index_.full(); }
+  // Whether `offset` fits the int32 relative offsets of the indexes.
+  bool CanConvertToRelative(int64_t offset) const {
+    return offset - base_offset_ >= 0 && offset - base_offset_ <= INT32_MAX;
+  }
+  // fdatasync of the log, then index write-back and fsync (writer side, under the Log mutex).
+  Status Sync();
+  // The two halves of a flush that must not block appends: fdatasync of the .log and fsync of
+  // the index files as written so far (both safe while a writer appends).
+  Status SyncLogFile() const;
+  Status SyncIndexFiles() const;
+  int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
+  // Roll/close: final time index entry, index write-back, indexes trimmed to their exact size.
+  Status MakeInactive();
+  // Removes every batch whose last offset >= offset (a batch holding `offset` goes whole).
+  Status TruncateTo(int64_t offset, int32_t index_interval_bytes);
+  // Renames the files to *.deleted; returns the new paths.
+  Status RenameForDeletion(std::vector<std::string>* new_paths);
+  // Index write-back. `trim` cuts the files to their exact size (inactive segment) and is
+  // remembered for Sync; without it they are preallocated to segment.index.bytes (active).
+  Status PersistIndexes(bool trim, bool sync);
+
+  // ---- read path (no lock; `limit` is a size snapshot) ----
+  Result<protocol::RecordBatchHeader> ReadHeader(uint64_t position, uint64_t limit) const;
+  // First batch whose last offset >= offset, or nullopt when none starts below `limit`.
+  Result<std::optional<BatchLocation>> FindBatch(int64_t offset, uint64_t limit) const;
+  // End of the last whole batch that starts at or after `start` and ends at or before `end`
+  // (`start` itself when even the first batch does not fit).
+  Result<uint64_t> LastBatchBoundary(uint64_t start, uint64_t end, uint64_t limit) const;
+  // First batch whose max timestamp >= timestamp.
+  Result<std::optional<BatchLocation>> FindBatchByTimestamp(int64_t timestamp,
+                                                            uint64_t limit) const;
+
+ private:
+  LogSegment(const std::string& dir, int64_t base_offset, int32_t index_bytes, int fd);
+  void IndexBatch(const protocol::RecordBatchHeader& h, uint64_t position,
+                  int32_t index_interval_bytes);
+  // Recomputes next offset and max timestamp by scanning from the last offset index entry.
+  Status ScanTail();
+
+  const int64_t base_offset_;
+  const std::string log_path_;
+  std::shared_ptr<const FileHandle> file_;
+  OffsetIndex offset_index_;
+  TimeIndex time_index_;
+  std::atomic<uint64_t> size_{0};
+  int64_t next_offset_;
+  int64_t max_timestamp_ = -1;
+  int64_t offset_of_max_timestamp_ = -1;
+  int64_t rolling_base_ms_ = -1;
+  uint64_t bytes_since_last_index_entry_ = 0;
+  bool trimmed_ = false;  // index files cut to their exact size (inactive segment)
+};
+
+}  // namespace gregor::log

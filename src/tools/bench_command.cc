@@ -1,0 +1,309 @@
+// gregorctl bench produce|consume: throughput and latency with librdkafka,
+// against a broker or (with --mock) against librdkafka's in-process mock
+// cluster through exactly the same code, so the two figures compare the
+// broker, not the client.
+//
+// Threads: the main thread calls produce(); a second thread serves delivery
+// reports (rd_kafka_poll) and alone touches the latency histogram, so a
+// record's latency is taken when librdkafka hands back its acknowledgement,
+// not when the producing loop next finds time to poll. Each record's send
+// time travels in its msg_opaque pointer: no per-record allocation here.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/commands.h"
+#include "tools/format.h"
+#include "tools/kafka_client.h"
+#include "tools/latency_histogram.h"
+
+namespace gregor::tools {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "Error: %s\n", s.message().c_str());
+  return 1;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct ProduceState {
+  LatencyHistogram latency_us;  // written only by the delivery thread
+  std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<rd_kafka_resp_err_t> first_error{RD_KAFKA_RESP_ERR_NO_ERROR};
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* state = static_cast<ProduceState*>(opaque);
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t none = RD_KAFKA_RESP_ERR_NO_ERROR;
+    state->first_error.compare_exchange_strong(none, msg->err);
+    state->failed.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  auto sent_ns = static_cast<int64_t>(reinterpret_cast<uintptr_t>(msg->_private));
+  int64_t micros = (NowNs() - sent_ns) / 1000;
+  state->latency_us.Record(micros > 0 ? static_cast<uint64_t>(micros) : 0);
+  state->acked.fetch_add(1, std::memory_order_release);
+}
+
+struct ProduceOutcome {
+  int64_t records = 0;
+  double elapsed_s = 0;
+  std::unique_ptr<ProduceState> state;
+};
+
+// Produces o.records records of o.record_size bytes to o.topic and waits for
+// every acknowledgement. The records all point at one shared payload buffer
+// (no copy: librdkafka reads it when building batches). With
+// `per_partition` > 0, record i goes to partition i / per_partition;
+// otherwise librdkafka's partitioner decides.
+Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchProduceOptions& o,
+                                      int64_t per_partition = 0) {
+  auto state = std::make_unique<ProduceState>();
+  Result<ConfPtr> conf = MakeConf(
+      global, {{"acks", o.acks},
+               {"linger.ms", std::to_string(o.linger_ms)},
+               {"batch.size", std::to_string(o.batch_size)},
+               {"batch.num.messages", "1000000"},
+               {"queue.buffering.max.messages", "1000000"},
+               {"queue.buffering.max.kbytes", "1048576"},
+               {"compression.type", "none"},
+               {"message.timeout.ms", "120000"}});
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), state.get());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  Result<KafkaPtr> rk = NewClient(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  TopicPtr rkt(rd_kafka_topic_new(rk->get(), o.topic.c_str(), nullptr));
+  // Connect and learn the partition leader before the clock starts, so the
+  // figures are steady-state and a short run is not mostly connection setup.
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk->get(), 0, rkt.get(), &md, kRequestTimeoutMs);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(std::string("metadata for ") + o.topic + ": " +
+                               rd_kafka_err2str(err));
+  }
+  rd_kafka_metadata_destroy(md);
+
+  std::vector<char> payload(static_cast<size_t>(o.record_size), 'x');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+
+  // Records handed to librdkafka; the delivery thread stops once this many
+  // have been acknowledged or failed, and the producing loop is done.
+  std::atomic<int64_t> target{o.records};
+  std::atomic<bool> producing{true};
+  std::thread delivery([&] {
+    for (;;) {
+      rd_kafka_poll(rk->get(), 50);
+      int64_t done = state->acked.load(std::memory_order_acquire) +
+                     state->failed.load(std::memory_order_acquire);
+      if (!producing.load(std::memory_order_acquire) && done >= target.load()) break;
+    }
+  });
+
+  Status produce_error;
+  auto start = Clock::now();
+  int64_t sent = 0;
+  for (; sent < o.records; ++sent) {
+    for (;;) {
+      void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowNs()));
+      int32_t partition = per_partition > 0 ? static_cast<int32_t>(sent / per_partition)
+                                            : RD_KAFKA_PARTITION_UA;
+      if (rd_kafka_produce(rkt.get(), partition, 0, payload.data(), payload.size(),
+                           nullptr, 0, opaque) == 0) {
+        break;
+      }
+      rd_kafka_resp_err_t err = rd_kafka_last_error();
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        produce_error = Status::Unavailable(std::string("produce: ") + rd_kafka_err2str(err));
+        break;
+      }
+      // The local queue is full: the broker is the bottleneck. Let the
+      // delivery thread drain it.
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (!produce_error.ok()) break;
+  }
+  target.store(sent);
+  producing.store(false, std::memory_order_release);
+  delivery.join();
+  double elapsed = SecondsSince(start);
+  rd_kafka_flush(rk->get(), 10000);
+  if (!produce_error.ok()) return produce_error;
+  if (int64_t failed = state->failed.load(); failed > 0) {
+    return Status::Unavailable(std::to_string(failed) + " of " + std::to_string(sent) +
+                               " records failed, first error: " +
+                               rd_kafka_err2str(state->first_error.load()));
+  }
+  ProduceOutcome out;
+  out.records = sent;
+  out.elapsed_s = elapsed;
+  out.state = std::move(state);
+  return out;
+}
+
+// Starts the mock cluster when asked and points `global` at it.
+Result<std::unique_ptr<MockCluster>> MaybeMock(bool mock, const std::string& topic,
+                                               int partitions, GlobalOptions* global) {
+  if (!mock) return std::unique_ptr<MockCluster>();
+  Result<std::unique_ptr<MockCluster>> mc = MockCluster::Start(topic, partitions);
+  if (!mc.ok()) return mc.status();
+  global->bootstrap = (*mc)->bootstraps();
+  return mc;
+}
+
+struct ConsumeTally {
+  int64_t records = 0;
+  int64_t bytes = 0;
+};
+
+// Reads `want` records from the consumer queue into `tally`. Fails after
+// 30 s without a record.
+Status ConsumeRecords(rd_kafka_queue_t* queue, int64_t want, ConsumeTally* tally) {
+  // Batches from the consumer queue: per-message polling would measure the
+  // poll call more than the broker.
+  std::vector<rd_kafka_message_t*> batch(10000);
+  int64_t got = 0;
+  auto last_progress = Clock::now();
+  constexpr auto kIdleLimit = std::chrono::seconds(30);
+  while (got < want) {
+    // Never take more than asked for, so the figure is for exactly N.
+    auto room = static_cast<size_t>(
+        std::min<int64_t>(static_cast<int64_t>(batch.size()), want - got));
+    ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), room);
+    if (n < 0) return Status::Unavailable(rd_kafka_err2str(rd_kafka_last_error()));
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++got;
+        tally->bytes += static_cast<int64_t>(m->len + m->key_len);
+      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        std::fprintf(stderr, "Warning: %s\n", rd_kafka_message_errstr(m));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    if (n > 0) {
+      last_progress = Clock::now();
+    } else if (Clock::now() - last_progress > kIdleLimit) {
+      return Status::Timeout("no records for 30 s after " +
+                             std::to_string(tally->records + got) + " records");
+    }
+  }
+  tally->records += got;
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunBenchProduce(const GlobalOptions& global_in, const BenchProduceOptions& o) {
+  GlobalOptions global = global_in;
+  Result<std::unique_ptr<MockCluster>> mock = MaybeMock(o.mock, o.topic, 1, &global);
+  if (!mock.ok()) return Fail(mock.status());
+  Result<ProduceOutcome> r = ProduceRecords(global, o);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%s\n", FormatProduceLine(r->records, o.record_size, o.acks, r->elapsed_s,
+                                        r->state->latency_us)
+                          .c_str());
+  return 0;
+}
+
+int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o) {
+  // The mock partition keeps only its last 5 MiB (older batches are
+  // dropped), so N records do not fit in one. The mock topic instead gets as
+  // many partitions as needed to hold ~4 MiB each, filled up front, and the
+  // consumer reads them one after the other, as if they were one partition's
+  // consecutive segments; the clock runs across all of them, so the extra
+  // assign per partition counts against the mock.
+  const int64_t per_partition =
+      o.mock ? std::max<int64_t>(1, (4 << 20) / (o.record_size + 16)) : 0;
+  const int mock_partitions =
+      o.mock ? static_cast<int>((o.records + per_partition - 1) / per_partition) : 0;
+  GlobalOptions global = global_in;
+  Result<std::unique_ptr<MockCluster>> mock = MaybeMock(o.mock, o.topic, mock_partitions, &global);
+  if (!mock.ok()) return Fail(mock.status());
+  if (o.mock) {
+    BenchProduceOptions fill;
+    fill.topic = o.topic;
+    fill.records = o.records;
+    fill.record_size = o.record_size;
+    fill.acks = "1";
+    Result<ProduceOutcome> filled = ProduceRecords(global, fill, per_partition);
+    if (!filled.ok()) return Fail(filled.status());
+  }
+
+  // fetch.wait.max.ms only matters at the end of a partition's data, where
+  // a held fetch would delay the switch to the mock's next partition (one
+  // fetch in flight per broker); both runs use the same value.
+  Result<ConfPtr> conf = MakeConf(global, {{"group.id", "gregorctl-bench"},
+                                           {"enable.auto.commit", "false"},
+                                           {"enable.auto.offset.store", "false"},
+                                           {"auto.offset.reset", "earliest"},
+                                           {"fetch.wait.max.ms", "10"}});
+  if (!conf.ok()) return Fail(conf.status());
+  Result<KafkaPtr> rk = NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return Fail(rk.status());
+  Result<std::vector<int32_t>> partitions = TopicPartitions(rk->get(), o.topic);
+  if (!partitions.ok()) return Fail(partitions.status());
+  QueuePtr queue(rd_kafka_queue_get_consumer(rk->get()));
+  if (!queue) return Fail(Status::Internal("no consumer queue"));
+
+  // One step for a broker: every partition from the beginning, N records.
+  // One step per partition for the mock: its share, from offset 0.
+  struct Step {
+    std::vector<int32_t> partitions;
+    int64_t offset;
+    int64_t records;
+  };
+  std::vector<Step> steps;
+  if (!o.mock) {
+    steps.push_back({*partitions, RD_KAFKA_OFFSET_BEGINNING, o.records});
+  } else {
+    for (int p = 0; p < mock_partitions; ++p) {
+      steps.push_back({{p}, 0, std::min(per_partition, o.records - p * per_partition)});
+    }
+  }
+
+  ConsumeTally tally;
+  Status st;
+  auto start = Clock::now();
+  for (const Step& step : steps) {
+    PartitionListPtr list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(step.partitions.size())));
+    for (int32_t p : step.partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), p)->offset = step.offset;
+    }
+    if (rd_kafka_resp_err_t err = rd_kafka_assign(rk->get(), list.get());
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      st = Status::Unavailable(std::string("assign: ") + rd_kafka_err2str(err));
+      break;
+    }
+    st = ConsumeRecords(queue.get(), step.records, &tally);
+    if (!st.ok()) break;
+  }
+  double elapsed = SecondsSince(start);
+  queue.reset();
+  rd_kafka_consumer_close(rk->get());
+  if (!st.ok()) return Fail(st);
+  std::printf("%s\n", FormatConsumeLine(tally.records, tally.bytes, elapsed).c_str());
+  return 0;
+}
+
+}  // namespace gregor::tools

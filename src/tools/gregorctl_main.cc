@@ -1,0 +1,50 @@
+// gregorctl: command-line client for gregor (and any Kafka broker).
+// Exit status: 0 success, 1 the operation failed, 2 bad usage.
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace gregor::tools {
+namespace {
+
+int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
+  struct Visitor {
+    const GlobalOptions& g;
+    int operator()(const TopicCreateOptions& o) { return RunTopicCreate(g, o); }
+    int operator()(const TopicListOptions& o) { return RunTopicList(g, o); }
+    int operator()(const TopicDescribeOptions& o) { return RunTopicDescribe(g, o); }
+    int operator()(const TopicDeleteOptions& o) { return RunTopicDelete(g, o); }
+    int operator()(const TopicAlterConfigOptions& o) { return RunTopicAlterConfig(g, o); }
+    int operator()(const ProduceOptions& o) { return RunProduce(g, o); }
+    int operator()(const ConsumeOptions& o) { return RunConsume(g, o); }
+    int operator()(const BenchProduceOptions& o) { return RunBenchProduce(g, o); }
+    int operator()(const BenchConsumeOptions& o) { return RunBenchConsume(g, o); }
+  };
+  return std::visit(Visitor{g}, options);
+}
+
+}  // namespace
+}  // namespace gregor::tools
+
+int main(int argc, char** argv) {
+  using namespace gregor::tools;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  gregor::Result<ParsedCommand> parsed = Parse(args, std::getenv(kBootstrapEnv));
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "gregorctl: %s", parsed.status().message().c_str());
+    const std::string& m = parsed.status().message();
+    if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+    return 2;
+  }
+  if (parsed->help) {
+    std::fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  return Dispatch(parsed->global, *parsed->options);
+}
