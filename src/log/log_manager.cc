@@ -119,6 +119,23 @@ Result<std::unique_ptr<LogManager>> LogManager::Open(Options options) {
   return m;
 }
 
+Result<std::optional<int32_t>> LogManager::StoredBrokerId(
+    const std::vector<std::string>& log_dirs) {
+  std::optional<int32_t> found;
+  for (const auto& dir : log_dirs) {
+    auto text = ReadWholeFile(dir + "/" + kMetaPropertiesFile);
+    if (!text.ok()) continue;
+    auto meta = ParseMetaProperties(*text);
+    if (!meta.ok() || meta->broker_id < 0) continue;
+    if (found && *found != meta->broker_id) {
+      return Status::InvalidArgument("log dirs disagree on broker.id: " + std::to_string(*found) +
+                                     " and " + std::to_string(meta->broker_id) + " in " + dir);
+    }
+    found = meta->broker_id;
+  }
+  return found;
+}
+
 void LogManager::MarkOffline(size_t index, const Status& why) {
   LogDir& d = dirs_[index];
   if (!d.offline)

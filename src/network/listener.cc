@@ -264,6 +264,9 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
         e.code() != asio::ssl::error::stream_truncated) {
       VLOG(1) << where << "connection closed: " << e.what();
     }
+  } catch (const std::exception& e) {
+    // A handler bug must not take the broker down: close this connection.
+    LOG(ERROR) << where << "closing connection after an internal error: " << e.what();
   }
   conn->Close();
 }

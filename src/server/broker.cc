@@ -217,6 +217,11 @@ Status Broker::Start() {
   auto cluster_id = d.zk->GetOrCreateClusterId();
   if (!cluster_id.ok()) return cluster_id.status();
   if (cfg.broker_id < 0) {
+    // A broker that generated its id before keeps it (meta.properties).
+    auto stored = log::LogManager::StoredBrokerId(cfg.log_dirs);
+    if (stored.ok() && stored->has_value()) cfg.broker_id = **stored;
+  }
+  if (cfg.broker_id < 0) {
     // Kafka's broker id generation: the version of /brokers/seqid after an
     // unconditional write is a cluster-wide sequence; ids start above
     // reserved.broker.max.id.

@@ -91,10 +91,18 @@ struct BenchConsumeOptions {
   bool mock = false;
 };
 
+// A librdkafka mock cluster in this process, for trying the tool (and
+// testing it) without a broker: prints its bootstrap address on the first
+// line of stdout and serves until stdin closes or a signal arrives.
+struct MockClusterOptions {
+  int32_t brokers = 1;
+  std::vector<std::pair<std::string, int32_t>> topics;  // --topic NAME[:PARTITIONS]
+};
+
 using CommandOptions =
     std::variant<TopicCreateOptions, TopicListOptions, TopicDescribeOptions, TopicDeleteOptions,
                  TopicAlterConfigOptions, ProduceOptions, ConsumeOptions, BenchProduceOptions,
-                 BenchConsumeOptions>;
+                 BenchConsumeOptions, MockClusterOptions>;
 
 struct ParsedCommand {
   GlobalOptions global;
@@ -123,6 +131,7 @@ inline constexpr char kMainUsage[] =
     "  bench produce [--topic T] [--records N] [--record-size B] [--acks A] [--linger-ms MS]\n"
     "          [--batch-size B] [--mock]\n"
     "  bench consume [--topic T] [--records N] [--record-size B] [--mock]\n"
+    "  mock-cluster [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"
@@ -172,6 +181,15 @@ inline constexpr char kBenchUsage[] =
     "consume: reads N records from the beginning of every partition of the topic.\n"
     "--mock: run against librdkafka's in-process mock cluster instead of a broker\n"
     "  (for consume, the records are produced into it first).\n";
+
+inline constexpr char kMockClusterUsage[] =
+    "usage: gregorctl mock-cluster [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
+    "\n"
+    "Runs librdkafka's in-memory mock cluster (no persistence, each partition keeps\n"
+    "its last 5 MiB) and prints its bootstrap address on the first line of stdout.\n"
+    "Serves until stdin is closed or SIGINT/SIGTERM. Topics are created with the\n"
+    "given partition count (default 1); others are auto-created on first use. The mock\n"
+    "has no CreateTopics or config APIs.\n";
 
 // ---------------------------------------------------------------------------
 // Value parsing helpers.
@@ -476,6 +494,28 @@ inline std::vector<FlagSpec> BenchFlags(const std::string& sub) {
           {"--mock", false, false}};
 }
 
+inline Result<CommandOptions> ParseMockCluster(const ScannedArgs& s) {
+  GREGOR_RETURN_IF_ERROR(ExpectPositionals(s, 0, 0, "mock-cluster"));
+  MockClusterOptions o;
+  GREGOR_RETURN_IF_ERROR(ReadInt<int32_t>(s, "--brokers", &o.brokers, 1, 16));
+  if (auto it = s.flags.find("--topic"); it != s.flags.end()) {
+    for (const std::string& spec : it->second) {
+      auto colon = spec.rfind(':');
+      std::string name = spec.substr(0, colon);
+      int32_t partitions = 1;
+      if (colon != std::string::npos) {
+        Result<int32_t> n =
+            ParseInteger<int32_t>("--topic", std::string_view(spec).substr(colon + 1), 1, 10000);
+        if (!n.ok()) return n.status();
+        partitions = *n;
+      }
+      GREGOR_RETURN_IF_ERROR(ValidateTopicName("mock-cluster", name));
+      o.topics.emplace_back(name, partitions);
+    }
+  }
+  return CommandOptions(std::move(o));
+}
+
 }  // namespace internal
 
 // Parses argv[1..]. `env_bootstrap` is $GREGOR_BOOTSTRAP (or null), passed in
@@ -567,6 +607,9 @@ inline Result<ParsedCommand> Parse(const std::vector<std::string>& args,
              {"--partition", true, false},       {"--max-messages", true, false},
              {"--timeout-ms", true, false},      {"--print-key", false, false},
              {"--print-offset", false, false}};
+  } else if (cmd == "mock-cluster") {
+    usage = kMockClusterUsage;
+    specs = {{"--brokers", true, false}, {"--topic", true, true}};
   } else {
     if (wants_help) {
       out.help = true;
@@ -595,6 +638,8 @@ inline Result<ParsedCommand> Parse(const std::vector<std::string>& args,
     parsed = internal::ParseBench(sub, *scanned);
   } else if (cmd == "produce") {
     parsed = internal::ParseProduce(*scanned);
+  } else if (cmd == "mock-cluster") {
+    parsed = internal::ParseMockCluster(*scanned);
   } else {
     parsed = internal::ParseConsume(*scanned);
   }

@@ -164,7 +164,7 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
 Result<std::unique_ptr<MockCluster>> MaybeMock(bool mock, const std::string& topic,
                                                int partitions, GlobalOptions* global) {
   if (!mock) return std::unique_ptr<MockCluster>();
-  Result<std::unique_ptr<MockCluster>> mc = MockCluster::Start(topic, partitions);
+  Result<std::unique_ptr<MockCluster>> mc = MockCluster::Start(1, {{topic, partitions}});
   if (!mc.ok()) return mc.status();
   global->bootstrap = (*mc)->bootstraps();
   return mc;

@@ -17,5 +17,6 @@ int RunProduce(const GlobalOptions& global, const ProduceOptions& o);
 int RunConsume(const GlobalOptions& global, const ConsumeOptions& o);
 int RunBenchProduce(const GlobalOptions& global, const BenchProduceOptions& o);
 int RunBenchConsume(const GlobalOptions& global, const BenchConsumeOptions& o);
+int RunMockCluster(const GlobalOptions& global, const MockClusterOptions& o);
 
 }  // namespace gregor::tools

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -42,13 +43,15 @@ int RunConsume(const GlobalOptions& global, const ConsumeOptions& o) {
   Result<KafkaPtr> rk = NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return Fail(rk.status());
 
-  std::vector<int32_t> partitions;
+  Result<std::vector<int32_t>> ids = TopicPartitions(rk->get(), o.topic);
+  if (!ids.ok()) return Fail(ids.status());
+  std::vector<int32_t> partitions = *ids;
   if (o.partition) {
-    partitions.push_back(*o.partition);
-  } else {
-    Result<std::vector<int32_t>> ids = TopicPartitions(rk->get(), o.topic);
-    if (!ids.ok()) return Fail(ids.status());
-    partitions = *ids;
+    if (std::find(partitions.begin(), partitions.end(), *o.partition) == partitions.end()) {
+      return Fail(Status::NotFound("topic '" + o.topic + "' has no partition " +
+                                   std::to_string(*o.partition)));
+    }
+    partitions = {*o.partition};
   }
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (int32_t p : partitions) {

@@ -25,6 +25,7 @@ int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
     int operator()(const ConsumeOptions& o) { return RunConsume(g, o); }
     int operator()(const BenchProduceOptions& o) { return RunBenchProduce(g, o); }
     int operator()(const BenchConsumeOptions& o) { return RunBenchConsume(g, o); }
+    int operator()(const MockClusterOptions& o) { return RunMockCluster(g, o); }
   };
   return std::visit(Visitor{g}, options);
 }

@@ -92,11 +92,12 @@ Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue) {
   return ev;
 }
 
-Result<std::unique_ptr<MockCluster>> MockCluster::Start(const std::string& topic,
-                                                        int partitions) {
+Result<std::unique_ptr<MockCluster>> MockCluster::Start(
+    int brokers, const std::vector<std::pair<std::string, int32_t>>& topics) {
   ConfPtr conf(rd_kafka_conf_new());
   char errstr[512];
-  if (rd_kafka_conf_set(conf.get(), "test.mock.num.brokers", "1", errstr, sizeof errstr) !=
+  if (rd_kafka_conf_set(conf.get(), "test.mock.num.brokers", std::to_string(brokers).c_str(),
+                        errstr, sizeof errstr) !=
       RD_KAFKA_CONF_OK) {
     return Status::Unavailable(std::string("mock cluster: ") + errstr);
   }
@@ -107,10 +108,12 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(const std::string& topic
   if (!holder.ok()) return holder.status();
   rd_kafka_mock_cluster_t* mcluster = rd_kafka_handle_mock_cluster(holder->get());
   if (mcluster == nullptr) return Status::Unavailable("mock cluster was not created");
-  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mcluster, topic.c_str(), partitions, 1);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("mock cluster: creating topic " + topic + ": " +
-                               rd_kafka_err2str(err));
+  for (const auto& [topic, partitions] : topics) {
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mcluster, topic.c_str(), partitions, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("mock cluster: creating topic " + topic + ": " +
+                                 rd_kafka_err2str(err));
+    }
   }
   std::unique_ptr<MockCluster> mc(new MockCluster());
   mc->bootstraps_ = rd_kafka_mock_cluster_bootstraps(mcluster);

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gregor/base/status.h"
@@ -65,12 +66,14 @@ Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api)
 // Waits on `queue` for the result event of an admin request.
 Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue);
 
-// librdkafka's in-process mock cluster with one broker, and a topic in it.
-// Owns the rd_kafka_t the cluster is attached to; clients reach it through
-// bootstraps() exactly as they would reach a real broker.
+// librdkafka's in-process mock cluster and the topics created in it (each
+// with replication factor 1). Owns the rd_kafka_t the cluster is attached
+// to; clients reach it through bootstraps() exactly as they would reach a
+// real broker. Destroying it stops the cluster.
 class MockCluster {
  public:
-  static Result<std::unique_ptr<MockCluster>> Start(const std::string& topic, int partitions);
+  static Result<std::unique_ptr<MockCluster>> Start(
+      int brokers, const std::vector<std::pair<std::string, int32_t>>& topics);
   const std::string& bootstraps() const { return bootstraps_; }
 
  private:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,38 +54,68 @@ struct ConfigEntry {
   bool is_sensitive;
 };
 
-Result<std::vector<ConfigEntry>> DescribeTopicConfigs(rd_kafka_t* rk, const std::string& topic) {
+using TopicConfigs = std::map<std::string, Result<std::vector<ConfigEntry>>>;
+
+// DescribeConfigs for `topics`, in one request: per topic its entries, or
+// why they could not be read. The whole request failing (e.g. a broker
+// without the API) is the outer error.
+Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std::string>& topics,
+                                          int timeout_ms) {
   Result<AdminOptionsPtr> opts = NewAdminOptions(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   if (!opts.ok()) return opts.status();
+  char errstr[512];
+  rd_kafka_AdminOptions_set_request_timeout(opts->get(), timeout_ms, errstr, sizeof errstr);
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const auto& t : topics) {
+    resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+  }
   QueuePtr queue(rd_kafka_queue_new(rk));
-  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
-  rd_kafka_DescribeConfigs(rk, &res, 1, opts->get(), queue.get());
-  rd_kafka_ConfigResource_destroy(res);
+  rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), opts->get(), queue.get());
+  for (auto* r : resources) rd_kafka_ConfigResource_destroy(r);
   Result<EventPtr> ev = WaitAdminResult(queue.get());
   if (!ev.ok()) return ev.status();
   const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev->get());
   if (result == nullptr) return Status::Internal("unexpected reply to DescribeConfigs");
   size_t nres = 0;
-  const rd_kafka_ConfigResource_t** resources =
-      rd_kafka_DescribeConfigs_result_resources(result, &nres);
-  if (nres != 1) return Status::Internal("DescribeConfigs returned no resource");
-  if (rd_kafka_ConfigResource_error(resources[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* msg = rd_kafka_ConfigResource_error_string(resources[0]);
-    return Status::Unavailable(std::string("describing configs of '") + topic +
-                               "': " + (msg ? msg : rd_kafka_err2str(rd_kafka_ConfigResource_error(
-                                                        resources[0]))));
-  }
-  size_t nentries = 0;
-  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[0], &nentries);
-  std::vector<ConfigEntry> out;
-  for (size_t i = 0; i < nentries; ++i) {
-    const char* value = rd_kafka_ConfigEntry_value(entries[i]);
-    out.push_back({rd_kafka_ConfigEntry_name(entries[i]), value ? value : "",
-                   rd_kafka_ConfigEntry_source(entries[i]),
-                   rd_kafka_ConfigEntry_is_default(entries[i]) != 0,
-                   rd_kafka_ConfigEntry_is_sensitive(entries[i]) != 0});
+  const rd_kafka_ConfigResource_t** res = rd_kafka_DescribeConfigs_result_resources(result, &nres);
+  TopicConfigs out;
+  for (size_t r = 0; r < nres; ++r) {
+    std::string name = rd_kafka_ConfigResource_name(res[r]);
+    if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(res[r]);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* msg = rd_kafka_ConfigResource_error_string(res[r]);
+      out.emplace(name, Status::Unavailable(msg ? msg : rd_kafka_err2str(err)));
+      continue;
+    }
+    size_t nentries = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(res[r], &nentries);
+    std::vector<ConfigEntry> list;
+    for (size_t i = 0; i < nentries; ++i) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[i]);
+      list.push_back({rd_kafka_ConfigEntry_name(entries[i]), value ? value : "",
+                      rd_kafka_ConfigEntry_source(entries[i]),
+                      rd_kafka_ConfigEntry_is_default(entries[i]) != 0,
+                      rd_kafka_ConfigEntry_is_sensitive(entries[i]) != 0});
+    }
+    out.emplace(name, std::move(list));
   }
   return out;
+}
+
+// Like kafka-topics --describe: the Configs field shows overrides only.
+std::string OverridesField(const TopicConfigs& configs, const Status& request_error,
+                           const std::string& topic) {
+  if (!request_error.ok()) return "(unavailable: " + request_error.message() + ")";
+  auto it = configs.find(topic);
+  if (it == configs.end()) return "(unavailable: not in the reply)";
+  if (!it->second.ok()) return "(unavailable: " + it->second.status().message() + ")";
+  std::string field;
+  for (const auto& e : *it->second) {
+    if (e.source != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
+    if (!field.empty()) field += ',';
+    field += e.name + "=" + (e.is_sensitive ? std::string("(sensitive)") : e.value);
+  }
+  return field;
 }
 
 const rd_kafka_metadata_topic_t* FindTopic(const rd_kafka_metadata_t* md, const std::string& name) {
@@ -94,24 +125,11 @@ const rd_kafka_metadata_topic_t* FindTopic(const rd_kafka_metadata_t* md, const 
   return nullptr;
 }
 
-void PrintTopic(rd_kafka_t* rk, const rd_kafka_metadata_topic_t& t) {
+void PrintTopic(const rd_kafka_metadata_topic_t& t, const std::string& configs) {
   std::vector<const rd_kafka_metadata_partition_t*> parts;
   for (int p = 0; p < t.partition_cnt; ++p) parts.push_back(&t.partitions[p]);
   std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
   int rf = parts.empty() ? 0 : parts[0]->replica_cnt;
-
-  // Like kafka-topics --describe: the configs line shows overrides only.
-  std::string configs;
-  Result<std::vector<ConfigEntry>> entries = DescribeTopicConfigs(rk, t.topic);
-  if (entries.ok()) {
-    for (const auto& e : *entries) {
-      if (e.source != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
-      if (!configs.empty()) configs += ',';
-      configs += e.name + "=" + (e.is_sensitive ? std::string("(sensitive)") : e.value);
-    }
-  } else {
-    configs = "(unavailable: " + entries.status().message() + ")";
-  }
   std::printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t.topic,
               t.partition_cnt, rf, configs.c_str());
   for (const auto* p : parts) {
@@ -173,6 +191,7 @@ int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o)
   if (!rk.ok()) return Fail(rk.status());
   Result<MetadataPtr> md = FetchMetadata(rk->get());
   if (!md.ok()) return Fail(md.status());
+  std::vector<const rd_kafka_metadata_topic_t*> topics;
   if (o.name) {
     const rd_kafka_metadata_topic_t* t = FindTopic(md->get(), *o.name);
     if (t == nullptr || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
@@ -181,14 +200,23 @@ int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o)
     if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Fail(Status::Unavailable("topic '" + *o.name + "': " + rd_kafka_err2str(t->err)));
     }
-    PrintTopic(rk->get(), *t);
-    return 0;
+    topics.push_back(t);
+  } else {
+    for (int i = 0; i < (*md)->topic_cnt; ++i) topics.push_back(&(*md)->topics[i]);
+    std::sort(topics.begin(), topics.end(),
+              [](auto* a, auto* b) { return std::string(a->topic) < b->topic; });
   }
-  std::vector<const rd_kafka_metadata_topic_t*> topics;
-  for (int i = 0; i < (*md)->topic_cnt; ++i) topics.push_back(&(*md)->topics[i]);
-  std::sort(topics.begin(), topics.end(),
-            [](auto* a, auto* b) { return std::string(a->topic) < b->topic; });
-  for (const auto* t : topics) PrintTopic(rk->get(), *t);
+  std::vector<std::string> names;
+  for (const auto* t : topics) names.emplace_back(t->topic);
+  // Configs are extra detail: a shorter wait, and the partitions are shown
+  // even when the broker cannot say.
+  Result<TopicConfigs> configs =
+      names.empty() ? Result<TopicConfigs>(TopicConfigs{})
+                    : DescribeTopicConfigs(rk->get(), names, kRequestTimeoutMs / 3);
+  for (const auto* t : topics) {
+    PrintTopic(*t, OverridesField(configs.ok() ? *configs : TopicConfigs{}, configs.status(),
+                                  t->topic));
+  }
   return 0;
 }
 
@@ -214,7 +242,11 @@ int RunTopicAlterConfig(const GlobalOptions& global, const TopicAlterConfigOptio
   Result<KafkaPtr> rk = AdminClient(global);
   if (!rk.ok()) return Fail(rk.status());
   // AlterConfigs replaces the whole override set: start from the current one.
-  Result<std::vector<ConfigEntry>> entries = DescribeTopicConfigs(rk->get(), o.name);
+  Result<TopicConfigs> configs = DescribeTopicConfigs(rk->get(), {o.name}, kRequestTimeoutMs);
+  if (!configs.ok()) return Fail(configs.status());
+  auto it = configs->find(o.name);
+  if (it == configs->end()) return Fail(Status::Internal("DescribeConfigs skipped " + o.name));
+  const Result<std::vector<ConfigEntry>>& entries = it->second;
   if (!entries.ok()) return Fail(entries.status());
   std::vector<KeyValue> current;
   for (const auto& e : *entries) {

@@ -590,10 +590,24 @@ Status ZkClient::ExpireSessionForTesting() {
     if (handle_ == nullptr) return Status::Unavailable("not connected");
     id = *zoo_client_id(handle_);
   }
-  auto side = OpenHandle(options_.connect, NowMs() + options_.connection_timeout_ms, &id);
-  if (!side.ok()) return side.status();
-  zookeeper_close(*side);
-  return Status::Ok();
+  // The original connection may win the session back before the side handle's close reaches
+  // the server; repeat until the expiry is observed.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto side = OpenHandle(options_.connect, NowMs() + options_.connection_timeout_ms, &id);
+    if (!side.ok()) return side.status();
+    zookeeper_close(*side);
+    int64_t deadline = NowMs() + 2 * options_.session_timeout_ms;
+    std::unique_lock<std::mutex> lk(mu_);
+    while (NowMs() < deadline) {
+      if (expired_) return Status::Ok();
+      if (handle_ != nullptr && zk_state_ == ZOO_CONNECTED_STATE) {
+        const clientid_t* now = zoo_client_id(handle_);
+        if (now != nullptr && now->client_id != id.client_id) return Status::Ok();
+      }
+      cv_.wait_for(lk, std::chrono::milliseconds(20));
+    }
+  }
+  return Status::Internal("session did not expire");
 }
 
 }  // namespace gregor::zk

@@ -85,6 +85,21 @@ TEST(LogManagerTest, MetaPropertiesMismatchFailsOpen) {
   EXPECT_TRUE(LogManager::Open(MakeOptions({tmp.path()}, &clock, 1, "cluster-A")).ok());
 }
 
+TEST(LogManagerTest, StoredBrokerIdComesFromMetaProperties) {
+  TempDir tmp;
+  FakeClock clock;
+  std::string d1 = tmp.path() + "/d1", d2 = tmp.path() + "/d2";
+  auto none = LogManager::StoredBrokerId({d1, d2});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, std::nullopt);
+  ASSERT_TRUE(LogManager::Open(MakeOptions({d1}, &clock, 1001)).ok());
+  auto one = LogManager::StoredBrokerId({d1, d2});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(*one, 1001);
+  ASSERT_TRUE(LogManager::Open(MakeOptions({d2}, &clock, 1002)).ok());
+  EXPECT_FALSE(LogManager::StoredBrokerId({d1, d2}).ok());
+}
+
 TEST(LogManagerTest, CleanShutdownWritesMarkerAndCheckpoints) {
   TempDir tmp;
   FakeClock clock;

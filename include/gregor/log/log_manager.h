@@ -45,6 +45,10 @@ class LogManager {
   // recovering past the recovery point after an unclean shutdown, and removes leftover
   // `-delete` dirs.
   static Result<std::unique_ptr<LogManager>> Open(Options options);
+  // broker.id stored in the dirs' meta.properties, for broker.id generation: Kafka reuses the
+  // stored id instead of generating a new one on every start. nullopt when no dir has one;
+  // kInvalidArgument when two dirs disagree; unreadable dirs are skipped.
+  static Result<std::optional<int32_t>> StoredBrokerId(const std::vector<std::string>& log_dirs);
   ~LogManager();
   LogManager(const LogManager&) = delete;
   LogManager& operator=(const LogManager&) = delete;

@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+  google::InstallFailureSignalHandler();
 
   std::vector<std::string> warnings;
   gregor::config::BrokerConfig config;
