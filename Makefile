@@ -33,7 +33,7 @@ all: programs
 # Per-module sources; a module may add rules in src/<m>/module.mk
 # (the protocol module generates message code there).
 define module_rules
-$(1)_SRCS := $$(wildcard src/$(1)/*.cc src/$(1)/*/*.cc)
+$(1)_SRCS := $$(filter-out src/$(1)/main/%,$$(wildcard src/$(1)/*.cc src/$(1)/*/*.cc))
 $(1)_OBJS := $$(patsubst src/%.cc,$(BUILD)/obj/%.o,$$($(1)_SRCS))
 $(1)_LIB := $$(if $$($(1)_SRCS),$(BUILD)/lib/libgregor_$(1).a)
 $$($(1)_LIB): $$($(1)_OBJS)

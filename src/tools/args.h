@@ -37,8 +37,11 @@ struct KeyValue {
 // Options that apply to every command (they may appear anywhere on the line,
 // since no subcommand uses -b or -X).
 struct GlobalOptions {
-  std::string bootstrap;              // resolved: flag, else $GREGOR_BOOTSTRAP, else default
+  std::string bootstrap;                // resolved: flag, else $GREGOR_BOOTSTRAP, else default
   std::vector<KeyValue> client_config;  // -X key=value, passed verbatim to librdkafka
+  // How long to wait for a metadata or admin reply: socket.timeout.ms when
+  // given with -X (so one setting bounds every wait), else 30 s.
+  int request_timeout_ms = 30000;
 };
 
 struct TopicCreateOptions {
@@ -56,7 +59,7 @@ struct TopicDeleteOptions {
 };
 struct TopicAlterConfigOptions {
   std::string name;
-  std::vector<KeyValue> configs;           // set (or replace) these overrides
+  std::vector<KeyValue> configs;            // set (or replace) these overrides
   std::vector<std::string> delete_configs;  // remove these overrides
 };
 struct ProduceOptions {
@@ -68,10 +71,10 @@ struct ProduceOptions {
 struct ConsumeOptions {
   std::string topic;
   bool from_beginning = false;
-  std::optional<int64_t> offset;       // exclusive with from_beginning
-  std::optional<int32_t> partition;    // none: every partition of the topic
+  std::optional<int64_t> offset;     // exclusive with from_beginning
+  std::optional<int32_t> partition;  // none: every partition of the topic
   std::optional<int64_t> max_messages;
-  int64_t timeout_ms = 10000;          // exit after this long without a message
+  int64_t timeout_ms = 10000;  // exit after this long without a message
   bool print_key = false;
   bool print_offset = false;
 };
@@ -483,9 +486,8 @@ inline Result<CommandOptions> ParseBench(const std::string& sub, const ScannedAr
 
 inline std::vector<FlagSpec> BenchFlags(const std::string& sub) {
   if (sub == "produce") {
-    return {{"--topic", true, false},       {"--records", true, false},
-            {"--record-size", true, false}, {"--acks", true, false},
-            {"--linger-ms", true, false},   {"--batch-size", true, false},
+    return {{"--topic", true, false}, {"--records", true, false},   {"--record-size", true, false},
+            {"--acks", true, false},  {"--linger-ms", true, false}, {"--batch-size", true, false},
             {"--mock", false, false}};
   }
   return {{"--topic", true, false},
@@ -573,6 +575,13 @@ inline Result<ParsedCommand> Parse(const std::vector<std::string>& args,
     }
   }
 
+  for (const auto& kv : out.global.client_config) {
+    if (kv.key != "socket.timeout.ms") continue;
+    // An invalid value is reported by librdkafka when the client is made.
+    Result<int32_t> ms = ParseInteger<int32_t>("socket.timeout.ms", kv.value, 10, 300000);
+    if (ms.ok()) out.global.request_timeout_ms = *ms;
+  }
+
   if (rest.empty()) {
     out.help = true;
     out.usage = kMainUsage;
@@ -600,7 +609,8 @@ inline Result<ParsedCommand> Parse(const std::vector<std::string>& args,
     specs = cmd == "topic" ? internal::TopicFlags(sub) : internal::BenchFlags(sub);
   } else if (cmd == "produce") {
     usage = kProduceUsage;
-    specs = {{"--key-separator", true, false}, {"--partition", true, false}, {"--acks", true, false}};
+    specs = {
+        {"--key-separator", true, false}, {"--partition", true, false}, {"--acks", true, false}};
   } else if (cmd == "consume") {
     usage = kConsumeUsage;
     specs = {{"--from-beginning", false, false}, {"--offset", true, false},

@@ -78,15 +78,14 @@ struct ProduceOutcome {
 Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchProduceOptions& o,
                                       int64_t per_partition = 0) {
   auto state = std::make_unique<ProduceState>();
-  Result<ConfPtr> conf = MakeConf(
-      global, {{"acks", o.acks},
-               {"linger.ms", std::to_string(o.linger_ms)},
-               {"batch.size", std::to_string(o.batch_size)},
-               {"batch.num.messages", "1000000"},
-               {"queue.buffering.max.messages", "1000000"},
-               {"queue.buffering.max.kbytes", "1048576"},
-               {"compression.type", "none"},
-               {"message.timeout.ms", "120000"}});
+  Result<ConfPtr> conf = MakeConf(global, {{"acks", o.acks},
+                                           {"linger.ms", std::to_string(o.linger_ms)},
+                                           {"batch.size", std::to_string(o.batch_size)},
+                                           {"batch.num.messages", "1000000"},
+                                           {"queue.buffering.max.messages", "1000000"},
+                                           {"queue.buffering.max.kbytes", "1048576"},
+                                           {"compression.type", "none"},
+                                           {"message.timeout.ms", "120000"}});
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), state.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
@@ -96,7 +95,8 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
   // Connect and learn the partition leader before the clock starts, so the
   // figures are steady-state and a short run is not mostly connection setup.
   const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk->get(), 0, rkt.get(), &md, kRequestTimeoutMs);
+  if (rd_kafka_resp_err_t err =
+          rd_kafka_metadata(rk->get(), 0, rkt.get(), &md, global.request_timeout_ms);
       err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable(std::string("metadata for ") + o.topic + ": " +
                                rd_kafka_err2str(err));
@@ -125,10 +125,10 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
   for (; sent < o.records; ++sent) {
     for (;;) {
       void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowNs()));
-      int32_t partition = per_partition > 0 ? static_cast<int32_t>(sent / per_partition)
-                                            : RD_KAFKA_PARTITION_UA;
-      if (rd_kafka_produce(rkt.get(), partition, 0, payload.data(), payload.size(),
-                           nullptr, 0, opaque) == 0) {
+      int32_t partition =
+          per_partition > 0 ? static_cast<int32_t>(sent / per_partition) : RD_KAFKA_PARTITION_UA;
+      if (rd_kafka_produce(rkt.get(), partition, 0, payload.data(), payload.size(), nullptr, 0,
+                           opaque) == 0) {
         break;
       }
       rd_kafka_resp_err_t err = rd_kafka_last_error();
@@ -149,9 +149,9 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
   rd_kafka_flush(rk->get(), 10000);
   if (!produce_error.ok()) return produce_error;
   if (int64_t failed = state->failed.load(); failed > 0) {
-    return Status::Unavailable(std::to_string(failed) + " of " + std::to_string(sent) +
-                               " records failed, first error: " +
-                               rd_kafka_err2str(state->first_error.load()));
+    return Status::Unavailable(
+        std::to_string(failed) + " of " + std::to_string(sent) +
+        " records failed, first error: " + rd_kafka_err2str(state->first_error.load()));
   }
   ProduceOutcome out;
   out.records = sent;
@@ -161,8 +161,8 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
 }
 
 // Starts the mock cluster when asked and points `global` at it.
-Result<std::unique_ptr<MockCluster>> MaybeMock(bool mock, const std::string& topic,
-                                               int partitions, GlobalOptions* global) {
+Result<std::unique_ptr<MockCluster>> MaybeMock(bool mock, const std::string& topic, int partitions,
+                                               GlobalOptions* global) {
   if (!mock) return std::unique_ptr<MockCluster>();
   Result<std::unique_ptr<MockCluster>> mc = MockCluster::Start(1, {{topic, partitions}});
   if (!mc.ok()) return mc.status();
@@ -186,8 +186,8 @@ Status ConsumeRecords(rd_kafka_queue_t* queue, int64_t want, ConsumeTally* tally
   constexpr auto kIdleLimit = std::chrono::seconds(30);
   while (got < want) {
     // Never take more than asked for, so the figure is for exactly N.
-    auto room = static_cast<size_t>(
-        std::min<int64_t>(static_cast<int64_t>(batch.size()), want - got));
+    auto room =
+        static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(batch.size()), want - got));
     ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), room);
     if (n < 0) return Status::Unavailable(rd_kafka_err2str(rd_kafka_last_error()));
     for (ssize_t i = 0; i < n; ++i) {
@@ -203,8 +203,8 @@ Status ConsumeRecords(rd_kafka_queue_t* queue, int64_t want, ConsumeTally* tally
     if (n > 0) {
       last_progress = Clock::now();
     } else if (Clock::now() - last_progress > kIdleLimit) {
-      return Status::Timeout("no records for 30 s after " +
-                             std::to_string(tally->records + got) + " records");
+      return Status::Timeout("no records for 30 s after " + std::to_string(tally->records + got) +
+                             " records");
     }
   }
   tally->records += got;
@@ -232,8 +232,7 @@ int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o
   // consumer reads them one after the other, as if they were one partition's
   // consecutive segments; the clock runs across all of them, so the extra
   // assign per partition counts against the mock.
-  const int64_t per_partition =
-      o.mock ? std::max<int64_t>(1, (4 << 20) / (o.record_size + 16)) : 0;
+  const int64_t per_partition = o.mock ? std::max<int64_t>(1, (4 << 20) / (o.record_size + 16)) : 0;
   const int mock_partitions =
       o.mock ? static_cast<int>((o.records + per_partition - 1) / per_partition) : 0;
   GlobalOptions global = global_in;
@@ -260,7 +259,8 @@ int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o
   if (!conf.ok()) return Fail(conf.status());
   Result<KafkaPtr> rk = NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return Fail(rk.status());
-  Result<std::vector<int32_t>> partitions = TopicPartitions(rk->get(), o.topic);
+  Result<std::vector<int32_t>> partitions =
+      TopicPartitions(rk->get(), o.topic, global.request_timeout_ms);
   if (!partitions.ok()) return Fail(partitions.status());
   QueuePtr queue(rd_kafka_queue_get_consumer(rk->get()));
   if (!queue) return Fail(Status::Internal("no consumer queue"));

@@ -43,7 +43,7 @@ int RunConsume(const GlobalOptions& global, const ConsumeOptions& o) {
   Result<KafkaPtr> rk = NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return Fail(rk.status());
 
-  Result<std::vector<int32_t>> ids = TopicPartitions(rk->get(), o.topic);
+  Result<std::vector<int32_t>> ids = TopicPartitions(rk->get(), o.topic, global.request_timeout_ms);
   if (!ids.ok()) return Fail(ids.status());
   std::vector<int32_t> partitions = *ids;
   if (o.partition) {
@@ -77,8 +77,7 @@ int RunConsume(const GlobalOptions& global, const ConsumeOptions& o) {
                    msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
                    msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
       if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        std::fprintf(stderr, "%s: %s\n", fatal ? "Error" : "Warning",
-                     rd_kafka_message_errstr(msg));
+        std::fprintf(stderr, "%s: %s\n", fatal ? "Error" : "Warning", rd_kafka_message_errstr(msg));
       }
       rd_kafka_message_destroy(msg);
       if (fatal) {
@@ -88,7 +87,8 @@ int RunConsume(const GlobalOptions& global, const ConsumeOptions& o) {
       continue;
     }
     last_activity = Clock::now();
-    if (o.print_offset) std::printf("%d:%lld\t", msg->partition, static_cast<long long>(msg->offset));
+    if (o.print_offset)
+      std::printf("%d:%lld\t", msg->partition, static_cast<long long>(msg->offset));
     if (o.print_key) {
       if (msg->key != nullptr) std::fwrite(msg->key, 1, msg->key_len, stdout);
       std::fputc('\t', stdout);

@@ -37,13 +37,13 @@ inline std::string FormatProduceLine(int64_t records, int32_t record_size, const
   double rps = PerSecond(static_cast<double>(records), elapsed_s);
   double mbps = PerSecond(static_cast<double>(records) * record_size / kMiB, elapsed_s);
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "produce records=%" PRId64 " size=%d acks=%s: %.0f records/s, %.2f MB/s, "
-                "latency p50=%s p99=%s p99.9=%s ms",
-                records, record_size, acks.c_str(), rps, mbps,
-                FormatMs(latency_us.Percentile(50)).c_str(),
-                FormatMs(latency_us.Percentile(99)).c_str(),
-                FormatMs(latency_us.Percentile(99.9)).c_str());
+  std::snprintf(
+      buf, sizeof buf,
+      "produce records=%" PRId64
+      " size=%d acks=%s: %.0f records/s, %.2f MB/s, "
+      "latency p50=%s p99=%s p99.9=%s ms",
+      records, record_size, acks.c_str(), rps, mbps, FormatMs(latency_us.Percentile(50)).c_str(),
+      FormatMs(latency_us.Percentile(99)).c_str(), FormatMs(latency_us.Percentile(99.9)).c_str());
   return buf;
 }
 

@@ -38,17 +38,18 @@ Result<KafkaPtr> NewClient(rd_kafka_type_t type, ConfPtr conf) {
   return KafkaPtr(rk);
 }
 
-Result<MetadataPtr> FetchMetadata(rd_kafka_t* rk) {
+Result<MetadataPtr> FetchMetadata(rd_kafka_t* rk, int timeout_ms) {
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md, kRequestTimeoutMs);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable(std::string("metadata request failed: ") + rd_kafka_err2str(err));
   }
   return MetadataPtr(md);
 }
 
-Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic) {
-  Result<MetadataPtr> md = FetchMetadata(rk);
+Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic,
+                                             int timeout_ms) {
+  Result<MetadataPtr> md = FetchMetadata(rk, timeout_ms);
   if (!md.ok()) return md.status();
   for (int i = 0; i < (*md)->topic_cnt; ++i) {
     const rd_kafka_metadata_topic_t& t = (*md)->topics[i];
@@ -65,15 +66,15 @@ Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& 
   return Status::NotFound("topic '" + topic + "' does not exist");
 }
 
-Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api) {
+Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api, int timeout_ms) {
   AdminOptionsPtr opts(rd_kafka_AdminOptions_new(rk, api));
   char errstr[512];
-  if (rd_kafka_AdminOptions_set_request_timeout(opts.get(), kRequestTimeoutMs, errstr,
-                                                sizeof errstr) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof errstr) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Internal(errstr);
   }
   if (api == RD_KAFKA_ADMIN_OP_CREATETOPICS || api == RD_KAFKA_ADMIN_OP_DELETETOPICS) {
-    if (rd_kafka_AdminOptions_set_operation_timeout(opts.get(), kRequestTimeoutMs / 2, errstr,
+    if (rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms / 2, errstr,
                                                     sizeof errstr) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Internal(errstr);
     }
@@ -81,10 +82,10 @@ Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api)
   return opts;
 }
 
-Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue) {
+Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue, int timeout_ms) {
   // A little beyond the request timeout: librdkafka itself reports a timed
   // out request as an error event, which is the better message.
-  EventPtr ev(rd_kafka_queue_poll(queue, kRequestTimeoutMs + 5000));
+  EventPtr ev(rd_kafka_queue_poll(queue, timeout_ms + 5000));
   if (!ev) return Status::Timeout("no reply from the cluster");
   if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable(rd_kafka_event_error_string(ev.get()));
@@ -97,8 +98,7 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(
   ConfPtr conf(rd_kafka_conf_new());
   char errstr[512];
   if (rd_kafka_conf_set(conf.get(), "test.mock.num.brokers", std::to_string(brokers).c_str(),
-                        errstr, sizeof errstr) !=
-      RD_KAFKA_CONF_OK) {
+                        errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
     return Status::Unavailable(std::string("mock cluster: ") + errstr);
   }
   // Skip the notice that the holder's bootstrap.servers were replaced.

@@ -41,9 +41,6 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaD
 using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, KafkaDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
 
-// How long admin and metadata requests may take before the tool gives up.
-inline constexpr int kRequestTimeoutMs = 30000;
-
 // A configuration with bootstrap.servers from `global`, then `defaults` (the
 // command's own settings), then the user's -X settings, which win.
 Result<ConfPtr> MakeConf(const GlobalOptions& global, const std::vector<KeyValue>& defaults);
@@ -53,18 +50,20 @@ Result<KafkaPtr> NewClient(rd_kafka_type_t type, ConfPtr conf);
 
 // Cluster metadata for every topic (asking for one topic by name could make
 // a broker with auto.create.topics.enable create it).
-Result<MetadataPtr> FetchMetadata(rd_kafka_t* rk);
+Result<MetadataPtr> FetchMetadata(rd_kafka_t* rk, int timeout_ms);
 
 // Partition ids of `topic`, sorted; NotFound if the cluster has no such topic.
-Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic);
+Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic,
+                                             int timeout_ms);
 
-// Admin options for `api` with the tool's request timeout (and, for
-// create/delete, the broker-side operation timeout so the reply comes once
-// the change is visible).
-Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api);
+// Admin options for `api` with request timeout `timeout_ms` (and, for
+// create/delete, a broker-side operation timeout of half that, so the reply
+// comes once the change is visible).
+Result<AdminOptionsPtr> NewAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t api, int timeout_ms);
 
-// Waits on `queue` for the result event of an admin request.
-Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue);
+// Waits on `queue` for the result event of an admin request sent with
+// request timeout `timeout_ms`.
+Result<EventPtr> WaitAdminResult(rd_kafka_queue_t* queue, int timeout_ms);
 
 // librdkafka's in-process mock cluster and the topics created in it (each
 // with replication factor 1). Owns the rd_kafka_t the cluster is attached

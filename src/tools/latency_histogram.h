@@ -23,10 +23,10 @@ namespace gregor::tools {
 
 class LatencyHistogram {
  public:
-  static constexpr int kSubBucketBits = 7;                     // 128 exact values
+  static constexpr int kSubBucketBits = 7;  // 128 exact values
   static constexpr uint64_t kSubBuckets = 1u << kSubBucketBits;
-  static constexpr uint64_t kHalf = kSubBuckets / 2;           // 64 buckets per octave
-  static constexpr int kOctaves = 64 - kSubBucketBits;         // shifts 1..57 above 127
+  static constexpr uint64_t kHalf = kSubBuckets / 2;    // 64 buckets per octave
+  static constexpr int kOctaves = 64 - kSubBucketBits;  // shifts 1..57 above 127
   static constexpr size_t kBuckets = kSubBuckets + kOctaves * kHalf;
 
   void Record(uint64_t value) {
@@ -60,8 +60,7 @@ class LatencyHistogram {
     // The rank of the sample we want, 1-based; rounding up so that p50 of
     // {1, 2} is 1 and p99.9 of 1000 samples is the 999th. The epsilon keeps
     // binary rounding (0.999 * 1000 = 999.0000000000001) from skipping a rank.
-    auto rank =
-        static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_) - 1e-9));
+    auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_) - 1e-9));
     rank = std::clamp<uint64_t>(rank, 1, count_);
     uint64_t seen = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
@@ -74,8 +73,8 @@ class LatencyHistogram {
   // Bucket index of `value`; exposed for tests of the layout.
   static size_t IndexOf(uint64_t value) {
     if (value < kSubBuckets) return static_cast<size_t>(value);
-    int msb = 63 - std::countl_zero(value);         // >= kSubBucketBits
-    int shift = msb - (kSubBucketBits - 1);         // value >> shift in [64, 128)
+    int msb = 63 - std::countl_zero(value);  // >= kSubBucketBits
+    int shift = msb - (kSubBucketBits - 1);  // value >> shift in [64, 128)
     uint64_t mantissa = value >> shift;
     return static_cast<size_t>(kSubBuckets + static_cast<uint64_t>(shift - 1) * kHalf +
                                (mantissa - kHalf));
@@ -95,8 +94,9 @@ class LatencyHistogram {
     uint64_t low = LowestOf(index);
     uint64_t width = uint64_t{1} << shift;
     // The top bucket ends at UINT64_MAX; avoid wrapping.
-    return low > std::numeric_limits<uint64_t>::max() - (width - 1) ? std::numeric_limits<uint64_t>::max()
-                                                                    : low + (width - 1);
+    return low > std::numeric_limits<uint64_t>::max() - (width - 1)
+               ? std::numeric_limits<uint64_t>::max()
+               : low + (width - 1);
   }
 
  private:

@@ -27,8 +27,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   }
   // Print each failure (capped) so the user learns why, not just that.
   if (state->failed < 10) {
-    std::fprintf(stderr, "Error: delivery to %s [%d] failed: %s\n",
-                 rd_kafka_topic_name(msg->rkt), msg->partition, rd_kafka_err2str(msg->err));
+    std::fprintf(stderr, "Error: delivery to %s [%d] failed: %s\n", rd_kafka_topic_name(msg->rkt),
+                 msg->partition, rd_kafka_err2str(msg->err));
   }
   ++state->failed;
 }
@@ -58,7 +58,8 @@ int RunProduce(const GlobalOptions& global, const ProduceOptions& o) {
   int rc = 0;
   std::string line;
   while (std::getline(std::cin, line)) {
-    SplitLine kv = o.key_separator ? SplitKeyValue(line, *o.key_separator) : SplitLine{false, {}, line};
+    SplitLine kv =
+        o.key_separator ? SplitKeyValue(line, *o.key_separator) : SplitLine{false, {}, line};
     for (;;) {
       int r = rd_kafka_produce(rkt.get(), partition, RD_KAFKA_MSG_F_COPY,
                                const_cast<char*>(kv.value.data()), kv.value.size(),

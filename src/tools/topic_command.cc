@@ -35,8 +35,8 @@ int ReportTopicResults(const rd_kafka_topic_result_t** results, size_t n, const 
     const char* name = rd_kafka_topic_result_name(results[i]);
     if (rd_kafka_topic_result_error(results[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      std::fprintf(stderr, "Error: topic '%s': %s (%s)\n", name,
-                   msg ? msg : "", rd_kafka_err2name(rd_kafka_topic_result_error(results[i])));
+      std::fprintf(stderr, "Error: topic '%s': %s (%s)\n", name, msg ? msg : "",
+                   rd_kafka_err2name(rd_kafka_topic_result_error(results[i])));
       rc = 1;
     } else {
       std::printf("%s topic %s.\n", done_verb, name);
@@ -61,10 +61,8 @@ using TopicConfigs = std::map<std::string, Result<std::vector<ConfigEntry>>>;
 // without the API) is the outer error.
 Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std::string>& topics,
                                           int timeout_ms) {
-  Result<AdminOptionsPtr> opts = NewAdminOptions(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  Result<AdminOptionsPtr> opts = NewAdminOptions(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
   if (!opts.ok()) return opts.status();
-  char errstr[512];
-  rd_kafka_AdminOptions_set_request_timeout(opts->get(), timeout_ms, errstr, sizeof errstr);
   std::vector<rd_kafka_ConfigResource_t*> resources;
   for (const auto& t : topics) {
     resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
@@ -72,9 +70,10 @@ Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std:
   QueuePtr queue(rd_kafka_queue_new(rk));
   rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), opts->get(), queue.get());
   for (auto* r : resources) rd_kafka_ConfigResource_destroy(r);
-  Result<EventPtr> ev = WaitAdminResult(queue.get());
+  Result<EventPtr> ev = WaitAdminResult(queue.get(), timeout_ms);
   if (!ev.ok()) return ev.status();
-  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev->get());
+  const rd_kafka_DescribeConfigs_result_t* result =
+      rd_kafka_event_DescribeConfigs_result(ev->get());
   if (result == nullptr) return Status::Internal("unexpected reply to DescribeConfigs");
   size_t nres = 0;
   const rd_kafka_ConfigResource_t** res = rd_kafka_DescribeConfigs_result_resources(result, &nres);
@@ -136,8 +135,7 @@ void PrintTopic(const rd_kafka_metadata_topic_t& t, const std::string& configs) 
     std::vector<int32_t> replicas(p->replicas, p->replicas + p->replica_cnt);
     std::vector<int32_t> isr(p->isrs, p->isrs + p->isr_cnt);
     std::string err = p->err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2name(p->err);
-    std::printf("%s\n",
-                FormatPartitionLine(t.topic, p->id, p->leader, replicas, isr, err).c_str());
+    std::printf("%s\n", FormatPartitionLine(t.topic, p->id, p->leader, replicas, isr, err).c_str());
   }
 }
 
@@ -157,7 +155,8 @@ int RunTopicCreate(const GlobalOptions& global, const TopicCreateOptions& o) {
       return Fail(Status::InvalidArgument("bad config " + kv.key));
     }
   }
-  Result<AdminOptionsPtr> opts = NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  Result<AdminOptionsPtr> opts =
+      NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, global.request_timeout_ms);
   if (!opts.ok()) {
     rd_kafka_NewTopic_destroy(nt);
     return Fail(opts.status());
@@ -165,7 +164,7 @@ int RunTopicCreate(const GlobalOptions& global, const TopicCreateOptions& o) {
   QueuePtr queue(rd_kafka_queue_new(rk->get()));
   rd_kafka_CreateTopics(rk->get(), &nt, 1, opts->get(), queue.get());
   rd_kafka_NewTopic_destroy(nt);
-  Result<EventPtr> ev = WaitAdminResult(queue.get());
+  Result<EventPtr> ev = WaitAdminResult(queue.get(), global.request_timeout_ms);
   if (!ev.ok()) return Fail(ev.status());
   const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev->get());
   if (res == nullptr) return Fail(Status::Internal("unexpected reply to CreateTopics"));
@@ -177,7 +176,7 @@ int RunTopicCreate(const GlobalOptions& global, const TopicCreateOptions& o) {
 int RunTopicList(const GlobalOptions& global, const TopicListOptions&) {
   Result<KafkaPtr> rk = AdminClient(global);
   if (!rk.ok()) return Fail(rk.status());
-  Result<MetadataPtr> md = FetchMetadata(rk->get());
+  Result<MetadataPtr> md = FetchMetadata(rk->get(), global.request_timeout_ms);
   if (!md.ok()) return Fail(md.status());
   std::vector<std::string> names;
   for (int i = 0; i < (*md)->topic_cnt; ++i) names.emplace_back((*md)->topics[i].topic);
@@ -189,7 +188,7 @@ int RunTopicList(const GlobalOptions& global, const TopicListOptions&) {
 int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o) {
   Result<KafkaPtr> rk = AdminClient(global);
   if (!rk.ok()) return Fail(rk.status());
-  Result<MetadataPtr> md = FetchMetadata(rk->get());
+  Result<MetadataPtr> md = FetchMetadata(rk->get(), global.request_timeout_ms);
   if (!md.ok()) return Fail(md.status());
   std::vector<const rd_kafka_metadata_topic_t*> topics;
   if (o.name) {
@@ -212,10 +211,10 @@ int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o)
   // even when the broker cannot say.
   Result<TopicConfigs> configs =
       names.empty() ? Result<TopicConfigs>(TopicConfigs{})
-                    : DescribeTopicConfigs(rk->get(), names, kRequestTimeoutMs / 3);
+                    : DescribeTopicConfigs(rk->get(), names, global.request_timeout_ms / 3);
   for (const auto* t : topics) {
-    PrintTopic(*t, OverridesField(configs.ok() ? *configs : TopicConfigs{}, configs.status(),
-                                  t->topic));
+    PrintTopic(
+        *t, OverridesField(configs.ok() ? *configs : TopicConfigs{}, configs.status(), t->topic));
   }
   return 0;
 }
@@ -223,13 +222,14 @@ int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o)
 int RunTopicDelete(const GlobalOptions& global, const TopicDeleteOptions& o) {
   Result<KafkaPtr> rk = AdminClient(global);
   if (!rk.ok()) return Fail(rk.status());
-  Result<AdminOptionsPtr> opts = NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  Result<AdminOptionsPtr> opts =
+      NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, global.request_timeout_ms);
   if (!opts.ok()) return Fail(opts.status());
   QueuePtr queue(rd_kafka_queue_new(rk->get()));
   rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(o.name.c_str());
   rd_kafka_DeleteTopics(rk->get(), &dt, 1, opts->get(), queue.get());
   rd_kafka_DeleteTopic_destroy(dt);
-  Result<EventPtr> ev = WaitAdminResult(queue.get());
+  Result<EventPtr> ev = WaitAdminResult(queue.get(), global.request_timeout_ms);
   if (!ev.ok()) return Fail(ev.status());
   const rd_kafka_DeleteTopics_result_t* res = rd_kafka_event_DeleteTopics_result(ev->get());
   if (res == nullptr) return Fail(Status::Internal("unexpected reply to DeleteTopics"));
@@ -242,7 +242,8 @@ int RunTopicAlterConfig(const GlobalOptions& global, const TopicAlterConfigOptio
   Result<KafkaPtr> rk = AdminClient(global);
   if (!rk.ok()) return Fail(rk.status());
   // AlterConfigs replaces the whole override set: start from the current one.
-  Result<TopicConfigs> configs = DescribeTopicConfigs(rk->get(), {o.name}, kRequestTimeoutMs);
+  Result<TopicConfigs> configs =
+      DescribeTopicConfigs(rk->get(), {o.name}, global.request_timeout_ms);
   if (!configs.ok()) return Fail(configs.status());
   auto it = configs->find(o.name);
   if (it == configs->end()) return Fail(Status::Internal("DescribeConfigs skipped " + o.name));
@@ -259,7 +260,8 @@ int RunTopicAlterConfig(const GlobalOptions& global, const TopicAlterConfigOptio
   }
   std::vector<KeyValue> merged = MergeConfigOverrides(current, o.configs, o.delete_configs);
 
-  Result<AdminOptionsPtr> opts = NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+  Result<AdminOptionsPtr> opts =
+      NewAdminOptions(rk->get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS, global.request_timeout_ms);
   if (!opts.ok()) return Fail(opts.status());
   rd_kafka_ConfigResource_t* res =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, o.name.c_str());
@@ -269,7 +271,7 @@ int RunTopicAlterConfig(const GlobalOptions& global, const TopicAlterConfigOptio
   QueuePtr queue(rd_kafka_queue_new(rk->get()));
   rd_kafka_AlterConfigs(rk->get(), &res, 1, opts->get(), queue.get());
   rd_kafka_ConfigResource_destroy(res);
-  Result<EventPtr> ev = WaitAdminResult(queue.get());
+  Result<EventPtr> ev = WaitAdminResult(queue.get(), global.request_timeout_ms);
   if (!ev.ok()) return Fail(ev.status());
   const rd_kafka_AlterConfigs_result_t* result = rd_kafka_event_AlterConfigs_result(ev->get());
   if (result == nullptr) return Fail(Status::Internal("unexpected reply to AlterConfigs"));
@@ -280,8 +282,8 @@ int RunTopicAlterConfig(const GlobalOptions& global, const TopicAlterConfigOptio
     if (rd_kafka_ConfigResource_error(resources[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* msg = rd_kafka_ConfigResource_error_string(resources[i]);
       return Fail(Status::Unavailable(
-          "topic '" + o.name + "': " +
-          (msg ? msg : rd_kafka_err2str(rd_kafka_ConfigResource_error(resources[i])))));
+          "topic '" + o.name +
+          "': " + (msg ? msg : rd_kafka_err2str(rd_kafka_ConfigResource_error(resources[i])))));
     }
   }
   std::printf("Altered configs of topic %s.\n", o.name.c_str());

@@ -94,8 +94,8 @@ TEST(ArgsTest, UnknownCommandsAndOptions) {
 }
 
 TEST(ArgsTest, TopicCreate) {
-  auto r = P({"topic", "create", "orders", "--partitions", "6", "--replication-factor=3", "--config",
-              "retention.ms=1000", "--config", "cleanup.policy=compact"});
+  auto r = P({"topic", "create", "orders", "--partitions", "6", "--replication-factor=3",
+              "--config", "retention.ms=1000", "--config", "cleanup.policy=compact"});
   const auto o = As<TopicCreateOptions>(r);
   EXPECT_EQ("orders", o.name);
   EXPECT_EQ(6, o.partitions);
@@ -135,9 +135,9 @@ TEST(ArgsTest, TopicDescribeListDelete) {
 }
 
 TEST(ArgsTest, TopicAlterConfig) {
-  const auto o = As<TopicAlterConfigOptions>(P({"topic", "alter-config", "t", "--config",
-                                                 "retention.ms=5", "--delete-config",
-                                                 "segment.bytes"}));
+  const auto o =
+      As<TopicAlterConfigOptions>(P({"topic", "alter-config", "t", "--config", "retention.ms=5",
+                                     "--delete-config", "segment.bytes"}));
   EXPECT_EQ("t", o.name);
   EXPECT_EQ((std::vector<KeyValue>{{"retention.ms", "5"}}), o.configs);
   EXPECT_EQ((std::vector<std::string>{"segment.bytes"}), o.delete_configs);
@@ -152,9 +152,8 @@ TEST(ArgsTest, Produce) {
   EXPECT_EQ(-1, d.partition);
   EXPECT_EQ("all", d.acks);
 
-  const auto o =
-      As<ProduceOptions>(P({"produce", "t", "--key-separator", ":", "--partition", "2", "--acks",
-                            "-1"}));
+  const auto o = As<ProduceOptions>(
+      P({"produce", "t", "--key-separator", ":", "--partition", "2", "--acks", "-1"}));
   EXPECT_EQ(":", *o.key_separator);
   EXPECT_EQ(2, o.partition);
   EXPECT_EQ("all", o.acks);  // -1 is spelled all
@@ -174,9 +173,9 @@ TEST(ArgsTest, Consume) {
   EXPECT_FALSE(d.max_messages.has_value());
   EXPECT_EQ(10000, d.timeout_ms);
 
-  const auto o = As<ConsumeOptions>(P({"consume", "t", "--from-beginning", "--partition", "0",
-                                        "--max-messages", "10", "--timeout-ms", "500",
-                                        "--print-key", "--print-offset"}));
+  const auto o = As<ConsumeOptions>(
+      P({"consume", "t", "--from-beginning", "--partition", "0", "--max-messages", "10",
+         "--timeout-ms", "500", "--print-key", "--print-offset"}));
   EXPECT_TRUE(o.from_beginning);
   EXPECT_EQ(0, *o.partition);
   EXPECT_EQ(10, *o.max_messages);
@@ -205,8 +204,8 @@ TEST(ArgsTest, BenchDefaultsAreTheStandardRun) {
 
 TEST(ArgsTest, BenchProduceOptions) {
   const auto p = As<BenchProduceOptions>(
-      P({"bench", "produce", "--topic", "b2", "--records", "1000", "--record-size", "512",
-         "--acks", "all", "--linger-ms", "0", "--batch-size", "65536", "--mock"}));
+      P({"bench", "produce", "--topic", "b2", "--records", "1000", "--record-size", "512", "--acks",
+         "all", "--linger-ms", "0", "--batch-size", "65536", "--mock"}));
   EXPECT_EQ("b2", p.topic);
   EXPECT_EQ(1000, p.records);
   EXPECT_EQ(512, p.record_size);

@@ -16,9 +16,8 @@ TEST(FormatTest, ProduceLineHasTheDocumentedShape) {
   // 2e6 records in 4 s; 2e8 bytes / 4 s / 2^20.
   EXPECT_NE(std::string::npos, line.find("produce records=2000000 size=100 acks=all: "));
   EXPECT_NE(std::string::npos, line.find("500000 records/s, 47.68 MB/s"));
-  std::regex shape(
-      R"(^produce records=\d+ size=\d+ acks=(0|1|all): \d+ records/s, [0-9.]+ MB/s, )"
-      R"(latency p50=[0-9.]+ p99=[0-9.]+ p99\.9=[0-9.]+ ms$)");
+  std::regex shape(R"(^produce records=\d+ size=\d+ acks=(0|1|all): \d+ records/s, [0-9.]+ MB/s, )"
+                   R"(latency p50=[0-9.]+ p99=[0-9.]+ p99\.9=[0-9.]+ ms$)");
   EXPECT_TRUE(std::regex_match(line, shape)) << line;
   // p50 is the 500th sample, 5000 us, within one bucket.
   std::smatch m;
@@ -44,8 +43,9 @@ TEST(FormatTest, PartitionLine) {
 
 TEST(FormatTest, MergeConfigOverridesSetsReplacesAndDeletes) {
   std::vector<KeyValue> current = {{"retention.ms", "1000"}, {"segment.bytes", "4096"}};
-  auto merged = MergeConfigOverrides(current, {{"retention.ms", "2000"}, {"cleanup.policy", "compact"}},
-                                     {"segment.bytes", "not.there"});
+  auto merged =
+      MergeConfigOverrides(current, {{"retention.ms", "2000"}, {"cleanup.policy", "compact"}},
+                           {"segment.bytes", "not.there"});
   std::vector<KeyValue> want = {{"cleanup.policy", "compact"}, {"retention.ms", "2000"}};
   EXPECT_EQ(want, merged);
   // Untouched overrides survive.

@@ -5,13 +5,12 @@
 // process). Run from the repository root, or set GREGORCTL to the binary.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstring>
@@ -62,7 +61,8 @@ struct RunResult {
 // Runs gregorctl with `args`, feeding `input` on stdin; kills it after
 // `timeout`.
 RunResult RunCtl(const TempDir& dir, const std::vector<std::string>& args,
-              const std::string& input = "", std::chrono::seconds timeout = std::chrono::seconds(60)) {
+                 const std::string& input = "",
+                 std::chrono::seconds timeout = std::chrono::seconds(60)) {
   std::string in_path = dir.path + "/stdin", out_path = dir.path + "/stdout",
               err_path = dir.path + "/stderr";
   std::ofstream(in_path) << input;
@@ -185,24 +185,25 @@ TEST_F(GregorctlTest, ProduceThenConsumeRoundTripsKeysAndValues) {
   ASSERT_EQ(0, list.rc) << list.err;
   EXPECT_EQ("orders\n", list.out);
 
-  RunResult produced = RunCtl(dir_, {"-b", b, "produce", "orders", "--key-separator", ":",
-                                  "--partition", "1", "--acks", "all"},
-                           "k1:v1\nk2:v:2\nnokey\n\n");
+  RunResult produced = RunCtl(
+      dir_,
+      {"-b", b, "produce", "orders", "--key-separator", ":", "--partition", "1", "--acks", "all"},
+      "k1:v1\nk2:v:2\nnokey\n\n");
   ASSERT_EQ(0, produced.rc) << produced.err;
 
   RunResult consumed =
       RunCtl(dir_, {"-b", b, "consume", "orders", "--from-beginning", "--partition", "1",
-                 "--max-messages", "4", "--print-key", "--print-offset"});
+                    "--max-messages", "4", "--print-key", "--print-offset"});
   ASSERT_EQ(0, consumed.rc) << consumed.err;
   EXPECT_EQ("1:0\tk1\tv1\n1:1\tk2\tv:2\n1:2\t\tnokey\n1:3\t\t\n", consumed.out);
 
   // --offset starts in the middle; the other partition is empty.
   RunResult from2 = RunCtl(dir_, {"-b", b, "consume", "orders", "--partition", "1", "--offset", "2",
-                               "--max-messages", "1"});
+                                  "--max-messages", "1"});
   ASSERT_EQ(0, from2.rc) << from2.err;
   EXPECT_EQ("nokey\n", from2.out);
   RunResult empty = RunCtl(dir_, {"-b", b, "consume", "orders", "--partition", "0",
-                               "--from-beginning", "--timeout-ms", "500"});
+                                  "--from-beginning", "--timeout-ms", "500"});
   EXPECT_EQ(0, empty.rc) << empty.err;
   EXPECT_EQ("", empty.out);
 }
@@ -235,17 +236,16 @@ TEST_F(GregorctlTest, FailuresExitOneWithTheReason) {
 
   // Nothing listens on port 1: metadata fails within the request timeout.
   RunResult down = RunCtl(dir_, {"-b", "127.0.0.1:1", "-X", "log_level=0", "-X",
-                              "socket.timeout.ms=2000", "topic", "list"});
+                                 "socket.timeout.ms=2000", "topic", "list"});
   EXPECT_EQ(1, down.rc);
 }
 
 TEST_F(GregorctlTest, BenchProduceMockPrintsOneResultLine) {
   RunResult r = RunCtl(dir_, {"bench", "produce", "--mock", "--records", "20000", "--record-size",
-                           "200", "--acks", "all"});
+                              "200", "--acks", "all"});
   ASSERT_EQ(0, r.rc) << r.err;
-  std::regex shape(
-      R"(^produce records=20000 size=200 acks=all: [1-9]\d* records/s, [0-9.]+ MB/s, )"
-      R"(latency p50=[0-9.]+ p99=[0-9.]+ p99\.9=[0-9.]+ ms\n$)");
+  std::regex shape(R"(^produce records=20000 size=200 acks=all: [1-9]\d* records/s, [0-9.]+ MB/s, )"
+                   R"(latency p50=[0-9.]+ p99=[0-9.]+ p99\.9=[0-9.]+ ms\n$)");
   EXPECT_TRUE(std::regex_match(r.out, shape)) << r.out;
 }
 
