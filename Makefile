@@ -5,7 +5,8 @@ MODULES := base config protocol log zk network cluster controller server
 # Link order: most dependent first.
 LINK_MODULES := server controller cluster network zk log protocol config base
 
-BUILD := build
+BUILD ?= build
+BIN ?= bin
 GEN := $(BUILD)/gen
 prefix ?= /usr/local
 DESTDIR ?=
@@ -61,14 +62,14 @@ TOOLS_SRCS := $(wildcard src/tools/*.cc)
 TOOLS_OBJS := $(patsubst src/%.cc,$(BUILD)/obj/%.o,$(TOOLS_SRCS))
 TOOLS_LIBS := $(foreach m,protocol config base,$($(m)_LIB))
 
-programs: bin/gregord bin/gregorctl
+programs: $(BIN)/gregord $(BIN)/gregorctl
 
-bin/gregord: $(BUILD)/obj/server/main/gregord_main.o $(ALL_LIBS)
-	@mkdir -p bin
+$(BIN)/gregord: $(BUILD)/obj/server/main/gregord_main.o $(ALL_LIBS)
+	@mkdir -p $(BIN)
 	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
 
-bin/gregorctl: $(TOOLS_OBJS) $(TOOLS_LIBS)
-	@mkdir -p bin
+$(BIN)/gregorctl: $(TOOLS_OBJS) $(TOOLS_LIBS)
+	@mkdir -p $(BIN)
 	$(CXX) $(LDFLAGS) -pthread -o $@ $^ -lrdkafka $(LIBS)
 
 # What each module's test binary links (the module and what it depends on).

@@ -13,6 +13,7 @@ passing test, logs are kept.
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -24,7 +25,8 @@ import kproto
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "integration"
-GREGORD = ROOT / "bin" / "gregord"
+# GREGOR_IT_GREGORD=/path/to/gregord tests another build (e.g. a sanitizer build) with the same suite.
+GREGORD = Path(os.environ.get("GREGOR_IT_GREGORD", ROOT / "bin" / "gregord")).resolve()
 GREGORCTL = ROOT / "bin" / "gregorctl"
 LOGROOT = ROOT / "build" / "integration-logs"
 
@@ -281,12 +283,16 @@ class Broker:
         return a
 
     def start(self, wait=True, timeout=30):
+        if os.environ.get("GREGOR_IT_WRAPPER"):
+            timeout *= 4
         if not GREGORD.exists():
-            raise Failure(f"{GREGORD.relative_to(ROOT)} is not built")
+            raise Failure(f"{GREGORD} is not built")
         self.starts += 1
         with open(self.log_path, "ab") as f:
             f.write(f"\n===== start {self.starts}: {' '.join(map(str, self.args()))}\n".encode())
-        self.proc = self.ctx.popen(self.args(), log_name=self.log_path.name)
+        # GREGOR_IT_WRAPPER="valgrind --quiet" (say) runs every broker under a tool, for debugging.
+        wrapper = shlex.split(os.environ.get("GREGOR_IT_WRAPPER", ""))
+        self.proc = self.ctx.popen(wrapper + self.args(), log_name=self.log_path.name)
         if wait:
             self.wait_ready(timeout)
         return self

@@ -6,6 +6,7 @@ Metadata v1, CreateTopics v0, Produce v3, ListOffsets v1, DeleteRecords v0, Fetc
 correlation id) and raise ProtocolError when the bytes do not parse.
 """
 
+import gzip
 import socket
 import struct
 import time
@@ -26,6 +27,7 @@ API_PRODUCE = 0
 API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
+API_FIND_COORDINATOR = 10
 API_API_VERSIONS = 18
 API_CREATE_TOPICS = 19
 API_DELETE_RECORDS = 21
@@ -315,7 +317,8 @@ def create_topics_v0(conn, topics, timeout_ms=10000):
 
 
 def record_batch(records, base_offset=0, timestamp_ms=None, compression=0):
-    """RecordBatch v2, uncompressed. records: list of (key bytes|None, value bytes|None)."""
+    """RecordBatch v2. records: list of (key bytes|None, value bytes|None). compression: 0 none, 1 gzip
+    (the records section after the count is compressed, as Kafka does)."""
     ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     recs = b""
     for i, (k, v) in enumerate(records):
@@ -323,6 +326,10 @@ def record_batch(records, base_offset=0, timestamp_ms=None, compression=0):
                 (varint(-1) if k is None else varint(len(k)) + k) +
                 (varint(-1) if v is None else varint(len(v)) + v) + varint(0))
         recs += varint(len(body)) + body
+    if compression == 1:
+        recs = gzip.compress(recs)
+    elif compression != 0:
+        raise ValueError(f"compression {compression} not implemented here")
     after_crc = (i16(compression) + i32(len(records) - 1) + i64(ts) + i64(ts) + i64(-1) + i16(-1) + i32(-1) +
                  i32(len(records)) + recs)
     crc = crc32c(after_crc)

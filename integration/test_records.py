@@ -4,7 +4,7 @@ import threading
 import time
 
 import kproto
-from harness import check, create_topic, eq, list_offset, timeout, unique_topic
+from harness import check, create_topic, eq, list_offset, timeout, unique_topic, wait_topic_ready
 
 
 def produce_n(bootstrap, topic, partition, n, per_batch=10):
@@ -49,6 +49,7 @@ def test_delete_records_advances_log_start(ctx):
     # Survives a restart (log-start-offset checkpoint).
     eq(b.stop(), 0, "exit code after SIGTERM")
     b.start()
+    wait_topic_ready(b.bootstrap, topic, 1)  # leadership comes back asynchronously (controller)
     eq(list_offset(b.bootstrap, topic, 0, -2), 100, "earliest offset after restart")
 
 

@@ -2,7 +2,7 @@
 
 import time
 
-from harness import check, create_topic, eq, list_offset, timeout, wait_until, unique_topic
+from harness import check, create_topic, eq, list_offset, timeout, unique_topic, wait_topic_ready, wait_until
 from test_confluent import ck, consume_assigned
 
 
@@ -52,6 +52,7 @@ def test_acked_records_survive_kill9(ctx):
     zk = ctx.zk()
     wait_until(lambda: zk.exists("/brokers/ids/0") is None, 20, "the killed broker's session to expire")
     b.start(timeout=40)
+    wait_topic_ready(b.bootstrap, topic, 2)  # leadership comes back asynchronously (controller)
 
     ends = [list_offset(b.bootstrap, topic, part, -1) for part in (0, 1)]
     total = sum(ends)

@@ -255,8 +255,10 @@ Status Broker::Start() {
   d.ctx.logs = d.logs.get();
   d.ctx.zk = d.zk.get();
   d.ctx.topic_configs = &d.topic_configs;
+  // Not itself a coroutine: g++ 12 destroys a by-value parameter of a
+  // coroutine lambda twice when it is moved into an inner capture.
   d.ctx.run_blocking = [&d](std::function<void()> fn) -> asio::awaitable<void> {
-    co_await asio::co_spawn(
+    return asio::co_spawn(
         d.blocking_pool,
         [fn = std::move(fn)]() -> asio::awaitable<void> {
           fn();

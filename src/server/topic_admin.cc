@@ -18,6 +18,10 @@ namespace {
 using protocol::ErrorCode;
 
 constexpr size_t kMaxTopicNameLength = 249;
+// Not a Kafka rule: a bound so that one request cannot make us build an
+// assignment of billions of partitions (its znode could not be written
+// anyway: ZooKeeper limits znodes to about 1 MB).
+constexpr int32_t kMaxPartitions = 100000;
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
 
 std::string JoinInts(const std::vector<int32_t>& v) {
@@ -68,8 +72,7 @@ Result<BrokerList> RegisteredBrokers(ServerContext& ctx) {
   if (!brokers.ok()) return brokers.status();
   BrokerList list;
   for (const auto& b : *brokers) list.push_back({b.id, b.rack});
-  std::sort(list.begin(), list.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return list;
 }
 
@@ -114,7 +117,8 @@ const config::TopicConfigDef* FindDef(const std::string& name) {
   return nullptr;
 }
 
-bool PartitionOnline(const cluster::MetadataCache::Snapshot& md, const cluster::CachedPartition& p) {
+bool PartitionOnline(const cluster::MetadataCache::Snapshot& md,
+                     const cluster::CachedPartition& p) {
   return p.leader >= 0 && md.brokers.count(p.leader) > 0;
 }
 
@@ -152,8 +156,14 @@ bool TopicNamesCollide(const std::string& a, const std::string& b) {
 }
 
 AdminResult AssignReplicas(const BrokerList& brokers, int32_t num_partitions,
-                           int16_t replication_factor, int32_t start_index,
-                           int32_t start_partition, ReplicaAssignment* out) {
+                           int16_t replication_factor, int32_t start_index, int32_t start_partition,
+                           ReplicaAssignment* out) {
+  if (num_partitions > kMaxPartitions ||
+      std::max(0, start_partition) > kMaxPartitions - num_partitions) {
+    return AdminResult::Error(
+        ErrorCode::kInvalidPartitions,
+        "A topic can have at most " + std::to_string(kMaxPartitions) + " partitions.");
+  }
   auto assigned = controller::AssignReplicasToBrokers(brokers, num_partitions, replication_factor,
                                                       start_index, start_partition);
   if (!assigned.ok()) {
@@ -194,10 +204,10 @@ AdminResult ValidateManualAssignment(const ReplicaAssignment& assignment,
     }
     std::set<int32_t> distinct(replicas.begin(), replicas.end());
     if (distinct.size() != replicas.size()) {
-      return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
-                                "Duplicate brokers not allowed in replica assignment: " +
-                                    JoinInts(replicas) + " for partition id " +
-                                    std::to_string(p) + ".");
+      return AdminResult::Error(
+          ErrorCode::kInvalidReplicaAssignment,
+          "Duplicate brokers not allowed in replica assignment: " + JoinInts(replicas) +
+              " for partition id " + std::to_string(p) + ".");
     }
     for (int32_t b : replicas) {
       if (!brokers.count(b)) {
@@ -235,6 +245,11 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
     return AdminResult::Error(ErrorCode::kInvalidPartitions,
                               "Topic already has " + std::to_string(old_count) + " partitions.");
   }
+  if (new_count > kMaxPartitions) {
+    return AdminResult::Error(
+        ErrorCode::kInvalidPartitions,
+        "A topic can have at most " + std::to_string(kMaxPartitions) + " partitions.");
+  }
   const size_t rf = p0->second.size();
   if (manual) {
     std::set<int32_t> known = Ids(brokers);
@@ -245,10 +260,10 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
       }
     }
     if (!unknown.empty()) {
-      return AdminResult::Error(
-          ErrorCode::kInvalidReplicaAssignment,
-          "Unknown broker(s) in replica assignment: " +
-              JoinInts(std::vector<int32_t>(unknown.begin(), unknown.end())) + ".");
+      return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
+                                "Unknown broker(s) in replica assignment: " +
+                                    JoinInts(std::vector<int32_t>(unknown.begin(), unknown.end())) +
+                                    ".");
     }
     if (static_cast<int32_t>(manual->size()) != add) {
       return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
@@ -266,17 +281,17 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
       }
       std::set<int32_t> distinct(replicas.begin(), replicas.end());
       if (distinct.size() != replicas.size()) {
-        return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
-                                  "Duplicate brokers not allowed in replica assignment: " +
-                                      JoinInts(replicas) + " for partition id " +
-                                      std::to_string(p) + ".");
+        return AdminResult::Error(
+            ErrorCode::kInvalidReplicaAssignment,
+            "Duplicate brokers not allowed in replica assignment: " + JoinInts(replicas) +
+                " for partition id " + std::to_string(p) + ".");
       }
       if (replicas.size() != rf) {
         return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
                                   "Inconsistent replication factor between partitions, partition "
-                                  "0 has " + std::to_string(rf) + " while partition " +
-                                      std::to_string(p) + " has " +
-                                      std::to_string(replicas.size()) + ".");
+                                  "0 has " +
+                                      std::to_string(rf) + " while partition " + std::to_string(p) +
+                                      " has " + std::to_string(replicas.size()) + ".");
       }
       (*out)[p] = replicas;
     }
@@ -310,9 +325,9 @@ AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
   }
   for (const auto& op : ops) {
     if (op.op < 0 || op.op > static_cast<int8_t>(ConfigOpType::kSubtract)) {
-      return AdminResult::Error(ErrorCode::kInvalidRequest,
-                                "Unknown config operation " + std::to_string(op.op) +
-                                    " for config " + op.name);
+      return AdminResult::Error(
+          ErrorCode::kInvalidRequest,
+          "Unknown config operation " + std::to_string(op.op) + " for config " + op.name);
     }
     auto type = static_cast<ConfigOpType>(op.op);
     if (type != ConfigOpType::kDelete && !op.value) {
@@ -333,10 +348,10 @@ AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
           return AdminResult::Error(ErrorCode::kInvalidConfig, "Unknown config name: " + op.name);
         }
         if (std::string(def->type_name) != "LIST") {
-          return AdminResult::Error(
-              ErrorCode::kInvalidConfig,
-              std::string("Config value ") + (type == ConfigOpType::kAppend ? "append" : "subtract") +
-                  " is not allowed for config key: " + op.name);
+          return AdminResult::Error(ErrorCode::kInvalidConfig,
+                                    std::string("Config value ") +
+                                        (type == ConfigOpType::kAppend ? "append" : "subtract") +
+                                        " is not allowed for config key: " + op.name);
         }
         std::string current;
         auto it = overrides->find(op.name);
@@ -477,9 +492,9 @@ AdminResult CreatePartitions(ServerContext& ctx, const std::string& topic, int32
   for (auto& [p, replicas] : added) updated.partitions[p] = replicas;
   Status st = ctx.zk->SetTopicAssignment(topic, updated, existing->zk_version);
   if (st.code() == Status::Code::kStale) {
-    return AdminResult::Error(ErrorCode::kReassignmentInProgress,
-                              "The assignment of topic '" + topic +
-                                  "' changed concurrently; retry.");
+    return AdminResult::Error(
+        ErrorCode::kReassignmentInProgress,
+        "The assignment of topic '" + topic + "' changed concurrently; retry.");
   }
   if (!st.ok()) return ZkError(st, "cannot update topic " + topic);
   LOG(INFO) << "[TopicAdmin broker=" << ctx.broker_id << "] topic " << topic << " grows from "
@@ -522,7 +537,8 @@ AdminResult AlterTopicConfig(ServerContext& ctx, const std::string& topic,
   if (!st.ok()) {
     return AdminResult::Error(ErrorCode::kInvalidConfig,
                               "Invalid config value for resource ConfigResource(type=TOPIC, "
-                              "name='" + topic + "'): " + st.message());
+                              "name='" +
+                                  topic + "'): " + st.message());
   }
   if (validate_only) return AdminResult();
   if (!ctx.zk) return NoZk();
@@ -561,7 +577,8 @@ asio::awaitable<std::vector<std::string>> WaitForPartitionsOnline(
     }
     auto now = std::chrono::steady_clock::now();
     if (pending.empty() || now >= deadline) co_return pending;
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
+    timer.expires_after(
+        std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return pending;  // cancelled: the broker is stopping
@@ -591,7 +608,8 @@ asio::awaitable<std::vector<std::string>> WaitForTopicsGone(ServerContext& ctx,
     }
     auto now = std::chrono::steady_clock::now();
     if (pending.empty() || now >= deadline) co_return pending;
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
+    timer.expires_after(
+        std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return pending;

@@ -29,8 +29,8 @@ using ReplicaAssignment = std::map<int32_t, std::vector<int32_t>>;
 
 struct TopicCreation {
   std::string name;
-  int32_t num_partitions = -1;       // -1: num.partitions
-  int16_t replication_factor = -1;   // -1: default.replication.factor
+  int32_t num_partitions = -1;                         // -1: num.partitions
+  int16_t replication_factor = -1;                     // -1: default.replication.factor
   std::map<int32_t, std::vector<int32_t>> assignment;  // manual assignment, if any
   std::map<std::string, std::string> configs;
 };
@@ -65,8 +65,8 @@ bool TopicNamesCollide(const std::string& a, const std::string& b);
 // INVALID_REPLICATION_FACTOR on bad counts (or racks on only some brokers).
 using BrokerList = std::vector<controller::BrokerMetadata>;
 AdminResult AssignReplicas(const BrokerList& brokers, int32_t num_partitions,
-                           int16_t replication_factor, int32_t start_index,
-                           int32_t start_partition, ReplicaAssignment* out);
+                           int16_t replication_factor, int32_t start_index, int32_t start_partition,
+                           ReplicaAssignment* out);
 
 // A manual assignment for a new topic: partitions 0..n-1, every partition
 // with the same non-zero number of distinct replicas, all of them registered

@@ -86,10 +86,18 @@ TEST(TopicAdminTest, RandomAssignmentIsBalancedAndDistinct) {
 
 TEST(TopicAdminTest, AssignReplicasRejectsBadCounts) {
   ReplicaAssignment got;
-  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 3, 3, -1, 0, &got).error, ErrorCode::kInvalidReplicationFactor);
-  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 3, 0, -1, 0, &got).error, ErrorCode::kInvalidReplicationFactor);
-  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 0, 1, -1, 0, &got).error, ErrorCode::kInvalidPartitions);
-  EXPECT_EQ(AssignReplicas(Brokers({}), 1, 1, -1, 0, &got).error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 3, 3, -1, 0, &got).error,
+            ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 3, 0, -1, 0, &got).error,
+            ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(AssignReplicas(Brokers({0, 1}), 0, 1, -1, 0, &got).error,
+            ErrorCode::kInvalidPartitions);
+  EXPECT_EQ(AssignReplicas(Brokers({}), 1, 1, -1, 0, &got).error,
+            ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(AssignReplicas(Brokers({0}), 0x7fffffff, 1, -1, 0, &got).error,
+            ErrorCode::kInvalidPartitions);
+  EXPECT_EQ(AssignReplicas(Brokers({0}), 10, 1, -1, 0x7ffffff0, &got).error,
+            ErrorCode::kInvalidPartitions);
   EXPECT_TRUE(got.empty());
   AdminResult r = AssignReplicas(Brokers({0}), 1, 2, -1, 0, &got);
   EXPECT_EQ(r.message, "Replication factor: 2 larger than available brokers: 1.");
@@ -104,8 +112,7 @@ TEST(TopicAdminTest, RackAwareAssignmentSpreadsRacks) {
     EXPECT_NE(brokers[rs[0]].rack, brokers[rs[1]].rack) << "partition " << p;
   }
   BrokerList partial{{0, "a"}, {1, std::nullopt}};
-  EXPECT_EQ(AssignReplicas(partial, 1, 1, -1, 0, &got).error,
-            ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(AssignReplicas(partial, 1, 1, -1, 0, &got).error, ErrorCode::kInvalidReplicationFactor);
 }
 
 TEST(TopicAdminTest, ManualAssignmentChecks) {
@@ -167,6 +174,8 @@ TEST(TopicAdminTest, NewPartitionsRejectShrinkAndBadManualAssignments) {
   AdminResult ok = AssignNewPartitions("t", existing, 3, Manual{{3, 1}}, brokers, &added);
   ASSERT_TRUE(ok.ok()) << ok.message;
   EXPECT_EQ(added, (ReplicaAssignment{{2, {3, 1}}}));
+  EXPECT_EQ(AssignNewPartitions("t", existing, 0x7fffffff, std::nullopt, brokers, &added).error,
+            ErrorCode::kInvalidPartitions);
   ReplicaAssignment none;
   EXPECT_FALSE(AssignNewPartitions("t", none, 3, std::nullopt, brokers, &added).ok());
 }
@@ -202,10 +211,10 @@ TEST(TopicAdminTest, IncrementalRejectsBadOperations) {
             ErrorCode::kInvalidRequest);
   EXPECT_EQ(ApplyIncrementalConfigOps(broker, {{"retention.ms", 7, "1"}}, &o).error,
             ErrorCode::kInvalidRequest);
-  EXPECT_EQ(ApplyIncrementalConfigOps(broker, {{"retention.ms", 0, "1"}, {"retention.ms", 1, {}}},
-                                      &o)
-                .error,
-            ErrorCode::kInvalidRequest);
+  EXPECT_EQ(
+      ApplyIncrementalConfigOps(broker, {{"retention.ms", 0, "1"}, {"retention.ms", 1, {}}}, &o)
+          .error,
+      ErrorCode::kInvalidRequest);
   EXPECT_TRUE(o.empty());
 }
 
@@ -264,10 +273,14 @@ TEST_F(TopicAdminWaitTest, OnlineTimesOutWhenTopicMissing) {
 TEST_F(TopicAdminWaitTest, OnlineRequiresLiveLeadersAndCount) {
   Publish("t", 2, 0);
   EXPECT_TRUE(Run([&] { return WaitForTopicsOnline(ctx_, {"t"}, 1000); }).empty());
-  EXPECT_EQ(Run([&] { return WaitForPartitionsOnline(ctx_, {{"t", 3}}, 40); }),
+  EXPECT_EQ(Run([&] {
+              return WaitForPartitionsOnline(ctx_, {{"t", 3}}, 40);
+            }),
             std::vector<std::string>{"t"});
   Publish("u", 1, 7);  // leader 7 is not a live broker
-  EXPECT_EQ(Run([&] { return WaitForTopicsOnline(ctx_, {"t", "u"}, 40); }),
+  EXPECT_EQ(Run([&] {
+              return WaitForTopicsOnline(ctx_, {"t", "u"}, 40);
+            }),
             std::vector<std::string>{"u"});
 }
 
@@ -282,8 +295,7 @@ TEST_F(TopicAdminWaitTest, OnlineWakesWhenMetadataArrives) {
 
 TEST_F(TopicAdminWaitTest, GoneWaitsForRemoval) {
   Publish("t", 1, 0);
-  EXPECT_EQ(Run([&] { return WaitForTopicsGone(ctx_, {"t"}, 40); }),
-            std::vector<std::string>{"t"});
+  EXPECT_EQ(Run([&] { return WaitForTopicsGone(ctx_, {"t"}, 40); }), std::vector<std::string>{"t"});
   asio::steady_timer later(io_);
   later.expires_after(std::chrono::milliseconds(50));
   later.async_wait([&](const boost::system::error_code&) {
@@ -390,8 +402,7 @@ TEST_F(TopicAdminZkTest, CreateTopicRejectsWithoutWriting) {
             ErrorCode::kInvalidTopicException);
   EXPECT_EQ(CreateTopic(ctx_, {"big", 1, 4, {}, {}}, false).error,
             ErrorCode::kInvalidReplicationFactor);
-  EXPECT_EQ(CreateTopic(ctx_, {"zero", 0, 1, {}, {}}, false).error,
-            ErrorCode::kInvalidPartitions);
+  EXPECT_EQ(CreateTopic(ctx_, {"zero", 0, 1, {}, {}}, false).error, ErrorCode::kInvalidPartitions);
   AdminResult bad = CreateTopic(ctx_, {"cfg", 1, 1, {}, {{"retention.ms", "soon"}}}, false);
   EXPECT_EQ(bad.error, ErrorCode::kInvalidConfig);
   EXPECT_NE(bad.message.find("retention.ms"), std::string::npos);
@@ -442,8 +453,7 @@ TEST_F(TopicAdminZkTest, DeleteTopicMarksOnceAndBlocksRecreation) {
   ASSERT_TRUE(marked.ok());
   EXPECT_EQ(*marked, std::vector<std::string>{"gone"});
   EXPECT_EQ(DeleteTopic(ctx_, "never").error, ErrorCode::kUnknownTopicOrPartition);
-  EXPECT_EQ(CreateTopic(ctx_, {"gone", 1, 1, {}, {}}, false).error,
-            ErrorCode::kTopicAlreadyExists);
+  EXPECT_EQ(CreateTopic(ctx_, {"gone", 1, 1, {}, {}}, false).error, ErrorCode::kTopicAlreadyExists);
   EXPECT_EQ(CreatePartitions(ctx_, "gone", 3, std::nullopt, false).error,
             ErrorCode::kInvalidTopicException);
 }

@@ -56,6 +56,16 @@ TEST(ArgsTest, ClientConfigIsRepeatableAndOrdered) {
   EXPECT_FALSE(P({"-X", "=v", "topic", "list"}).ok());
 }
 
+TEST(ArgsTest, RequestTimeoutFollowsSocketTimeout) {
+  EXPECT_EQ(30000, P({"topic", "list"})->global.request_timeout_ms);
+  EXPECT_EQ(1500, P({"-X", "socket.timeout.ms=1500", "topic", "list"})->global.request_timeout_ms);
+  // The last one wins, as in librdkafka; a bad one is left to librdkafka.
+  EXPECT_EQ(2000,
+            P({"-X", "socket.timeout.ms=1500", "-X", "socket.timeout.ms=2000", "topic", "list"})
+                ->global.request_timeout_ms);
+  EXPECT_EQ(30000, P({"-X", "socket.timeout.ms=abc", "topic", "list"})->global.request_timeout_ms);
+}
+
 TEST(ArgsTest, NoCommandIsUsageError) {
   auto r = P({});
   ASSERT_FALSE(r.ok());
@@ -217,6 +227,20 @@ TEST(ArgsTest, BenchProduceOptions) {
   EXPECT_FALSE(P({"bench", "produce", "--linger-ms", "-1"}).ok());
   EXPECT_FALSE(P({"bench", "consume", "--acks", "1"}).ok());  // not a consume option
   EXPECT_FALSE(P({"bench", "produce", "extra"}).ok());
+}
+
+TEST(ArgsTest, MockCluster) {
+  auto d = As<MockClusterOptions>(P({"mock-cluster"}));
+  EXPECT_EQ(1, d.brokers);
+  EXPECT_TRUE(d.topics.empty());
+  auto o = As<MockClusterOptions>(
+      P({"mock-cluster", "--brokers", "3", "--topic", "a:4", "--topic", "b"}));
+  EXPECT_EQ(3, o.brokers);
+  std::vector<std::pair<std::string, int32_t>> want = {{"a", 4}, {"b", 1}};
+  EXPECT_EQ(want, o.topics);
+  EXPECT_FALSE(P({"mock-cluster", "--topic", "a:0"}).ok());
+  EXPECT_FALSE(P({"mock-cluster", "--topic", ":3"}).ok());
+  EXPECT_FALSE(P({"mock-cluster", "--brokers", "0"}).ok());
 }
 
 TEST(ArgsTest, DoubleDashEndsOptions) {

@@ -1,6 +1,7 @@
 // AlterConfigs (33): replace every override of a topic (Kafka's
 // ZkAdminManager.alterConfigs). gregor has no dynamic broker configs.
 #include "gregor/protocol/messages/alter_configs.h"
+
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -53,8 +54,8 @@ asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Respo
     r.resource_type = in.resources[i].resource_type;
     r.resource_name = in.resources[i].resource_name;
     r.error_code = static_cast<int16_t>(results[i].error);
-    r.error_message = results[i].message.empty() ? std::nullopt
-                                                 : std::optional<std::string>(results[i].message);
+    r.error_message =
+        results[i].message.empty() ? std::nullopt : std::optional<std::string>(results[i].message);
   }
   out.Encode(resp.out, req.version());
   co_return true;

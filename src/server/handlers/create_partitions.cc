@@ -2,9 +2,10 @@
 // controller watches /brokers/topics/<t> and brings the new partitions
 // online), then wait up to the timeout for them, as Kafka's
 // ZkAdminManager.createPartitions.
+#include "gregor/protocol/messages/create_partitions.h"
+
 #include <set>
 
-#include "gregor/protocol/messages/create_partitions.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 

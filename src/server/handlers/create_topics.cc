@@ -1,10 +1,11 @@
 // CreateTopics (19): validate, write the topics to ZooKeeper, then wait (up
 // to the request's timeout) until the controller has brought every partition
 // online, as Kafka's ZkAdminManager.createTopics and DelayedCreatePartitions.
+#include "gregor/protocol/messages/create_topics.h"
+
 #include <set>
 
 #include "gregor/config/topic_config.h"
-#include "gregor/protocol/messages/create_topics.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -40,9 +41,9 @@ AdminResult ToCreation(const protocol::CreateTopicsRequest::CreatableTopic& t, T
   }
   for (const auto& a : t.assignments) {
     if (!tc->assignment.emplace(a.partition_index, a.broker_ids).second) {
-      return AdminResult::Error(ErrorCode::kInvalidReplicaAssignment,
-                                "Partition " + std::to_string(a.partition_index) +
-                                    " is assigned more than once.");
+      return AdminResult::Error(
+          ErrorCode::kInvalidReplicaAssignment,
+          "Partition " + std::to_string(a.partition_index) + " is assigned more than once.");
     }
   }
   return AdminResult();
@@ -73,10 +74,10 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
     r.name = t.name;
     r.error_message = std::nullopt;
     if (occurrences[t.name] > 1) {
-      SetError(r, AdminResult::Error(ErrorCode::kInvalidRequest,
-                                     "Create topics request from client `" + req.conn.client_id +
-                                         "` contains multiple entries for the following topics: " +
-                                         t.name));
+      SetError(r, AdminResult::Error(
+                      ErrorCode::kInvalidRequest,
+                      "Create topics request from client `" + req.conn.client_id +
+                          "` contains multiple entries for the following topics: " + t.name));
       continue;
     }
     Pending p{out.topics.size() - 1, {}, {}};

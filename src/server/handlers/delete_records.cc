@@ -1,8 +1,9 @@
 // DeleteRecords (21): advance the log start offset of partitions led here
 // (Kafka's Partition.deleteRecordsOnLeader). gregor answers once the leader
 // moved; it does not wait for followers' low watermarks.
-#include "gregor/config/topic_config.h"
 #include "gregor/protocol/messages/delete_records.h"
+
+#include "gregor/config/topic_config.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -58,8 +59,8 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext& ctx, Request& req, Resp
     auto& tr = out.topics.emplace_back();
     tr.name = topic.name;
     tr.partitions.reserve(topic.partitions.size());
-    bool deletable = config::ToLogConfig(*ctx.config, ctx.topic_configs->Get(topic.name))
-                         .delete_enabled;
+    bool deletable =
+        config::ToLogConfig(*ctx.config, ctx.topic_configs->Get(topic.name)).delete_enabled;
     for (const auto& p : topic.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = p.partition_index;

@@ -1,9 +1,10 @@
 // DeleteTopics (20): mark topics for deletion in ZooKeeper, then wait (up to
 // the request's timeout) until the controller has removed them from the
 // metadata, as Kafka's ZkAdminManager.deleteTopics and DelayedDeleteTopics.
+#include "gregor/protocol/messages/delete_topics.h"
+
 #include <set>
 
-#include "gregor/protocol/messages/delete_topics.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 

@@ -1,11 +1,12 @@
 // DescribeConfigs (32): a topic's effective configs (override, static broker
 // config or default, with synonyms) or this broker's static configs, as
 // Kafka's ConfigHelper.describeConfigs.
+#include "gregor/protocol/messages/describe_configs.h"
+
 #include <algorithm>
 #include <charconv>
 
 #include "gregor/config/topic_config.h"
-#include "gregor/protocol/messages/describe_configs.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -109,7 +110,8 @@ asio::awaitable<bool> HandleDescribeConfigs(ServerContext& ctx, Request& req, Re
         int32_t id = 0;
         auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
         if (ec != std::errc() || p != name.data() + name.size()) {
-          SetError(r, ErrorCode::kInvalidRequest, "Broker id must be an integer, but it is: " + name);
+          SetError(r, ErrorCode::kInvalidRequest,
+                   "Broker id must be an integer, but it is: " + name);
           continue;
         }
         if (id != ctx.broker_id) {

@@ -2,6 +2,7 @@
 // topic's overrides, read-modify-write of /config/topics/<t> (Kafka's
 // ZkAdminManager.incrementalAlterConfigs). No dynamic broker configs.
 #include "gregor/protocol/messages/incremental_alter_configs.h"
+
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -24,9 +25,9 @@ AdminResult AlterOne(ServerContext& ctx,
   }
   auto current = ctx.zk->GetTopicConfig(res.resource_name);
   if (!current.ok()) {
-    return AdminResult::Error(ErrorCode::kUnknownServerError,
-                              "cannot read the config of topic " + res.resource_name + ": " +
-                                  current.status().message());
+    return AdminResult::Error(
+        ErrorCode::kUnknownServerError,
+        "cannot read the config of topic " + res.resource_name + ": " + current.status().message());
   }
   std::vector<ConfigOp> ops;
   for (const auto& c : res.configs) ops.push_back({c.name, c.config_operation, c.value});
@@ -70,8 +71,8 @@ asio::awaitable<bool> HandleIncrementalAlterConfigs(ServerContext& ctx, Request&
     r.resource_type = in.resources[i].resource_type;
     r.resource_name = in.resources[i].resource_name;
     r.error_code = static_cast<int16_t>(results[i].error);
-    r.error_message = results[i].message.empty() ? std::nullopt
-                                                 : std::optional<std::string>(results[i].message);
+    r.error_message =
+        results[i].message.empty() ? std::nullopt : std::optional<std::string>(results[i].message);
   }
   out.Encode(resp.out, req.version());
   co_return true;
