@@ -164,7 +164,10 @@ namespace {
 // headers can be read and answered with UNSUPPORTED_VERSION) but no handler yet.
 const std::vector<ApiVersionRange>& Table() {
   static const std::vector<ApiVersionRange> table = {
-      {ApiKey::kProduce, 3, 9, 9, true},
+      // Produce from v0, as Kafka 3.x advertises: librdkafka 2.0.2 enables gzip/snappy
+      // only when Produce v0 is in range. Batches must still be magic 2 (KIP-896 floor);
+      // older formats get UNSUPPORTED_FOR_MESSAGE_FORMAT per partition.
+      {ApiKey::kProduce, 0, 9, 9, true},
       {ApiKey::kFetch, 4, 12, 12, true},
       {ApiKey::kListOffsets, 0, 7, 6, true},
       {ApiKey::kMetadata, 0, 12, 9, true},

@@ -119,7 +119,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
   struct Want {
     ApiKey key;
     int16_t min, max;
-  } want[] = {{ApiKey::kProduce, 3, 9},
+  } want[] = {{ApiKey::kProduce, 0, 9},
               {ApiKey::kFetch, 4, 12},
               {ApiKey::kListOffsets, 0, 7},
               {ApiKey::kMetadata, 0, 12},

@@ -9,6 +9,7 @@ namespace {
 using protocol::ErrorCode;
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
+constexpr int64_t kMaxTimestamp = -3;
 }  // namespace
 
 asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Response& resp) {
@@ -54,6 +55,14 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
         offset = log->LogStartOffset();
         auto e = log->FetchOffsetByTimestamp(kEarliest);
         if (e.ok()) epoch = e->leader_epoch;
+      } else if (p.timestamp == kMaxTimestamp && v >= 7) {
+        // KIP-734: the record with the largest timestamp.
+        auto found = log->FetchOffsetByTimestamp(kMaxTimestamp);
+        if (found.ok() && found->offset < log->HighWatermark()) {
+          offset = found->offset;
+          timestamp = found->timestamp;
+          epoch = found->leader_epoch;
+        }
       } else if (p.timestamp < 0) {
         pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
         continue;

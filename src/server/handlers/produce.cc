@@ -60,6 +60,12 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         pr.error_message = "a produce request must carry at least one record batch";
         continue;
       }
+      // Message format v2 only (KIP-896): the magic byte sits at offset 16.
+      if (pd.records.bytes.size() > 16 && pd.records.bytes[16] != 2) {
+        pr.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedForMessageFormat);
+        pr.error_message = "only message format v2 (magic 2) is accepted";
+        continue;
+      }
       if (min_isr < 0) min_isr = MinInsyncReplicas(ctx, topic.name);
       // The batches are stamped in place inside the request frame: no copy.
       uint8_t* data = frame_base + (reinterpret_cast<const uint8_t*>(pd.records.bytes.data()) -
