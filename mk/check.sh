@@ -23,6 +23,17 @@ for bin in "$@"; do
   echo "   $p passed, $f failed, $s skipped"
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done
+# Formatting is part of the contract (CONVENTIONS.md): one counted check.
+if command -v clang-format >/dev/null 2>&1; then
+  echo "== format: clang-format --dry-run"
+  files=$(cd "$top" && find src include tests -name '*.cc' -o -name '*.h')
+  if (cd "$top" && clang-format --dry-run -Werror $files) >"$logdir/format.log" 2>&1; then
+    echo "   1 passed, 0 failed, 0 skipped"; passed=$((passed + 1))
+  else
+    head -20 "$logdir/format.log"; echo "   run 'make format'"
+    echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
+  fi
+fi
 if [ -x "$top/integration/run" ] && [ -z "$GREGOR_UNIT_ONLY" ]; then
   echo "== integration"
   out="$logdir/integration.log"

@@ -8,7 +8,10 @@ namespace gregor::cluster {
 
 Partition::Partition(TopicPartition tp, TopicId topic_id, int32_t local_broker_id,
                      std::shared_ptr<log::Log> log)
-    : tp_(std::move(tp)), topic_id_(topic_id), local_broker_id_(local_broker_id), log_(std::move(log)) {}
+    : tp_(std::move(tp)),
+      topic_id_(topic_id),
+      local_broker_id_(local_broker_id),
+      log_(std::move(log)) {}
 
 PartitionRole Partition::role() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -30,8 +33,8 @@ Status Partition::ApplyRole(const PartitionRole& role) {
   if (role.leader_epoch < role_.leader_epoch ||
       (role.leader_epoch == role_.leader_epoch && role_.leader_epoch >= 0 &&
        role.zk_version <= role_.zk_version)) {
-    return Status::Stale("leader epoch " + std::to_string(role.leader_epoch) + " is not newer than " +
-                         std::to_string(role_.leader_epoch));
+    return Status::Stale("leader epoch " + std::to_string(role.leader_epoch) +
+                         " is not newer than " + std::to_string(role_.leader_epoch));
   }
   role_ = role;
   bool is_leader = role_.leader == local_broker_id_;
@@ -61,7 +64,8 @@ Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t
     epoch = role_.leader_epoch;
     isr_size = role_.isr.size();
     // Effective min ISR is capped by the replica count (Kafka's rule).
-    int32_t min_isr = std::min<int32_t>(min_insync_replicas, static_cast<int32_t>(role_.replicas.size()));
+    int32_t min_isr =
+        std::min<int32_t>(min_insync_replicas, static_cast<int32_t>(role_.replicas.size()));
     if (acks == -1 && static_cast<int32_t>(isr_size) < min_isr) {
       return Status::Unavailable("in-sync replicas " + std::to_string(isr_size) +
                                  " below min.insync.replicas " + std::to_string(min_isr));

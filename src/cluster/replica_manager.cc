@@ -24,9 +24,9 @@ ErrorCode ReplicaManager::BecomeLeaderOrFollower(
     std::lock_guard<std::mutex> lock(mu_);
     // A deposed controller's request is rejected as a whole.
     if (controller_epoch < controller_epoch_) {
-      LOG(WARNING) << "[ReplicaManager broker=" << broker_id_ << "] ignoring LeaderAndIsr from controller "
-                   << controller_id << " with stale epoch " << controller_epoch << " < "
-                   << controller_epoch_;
+      LOG(WARNING) << "[ReplicaManager broker=" << broker_id_
+                   << "] ignoring LeaderAndIsr from controller " << controller_id
+                   << " with stale epoch " << controller_epoch << " < " << controller_epoch_;
       return ErrorCode::kStaleControllerEpoch;
     }
     controller_epoch_ = controller_epoch;
@@ -59,7 +59,8 @@ ErrorCode ReplicaManager::BecomeLeaderOrFollower(
   return ErrorCode::kNone;
 }
 
-ErrorCode ReplicaManager::StopReplicas(int32_t controller_epoch, const std::vector<TopicPartition>& tps,
+ErrorCode ReplicaManager::StopReplicas(int32_t controller_epoch,
+                                       const std::vector<TopicPartition>& tps,
                                        bool delete_partitions,
                                        std::vector<std::pair<TopicPartition, ErrorCode>>* results) {
   {

@@ -10,8 +10,8 @@ namespace gregor::network {
 
 namespace {
 
-using asio::ip::tcp;
 using asio::use_awaitable;
+using asio::ip::tcp;
 
 // Client-caused warnings are rate limited: at most one per second per kind.
 bool ShouldWarn(std::atomic<int64_t>& last_ms) {
@@ -149,15 +149,15 @@ Status Listener::Bind() {
 }
 
 void Listener::Start() {
-  asio::co_spawn(
-      acceptor_.get_executor(), AcceptLoop(), [name = options_.name](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          LOG(ERROR) << "[Listener " << name << "] accept loop ended: " << ex.what();
-        }
-      });
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(),
+                 [name = options_.name](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     LOG(ERROR) << "[Listener " << name << "] accept loop ended: " << ex.what();
+                   }
+                 });
   LOG(INFO) << "[Listener " << options_.name << "] accepting on " << options_.host << ":" << port_
             << " (" << options_.security_protocol << ")";
 }
@@ -231,9 +231,9 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       });
       uint8_t size_buf[4];
       co_await conn->ReadExactly(size_buf, 4);
-      int32_t size = static_cast<int32_t>((uint32_t(size_buf[0]) << 24) |
-                                          (uint32_t(size_buf[1]) << 16) |
-                                          (uint32_t(size_buf[2]) << 8) | uint32_t(size_buf[3]));
+      int32_t size =
+          static_cast<int32_t>((uint32_t(size_buf[0]) << 24) | (uint32_t(size_buf[1]) << 16) |
+                               (uint32_t(size_buf[2]) << 8) | uint32_t(size_buf[3]));
       if (size < 8 || size > options_.max_request_bytes) {
         // A request header alone is at least 8 bytes (key, version, correlation id).
         if (ShouldWarn(g_last_frame_warning)) {

@@ -105,8 +105,8 @@ struct Broker::Impl {
 
   std::vector<zk::Endpoint> AdvertisedEndpoints() {
     std::vector<zk::Endpoint> out;
-    const auto& adv = config.advertised_listeners.empty() ? config.listeners
-                                                           : config.advertised_listeners;
+    const auto& adv =
+        config.advertised_listeners.empty() ? config.listeners : config.advertised_listeners;
     for (const auto& l : adv) {
       zk::Endpoint e;
       e.listener = l.name;
@@ -244,7 +244,8 @@ Status Broker::Start() {
 
   // 3. Replica manager and request handling.
   d.replicas = std::make_unique<cluster::ReplicaManager>(
-      cfg.broker_id, d.logs.get(), [&d](const std::string& topic) { return d.LogConfigFor(topic); });
+      cfg.broker_id, d.logs.get(),
+      [&d](const std::string& topic) { return d.LogConfigFor(topic); });
   d.ctx.config = &d.config;
   d.ctx.broker_id = cfg.broker_id;
   d.ctx.cluster_id = *cluster_id;
@@ -291,8 +292,8 @@ Status Broker::Start() {
   });
 
   // 6. The controller: every broker runs for election.
-  std::string ib_listener =
-      cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name : cfg.inter_broker_listener_name;
+  std::string ib_listener = cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name
+                                                                   : cfg.inter_broker_listener_name;
   d.channel = std::make_unique<BrokerControllerChannel>(ib_listener);
   controller::Controller::Options co;
   co.broker_id = cfg.broker_id;

@@ -247,8 +247,8 @@ void BrokerControllerChannel::SendLeaderAndIsr(
   }
   protocol::Writer w;
   req.Encode(w, kLeaderAndIsrVersion);
-  Item item{static_cast<int16_t>(protocol::ApiKey::kLeaderAndIsr), kLeaderAndIsrVersion,
-            Flatten(w), nullptr};
+  Item item{static_cast<int16_t>(protocol::ApiKey::kLeaderAndIsr), kLeaderAndIsrVersion, Flatten(w),
+            nullptr};
   std::map<std::array<uint8_t, 16>, std::string> names;
   for (const auto& p : partitions) names[p.topic_id] = p.tp.topic;
   item.done = [done, names](Status st, const std::string& body) {

@@ -30,22 +30,20 @@ class BrokerControllerChannel final : public controller::ControllerChannel {
   ~BrokerControllerChannel() override;
   void Shutdown();
 
-  void SendLeaderAndIsr(const controller::BrokerInfo& to, int32_t controller_id,
-                        int32_t controller_epoch,
-                        const std::vector<controller::PartitionState>& partitions,
-                        const std::vector<controller::BrokerInfo>& live_leaders,
-                        std::function<void(Status, std::vector<std::pair<TopicPartition, int16_t>>)>
-                            done) override;
+  void SendLeaderAndIsr(
+      const controller::BrokerInfo& to, int32_t controller_id, int32_t controller_epoch,
+      const std::vector<controller::PartitionState>& partitions,
+      const std::vector<controller::BrokerInfo>& live_leaders,
+      std::function<void(Status, std::vector<std::pair<TopicPartition, int16_t>>)> done) override;
   void SendUpdateMetadata(const controller::BrokerInfo& to, int32_t controller_id,
                           int32_t controller_epoch,
                           const std::vector<controller::PartitionState>& partitions,
                           const std::vector<controller::BrokerInfo>& live_brokers,
                           std::function<void(Status)> done) override;
-  void SendStopReplica(const controller::BrokerInfo& to, int32_t controller_id,
-                       int32_t controller_epoch, const std::vector<TopicPartition>& partitions,
-                       bool delete_partitions,
-                       std::function<void(Status, std::vector<std::pair<TopicPartition, int16_t>>)>
-                           done) override;
+  void SendStopReplica(
+      const controller::BrokerInfo& to, int32_t controller_id, int32_t controller_epoch,
+      const std::vector<TopicPartition>& partitions, bool delete_partitions,
+      std::function<void(Status, std::vector<std::pair<TopicPartition, int16_t>>)> done) override;
 
   // One queued request: the encoded body and how to read its response.
   struct Item {

@@ -6,40 +6,60 @@ using protocol::ErrorCode;
 
 ErrorCode ProduceError(const Status& st) {
   switch (st.code()) {
-    case Status::Code::kOk: return ErrorCode::kNone;
-    case Status::Code::kCorruption: return ErrorCode::kCorruptMessage;
-    case Status::Code::kTooLarge: return ErrorCode::kMessageTooLarge;
-    case Status::Code::kInvalidArgument: return ErrorCode::kInvalidRecord;
-    case Status::Code::kNotLeader: return ErrorCode::kNotLeaderOrFollower;
-    case Status::Code::kUnavailable: return ErrorCode::kNotEnoughReplicas;
-    case Status::Code::kNotFound: return ErrorCode::kUnknownTopicOrPartition;
+    case Status::Code::kOk:
+      return ErrorCode::kNone;
+    case Status::Code::kCorruption:
+      return ErrorCode::kCorruptMessage;
+    case Status::Code::kTooLarge:
+      return ErrorCode::kMessageTooLarge;
+    case Status::Code::kInvalidArgument:
+      return ErrorCode::kInvalidRecord;
+    case Status::Code::kNotLeader:
+      return ErrorCode::kNotLeaderOrFollower;
+    case Status::Code::kUnavailable:
+      return ErrorCode::kNotEnoughReplicas;
+    case Status::Code::kNotFound:
+      return ErrorCode::kUnknownTopicOrPartition;
     case Status::Code::kIOError:
-    case Status::Code::kNoSpace: return ErrorCode::kKafkaStorageError;
-    case Status::Code::kTimeout: return ErrorCode::kRequestTimedOut;
-    case Status::Code::kStale: return ErrorCode::kFencedLeaderEpoch;
+    case Status::Code::kNoSpace:
+      return ErrorCode::kKafkaStorageError;
+    case Status::Code::kTimeout:
+      return ErrorCode::kRequestTimedOut;
+    case Status::Code::kStale:
+      return ErrorCode::kFencedLeaderEpoch;
     case Status::Code::kOutOfRange:
     case Status::Code::kAlreadyExists:
-    case Status::Code::kInternal: return ErrorCode::kUnknownServerError;
+    case Status::Code::kInternal:
+      return ErrorCode::kUnknownServerError;
   }
   return ErrorCode::kUnknownServerError;
 }
 
 ErrorCode ReadError(const Status& st) {
   switch (st.code()) {
-    case Status::Code::kOk: return ErrorCode::kNone;
-    case Status::Code::kOutOfRange: return ErrorCode::kOffsetOutOfRange;
-    case Status::Code::kNotLeader: return ErrorCode::kNotLeaderOrFollower;
-    case Status::Code::kStale: return ErrorCode::kFencedLeaderEpoch;
-    case Status::Code::kNotFound: return ErrorCode::kUnknownLeaderEpoch;
+    case Status::Code::kOk:
+      return ErrorCode::kNone;
+    case Status::Code::kOutOfRange:
+      return ErrorCode::kOffsetOutOfRange;
+    case Status::Code::kNotLeader:
+      return ErrorCode::kNotLeaderOrFollower;
+    case Status::Code::kStale:
+      return ErrorCode::kFencedLeaderEpoch;
+    case Status::Code::kNotFound:
+      return ErrorCode::kUnknownLeaderEpoch;
     case Status::Code::kIOError:
     case Status::Code::kNoSpace:
-    case Status::Code::kCorruption: return ErrorCode::kKafkaStorageError;
-    case Status::Code::kTimeout: return ErrorCode::kRequestTimedOut;
-    case Status::Code::kUnavailable: return ErrorCode::kLeaderNotAvailable;
+    case Status::Code::kCorruption:
+      return ErrorCode::kKafkaStorageError;
+    case Status::Code::kTimeout:
+      return ErrorCode::kRequestTimedOut;
+    case Status::Code::kUnavailable:
+      return ErrorCode::kLeaderNotAvailable;
     case Status::Code::kInvalidArgument:
     case Status::Code::kTooLarge:
     case Status::Code::kAlreadyExists:
-    case Status::Code::kInternal: return ErrorCode::kUnknownServerError;
+    case Status::Code::kInternal:
+      return ErrorCode::kUnknownServerError;
   }
   return ErrorCode::kUnknownServerError;
 }

@@ -24,8 +24,8 @@ bool ShouldWarn() {
 
 }  // namespace
 
-asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn, std::string& frame,
-                                                protocol::Writer& out) {
+asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn,
+                                                std::string& frame, protocol::Writer& out) {
   protocol::Reader reader(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
   protocol::RequestHeader header;
   if (!protocol::DecodeRequestHeader(reader, &header)) co_return false;
@@ -86,22 +86,38 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
 HandlerFn FindHandler(int16_t api_key) {
   using protocol::ApiKey;
   switch (static_cast<ApiKey>(api_key)) {
-    case ApiKey::kApiVersions: return &HandleApiVersions;
-    case ApiKey::kMetadata: return &HandleMetadata;
-    case ApiKey::kProduce: return &HandleProduce;
-    case ApiKey::kFetch: return &HandleFetch;
-    case ApiKey::kListOffsets: return &HandleListOffsets;
-    case ApiKey::kCreateTopics: return &HandleCreateTopics;
-    case ApiKey::kDeleteTopics: return &HandleDeleteTopics;
-    case ApiKey::kCreatePartitions: return &HandleCreatePartitions;
-    case ApiKey::kDescribeConfigs: return &HandleDescribeConfigs;
-    case ApiKey::kAlterConfigs: return &HandleAlterConfigs;
-    case ApiKey::kIncrementalAlterConfigs: return &HandleIncrementalAlterConfigs;
-    case ApiKey::kDeleteRecords: return &HandleDeleteRecords;
-    case ApiKey::kLeaderAndIsr: return &HandleLeaderAndIsr;
-    case ApiKey::kUpdateMetadata: return &HandleUpdateMetadata;
-    case ApiKey::kStopReplica: return &HandleStopReplica;
-    default: return nullptr;
+    case ApiKey::kApiVersions:
+      return &HandleApiVersions;
+    case ApiKey::kMetadata:
+      return &HandleMetadata;
+    case ApiKey::kProduce:
+      return &HandleProduce;
+    case ApiKey::kFetch:
+      return &HandleFetch;
+    case ApiKey::kListOffsets:
+      return &HandleListOffsets;
+    case ApiKey::kCreateTopics:
+      return &HandleCreateTopics;
+    case ApiKey::kDeleteTopics:
+      return &HandleDeleteTopics;
+    case ApiKey::kCreatePartitions:
+      return &HandleCreatePartitions;
+    case ApiKey::kDescribeConfigs:
+      return &HandleDescribeConfigs;
+    case ApiKey::kAlterConfigs:
+      return &HandleAlterConfigs;
+    case ApiKey::kIncrementalAlterConfigs:
+      return &HandleIncrementalAlterConfigs;
+    case ApiKey::kDeleteRecords:
+      return &HandleDeleteRecords;
+    case ApiKey::kLeaderAndIsr:
+      return &HandleLeaderAndIsr;
+    case ApiKey::kUpdateMetadata:
+      return &HandleUpdateMetadata;
+    case ApiKey::kStopReplica:
+      return &HandleStopReplica;
+    default:
+      return nullptr;
   }
 }
 

@@ -48,7 +48,8 @@ TEST_F(PartitionTest, FollowerRefusesAppendsAndReads) {
   auto r = partition_->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(b.data()), b.size(), 1, 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(Status::Code::kNotLeader, r.status().code());
-  EXPECT_EQ(Status::Code::kNotLeader, partition_->Read(0, 1024, true, std::nullopt).status().code());
+  EXPECT_EQ(Status::Code::kNotLeader,
+            partition_->Read(0, 1024, true, std::nullopt).status().code());
 }
 
 TEST_F(PartitionTest, SoleLeaderAppendAdvancesHighWatermark) {

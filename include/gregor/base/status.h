@@ -36,16 +36,12 @@ class Status {
   static Status Ok() { return Status(); }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
-  static Status InvalidArgument(std::string m) {
-    return {Code::kInvalidArgument, std::move(m)};
-  }
+  static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   static Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
   static Status Timeout(std::string m) { return {Code::kTimeout, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
-  static Status AlreadyExists(std::string m) {
-    return {Code::kAlreadyExists, std::move(m)};
-  }
+  static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
   static Status OutOfRange(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
   static Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
   static Status NotLeader(std::string m) { return {Code::kNotLeader, std::move(m)}; }
@@ -69,7 +65,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     assert(!status_.ok());
   }
@@ -89,8 +85,8 @@ class Result {
 
 }  // namespace gregor
 
-#define GREGOR_RETURN_IF_ERROR(expr)       \
-  do {                                     \
-    ::gregor::Status _st = (expr);         \
-    if (!_st.ok()) return _st;             \
+#define GREGOR_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::gregor::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)

@@ -42,9 +42,9 @@ class ReplicaManager {
       const std::vector<LeaderAndIsrPartition>& partitions,
       std::vector<std::pair<TopicPartition, protocol::ErrorCode>>* results);
   // StopReplica: stops serving, optionally deletes the logs.
-  protocol::ErrorCode StopReplicas(int32_t controller_epoch, const std::vector<TopicPartition>& tps,
-                                   bool delete_partitions,
-                                   std::vector<std::pair<TopicPartition, protocol::ErrorCode>>* results);
+  protocol::ErrorCode StopReplicas(
+      int32_t controller_epoch, const std::vector<TopicPartition>& tps, bool delete_partitions,
+      std::vector<std::pair<TopicPartition, protocol::ErrorCode>>* results);
 
   std::shared_ptr<Partition> GetPartition(const TopicPartition& tp) const;
   std::vector<std::shared_ptr<Partition>> AllPartitions() const;

@@ -22,12 +22,12 @@
 namespace gregor::network {
 
 struct ListenerOptions {
-  std::string name;               // listener name, e.g. PLAINTEXT, SSL, CLIENT
-  std::string security_protocol;  // PLAINTEXT or SSL
-  std::string host;               // empty or 0.0.0.0 = all interfaces
-  int port = 0;                   // 0 = pick a free port
-  int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
-  int64_t idle_timeout_ms = 600000;       // connections.max.idle.ms
+  std::string name;                         // listener name, e.g. PLAINTEXT, SSL, CLIENT
+  std::string security_protocol;            // PLAINTEXT or SSL
+  std::string host;                         // empty or 0.0.0.0 = all interfaces
+  int port = 0;                             // 0 = pick a free port
+  int32_t max_request_bytes = 104857600;    // socket.request.max.bytes
+  int64_t idle_timeout_ms = 600000;         // connections.max.idle.ms
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
 };
 
@@ -35,11 +35,11 @@ class Listener {
  public:
   Listener(asio::io_context& io, ListenerOptions options, RequestHandler* handler);
   ~Listener();
-  Status Bind();                  // binds and listens; port() is known after
+  Status Bind();  // binds and listens; port() is known after
   int port() const { return port_; }
   const ListenerOptions& options() const { return options_; }
-  void Start();                   // begins accepting
-  void Stop();                    // stops accepting and closes every connection
+  void Start();  // begins accepting
+  void Stop();   // stops accepting and closes every connection
   size_t connection_count() const;
 
   struct ConnectionState;  // internal

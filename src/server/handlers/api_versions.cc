@@ -1,6 +1,7 @@
 // ApiVersions (18): the APIs and versions this broker speaks.
-#include "gregor/protocol/api_key.h"
 #include "gregor/protocol/messages/api_versions.h"
+
+#include "gregor/protocol/api_key.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {

@@ -1,11 +1,12 @@
 // Fetch (1): read partitions for consumers, with long polling on
 // max.wait.ms / min.bytes (Kafka's DelayedFetch). Records are sent as file
 // regions (sendfile) without being copied.
+#include "gregor/protocol/messages/fetch.h"
+
 #include <glog/logging.h>
 
 #include <chrono>
 
-#include "gregor/protocol/messages/fetch.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -111,9 +112,8 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     // Wait for an append on any requested partition, or the deadline.
     auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
     timer->expires_at(deadline);
-    uint64_t handle = ctx.replicas->listeners().Add(tps, [timer] {
-      asio::post(timer->get_executor(), [timer] { timer->cancel(); });
-    });
+    uint64_t handle = ctx.replicas->listeners().Add(
+        tps, [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
     // Data may have arrived between the read and registering: look again
     // before sleeping so a wake-up is never missed.
     Attempt again = ReadOnce(ctx, in, req.version());

@@ -1,10 +1,11 @@
 // LeaderAndIsr (4), UpdateMetadata (6), StopReplica (5): the controller's
 // requests to this broker, as in Kafka's ZooKeeper mode.
+#include "gregor/protocol/messages/leader_and_isr.h"
+
 #include <glog/logging.h>
 
 #include <set>
 
-#include "gregor/protocol/messages/leader_and_isr.h"
 #include "gregor/protocol/messages/stop_replica.h"
 #include "gregor/protocol/messages/update_metadata.h"
 #include "server/handlers/handlers.h"
@@ -69,7 +70,8 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
   std::vector<std::pair<TopicPartition, ErrorCode>> results;
   ErrorCode top = ErrorCode::kNone;
   co_await ctx.run_blocking([&] {
-    top = ctx.replicas->BecomeLeaderOrFollower(in.controller_id, in.controller_epoch, parts, &results);
+    top = ctx.replicas->BecomeLeaderOrFollower(in.controller_id, in.controller_epoch, parts,
+                                               &results);
   });
   protocol::LeaderAndIsrResponse out;
   out.error_code = static_cast<int16_t>(top);
@@ -110,8 +112,10 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext& ctx, Request& req, Res
       cb.endpoints.push_back({"PLAINTEXT", b.v0_host, b.v0_port, "PLAINTEXT"});
     }
     for (const auto& e : b.endpoints) {
-      std::string proto = e.security_protocol == 1 ? "SSL" : e.security_protocol == 2 ? "SASL_PLAINTEXT"
-                          : e.security_protocol == 3 ? "SASL_SSL" : "PLAINTEXT";
+      std::string proto = e.security_protocol == 1   ? "SSL"
+                          : e.security_protocol == 2 ? "SASL_PLAINTEXT"
+                          : e.security_protocol == 3 ? "SASL_SSL"
+                                                     : "PLAINTEXT";
       cb.endpoints.push_back({v >= 3 ? e.listener : proto, e.host, e.port, proto});
     }
     brokers.push_back(std::move(cb));

@@ -1,5 +1,6 @@
 // ListOffsets (2): earliest (-2), latest (-1) and by-timestamp lookups.
 #include "gregor/protocol/messages/list_offsets.h"
+
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 

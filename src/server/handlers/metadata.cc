@@ -1,8 +1,9 @@
 // Metadata (3): brokers, controller and partition leaders from the metadata
 // cache (fed by the controller), with topic auto-creation.
+#include "gregor/protocol/messages/metadata.h"
+
 #include <glog/logging.h>
 
-#include "gregor/protocol/messages/metadata.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 

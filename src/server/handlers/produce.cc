@@ -1,9 +1,10 @@
 // Produce (0): append client record batches to partition leaders.
+#include "gregor/protocol/messages/produce.h"
+
 #include <glog/logging.h>
 
 #include <charconv>
 
-#include "gregor/protocol/messages/produce.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -70,7 +71,8 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       // The batches are stamped in place inside the request frame: no copy.
       uint8_t* data = frame_base + (reinterpret_cast<const uint8_t*>(pd.records.bytes.data()) -
                                     reinterpret_cast<const uint8_t*>(req.frame.data()));
-      auto result = partition->AppendRecordsToLeader(data, pd.records.bytes.size(), in.acks, min_isr);
+      auto result =
+          partition->AppendRecordsToLeader(data, pd.records.bytes.size(), in.acks, min_isr);
       if (!result.ok()) {
         ErrorCode ec = ProduceError(result.status());
         pr.error_code = static_cast<int16_t>(ec);
