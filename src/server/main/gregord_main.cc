@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) must fail the write with EFBIG, which
+  // the log reports as a storage error, not kill the broker.
+  signal(SIGXFSZ, SIG_IGN);
 
   gregor::server::Broker broker(std::move(config));
   gregor::Status st = broker.Start();
