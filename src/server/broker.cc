@@ -256,6 +256,7 @@ Status Broker::Start() {
   d.ctx.logs = d.logs.get();
   d.ctx.zk = d.zk.get();
   d.ctx.topic_configs = &d.topic_configs;
+  d.ctx.max_replication_factor = 1;
   // Not itself a coroutine: g++ 12 destroys a by-value parameter of a
   // coroutine lambda twice when it is moved into an inner capture.
   d.ctx.run_blocking = [&d](std::function<void()> fn) -> asio::awaitable<void> {
@@ -314,6 +315,10 @@ void Broker::Shutdown() {
     return;
   }
   LOG(INFO) << d.Prefix() << "shutting down";
+  // ZooKeeper work done while stopping (resigning, deleting /controller, handlers still running)
+  // must not wait for a session that may not come back: closing the session removes our
+  // ephemeral znodes anyway.
+  if (d.zk_client) d.zk_client->FailFast();
   if (d.controller) d.controller->Stop();
   if (d.channel) d.channel->Shutdown();
   for (auto& l : d.listeners) l->Stop();

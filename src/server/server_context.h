@@ -3,6 +3,7 @@
 // owns every service named here and outlives all connections. Handlers run
 // on connection strands; every service here is thread-safe.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +59,11 @@ struct ServerContext {
   log::LogManager* logs = nullptr;
   zk::KafkaZkClient* zk = nullptr;
   TopicConfigStore* topic_configs = nullptr;
+  // Replicas per partition this broker can serve correctly. Followers do not
+  // fetch yet, so the Broker sets 1: a topic with more replicas would accept
+  // acks=all writes that no follower holds. Unlimited where tests build a
+  // context for the assignment logic alone.
+  int32_t max_replication_factor = INT32_MAX;
   // Runs blocking work (ZooKeeper calls) off the network threads.
   std::function<asio::awaitable<void>(std::function<void()>)> run_blocking;
   // Re-reads a topic's overrides from ZooKeeper and applies them.

@@ -412,6 +412,16 @@ AdminResult CreateTopic(ServerContext& ctx, const TopicCreation& topic, bool val
     result = ValidateManualAssignment(assignment, Ids(*brokers));
   }
   if (!result.ok()) return result;
+  for (const auto& [p, replicas] : assignment) {
+    if (static_cast<int64_t>(replicas.size()) > ctx.max_replication_factor) {
+      return AdminResult::Error(ErrorCode::kInvalidReplicationFactor,
+                                "Replication factor " + std::to_string(replicas.size()) +
+                                    " for partition " + std::to_string(p) +
+                                    " is not supported yet: this version keeps one replica per "
+                                    "partition (at most " +
+                                    std::to_string(ctx.max_replication_factor) + ").");
+    }
+  }
 
   // The topic may exist in ZooKeeper before this broker's cache has it.
   Status marked_st;

@@ -397,6 +397,16 @@ TEST_F(TopicAdminZkTest, CreateTopicDefaultsAndManualAssignment) {
   EXPECT_EQ(CreateTopic(ctx_, unknown_broker, false).error, ErrorCode::kInvalidReplicaAssignment);
 }
 
+TEST_F(TopicAdminZkTest, ReplicationFactorAboveTheBrokersLimitIsRefused) {
+  ctx_.max_replication_factor = 1;
+  AdminResult r = CreateTopic(ctx_, {"rf2", 1, 2, {}, {}}, false);
+  EXPECT_EQ(r.error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_FALSE(kzk_->GetTopicAssignment("rf2").ok());
+  TopicCreation manual{"rf2m", -1, -1, {{0, {0, 1}}}, {}};
+  EXPECT_EQ(CreateTopic(ctx_, manual, false).error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_TRUE(CreateTopic(ctx_, {"rf1", 2, 1, {}, {}}, false).ok());
+}
+
 TEST_F(TopicAdminZkTest, CreateTopicRejectsWithoutWriting) {
   EXPECT_EQ(CreateTopic(ctx_, {"bad name", 1, 1, {}, {}}, false).error,
             ErrorCode::kInvalidTopicException);

@@ -67,7 +67,9 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         pr.error_message = "only message format v2 (magic 2) is accepted";
         continue;
       }
-      if (min_isr < 0) min_isr = MinInsyncReplicas(ctx, topic.name);
+      // min.insync.replicas matters only to acks=all; looking it up copies
+      // the topic's config map, so acks=0/1 requests skip it.
+      if (in.acks == -1 && min_isr < 0) min_isr = MinInsyncReplicas(ctx, topic.name);
       // The batches are stamped in place inside the request frame: no copy.
       uint8_t* data = frame_base + (reinterpret_cast<const uint8_t*>(pd.records.bytes.data()) -
                                     reinterpret_cast<const uint8_t*>(req.frame.data()));
