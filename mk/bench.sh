@@ -10,9 +10,15 @@
 # ((utime+stime) delta from /proc/<pid>/stat over wall time).
 #
 # The mock is the yardstick: it keeps records in memory and does no I/O, so
-# ratios near 1 mean the client, not the broker, is the limit.
+# ratios near 1 mean the client, not the broker, is the limit. The client
+# needs most of the CPU, so on a shared machine every figure moves with the
+# background load: each metric runs against both sides back to back, in
+# BENCH_ROUNDS rounds (the pair's order alternating), and the table shows
+# each side's fastest round. Consume rates are timed from the first records
+# received (see bench_command.cc: librdkafka's start-up can add 500 ms).
 #
 # Environment: BENCH_RECORDS (2000000), BENCH_RECORD_SIZE (100),
+#   BENCH_ROUNDS (3; 1 for a quick look),
 #   BENCH_MOCK_ONLY=1 (skip gregord; automatic when bin/gregord is missing),
 #   BENCH_OUT (where the results table goes as TSV, default build/bench/last.tsv;
 #   compare two with mk/bench-compare.sh), BENCH_KEEP=1 (keep the temp dir).
@@ -26,8 +32,10 @@ records=${BENCH_RECORDS:-2000000}
 size=${BENCH_RECORD_SIZE:-100}
 out=${BENCH_OUT:-$top/build/bench/last.tsv}
 mock_only=${BENCH_MOCK_ONLY:-0}
+rounds=${BENCH_ROUNDS:-3}
 
 die() { echo "bench: $*" >&2; exit 1; }
+case "$rounds" in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a positive integer" ;; esac
 [ -x "$ctl" ] || die "bin/gregorctl is not built (make bin/gregorctl)"
 if [ "$mock_only" != 1 ] && [ ! -x "$gregord" ]; then
   echo "bench: bin/gregord is not built; running the mock half only" >&2
@@ -91,17 +99,28 @@ run_bench() {
   cat "$tmp/$name.out" >&2
 }
 
-# ---------------------------------------------------------------------------
-# The mock half.
-run_bench "mock produce acks=1" mock_p1 bench produce --mock --records "$records" \
-  --record-size "$size" --acks 1
-run_bench "mock produce acks=all" mock_pall bench produce --mock --records "$records" \
-  --record-size "$size" --acks all
-run_bench "mock consume" mock_c bench consume --mock --records "$records" --record-size "$size"
+# records/s of a result line, 0 when it has none.
+rate_of() {
+  r=$(sed -n 's/^[a-z]* [^:]*: \([0-9.]*\) records\/s.*/\1/p' "$1" 2>/dev/null)
+  echo "${r:-0}"
+}
+
+# keep_best NAME: $tmp/NAME.out (this round) becomes $tmp/best_NAME.out when
+# it is faster than the best so far. Noise on a shared machine only ever
+# slows a run down, so the fastest of the rounds is the least disturbed one.
+keep_best() {
+  new=$(rate_of "$tmp/$1.out")
+  old=$(rate_of "$tmp/best_$1.out")
+  if awk -v n="$new" -v o="$old" 'BEGIN { exit !(n > o) }'; then
+    cp "$tmp/$1.out" "$tmp/best_$1.out"
+    [ -f "$tmp/$1.cores" ] && cp "$tmp/$1.cores" "$tmp/best_$1.cores"
+  fi
+  return 0
+}
 
 # ---------------------------------------------------------------------------
-# The gregord half.
-cores="n/a"
+# Start gregord (with its ZooKeeper) first, so that its runs and the mock's
+# can be interleaved below.
 if [ "$mock_only" != 1 ]; then
   zk_port=$(free_port)
   port=$(free_port)
@@ -130,17 +149,54 @@ if [ "$mock_only" != 1 ]; then
     [ "$(date +%s)" -lt "$deadline" ] || die "topic bench has no leader after 30 s"
     sleep 0.2
   done
-
-  t0=$(now); c0=$(cpu_ticks "$gregord_pid")
-  run_bench "gregord produce acks=1" gregord_p1 -b "$bootstrap" bench produce --records "$records" \
-    --record-size "$size" --acks 1
-  c1=$(cpu_ticks "$gregord_pid"); t1=$(now)
-  cores=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
-  run_bench "gregord produce acks=all" gregord_pall -b "$bootstrap" bench produce \
-    --records "$records" --record-size "$size" --acks all
-  run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume --records "$records"
 fi
+
+# One run of metric KEY (p1, pall, c) against SIDE (mock, gregord).
+run_one() {  # side key
+  case "$1:$2" in
+    mock:p1) run_bench "mock produce acks=1" mock_p1 bench produce --mock --records "$records" \
+      --record-size "$size" --acks 1 ;;
+    mock:pall) run_bench "mock produce acks=all" mock_pall bench produce --mock \
+      --records "$records" --record-size "$size" --acks all ;;
+    mock:c) run_bench "mock consume" mock_c bench consume --mock --records "$records" \
+      --record-size "$size" ;;
+    gregord:p1)
+      t0=$(now); c0=$(cpu_ticks "$gregord_pid")
+      run_bench "gregord produce acks=1" gregord_p1 -b "$bootstrap" bench produce \
+        --records "$records" --record-size "$size" --acks 1
+      c1=$(cpu_ticks "$gregord_pid"); t1=$(now)
+      awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.2f\n", (c1 - c0) / hz / (t1 - t0) }' >"$tmp/gregord_p1.cores" ;;
+    gregord:pall) run_bench "gregord produce acks=all" gregord_pall -b "$bootstrap" bench produce \
+      --records "$records" --record-size "$size" --acks all ;;
+    gregord:c) run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume \
+      --records "$records" ;;
+  esac
+  keep_best "$1_$2"
+}
+
+# ---------------------------------------------------------------------------
+# The runs. Each metric runs against the mock and against gregord back to
+# back, so that both see the same background load (the two halves used to
+# run one after the other, and a compile starting in between skewed every
+# ratio), and the order of the pair alternates from round to round. With
+# BENCH_ROUNDS > 1 the table shows each side's fastest round.
+round=1
+while [ "$round" -le "$rounds" ]; do
+  echo "bench: round $round of $rounds" >&2
+  for key in p1 pall c; do
+    if [ "$mock_only" = 1 ]; then
+      run_one mock "$key"
+    elif [ $((round % 2)) = 1 ]; then
+      run_one mock "$key"; run_one gregord "$key"
+    else
+      run_one gregord "$key"; run_one mock "$key"
+    fi
+  done
+  round=$((round + 1))
+done
+cores="n/a"
+[ -s "$tmp/best_gregord_p1.cores" ] && cores=$(cat "$tmp/best_gregord_p1.cores")
 
 # ---------------------------------------------------------------------------
 # The table: one row per metric, and the same rows as TSV in $out.
@@ -151,7 +207,7 @@ row() {  # run metric gregord mock
 }
 values() {  # name parser n-fields -> the parsed fields, or n/a for each
   v=""
-  [ -s "$tmp/$1.out" ] && v=$($2 <"$tmp/$1.out")
+  [ -s "$tmp/best_$1.out" ] && v=$($2 <"$tmp/best_$1.out")
   if [ -z "$v" ]; then v=$(i=0; while [ $i -lt "$3" ]; do printf 'n/a '; i=$((i + 1)); done); fi
   echo "$v"
 }
@@ -173,15 +229,15 @@ row "consume" "MB/s" "$g2" "$m2"
 mv "$out.tmp" "$out"
 
 echo
-printf 'gregor benchmark: %s records of %s bytes, 1 partition, librdkafka %s\n' "$records" "$size" \
-  "$(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')"
+printf 'gregor benchmark: %s records of %s bytes, 1 partition, librdkafka %s, best of %s rounds\n' \
+  "$records" "$size" "$(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')" "$rounds"
 awk -F'\t' 'BEGIN { printf "%-18s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
   {
     ratio = ($3 != "n/a" && $4 != "n/a" && $4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"
     printf "%-18s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
     last = $1
   }' "$out"
-echo "gregord CPU during produce acks=1: $cores cores"
+echo "gregord CPU during its fastest produce acks=1 run: $cores cores"
 echo "(records/s and MB/s: higher is better; latency is produce() to delivery report)"
 echo "results: $out"
 failed=0

@@ -4,7 +4,9 @@
 #include <sys/sendfile.h>
 
 #include <chrono>
+#include <cstring>
 #include <exception>
+#include <span>
 
 namespace gregor::network {
 
@@ -25,15 +27,53 @@ std::atomic<int64_t> g_last_frame_warning{0};
 
 constexpr size_t kTlsFileChunk = 256 * 1024;
 
+// Plaintext read-ahead: one recv takes the size prefix, a small request and
+// whatever the client pipelined behind it, instead of two recvs per request.
+// Bytes of a large frame beyond what is buffered are read straight into the
+// frame, so the buffer never grows and big Produce bodies are not copied.
+constexpr size_t kReadAhead = 64 * 1024;
+
+bool WouldBlock(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+int32_t DecodeSize(const char* p) {
+  const auto* b = reinterpret_cast<const uint8_t*>(p);
+  return static_cast<int32_t>((uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) |
+                              (uint32_t(b[2]) << 8) | uint32_t(b[3]));
+}
+
 }  // namespace
 
+// Plaintext I/O is done with non-blocking calls made inline on the
+// connection's strand, waiting for readiness only when the socket has no
+// data or no room. Asio's composed async_read/async_write post every
+// completion back through the io_context, even when the speculative first
+// attempt finished the job: with several network threads each request then
+// hopped threads three or four times (a futex wake and a context switch
+// each), which on a busy machine cost more than the I/O itself.
 struct Listener::ConnectionState {
-  explicit ConnectionState(asio::any_io_executor ex) : socket(ex), idle_timer(ex) {}
+  using SteadyClock = std::chrono::steady_clock;
+
+  ConnectionState(asio::any_io_executor ex, int64_t idle_ms)
+      : socket(ex), idle_timer(ex), idle_timeout_ms(idle_ms) {}
   tcp::socket socket;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer idle_timer;
   ConnectionContext ctx;
   bool closed = false;
+
+  // connections.max.idle.ms bookkeeping, on the strand. The timer is armed
+  // once and re-armed only when it fires, not per request (re-arming per
+  // request queued a cancelled-timer completion for every request).
+  const int64_t idle_timeout_ms;
+  SteadyClock::time_point last_active = SteadyClock::now();
+  bool busy = false;  // a request is being handled: never idle
+
+  // Plaintext read-ahead buffer: bytes [rpos, rend) are received but unused.
+  std::unique_ptr<char[]> rbuf;
+  size_t rpos = 0;
+  size_t rend = 0;
 
   void Close() {
     if (closed) return;
@@ -44,29 +84,126 @@ struct Listener::ConnectionState {
     idle_timer.cancel();
   }
 
-  asio::awaitable<void> ReadExactly(void* data, size_t n) {
-    if (tls) {
-      co_await asio::async_read(*tls, asio::buffer(data, n), use_awaitable);
-    } else {
-      co_await asio::async_read(socket, asio::buffer(data, n), use_awaitable);
+  // Closes the connection once it has been idle for connections.max.idle.ms
+  // (negative: never, as in Kafka). Handlers run on the strand; the weak_ptr
+  // lets a closed connection go without waiting for the timer.
+  static void WatchIdle(const std::shared_ptr<ConnectionState>& conn, SteadyClock::duration wait) {
+    if (conn->idle_timeout_ms < 0) return;
+    conn->idle_timer.expires_after(wait);
+    conn->idle_timer.async_wait(
+        [weak = std::weak_ptr<ConnectionState>(conn)](boost::system::error_code ec) {
+          if (ec) return;
+          auto c = weak.lock();
+          if (!c || c->closed) return;
+          const auto timeout = std::chrono::milliseconds(c->idle_timeout_ms);
+          const auto idle = SteadyClock::now() - c->last_active;
+          if (c->busy) {
+            WatchIdle(c, timeout);
+          } else if (idle >= timeout) {
+            c->Close();
+          } else {
+            WatchIdle(c, timeout - idle);
+          }
+        });
+  }
+
+  // One non-blocking read of up to n bytes (plaintext); waits for
+  // readiness only when nothing has arrived. Throws on EOF and errors.
+  asio::awaitable<size_t> ReadSome(char* data, size_t n) {
+    for (;;) {
+      boost::system::error_code ec;
+      size_t got = socket.read_some(asio::buffer(data, n), ec);
+      if (!ec) co_return got;
+      if (ec == asio::error::interrupted) continue;
+      if (!WouldBlock(ec)) throw boost::system::system_error(ec);
+      co_await socket.async_wait(tcp::socket::wait_read, use_awaitable);
     }
   }
 
-  asio::awaitable<void> WriteBuffers(const std::vector<asio::const_buffer>& bufs) {
+  // The next frame's size prefix.
+  asio::awaitable<int32_t> ReadSize() {
+    if (tls) {
+      char b[4];
+      co_await asio::async_read(*tls, asio::buffer(b, 4), use_awaitable);
+      co_return DecodeSize(b);
+    }
+    if (!rbuf) rbuf = std::make_unique<char[]>(kReadAhead);
+    while (rend - rpos < 4) {
+      if (rpos == rend) {
+        rpos = rend = 0;
+      } else if (kReadAhead - rend < 4) {
+        std::memmove(rbuf.get(), rbuf.get() + rpos, rend - rpos);
+        rend -= rpos;
+        rpos = 0;
+      }
+      rend += co_await ReadSome(rbuf.get() + rend, kReadAhead - rend);
+    }
+    int32_t size = DecodeSize(rbuf.get() + rpos);
+    rpos += 4;
+    co_return size;
+  }
+
+  // The frame body: first what the read-ahead buffer holds, then the rest
+  // straight from the socket (never past this frame).
+  asio::awaitable<void> ReadBody(std::string& frame, size_t size) {
+    frame.resize(size);
+    if (tls) {
+      co_await asio::async_read(*tls, asio::buffer(frame.data(), size), use_awaitable);
+      co_return;
+    }
+    size_t have = std::min(size, rend - rpos);
+    std::memcpy(frame.data(), rbuf.get() + rpos, have);
+    rpos += have;
+    if (rpos == rend) rpos = rend = 0;
+    while (have < size) have += co_await ReadSome(frame.data() + have, size - have);
+  }
+
+  // Sends `bufs` whole (plaintext). With `more`, MSG_MORE keeps a short
+  // response header in the socket until the file data that follows it, so
+  // both leave in the same segments instead of a 70-byte packet first.
+  asio::awaitable<void> SendAll(std::vector<asio::const_buffer>& bufs, bool more) {
+    size_t i = 0;
+    while (i < bufs.size()) {
+      if (bufs[i].size() == 0) {
+        ++i;
+        continue;
+      }
+      boost::system::error_code ec;
+      size_t n = socket.send(std::span<const asio::const_buffer>(bufs.data() + i, bufs.size() - i),
+                             more ? MSG_MORE : 0, ec);
+      if (ec) {
+        if (ec == asio::error::interrupted) continue;
+        if (!WouldBlock(ec)) throw boost::system::system_error(ec);
+        co_await socket.async_wait(tcp::socket::wait_write, use_awaitable);
+        continue;
+      }
+      while (n > 0 && i < bufs.size()) {
+        size_t len = bufs[i].size();
+        if (n >= len) {
+          n -= len;
+          ++i;
+        } else {
+          bufs[i] += n;
+          n = 0;
+        }
+      }
+    }
+  }
+
+  asio::awaitable<void> WriteBuffers(std::vector<asio::const_buffer>& bufs, bool more) {
     if (tls) {
       co_await asio::async_write(*tls, bufs, use_awaitable);
     } else {
-      co_await asio::async_write(socket, bufs, use_awaitable);
+      co_await SendAll(bufs, more);
     }
   }
 
   // Sends a file region: sendfile on plaintext (zero copy), pread + TLS
-  // write otherwise.
+  // write otherwise. The socket is non-blocking (set once at accept).
   asio::awaitable<void> WriteFile(const FileRegion& region) {
     uint64_t pos = region.position;
     uint64_t left = region.length;
     if (!tls) {
-      socket.non_blocking(true);
       while (left > 0) {
         off_t off = static_cast<off_t>(pos);
         ssize_t n = ::sendfile(socket.native_handle(), region.file->fd(), &off, left);
@@ -108,13 +245,17 @@ struct Listener::ConnectionState {
         if (!chunk.bytes.empty()) bufs.push_back(asio::buffer(chunk.bytes));
         continue;
       }
+      if (chunk.file.length == 0) continue;
+      // File bytes follow, so the bytes before them may wait for them
+      // (MSG_MORE); sendfile's last page pushes everything out.
       if (!bufs.empty()) {
-        co_await WriteBuffers(bufs);
+        co_await WriteBuffers(bufs, /*more=*/true);
         bufs.clear();
       }
-      if (chunk.file.length > 0) co_await WriteFile(chunk.file);
+      co_await WriteFile(chunk.file);
     }
-    if (!bufs.empty()) co_await WriteBuffers(bufs);
+    // The end of the response: no MSG_MORE, so nothing is held back.
+    if (!bufs.empty()) co_await WriteBuffers(bufs, /*more=*/false);
   }
 };
 
@@ -189,9 +330,11 @@ asio::awaitable<void> Listener::AcceptLoop() {
       LOG(WARNING) << "[Listener " << options_.name << "] accept failed: " << ec.message();
       continue;
     }
-    auto conn = std::make_shared<ConnectionState>(sock.get_executor());
+    auto conn = std::make_shared<ConnectionState>(sock.get_executor(), options_.idle_timeout_ms);
     conn->socket = std::move(sock);
     conn->socket.set_option(tcp::no_delay(true), ec);
+    // Plaintext I/O is non-blocking calls made inline (see ConnectionState).
+    if (!options_.tls) conn->socket.non_blocking(true, ec);
     conn->ctx.connection_id = next_id_++;
     auto remote = conn->socket.remote_endpoint(ec);
     conn->ctx.client_address =
@@ -222,18 +365,12 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       });
       co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_awaitable);
       conn->idle_timer.cancel();
+      conn->last_active = ConnectionState::SteadyClock::now();
     }
+    // Idle connections are closed after connections.max.idle.ms.
+    ConnectionState::WatchIdle(conn, std::chrono::milliseconds(options_.idle_timeout_ms));
     for (;;) {
-      // Idle connections are closed after connections.max.idle.ms.
-      conn->idle_timer.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
-      conn->idle_timer.async_wait([c = conn.get()](boost::system::error_code ec) {
-        if (!ec) c->Close();
-      });
-      uint8_t size_buf[4];
-      co_await conn->ReadExactly(size_buf, 4);
-      int32_t size =
-          static_cast<int32_t>((uint32_t(size_buf[0]) << 24) | (uint32_t(size_buf[1]) << 16) |
-                               (uint32_t(size_buf[2]) << 8) | uint32_t(size_buf[3]));
+      int32_t size = co_await conn->ReadSize();
       if (size < 8 || size > options_.max_request_bytes) {
         // A request header alone is at least 8 bytes (key, version, correlation id).
         if (ShouldWarn(g_last_frame_warning)) {
@@ -243,12 +380,13 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
         }
         break;
       }
-      frame.resize(static_cast<size_t>(size));
-      co_await conn->ReadExactly(frame.data(), frame.size());
-      conn->idle_timer.cancel();
+      co_await conn->ReadBody(frame, static_cast<size_t>(size));
+      conn->busy = true;
       protocol::Writer out;
       bool keep = co_await handler_->Handle(conn->ctx, frame, out);
       if (out.size() > 0) co_await conn->WriteResponse(out);
+      conn->busy = false;
+      conn->last_active = ConnectionState::SteadyClock::now();
       if (!keep) {
         if (ShouldWarn(g_last_frame_warning)) {
           LOG(WARNING) << where << "closing connection after an unreadable request";

@@ -324,6 +324,12 @@ void ZkClient::Reconnect() {
   for (auto& [id, cb] : callbacks) cb();
 }
 
+void ZkClient::FailFast() {
+  std::lock_guard<std::mutex> lk(mu_);
+  fail_fast_ = true;
+  cv_.notify_all();
+}
+
 bool ZkClient::connected() const {
   std::lock_guard<std::mutex> lk(mu_);
   return handle_ != nullptr && zk_state_ == ZOO_CONNECTED_STATE;
@@ -339,7 +345,7 @@ int64_t ZkClient::session_id() const {
 Status ZkClient::WaitConnected() {
   std::unique_lock<std::mutex> lk(mu_);
   int64_t deadline = NowMs() + options_.session_timeout_ms;
-  while (!closing_ && !(handle_ != nullptr && zk_state_ == ZOO_CONNECTED_STATE)) {
+  while (!closing_ && !fail_fast_ && !(handle_ != nullptr && zk_state_ == ZOO_CONNECTED_STATE)) {
     int64_t now = NowMs();
     if (now >= deadline) break;
     cv_.wait_for(lk, std::chrono::milliseconds(std::min<int64_t>(deadline - now, 100)));

@@ -109,6 +109,12 @@ class ZkClient {
   // Must not be called from a ZkClient callback.
   void Close();
 
+  // Called when the owner starts shutting down: from then on a call made while the session is
+  // not connected fails at once with kUnavailable instead of waiting (up to the session timeout)
+  // for a reconnect, so a ZooKeeper outage cannot stall a broker's shutdown. Calls on a connected
+  // session still run. Idempotent, any thread.
+  void FailFast();
+
   bool connected() const;
   // The current session id (0 when not connected); an ephemeral znode's Stat::ephemeral_owner.
   int64_t session_id() const;
@@ -176,6 +182,7 @@ class ZkClient {
   int zk_state_ = 0;  // last ZooKeeper state seen by the global watcher
   bool expired_ = false;
   bool closing_ = false;
+  bool fail_fast_ = false;  // FailFast(): WaitConnected does not wait
   std::deque<std::function<void()>> events_;
   std::map<WatchCtx*, std::unique_ptr<WatchCtx>> watches_;
   std::map<int, std::function<void()>> session_callbacks_;
