@@ -73,9 +73,9 @@ def test_long_poll_does_not_block_other_connections(ctx):
     result = {}
 
     def poll():
-        with kproto.connect(b.bootstrap) as c:
+        with kproto.connect(b.bootstrap, timeout=30) as c:
             start = time.monotonic()
-            result["fetch"] = kproto.fetch_v4(c, topic, 0, 0, max_wait_ms=8000, min_bytes=1)
+            result["fetch"] = kproto.fetch_v4(c, topic, 0, 0, max_wait_ms=15000, min_bytes=1)
             result["waited"] = time.monotonic() - start
 
     t = threading.Thread(target=poll)
@@ -86,9 +86,9 @@ def test_long_poll_does_not_block_other_connections(ctx):
         err, base = kproto.produce_v3(c, topic, 0, kproto.record_batch([(b"k", b"v")]), acks=1)
         produce_s = time.monotonic() - start
     eq(err, 0, "produce error while another connection long-polls")
-    check(produce_s < 2.0, f"produce took {produce_s:.2f}s while a fetch was parked")
-    t.join(15)
+    check(produce_s < 5.0, f"produce took {produce_s:.2f}s while a fetch was parked")
+    t.join(30)
     check("fetch" in result, "long-polling fetch never returned")
     eq(result["fetch"]["error"], 0, "fetch error")
     check(len(result["fetch"]["records"]) > 0, "long poll returned no records")
-    check(result["waited"] < 6.0, f"long poll returned after {result['waited']:.2f}s, not on the append")
+    check(result["waited"] < 10.0, f"long poll returned after {result['waited']:.2f}s, not on the append")

@@ -66,22 +66,23 @@ def test_fetch_long_poll_wakes_on_produce(ctx):
         waited = time.monotonic() - t0
     eq(f["error"], 0, "empty fetch error")
     eq(kproto.decode_batches(f["records"]), [], "records in an empty fetch")
-    check(1.7 <= waited <= 4.0, f"empty fetch with max_wait 2000ms returned after {waited:.2f}s")
+    check(1.7 <= waited <= 6.0, f"empty fetch with max_wait 2000ms returned after {waited:.2f}s")
 
-    # Now a record arrives 300 ms into the wait: the fetch must return with it, well before 2 s.
+    # Now a record arrives 300 ms into a 10 s wait: the fetch must return with it, long before
+    # the wait is over (the bound leaves room for a slow, loaded machine).
     def produce_later():
         time.sleep(0.3)  # the delay *is* the scenario: produce while the fetch is parked
         with kproto.connect(b.bootstrap) as c2:
             kproto.produce_v3(c2, topic, 0, kproto.record_batch([(b"k", b"wake-up")]))
 
     th = threading.Thread(target=produce_later)
-    with kproto.connect(b.bootstrap) as c:
+    with kproto.connect(b.bootstrap, timeout=30) as c:
         t0 = time.monotonic()
         th.start()
-        f = kproto.fetch_v4(c, topic, 0, 0, max_wait_ms=2000)
+        f = kproto.fetch_v4(c, topic, 0, 0, max_wait_ms=10000)
         waited = time.monotonic() - t0
     th.join()
     eq(f["error"], 0, "fetch error")
     recs = [r for bt in kproto.decode_batches(f["records"]) for r in bt["records"]]
     eq(recs, [(0, b"k", b"wake-up")], "records returned by the woken fetch")
-    check(waited < 1.2, f"fetch returned {waited:.2f}s after start; the record was produced at 0.3s")
+    check(waited < 5.0, f"fetch returned {waited:.2f}s after start; the record was produced at 0.3s")
