@@ -44,10 +44,12 @@ const char kKpyMetadataV0[] = "000300000000000200026b7000000000";
 const char kKpyMetadataV1[] = "000300010000000300026b70ffffffff";
 
 // Decodes header + body of `hex` into T, checks everything was consumed, and that encoding
-// header + body again reproduces the frame byte for byte.
+// header + body again reproduces the frame byte for byte. The decoded bytes go to `*frame_out`,
+// which the caller keeps: bytes fields (a Produce's records) are views into it, as in the broker.
 template <typename T>
-void DecodeGolden(const char* hex, RequestHeader* header, T* body) {
-  std::string frame = Unhex(hex);
+void DecodeGolden(const char* hex, std::string* frame_out, RequestHeader* header, T* body) {
+  *frame_out = Unhex(hex);
+  const std::string& frame = *frame_out;
   Reader r(frame);
   ASSERT_TRUE(DecodeRequestHeader(r, header));
   ASSERT_EQ(header->api_key, T::kApiKey);
@@ -63,7 +65,8 @@ void DecodeGolden(const char* hex, RequestHeader* header, T* body) {
 TEST(GoldenTest, LibrdkafkaApiVersionsV3) {
   RequestHeader h;
   ApiVersionsRequest req;
-  DecodeGolden(kRdkApiVersionsV3, &h, &req);
+  std::string frame;
+  DecodeGolden(kRdkApiVersionsV3, &frame, &h, &req);
   EXPECT_EQ(h.api_version, 3);
   EXPECT_EQ(h.correlation_id, 1);
   EXPECT_EQ(h.client_id, std::optional<std::string>("rdkafka"));
@@ -74,14 +77,16 @@ TEST(GoldenTest, LibrdkafkaApiVersionsV3) {
 TEST(GoldenTest, LibrdkafkaMetadataV4) {
   RequestHeader h;
   MetadataRequest all;
-  DecodeGolden(kRdkMetadataV4All, &h, &all);
+  std::string all_frame;
+  DecodeGolden(kRdkMetadataV4All, &all_frame, &h, &all);
   EXPECT_EQ(h.api_version, 4);
   EXPECT_EQ(h.correlation_id, 3);
   EXPECT_FALSE(all.topics.has_value());
   EXPECT_TRUE(all.allow_auto_topic_creation);
 
   MetadataRequest one;
-  DecodeGolden(kRdkMetadataV4Test, &h, &one);
+  std::string one_frame;
+  DecodeGolden(kRdkMetadataV4Test, &one_frame, &h, &one);
   ASSERT_TRUE(one.topics.has_value());
   ASSERT_EQ(one.topics->size(), 1u);
   EXPECT_EQ((*one.topics)[0].name, std::optional<std::string>("test"));
@@ -90,7 +95,8 @@ TEST(GoldenTest, LibrdkafkaMetadataV4) {
 TEST(GoldenTest, LibrdkafkaProduceV7) {
   RequestHeader h;
   ProduceRequest req;
-  DecodeGolden(kRdkProduceV7, &h, &req);
+  std::string frame;
+  DecodeGolden(kRdkProduceV7, &frame, &h, &req);
   EXPECT_EQ(h.api_version, 7);
   EXPECT_FALSE(req.transactional_id.has_value());
   EXPECT_EQ(req.acks, -1);
@@ -111,7 +117,8 @@ TEST(GoldenTest, LibrdkafkaProduceV7) {
 TEST(GoldenTest, LibrdkafkaFetchV11) {
   RequestHeader h;
   FetchRequest req;
-  DecodeGolden(kRdkFetchV11, &h, &req);
+  std::string frame;
+  DecodeGolden(kRdkFetchV11, &frame, &h, &req);
   EXPECT_EQ(h.api_version, 11);
   EXPECT_EQ(req.replica_id, -1);
   EXPECT_EQ(req.max_wait_ms, 500);
@@ -136,18 +143,21 @@ TEST(GoldenTest, LibrdkafkaFetchV11) {
 TEST(GoldenTest, KafkaPythonApiVersionsAndMetadata) {
   RequestHeader h;
   ApiVersionsRequest av;
-  DecodeGolden(kKpyApiVersionsV0, &h, &av);
+  std::string av_frame;
+  DecodeGolden(kKpyApiVersionsV0, &av_frame, &h, &av);
   EXPECT_EQ(h.api_version, 0);
   EXPECT_EQ(h.client_id, std::optional<std::string>("kp"));
 
   MetadataRequest m0;
-  DecodeGolden(kKpyMetadataV0, &h, &m0);
+  std::string m0_frame;
+  DecodeGolden(kKpyMetadataV0, &m0_frame, &h, &m0);
   EXPECT_EQ(h.api_version, 0);
   ASSERT_TRUE(m0.topics.has_value());  // v0 has no null: empty means all topics
   EXPECT_TRUE(m0.topics->empty());
 
   MetadataRequest m1;
-  DecodeGolden(kKpyMetadataV1, &h, &m1);
+  std::string m1_frame;
+  DecodeGolden(kKpyMetadataV1, &m1_frame, &h, &m1);
   EXPECT_EQ(h.api_version, 1);
   EXPECT_FALSE(m1.topics.has_value());
 }

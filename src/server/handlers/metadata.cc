@@ -91,6 +91,14 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
       op.isr_nodes = p.isr;
       op.offline_replicas = p.offline_replicas;
       bool leader_live = p.leader >= 0 && md->brokers.count(p.leader);
+      if (leader_live && p.leader == ctx.broker_id && ctx.replicas != nullptr) {
+        // After a controller election (e.g. at every restart) UpdateMetadata names this broker
+        // leader before the LeaderAndIsr that makes it one arrives; until then Produce, Fetch
+        // and ListOffsets would answer NOT_LEADER_OR_FOLLOWER. Report the election as still
+        // in progress instead, so clients wait for a leader that can serve them.
+        auto local = ctx.replicas->GetPartition(TopicPartition{name, index});
+        leader_live = local != nullptr && local->IsLeader();
+      }
       if (!leader_live) {
         op.leader_id = -1;
         op.error_code = static_cast<int16_t>(ErrorCode::kLeaderNotAvailable);
