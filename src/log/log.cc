@@ -213,7 +213,8 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
                                        int32_t leader_epoch, int64_t records, int32_t batches) {
   (void)batches;
   if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
-  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  if (closed_)
+    return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
   const int64_t now = clock_->NowMs();
   AppendResult result;
   result.first_offset = log_end_offset_;
@@ -517,6 +518,11 @@ bool Log::offline() const {
   std::lock_guard<std::mutex> lock(mu_);
   return offline_;
 }
+
+void Log::MarkOffline() {
+  std::lock_guard<std::mutex> lock(mu_);
+  offline_ = true;
+}
 std::optional<int64_t> Log::EndOffsetForEpoch(int32_t epoch) const {
   std::lock_guard<std::mutex> lock(mu_);
   return epochs_->EndOffsetFor(epoch, log_end_offset_);
@@ -566,7 +572,8 @@ void Log::RemoveDueDeletedFilesLocked() {
 Status Log::DeleteRecordsBefore(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
-  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  if (closed_)
+    return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
   if (offset > high_watermark_) {
     return Status::OutOfRange("offset " + std::to_string(offset) + " is above the high watermark " +
                               std::to_string(high_watermark_));
@@ -677,7 +684,8 @@ Status Log::Flush() {
 Status Log::TruncateTo(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
-  if (closed_) return Status::IOError("log " + tp_.ToString() + " is closed");
+  if (closed_)
+    return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
   if (offset >= log_end_offset_) return Status::Ok();
   std::vector<std::shared_ptr<LogSegment>> doomed;
   for (auto it = segments_.lower_bound(offset); it != segments_.end(); ++it) {

@@ -143,6 +143,9 @@ void LogManager::MarkOffline(size_t index, const Status& why) {
   d.offline = true;
   for (auto it = log_dir_of_.begin(); it != log_dir_of_.end();) {
     if (it->second == index) {
+      // Partitions keep their own reference: the log itself must refuse appends.
+      auto log = logs_.find(it->first);
+      if (log != logs_.end() && log->second) log->second->MarkOffline();
       logs_.erase(it->first);
       it = log_dir_of_.erase(it);
     } else {

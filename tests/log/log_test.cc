@@ -711,3 +711,36 @@ TEST(LogTest, FlushKeepsRolledSegmentIndexesTrimmed) {
 
 }  // namespace
 }  // namespace gregor::log
+
+namespace gregor::log {
+namespace {
+
+TEST(LogTest, AppendAfterCloseIsNotLeaderNotStorageError) {
+  // A produce racing a StopReplica/deletion must not look like a failed disk.
+  TempDir tmp;
+  FakeClock clock;
+  auto log = OpenLog(tmp.path() + "/t-0", LogConfig{}, &clock);
+  MustAppend(log.get(), MakeBatch(1, clock.NowMs()));
+  ASSERT_TRUE(log->Close().ok());
+  std::string b = MakeBatch(1, clock.NowMs());
+  auto r = log->AppendAsLeader(Bytes(b), b.size(), 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotLeader);
+}
+
+TEST(LogTest, MarkOfflineRefusesAppendsButKeepsData) {
+  TempDir tmp;
+  FakeClock clock;
+  auto log = OpenLog(tmp.path() + "/t-0", LogConfig{}, &clock);
+  MustAppend(log.get(), MakeBatch(2, clock.NowMs()));
+  log->MarkOffline();
+  EXPECT_TRUE(log->offline());
+  std::string b = MakeBatch(1, clock.NowMs());
+  auto r = log->AppendAsLeader(Bytes(b), b.size(), 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_EQ(log->LogEndOffset(), 2);
+}
+
+}  // namespace
+}  // namespace gregor::log

@@ -133,6 +133,8 @@ class Log {
   // Flushes and trims the indexes; the log refuses appends afterwards.
   Status Close();
   bool offline() const;
+  // Its log dir failed (LogManager): refuse appends from now on, as after a write error.
+  void MarkOffline();
 
   // Test hook: makes the next appends fail as if the disk were full after `bytes` bytes
   // of the pwrite (-1 = off). Exercises the short-write cleanup.
