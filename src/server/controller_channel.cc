@@ -1,7 +1,9 @@
 #include "server/controller_channel.h"
 
 #include <glog/logging.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 
 #include "gregor/network/asio.h"
@@ -46,6 +48,19 @@ struct BrokerControllerChannel::Sender {
   std::condition_variable cv;
   std::deque<Item> queue;
   bool stop = false;
+  // The connected socket's fd, so Stop() can unblock a read or connect that a
+  // peer never answers (shutdown(2) is safe from another thread).
+  std::atomic<int> fd{-1};
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    int f = fd.load();
+    if (f >= 0) ::shutdown(f, SHUT_RDWR);
+  }
   std::thread thread;
   int32_t correlation = 0;
 
@@ -72,6 +87,7 @@ struct BrokerControllerChannel::Sender {
         }
         st = Exchange(io, sock, item, &response);
         if (st.ok()) break;
+        fd.store(-1);
         sock.reset();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
@@ -82,6 +98,8 @@ struct BrokerControllerChannel::Sender {
       }
       item.done(st, response);
     }
+    fd.store(-1);
+    sock.reset();
     // Fail what is left so the controller never waits forever.
     std::deque<Item> left;
     {
@@ -106,6 +124,7 @@ struct BrokerControllerChannel::Sender {
                                    ec.message());
       }
       sock->set_option(tcp::no_delay(true), ec);
+      fd.store(sock->native_handle());
     }
     protocol::Writer w;
     w.Int32(0);
@@ -153,13 +172,7 @@ void BrokerControllerChannel::Shutdown() {
     shutdown_ = true;
     senders.swap(senders_);
   }
-  for (auto& [id, s] : senders) {
-    {
-      std::lock_guard<std::mutex> lock(s->mu);
-      s->stop = true;
-    }
-    s->cv.notify_all();
-  }
+  for (auto& [id, s] : senders) s->Stop();
   for (auto& [id, s] : senders) {
     if (s->thread.joinable()) s->thread.join();
   }
@@ -184,11 +197,7 @@ void BrokerControllerChannel::Enqueue(const controller::BrokerInfo& to, Item ite
   auto& s = senders_[to.id];
   if (s && (s->host != ep->host || s->port != ep->port)) {
     // The broker re-registered elsewhere: replace its sender.
-    {
-      std::lock_guard<std::mutex> sl(s->mu);
-      s->stop = true;
-    }
-    s->cv.notify_all();
+    s->Stop();
     s->thread.join();
     s.reset();
   }
