@@ -38,6 +38,32 @@ std::string Flatten(protocol::Writer& w) {
   return s;
 }
 
+// Groups partition states by topic (first-seen order) into a LeaderAndIsr or
+// UpdateMetadata request, filling the fields both share; `extra` sets the
+// message's own.
+template <typename TopicState, typename Extra>
+void AddPartitionStates(const std::vector<controller::PartitionState>& partitions,
+                        std::vector<TopicState>* topic_states, Extra extra) {
+  std::map<std::string, size_t> index;
+  for (const auto& p : partitions) {
+    auto it = index.find(p.tp.topic);
+    if (it == index.end()) {
+      it = index.emplace(p.tp.topic, topic_states->size()).first;
+      auto& ts = topic_states->emplace_back();
+      ts.topic_name = p.tp.topic;
+      ts.topic_id = p.topic_id;
+    }
+    auto& s = (*topic_states)[it->second].partition_states.emplace_back();
+    s.partition_index = p.tp.partition;
+    s.controller_epoch = p.controller_epoch;
+    s.leader = p.leader;
+    s.leader_epoch = p.leader_epoch;
+    s.isr = p.isr;
+    s.replicas = p.replicas;
+    extra(p, s);
+  }
+}
+
 }  // namespace
 
 struct BrokerControllerChannel::Sender {
@@ -225,25 +251,10 @@ void BrokerControllerChannel::SendLeaderAndIsr(
   req.controller_id = controller_id;
   req.controller_epoch = controller_epoch;
   req.broker_epoch = to.epoch;
-  std::map<std::string, size_t> index;
-  for (const auto& p : partitions) {
-    auto it = index.find(p.tp.topic);
-    if (it == index.end()) {
-      it = index.emplace(p.tp.topic, req.topic_states.size()).first;
-      auto& ts = req.topic_states.emplace_back();
-      ts.topic_name = p.tp.topic;
-      ts.topic_id = p.topic_id;
-    }
-    auto& s = req.topic_states[it->second].partition_states.emplace_back();
-    s.partition_index = p.tp.partition;
-    s.controller_epoch = p.controller_epoch;
-    s.leader = p.leader;
-    s.leader_epoch = p.leader_epoch;
-    s.isr = p.isr;
+  AddPartitionStates(partitions, &req.topic_states, [](const auto& p, auto& s) {
     s.partition_epoch = p.zk_version;
-    s.replicas = p.replicas;
     s.is_new = p.is_new;
-  }
+  });
   for (const auto& b : live_leaders) {
     auto& l = req.live_leaders.emplace_back();
     l.broker_id = b.id;
@@ -292,25 +303,10 @@ void BrokerControllerChannel::SendUpdateMetadata(
   req.controller_id = controller_id;
   req.controller_epoch = controller_epoch;
   req.broker_epoch = to.epoch;
-  std::map<std::string, size_t> index;
-  for (const auto& p : partitions) {
-    auto it = index.find(p.tp.topic);
-    if (it == index.end()) {
-      it = index.emplace(p.tp.topic, req.topic_states.size()).first;
-      auto& ts = req.topic_states.emplace_back();
-      ts.topic_name = p.tp.topic;
-      ts.topic_id = p.topic_id;
-    }
-    auto& s = req.topic_states[it->second].partition_states.emplace_back();
-    s.partition_index = p.tp.partition;
-    s.controller_epoch = p.controller_epoch;
-    s.leader = p.leader;
-    s.leader_epoch = p.leader_epoch;
-    s.isr = p.isr;
+  AddPartitionStates(partitions, &req.topic_states, [](const auto& p, auto& s) {
     s.zk_version = p.zk_version;
-    s.replicas = p.replicas;
     s.offline_replicas = p.offline_replicas;
-  }
+  });
   for (const auto& b : live_brokers) {
     auto& lb = req.live_brokers.emplace_back();
     lb.id = b.id;
