@@ -532,6 +532,19 @@ AdminResult DeleteTopic(ServerContext& ctx, const std::string& topic) {
   return AdminResult();
 }
 
+AdminResult CheckAlterableResource(int8_t resource_type) {
+  if (resource_type == kTopicResource) return AdminResult();
+  if (resource_type == kBrokerResource) {
+    return AdminResult::Error(
+        ErrorCode::kInvalidRequest,
+        "Dynamic broker configs are not supported; set broker configs in server.properties.");
+  }
+  return AdminResult::Error(
+      ErrorCode::kInvalidRequest,
+      "AlterConfigs is only supported for topics and brokers, but resource type is " +
+          std::to_string(resource_type));
+}
+
 AdminResult AlterTopicConfig(ServerContext& ctx, const std::string& topic,
                              const std::map<std::string, std::string>& overrides,
                              bool validate_only) {

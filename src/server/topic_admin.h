@@ -114,6 +114,15 @@ AdminResult CreatePartitions(ServerContext& ctx, const std::string& topic, int32
 // UNKNOWN_TOPIC_OR_PARTITION when the topic is not in ZooKeeper. Blocking.
 AdminResult DeleteTopic(ServerContext& ctx, const std::string& topic);
 
+// ConfigResource types of the config APIs (Kafka's ConfigResource.Type ids).
+constexpr int8_t kTopicResource = 2;
+constexpr int8_t kBrokerResource = 4;
+
+// Whether AlterConfigs / IncrementalAlterConfigs can change a resource of
+// this type: topics yes; brokers and anything else INVALID_REQUEST with the
+// reason (there are no dynamic broker configs).
+AdminResult CheckAlterableResource(int8_t resource_type);
+
 // Replaces a topic's overrides (validated) unless validate_only, then makes
 // this broker apply them at once (the others follow the change
 // notification). UNKNOWN_TOPIC_OR_PARTITION for an unknown topic,

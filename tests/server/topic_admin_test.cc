@@ -490,3 +490,17 @@ TEST_F(TopicAdminZkTest, AlterTopicConfigReplacesOverridesAndReloads) {
 
 }  // namespace
 }  // namespace gregor::server
+
+namespace gregor::server {
+namespace {
+
+TEST(TopicAdminTest, OnlyTopicConfigsAreAlterable) {
+  EXPECT_TRUE(CheckAlterableResource(kTopicResource).ok());
+  AdminResult broker = CheckAlterableResource(kBrokerResource);
+  EXPECT_EQ(broker.error, protocol::ErrorCode::kInvalidRequest);
+  EXPECT_NE(broker.message.find("Dynamic broker configs"), std::string::npos);
+  EXPECT_EQ(CheckAlterableResource(7).error, protocol::ErrorCode::kInvalidRequest);
+}
+
+}  // namespace
+}  // namespace gregor::server

@@ -9,8 +9,6 @@ namespace gregor::server {
 
 namespace {
 using protocol::ErrorCode;
-constexpr int8_t kTopicResource = 2;
-constexpr int8_t kBrokerResource = 4;
 }  // namespace
 
 asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Response& resp) {
@@ -21,19 +19,8 @@ asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Respo
   std::vector<AdminResult> results(in.resources.size());
   std::vector<size_t> topics;
   for (size_t i = 0; i < in.resources.size(); ++i) {
-    const auto& res = in.resources[i];
-    if (res.resource_type == kTopicResource) {
-      topics.push_back(i);
-    } else if (res.resource_type == kBrokerResource) {
-      results[i] = AdminResult::Error(
-          ErrorCode::kInvalidRequest,
-          "Dynamic broker configs are not supported; set broker configs in server.properties.");
-    } else {
-      results[i] = AdminResult::Error(
-          ErrorCode::kInvalidRequest,
-          "AlterConfigs is only supported for topics and brokers, but resource type is " +
-              std::to_string(res.resource_type));
-    }
+    results[i] = CheckAlterableResource(in.resources[i].resource_type);
+    if (results[i].ok()) topics.push_back(i);
   }
   if (!topics.empty()) {
     co_await ctx.run_blocking([&] {

@@ -17,9 +17,6 @@ namespace {
 using protocol::ErrorCode;
 using ResourceResult = protocol::DescribeConfigsResponse::DescribeConfigsResult;
 
-constexpr int8_t kTopicResource = 2;
-constexpr int8_t kBrokerResource = 4;
-
 void SetError(ResourceResult& r, ErrorCode e, const std::string& message) {
   r.error_code = static_cast<int16_t>(e);
   r.error_message = message.empty() ? std::nullopt : std::optional<std::string>(message);
