@@ -1,9 +1,9 @@
 # gregor top-level build. `make` configures itself on a fresh clone.
 # Targets: all (default), check, run, bench, install, clean, format, deps.
 
-MODULES := base config protocol log zk network cluster controller server
+MODULES := base config protocol log zk network cluster replication group controller server
 # Link order: most dependent first.
-LINK_MODULES := server controller cluster network zk log protocol config base
+LINK_MODULES := server controller group replication cluster network zk log protocol config base
 
 BUILD ?= build
 BIN ?= bin
@@ -81,6 +81,8 @@ zk_DEPS := zk base
 network_DEPS := network protocol base
 cluster_DEPS := cluster log zk protocol config base
 controller_DEPS := controller zk protocol config base
+replication_DEPS := replication cluster log zk protocol config base
+group_DEPS := group cluster log zk protocol config base
 server_DEPS := $(LINK_MODULES)
 tools_DEPS := protocol config base
 

@@ -8,8 +8,9 @@ namespace gregor::cluster {
 
 using protocol::ErrorCode;
 
-ReplicaManager::ReplicaManager(int32_t broker_id, log::LogManager* logs, LogConfigFn log_config)
-    : broker_id_(broker_id), logs_(logs), log_config_(std::move(log_config)) {}
+ReplicaManager::ReplicaManager(int32_t broker_id, log::LogManager* logs, LogConfigFn log_config,
+                               const Clock* clock)
+    : broker_id_(broker_id), logs_(logs), log_config_(std::move(log_config)), clock_(clock) {}
 
 int32_t ReplicaManager::controller_epoch() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -31,6 +32,8 @@ ErrorCode ReplicaManager::BecomeLeaderOrFollower(
     }
     controller_epoch_ = controller_epoch;
   }
+  std::vector<FollowTarget> follow;
+  std::vector<TopicPartition> unfollow;
   for (const auto& p : partitions) {
     if (std::find(p.role.replicas.begin(), p.role.replicas.end(), broker_id_) ==
         p.role.replicas.end()) {
@@ -48,13 +51,27 @@ ErrorCode ReplicaManager::BecomeLeaderOrFollower(
       }
       std::lock_guard<std::mutex> lock(mu_);
       auto& slot = partitions_[p.tp];
-      if (!slot) slot = std::make_shared<Partition>(p.tp, p.topic_id, broker_id_, *created);
+      if (!slot) {
+        slot = std::make_shared<Partition>(p.tp, p.topic_id, broker_id_, *created, clock_);
+        slot->set_isr_writer(isr_writer_);
+        slot->set_on_high_watermark([this](const TopicPartition& tp) { listeners_.Notify(tp); });
+      }
       partition = slot;
     }
     Status st = partition->ApplyRole(p.role);
     results->emplace_back(p.tp, st.ok() ? ErrorCode::kNone : ErrorCode::kStaleControllerEpoch);
-    // Fetchers waiting on a partition that changed role must re-check.
+    if (st.ok()) {
+      if (p.role.leader >= 0 && p.role.leader != broker_id_) {
+        follow.push_back({p.tp, p.role.leader, p.role.leader_epoch});
+      } else {
+        unfollow.push_back(p.tp);
+      }
+    }
+    // Fetchers and acks=all waits on a partition that changed role must re-check.
     listeners_.Notify(p.tp);
+  }
+  if (follower_listener_ && (!follow.empty() || !unfollow.empty())) {
+    follower_listener_(follow, unfollow);
   }
   return ErrorCode::kNone;
 }
@@ -87,7 +104,12 @@ ErrorCode ReplicaManager::StopReplicas(int32_t controller_epoch,
     }
     results->emplace_back(tp, ec);
   }
+  if (follower_listener_ && !tps.empty()) follower_listener_({}, tps);
   return ErrorCode::kNone;
+}
+
+void ReplicaManager::MaybeShrinkIsrs(int64_t max_lag_ms) {
+  for (const auto& p : AllPartitions()) p->MaybeShrinkIsr(max_lag_ms);
 }
 
 std::shared_ptr<Partition> ReplicaManager::GetPartition(const TopicPartition& tp) const {

@@ -295,6 +295,8 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "A follower not caught up for this long leaves the ISR."));
   t.push_back(IntKey("replica.fetch.max.bytes", &C::replica_fetch_max_bytes, 0, kIntMax,
                      "Bytes fetched per partition by followers."));
+  t.push_back(IntKey("replica.fetch.response.max.bytes", &C::replica_fetch_response_max_bytes, 0,
+                     kIntMax, "Bytes fetched per follower fetch response, all partitions."));
   t.push_back(IntKey("replica.fetch.min.bytes", &C::replica_fetch_min_bytes, kIntMin, kIntMax,
                      "Minimum bytes for a follower fetch response."));
   t.push_back(IntKey("replica.fetch.wait.max.ms", &C::replica_fetch_wait_max_ms, kIntMin, kIntMax,

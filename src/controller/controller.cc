@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "zk/reassignment.h"
+
 namespace gregor::controller {
 
 namespace {
@@ -32,15 +34,17 @@ struct Controller::Inbox {
   std::multimap<int64_t, std::function<void()>> timers;  // steady ms -> event
   bool stopped = false;
 
-  void Push(std::function<void()> fn, int64_t delay_ms) {
+  // False once stopped: the event will never run.
+  bool Push(std::function<void()> fn, int64_t delay_ms) {
     std::lock_guard<std::mutex> lk(mu);
-    if (stopped) return;
+    if (stopped) return false;
     if (delay_ms <= 0) {
       ready.push_back(std::move(fn));
     } else {
       timers.emplace(SteadyMs() + delay_ms, std::move(fn));
     }
     cv.notify_all();
+    return true;
   }
 };
 
@@ -104,6 +108,44 @@ void Controller::Post(std::function<void()> fn, int64_t delay_ms) {
   inbox_->Push(std::move(fn), delay_ms);
 }
 
+void Controller::ControlledShutdown(int32_t broker_id, int64_t broker_epoch,
+                                    ControlledShutdownCallback done) {
+  auto cb = std::make_shared<ControlledShutdownCallback>(std::move(done));
+  if (!inbox_->Push([this, broker_id, broker_epoch,
+                     cb] { DoControlledShutdown(broker_id, broker_epoch, *cb); },
+                    0)) {
+    (*cb)(protocol::ErrorCode::kNotController, {});
+  }
+}
+
+void Controller::AlterPartitionReassignments(
+    std::map<TopicPartition, std::optional<std::vector<int32_t>>> reassignments,
+    AlterReassignmentsCallback done) {
+  auto cb = std::make_shared<AlterReassignmentsCallback>(std::move(done));
+  auto req = std::make_shared<decltype(reassignments)>(std::move(reassignments));
+  if (!inbox_->Push([this, req, cb] { DoAlterReassignments(*req, *cb); }, 0)) {
+    (*cb)(protocol::ErrorCode::kNotController, {});
+  }
+}
+
+void Controller::ElectLeaders(bool unclean, std::optional<std::vector<TopicPartition>> partitions,
+                              ElectLeadersCallback done) {
+  auto cb = std::make_shared<ElectLeadersCallback>(std::move(done));
+  auto req = std::make_shared<decltype(partitions)>(std::move(partitions));
+  if (!inbox_->Push([this, unclean, req, cb] { DoElectLeaders(unclean, *req, *cb); }, 0)) {
+    (*cb)(protocol::ErrorCode::kNotController, {});
+  }
+}
+
+void Controller::ListPartitionReassignments(std::optional<std::vector<TopicPartition>> partitions,
+                                            ListReassignmentsCallback done) {
+  auto cb = std::make_shared<ListReassignmentsCallback>(std::move(done));
+  auto req = std::make_shared<decltype(partitions)>(std::move(partitions));
+  if (!inbox_->Push([this, req, cb] { DoListReassignments(*req, *cb); }, 0)) {
+    (*cb)(protocol::ErrorCode::kNotController, {});
+  }
+}
+
 void Controller::RunLoop() {
   Inbox& in = *inbox_;
   while (true) {
@@ -143,6 +185,20 @@ zk::WatchCallback Controller::WatchPoster(std::function<void()> handler) {
   auto fn = InGeneration(std::move(handler));
   return [weak, fn](const zk::WatchEvent&) {
     if (auto in = weak.lock()) in->Push(fn, 0);
+  };
+}
+
+zk::WatchCallback Controller::NodeWatchPoster(std::function<void()> on_appear_or_vanish,
+                                              std::function<void()> on_other) {
+  std::weak_ptr<Inbox> weak = inbox_;
+  auto appear = InGeneration(std::move(on_appear_or_vanish));
+  auto other = InGeneration(std::move(on_other));
+  return [weak, appear, other](const zk::WatchEvent& e) {
+    auto in = weak.lock();
+    if (!in) return;
+    bool edge =
+        e.type == zk::WatchEvent::Type::kCreated || e.type == zk::WatchEvent::Type::kDeleted;
+    in->Push(edge ? appear : other, 0);
   };
 }
 
@@ -205,6 +261,8 @@ void Controller::Resign() {
   states_.clear();
   topics_to_delete_.clear();
   deletions_.clear();
+  shutting_down_.clear();
+  reassignment_watches_.clear();
 }
 
 void Controller::ControllerMoved(const Status& st) {
@@ -238,6 +296,8 @@ void Controller::OnControllerFailover() {
   states_.clear();
   topics_to_delete_.clear();
   deletions_.clear();
+  shutting_down_.clear();
+  reassignment_watches_.clear();
 
   auto ids =
       zk_->zk()->GetChildren(zk::paths::kBrokerIds, WatchPoster([this] { HandleBrokerChange(); }));
@@ -275,16 +335,26 @@ void Controller::OnControllerFailover() {
   }
   SendBatch(&batch);
   if (!active_) return;
+  // Reassignments recorded in the topic znodes continue; then new ones from
+  // /admin/reassign_partitions (Kafka's initializePartitionReassignments).
+  ResumeReassignments();
+  if (!active_) return;
+  HandleZkReassignment(true);
+  if (!active_) return;
   HandleTopicDeletion();
   if (!active_) return;
   HandleIsrChangeNotification();
+  if (!active_) return;
+  // Kafka schedules the first imbalance check 5 s after failover.
+  ScheduleLeaderRebalance(
+      std::min<int64_t>(5000, options_.leader_imbalance_check_interval_seconds * 1000), true);
 }
 
 // ---------------------------------------------------------------- loading
 
 bool Controller::LoadTopic(const std::string& topic) {
-  auto a = zk_->GetTopicAssignment(
-      topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
+  auto a = zk::GetFullTopicAssignment(
+      zk_->zk(), topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
   if (!a.ok()) {
     if (a.status().code() == Code::kNotFound) return true;  // deleted meanwhile
     if (a.status().code() == Code::kCorruption) {
@@ -296,7 +366,17 @@ bool Controller::LoadTopic(const std::string& topic) {
   }
   TopicInfo& info = topics_[topic];
   info.id = a->topic_id;
+  info.has_id = a->has_topic_id;
   info.assignment = a->partitions;
+  info.reassigning.clear();
+  for (const auto& [p, replicas] : a->partitions) {
+    Reassignment r;
+    if (auto it = a->adding_replicas.find(p); it != a->adding_replicas.end()) r.adding = it->second;
+    if (auto it = a->removing_replicas.find(p); it != a->removing_replicas.end()) {
+      r.removing = it->second;
+    }
+    if (!r.adding.empty() || !r.removing.empty()) info.reassigning[p] = std::move(r);
+  }
   for (const auto& [p, replicas] : a->partitions) {
     TopicPartition tp{topic, p};
     auto s = zk_->GetPartitionState(tp);
@@ -323,7 +403,7 @@ void Controller::OnNewPartitions(const std::vector<TopicPartition>& tps, Batch* 
     const auto& replicas = topic->second.assignment[tp.partition];
     std::vector<int32_t> live;
     for (int32_t r : replicas) {
-      if (IsLive(r)) live.push_back(r);
+      if (IsEligible(r)) live.push_back(r);
     }
     if (live.empty()) {
       // Stays new until one of its replicas registers (OnBrokerStartup retries).
@@ -385,11 +465,14 @@ bool Controller::UncleanElectionEnabled(const std::string& topic) {
 }
 
 void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch* batch) {
-  auto alive = [&](int32_t b) { return IsLive(b) && !excluded.count(b); };
+  // A leader in controlled shutdown still serves (the partition is not offline), but it is
+  // never a candidate, nor kept in an ISR the controller rewrites.
+  auto serving = [&](int32_t b) { return IsLive(b) && !excluded.count(b); };
+  auto alive = [&](int32_t b) { return IsEligible(b) && !excluded.count(b); };
   std::vector<TopicPartition> tps;
   for (const auto& [tp, s] : states_) {
     if (topics_to_delete_.count(tp.topic)) continue;  // deletion owns these
-    if (s.leader >= 0 && alive(s.leader)) continue;
+    if (s.leader >= 0 && serving(s.leader)) continue;
     tps.push_back(tp);
   }
   for (const TopicPartition& tp : tps) {
@@ -398,7 +481,7 @@ void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch
     for (int attempt = 0; attempt < 3; ++attempt) {
       if (!active_) return;
       const zk::LeaderIsrAndControllerEpoch& cur = states_[tp];
-      if (cur.leader >= 0 && alive(cur.leader)) break;
+      if (cur.leader >= 0 && serving(cur.leader)) break;
       zk::LeaderIsrAndControllerEpoch next = cur;
       next.controller_epoch = epoch_;
       next.leader_epoch = cur.leader_epoch + 1;
@@ -455,7 +538,12 @@ void Controller::AddLeaderAndIsr(const TopicPartition& tp, bool is_new, Batch* b
   if (topic == topics_.end()) return;
   auto replicas = topic->second.assignment.find(tp.partition);
   if (replicas == topic->second.assignment.end()) return;
-  for (int32_t r : replicas->second) {
+  AddLeaderAndIsrTo(tp, replicas->second, is_new, batch);
+}
+
+void Controller::AddLeaderAndIsrTo(const TopicPartition& tp, const std::vector<int32_t>& brokers,
+                                   bool is_new, Batch* batch) {
+  for (int32_t r : brokers) {
     if (!IsLive(r)) continue;
     auto& entry = batch->leader_and_isr[r];
     auto [it, inserted] = entry.emplace(tp, is_new);
@@ -489,6 +577,9 @@ void Controller::HandleBrokerChange() {
   }
   if (dead.empty() && started.empty()) return;
   live_brokers_ = std::move(current);
+  // A broker that died or came back is no longer shutting down (Kafka forgets it then too).
+  for (int32_t id : dead) shutting_down_.erase(id);
+  for (int32_t id : started) shutting_down_.erase(id);
   for (int32_t id : dead) {
     if (!started.count(id)) LOG(INFO) << Prefix() << "broker " << id << " failed";
   }
@@ -559,7 +650,31 @@ void Controller::OnBrokerStartup(const std::set<int32_t>& started) {
   ElectOfflinePartitions({}, &batch);
   if (!active_) return;
   SendBatch(&batch);
+  // Reassignments waiting for a replica on a restarted broker start it again (Kafka's
+  // onBrokerStartup).
+  std::vector<TopicPartition> restart;
+  for (const auto& [t, info] : topics_) {
+    for (const auto& [p, r] : info.reassigning) {
+      auto replicas = info.assignment.find(p);
+      if (replicas == info.assignment.end()) continue;
+      for (int32_t b : replicas->second) {
+        if (started.count(b)) {
+          restart.push_back({t, p});
+          break;
+        }
+      }
+    }
+  }
+  for (const TopicPartition& tp : restart) {
+    if (!active_) return;
+    OnPartitionReassignment(tp);
+  }
+  if (!active_) return;
   ResumeDeletions();
+  // A returning broker gets its preferred leaderships back soon rather than after a full
+  // check interval (rolling restarts would otherwise leave leadership skewed for minutes).
+  ScheduleLeaderRebalance(
+      std::min<int64_t>(5000, options_.leader_imbalance_check_interval_seconds * 1000), false);
 }
 
 // ---------------------------------------------------------------- topics
@@ -602,8 +717,8 @@ void Controller::HandleTopicChange() {
 void Controller::HandlePartitionModification(const std::string& topic) {
   auto info = topics_.find(topic);
   if (info == topics_.end()) return;
-  auto a = zk_->GetTopicAssignment(
-      topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
+  auto a = zk::GetFullTopicAssignment(
+      zk_->zk(), topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
   if (!a.ok()) {
     if (a.status().code() == Code::kNotFound || a.status().code() == Code::kCorruption) return;
     Failed(a.status(), "reading topic");
@@ -612,7 +727,7 @@ void Controller::HandlePartitionModification(const std::string& topic) {
   if (topics_to_delete_.count(topic)) return;
   std::vector<TopicPartition> fresh;
   for (const auto& [p, replicas] : a->partitions) {
-    // Only additions: reassignment of existing partitions is not supported.
+    // Only additions: existing partitions change only through this controller's reassignments.
     if (!info->second.assignment.count(p)) {
       info->second.assignment[p] = replicas;
       fresh.push_back({topic, p});
@@ -656,6 +771,11 @@ void Controller::HandleIsrChangeNotification() {
     }
   }
   if (!refreshed.empty()) SendUpdateMetadataToAll(refreshed, false);
+  // An ISR that grew may complete a reassignment.
+  for (const TopicPartition& tp : refreshed) {
+    if (!active_) return;
+    MaybeCompleteReassignment(tp);
+  }
 }
 
 // ---------------------------------------------------------------- deletion
@@ -690,6 +810,12 @@ void Controller::ResumeDeletions() {
     if (d.started) continue;
     auto info = topics_.find(t);
     if (info == topics_.end()) continue;
+    if (TopicReassigning(t)) {
+      // Kafka marks a topic with a reassignment in progress ineligible for deletion; the
+      // deletion resumes when the reassignment completes.
+      VLOG(1) << Prefix() << "deletion of " << t << " waits for a reassignment";
+      continue;
+    }
     std::map<int32_t, std::vector<TopicPartition>> by_broker;
     bool blocked = false;
     for (const auto& [p, replicas] : info->second.assignment) {
@@ -795,6 +921,11 @@ PartitionState Controller::MakePartitionState(const TopicPartition& tp) const {
       for (int32_t r : ps.replicas) {
         if (!IsLive(r)) ps.offline_replicas.push_back(r);
       }
+      if (auto r = topic->second.reassigning.find(tp.partition);
+          r != topic->second.reassigning.end()) {
+        ps.adding_replicas = r->second.adding;
+        ps.removing_replicas = r->second.removing;
+      }
     }
   }
   return ps;
@@ -871,6 +1002,29 @@ void Controller::SendBatch(Batch* batch) {
       if (states_.count(tp)) tps.insert(tp);
     }
     SendUpdateMetadataToAll(tps, false);
+  }
+  for (bool del : {false, true}) {
+    for (const auto& [broker, parts] : del ? batch->stop_replica_delete : batch->stop_replica) {
+      auto to = live_brokers_.find(broker);
+      if (to == live_brokers_.end() || parts.empty()) continue;
+      int32_t id = broker;
+      // Not retried (as Kafka's reassignment and controlled shutdown do not): a broker that
+      // missed it drops the replica when it next learns it is not assigned one.
+      channel_->SendStopReplica(to->second, options_.broker_id, epoch_, parts, del,
+                                [prefix, id](Status st, PartitionErrors errors) {
+                                  if (!st.ok()) {
+                                    LOG(WARNING) << prefix << "StopReplica to broker " << id
+                                                 << " failed: " << st.ToString();
+                                    return;
+                                  }
+                                  for (const auto& [tp, code] : errors) {
+                                    if (code != 0) {
+                                      LOG(WARNING) << prefix << "StopReplica to broker " << id
+                                                   << ": " << tp.ToString() << " error " << code;
+                                    }
+                                  }
+                                });
+    }
   }
   *batch = Batch();
 }

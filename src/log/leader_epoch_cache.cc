@@ -47,17 +47,17 @@ std::optional<int32_t> LeaderEpochCache::LatestEpoch() const {
   return entries_.back().first;
 }
 
-std::optional<int64_t> LeaderEpochCache::EndOffsetFor(int32_t epoch, int64_t log_end_offset) const {
-  if (entries_.empty() || epoch < entries_.front().first) return std::nullopt;
-  if (epoch >= entries_.back().first) {
-    // The latest epoch ends at LEO; a requested epoch newer than ours too (Kafka answers the
-    // same for the current leader epoch).
-    return log_end_offset;
-  }
+std::pair<int32_t, int64_t> LeaderEpochCache::EndOffsetFor(int32_t epoch,
+                                                           int64_t log_end_offset) const {
+  if (epoch < 0 || entries_.empty()) return {-1, -1};
+  if (epoch == entries_.back().first) return {epoch, log_end_offset};
+  // The first entry newer than `epoch` starts where `epoch` (or its floor) ended.
+  const std::pair<int32_t, int64_t>* floor = nullptr;
   for (const auto& e : entries_) {
-    if (e.first > epoch) return e.second;
+    if (e.first > epoch) return {floor ? floor->first : epoch, e.second};
+    floor = &e;
   }
-  return log_end_offset;
+  return {-1, -1};  // newer than every epoch we know
 }
 
 int32_t LeaderEpochCache::EpochForOffset(int64_t offset) const {

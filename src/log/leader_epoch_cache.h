@@ -21,9 +21,11 @@ class LeaderEpochCache {
   // Records that `epoch` starts at `start_offset` when it is newer than the latest epoch.
   Status Assign(int32_t epoch, int64_t start_offset);
   std::optional<int32_t> LatestEpoch() const;
-  // End offset of `epoch`: the start of the next higher epoch, or `log_end_offset` when it is
-  // the latest; nullopt when older than the first entry or nothing is cached.
-  std::optional<int64_t> EndOffsetFor(int32_t epoch, int64_t log_end_offset) const;
+  // Kafka's endOffsetFor (KIP-101/279): for `epoch`, the largest cached epoch <= it and the start
+  // of the next higher epoch (LEO when `epoch` is the latest). An epoch older than every entry
+  // answers (epoch, first entry's start); newer than every entry, or nothing cached, answers
+  // (-1, -1).
+  std::pair<int32_t, int64_t> EndOffsetFor(int32_t epoch, int64_t log_end_offset) const;
   // Epoch in force at `offset` (-1 when unknown).
   int32_t EpochForOffset(int64_t offset) const;
   // Drops entries starting at or after `end_offset` (log truncation).

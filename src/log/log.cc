@@ -1,9 +1,13 @@
 #include "gregor/log/log.h"
 
+#include <fcntl.h>
 #include <glog/logging.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 #include "gregor/log/checkpoint.h"
@@ -47,6 +51,33 @@ bool ParseSegmentName(const std::string& name, int64_t* base) {
   return true;
 }
 
+// The offset after the last whole batch of a .log file (`base` when it has none). Only the
+// batch headers are read: a .swap file was fsynced before it was named so.
+Result<int64_t> NextOffsetOfLogFile(const std::string& path, int64_t base) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  FileHandle file(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  int64_t next = base;
+  uint64_t pos = 0;
+  while (pos + protocol::kRecordBatchOverhead <= size) {
+    uint8_t buf[protocol::kRecordBatchOverhead];
+    GREGOR_RETURN_IF_ERROR(PreadAll(fd, buf, sizeof(buf), pos, path));
+    RecordBatchHeader h;
+    protocol::ParseRecordBatchHeader(buf, sizeof(buf), &h);
+    if (h.batch_length < static_cast<int32_t>(protocol::kRecordBatchOverhead -
+                                              protocol::kRecordBatchLogOverhead) ||
+        pos + h.total_size() > size || h.last_offset_delta < 0) {
+      break;
+    }
+    next = std::max(next, h.last_offset() + 1);
+    pos += h.total_size();
+  }
+  return next;
+}
+
 }  // namespace
 
 size_t ReadResult::bytes() const {
@@ -74,16 +105,11 @@ Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_st
   epochs_ = std::make_unique<LeaderEpochCache>(dir_ + "/" + kLeaderEpochCheckpointFile);
   GREGOR_RETURN_IF_ERROR(epochs_->Load());
 
+  GREGOR_RETURN_IF_ERROR(RemoveTempFilesAndCompleteSwaps());
   auto names = ListDir(dir_);
   if (!names.ok()) return names.status();
   std::vector<int64_t> bases;
   for (const std::string& name : *names) {
-    // Leftovers of an interrupted delete, clean or checkpoint write.
-    if (EndsWith(name, ".deleted") || EndsWith(name, ".cleaned") || EndsWith(name, ".swap") ||
-        EndsWith(name, ".tmp")) {
-      GREGOR_RETURN_IF_ERROR(RemoveAll(dir_ + "/" + name));
-      continue;
-    }
     int64_t base;
     if (ParseSegmentName(name, &base)) bases.push_back(base);
   }
@@ -169,6 +195,71 @@ Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_st
             << " segments, log start offset " << log_start_offset_ << ", log end offset "
             << log_end_offset_ << (had_clean_shutdown ? "" : " (recovered)");
   return Status::Ok();
+}
+
+Status Log::RemoveTempFilesAndCompleteSwaps() {
+  auto names = ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<int64_t> bases;
+  std::vector<int64_t> log_swaps;
+  std::vector<std::string> other_swaps;
+  for (const std::string& name : *names) {
+    // Leftovers of an interrupted delete, clean (not yet swapped: the old segments are
+    // intact) or checkpoint write.
+    if (EndsWith(name, ".deleted") || EndsWith(name, ".cleaned") || EndsWith(name, ".tmp")) {
+      GREGOR_RETURN_IF_ERROR(RemoveAll(dir_ + "/" + name));
+      continue;
+    }
+    int64_t base;
+    if (EndsWith(name, ".swap")) {
+      if (ParseSegmentName(name.substr(0, name.size() - 5), &base)) {
+        log_swaps.push_back(base);
+      } else {
+        other_swaps.push_back(name);
+      }
+      continue;
+    }
+    if (ParseSegmentName(name, &base)) bases.push_back(base);
+  }
+  if (log_swaps.empty() && other_swaps.empty()) return Status::Ok();
+  std::sort(log_swaps.begin(), log_swaps.end());
+  // Kafka's LogLoader completes a swap: the cleaner renamed `<B>.log.swap` into place only
+  // once the whole cleaned group was written and fsynced, so it replaces every segment it
+  // overlaps: the one at B (the group's first, same file name) and any whose base lies
+  // inside the swap's offsets. Old segments past the swap's last batch (all their records
+  // removed by the clean) may survive; they hold only superseded values or tombstones, which
+  // the next clean removes again.
+  for (int64_t base : log_swaps) {
+    const std::string log_swap = SegmentFilePath(dir_, base, ".log") + ".swap";
+    auto next = NextOffsetOfLogFile(log_swap, base);
+    if (!next.ok()) return next.status();
+    for (int64_t b : bases) {
+      if (b != base && (b < base || b >= *next)) continue;
+      LOG(INFO) << "[Log " << tp_.ToString() << "] completing a cleaner swap at " << base
+                << ": removing replaced segment " << b;
+      for (const char* suffix : {".log", ".index", ".timeindex", ".txnindex"}) {
+        GREGOR_RETURN_IF_ERROR(RemoveAll(SegmentFilePath(dir_, b, suffix)));
+      }
+    }
+    bases.erase(std::remove_if(bases.begin(), bases.end(),
+                               [&](int64_t b) { return b == base || (b > base && b < *next); }),
+                bases.end());
+    // Indexes first, the .log last (the order ReplaceSegments uses).
+    for (const char* suffix : {".index", ".timeindex", ".txnindex", ".log"}) {
+      std::string final_path = SegmentFilePath(dir_, base, suffix);
+      if (PathExists(final_path + ".swap")) {
+        GREGOR_RETURN_IF_ERROR(RenamePath(final_path + ".swap", final_path));
+      }
+    }
+    bases.push_back(base);
+  }
+  // Index .swap files without their .log.swap: the .log was already renamed in; the index
+  // is rebuilt when it does not match.
+  for (const std::string& name : other_swaps) {
+    std::string path = dir_ + "/" + name;
+    if (PathExists(path)) GREGOR_RETURN_IF_ERROR(RemoveAll(path));
+  }
+  return SyncDir(dir_);
 }
 
 std::shared_ptr<LogSegment> Log::ActiveLocked() const { return segments_.rbegin()->second; }
@@ -523,9 +614,14 @@ void Log::MarkOffline() {
   std::lock_guard<std::mutex> lock(mu_);
   offline_ = true;
 }
-std::optional<int64_t> Log::EndOffsetForEpoch(int32_t epoch) const {
+EpochEndOffset Log::EndOffsetForEpoch(int32_t epoch) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return epochs_->EndOffsetFor(epoch, log_end_offset_);
+  auto [e, end] = epochs_->EndOffsetFor(epoch, log_end_offset_);
+  return EpochEndOffset{e, end};
+}
+Status Log::AssignEpochStartOffset(int32_t epoch, int64_t start_offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return epochs_->Assign(epoch, start_offset);
 }
 std::optional<int32_t> Log::LatestEpoch() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -603,7 +699,9 @@ int Log::DeleteRetentionExpiredSegments() {
   if (config_.retention_ms >= 0) {
     for (; it != segments_.end(); ++it) {
       const auto& seg = it->second;
-      if (seg->size() == 0 || now - seg->LargestTimestampForRetention() <= config_.retention_ms)
+      // Only the active segment can be empty here, or an inactive one emptied by compaction.
+      if ((seg->size() == 0 && seg == ActiveLocked()) ||
+          now - seg->LargestTimestampForRetention() <= config_.retention_ms)
         break;
       doomed.push_back(seg);
     }
@@ -617,7 +715,7 @@ int Log::DeleteRetentionExpiredSegments() {
     for (; it != segments_.end(); ++it) {
       const auto& seg = it->second;
       int64_t size = static_cast<int64_t>(seg->size());
-      if (size == 0 || diff - size < 0) break;
+      if ((size == 0 && seg == ActiveLocked()) || diff - size < 0) break;
       diff -= size;
       doomed.push_back(seg);
     }
@@ -687,6 +785,7 @@ Status Log::TruncateTo(int64_t offset) {
   if (closed_)
     return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
   if (offset >= log_end_offset_) return Status::Ok();
+  ++generation_;  // a clean in progress must not swap in segments read before the truncation
   std::vector<std::shared_ptr<LogSegment>> doomed;
   for (auto it = segments_.lower_bound(offset); it != segments_.end(); ++it) {
     doomed.push_back(it->second);
@@ -721,6 +820,133 @@ Status Log::TruncateTo(int64_t offset) {
   LOG(INFO) << "[Log " << tp_.ToString() << "] truncated to " << log_end_offset_;
   return Status::Ok();
 }
+
+Status Log::TruncateFullyAndStartAt(int64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
+  if (closed_)
+    return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
+  if (offset < 0) return Status::InvalidArgument("negative start offset");
+  std::vector<std::shared_ptr<LogSegment>> doomed;
+  for (const auto& [base, seg] : segments_) doomed.push_back(seg);
+  LogConfig saved = config_;
+  config_.file_delete_delay_ms = 0;
+  DeleteSegmentsLocked(doomed);
+  config_ = saved;
+  auto seg = LogSegment::Create(dir_, offset, config_.segment_index_bytes);
+  if (!seg.ok()) {
+    offline_ = true;
+    return seg.status();
+  }
+  segments_[offset] = std::move(*seg);
+  log_start_offset_ = log_end_offset_ = high_watermark_ = recovery_point_ = offset;
+  // Every cached epoch described the discarded records.
+  Status st = epochs_->TruncateFromEnd(-1);
+  if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  LOG(INFO) << "[Log " << tp_.ToString() << "] truncated fully; log now starts at " << offset;
+  return Status::Ok();
+}
+
+// ---- compaction ----
+
+CleanerView Log::ViewForCleaning() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  CleanerView v;
+  v.usable = !offline_ && !closed_;
+  v.log_start_offset = log_start_offset_;
+  v.log_end_offset = log_end_offset_;
+  v.high_watermark = high_watermark_;
+  v.generation = generation_;
+  v.config = config_;
+  auto active = ActiveLocked();
+  v.active_base_offset = active->base_offset();
+  for (const auto& [base, seg] : segments_) {
+    if (seg == active) break;
+    v.segments.push_back(CleanableSegment{seg, base, seg->next_offset(), seg->size(),
+                                          seg->LargestTimestampForRetention(),
+                                          seg->rolling_base_ms()});
+  }
+  return v;
+}
+
+Status Log::ReplaceSegments(const std::shared_ptr<LogSegment>& cleaned,
+                            const std::vector<std::shared_ptr<LogSegment>>& old,
+                            uint64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t base = cleaned->base_offset();
+  static constexpr const char* kSuffixes[] = {".index", ".timeindex", ".log"};
+  auto remove_temp = [&](const char* ext) {
+    for (const char* suffix : kSuffixes) {
+      Status st = RemoveAll(SegmentFilePath(dir_, base, suffix) + ext);
+      if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+    }
+  };
+  bool stale = closed_ || offline_ || generation != generation_ || old.empty() ||
+               old.front()->base_offset() != base;
+  for (const auto& seg : old) {
+    if (stale) break;
+    auto it = segments_.find(seg->base_offset());
+    stale = it == segments_.end() || it->second != seg || seg == ActiveLocked();
+  }
+  if (stale) {
+    remove_temp(".cleaned");
+    return Status::Stale("log " + tp_.ToString() + " changed while it was being cleaned");
+  }
+  // 1. .cleaned -> .swap, the .log last: from here a crash completes the swap at Open.
+  for (const char* suffix : kSuffixes) {
+    std::string final_path = SegmentFilePath(dir_, base, suffix);
+    if (!PathExists(final_path + ".cleaned")) continue;
+    Status st = RenamePath(final_path + ".cleaned", final_path + ".swap");
+    if (!st.ok()) {
+      remove_temp(".cleaned");
+      remove_temp(".swap");
+      return st;
+    }
+  }
+  Status st = SyncDir(dir_);
+  // 2. The old segments go (readers keep their open fds), 3. the swap files take their names.
+  PendingDelete pending{{},
+                        clock_->MonotonicMs() + std::max<int64_t>(config_.file_delete_delay_ms, 0)};
+  for (const auto& seg : old) {
+    if (st.ok()) st = seg->RenameForDeletion(&pending.paths);
+  }
+  for (const char* suffix : kSuffixes) {
+    std::string final_path = SegmentFilePath(dir_, base, suffix);
+    if (st.ok() && PathExists(final_path + ".swap")) {
+      st = RenamePath(final_path + ".swap", final_path);
+    }
+  }
+  if (st.ok()) st = SyncDir(dir_);
+  std::shared_ptr<LogSegment> fresh;
+  if (st.ok()) {
+    auto seg = LogSegment::OpenExisting(dir_, base, config_.segment_index_bytes);
+    if (seg.ok()) {
+      fresh = std::move(*seg);
+      if (!fresh->LoadState(config_.index_interval_bytes).ok()) {
+        auto truncated = fresh->Recover(config_.index_interval_bytes, nullptr);
+        if (!truncated.ok()) st = truncated.status();
+      }
+    } else {
+      st = seg.status();
+    }
+  }
+  if (!st.ok()) {
+    // The files are in a state Open knows how to finish; this process cannot serve the log.
+    offline_ = true;
+    LOG(ERROR) << "[Log " << tp_.ToString() << "] cleaner swap at " << base
+               << " failed, log is offline: " << st.ToString();
+    pending_deletes_.push_back(std::move(pending));
+    return st;
+  }
+  for (const auto& seg : old) segments_.erase(seg->base_offset());
+  segments_[base] = std::move(fresh);
+  pending_deletes_.push_back(std::move(pending));
+  LOG(INFO) << "[Log " << tp_.ToString() << "] swapped in cleaned segment " << base << " replacing "
+            << old.size() << " segment(s)";
+  return Status::Ok();
+}
+
+// ---- close ----
 
 Status Log::Close() {
   std::lock_guard<std::mutex> lock(mu_);

@@ -58,7 +58,9 @@ std::string RandomHex32() {
 
 LogManager::LogManager(Options options) : options_(std::move(options)) {}
 
-LogManager::~LogManager() = default;
+LogManager::~LogManager() {
+  if (cleaner_ != nullptr) cleaner_->Stop();
+}
 
 Result<std::unique_ptr<LogManager>> LogManager::Open(Options options) {
   if (options.log_dirs.empty()) return Status::InvalidArgument("no log.dirs");
@@ -116,6 +118,10 @@ Result<std::unique_ptr<LogManager>> LogManager::Open(Options options) {
   bool any_online = false;
   for (const auto& d : m->dirs_) any_online |= !d.offline;
   if (!any_online) return Status::IOError("every log dir is offline");
+  LogManager* raw = m.get();
+  m->cleaner_ = std::make_unique<LogCleaner>(
+      m->options_.cleaner, m->options_.log_dirs, [raw] { return raw->AllLogs(); },
+      m->options_.clock);
   return m;
 }
 
@@ -270,7 +276,12 @@ Status LogManager::DeleteLog(const gregor::TopicPartition& tp) {
     log_dir_of_.erase(tp);
     hw_checkpoint_.erase(tp);
   }
+  // Kafka aborts a clean in progress before deleting the log (its files are about to go).
+  cleaner_->AbortAndPause(tp);
   Status st = log->Close();
+  // Closed, the log is never picked again; a new log of that name starts with no checkpoint.
+  cleaner_->Forget(tp);
+  cleaner_->Resume(tp);
   if (!st.ok()) LOG(WARNING) << "[LogManager] closing " << tp.ToString() << ": " << st.ToString();
   // Renamed first so a crash mid-removal leaves a `-delete` dir that the next start removes.
   std::string doomed = dir + "/" + tp.ToString() + "." + RandomHex32() + "-delete";
@@ -338,7 +349,13 @@ Status LogManager::CheckpointAll() {
   return first_error;
 }
 
+void LogManager::StartCleaner() {
+  if (options_.cleaner.enable) cleaner_->Start();
+}
+
 Status LogManager::Shutdown() {
+  // Before taking our mutex: a cleaner thread lists the logs under it.
+  cleaner_->Stop();
   std::lock_guard<std::mutex> lock(mu_);
   if (shut_down_) return Status::Ok();
   shut_down_ = true;

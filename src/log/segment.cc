@@ -19,20 +19,23 @@ using protocol::kRecordBatchLogOverhead;
 using protocol::kRecordBatchOverhead;
 using protocol::RecordBatchHeader;
 
-LogSegment::LogSegment(const std::string& dir, int64_t base_offset, int32_t index_bytes, int fd)
+LogSegment::LogSegment(const std::string& dir, int64_t base_offset, int32_t index_bytes, int fd,
+                       const std::string& suffix)
     : base_offset_(base_offset),
-      log_path_(SegmentFilePath(dir, base_offset, ".log")),
+      log_path_(SegmentFilePath(dir, base_offset, ".log") + suffix),
       file_(std::make_shared<const FileHandle>(fd)),
-      offset_index_(SegmentFilePath(dir, base_offset, ".index"), base_offset, index_bytes),
-      time_index_(SegmentFilePath(dir, base_offset, ".timeindex"), base_offset, index_bytes),
+      offset_index_(SegmentFilePath(dir, base_offset, ".index") + suffix, base_offset, index_bytes),
+      time_index_(SegmentFilePath(dir, base_offset, ".timeindex") + suffix, base_offset,
+                  index_bytes),
       next_offset_(base_offset) {}
 
 Result<std::shared_ptr<LogSegment>> LogSegment::Create(const std::string& dir, int64_t base_offset,
-                                                       int32_t index_bytes) {
-  std::string path = SegmentFilePath(dir, base_offset, ".log");
+                                                       int32_t index_bytes,
+                                                       const std::string& suffix) {
+  std::string path = SegmentFilePath(dir, base_offset, ".log") + suffix;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);
-  std::shared_ptr<LogSegment> seg(new LogSegment(dir, base_offset, index_bytes, fd));
+  std::shared_ptr<LogSegment> seg(new LogSegment(dir, base_offset, index_bytes, fd, suffix));
   // Truncate any stale index files, then preallocate (sparse) like Kafka.
   seg->offset_index_.Clear();
   seg->time_index_.Clear();
@@ -124,6 +127,10 @@ Status LogSegment::Sync() {
 
 int64_t LogSegment::LargestTimestampForRetention() const {
   if (max_timestamp_ >= 0) return max_timestamp_;
+  return LastModifiedMs();
+}
+
+int64_t LogSegment::LastModifiedMs() const {
   struct stat st;
   if (::fstat(file_->fd(), &st) != 0) return -1;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;

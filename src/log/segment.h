@@ -32,8 +32,11 @@ struct BatchLocation {
 class LogSegment {
  public:
   // Creates a fresh segment (existing files of that name are truncated); indexes preallocated.
+  // `suffix` is appended to every file name: the log cleaner writes `<base>.log.cleaned` etc.;
+  // such a segment is never served, and the Log reopens it under its final names once swapped.
   static Result<std::shared_ptr<LogSegment>> Create(const std::string& dir, int64_t base_offset,
-                                                    int32_t index_bytes);
+                                                    int32_t index_bytes,
+                                                    const std::string& suffix = "");
   // Opens an existing .log; call LoadState (clean) or Recover before use.
   static Result<std::shared_ptr<LogSegment>> OpenExisting(const std::string& dir,
                                                           int64_t base_offset, int32_t index_bytes);
@@ -48,6 +51,11 @@ class LogSegment {
   // For time retention: the max timestamp, or the file's mtime when no batch has one (Kafka).
   int64_t LargestTimestampForRetention() const;
   int64_t rolling_base_ms() const { return rolling_base_ms_; }
+  // The .log file's modification time in ms (-1 if it cannot be read): Kafka's
+  // segment.lastModified, which the cleaner's tombstone retention is measured from.
+  int64_t LastModifiedMs() const;
+  const std::string& offset_index_path() const { return offset_index_.path(); }
+  const std::string& time_index_path() const { return time_index_.path(); }
   const std::shared_ptr<const FileHandle>& file() const { return file_; }
   const std::string& log_path() const { return log_path_; }
 
@@ -98,7 +106,8 @@ class LogSegment {
                                                             uint64_t limit) const;
 
  private:
-  LogSegment(const std::string& dir, int64_t base_offset, int32_t index_bytes, int fd);
+  LogSegment(const std::string& dir, int64_t base_offset, int32_t index_bytes, int fd,
+             const std::string& suffix = "");
   void IndexBatch(const protocol::RecordBatchHeader& h, uint64_t position,
                   int32_t index_interval_bytes);
   // Recomputes next offset and max timestamp by scanning from the last offset index entry.

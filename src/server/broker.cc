@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <set>
 #include <thread>
 
 #include "gregor/base/clock.h"
@@ -15,8 +16,10 @@
 #include "gregor/log/log_manager.h"
 #include "gregor/network/listener.h"
 #include "gregor/network/tls.h"
+#include "gregor/replication/replica_fetcher_manager.h"
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
+#include "server/controlled_shutdown_client.h"
 #include "server/controller_channel.h"
 #include "server/request_dispatcher.h"
 #include "server/server_context.h"
@@ -67,6 +70,7 @@ struct Broker::Impl {
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
   std::unique_ptr<cluster::ReplicaManager> replicas;
+  std::unique_ptr<replication::ReplicaFetcherManager> fetchers;
   TopicConfigStore topic_configs;
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
@@ -74,6 +78,12 @@ struct Broker::Impl {
   std::unique_ptr<BrokerControllerChannel> channel;
   std::unique_ptr<controller::Controller> controller;
   int64_t broker_epoch = -1;
+  // Partitions whose ISR this broker changed, for the next /isr_change_notification (Kafka's
+  // ZkAlterPartitionManager batches them the same way, with longer delays).
+  std::mutex isr_mu;
+  std::set<TopicPartition> isr_changed;
+  int64_t isr_first_change_ms = 0;
+  int64_t isr_last_change_ms = 0;
 
   std::thread scheduler;
   std::mutex mu;
@@ -171,7 +181,49 @@ struct Broker::Impl {
 
   // Background work off the network threads: retention, flushes,
   // checkpoints (Kafka's kafka-scheduler).
+  // Leaders record ISR changes in the partition's state znode, conditional on its version
+  // (Kafka's ZooKeeper-mode path); the controller learns of them from the notification.
+  void WriteIsr(cluster::IsrChange c, std::function<void(Result<int32_t>)> done) {
+    asio::post(blocking_pool, [this, c = std::move(c), done = std::move(done)] {
+      zk::LeaderIsrAndControllerEpoch s;
+      s.leader = c.leader;
+      s.leader_epoch = c.leader_epoch;
+      s.isr = c.isr;
+      s.controller_epoch = c.controller_epoch;
+      s.zk_version = c.zk_version;
+      auto v = zk->UpdateLeaderAndIsr(c.tp, s);
+      if (v.ok()) {
+        std::lock_guard<std::mutex> lock(isr_mu);
+        int64_t now = clock->MonotonicMs();
+        if (isr_changed.empty()) isr_first_change_ms = now;
+        isr_last_change_ms = now;
+        isr_changed.insert(c.tp);
+      }
+      done(std::move(v));
+    });
+  }
+
+  // Sends the ISR change notification once changes have settled for 500 ms, or 5 s after the
+  // first (Kafka: 5 s / 60 s; shorter here so metadata converges quickly).
+  void MaybePropagateIsrChanges(int64_t now) {
+    std::vector<TopicPartition> tps;
+    {
+      std::lock_guard<std::mutex> lock(isr_mu);
+      if (isr_changed.empty()) return;
+      if (now - isr_last_change_ms < 500 && now - isr_first_change_ms < 5000) return;
+      tps.assign(isr_changed.begin(), isr_changed.end());
+      isr_changed.clear();
+    }
+    Status st = zk->CreateIsrChangeNotification(tps);
+    if (!st.ok()) {
+      LOG(WARNING) << Prefix() << "ISR change notification: " << st.ToString();
+      std::lock_guard<std::mutex> lock(isr_mu);
+      for (auto& tp : tps) isr_changed.insert(tp);
+    }
+  }
+
   void RunScheduler() {
+    int64_t next_isr_check = clock->MonotonicMs() + config.replica_lag_time_max_ms / 2;
     int64_t next_retention = clock->MonotonicMs() + config.log_retention_check_interval_ms;
     int64_t next_checkpoint = clock->MonotonicMs() + config.log_flush_offset_checkpoint_interval_ms;
     int64_t next_hw_checkpoint =
@@ -183,6 +235,11 @@ struct Broker::Impl {
       lock.unlock();
       int64_t now = clock->MonotonicMs();
       logs->FlushDirty();
+      if (now >= next_isr_check) {
+        replicas->MaybeShrinkIsrs(config.replica_lag_time_max_ms);
+        next_isr_check = now + std::max<int64_t>(config.replica_lag_time_max_ms / 2, 100);
+      }
+      MaybePropagateIsrChanges(now);
       if (now >= next_retention) {
         logs->RunRetention();
         next_retention = now + config.log_retention_check_interval_ms;
@@ -244,8 +301,28 @@ Status Broker::Start() {
 
   // 3. Replica manager and request handling.
   d.replicas = std::make_unique<cluster::ReplicaManager>(
-      cfg.broker_id, d.logs.get(),
-      [&d](const std::string& topic) { return d.LogConfigFor(topic); });
+      cfg.broker_id, d.logs.get(), [&d](const std::string& topic) { return d.LogConfigFor(topic); },
+      d.clock);
+  d.replicas->set_isr_writer([&d](cluster::IsrChange c, std::function<void(Result<int32_t>)> done) {
+    d.WriteIsr(std::move(c), std::move(done));
+  });
+  std::string ib_listener = cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name
+                                                                   : cfg.inter_broker_listener_name;
+  replication::ReplicaFetcherManager::Options fo;
+  fo.broker_id = cfg.broker_id;
+  fo.listener = ib_listener;
+  fo.fetch_max_bytes = cfg.replica_fetch_max_bytes;
+  fo.fetch_response_max_bytes = cfg.replica_fetch_response_max_bytes;
+  fo.fetch_min_bytes = cfg.replica_fetch_min_bytes;
+  fo.fetch_wait_max_ms = cfg.replica_fetch_wait_max_ms;
+  fo.fetch_backoff_ms = cfg.replica_fetch_backoff_ms;
+  fo.socket_timeout_ms = cfg.replica_socket_timeout_ms;
+  fo.num_fetchers = std::max(1, cfg.num_replica_fetchers);
+  d.fetchers =
+      std::make_unique<replication::ReplicaFetcherManager>(fo, d.replicas.get(), &d.metadata);
+  d.replicas->set_follower_listener(
+      [&d](const std::vector<cluster::FollowTarget>& follow,
+           const std::vector<TopicPartition>& unfollow) { d.fetchers->Update(follow, unfollow); });
   d.ctx.config = &d.config;
   d.ctx.broker_id = cfg.broker_id;
   d.ctx.cluster_id = *cluster_id;
@@ -256,7 +333,6 @@ Status Broker::Start() {
   d.ctx.logs = d.logs.get();
   d.ctx.zk = d.zk.get();
   d.ctx.topic_configs = &d.topic_configs;
-  d.ctx.max_replication_factor = 1;
   // Not itself a coroutine: g++ 12 destroys a by-value parameter of a
   // coroutine lambda twice when it is moved into an inner capture.
   d.ctx.run_blocking = [&d](std::function<void()> fn) -> asio::awaitable<void> {
@@ -269,6 +345,18 @@ Status Broker::Start() {
         asio::use_awaitable);
   };
   d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
+  // The controller exists before requests are served (handlers reach it); it runs for
+  // election once this broker is registered (step 6).
+  d.channel = std::make_unique<BrokerControllerChannel>(ib_listener);
+  controller::Controller::Options co;
+  co.broker_id = cfg.broker_id;
+  co.delete_topic_enable = cfg.delete_topic_enable;
+  co.unclean_leader_election_enable = cfg.unclean_leader_election_enable;
+  co.auto_leader_rebalance_enable = cfg.auto_leader_rebalance_enable;
+  co.leader_imbalance_per_broker_percentage = cfg.leader_imbalance_per_broker_percentage;
+  co.leader_imbalance_check_interval_seconds = cfg.leader_imbalance_check_interval_seconds;
+  d.controller = std::make_unique<controller::Controller>(co, d.zk.get(), d.channel.get(), d.clock);
+  d.ctx.controller = d.controller.get();
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.
@@ -293,14 +381,6 @@ Status Broker::Start() {
   });
 
   // 6. The controller: every broker runs for election.
-  std::string ib_listener = cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name
-                                                                   : cfg.inter_broker_listener_name;
-  d.channel = std::make_unique<BrokerControllerChannel>(ib_listener);
-  controller::Controller::Options co;
-  co.broker_id = cfg.broker_id;
-  co.delete_topic_enable = cfg.delete_topic_enable;
-  co.unclean_leader_election_enable = cfg.unclean_leader_election_enable;
-  d.controller = std::make_unique<controller::Controller>(co, d.zk.get(), d.channel.get(), d.clock);
   d.controller->Start();
 
   d.scheduler = std::thread([&d] { d.RunScheduler(); });
@@ -315,12 +395,32 @@ void Broker::Shutdown() {
     return;
   }
   LOG(INFO) << d.Prefix() << "shutting down";
+  // Controlled shutdown (SIGTERM): the controller moves this broker's leaderships first, so
+  // clients see a retriable NOT_LEADER_OR_FOLLOWER rather than a session-timeout outage. The
+  // listeners and the controller channel still run: this broker may be the controller.
+  if (d.config.controlled_shutdown_enable && d.broker_epoch >= 0 && d.zk_client) {
+    std::string ib = d.config.inter_broker_listener_name.empty()
+                         ? d.config.listeners.front().name
+                         : d.config.inter_broker_listener_name;
+    Status st = ControlledShutdownClient::Run(
+        d.metadata, d.config.broker_id, d.broker_epoch, ib,
+        d.config.controlled_shutdown_max_retries,
+        d.config.controlled_shutdown_retry_backoff_ms, d.config.replica_socket_timeout_ms);
+    if (st.ok()) {
+      LOG(INFO) << d.Prefix() << "controlled shutdown complete";
+    } else {
+      LOG(WARNING) << d.Prefix() << "controlled shutdown: " << st.ToString()
+                   << "; shutting down anyway";
+    }
+  }
   // ZooKeeper work done while stopping (resigning, deleting /controller, handlers still running)
   // must not wait for a session that may not come back: closing the session removes our
   // ephemeral znodes anyway.
   if (d.zk_client) d.zk_client->FailFast();
   if (d.controller) d.controller->Stop();
   if (d.channel) d.channel->Shutdown();
+  // Followers stop fetching before the logs close.
+  if (d.fetchers) d.fetchers->Shutdown();
   for (auto& l : d.listeners) l->Stop();
   {
     std::lock_guard<std::mutex> lock(d.mu);

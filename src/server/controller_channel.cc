@@ -254,6 +254,8 @@ void BrokerControllerChannel::SendLeaderAndIsr(
   AddPartitionStates(partitions, &req.topic_states, [](const auto& p, auto& s) {
     s.partition_epoch = p.zk_version;
     s.is_new = p.is_new;
+    s.adding_replicas = p.adding_replicas;
+    s.removing_replicas = p.removing_replicas;
   });
   for (const auto& b : live_leaders) {
     auto& l = req.live_leaders.emplace_back();

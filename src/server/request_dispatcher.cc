@@ -116,6 +116,16 @@ HandlerFn FindHandler(int16_t api_key) {
       return &HandleUpdateMetadata;
     case ApiKey::kStopReplica:
       return &HandleStopReplica;
+    case ApiKey::kOffsetForLeaderEpoch:
+      return &HandleOffsetForLeaderEpoch;
+    case ApiKey::kControlledShutdown:
+      return &HandleControlledShutdown;
+    case ApiKey::kAlterPartitionReassignments:
+      return &HandleAlterPartitionReassignments;
+    case ApiKey::kListPartitionReassignments:
+      return &HandleListPartitionReassignments;
+    case ApiKey::kElectLeaders:
+      return &HandleElectLeaders;
     default:
       return nullptr;
   }

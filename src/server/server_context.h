@@ -14,6 +14,7 @@
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/config/broker_config.h"
+#include "gregor/controller/controller.h"
 #include "gregor/log/log_manager.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/request_handler.h"
@@ -59,6 +60,9 @@ struct ServerContext {
   log::LogManager* logs = nullptr;
   zk::KafkaZkClient* zk = nullptr;
   TopicConfigStore* topic_configs = nullptr;
+  // This broker's controller (active or not); requests only the active controller answers
+  // (ControlledShutdown, partition reassignments) go through it.
+  controller::Controller* controller = nullptr;
   // Replicas per partition this broker can serve correctly. Followers do not
   // fetch yet, so the Broker sets 1: a topic with more replicas would accept
   // acks=all writes that no follower holds. Unlimited where tests build a

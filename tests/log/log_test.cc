@@ -582,13 +582,20 @@ TEST(LogTest, LeaderEpochCacheTracksEpochStarts) {
   auto text = std::ifstream(dir + "/leader-epoch-checkpoint");
   std::string content((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "0\n2\n1 0\n4 4\n");
-  EXPECT_EQ(log->EndOffsetForEpoch(1), 4);
-  EXPECT_EQ(log->EndOffsetForEpoch(2), 4);
-  EXPECT_EQ(log->EndOffsetForEpoch(4), 7);
-  EXPECT_EQ(log->EndOffsetForEpoch(0), std::nullopt);
+  using E = gregor::log::EpochEndOffset;
+  EXPECT_EQ(log->EndOffsetForEpoch(1), (E{1, 4}));
+  EXPECT_EQ(log->EndOffsetForEpoch(2), (E{1, 4}));    // floor epoch 1 ends where 4 starts
+  EXPECT_EQ(log->EndOffsetForEpoch(4), (E{4, 7}));    // the latest ends at LEO
+  EXPECT_EQ(log->EndOffsetForEpoch(0), (E{0, 0}));    // older than every epoch: first start
+  EXPECT_EQ(log->EndOffsetForEpoch(5), (E{-1, -1}));  // newer than every epoch: unknown
+  EXPECT_EQ(log->EndOffsetForEpoch(-1), (E{-1, -1}));
+  ASSERT_TRUE(log->AssignEpochStartOffset(6, 7).ok());  // a new leader with nothing appended
+  EXPECT_EQ(log->EndOffsetForEpoch(4), (E{4, 7}));
+  EXPECT_EQ(log->EndOffsetForEpoch(5), (E{4, 7}));
+  EXPECT_EQ(log->EndOffsetForEpoch(6), (E{6, 7}));
   ASSERT_TRUE(log->TruncateTo(4).ok());
   EXPECT_EQ(log->LatestEpoch(), 1);
-  EXPECT_EQ(log->EndOffsetForEpoch(1), 4);
+  EXPECT_EQ(log->EndOffsetForEpoch(1), (E{1, 4}));
 }
 
 TEST(LogTest, TruncateToRemovesTailAndAcceptsNewAppends) {

@@ -22,6 +22,13 @@
 
 namespace gregor::cluster {
 
+// A partition this broker follows: fetch it from `leader`, whose leadership is `leader_epoch`.
+struct FollowTarget {
+  TopicPartition tp;
+  int32_t leader = -1;
+  int32_t leader_epoch = -1;
+};
+
 struct LeaderAndIsrPartition {
   TopicPartition tp;
   TopicId topic_id{};
@@ -34,7 +41,8 @@ class ReplicaManager {
   // Supplies the resolved LogConfig of a topic (broker defaults + overrides).
   using LogConfigFn = std::function<log::LogConfig(const std::string& topic)>;
 
-  ReplicaManager(int32_t broker_id, log::LogManager* logs, LogConfigFn log_config);
+  ReplicaManager(int32_t broker_id, log::LogManager* logs, LogConfigFn log_config,
+                 const Clock* clock = SystemClock::Get());
 
   // LeaderAndIsr: returns the top-level error and per-partition errors.
   protocol::ErrorCode BecomeLeaderOrFollower(
@@ -50,8 +58,20 @@ class ReplicaManager {
   std::vector<std::shared_ptr<Partition>> AllPartitions() const;
   // A topic's config changed: re-resolve and apply to its logs at once.
   void RefreshLogConfig(const std::string& topic);
-  // Called by the produce path after an append (wakes long polls).
+  // Called by the produce path after an append and by partitions when their high watermark
+  // moves (wakes long polls and acks=all waits).
   AppendListeners& listeners() { return listeners_; }
+
+  // Replication hooks, set by the Broker before the first LeaderAndIsr.
+  // After each LeaderAndIsr / StopReplica (outside the lock): partitions to start (or restart,
+  // at a new leader epoch) fetching, and partitions to stop fetching.
+  using FollowerListener = std::function<void(const std::vector<FollowTarget>& follow,
+                                              const std::vector<TopicPartition>& unfollow)>;
+  void set_follower_listener(FollowerListener fn) { follower_listener_ = std::move(fn); }
+  // How leaders record ISR changes (given to every Partition).
+  void set_isr_writer(IsrWriter writer) { isr_writer_ = std::move(writer); }
+  // Leader side of replica.lag.time.max.ms: the Broker calls this every max_lag_ms / 2.
+  void MaybeShrinkIsrs(int64_t max_lag_ms);
   int32_t broker_id() const { return broker_id_; }
   int32_t controller_epoch() const;
 
@@ -59,10 +79,13 @@ class ReplicaManager {
   const int32_t broker_id_;
   log::LogManager* const logs_;
   const LogConfigFn log_config_;
+  const Clock* const clock_;
   mutable std::mutex mu_;
   int32_t controller_epoch_ = 0;
   std::unordered_map<TopicPartition, std::shared_ptr<Partition>> partitions_;
   AppendListeners listeners_;
+  FollowerListener follower_listener_;
+  IsrWriter isr_writer_;
 };
 
 }  // namespace gregor::cluster

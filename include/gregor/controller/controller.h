@@ -3,8 +3,10 @@
 //
 // Every broker runs one; the one that wins the /controller election manages partition leadership
 // for the cluster: it watches /brokers/ids, /brokers/topics (and each topic's znode for partition
-// additions), /admin/delete_topics and /isr_change_notification; elects leaders for new and
-// offline partitions; writes partition state znodes fenced by its controller epoch's znode
+// additions), /admin/delete_topics, /admin/reassign_partitions and /isr_change_notification;
+// elects leaders for new and offline partitions; moves leadership off brokers that shut down
+// (ControlledShutdown) and back to preferred replicas (auto leader rebalance); reassigns
+// partitions (KIP-455); writes partition state znodes fenced by its controller epoch's znode
 // version; and tells brokers through the ControllerChannel (LeaderAndIsr, UpdateMetadata,
 // StopReplica).
 //
@@ -20,6 +22,10 @@
 // Errors: ZooKeeper failures are logged and retried on a timer; a fenced write (another
 // controller has a newer epoch) makes this controller resign at once. Broker failures to answer
 // requests are logged; topic deletion retries until every replica acknowledged StopReplica.
+// Requests from brokers and clients (ControlledShutdown, reassignments) complete through their
+// callback exactly once, on the event thread (or on the caller's thread when the controller is
+// stopped), with a Kafka error code: NOT_CONTROLLER when this controller is not (or stops being)
+// the active one.
 
 #include <atomic>
 #include <condition_variable>
@@ -37,6 +43,7 @@
 
 #include "gregor/base/clock.h"
 #include "gregor/controller/controller_channel.h"
+#include "gregor/protocol/error_code.h"
 #include "gregor/zk/kafka_zk_client.h"
 
 namespace gregor::controller {
@@ -48,7 +55,29 @@ class Controller {
     bool delete_topic_enable = true;              // delete.topic.enable
     bool unclean_leader_election_enable = false;  // broker default; topic config overrides
     int32_t retry_backoff_ms = 1000;              // after ZooKeeper errors / failed deletions
+    bool auto_leader_rebalance_enable = true;     // auto.leader.rebalance.enable
+    int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
+    int64_t leader_imbalance_check_interval_seconds =
+        300;  // leader.imbalance.check.interval.seconds
   };
+
+  // A partition's replicas while it is reassigned (ListPartitionReassignments).
+  struct OngoingReassignment {
+    std::vector<int32_t> replicas;  // every replica: origin plus target
+    std::vector<int32_t> adding;
+    std::vector<int32_t> removing;
+  };
+  struct PartitionResult {
+    protocol::ErrorCode error = protocol::ErrorCode::kNone;
+    std::string message;
+  };
+  using ControlledShutdownCallback =
+      std::function<void(protocol::ErrorCode, std::vector<gregor::TopicPartition> remaining)>;
+  using AlterReassignmentsCallback = std::function<void(
+      protocol::ErrorCode, std::map<gregor::TopicPartition, PartitionResult> results)>;
+  using ElectLeadersCallback = AlterReassignmentsCallback;
+  using ListReassignmentsCallback = std::function<void(
+      protocol::ErrorCode, std::map<gregor::TopicPartition, OngoingReassignment> ongoing)>;
 
   Controller(Options options, zk::KafkaZkClient* zk, ControllerChannel* channel,
              const gregor::Clock* clock);
@@ -65,11 +94,49 @@ class Controller {
   // The cluster's controller as last seen in /controller (-1 if none).
   int32_t active_controller_id() const { return controller_id_flag_.load(); }
 
+  // Kafka's ControlledShutdown (KafkaController.doControlledShutdown): marks the broker shutting
+  // down (never elected leader again until it re-registers or dies), moves leadership of the
+  // partitions it leads to another live in-sync replica, takes it out of the ISR of the
+  // partitions it follows (and stops those replicas), then answers with the partitions it still
+  // leads: those with more than one replica and no eligible new leader. Errors: NOT_CONTROLLER,
+  // BROKER_NOT_AVAILABLE (not registered), STALE_BROKER_EPOCH (broker_epoch != -1 and older
+  // than the registration's czxid). Thread-safe; `done` runs on the event thread.
+  void ControlledShutdown(int32_t broker_id, int64_t broker_epoch, ControlledShutdownCallback done);
+
+  // AlterPartitionReassignments (KIP-455): for each partition, the target replicas, or nullopt
+  // to cancel an ongoing reassignment (back to the original replicas). Per-partition errors:
+  // UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT (empty, duplicate or negative ids, or
+  // new replicas on brokers that are not alive), NO_REASSIGNMENT_IN_PROGRESS (cancel of nothing).
+  // The top-level code is NOT_CONTROLLER when not active. The reassignment itself completes in
+  // the background once every target replica has joined the ISR.
+  void AlterPartitionReassignments(
+      std::map<gregor::TopicPartition, std::optional<std::vector<int32_t>>> reassignments,
+      AlterReassignmentsCallback done);
+  // ElectLeaders (API 43): preferred (unclean = false) or unclean leader election for the given
+  // partitions (all when nullopt). Per partition: NONE (a new leader was elected),
+  // ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE or ELIGIBLE_LEADERS_NOT_AVAILABLE,
+  // UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION (topic being deleted). Top level
+  // NOT_CONTROLLER when not active.
+  void ElectLeaders(bool unclean, std::optional<std::vector<gregor::TopicPartition>> partitions,
+                    ElectLeadersCallback done);
+
+  // ListPartitionReassignments: the ongoing reassignments among `partitions` (all when nullopt).
+  void ListPartitionReassignments(std::optional<std::vector<gregor::TopicPartition>> partitions,
+                                  ListReassignmentsCallback done);
+
  private:
   struct Inbox;
+  // KIP-455 replica sets of a partition being reassigned; `assignment` holds all replicas.
+  struct Reassignment {
+    std::vector<int32_t> adding;
+    std::vector<int32_t> removing;
+    bool operator==(const Reassignment&) const = default;
+  };
   struct TopicInfo {
     zk::TopicId id{};
-    std::map<int32_t, std::vector<int32_t>> assignment;
+    bool has_id = false;
+    std::map<int32_t, std::vector<int32_t>> assignment;  // partition -> all replicas
+    std::map<int32_t, Reassignment> reassigning;         // partitions being reassigned
   };
   struct Deletion {
     std::set<int32_t> awaiting;  // brokers whose StopReplica answer is pending
@@ -81,6 +148,10 @@ class Controller {
     std::map<int32_t, std::map<gregor::TopicPartition, bool>> leader_and_isr;
     std::set<gregor::TopicPartition> update_metadata;
     bool update_metadata_all = false;  // send UpdateMetadata even with no partition change
+    // StopReplica, sent after the LeaderAndIsr and UpdateMetadata requests: without deletion
+    // (a follower in controlled shutdown) and with deletion (replicas removed by reassignment).
+    std::map<int32_t, std::vector<gregor::TopicPartition>> stop_replica;
+    std::map<int32_t, std::vector<gregor::TopicPartition>> stop_replica_delete;
   };
 
   // Event plumbing.
@@ -88,6 +159,9 @@ class Controller {
   // Wraps a handler so that it runs on the event thread only if still in this generation.
   std::function<void()> InGeneration(std::function<void()> fn);
   zk::WatchCallback WatchPoster(std::function<void()> handler);
+  // A watch that posts `on_appear_or_vanish` for created/deleted events, `on_other` otherwise.
+  zk::WatchCallback NodeWatchPoster(std::function<void()> on_appear_or_vanish,
+                                    std::function<void()> on_other);
   void RunLoop();
 
   // Election and failover.
@@ -106,6 +180,46 @@ class Controller {
   void HandleStopReplicaResponse(const std::string& topic, int32_t broker, const Status& st,
                                  const PartitionErrors& errors);
 
+  // Controlled shutdown (controlled_shutdown.cc).
+  void DoControlledShutdown(int32_t broker_id, int64_t broker_epoch,
+                            const ControlledShutdownCallback& done);
+  // Preferred leaders (preferred_leader.cc).
+  void ScheduleLeaderRebalance(int64_t delay_ms, bool periodic);
+  void CheckLeaderRebalance();
+  void ElectPreferredLeaders(const std::vector<gregor::TopicPartition>& tps, Batch* batch);
+  void DoElectLeaders(bool unclean, const std::optional<std::vector<gregor::TopicPartition>>& tps,
+                      const ElectLeadersCallback& done);
+
+  // Reassignment (reassignment.cc).
+  void DoAlterReassignments(
+      const std::map<gregor::TopicPartition, std::optional<std::vector<int32_t>>>& reassignments,
+      const AlterReassignmentsCallback& done);
+  void DoListReassignments(const std::optional<std::vector<gregor::TopicPartition>>& partitions,
+                           const ListReassignmentsCallback& done);
+  PartitionResult ValidateTarget(const gregor::TopicPartition& tp,
+                                 const std::vector<int32_t>& target) const;
+  // Kafka's maybeBuildReassignment: the full replica set for `target` (nullopt = cancel);
+  // nullopt result when cancelling a partition that is not being reassigned.
+  std::optional<std::pair<std::vector<int32_t>, Reassignment>> BuildReassignment(
+      const gregor::TopicPartition& tp, const std::optional<std::vector<int32_t>>& target) const;
+  PartitionResult TriggerReassignment(const gregor::TopicPartition& tp,
+                                      const std::vector<int32_t>& replicas, const Reassignment& r);
+  void OnPartitionReassignment(const gregor::TopicPartition& tp);
+  void MaybeCompleteReassignment(const gregor::TopicPartition& tp);
+  // Kafka's PartitionReassignmentIsrChangeHandler: a data watch on the state znode of a
+  // partition being reassigned (one at a time), re-armed while the reassignment lasts.
+  void WatchReassigningState(const gregor::TopicPartition& tp);
+  void HandleReassigningStateChange(const gregor::TopicPartition& tp);
+  bool WriteTopicAssignment(const std::string& topic);
+  void StopRemovedReplicas(const gregor::TopicPartition& tp, const std::vector<int32_t>& removed,
+                           Batch* batch);
+  void HandleZkReassignment(bool process);
+  void RemoveFromZkReassignment(const std::set<gregor::TopicPartition>& tps, bool only_completed);
+  void ResumeReassignments();
+  bool IsReassigning(const gregor::TopicPartition& tp) const;
+  bool TopicReassigning(const std::string& topic) const;
+  std::vector<int32_t> TargetReplicas(const gregor::TopicPartition& tp) const;
+
   // State machine steps.
   bool LoadTopic(const std::string& topic);
   void OnNewPartitions(const std::vector<gregor::TopicPartition>& tps, Batch* batch);
@@ -114,6 +228,9 @@ class Controller {
   void OnBrokerStartup(const std::set<int32_t>& started);
   bool WriteState(const gregor::TopicPartition& tp, zk::LeaderIsrAndControllerEpoch next);
   void AddLeaderAndIsr(const gregor::TopicPartition& tp, bool is_new, Batch* batch);
+  // LeaderAndIsr for tp to the given live brokers only.
+  void AddLeaderAndIsrTo(const gregor::TopicPartition& tp, const std::vector<int32_t>& brokers,
+                         bool is_new, Batch* batch);
   void ResumeDeletions();
   void CompleteDeletion(const std::string& topic);
   void SendBatch(Batch* batch);
@@ -121,7 +238,11 @@ class Controller {
 
   PartitionState MakePartitionState(const gregor::TopicPartition& tp) const;
   std::vector<BrokerInfo> LiveBrokerList() const;
+  // Registered in /brokers/ids (shutting-down brokers included).
   bool IsLive(int32_t id) const { return live_brokers_.count(id) != 0; }
+  // May be elected leader or kept in an ISR: live and not shutting down (Kafka's
+  // isReplicaOnline without includeShuttingDownBrokers).
+  bool IsEligible(int32_t id) const { return IsLive(id) && !shutting_down_.count(id); }
   bool UncleanElectionEnabled(const std::string& topic);
   std::string Prefix() const;
 
@@ -149,6 +270,8 @@ class Controller {
   std::map<gregor::TopicPartition, zk::LeaderIsrAndControllerEpoch> states_;
   std::set<std::string> topics_to_delete_;
   std::map<std::string, Deletion> deletions_;
+  std::set<int32_t> shutting_down_;  // brokers in controlled shutdown, until they die or restart
+  std::set<gregor::TopicPartition> reassignment_watches_;  // state znodes with an armed watch
   bool retry_scheduled_ = false;
 };
 

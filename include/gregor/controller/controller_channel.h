@@ -43,7 +43,11 @@ struct PartitionState {
   int32_t zk_version = 0;
   std::vector<int32_t> replicas;
   std::vector<int32_t> offline_replicas;  // replicas on brokers that are not alive
-  bool is_new = false;                    // first LeaderAndIsr for a new partition
+  // During a reassignment (LeaderAndIsr v3+): replicas being added to / removed from
+  // `replicas`, which then holds both the original and the target replicas.
+  std::vector<int32_t> adding_replicas;
+  std::vector<int32_t> removing_replicas;
+  bool is_new = false;  // first LeaderAndIsr for a new partition
 };
 
 using PartitionErrors = std::vector<std::pair<gregor::TopicPartition, int16_t>>;

@@ -39,6 +39,7 @@ struct AppendResult {
   int64_t log_append_time = -1;  // -1 unless the topic uses LogAppendTime
   int64_t log_start_offset = 0;
   int64_t record_count = 0;
+  int32_t leader_epoch = -1;  // the leader epoch the batches were stamped with (leader appends)
 };
 
 struct ReadResult {
@@ -47,6 +48,32 @@ struct ReadResult {
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
   size_t bytes() const;
+};
+
+struct EpochEndOffset {
+  int32_t leader_epoch = -1;
+  int64_t end_offset = -1;
+  bool operator==(const EpochEndOffset&) const = default;
+};
+
+// What the log cleaner needs of a log, snapshotted under the log's mutex (Log::ViewForCleaning).
+struct CleanableSegment {
+  std::shared_ptr<LogSegment> segment;
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;  // after its last batch (== base_offset when empty)
+  uint64_t size = 0;
+  int64_t largest_timestamp = -1;  // max timestamp, or the file's mtime when none
+  int64_t first_batch_ms = -1;     // Kafka's first batch timestamp (max.compaction.lag.ms)
+};
+struct CleanerView {
+  std::vector<CleanableSegment> segments;  // every inactive segment, in offset order
+  int64_t log_start_offset = 0;
+  int64_t active_base_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t log_end_offset = 0;
+  uint64_t generation = 0;  // changes when a truncation rewrites history under the cleaner
+  LogConfig config;
+  bool usable = false;  // false when the log is offline or closed
 };
 
 struct OffsetAndTimestamp {
@@ -61,7 +88,8 @@ class Log {
   // `recovery_point` are recovered (CRC checked, torn tail truncated, indexes rebuilt) unless
   // `had_clean_shutdown`; a segment with missing or inconsistent indexes is always rebuilt.
   // `log_start_offset` comes from log-start-offset-checkpoint (-1 = first segment's base).
-  // Leftover *.deleted/*.cleaned/*.swap files are removed. Errors: kIOError, kCorruption (a
+  // Leftover *.deleted/*.cleaned files are removed; a cleaner swap interrupted by a crash
+  // (`*.swap` files) is completed, as Kafka's LogLoader does. Errors: kIOError, kCorruption (a
   // directory that cannot be made consistent).
   static Result<std::unique_ptr<Log>> Open(std::string dir, gregor::TopicPartition tp,
                                            LogConfig config, const gregor::Clock* clock,
@@ -118,6 +146,9 @@ class Log {
   bool NeedsFlush() const;
   // Removes every batch at or after `offset` (followers). Errors: kIOError.
   Status TruncateTo(int64_t offset);
+  // Drops every segment and restarts the log empty at `offset` (log start = LEO = HW): a
+  // follower whose log ends before the leader's log start. Errors: kIOError.
+  Status TruncateFullyAndStartAt(int64_t offset);
   void UpdateConfig(const LogConfig& config);  // takes effect at the next append/retention check
 
   LogConfig config() const;
@@ -125,10 +156,28 @@ class Log {
   const gregor::TopicPartition& topic_partition() const { return tp_; }
 
   // Leader epoch cache (leader-epoch-checkpoint): epoch -> start offset.
-  // End offset of `epoch`: the start of the next higher epoch, or LEO for the latest epoch;
-  // nullopt when the epoch is older than every cached epoch or nothing is cached.
-  std::optional<int64_t> EndOffsetForEpoch(int32_t epoch) const;
+  // OffsetsForLeaderEpoch semantics (Kafka's endOffsetFor): the largest known epoch <= `epoch`
+  // and where it ends (the next epoch's start, or LEO for the latest). Unknown: {-1, -1}.
+  EpochEndOffset EndOffsetForEpoch(int32_t epoch) const;
   std::optional<int32_t> LatestEpoch() const;
+  // A new leader records that its epoch starts at its LEO before it appends anything, so that
+  // followers of an older epoch find where that epoch ended (Kafka's makeLeader).
+  Status AssignEpochStartOffset(int32_t epoch, int64_t start_offset);
+
+  // ---- compaction (called by the LogCleaner; see src/log/README.md) ----
+  // Inactive segments and offsets, for choosing and cleaning a range without the mutex
+  // (inactive segments never change except by truncation, which bumps `generation`).
+  CleanerView ViewForCleaning() const;
+  // Swaps in a cleaned segment written as `<B>.log.cleaned` (+ .index.cleaned,
+  // .timeindex.cleaned, complete and fsynced; B = old[0]'s base) in place of the consecutive
+  // inactive segments `old`, Kafka's replaceSegments: the .cleaned files are renamed to .swap,
+  // the old segments to .deleted (removed after file.delete.delay.ms), then the .swap files to
+  // their final names; a crash at any step is completed or undone by Open. Errors: kStale
+  // (nothing done, the .cleaned files removed) when the log was closed or truncated since
+  // `generation`, or an old segment is gone (retention); kIOError (the log goes offline when
+  // the swap could not be completed in memory).
+  Status ReplaceSegments(const std::shared_ptr<LogSegment>& cleaned,
+                         const std::vector<std::shared_ptr<LogSegment>>& old, uint64_t generation);
 
   // Flushes and trims the indexes; the log refuses appends afterwards.
   Status Close();
@@ -144,6 +193,8 @@ class Log {
   Log(std::string dir, gregor::TopicPartition tp, LogConfig config, const gregor::Clock* clock);
 
   Status Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_start_offset);
+  // Open: removes *.deleted/*.cleaned/*.tmp leftovers and completes interrupted swaps.
+  Status RemoveTempFilesAndCompleteSwaps();
   Result<AppendResult> AppendLocked(uint8_t* data, size_t size, bool as_leader,
                                     int32_t leader_epoch, int64_t records, int32_t batches);
   Status MaybeRollLocked(size_t incoming, int64_t now_ms, int64_t last_offset);
@@ -168,6 +219,7 @@ class Log {
   int64_t last_flush_ms_ = 0;
   bool offline_ = false;
   bool closed_ = false;
+  uint64_t generation_ = 0;  // bumped by TruncateTo (see CleanerView)
   int64_t write_fault_after_ = -1;
   std::unique_ptr<LeaderEpochCache> epochs_;
   struct PendingDelete {

@@ -22,6 +22,11 @@ struct LogConfig {
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
   bool compact = false;          // cleanup.policy contains compact
   bool delete_enabled = true;    // cleanup.policy contains delete
+  // Compaction (read by the LogCleaner when `compact`).
+  int64_t delete_retention_ms = 86400000;  // delete.retention.ms (tombstones)
+  double min_cleanable_dirty_ratio = 0.5;  // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;       // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
 };
 
 }  // namespace gregor::log

@@ -5,8 +5,9 @@
 // guards the partition map, and each Log has its own lock. All methods do blocking file I/O:
 // call them from start-up or the I/O thread pool, never from a network thread.
 // Lifecycle: Open (meta.properties check, checkpoints, clean-shutdown marker, log loading with
-// recovery) -> GetOrCreateLog / RunRetention / FlushDirty / CheckpointAll from the broker's
-// schedulers -> Shutdown (close logs, checkpoint, write .kafka_cleanshutdown).
+// recovery) -> StartCleaner -> GetOrCreateLog / RunRetention / FlushDirty / CheckpointAll from
+// the broker's schedulers -> Shutdown (stop the cleaner, close logs, checkpoint, write
+// .kafka_cleanshutdown).
 // Errors: Open fails on a broker.id / cluster.id mismatch in meta.properties or when every log
 // dir is offline; a single failing log dir is marked offline (ERROR) and the others keep
 // working. Other methods return Status.
@@ -26,6 +27,7 @@
 #include "gregor/base/status.h"
 #include "gregor/log/checkpoint.h"
 #include "gregor/log/log.h"
+#include "gregor/log/log_cleaner.h"
 #include "gregor/log/log_config.h"
 
 namespace gregor::log {
@@ -38,6 +40,7 @@ class LogManager {
     int32_t broker_id = -1;
     std::string cluster_id;  // empty: not known yet (not written, not checked)
     const gregor::Clock* clock = nullptr;
+    LogCleaner::Options cleaner;  // log.cleaner.* (compaction)
   };
 
   // Creates the dirs, checks or writes meta.properties, reads the checkpoints and the clean
@@ -69,8 +72,13 @@ class LogManager {
   // Writes recovery-point-offset-checkpoint, log-start-offset-checkpoint and
   // replication-offset-checkpoint (high watermarks) in every online log dir.
   Status CheckpointAll();
-  // Closes every log, checkpoints, writes .kafka_cleanshutdown in each dir whose logs all
-  // closed cleanly.
+  // Starts the log cleaner's threads when log.cleaner.enable (the broker calls it once the
+  // logs are loaded). Without it compacted logs are only cleaned by cleaner()->CleanOnce().
+  void StartCleaner();
+  // The log cleaner (always present; its threads run only after StartCleaner).
+  LogCleaner* cleaner() const { return cleaner_.get(); }
+  // Stops the cleaner, closes every log, checkpoints, writes .kafka_cleanshutdown in each dir
+  // whose logs all closed cleanly.
   Status Shutdown();
   std::vector<std::string> OfflineDirs() const;
   // The high watermark read from replication-offset-checkpoint at Open (nullopt if absent).
@@ -96,6 +104,8 @@ class LogManager {
   std::unordered_map<gregor::TopicPartition, size_t> log_dir_of_;
   OffsetMap hw_checkpoint_;
   bool shut_down_ = false;
+  // Last member: destroyed (threads joined) first, while the log map is still alive.
+  std::unique_ptr<LogCleaner> cleaner_;
 };
 
 }  // namespace gregor::log

@@ -1,4 +1,6 @@
-// Fetch (1): read partitions for consumers, with long polling on
+// Fetch (1): read partitions for consumers (up to the high watermark) and
+// for follower replicas (replica_id >= 0: up to the log end, recording the
+// follower's position, with KIP-320 divergence checks), with long polling on
 // max.wait.ms / min.bytes (Kafka's DelayedFetch). Records are sent as file
 // regions (sendfile) without being copied.
 #include "gregor/protocol/messages/fetch.h"
@@ -54,7 +56,34 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       // KIP-74: the first partition with data returns at least one batch,
       // even one larger than the limits, so a consumer is never stuck.
       bool min_one = a.bytes == 0;
-      auto read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch);
+      Result<log::ReadResult> read = Status::Internal("unread");
+      if (in.replica_id >= 0) {
+        cluster::FollowerFetch ff;
+        ff.replica_id = in.replica_id;
+        ff.fetch_offset = fp.fetch_offset;
+        if (version >= 12) ff.last_fetched_epoch = fp.last_fetched_epoch;
+        ff.current_leader_epoch = epoch;
+        ff.max_bytes = max_bytes;
+        ff.min_one_message = min_one;
+        auto fr = partition->ReadForFollower(ff);
+        if (fr.ok() && fr->diverging_epoch) {
+          // The follower must truncate first: answer at once with where our history parts.
+          pr.diverging_epoch.epoch = fr->diverging_epoch->leader_epoch;
+          pr.diverging_epoch.end_offset = fr->diverging_epoch->end_offset;
+          pr.high_watermark = fr->read.high_watermark;
+          pr.last_stable_offset = pr.high_watermark;
+          pr.log_start_offset = fr->read.log_start_offset;
+          a.has_error = true;
+          continue;
+        }
+        if (fr.ok()) {
+          read = std::move(fr->read);
+        } else {
+          read = fr.status();
+        }
+      } else {
+        read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch);
+      }
       pr.high_watermark = log->HighWatermark();
       pr.last_stable_offset = pr.high_watermark;
       pr.log_start_offset = log->LogStartOffset();
@@ -81,23 +110,6 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
 asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& resp) {
   protocol::FetchRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
-
-  if (in.replica_id >= 0) {
-    // Follower fetching arrives with replication (issue: cluster).
-    protocol::FetchResponse out;
-    out.error_code = static_cast<int16_t>(ErrorCode::kNone);
-    for (const auto& topic : in.topics) {
-      auto& tr = out.responses.emplace_back();
-      tr.topic = topic.topic;
-      for (const auto& fp : topic.partitions) {
-        auto& pr = tr.partitions.emplace_back();
-        pr.partition_index = fp.partition;
-        pr.error_code = static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower);
-      }
-    }
-    out.Encode(resp.out, req.version());
-    co_return true;
-  }
 
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, in.max_wait_ms));

@@ -27,6 +27,12 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleLeaderAndIsr(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleUpdateMetadata(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleStopReplica(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext&, Request&, Response&);
+
+asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleElectLeaders(ServerContext&, Request&, Response&);
 
 // The handler for an API key, or nullptr.
 HandlerFn FindHandler(int16_t api_key);

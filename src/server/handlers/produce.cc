@@ -1,9 +1,13 @@
-// Produce (0): append client record batches to partition leaders.
+// Produce (0): append client record batches to partition leaders; with
+// acks=all, answer once every in-sync replica has the records (the high
+// watermark passed them) or the request's timeout expired (Kafka's
+// DelayedProduce).
 #include "gregor/protocol/messages/produce.h"
 
 #include <glog/logging.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
@@ -25,6 +29,71 @@ int32_t MinInsyncReplicas(ServerContext& ctx, const std::string& topic) {
   return ctx.config->min_insync_replicas;
 }
 
+// An acks=all append waiting for the ISR.
+struct Pending {
+  size_t topic_index;
+  size_t partition_index;
+  std::shared_ptr<cluster::Partition> partition;
+  int64_t required_offset;
+  int32_t leader_epoch;
+  int32_t min_isr;
+};
+
+// True when every pending append is settled (its error code written).
+bool Settle(std::vector<Pending>& pending, protocol::ProduceResponse& out, bool timed_out) {
+  bool all = true;
+  for (auto& p : pending) {
+    if (!p.partition) continue;  // settled earlier
+    auto& pr = out.responses[p.topic_index].partition_responses[p.partition_index];
+    ErrorCode ec = ErrorCode::kNone;
+    switch (p.partition->CheckReplicated(p.required_offset, p.min_isr, p.leader_epoch)) {
+      case cluster::ReplicationStatus::kDone:
+        break;
+      case cluster::ReplicationStatus::kNotLeader:
+        ec = ErrorCode::kNotLeaderOrFollower;
+        break;
+      case cluster::ReplicationStatus::kNotEnoughReplicasAfterAppend:
+        ec = ErrorCode::kNotEnoughReplicasAfterAppend;
+        break;
+      case cluster::ReplicationStatus::kPending:
+        if (!timed_out) {
+          all = false;
+          continue;
+        }
+        ec = ErrorCode::kRequestTimedOut;
+        break;
+    }
+    pr.error_code = static_cast<int16_t>(ec);
+    p.partition.reset();
+  }
+  return all;
+}
+
+asio::awaitable<void> AwaitReplication(ServerContext& ctx, int32_t timeout_ms,
+                                       std::vector<Pending>& pending,
+                                       protocol::ProduceResponse& out) {
+  if (Settle(pending, out, false)) co_return;
+  std::vector<TopicPartition> tps;
+  for (const auto& p : pending) tps.push_back(p.partition->topic_partition());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  while (std::chrono::steady_clock::now() < deadline) {
+    timer->expires_at(deadline);
+    // Registered before the re-check, so a high-watermark move in between is never missed.
+    uint64_t handle = ctx.replicas->listeners().Add(
+        tps, [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+    if (Settle(pending, out, false)) {
+      ctx.replicas->listeners().Remove(handle);
+      co_return;
+    }
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    ctx.replicas->listeners().Remove(handle);
+  }
+  Settle(pending, out, true);
+}
+
 }  // namespace
 
 asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& resp) {
@@ -33,6 +102,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   protocol::ProduceResponse out;
   const bool acks_valid = in.acks == -1 || in.acks == 0 || in.acks == 1;
   auto* frame_base = reinterpret_cast<uint8_t*>(req.frame.data());
+  std::vector<Pending> pending;
 
   for (auto& topic : in.topic_data) {
     auto& tr = out.responses.emplace_back();
@@ -87,12 +157,17 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       pr.log_append_time_ms = result->log_append_time;
       pr.log_start_offset = result->log_start_offset;
       ctx.replicas->listeners().Notify(tp);
+      if (in.acks == -1) {
+        pending.push_back({out.responses.size() - 1, tr.partition_responses.size() - 1, partition,
+                           result->last_offset + 1, result->leader_epoch, min_isr});
+      }
     }
   }
   if (in.acks == 0) {
     resp.send = false;
     co_return true;
   }
+  if (!pending.empty()) co_await AwaitReplication(ctx, in.timeout_ms, pending, out);
   out.Encode(resp.out, req.version());
   co_return true;
 }

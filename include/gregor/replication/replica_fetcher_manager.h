@@ -1,0 +1,93 @@
+#pragma once
+// ReplicaFetcherManager: makes this broker's follower replicas copy their
+// leaders' logs (Kafka's ReplicaFetcherManager + ReplicaFetcherThread, ZK mode).
+//
+// What: partitions to follow are spread over fetcher threads keyed by
+// (source broker, fetcher index = hash(tp) % num.replica.fetchers). Each thread
+// keeps one plaintext connection to its leader (the endpoint of
+// `Options::listener` in the MetadataCache) and loops: one Fetch v12 for all of
+// its partitions (long-polled by the leader), then per partition append the
+// record set, follow the high watermark, or truncate to the divergence point the
+// leader reports (KIP-320, truncation on fetch). Threads are created on demand
+// and retired when they have no partitions left.
+// Owner: the Broker, which wires Update() to ReplicaManager's follower listener
+// and destroys the manager before the ReplicaManager and MetadataCache.
+// Threads: Update() and Shutdown() may be called from any thread and never
+// block on the network (a retired thread is stopped at once and joined later).
+// Fetcher threads do blocking socket and log I/O on their own threads.
+// Lifecycle: construct -> Update()* -> Shutdown() (also run by the destructor),
+// after which Update() is ignored.
+// Errors: nothing is reported to callers. Transport failures close the
+// connection and back off replica.fetch.backoff.ms; a partition-level error
+// delays that partition by the same backoff (it keeps its target until Update()
+// changes it); a partition gone from the ReplicaManager, or led locally, is
+// dropped. The Partition fences every write by leader epoch, so a response to a
+// fetch made under an older target is never applied.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "gregor/base/ids.h"
+#include "gregor/cluster/metadata_cache.h"
+#include "gregor/cluster/replica_manager.h"
+
+namespace gregor::replication {
+
+class ReplicaFetcherThread;
+
+class ReplicaFetcherManager {
+ public:
+  struct Options {
+    int32_t broker_id = -1;
+    std::string listener;  // inter-broker listener name: dial the leader's endpoint of this name
+    int32_t fetch_max_bytes = 1048576;            // replica.fetch.max.bytes (per partition)
+    int32_t fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
+    int32_t fetch_min_bytes = 1;                  // replica.fetch.min.bytes
+    int32_t fetch_wait_max_ms = 500;              // replica.fetch.wait.max.ms
+    int32_t fetch_backoff_ms = 1000;              // replica.fetch.backoff.ms
+    int32_t socket_timeout_ms = 30000;            // replica.socket.timeout.ms
+    int32_t num_fetchers = 1;  // num.replica.fetchers: fetcher threads per source broker
+  };
+
+  ReplicaFetcherManager(Options o, cluster::ReplicaManager* replicas,
+                        cluster::MetadataCache* metadata);
+  ~ReplicaFetcherManager();  // Shutdown()
+  ReplicaFetcherManager(const ReplicaFetcherManager&) = delete;
+  ReplicaFetcherManager& operator=(const ReplicaFetcherManager&) = delete;
+
+  // Called from ReplicaManager's follower listener (any thread): start/restart following, stop.
+  // A target whose leader is this broker or unknown (< 0) counts as unfollow.
+  void Update(const std::vector<cluster::FollowTarget>& follow,
+              const std::vector<TopicPartition>& unfollow);
+  // Stops and joins all fetcher threads promptly (blocked reads are woken).
+  void Shutdown();
+
+  // Observability (tests, metrics): live fetcher threads, and the partitions
+  // currently assigned to fetching.
+  size_t NumFetchers() const;
+  size_t NumPartitions() const;
+
+ private:
+  using FetcherKey = std::pair<int32_t, int32_t>;  // (source broker, fetcher index)
+  FetcherKey KeyFor(const cluster::FollowTarget& t) const;
+  // Joins retired threads that have finished; with `all`, every retired thread.
+  void ReapRetired(bool all);
+
+  const Options options_;
+  cluster::ReplicaManager* const replicas_;
+  cluster::MetadataCache* const metadata_;
+
+  mutable std::mutex mu_;
+  bool shutdown_ = false;
+  std::map<FetcherKey, std::unique_ptr<ReplicaFetcherThread>> fetchers_;
+  std::unordered_map<TopicPartition, FetcherKey> assignment_;
+  std::vector<std::unique_ptr<ReplicaFetcherThread>> retired_;
+};
+
+}  // namespace gregor::replication

@@ -1,0 +1,488 @@
+#include "replication/replica_fetcher_thread.h"
+
+#include <glog/logging.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+
+#include "gregor/protocol/api_key.h"
+#include "gregor/protocol/error_code.h"
+#include "gregor/protocol/header.h"
+#include "gregor/protocol/reader.h"
+#include "gregor/protocol/writer.h"
+
+namespace gregor::replication {
+
+namespace {
+
+using protocol::ErrorCode;
+
+// Fetch v12 (Kafka 3.1+): flexible, with last_fetched_epoch and the diverging_epoch tagged
+// field (KIP-320 truncation on fetch), and topic names rather than topic ids (v13).
+constexpr int16_t kFetchVersion = 12;
+// Bounds the allocation a corrupt size prefix could cause. Responses may exceed
+// replica.fetch.response.max.bytes by one batch (KIP-74), so this is not that setting.
+constexpr size_t kMaxResponseBytes = size_t{1} << 30;
+constexpr int64_t kWarnIntervalMs = 10000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int32_t BigEndian32(const uint8_t* p) {
+  return static_cast<int32_t>((uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
+                              (uint32_t(p[2]) << 8) | uint32_t(p[3]));
+}
+
+// The length of the whole batches at the front of a record set. A leader may end a
+// response with a partial batch when a size limit cuts it (Kafka's log reads do); the
+// follower drops that tail and fetches it again from its new log end offset. Only batch
+// headers are read: there is no per-record work on this path.
+size_t WholeBatchesPrefix(const uint8_t* p, size_t n) {
+  size_t at = 0;
+  while (n - at >= 12) {
+    int32_t len = BigEndian32(p + at + 8);
+    if (len <= 0) break;  // not a batch: the log's own validation will say why
+    size_t total = 12 + static_cast<size_t>(len);
+    if (total > n - at) break;
+    at += total;
+  }
+  return at;
+}
+
+bool IsFencingError(ErrorCode ec) {
+  return ec == ErrorCode::kNotLeaderOrFollower || ec == ErrorCode::kFencedLeaderEpoch ||
+         ec == ErrorCode::kUnknownLeaderEpoch || ec == ErrorCode::kUnknownTopicOrPartition;
+}
+
+}  // namespace
+
+ReplicaFetcherThread::ReplicaFetcherThread(const ReplicaFetcherManager::Options& options,
+                                           int32_t source_broker, int32_t fetcher_id,
+                                           cluster::ReplicaManager* replicas,
+                                           cluster::MetadataCache* metadata)
+    : options_(options),
+      source_broker_(source_broker),
+      fetcher_id_(fetcher_id),
+      replicas_(replicas),
+      metadata_(metadata),
+      prefix_("[ReplicaFetcher replicaId=" + std::to_string(options.broker_id) + ", leaderId=" +
+              std::to_string(source_broker) + ", fetcherId=" + std::to_string(fetcher_id) + "] "),
+      client_id_("gregor-replica-fetcher-" + std::to_string(options.broker_id)) {}
+
+ReplicaFetcherThread::~ReplicaFetcherThread() {
+  Stop();
+  Join();
+}
+
+void ReplicaFetcherThread::Start() {
+  thread_ = std::thread([this] {
+    // "fetch-<leader>-<id>" fits the 15 characters Linux allows, for top -H and gdb.
+    std::string name =
+        "fetch-" + std::to_string(source_broker_) + "-" + std::to_string(fetcher_id_);
+    name.resize(std::min<size_t>(name.size(), 15));
+    pthread_setname_np(pthread_self(), name.c_str());
+    Run();
+  });
+}
+
+void ReplicaFetcherThread::Add(const cluster::FollowTarget& target) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    partitions_[target.tp] = FetchState{target.leader_epoch, 0};
+  }
+  cv_.notify_all();
+}
+
+void ReplicaFetcherThread::Remove(const TopicPartition& tp) {
+  std::lock_guard<std::mutex> lock(mu_);
+  partitions_.erase(tp);
+}
+
+size_t ReplicaFetcherThread::PartitionCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return partitions_.size();
+}
+
+void ReplicaFetcherThread::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  // Wakes a long poll or a connect to a leader that never answers.
+  channel_.Interrupt();
+}
+
+void ReplicaFetcherThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool ReplicaFetcherThread::stopping() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
+void ReplicaFetcherThread::Run() {
+  VLOG(1) << prefix_ << "starting";
+  std::vector<std::pair<TopicPartition, int32_t>> fetchable;
+  // Kafka requires replica.socket.timeout.ms >= replica.fetch.wait.max.ms; a long poll
+  // must not look like a dead leader, so the read timeout covers it either way.
+  const int32_t read_timeout_ms =
+      std::max(options_.socket_timeout_ms, options_.fetch_wait_max_ms + 1000);
+  while (WaitForFetchable(&fetchable)) {
+    Status st = EnsureConnected();
+    if (!st.ok()) {
+      if (stopping()) break;
+      const int64_t now = NowMs();
+      // kNotFound: the leader is not in the metadata yet (LeaderAndIsr can precede
+      // UpdateMetadata); kInvalidArgument: TLS listener, logged once as an ERROR.
+      if (st.code() == Status::Code::kNotFound) {
+        VLOG(1) << prefix_ << st.ToString();
+      } else if (st.code() != Status::Code::kInvalidArgument &&
+                 now - last_transport_warn_ms_ >= kWarnIntervalMs) {
+        last_transport_warn_ms_ = now;
+        LOG(WARNING) << prefix_ << "cannot connect to the leader: " << st.ToString();
+      }
+      Backoff();
+      continue;
+    }
+    if (!BuildRequest(fetchable)) continue;
+    uint8_t* body = nullptr;
+    size_t size = 0;
+    st = channel_.Send(request_buf_, options_.socket_timeout_ms);
+    if (st.ok()) st = channel_.Receive(kMaxResponseBytes, read_timeout_ms, &body, &size);
+    if (!st.ok()) {
+      channel_.Close();
+      if (stopping()) break;
+      const int64_t now = NowMs();
+      if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
+        last_transport_warn_ms_ = now;
+        LOG(WARNING) << prefix_ << "fetch from " << connected_to_.host << ":" << connected_to_.port
+                     << " failed: " << st.ToString() << "; retrying in "
+                     << options_.fetch_backoff_ms << " ms";
+      }
+      Backoff();
+      continue;
+    }
+    HandleResponse(body, size);
+  }
+  channel_.Close();
+  in_flight_.clear();
+  VLOG(1) << prefix_ << "stopped";
+  finished_.store(true);
+}
+
+bool ReplicaFetcherThread::WaitForFetchable(std::vector<std::pair<TopicPartition, int32_t>>* out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (stop_) return false;
+    out->clear();
+    const int64_t now = NowMs();
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (const auto& [tp, st] : partitions_) {
+      if (st.delayed_until_ms <= now) {
+        out->emplace_back(tp, st.leader_epoch);
+      } else {
+        next = std::min(next, st.delayed_until_ms);
+      }
+    }
+    if (!out->empty()) return true;
+    if (next == std::numeric_limits<int64_t>::max()) {
+      cv_.wait(lock);
+    } else {
+      cv_.wait_for(lock, std::chrono::milliseconds(next - now));
+    }
+  }
+}
+
+Status ReplicaFetcherThread::EnsureConnected() {
+  auto md = metadata_->Get();
+  auto b = md->brokers.find(source_broker_);
+  if (b == md->brokers.end()) {
+    return Status::NotFound("leader " + std::to_string(source_broker_) +
+                            " is not in the metadata yet");
+  }
+  const cluster::BrokerEndpoint* ep = nullptr;
+  for (const auto& e : b->second.endpoints) {
+    if (e.listener == options_.listener) ep = &e;
+  }
+  if (ep == nullptr) {
+    return Status::NotFound("leader " + std::to_string(source_broker_) + " has no listener " +
+                            options_.listener + " in the metadata yet");
+  }
+  if (!ep->security_protocol.empty() && ep->security_protocol != "PLAINTEXT") {
+    if (!logged_tls_gap_) {
+      logged_tls_gap_ = true;
+      LOG(ERROR) << prefix_ << "listener " << options_.listener << " of broker " << source_broker_
+                 << " uses " << ep->security_protocol
+                 << ": replica fetching supports PLAINTEXT only (inter-broker TLS/SASL is not "
+                    "implemented); not replicating from it";
+    }
+    return Status::InvalidArgument("unsupported security protocol " + ep->security_protocol);
+  }
+  Endpoint want{ep->host.empty() ? "127.0.0.1" : ep->host, ep->port};
+  if (channel_.connected() && want == connected_to_) return Status::Ok();
+  if (channel_.connected()) {
+    LOG(INFO) << prefix_ << "leader moved from " << connected_to_.host << ":" << connected_to_.port
+              << " to " << want.host << ":" << want.port;
+    channel_.Close();
+  }
+  GREGOR_RETURN_IF_ERROR(channel_.Connect(want.host, want.port, options_.socket_timeout_ms));
+  connected_to_ = want;
+  VLOG(1) << prefix_ << "connected to " << want.host << ":" << want.port;
+  return Status::Ok();
+}
+
+bool ReplicaFetcherThread::BuildRequest(
+    const std::vector<std::pair<TopicPartition, int32_t>>& fetchable) {
+  in_flight_.clear();
+  protocol::FetchRequest req;
+  req.replica_id = options_.broker_id;
+  req.max_wait_ms = options_.fetch_wait_max_ms;
+  req.min_bytes = options_.fetch_min_bytes;
+  req.max_bytes = options_.fetch_response_max_bytes;
+  req.isolation_level = 0;
+  // No fetch sessions (KIP-227): every request is a full one.
+  req.session_id = 0;
+  req.session_epoch = -1;
+  std::map<std::string, size_t> topic_index;
+  for (const auto& [tp, epoch] : fetchable) {
+    auto partition = replicas_->GetPartition(tp);
+    if (!partition) {
+      Drop(tp, epoch, "it is no longer hosted here");
+      continue;
+    }
+    if (partition->IsLeader()) {
+      Drop(tp, epoch, "this broker leads it");
+      continue;
+    }
+    auto log = partition->log();
+    auto it = topic_index.find(tp.topic);
+    if (it == topic_index.end()) {
+      it = topic_index.emplace(tp.topic, req.topics.size()).first;
+      req.topics.emplace_back().topic = tp.topic;
+    }
+    auto& fp = req.topics[it->second].partitions.emplace_back();
+    fp.partition = tp.partition;
+    fp.current_leader_epoch = epoch;
+    fp.fetch_offset = log->LogEndOffset();
+    fp.last_fetched_epoch = log->LatestEpoch().value_or(-1);
+    fp.log_start_offset = log->LogStartOffset();
+    fp.partition_max_bytes = options_.fetch_max_bytes;
+    in_flight_[tp] = InFlight{std::move(partition), epoch, fp.fetch_offset};
+  }
+  if (in_flight_.empty()) return false;
+
+  protocol::Writer w;
+  w.Int32(0);
+  protocol::RequestHeader h;
+  h.api_key = static_cast<int16_t>(protocol::ApiKey::kFetch);
+  h.api_version = kFetchVersion;
+  h.correlation_id = ++correlation_id_;
+  h.client_id = client_id_;
+  protocol::EncodeRequestHeader(w, h);
+  req.Encode(w, kFetchVersion);
+  w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
+  request_buf_.clear();
+  for (const auto& c : w.chunks()) request_buf_ += c.bytes;  // no file chunks in a request
+  VLOG(2) << prefix_ << "fetching " << in_flight_.size() << " partitions";
+  return true;
+}
+
+void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size) {
+  protocol::Reader r(body, size);
+  const int32_t correlation_id = r.Int32();
+  if (protocol::ResponseHeaderVersion(protocol::ApiKey::kFetch, kFetchVersion) >= 1) {
+    r.SkipTaggedFields();
+  }
+  protocol::FetchResponse resp;
+  if (!r.ok() || correlation_id != correlation_id_ || !resp.Decode(r, kFetchVersion)) {
+    // The stream is out of step or the leader speaks something else: start over.
+    LOG(WARNING) << prefix_ << "unreadable Fetch response (" << size
+                 << " bytes); reconnecting after " << options_.fetch_backoff_ms << " ms";
+    channel_.Close();
+    Backoff();
+    return;
+  }
+  if (resp.error_code != 0) {
+    const int64_t now = NowMs();
+    if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
+      last_transport_warn_ms_ = now;
+      LOG(WARNING) << prefix_ << "Fetch failed: "
+                   << protocol::ErrorCodeName(static_cast<ErrorCode>(resp.error_code));
+    }
+    for (const auto& [tp, f] : in_flight_) Delay(tp, f.leader_epoch);
+    return;
+  }
+  TopicPartition tp;
+  for (const auto& topic : resp.responses) {
+    tp.topic = topic.topic;
+    for (const auto& pd : topic.partitions) {
+      tp.partition = pd.partition_index;
+      auto it = in_flight_.find(tp);
+      if (it == in_flight_.end()) continue;  // not asked for: ignore
+      HandlePartition(tp, it->second, pd, body, size);
+    }
+  }
+}
+
+void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFlight& f,
+                                           const protocol::FetchResponse::PartitionData& pd,
+                                           uint8_t* body, size_t size) {
+  // Update() may have moved or removed the partition while the fetch was in flight; its
+  // answer then belongs to an older target and is dropped. (The Partition fences by epoch
+  // too, which closes the window between this check and the write.)
+  if (!StillFetching(tp, f.leader_epoch)) return;
+  cluster::Partition& partition = *f.partition;
+  const auto ec = static_cast<ErrorCode>(pd.error_code);
+  if (ec == ErrorCode::kNone) {
+    if (pd.diverging_epoch.epoch >= 0) {
+      // KIP-320: our log diverges from the leader's after this epoch's end; cut it and fetch
+      // again at once from the new log end offset.
+      auto r = partition.TruncateToDivergence(
+          log::EpochEndOffset{pd.diverging_epoch.epoch, pd.diverging_epoch.end_offset},
+          f.leader_epoch);
+      if (r.ok() && *r < f.fetch_offset) return;  // progress: fetch again at once
+      if (!r.ok() && r.status().code() != Status::Code::kStale && ShouldWarn(tp)) {
+        LOG(WARNING) << prefix_ << "truncating " << tp.ToString()
+                     << " failed: " << r.status().ToString();
+      } else if (r.ok() && ShouldWarn(tp)) {
+        LOG(WARNING) << prefix_ << tp.ToString() << ": the leader reports epoch "
+                     << pd.diverging_epoch.epoch << " ending at " << pd.diverging_epoch.end_offset
+                     << " but nothing at or before " << f.fetch_offset << " was cut";
+      }
+      // No progress (or a role change the manager has yet to hear of): do not spin.
+      Delay(tp, f.leader_epoch);
+      return;
+    }
+    const size_t n = pd.records.bytes.size();
+    if (n > 0) {
+      const auto* view = reinterpret_cast<const uint8_t*>(pd.records.bytes.data());
+      if (view < body || view + n > body + size) {
+        LOG(ERROR) << prefix_ << "records of " << tp.ToString() << " outside the response";
+        Delay(tp, f.leader_epoch);
+        return;
+      }
+      // The view points into our own receive buffer: append it in place, no copy.
+      uint8_t* data = body + (view - body);
+      const size_t whole = WholeBatchesPrefix(data, n);
+      if (whole == 0) {
+        if (ShouldWarn(tp)) {
+          LOG(WARNING) << prefix_ << tp.ToString() << " at " << f.fetch_offset
+                       << ": the leader sent no whole batch in " << n
+                       << " bytes (replica.fetch.max.bytes too small?)";
+        }
+        Delay(tp, f.leader_epoch);
+        return;
+      }
+      auto appended = partition.AppendRecordsAsFollower(data, whole, f.leader_epoch);
+      if (!appended.ok()) {
+        // kStale: the role changed since the fetch; the manager hears of it via Update(),
+        // which replaces the target and clears this delay.
+        if (appended.status().code() != Status::Code::kStale && ShouldWarn(tp)) {
+          LOG(WARNING) << prefix_ << "appending " << whole << " bytes to " << tp.ToString()
+                       << " at " << f.fetch_offset << " failed: " << appended.status().ToString();
+        }
+        Delay(tp, f.leader_epoch);
+        return;
+      }
+      VLOG(3) << prefix_ << tp.ToString() << " appended offsets " << appended->first_offset << ".."
+              << appended->last_offset;
+    }
+    // UpdateFollowerHighWatermark is not fenced by epoch: never touch a partition that has
+    // become leader (its HW is its own business) or moved to another leadership.
+    if (partition.IsLeader() || partition.leader_epoch() != f.leader_epoch) return;
+    if (pd.high_watermark >= 0) partition.UpdateFollowerHighWatermark(pd.high_watermark);
+    // Kafka's follower also takes the leader's log start offset (DeleteRecords and retention
+    // on the leader), bounded by its own high watermark: only committed records go.
+    auto log = partition.log();
+    if (pd.log_start_offset > log->LogStartOffset()) {
+      const int64_t start = std::min(pd.log_start_offset, log->HighWatermark());
+      if (start > log->LogStartOffset()) {
+        Status st = log->DeleteRecordsBefore(start);
+        if (!st.ok() && ShouldWarn(tp)) {
+          LOG(WARNING) << prefix_ << "moving the log start of " << tp.ToString() << " to " << start
+                       << " failed: " << st.ToString();
+        }
+      }
+    }
+    return;
+  }
+  if (ec == ErrorCode::kOffsetOutOfRange) {
+    // Our log end is outside the leader's log. When the leader's log starts after it (retention
+    // or DeleteRecords removed what we lack), start over at the leader's log start, as Kafka's
+    // follower does. Otherwise (a leader that reports no log start, or one that does not know
+    // our last fetched epoch) back off and retry; Kafka would also ask ListOffsets here.
+    const int64_t leo = partition.log()->LogEndOffset();
+    if (pd.log_start_offset >= 0 && pd.log_start_offset > leo) {
+      Status st = partition.TruncateFullyAndStartAt(pd.log_start_offset, f.leader_epoch);
+      if (st.ok()) return;
+      if (st.code() != Status::Code::kStale && ShouldWarn(tp)) {
+        LOG(WARNING) << prefix_ << "restarting " << tp.ToString() << " at " << pd.log_start_offset
+                     << " failed: " << st.ToString();
+      }
+    } else if (ShouldWarn(tp)) {
+      LOG(WARNING) << prefix_ << tp.ToString() << ": offset " << f.fetch_offset
+                   << " is out of range at the leader (log start " << pd.log_start_offset
+                   << ", high watermark " << pd.high_watermark << ")";
+    }
+    Delay(tp, f.leader_epoch);
+    return;
+  }
+  if (IsFencingError(ec)) {
+    // The leader and we disagree on who leads which epoch; the controller's next
+    // LeaderAndIsr settles it (Update() then replaces the target).
+    VLOG(1) << prefix_ << tp.ToString() << ": " << protocol::ErrorCodeName(ec)
+            << " at leader epoch " << f.leader_epoch;
+  } else if (ShouldWarn(tp)) {
+    LOG(WARNING) << prefix_ << tp.ToString() << ": leader answered " << protocol::ErrorCodeName(ec);
+  }
+  Delay(tp, f.leader_epoch);
+}
+
+void ReplicaFetcherThread::Backoff() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(std::max(0, options_.fetch_backoff_ms)),
+               [this] { return stop_; });
+}
+
+void ReplicaFetcherThread::Delay(const TopicPartition& tp, int32_t leader_epoch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(tp);
+  if (it != partitions_.end() && it->second.leader_epoch == leader_epoch) {
+    it->second.delayed_until_ms = NowMs() + std::max(1, options_.fetch_backoff_ms);
+  }
+}
+
+void ReplicaFetcherThread::Drop(const TopicPartition& tp, int32_t leader_epoch, const char* why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end() || it->second.leader_epoch != leader_epoch) return;
+    partitions_.erase(it);
+  }
+  LOG(INFO) << prefix_ << "stopped fetching " << tp.ToString() << ": " << why;
+}
+
+bool ReplicaFetcherThread::StillFetching(const TopicPartition& tp, int32_t leader_epoch) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(tp);
+  return it != partitions_.end() && it->second.leader_epoch == leader_epoch;
+}
+
+bool ReplicaFetcherThread::ShouldWarn(const TopicPartition& tp) {
+  const int64_t now = NowMs();
+  auto [it, inserted] = last_warn_ms_.try_emplace(tp, now);
+  if (inserted) return true;
+  if (now - it->second < kWarnIntervalMs) return false;
+  it->second = now;
+  return true;
+}
+
+}  // namespace gregor::replication

@@ -1,0 +1,114 @@
+#pragma once
+// ReplicaFetcherThread: one thread fetching a set of partitions from one
+// source broker (their leader), Kafka's ReplicaFetcherThread without fetch
+// sessions.
+//
+// Owner: the ReplicaFetcherManager, which adds and removes partitions and
+// stops it. Threads: Add/Remove/Stop/PartitionCount from any thread (a mutex
+// guards the partition map; never held across I/O); the loop runs on its own
+// thread and alone touches the connection.
+// Lifecycle: Start() -> Add/Remove* -> Stop() (returns at once; blocked socket
+// calls are interrupted) -> Join(). finished() turns true when the loop has
+// exited, so a retired thread can be joined without waiting.
+// Errors: handled inside the loop (see the manager's header); never crashes,
+// never spins (every failure backs off replica.fetch.backoff.ms).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gregor/cluster/metadata_cache.h"
+#include "gregor/cluster/replica_manager.h"
+#include "gregor/protocol/messages/fetch.h"
+#include "gregor/replication/replica_fetcher_manager.h"
+#include "replication/blocking_channel.h"
+
+namespace gregor::replication {
+
+class ReplicaFetcherThread {
+ public:
+  ReplicaFetcherThread(const ReplicaFetcherManager::Options& options, int32_t source_broker,
+                       int32_t fetcher_id, cluster::ReplicaManager* replicas,
+                       cluster::MetadataCache* metadata);
+  ~ReplicaFetcherThread();  // Stop() + Join()
+
+  void Start();
+  // Starts or restarts fetching: a new target replaces the old one and clears any delay.
+  void Add(const cluster::FollowTarget& target);
+  void Remove(const TopicPartition& tp);
+  size_t PartitionCount() const;
+  void Stop();
+  void Join();
+  bool finished() const { return finished_.load(); }
+
+ private:
+  struct FetchState {
+    int32_t leader_epoch = -1;
+    int64_t delayed_until_ms = 0;  // steady clock; 0 = fetchable
+  };
+  // A partition in the request being made, with what it was sent under.
+  struct InFlight {
+    std::shared_ptr<cluster::Partition> partition;
+    int32_t leader_epoch = -1;
+    int64_t fetch_offset = 0;
+  };
+  struct Endpoint {
+    std::string host;
+    int32_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+  };
+
+  void Run();
+  // Waits until some partition can be fetched; false when stopping.
+  bool WaitForFetchable(std::vector<std::pair<TopicPartition, int32_t>>* out);
+  // Resolves the leader's endpoint and (re)connects when needed.
+  Status EnsureConnected();
+  // Builds the Fetch request into request_buf_; fills in_flight_.
+  bool BuildRequest(const std::vector<std::pair<TopicPartition, int32_t>>& fetchable);
+  void HandleResponse(uint8_t* body, size_t size);
+  void HandlePartition(const TopicPartition& tp, const InFlight& f,
+                       const protocol::FetchResponse::PartitionData& pd, uint8_t* body,
+                       size_t size);
+  // Sleeps replica.fetch.backoff.ms unless stopped first.
+  void Backoff();
+  // Applies only if the partition is still fetched under `leader_epoch`.
+  void Delay(const TopicPartition& tp, int32_t leader_epoch);
+  void Drop(const TopicPartition& tp, int32_t leader_epoch, const char* why);
+  bool StillFetching(const TopicPartition& tp, int32_t leader_epoch) const;
+  // Rate limit for per-partition warnings (one per partition per 10 s).
+  bool ShouldWarn(const TopicPartition& tp);
+  bool stopping() const;
+
+  const ReplicaFetcherManager::Options options_;
+  const int32_t source_broker_;
+  const int32_t fetcher_id_;
+  cluster::ReplicaManager* const replicas_;
+  cluster::MetadataCache* const metadata_;
+  const std::string prefix_;  // log context
+  const std::string client_id_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::unordered_map<TopicPartition, FetchState> partitions_;
+
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+
+  // Loop-thread state.
+  BlockingChannel channel_;
+  Endpoint connected_to_;
+  int32_t correlation_id_ = 0;
+  std::string request_buf_;
+  std::unordered_map<TopicPartition, InFlight> in_flight_;
+  std::unordered_map<TopicPartition, int64_t> last_warn_ms_;
+  int64_t last_transport_warn_ms_ = 0;
+  bool logged_tls_gap_ = false;
+};
+
+}  // namespace gregor::replication

@@ -1,0 +1,83 @@
+// AlterPartitionReassignments (45, KIP-455): start, replace or cancel (null replicas) partition
+// reassignments. Only the active controller serves it (NOT_CONTROLLER elsewhere; clients send it
+// to the controller named in Metadata). The answer comes once the reassignments are started;
+// they complete in the background (ListPartitionReassignments shows the progress).
+#include "gregor/protocol/messages/alter_partition_reassignments.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "server/handlers/handlers.h"
+
+namespace gregor::server {
+
+namespace {
+using protocol::ErrorCode;
+
+struct Answer {
+  ErrorCode error;
+  std::map<TopicPartition, controller::Controller::PartitionResult> results;
+};
+
+std::optional<std::string> Message(ErrorCode e, const std::string& m) {
+  if (e == ErrorCode::kNone) return std::nullopt;
+  return m;
+}
+}  // namespace
+
+asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext& ctx, Request& req,
+                                                        Response& resp) {
+  protocol::AlterPartitionReassignmentsRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  protocol::AlterPartitionReassignmentsResponse out;
+  out.error_message = std::nullopt;
+  if (ctx.controller == nullptr) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kNotController);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
+  std::map<TopicPartition, std::optional<std::vector<int32_t>>> reassignments;
+  for (const auto& t : in.topics) {
+    for (const auto& p : t.partitions) reassignments[{t.name, p.partition_index}] = p.replicas;
+  }
+
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer->expires_after(std::chrono::milliseconds(in.timeout_ms > 0 ? in.timeout_ms : 60000));
+  auto answer = std::make_shared<std::optional<Answer>>();
+  ctx.controller->AlterPartitionReassignments(
+      std::move(reassignments),
+      [timer, answer](ErrorCode e,
+                      std::map<TopicPartition, controller::Controller::PartitionResult> r) {
+        asio::post(timer->get_executor(), [timer, answer, e, r = std::move(r)]() mutable {
+          *answer = Answer{e, std::move(r)};
+          timer->cancel();
+        });
+      });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!answer->has_value()) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+    out.error_message = "Timed out waiting for the controller.";
+  } else if ((*answer)->error != ErrorCode::kNone) {
+    out.error_code = static_cast<int16_t>((*answer)->error);
+    out.error_message = "This broker is not the controller.";
+  } else {
+    std::map<std::string, size_t> index;
+    for (const auto& [tp, result] : (*answer)->results) {
+      auto it = index.find(tp.topic);
+      if (it == index.end()) {
+        it = index.emplace(tp.topic, out.responses.size()).first;
+        out.responses.emplace_back().name = tp.topic;
+      }
+      auto& p = out.responses[it->second].partitions.emplace_back();
+      p.partition_index = tp.partition;
+      p.error_code = static_cast<int16_t>(result.error);
+      p.error_message = Message(result.error, result.message);
+    }
+  }
+  out.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server

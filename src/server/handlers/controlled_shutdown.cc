@@ -1,0 +1,65 @@
+// ControlledShutdown (7): a broker about to stop asks the controller (this broker, if it is the
+// active one) to move its leaderships away first (Kafka's KafkaApis.handleControlledShutdown).
+// The controller answers on its event thread; the connection's coroutine waits on a timer that
+// the answer cancels, so no network thread blocks.
+#include "gregor/protocol/messages/controlled_shutdown.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "server/handlers/handlers.h"
+
+namespace gregor::server {
+
+namespace {
+using protocol::ErrorCode;
+
+// A controller that never answers (it is stopping) must not hold the connection forever.
+constexpr auto kControllerAnswerTimeout = std::chrono::seconds(30);
+
+struct Answer {
+  ErrorCode error;
+  std::vector<TopicPartition> remaining;
+};
+}  // namespace
+
+asio::awaitable<bool> HandleControlledShutdown(ServerContext& ctx, Request& req, Response& resp) {
+  protocol::ControlledShutdownRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  protocol::ControlledShutdownResponse out;
+  if (ctx.controller == nullptr) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kNotController);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer->expires_after(kControllerAnswerTimeout);
+  auto answer = std::make_shared<std::optional<Answer>>();
+  // v0 and v1 carry no broker epoch: -1 (unknown) is accepted, as in Kafka.
+  int64_t epoch = req.version() >= 2 ? in.broker_epoch : -1;
+  ctx.controller->ControlledShutdown(
+      in.broker_id, epoch, [timer, answer](ErrorCode e, std::vector<TopicPartition> remaining) {
+        asio::post(timer->get_executor(),
+                   [timer, answer, e, remaining = std::move(remaining)]() mutable {
+                     *answer = Answer{e, std::move(remaining)};
+                     timer->cancel();
+                   });
+      });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!answer->has_value()) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+  } else {
+    out.error_code = static_cast<int16_t>((*answer)->error);
+    for (const TopicPartition& tp : (*answer)->remaining) {
+      auto& p = out.remaining_partitions.emplace_back();
+      p.topic_name = tp.topic;
+      p.partition_index = tp.partition;
+    }
+  }
+  out.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server

@@ -1,0 +1,713 @@
+#include "log/cleaner.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "gregor/base/clock.h"
+#include "gregor/log/checkpoint.h"
+#include "gregor/log/log.h"
+#include "gregor/log/log_cleaner.h"
+#include "gregor/log/log_manager.h"
+#include "gtest/gtest.h"
+#include "log/batch_filter.h"
+#include "log/offset_map.h"
+#include "log_test_util.h"
+
+namespace gregor::log {
+namespace {
+
+using protocol::KeyValue;
+using testing::Batches;
+using testing::Bytes;
+using testing::FileSize;
+using testing::ReadAll;
+using testing::SegmentPath;
+using testing::TempDir;
+
+namespace fs = std::filesystem;
+
+const TopicPartition kTp{"orders", 3};
+
+LogConfig CompactConfig() {
+  LogConfig c;
+  c.compact = true;
+  c.delete_enabled = false;
+  c.segment_bytes = 1024;
+  c.index_interval_bytes = 128;
+  c.segment_index_bytes = 4096;
+  c.file_delete_delay_ms = 0;
+  return c;
+}
+
+LogCleaner::Options SmallCleaner() {
+  LogCleaner::Options o;
+  o.dedupe_buffer_size = 1 << 20;
+  o.io_buffer_size = 4096;
+  return o;
+}
+
+std::unique_ptr<Log> OpenLog(const std::string& dir, const LogConfig& config, const Clock* clock,
+                             bool clean = true) {
+  auto log = Log::Open(dir, kTp, config, clock, 0, clean);
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+// One record per batch: returns its offset.
+int64_t Put(Log* log, std::optional<std::string> key, std::optional<std::string> value,
+            int64_t ts) {
+  std::string batch =
+      protocol::BuildRecordBatch(0, ts, {KeyValue(std::move(key), std::move(value))});
+  auto r = log->AppendAsLeader(Bytes(batch), batch.size(), 0);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  log->SetHighWatermark(log->LogEndOffset());
+  return r.ok() ? r->first_offset : -1;
+}
+
+// Every record readable from the log start, in order.
+std::vector<protocol::Record> ReadRecords(const Log& log) {
+  std::vector<protocol::Record> out;
+  int64_t offset = log.LogStartOffset();
+  const int64_t leo = log.LogEndOffset();
+  while (offset < leo) {
+    auto rr = log.Read(offset, 1 << 20, leo, true);
+    EXPECT_TRUE(rr.ok()) << rr.status().ToString();
+    if (!rr.ok() || rr->regions.empty()) break;
+    std::string bytes = ReadAll(*rr);
+    size_t at = 0;
+    for (const auto& h : Batches(bytes)) {
+      // protocol::DecodeBatchRecords wants contiguous offset deltas; a cleaned batch has gaps.
+      std::vector<RawRecord> raw;
+      EXPECT_TRUE(ParseRawRecords(reinterpret_cast<const uint8_t*>(bytes.data()) + at, h, &raw));
+      for (const auto& r : raw) {
+        protocol::Record rec;
+        rec.offset = r.offset;
+        rec.timestamp = r.timestamp;
+        if (r.has_key) rec.key = std::string(r.key);
+        if (r.has_value) rec.value = std::string(r.value);
+        out.push_back(std::move(rec));
+      }
+      at += h.total_size();
+      offset = h.last_offset() + 1;
+    }
+  }
+  return out;
+}
+
+// key -> value of the last record of each key (nullopt value = tombstone).
+std::map<std::string, std::optional<std::string>> LatestByKey(
+    const std::vector<protocol::Record>& records) {
+  std::map<std::string, std::optional<std::string>> m;
+  for (const auto& r : records) {
+    if (r.key) m[*r.key] = r.value;
+  }
+  return m;
+}
+
+std::set<std::string> FilesWithSuffix(const std::string& dir, const std::string& suffix) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.size() >= suffix.size() &&
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.insert(n);
+  }
+  return out;
+}
+
+struct Fixture {
+  TempDir tmp;
+  FakeClock clock{SystemClock::Get()->NowMs()};
+  std::string dir = tmp.path() + "/orders-3";
+  std::unique_ptr<Log> log;
+  std::unique_ptr<LogCleaner> cleaner;
+
+  explicit Fixture(LogConfig config = CompactConfig(), LogCleaner::Options o = SmallCleaner()) {
+    log = OpenLog(dir, config, &clock);
+    MakeCleaner(o);
+  }
+  void MakeCleaner(LogCleaner::Options o = SmallCleaner()) {
+    cleaner = std::make_unique<LogCleaner>(
+        o, std::vector<std::string>{tmp.path()},
+        [this] {
+          return std::vector<std::shared_ptr<Log>>{std::shared_ptr<Log>(log.get(), [](Log*) {})};
+        },
+        &clock);
+  }
+  std::optional<LogCleaner::CleanResult> CleanOnce() {
+    auto r = cleaner->CleanOnce();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::nullopt;
+  }
+  // `n` updates cycling over `keys` keys, value "v<offset>" padded.
+  void Updates(int n, int keys, size_t pad = 60) {
+    for (int i = 0; i < n; ++i) {
+      std::string v = "v" + std::to_string(log->LogEndOffset());
+      v.resize(pad, '.');
+      Put(log.get(), "k" + std::to_string(i % keys), v, clock.NowMs());
+    }
+  }
+};
+
+// Expected survivors of one full clean: below `end`, only each key's last record below `end`
+// (keyless records stay); everything from `end` on.
+std::vector<int64_t> ExpectedOffsets(const std::vector<protocol::Record>& before, int64_t end) {
+  std::map<std::string, int64_t> last;
+  for (const auto& r : before) {
+    if (r.key && r.offset < end) last[*r.key] = r.offset;
+  }
+  std::vector<int64_t> out;
+  for (const auto& r : before) {
+    if (r.offset >= end || !r.key || last[*r.key] == r.offset) out.push_back(r.offset);
+  }
+  return out;
+}
+
+std::vector<int64_t> Offsets(const std::vector<protocol::Record>& records) {
+  std::vector<int64_t> out;
+  for (const auto& r : records) out.push_back(r.offset);
+  return out;
+}
+
+TEST(SkimpyOffsetMapTest, KeepsLatestOffsetAndRefusesWhenFull) {
+  SkimpyOffsetMap map(24 * 10, 0.5);  // 10 slots, 5 entries
+  EXPECT_EQ(map.max_entries(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(map.Put("k" + std::to_string(i), i));
+  EXPECT_TRUE(map.Put("k2", 9));  // an update of a known key always fits
+  EXPECT_FALSE(map.Put("k5", 10));
+  EXPECT_EQ(map.Get("k2"), 9);
+  EXPECT_EQ(map.Get("k0"), 0);
+  EXPECT_EQ(map.Get("k5"), -1);
+  EXPECT_EQ(map.latest_offset(), 9);
+  map.Clear();
+  EXPECT_EQ(map.Get("k2"), -1);
+  EXPECT_EQ(map.size(), 0u);
+}
+
+TEST(LogCleanerTest, ManyUpdatesToFewKeysShrinkAndKeepLatestWithOffsets) {
+  Fixture f;
+  f.Updates(300, 5);
+  Put(f.log.get(), std::nullopt, "keyless", f.clock.NowMs());  // kept: the cleaner keeps keyless
+  f.Updates(20, 5);
+  auto before = ReadRecords(*f.log);
+  const int64_t size_before = f.log->Size();
+  const int segments_before = f.log->NumberOfSegments();
+  const int64_t active_base = f.log->ViewForCleaning().active_base_offset;
+  ASSERT_GT(segments_before, 10);
+
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->first_dirty_offset, 0);
+  EXPECT_EQ(r->end_offset, active_base);
+  EXPECT_GT(r->records_removed, 250);
+
+  auto after = ReadRecords(*f.log);
+  EXPECT_LT(f.log->Size(), size_before / 5);
+  // Groups are made from the old sizes (Kafka's rule), so the first clean keeps the segment
+  // count; its small products are merged by the next clean.
+  EXPECT_EQ(f.log->NumberOfSegments(), segments_before);
+  EXPECT_EQ(Offsets(after), ExpectedOffsets(before, active_base));
+  EXPECT_EQ(LatestByKey(after), LatestByKey(before));
+  // Offsets are preserved: each value still names the offset it was written at.
+  for (const auto& rec : after) {
+    if (rec.key) {
+      EXPECT_EQ(rec.value->substr(0, rec.value->find('.')), "v" + std::to_string(rec.offset));
+    }
+  }
+  EXPECT_EQ(f.log->LogStartOffset(), 0);
+  EXPECT_EQ(f.log->LogEndOffset(), 321);
+  f.Updates(300, 5);
+  auto before2 = ReadRecords(*f.log);
+  const int64_t active2 = f.log->ViewForCleaning().active_base_offset;
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  after = ReadRecords(*f.log);
+  EXPECT_LT(f.log->NumberOfSegments(), segments_before);
+  EXPECT_EQ(Offsets(after), ExpectedOffsets(before2, active2));
+  EXPECT_EQ(LatestByKey(after), LatestByKey(before2));
+  // The cleaned log survives a restart as it is.
+  ASSERT_TRUE(f.log->Close().ok());
+  auto reopened = OpenLog(f.dir, CompactConfig(), &f.clock);
+  reopened->SetHighWatermark(reopened->LogEndOffset());
+  EXPECT_EQ(Offsets(ReadRecords(*reopened)), Offsets(after));
+  EXPECT_TRUE(FilesWithSuffix(f.dir, ".cleaned").empty());
+  EXPECT_TRUE(FilesWithSuffix(f.dir, ".swap").empty());
+}
+
+TEST(LogCleanerTest, PartlyObsoleteBatchIsRebuiltWithSameOffsetsAndValidCrc) {
+  Fixture f;
+  std::vector<KeyValue> ten, five;
+  for (int i = 0; i < 10; ++i) ten.emplace_back("x" + std::to_string(i), std::string(40, 'a'));
+  for (int i = 0; i < 5; ++i) five.emplace_back("x" + std::to_string(2 * i), std::string(40, 'b'));
+  std::string b1 = protocol::BuildRecordBatch(0, f.clock.NowMs(), ten);
+  std::string b2 = protocol::BuildRecordBatch(0, f.clock.NowMs(), five);
+  ASSERT_TRUE(f.log->AppendAsLeader(Bytes(b1), b1.size(), 3).ok());
+  ASSERT_TRUE(f.log->AppendAsLeader(Bytes(b2), b2.size(), 3).ok());
+  f.Updates(40, 3);  // rolls: both batches end up in inactive segments
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  ASSERT_TRUE(f.CleanOnce().has_value());
+
+  auto rr = f.log->Read(0, 1 << 20, f.log->LogEndOffset(), true);
+  ASSERT_TRUE(rr.ok());
+  std::string bytes = ReadAll(*rr);
+  auto headers = Batches(bytes);  // checks every CRC
+  ASSERT_GE(headers.size(), 2u);
+  EXPECT_EQ(headers[0].base_offset, 0);
+  EXPECT_EQ(headers[0].last_offset_delta, 9);  // Kafka keeps a v2 batch's last offset
+  EXPECT_EQ(headers[0].records_count, 5);
+  EXPECT_EQ(headers[0].partition_leader_epoch, 3);
+  std::vector<RawRecord> recs;
+  ASSERT_TRUE(ParseRawRecords(reinterpret_cast<const uint8_t*>(bytes.data()), headers[0], &recs));
+  std::vector<int64_t> offsets;
+  for (const auto& r : recs) offsets.push_back(r.offset);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 3, 5, 7, 9}));
+  EXPECT_EQ(headers[1].base_offset, 10);
+  EXPECT_EQ(headers[1].records_count, 5);
+}
+
+TEST(LogCleanerTest, TombstonesKeptUntilDeleteRetentionThenRemoved) {
+  LogConfig config = CompactConfig();
+  config.delete_retention_ms = 3600'000;
+  Fixture f(config);
+  Put(f.log.get(), "a", "1", f.clock.NowMs());
+  Put(f.log.get(), "b", "1", f.clock.NowMs());
+  Put(f.log.get(), "a", std::nullopt, f.clock.NowMs());
+  f.Updates(40, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  auto latest = LatestByKey(ReadRecords(*f.log));
+  ASSERT_TRUE(latest.count("a"));
+  EXPECT_FALSE(latest["a"].has_value()) << "the tombstone is still there";
+  int a_records = 0;
+  for (const auto& r : ReadRecords(*f.log)) a_records += r.key == std::optional<std::string>("a");
+  EXPECT_EQ(a_records, 1) << "the value before the tombstone is gone";
+
+  // Not yet expired: a second clean (new dirty data) keeps it.
+  f.clock.AdvanceMs(3600'000 - 120'000);
+  f.Updates(40, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  latest = LatestByKey(ReadRecords(*f.log));
+  EXPECT_TRUE(latest.count("a"));
+
+  // Past delete.retention.ms from the segment's last modification: removed.
+  f.clock.AdvanceMs(240'000);
+  f.Updates(40, 3);
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->tombstones_removed, 1);
+  latest = LatestByKey(ReadRecords(*f.log));
+  EXPECT_FALSE(latest.count("a"));
+  EXPECT_EQ(latest["b"], std::optional<std::string>("1"));
+}
+
+TEST(LogCleanerTest, ActiveSegmentIsNeverCleaned) {
+  LogConfig config = CompactConfig();
+  config.segment_bytes = 1 << 20;
+  Fixture f(config);
+  f.Updates(100, 2);
+  const int64_t size = FileSize(SegmentPath(f.dir, 0, ".log"));
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  EXPECT_EQ(FileSize(SegmentPath(f.dir, 0, ".log")), size);
+  EXPECT_EQ(ReadRecords(*f.log).size(), 100u);
+
+  // With rolled segments, the active one keeps every record, byte for byte.
+  config.segment_bytes = 1024;
+  f.log->UpdateConfig(config);
+  f.Updates(60, 2);
+  const int64_t active = f.log->ViewForCleaning().active_base_offset;
+  ASSERT_GT(active, 0);
+  std::ifstream in(SegmentPath(f.dir, active, ".log"), std::ios::binary);
+  std::string active_bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  std::ifstream in2(SegmentPath(f.dir, active, ".log"), std::ios::binary);
+  std::string active_after((std::istreambuf_iterator<char>(in2)), {});
+  EXPECT_EQ(active_after, active_bytes);
+  int in_active = 0;
+  for (const auto& r : ReadRecords(*f.log)) in_active += r.offset >= active;
+  EXPECT_EQ(in_active, f.log->LogEndOffset() - active);
+}
+
+TEST(LogCleanerTest, NothingAtOrPastTheHighWatermarkIsCleaned) {
+  Fixture f;
+  f.Updates(200, 2);
+  f.log->SetHighWatermark(0);
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  EXPECT_TRUE(f.CleanOnce().has_value());
+}
+
+TEST(LogCleanerTest, MinCompactionLagHonoured) {
+  LogConfig config = CompactConfig();
+  config.min_compaction_lag_ms = 3600'000;
+  Fixture f(config);
+  f.Updates(200, 2);  // timestamps: now
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  EXPECT_EQ(ReadRecords(*f.log).size(), 200u);
+  f.clock.AdvanceMs(3600'000 + 1000);
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_LT(ReadRecords(*f.log).size(), 50u);
+}
+
+TEST(LogCleanerTest, MinCompactionLagStopsAtTheFirstYoungSegment) {
+  LogConfig config = CompactConfig();
+  config.min_compaction_lag_ms = 3600'000;
+  Fixture f(config);
+  const int64_t old_ts = f.clock.NowMs() - 2 * 3600'000;
+  for (int i = 0; i < 100; ++i)
+    Put(f.log.get(), "k" + std::to_string(i % 2), std::string(60, 'o'), old_ts);
+  const int64_t young_from = f.log->LogEndOffset();
+  f.Updates(100, 2);  // young
+  auto before = ReadRecords(*f.log);
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_LE(r->end_offset, young_from + 20);
+  auto after = ReadRecords(*f.log);
+  int young = 0;
+  for (const auto& rec : after) young += rec.offset >= young_from;
+  EXPECT_EQ(young, 100) << "no record younger than min.compaction.lag.ms was removed";
+  EXPECT_EQ(Offsets(after), ExpectedOffsets(before, r->end_offset));
+}
+
+TEST(LogCleanerTest, DirtyRatioThresholdRespected) {
+  LogConfig config = CompactConfig();
+  config.min_cleanable_dirty_ratio = 0.5;
+  Fixture f(config);
+  for (int i = 0; i < 200; ++i)
+    Put(f.log.get(), "k" + std::to_string(i), std::string(60, 'x'), f.clock.NowMs());
+  ASSERT_TRUE(f.CleanOnce().has_value());  // all dirty: ratio 1
+  EXPECT_DOUBLE_EQ(f.cleaner->DirtyRatio(*f.log), 0.0);
+  // A few more distinct keys: dirty well under half of the cleanable bytes.
+  for (int i = 0; i < 40; ++i)
+    Put(f.log.get(), "n" + std::to_string(i), std::string(60, 'x'), f.clock.NowMs());
+  double ratio = f.cleaner->DirtyRatio(*f.log);
+  EXPECT_GT(ratio, 0.0);
+  EXPECT_LT(ratio, 0.5);
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  for (int i = 0; i < 300; ++i)
+    Put(f.log.get(), "m" + std::to_string(i), std::string(60, 'x'), f.clock.NowMs());
+  EXPECT_GT(f.cleaner->DirtyRatio(*f.log), 0.5);
+  EXPECT_TRUE(f.CleanOnce().has_value());
+}
+
+TEST(LogCleanerTest, MaxCompactionLagForcesACleanBelowTheRatio) {
+  LogConfig config = CompactConfig();
+  config.min_cleanable_dirty_ratio = 0.99;
+  config.max_compaction_lag_ms = 3600'000;
+  Fixture f(config);
+  for (int i = 0; i < 200; ++i)
+    Put(f.log.get(), "k" + std::to_string(i), std::string(60, 'x'), f.clock.NowMs());
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  f.Updates(40, 2);
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  f.clock.AdvanceMs(3600'000 + 1000);
+  EXPECT_TRUE(f.CleanOnce().has_value());
+}
+
+TEST(LogCleanerTest, NonCompactedLogsAreIgnored) {
+  LogConfig config = CompactConfig();
+  config.compact = false;
+  config.delete_enabled = true;
+  Fixture f(config);
+  f.Updates(200, 2);
+  EXPECT_FALSE(f.CleanOnce().has_value());
+  EXPECT_EQ(ReadRecords(*f.log).size(), 200u);
+}
+
+TEST(LogCleanerTest, CompactDeleteAlsoAppliesRetention) {
+  LogConfig config = CompactConfig();
+  config.delete_enabled = true;
+  config.retention_ms = 3600'000;
+  Fixture f(config);
+  const int64_t old_ts = f.clock.NowMs() - 2 * 3600'000;
+  for (int i = 0; i < 100; ++i)
+    Put(f.log.get(), "old" + std::to_string(i), std::string(60, 'o'), old_ts);
+  const int64_t young_from = f.log->LogEndOffset();
+  f.Updates(100, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_GT(f.log->DeleteRetentionExpiredSegments(), 0);
+  EXPECT_GE(f.log->LogStartOffset(), young_from - 20);
+  auto latest = LatestByKey(ReadRecords(*f.log));
+  EXPECT_EQ(latest.count("old0"), 0u);
+  EXPECT_EQ(latest.count("k0"), 1u);
+  // compact alone keeps them.
+  Fixture g;
+  for (int i = 0; i < 100; ++i)
+    Put(g.log.get(), "old" + std::to_string(i), std::string(60, 'o'), old_ts);
+  g.Updates(100, 3);
+  EXPECT_EQ(g.log->DeleteRetentionExpiredSegments(), 0);
+}
+
+TEST(LogCleanerTest, SmallOffsetMapCleansInSeveralPassesWithoutLosingKeys) {
+  LogCleaner::Options o = SmallCleaner();
+  o.dedupe_buffer_size = 24 * 20;  // 18 keys at the 0.9 load factor
+  Fixture f(CompactConfig(), o);
+  for (int i = 0; i < 400; ++i) {
+    // Runs of 10 updates per key, 20 keys: one pass maps 18 keys, about 180 records.
+    Put(f.log.get(), "k" + std::to_string((i / 10) % 20),
+        "v" + std::to_string(i) + std::string(40, '.'), f.clock.NowMs());
+  }
+  auto before = ReadRecords(*f.log);
+  const int64_t active = f.log->ViewForCleaning().active_base_offset;
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_LT(r->end_offset, active);
+  EXPECT_EQ(LatestByKey(ReadRecords(*f.log)), LatestByKey(before));
+  EXPECT_EQ(f.cleaner->CheckpointFor(kTp), r->end_offset);
+  LogConfig eager = CompactConfig();
+  eager.min_cleanable_dirty_ratio = 0;
+  f.log->UpdateConfig(eager);
+  for (int pass = 0; pass < 50 && f.cleaner->CheckpointFor(kTp) < active; ++pass) {
+    ASSERT_TRUE(f.CleanOnce().has_value());
+    EXPECT_EQ(LatestByKey(ReadRecords(*f.log)), LatestByKey(before));
+  }
+  EXPECT_EQ(f.cleaner->CheckpointFor(kTp), active);
+}
+
+TEST(LogCleanerTest, CompressedAndControlBatchesAreKeptWhole) {
+  Fixture f;
+  Put(f.log.get(), "c", "old", f.clock.NowMs());
+  // A "gzip" batch: the cleaner cannot read its keys, so it keeps it whole and does not
+  // let it supersede anything.
+  std::string gz = protocol::BuildRecordBatch(f.log->LogEndOffset(), f.clock.NowMs(),
+                                              {KeyValue("c", "in-gzip")});
+  gz[22] = static_cast<char>(gz[22] | 1);
+  protocol::UpdateBatchCrc(Bytes(gz));
+  ASSERT_TRUE(f.log->AppendAsFollower(Bytes(gz), gz.size()).ok());
+  const int64_t gz_offset = f.log->LogEndOffset() - 1;
+  f.Updates(40, 2);
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  auto rr = f.log->Read(0, 1 << 20, f.log->LogEndOffset(), true);
+  ASSERT_TRUE(rr.ok());
+  auto headers = Batches(ReadAll(*rr));
+  bool found_gz = false;
+  for (const auto& h : headers) found_gz |= h.base_offset == gz_offset && h.compression() == 1;
+  EXPECT_TRUE(found_gz);
+  EXPECT_EQ(headers[0].base_offset, 0) << "the older value of a key in a compressed batch stays";
+}
+
+TEST(LogCleanerTest, CheckpointFileWrittenAndReadBack) {
+  Fixture f;
+  f.Updates(200, 4);
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  auto cp = ReadOffsetCheckpoint(f.tmp.path() + "/" + kCleanerOffsetCheckpointFile);
+  ASSERT_TRUE(cp.ok());
+  EXPECT_EQ(cp->at(kTp), r->end_offset);
+  f.MakeCleaner();
+  EXPECT_EQ(f.cleaner->CheckpointFor(kTp), r->end_offset);
+  EXPECT_FALSE(f.CleanOnce().has_value()) << "nothing dirty after the checkpoint";
+}
+
+TEST(LogCleanerTest, TruncationDuringACleanIsNotSwappedIn) {
+  Fixture f;
+  f.Updates(200, 2);
+  CleanerView view = f.log->ViewForCleaning();
+  ASSERT_TRUE(f.log->TruncateTo(view.segments[1].base_offset).ok());
+  // A cleaned segment prepared against the old view must be refused.
+  auto st =
+      f.log->ReplaceSegments(view.segments[0].segment, {view.segments[0].segment}, view.generation);
+  EXPECT_EQ(st.code(), Status::Code::kStale);
+}
+
+// ---- crash simulation ----
+
+class CleanerCrashTest : public ::testing::Test {
+ protected:
+  // Builds a log in `a_`, copies it to `b_` (the state before the clean), then cleans `a_`
+  // with a segment.bytes large enough to merge every inactive segment into one group.
+  void SetUp() override {
+    a_ = tmp_.path() + "/a/orders-3";
+    b_ = tmp_.path() + "/b/orders-3";
+    auto log = OpenLog(a_, CompactConfig(), &clock_);
+    for (int i = 0; i < 300; ++i) {
+      Put(log.get(), "k" + std::to_string(i % 7), "v" + std::to_string(i) + std::string(50, '.'),
+          clock_.NowMs());
+    }
+    expected_ = LatestByKey(ReadRecords(*log));
+    ASSERT_TRUE(log->Flush().ok());
+    fs::create_directories(tmp_.path() + "/b");
+    fs::copy(a_, b_, fs::copy_options::recursive);
+    old_logs_ = FilesWithSuffix(b_, ".log");
+    ASSERT_GT(old_logs_.size(), 5u);
+
+    LogConfig merge = CompactConfig();
+    merge.segment_bytes = 1 << 20;
+    log->UpdateConfig(merge);
+    std::shared_ptr<Log> shared(log.get(), [](Log*) {});
+    LogCleaner cleaner(
+        SmallCleaner(), {tmp_.path() + "/a"}, [&] { return std::vector{shared}; }, &clock_);
+    auto r = cleaner.CleanOnce();
+    ASSERT_TRUE(r.ok() && r->has_value());
+    ASSERT_EQ((*r)->segments_out, 1);
+    ASSERT_GT((*r)->segments_in, 3);
+    cleaned_records_ = Offsets(ReadRecords(*log));
+    ASSERT_TRUE(log->Close().ok());
+    new_logs_ = FilesWithSuffix(a_, ".log");
+  }
+
+  // Puts a's cleaned group (base 0) into b as `<0>.<ext>.swap`.
+  void CopySwap(const char* ext) {
+    fs::copy_file(SegmentPath(a_, 0, ext), SegmentPath(b_, 0, ext) + ".swap",
+                  fs::copy_options::overwrite_existing);
+  }
+
+  void ExpectRecovered(bool swapped) {
+    auto log = OpenLog(b_, CompactConfig(), &clock_, /*clean=*/false);
+    ASSERT_NE(log, nullptr);
+    log->SetHighWatermark(log->LogEndOffset());
+    auto records = ReadRecords(*log);
+    EXPECT_EQ(LatestByKey(records), expected_) << "no key lost";
+    auto offsets = Offsets(records);
+    for (size_t i = 1; i < offsets.size(); ++i) ASSERT_LT(offsets[i - 1], offsets[i]);
+    EXPECT_EQ(log->LogEndOffset(), 300);
+    if (swapped) {
+      EXPECT_EQ(offsets, cleaned_records_);
+      EXPECT_EQ(FilesWithSuffix(b_, ".log"), new_logs_);
+    } else {
+      EXPECT_EQ(offsets.size(), 300u);
+      EXPECT_EQ(FilesWithSuffix(b_, ".log"), old_logs_);
+    }
+    EXPECT_TRUE(FilesWithSuffix(b_, ".swap").empty());
+    EXPECT_TRUE(FilesWithSuffix(b_, ".cleaned").empty());
+    EXPECT_TRUE(FilesWithSuffix(b_, ".deleted").empty());
+  }
+
+  TempDir tmp_;
+  FakeClock clock_{SystemClock::Get()->NowMs()};
+  std::string a_, b_;
+  std::map<std::string, std::optional<std::string>> expected_;
+  std::set<std::string> old_logs_, new_logs_;
+  std::vector<int64_t> cleaned_records_;
+};
+
+TEST_F(CleanerCrashTest, CleanedFilesBeforeTheSwapAreDropped) {
+  for (const char* ext : {".log", ".index", ".timeindex"}) {
+    fs::copy_file(SegmentPath(a_, 0, ext), SegmentPath(b_, 0, ext) + ".cleaned");
+  }
+  ExpectRecovered(/*swapped=*/false);
+}
+
+TEST_F(CleanerCrashTest, TornCleanedFileIsDropped) {
+  std::ofstream(SegmentPath(b_, 0, ".log") + ".cleaned") << "half a batch";
+  ExpectRecovered(/*swapped=*/false);
+}
+
+TEST_F(CleanerCrashTest, SwapWithOldSegmentsIntactIsCompleted) {
+  for (const char* ext : {".log", ".index", ".timeindex"}) CopySwap(ext);
+  ExpectRecovered(/*swapped=*/true);
+}
+
+TEST_F(CleanerCrashTest, SwapWithSomeOldSegmentsDeletedIsCompleted) {
+  for (const char* ext : {".log", ".index", ".timeindex"}) CopySwap(ext);
+  int n = 0;
+  for (const auto& name : old_logs_) {
+    if (n++ % 2 != 0) continue;
+    fs::rename(b_ + "/" + name, b_ + "/" + name + ".deleted");
+  }
+  ExpectRecovered(/*swapped=*/true);
+}
+
+TEST_F(CleanerCrashTest, SwapHalfRenamedIsCompleted) {
+  // Old segments gone to .deleted, indexes already renamed in, the .log still a .swap.
+  for (const auto& name : FilesWithSuffix(b_, "")) {
+    if (name.find(".log") != std::string::npos || name.find("index") != std::string::npos)
+      fs::rename(b_ + "/" + name, b_ + "/" + name + ".deleted");
+  }
+  fs::copy_file(SegmentPath(a_, 0, ".index"), SegmentPath(b_, 0, ".index"));
+  fs::copy_file(SegmentPath(a_, 0, ".timeindex"), SegmentPath(b_, 0, ".timeindex"));
+  CopySwap(".log");
+  // The active segment was not part of the group: give it back.
+  auto active = *new_logs_.rbegin();
+  fs::rename(b_ + "/" + active + ".deleted", b_ + "/" + active);
+  ExpectRecovered(/*swapped=*/true);
+}
+
+TEST_F(CleanerCrashTest, OrphanIndexSwapIsRemoved) {
+  CopySwap(".index");
+  ExpectRecovered(/*swapped=*/false);
+}
+
+// ---- LogManager wiring ----
+
+TEST(LogCleanerManagerTest, BackgroundThreadCleansACompactedLog) {
+  TempDir tmp;
+  FakeClock clock{SystemClock::Get()->NowMs()};
+  LogManager::Options o;
+  o.log_dirs = {tmp.path()};
+  o.broker_id = 1;
+  o.clock = &clock;
+  o.cleaner = SmallCleaner();
+  o.cleaner.backoff_ms = 10;
+  o.cleaner.threads = 2;
+  auto m = LogManager::Open(o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto log = (*m)->GetOrCreateLog(kTp, CompactConfig(), {});
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 300; ++i)
+    Put(log->get(), "k" + std::to_string(i % 3), std::string(60, 'x'), clock.NowMs());
+  const int64_t before = (*log)->Size();
+  (*m)->StartCleaner();
+  // A whole pass is done when the checkpoint is written (Shutdown would abort a pass).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(*m)->cleaner()->CheckpointFor(kTp).has_value() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_LT((*log)->Size(), before / 4);
+  ASSERT_TRUE((*m)->Shutdown().ok());
+  auto cp = ReadOffsetCheckpoint(tmp.path() + "/" + kCleanerOffsetCheckpointFile);
+  ASSERT_TRUE(cp.ok());
+  EXPECT_GT(cp->at(kTp), 0);
+}
+
+TEST(LogCleanerManagerTest, DeleteLogForgetsItsCheckpoint) {
+  TempDir tmp;
+  FakeClock clock{SystemClock::Get()->NowMs()};
+  LogManager::Options o;
+  o.log_dirs = {tmp.path()};
+  o.broker_id = 1;
+  o.clock = &clock;
+  o.cleaner = SmallCleaner();
+  auto m = LogManager::Open(o);
+  ASSERT_TRUE(m.ok());
+  auto log = (*m)->GetOrCreateLog(kTp, CompactConfig(), {});
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 200; ++i)
+    Put(log->get(), "k" + std::to_string(i % 3), std::string(60, 'x'), clock.NowMs());
+  auto r = (*m)->cleaner()->CleanOnce();
+  ASSERT_TRUE(r.ok() && r->has_value());
+  ASSERT_TRUE((*m)->cleaner()->CheckpointFor(kTp).has_value());
+  ASSERT_TRUE((*m)->DeleteLog(kTp).ok());
+  EXPECT_FALSE((*m)->cleaner()->CheckpointFor(kTp).has_value());
+}
+
+}  // namespace
+}  // namespace gregor::log
+
+namespace gregor::log {
+namespace {
+
+TEST(ThrottlerTest, SleepsToHoldTheRate) {
+  Throttler t(1'000'000);  // 1 MB/s
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) t.Maybe(100'000);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+}
+
+TEST(ThrottlerTest, UnlimitedByDefaultAndCancelWakesSleepers) {
+  Throttler unlimited(DBL_MAX);
+  auto start = std::chrono::steady_clock::now();
+  unlimited.Maybe(uint64_t{1} << 40);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  Throttler slow(1);  // 1 byte/s: 1 MB would take days
+  std::thread canceller([&] { slow.Cancel(); });
+  slow.Maybe(1'000'000);
+  canceller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+}  // namespace
+}  // namespace gregor::log
