@@ -201,6 +201,17 @@ class Ctx:
         b.start()
         return b
 
+    def start_cluster(self, n=3, extra=None, timeout=60, **kw):
+        """Starts brokers 0..n-1 on this test's chroot (all at once, so their start-ups overlap) and waits
+        until every one is ready and lists all n brokers in its Metadata. Returns the list of Brokers."""
+        brokers = [self.broker(i, extra=extra, **kw) for i in range(n)]
+        for b in brokers:
+            b.start(wait=False)
+        for b in brokers:
+            b.wait_ready(timeout)
+        wait_cluster_formed(brokers, timeout)
+        return brokers
+
     # -- ZooKeeper (kazoo client rooted at this test's chroot)
     def zk(self):
         if self._kazoo is None:
@@ -331,6 +342,16 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
 
+    def pause(self):
+        """SIGSTOP: the process stays alive but does nothing (no ZooKeeper heartbeats, no answers)."""
+        check(self.alive(), f"broker {self.broker_id} is not running; cannot SIGSTOP it")
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        """SIGCONT after pause()."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+
     def check_alive(self, what=""):
         if not self.alive():
             raise Failure(f"gregord died{(' ' + what) if what else ''} (exit {self.proc.returncode}):\n"
@@ -376,3 +397,26 @@ def require_module(name, package):
         return importlib.import_module(name)
     except ImportError as e:
         raise Failure(f"{name} not importable ({e}); install {package}")
+
+
+# ---------------------------------------------------------------- several brokers (one chroot)
+def bootstrap_of(brokers):
+    """The comma-separated bootstrap list of the given brokers."""
+    return ",".join(b.bootstrap for b in brokers)
+
+
+def wait_cluster_formed(brokers, timeout=30):
+    """Waits until every given (running) broker answers Metadata listing all of them and the same controller."""
+    ids = sorted(b.broker_id for b in brokers)
+
+    def formed():
+        controllers = set()
+        for b in brokers:
+            b.check_alive("while the cluster forms")
+            with kproto.connect(b.bootstrap, timeout=3) as c:
+                md = kproto.metadata_v1(c, [])
+            if sorted(x["node_id"] for x in md["brokers"]) != ids or md["controller"] < 0:
+                return False
+            controllers.add(md["controller"])
+        return len(controllers) == 1
+    wait_until(formed, timeout, f"brokers {ids} to see each other and agree on a controller", interval=0.1)

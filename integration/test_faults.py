@@ -506,15 +506,17 @@ def test_sigterm_while_producing(ctx):
 
 
 # ---------------------------------------------------------------- e. make run (zk/run-local.sh)
-@timeout(90)
+@timeout(150)
 def test_make_run_script(ctx):
-    """zk/run-local.sh, what `make run` starts after building: prints the bootstrap address, serves kcat, and a
-    Ctrl-C (SIGINT to its process group) stops gregord cleanly, then ZooKeeper, and exits 0."""
+    """zk/run-local.sh, what `make run` starts after building: three brokers by default; prints the bootstrap
+    list, the brokers form one cluster that serves kcat, and a Ctrl-C (SIGINT to its process group) stops every
+    gregord cleanly with SIGTERM, then ZooKeeper, and exits 0."""
     if not GREGORD.exists():
         raise Failure(f"{GREGORD} is not built")
     tmp = ctx.mkdir("tmp")
     ctx.data_dirs.append(tmp)
     env = dict(os.environ, TMPDIR=str(tmp), GREGORD=str(GREGORD))
+    env.pop("GREGOR_BROKERS", None)
     # Hold 2181 and 9092 (when free) so the script must pick other ports: that path gets tested, and a
     # concurrent run (or a developer's own `make run`) cannot collide with this one.
     held = []
@@ -539,41 +541,63 @@ def test_make_run_script(ctx):
         return re.search(r"gregor is running: bootstrap (\S+) \(ZooKeeper 127\.0\.0\.1:(\d+)", text())
     m = wait_until(ready, 60, "run-local.sh to print the bootstrap address", interval=0.1)
     bootstrap = m.group(1)
+    addrs = bootstrap.split(",")
+    eq(len(addrs), 3, f"brokers in the bootstrap list {bootstrap}")
     held_ports = {s.getsockname()[1] for s in held}
     for s in held:
         s.close()
-    used = {int(bootstrap.rsplit(":", 1)[1]), int(m.group(2))}
+    used = {int(a.rsplit(":", 1)[1]) for a in addrs} | {int(m.group(2))}
+    eq(len(used), 4, f"distinct ports of ZooKeeper and the brokers ({bootstrap}, ZooKeeper {m.group(2)})")
     check(not used & held_ports, f"run-local.sh used a port that was taken: {sorted(used & held_ports)}")
     zk_pid_m = re.search(r"zk-server: running on \S+ \(pid (\d+)", text())
     check(zk_pid_m is not None, f"no ZooKeeper pid in the output:\n{text()[-2000:]}")
     zk_pid = int(zk_pid_m.group(1))
     record_pid(ctx, zk_pid)
-    gregord_pids = find_pids(GREGORD, f"--listeners=PLAINTEXT://{bootstrap}")
-    eq(len(gregord_pids), 1, f"gregord processes listening on {bootstrap}")
-    record_pid(ctx, gregord_pids[0])
+    gregord_pids = []
+    for a in addrs:
+        found = find_pids(GREGORD, f"--listeners=PLAINTEXT://{a}")
+        eq(len(found), 1, f"gregord processes listening on {a}")
+        record_pid(ctx, found[0])
+        gregord_pids.append(found[0])
+
+    # One cluster: every broker lists all three (ids 0, 1, 2) and the same controller.
+    def formed():
+        seen = []
+        for a in addrs:
+            with kproto.connect(a, timeout=3) as c:
+                md = kproto.metadata_v1(c, [])
+            seen.append((sorted((b["node_id"], f"{b['host']}:{b['port']}") for b in md["brokers"]), md["controller"]))
+        return seen if all(s == seen[0] for s in seen) and seen[0][1] >= 0 else None
+    seen = wait_until(formed, 30, "the three brokers to form one cluster", interval=0.2)
+    eq(seen[0][0], [(i, a) for i, a in enumerate(addrs)], "brokers listed in Metadata")
 
     topic = unique_topic("makerun")
     ctx.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K:"], input="k1:hello\nk2:world\n", timeout=30,
             check_rc=0)
-    rc, o, _ = ctx.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-K:", "-c", "2"],
+    rc, o, _ = ctx.run(["kcat", "-C", "-b", addrs[-1], "-t", topic, "-o", "beginning", "-e", "-K:", "-c", "2"],
                        timeout=30, check_rc=0)
     eq(o.split(), ["k1:hello", "k2:world"], "kcat consume output")
 
     os.killpg(p.pid, signal.SIGINT)  # Ctrl-C on the terminal: the whole foreground process group
     try:
-        rc = p.wait(timeout=45)
+        rc = p.wait(timeout=100)
     except subprocess.TimeoutExpired:
-        raise Failure(f"run-local.sh did not exit within 45s of SIGINT:\n{text()[-2000:]}")
+        raise Failure(f"run-local.sh did not exit within 100s of SIGINT:\n{text()[-2000:]}")
     eq(rc, 0, f"run-local.sh exit code after SIGINT; output:\n{text()[-1500:]}")
-    check(not pid_alive(gregord_pids[0]), "gregord still running after run-local.sh exited")
+    for i, pid in enumerate(gregord_pids):
+        check(not pid_alive(pid), f"gregord {i} still running after run-local.sh exited")
     check(not pid_alive(zk_pid), "ZooKeeper still running after run-local.sh exited")
     t = text()
-    check("gregord stopped (exit 0)" in t, f"gregord did not exit 0:\n{t[-1500:]}")
+    for i in range(3):
+        check(f"gregord {i} stopped (exit 0)" in t, f"gregord {i} did not exit 0:\n{t[-1500:]}")
     check("ZooKeeper stopped" in t, f"ZooKeeper stop not reported:\n{t[-1500:]}")
+    check(t.index("gregord 0 stopped") > t.index("gregord 2 stopped"), "brokers not stopped highest id first")
+    check(t.index("ZooKeeper stopped") > t.index("gregord 0 stopped"), "ZooKeeper stopped before a broker")
     scratch = re.search(r"scratch dir (\S+)", t)
     check(scratch is not None, "no scratch dir printed")
-    check((Path(scratch.group(1)) / "logs-0" / ".kafka_cleanshutdown").exists(),
-          "no .kafka_cleanshutdown in the make-run log dir")
+    for i in range(3):
+        check((Path(scratch.group(1)) / f"logs-{i}" / ".kafka_cleanshutdown").exists(),
+              f"no .kafka_cleanshutdown in the make-run log dir of broker {i}")
 
 
 @timeout(60)

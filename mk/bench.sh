@@ -9,6 +9,15 @@
 # plus gregord's CPU use during the acks=1 run, in cores
 # ((utime+stime) delta from /proc/<pid>/stat over wall time).
 #
+# Replicated row: three more gregord brokers on the same ZooKeeper (their own
+# chroot), topic bench with replication factor 3 and min.insync.replicas=2,
+# produce acks=all (the leader answers once every replica in the ISR holds
+# the batch). It is shown against the mock's acks=all, and its records/s
+# against the one-broker acks=1 figure: the price of replication on this
+# machine (all four brokers and the client share its cores). When the
+# replicated cluster cannot be set up or its run fails, the row is n/a and
+# the rest of the benchmark still runs (bench: warnings on stderr).
+#
 # The mock is the yardstick: it keeps records in memory and does no I/O, so
 # ratios near 1 mean the client, not the broker, is the limit. The client
 # needs most of the CPU, so on a shared machine every figure moves with the
@@ -20,6 +29,7 @@
 # Environment: BENCH_RECORDS (2000000), BENCH_RECORD_SIZE (100),
 #   BENCH_ROUNDS (3; 1 for a quick look),
 #   BENCH_MOCK_ONLY=1 (skip gregord; automatic when bin/gregord is missing),
+#   BENCH_REPLICATED=0 (skip the three-broker replicated row),
 #   BENCH_OUT (where the results table goes as TSV, default build/bench/last.tsv;
 #   compare two with mk/bench-compare.sh), BENCH_KEEP=1 (keep the temp dir).
 # Everything started here is stopped by pid on exit, also on failure.
@@ -33,6 +43,7 @@ size=${BENCH_RECORD_SIZE:-100}
 out=${BENCH_OUT:-$top/build/bench/last.tsv}
 mock_only=${BENCH_MOCK_ONLY:-0}
 rounds=${BENCH_ROUNDS:-3}
+replicated=${BENCH_REPLICATED:-1}
 
 die() { echo "bench: $*" >&2; exit 1; }
 case "$rounds" in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a positive integer" ;; esac
@@ -41,20 +52,28 @@ if [ "$mock_only" != 1 ] && [ ! -x "$gregord" ]; then
   echo "bench: bin/gregord is not built; running the mock half only" >&2
   mock_only=1
 fi
+[ "$mock_only" = 1 ] && replicated=0
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gregor-bench.XXXXXX") || die "mktemp failed"
 gregord_pid=""
+rep_pids=""
 zk_started=0
 failed=1
-cleanup() {
-  if [ -n "$gregord_pid" ] && kill -0 "$gregord_pid" 2>/dev/null; then
-    kill -TERM "$gregord_pid" 2>/dev/null
-    # Give it 30 s for a clean shutdown, then insist.
+# stop_pid PID: SIGTERM, 30 s for a clean shutdown, then insist.
+stop_pid() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null
     i=0
-    while kill -0 "$gregord_pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$gregord_pid" 2>/dev/null
-    wait "$gregord_pid" 2>/dev/null
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
   fi
+}
+cleanup() {
+  stop_pid "$gregord_pid"
+  # The replicated cluster: all at once (nothing to preserve), each with its deadline.
+  for p in $rep_pids; do kill -TERM "$p" 2>/dev/null; done
+  for p in $rep_pids; do stop_pid "$p"; done
   if [ "$zk_started" = 1 ]; then sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1; fi
   if [ "$failed" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
     echo "bench: logs kept in $tmp" >&2
@@ -151,6 +170,56 @@ if [ "$mock_only" != 1 ]; then
   done
 fi
 
+# skip_replicated REASON: the replicated row becomes n/a; its brokers stop.
+skip_replicated() {
+  echo "bench: replicated row skipped: $*; logs in $tmp/gregord-rep-*.log" >&2
+  replicated=0
+  failed_rep=1
+  for p in $rep_pids; do stop_pid "$p"; done
+  rep_pids=""
+}
+
+# The replicated cluster: brokers 0..2 in chroot /bench-rep of the same ZooKeeper.
+failed_rep=0
+setup_replicated() {
+  rep_bootstrap=""
+  for id in 0 1 2; do
+    p=$(free_port)
+    mkdir -p "$tmp/rep-logs-$id"
+    "$gregord" --zookeeper.connect="127.0.0.1:$zk_port/bench-rep" --broker.id="$id" \
+      --listeners="PLAINTEXT://127.0.0.1:$p" --log.dirs="$tmp/rep-logs-$id" \
+      >"$tmp/gregord-rep-$id.log" 2>&1 &
+    rep_pids="$rep_pids $!"
+    rep_bootstrap="${rep_bootstrap:+$rep_bootstrap,}127.0.0.1:$p"
+  done
+  # Creating a topic with replication factor 3 succeeds once all three brokers are registered.
+  deadline=$(( $(date +%s) + 30 ))
+  # (A retry after a create that timed out but went through finds the topic there: that is fine.)
+  until "$ctl" -b "$rep_bootstrap" -X log_level=0 topic create bench --partitions 1 \
+      --replication-factor 3 --config min.insync.replicas=2 >"$tmp/rep-create.log" 2>&1 ||
+      grep -qi "already exists" "$tmp/rep-create.log"; do
+    for p in $rep_pids; do
+      kill -0 "$p" 2>/dev/null || { skip_replicated "a replicated gregord exited"; return; }
+    done
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      skip_replicated "cannot create the replicated topic: $(tail -1 "$tmp/rep-create.log")"
+      return
+    fi
+    sleep 0.5
+  done
+  # Wait until the leader has both followers in its ISR.
+  deadline=$(( $(date +%s) + 60 ))
+  until "$ctl" -b "$rep_bootstrap" topic describe bench 2>/dev/null |
+      grep -q 'Leader: [0-9].*Isr: [0-9]*,[0-9]*,[0-9]'; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      skip_replicated "the replicated topic bench has no full ISR after 60 s"
+      return
+    fi
+    sleep 0.2
+  done
+}
+[ "$replicated" = 1 ] && setup_replicated
+
 # One run of metric KEY (p1, pall, c) against SIDE (mock, gregord).
 run_one() {  # side key
   case "$1:$2" in
@@ -171,6 +240,18 @@ run_one() {  # side key
       --records "$records" --record-size "$size" --acks all ;;
     gregord:c) run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume \
       --records "$records" ;;
+    replicated:pall)
+      # Not run_bench: a failure here skips the row instead of ending the benchmark. The deadline
+      # (timeout(1)) covers a cluster that stops acknowledging: librdkafka would retry for minutes.
+      echo "bench: 3 gregord, replication factor 3, produce acks=all ..." >&2
+      if timeout 600 "$ctl" -b "$rep_bootstrap" bench produce --records "$records" --record-size "$size" \
+          --acks all >"$tmp/replicated_pall.out" 2>"$tmp/replicated_pall.err"; then
+        cat "$tmp/replicated_pall.out" >&2
+      else
+        tail -5 "$tmp/replicated_pall.err" >&2
+        : >"$tmp/replicated_pall.out"
+        skip_replicated "the replicated produce run failed"
+      fi ;;
   esac
   keep_best "$1_$2"
 }
@@ -193,6 +274,7 @@ while [ "$round" -le "$rounds" ]; do
       run_one gregord "$key"; run_one mock "$key"
     fi
   done
+  [ "$replicated" = 1 ] && run_one replicated pall
   round=$((round + 1))
 done
 cores="n/a"
@@ -221,6 +303,16 @@ for pair in "p1:produce acks=1" "pall:produce acks=all"; do
   row "$run" "p99 ms" "$4" "$9"
   row "$run" "p99.9 ms" "$5" "${10}"
 done
+if [ "$replicated" = 1 ] || [ "$failed_rep" = 1 ]; then
+  # shellcheck disable=SC2046
+  set -- $(values replicated_pall parse_produce 5) $(values mock_pall parse_produce 5)
+  run="produce RF3 acks=all"
+  row "$run" "records/s" "$1" "$6"
+  row "$run" "MB/s" "$2" "$7"
+  row "$run" "p50 ms" "$3" "$8"
+  row "$run" "p99 ms" "$4" "$9"
+  row "$run" "p99.9 ms" "$5" "${10}"
+fi
 # shellcheck disable=SC2046
 set -- $(values gregord_c parse_consume 2) $(values mock_c parse_consume 2)
 g1=$1; g2=$2; m1=$3; m2=$4
@@ -231,13 +323,20 @@ mv "$out.tmp" "$out"
 echo
 printf 'gregor benchmark: %s records of %s bytes, 1 partition, librdkafka %s, best of %s rounds\n' \
   "$records" "$size" "$(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')" "$rounds"
-awk -F'\t' 'BEGIN { printf "%-18s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
+awk -F'\t' 'BEGIN { printf "%-21s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
   {
     ratio = ($3 != "n/a" && $4 != "n/a" && $4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"
-    printf "%-18s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
+    printf "%-21s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
     last = $1
   }' "$out"
 echo "gregord CPU during its fastest produce acks=1 run: $cores cores"
+if [ "$replicated" = 1 ] || [ "$failed_rep" = 1 ]; then
+  rep_rate=$(rate_of "$tmp/best_replicated_pall.out")
+  one_rate=$(rate_of "$tmp/best_gregord_p1.out")
+  awk -v r="$rep_rate" -v o="$one_rate" 'BEGIN {
+    printf "replicated (3 brokers, RF 3, min.insync.replicas=2, acks=all) vs one broker acks=1: %s vs %s records/s, ratio %s\n",
+      (r + 0 > 0) ? r : "n/a", o, (r + 0 > 0 && o + 0 > 0) ? sprintf("%.2f", r / o) : "n/a" }'
+fi
 echo "(records/s and MB/s: higher is better; latency is produce() to delivery report)"
 echo "results: $out"
 failed=0

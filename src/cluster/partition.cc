@@ -418,8 +418,9 @@ Result<int64_t> Partition::TruncateToDivergence(const log::EpochEndOffset& diver
   if (target < leo) {
     LOG(INFO) << Prefix() << "truncating from " << leo << " to " << target << ": leader's epoch "
               << diverging.leader_epoch << " ends at " << diverging.end_offset;
-    GREGOR_RETURN_IF_ERROR(log_->TruncateTo(target));
   }
+  // Even with nothing to cut, the log drops an epoch it started here without records.
+  GREGOR_RETURN_IF_ERROR(log_->TruncateTo(target));
   return log_->LogEndOffset();
 }
 

@@ -171,6 +171,14 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
                 std::to_string(c.group_max_session_timeout_ms) + ")");
   }
 
+  // Kafka's LogConfig.validateValues on the broker defaults.
+  if (c.log_cleaner_min_compaction_lag_ms > c.log_cleaner_max_compaction_lag_ms) {
+    Invalid("log.cleaner.min.compaction.lag.ms",
+            std::to_string(c.log_cleaner_min_compaction_lag_ms),
+            "must not exceed log.cleaner.max.compaction.lag.ms (" +
+                std::to_string(c.log_cleaner_max_compaction_lag_ms) + ")");
+  }
+
   // TLS: a listener speaking SSL needs a key and certificate, from a file or
   // inline, not both (KIP-651 forbids mixing them).
   bool needs_tls = false;

@@ -253,6 +253,24 @@ std::vector<BrokerKeyDef> BuildTable() {
                         1, "Minimum dirty ratio before a log is compacted."));
   t.push_back(IntKey("log.cleaner.min.compaction.lag.ms", &C::log_cleaner_min_compaction_lag_ms, 0,
                      kLongMax, "Minimum age of a record before it may be compacted."));
+  t.push_back(IntKey("log.cleaner.max.compaction.lag.ms", &C::log_cleaner_max_compaction_lag_ms, 1,
+                     kLongMax, "Maximum time a record stays ineligible for compaction."));
+  t.push_back(IntKey("log.cleaner.threads", &C::log_cleaner_threads, 0, kIntMax,
+                     "Background threads cleaning compacted logs."));
+  t.push_back(IntKey("log.cleaner.dedupe.buffer.size", &C::log_cleaner_dedupe_buffer_size, kLongMin,
+                     kLongMax,
+                     "Memory for the key-to-offset maps, shared by all cleaner threads."));
+  t.push_back(IntKey("log.cleaner.io.buffer.size", &C::log_cleaner_io_buffer_size, 0, kIntMax,
+                     "Memory for the cleaner's read and write buffers, all threads together."));
+  t.push_back(DoubleKey("log.cleaner.io.buffer.load.factor", &C::log_cleaner_io_buffer_load_factor,
+                        -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(),
+                        "How full the dedupe map may become before a pass stops."));
+  t.push_back(DoubleKey("log.cleaner.io.max.bytes.per.second",
+                        &C::log_cleaner_io_max_bytes_per_second,
+                        -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(),
+                        "Throttle of the cleaner's read plus write I/O, all threads together."));
+  t.push_back(IntKey("log.cleaner.backoff.ms", &C::log_cleaner_backoff_ms, 0, kLongMax,
+                     "Sleep of a cleaner thread that found no log to clean."));
   t.push_back(BoolKey("log.preallocate", &C::log_preallocate,
                       "Preallocate segment files (accepted, not used)."));
   t.push_back(IntKey("num.recovery.threads.per.data.dir", &C::num_recovery_threads_per_data_dir, 1,

@@ -92,6 +92,10 @@ const std::vector<TopicKey>& Table() {
           "Largest record batch accepted for this topic."},
          {"message.max.bytes"},
          Integer(0, kIntMax)},
+        {{"max.compaction.lag.ms", "LONG", "log.cleaner.max.compaction.lag.ms",
+          "Maximum time a record stays ineligible for compaction."},
+         {"log.cleaner.max.compaction.lag.ms"},
+         Integer(1, kLongMax)},
         {{"message.timestamp.type", "STRING", "log.message.timestamp.type",
           "CreateTime (producer's timestamp) or LogAppendTime (broker's)."},
          {"log.message.timestamp.type"},
@@ -182,6 +186,20 @@ Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides) 
                                      "': " + why);
     }
   }
+  // Kafka's LogConfig.validateValues. Only the overrides are known here, so a lag given alone
+  // is compared with Kafka's default for the other (0 and Long.MAX, which never conflict).
+  auto min_lag = overrides.find("min.compaction.lag.ms");
+  auto max_lag = overrides.find("max.compaction.lag.ms");
+  if (min_lag != overrides.end() && max_lag != overrides.end()) {
+    int64_t lo = 0, hi = 0;
+    internal::ParseInteger(min_lag->second, kLongMin, kLongMax, &lo);
+    internal::ParseInteger(max_lag->second, kLongMin, kLongMax, &hi);
+    if (lo > hi) {
+      return Status::InvalidArgument("conflict topic config setting min.compaction.lag.ms (" +
+                                     std::to_string(lo) + ") > max.compaction.lag.ms (" +
+                                     std::to_string(hi) + ")");
+    }
+  }
   return Status::Ok();
 }
 
@@ -259,6 +277,10 @@ TopicLogSettings ToLogConfig(const BrokerConfig& broker,
   s.flush_interval_messages = broker.log_flush_interval_messages;
   s.flush_interval_ms = broker.log_flush_interval_ms;
   s.file_delete_delay_ms = broker.log_segment_delete_delay_ms;
+  s.delete_retention_ms = broker.log_cleaner_delete_retention_ms;
+  s.min_cleanable_dirty_ratio = broker.log_cleaner_min_cleanable_ratio;
+  s.min_compaction_lag_ms = broker.log_cleaner_min_compaction_lag_ms;
+  s.max_compaction_lag_ms = broker.log_cleaner_max_compaction_lag_ms;
   std::string timestamp_type = broker.log_message_timestamp_type;
   std::string cleanup = broker.log_cleanup_policy;
 
@@ -280,6 +302,13 @@ TopicLogSettings ToLogConfig(const BrokerConfig& broker,
   integer("flush.messages", &s.flush_interval_messages);
   integer("flush.ms", &s.flush_interval_ms);
   integer("file.delete.delay.ms", &s.file_delete_delay_ms);
+  integer("delete.retention.ms", &s.delete_retention_ms);
+  integer("min.compaction.lag.ms", &s.min_compaction_lag_ms);
+  integer("max.compaction.lag.ms", &s.max_compaction_lag_ms);
+  if (auto it = overrides.find("min.cleanable.dirty.ratio");
+      it != overrides.end() && FindTopicKey(it->first)->validate(it->second).empty()) {
+    internal::ParseDouble(it->second, 0, 1, &s.min_cleanable_dirty_ratio);
+  }
   auto string = [&](const char* key, std::string* field) {
     auto it = overrides.find(key);
     if (it != overrides.end() && FindTopicKey(key)->validate(it->second).empty()) {

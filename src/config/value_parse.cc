@@ -100,21 +100,39 @@ std::string CheckListIn(const std::vector<std::string>& items,
 }
 
 std::string FormatDouble(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  if (d == 0) return std::signbit(d) ? "-0.0" : "0.0";
+  // The shortest decimal that reads back as `d`, as d.ddde[+-]x.
   char buf[64];
-  if (d == std::floor(d) && std::fabs(d) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.1f", d);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.17g", d);
-    // Shortest representation that round-trips.
-    for (int prec = 1; prec <= 17; ++prec) {
-      char tmp[64];
-      std::snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-      if (std::strtod(tmp, nullptr) == d) {
-        return tmp;
-      }
-    }
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+    if (std::strtod(buf, nullptr) == d) break;
   }
-  return buf;
+  std::string e_form(buf);
+  std::string sign;
+  if (e_form[0] == '-') {
+    sign = "-";
+    e_form.erase(0, 1);
+  }
+  size_t e = e_form.find('e');
+  int exponent = std::atoi(e_form.c_str() + e + 1);
+  std::string digits = e_form.substr(0, 1) + (e > 1 ? e_form.substr(2, e - 2) : "");
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  // Java's Double.toString: plain notation in [1e-3, 1e7), else computerized
+  // scientific notation ("1.7976931348623157E308"); always a digit after the point.
+  double a = std::fabs(d);
+  if (a >= 1e-3 && a < 1e7) {
+    if (exponent >= 0) {
+      size_t int_len = static_cast<size_t>(exponent) + 1;
+      if (digits.size() < int_len) digits.append(int_len - digits.size(), '0');
+      std::string frac = digits.size() > int_len ? digits.substr(int_len) : "0";
+      return sign + digits.substr(0, int_len) + "." + frac;
+    }
+    return sign + "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+  }
+  return sign + digits.substr(0, 1) + "." + (digits.size() > 1 ? digits.substr(1) : "0") + "E" +
+         std::to_string(exponent);
 }
 
 }  // namespace gregor::config::internal

@@ -27,8 +27,9 @@ std::string CheckListIn(const std::vector<std::string>& items,
                         const std::vector<std::string>& allowed, bool allow_empty);
 std::string CheckIn(const std::string& value, const std::vector<std::string>& allowed);
 
-// Formats a double like Java's Double.toString for the simple values configs
-// use (0.5 -> "0.5", 1 -> "1.0").
+// Formats a double like Java's Double.toString (0.5 -> "0.5", 1 -> "1.0",
+// 1e7 -> "1.0E7", DBL_MAX -> "1.7976931348623157E308"), as Kafka prints DOUBLE
+// configs.
 std::string FormatDouble(double d);
 
 }  // namespace gregor::config::internal

@@ -784,7 +784,13 @@ Status Log::TruncateTo(int64_t offset) {
   if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
   if (closed_)
     return Status::NotLeader("log " + tp_.ToString() + " is closed (replica stopped or deleted)");
-  if (offset >= log_end_offset_) return Status::Ok();
+  if (offset >= log_end_offset_) {
+    // Nothing to cut, but an epoch this replica started as leader without appending anything
+    // (its entry starts at LEO) conflicts with the new leader's history: drop it, as Kafka does.
+    Status st = epochs_->TruncateFromEnd(log_end_offset_);
+    if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+    return Status::Ok();
+  }
   ++generation_;  // a clean in progress must not swap in segments read before the truncation
   std::vector<std::shared_ptr<LogSegment>> doomed;
   for (auto it = segments_.lower_bound(offset); it != segments_.end(); ++it) {

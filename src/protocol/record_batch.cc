@@ -79,7 +79,8 @@ bool ReadBytesField(const uint8_t*& p, const uint8_t* end, std::optional<std::st
   return true;
 }
 
-// Walks one record body [p, end) exactly (no allocation unless `out` is set).
+// Walks one record body [p, end) exactly (no allocation unless `out` is set). A negative
+// `expected_delta` accepts any offset delta (the caller checks it; compacted batches).
 bool WalkRecord(const uint8_t* p, const uint8_t* end, int32_t expected_delta, Record* out) {
   if (p >= end) return false;
   ++p;  // attributes (unused in v2)
@@ -87,7 +88,7 @@ bool WalkRecord(const uint8_t* p, const uint8_t* end, int32_t expected_delta, Re
   int32_t offset_delta;
   if (!ReadVarlong(p, end, &ts_delta)) return false;
   if (!ReadVarint(p, end, &offset_delta)) return false;
-  if (offset_delta != expected_delta) return false;
+  if (expected_delta >= 0 && offset_delta != expected_delta) return false;
   if (!ReadBytesField(p, end, out ? &out->key : nullptr)) return false;
   if (!ReadBytesField(p, end, out ? &out->value : nullptr)) return false;
   int32_t header_count;
@@ -303,11 +304,16 @@ bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out) {
   if (h.compression() != 0 || h.records_count < 0) return false;
   const uint8_t* q = p + kRecordBatchOverhead;
   const uint8_t* end = p + h.total_size();
+  // The log cleaner keeps a batch's base and last offsets but drops records, so stored batches
+  // may have gaps: offset deltas need only increase strictly within [0, last_offset_delta].
+  int64_t prev_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
     int32_t len;
     if (!ReadVarint(q, end, &len) || len <= 0 || end - q < len) return false;
     Record r;
-    if (!WalkRecord(q, q + len, i, &r)) return false;
+    if (!WalkRecord(q, q + len, -1, &r)) return false;
+    if (r.offset <= prev_delta || r.offset > h.last_offset_delta) return false;
+    prev_delta = r.offset;
     r.offset += h.base_offset;
     r.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp;
     out->push_back(std::move(r));

@@ -345,10 +345,15 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
     if (pd.diverging_epoch.epoch >= 0) {
       // KIP-320: our log diverges from the leader's after this epoch's end; cut it and fetch
       // again at once from the new log end offset.
+      const auto epoch_before = partition.log()->LatestEpoch();
       auto r = partition.TruncateToDivergence(
           log::EpochEndOffset{pd.diverging_epoch.epoch, pd.diverging_epoch.end_offset},
           f.leader_epoch);
-      if (r.ok() && *r < f.fetch_offset) return;  // progress: fetch again at once
+      // Progress: records cut, or an epoch without records dropped from the cache (the next
+      // fetch carries an older last-fetched epoch). Fetch again at once.
+      if (r.ok() && (*r < f.fetch_offset || partition.log()->LatestEpoch() != epoch_before)) {
+        return;
+      }
       if (!r.ok() && r.status().code() != Status::Code::kStale && ShouldWarn(tp)) {
         LOG(WARNING) << prefix_ << "truncating " << tp.ToString()
                      << " failed: " << r.status().ToString();

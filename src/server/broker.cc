@@ -13,6 +13,9 @@
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/config/topic_config.h"
 #include "gregor/controller/controller.h"
+#include "gregor/group/group_coordinator.h"
+#include "gregor/group/group_records.h"
+#include "gregor/group/offsets_log.h"
 #include "gregor/log/log_manager.h"
 #include "gregor/network/listener.h"
 #include "gregor/network/tls.h"
@@ -31,7 +34,9 @@ namespace {
 log::LogConfig ToLog(const config::TopicLogSettings& s) {
   log::LogConfig c;
   c.segment_bytes = s.segment_bytes;
-  c.segment_ms = s.segment_ms;
+  // Kafka's LogConfig.maxSegmentMs: the active segment is never cleaned, so a compacted log
+  // rolls by max.compaction.lag.ms at the latest to honour it.
+  c.segment_ms = s.compact ? std::min(s.segment_ms, s.max_compaction_lag_ms) : s.segment_ms;
   c.segment_index_bytes = s.segment_index_bytes;
   c.index_interval_bytes = s.index_interval_bytes;
   c.retention_ms = s.retention_ms;
@@ -43,6 +48,10 @@ log::LogConfig ToLog(const config::TopicLogSettings& s) {
   c.log_append_time = s.log_append_time;
   c.compact = s.compact;
   c.delete_enabled = s.delete_enabled;
+  c.delete_retention_ms = s.delete_retention_ms;
+  c.min_cleanable_dirty_ratio = s.min_cleanable_dirty_ratio;
+  c.min_compaction_lag_ms = s.min_compaction_lag_ms;
+  c.max_compaction_lag_ms = s.max_compaction_lag_ms;
   return c;
 }
 
@@ -71,6 +80,8 @@ struct Broker::Impl {
   cluster::MetadataCache metadata;
   std::unique_ptr<cluster::ReplicaManager> replicas;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers;
+  std::unique_ptr<group::PartitionOffsetsLog> offsets_log;
+  std::unique_ptr<group::GroupCoordinator> groups;
   TopicConfigStore topic_configs;
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
@@ -295,9 +306,18 @@ Status Broker::Start() {
   lo.broker_id = cfg.broker_id;
   lo.cluster_id = *cluster_id;
   lo.clock = d.clock;
+  // Kafka runs no cleaner thread with log.cleaner.threads=0.
+  lo.cleaner.enable = cfg.log_cleaner_enable && cfg.log_cleaner_threads > 0;
+  lo.cleaner.threads = cfg.log_cleaner_threads;
+  lo.cleaner.dedupe_buffer_size = cfg.log_cleaner_dedupe_buffer_size;
+  lo.cleaner.io_buffer_load_factor = cfg.log_cleaner_io_buffer_load_factor;
+  lo.cleaner.io_buffer_size = cfg.log_cleaner_io_buffer_size;
+  lo.cleaner.io_max_bytes_per_second = cfg.log_cleaner_io_max_bytes_per_second;
+  lo.cleaner.backoff_ms = cfg.log_cleaner_backoff_ms;
   auto logs = log::LogManager::Open(lo);
   if (!logs.ok()) return logs.status();
   d.logs = std::move(*logs);
+  d.logs->StartCleaner();
 
   // 3. Replica manager and request handling.
   d.replicas = std::make_unique<cluster::ReplicaManager>(
@@ -320,9 +340,27 @@ Status Broker::Start() {
   fo.num_fetchers = std::max(1, cfg.num_replica_fetchers);
   d.fetchers =
       std::make_unique<replication::ReplicaFetcherManager>(fo, d.replicas.get(), &d.metadata);
-  d.replicas->set_follower_listener(
-      [&d](const std::vector<cluster::FollowTarget>& follow,
-           const std::vector<TopicPartition>& unfollow) { d.fetchers->Update(follow, unfollow); });
+  // Consumer groups: each group lives with the leader of its __consumer_offsets partition.
+  d.offsets_log = std::make_unique<group::PartitionOffsetsLog>(
+      [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
+      &d.replicas->listeners(), cfg.min_insync_replicas, /*offsets.commit.timeout.ms=*/5000,
+      d.clock);
+  d.groups = std::make_unique<group::GroupCoordinator>(group::GroupConfig::FromBroker(cfg),
+                                                       d.offsets_log.get(), d.clock);
+  d.groups->Start();
+  d.ctx.groups = d.groups.get();
+  d.replicas->set_follower_listener([&d](const std::vector<cluster::FollowTarget>& follow,
+                                         const std::vector<TopicPartition>& unfollow) {
+    d.fetchers->Update(follow, unfollow);
+    // Every role change of an offsets partition loads or unloads its groups.
+    auto changed = [&d](const TopicPartition& tp) {
+      if (tp.topic != group::kOffsetsTopic) return;
+      auto part = d.replicas->GetPartition(tp);
+      d.groups->OnLeadershipChange(tp.partition, part && part->IsLeader());
+    };
+    for (const auto& t : follow) changed(t.tp);
+    for (const auto& tp : unfollow) changed(tp);
+  });
   d.ctx.config = &d.config;
   d.ctx.broker_id = cfg.broker_id;
   d.ctx.cluster_id = *cluster_id;
@@ -402,10 +440,10 @@ void Broker::Shutdown() {
     std::string ib = d.config.inter_broker_listener_name.empty()
                          ? d.config.listeners.front().name
                          : d.config.inter_broker_listener_name;
-    Status st = ControlledShutdownClient::Run(
-        d.metadata, d.config.broker_id, d.broker_epoch, ib,
-        d.config.controlled_shutdown_max_retries,
-        d.config.controlled_shutdown_retry_backoff_ms, d.config.replica_socket_timeout_ms);
+    Status st = ControlledShutdownClient::Run(d.metadata, d.config.broker_id, d.broker_epoch, ib,
+                                              d.config.controlled_shutdown_max_retries,
+                                              d.config.controlled_shutdown_retry_backoff_ms,
+                                              d.config.replica_socket_timeout_ms);
     if (st.ok()) {
       LOG(INFO) << d.Prefix() << "controlled shutdown complete";
     } else {
@@ -419,7 +457,9 @@ void Broker::Shutdown() {
   if (d.zk_client) d.zk_client->FailFast();
   if (d.controller) d.controller->Stop();
   if (d.channel) d.channel->Shutdown();
-  // Followers stop fetching before the logs close.
+  // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) before the listeners
+  // stop; followers stop fetching before the logs close.
+  if (d.groups) d.groups->Shutdown();
   if (d.fetchers) d.fetchers->Shutdown();
   for (auto& l : d.listeners) l->Stop();
   {

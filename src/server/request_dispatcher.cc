@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "gregor/protocol/api_key.h"
+#include "server/handlers/group_handlers.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -126,6 +127,50 @@ HandlerFn FindHandler(int16_t api_key) {
       return &HandleListPartitionReassignments;
     case ApiKey::kElectLeaders:
       return &HandleElectLeaders;
+    case ApiKey::kFindCoordinator:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleFindCoordinator(*c.groups, c, q, r);
+      };
+    case ApiKey::kJoinGroup:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleJoinGroup(*c.groups, c, q, r);
+      };
+    case ApiKey::kSyncGroup:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleSyncGroup(*c.groups, c, q, r);
+      };
+    case ApiKey::kHeartbeat:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleHeartbeat(*c.groups, c, q, r);
+      };
+    case ApiKey::kLeaveGroup:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleLeaveGroup(*c.groups, c, q, r);
+      };
+    case ApiKey::kOffsetCommit:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleOffsetCommit(*c.groups, c, q, r);
+      };
+    case ApiKey::kOffsetFetch:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleOffsetFetch(*c.groups, c, q, r);
+      };
+    case ApiKey::kListGroups:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleListGroups(*c.groups, c, q, r);
+      };
+    case ApiKey::kDescribeGroups:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleDescribeGroups(*c.groups, c, q, r);
+      };
+    case ApiKey::kDeleteGroups:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleDeleteGroups(*c.groups, c, q, r);
+      };
+    case ApiKey::kOffsetDelete:
+      return [](ServerContext& c, Request& q, Response& r) {
+        return HandleOffsetDelete(*c.groups, c, q, r);
+      };
     default:
       return nullptr;
   }

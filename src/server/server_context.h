@@ -15,6 +15,7 @@
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/config/broker_config.h"
 #include "gregor/controller/controller.h"
+#include "gregor/group/group_coordinator.h"
 #include "gregor/log/log_manager.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/request_handler.h"
@@ -63,6 +64,8 @@ struct ServerContext {
   // This broker's controller (active or not); requests only the active controller answers
   // (ControlledShutdown, partition reassignments) go through it.
   controller::Controller* controller = nullptr;
+  // The group coordinator (consumer groups, committed offsets in __consumer_offsets).
+  group::GroupCoordinator* groups = nullptr;
   // Replicas per partition this broker can serve correctly. Followers do not
   // fetch yet, so the Broker sets 1: a topic with more replicas would accept
   // acks=all writes that no follower holds. Unlimited where tests build a

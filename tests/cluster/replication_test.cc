@@ -261,6 +261,32 @@ TEST_F(ReplicationTest, DivergentFollowerTruncatesToLeaderHistory) {
   EXPECT_EQ(1, a->log()->LatestEpoch());
 }
 
+TEST_F(ReplicationTest, EpochStartedWithoutRecordsIsDroppedOnDivergence) {
+  auto a = Make(1), b = Make(2);
+  ASSERT_TRUE(a->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());
+  ASSERT_TRUE(b->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());
+  Produce(a.get(), 3, 1);
+  ASSERT_TRUE(FetchOnce(a.get(), b.get(), 2, 0).ok());
+  // Leadership bounces: b at 1, a at 2 (neither appends), then b at 3 with new records.
+  ASSERT_TRUE(b->ApplyRole(Role(2, 1, {1, 2}, {1, 2}, 1)).ok());
+  ASSERT_TRUE(a->ApplyRole(Role(1, 2, {1, 2}, {1, 2}, 2)).ok());
+  ASSERT_TRUE(b->ApplyRole(Role(2, 3, {1, 2}, {1, 2}, 3)).ok());
+  ASSERT_TRUE(a->ApplyRole(Role(2, 3, {1, 2}, {1, 2}, 3)).ok());
+  Produce(b.get(), 2, 1);
+  EXPECT_EQ(2, a->log()->LatestEpoch());  // a's empty epoch 2, unknown to b
+  auto r = FetchOnce(b.get(), a.get(), 1, 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->diverging_epoch.has_value());
+  EXPECT_EQ(3, a->log()->LogEndOffset());  // nothing to cut...
+  EXPECT_EQ(0, a->log()->LatestEpoch());   // ...but the conflicting epoch is gone
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(FetchOnce(b.get(), a.get(), 1, 3).ok());
+  EXPECT_EQ(5, a->log()->LogEndOffset());
+  auto ra = a->log()->Read(0, 1 << 20, 5, true);
+  auto rb = b->log()->Read(0, 1 << 20, 5, true);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(Bytes(*rb), Bytes(*ra));
+}
+
 TEST_F(ReplicationTest, FencingOfFollowersAndLeaders) {
   auto leader = Make(1), f2 = Make(2);
   ASSERT_TRUE(leader->ApplyRole(Role(1, 5, {1, 2}, {1, 2})).ok());

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -218,6 +219,70 @@ TEST(BrokerConfigTest, SslListenerNeedsAKeystore) {
 TEST(BrokerConfigTest, GroupSessionTimeoutBounds) {
   ExpectError({{"group.min.session.timeout.ms", "10"}, {"group.max.session.timeout.ms", "5"}}, {},
               {"group.min.session.timeout.ms"});
+}
+
+TEST(BrokerConfigTest, LogCleanerKeysDefaultsAndValues) {
+  BrokerConfig d = Parse({});
+  EXPECT_TRUE(d.log_cleaner_enable);
+  EXPECT_EQ(d.log_cleaner_threads, 1);
+  EXPECT_EQ(d.log_cleaner_dedupe_buffer_size, 134217728);
+  EXPECT_EQ(d.log_cleaner_io_buffer_size, 524288);
+  EXPECT_DOUBLE_EQ(d.log_cleaner_io_buffer_load_factor, 0.9);
+  EXPECT_EQ(d.log_cleaner_io_max_bytes_per_second, std::numeric_limits<double>::max());
+  EXPECT_EQ(d.log_cleaner_backoff_ms, 15000);
+  EXPECT_EQ(d.log_cleaner_max_compaction_lag_ms, std::numeric_limits<int64_t>::max());
+
+  BrokerConfig c = Parse({{"log.cleaner.threads", "3"},
+                          {"log.cleaner.dedupe.buffer.size", "1048576"},
+                          {"log.cleaner.io.buffer.size", "65536"},
+                          {"log.cleaner.io.buffer.load.factor", "0.75"},
+                          {"log.cleaner.io.max.bytes.per.second", "1.5E6"},
+                          {"log.cleaner.backoff.ms", "1000"},
+                          {"log.cleaner.max.compaction.lag.ms", "60000"}},
+                         {{"log.cleaner.enable", "false"}});
+  EXPECT_FALSE(c.log_cleaner_enable);
+  EXPECT_EQ(c.log_cleaner_threads, 3);
+  EXPECT_EQ(c.log_cleaner_dedupe_buffer_size, 1048576);
+  EXPECT_EQ(c.log_cleaner_io_buffer_size, 65536);
+  EXPECT_DOUBLE_EQ(c.log_cleaner_io_buffer_load_factor, 0.75);
+  EXPECT_DOUBLE_EQ(c.log_cleaner_io_max_bytes_per_second, 1.5e6);
+  EXPECT_EQ(c.log_cleaner_backoff_ms, 1000);
+  EXPECT_EQ(c.log_cleaner_max_compaction_lag_ms, 60000);
+}
+
+TEST(BrokerConfigTest, LogCleanerKeysAreRangeChecked) {
+  ExpectError({{"log.cleaner.threads", "-1"}}, {}, {"log.cleaner.threads", "'-1'"});
+  ExpectError({{"log.cleaner.backoff.ms", "-5"}}, {}, {"log.cleaner.backoff.ms", "'-5'"});
+  ExpectError({{"log.cleaner.io.buffer.size", "x"}}, {}, {"log.cleaner.io.buffer.size", "'x'"});
+  ExpectError({{"log.cleaner.max.compaction.lag.ms", "0"}}, {},
+              {"log.cleaner.max.compaction.lag.ms", "'0'"});
+  ExpectError({{"log.cleaner.io.max.bytes.per.second", "fast"}}, {},
+              {"log.cleaner.io.max.bytes.per.second", "'fast'"});
+  // Kafka's LogConfig.validateValues: min lag must not exceed max lag.
+  ExpectError(
+      {{"log.cleaner.min.compaction.lag.ms", "5000"}, {"log.cleaner.max.compaction.lag.ms", "10"}},
+      {}, {"log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"});
+}
+
+TEST(BrokerConfigTest, DoublesPrintLikeJava) {
+  // DescribeEffectiveConfig shows DOUBLE keys as Java's Double.toString does.
+  std::string out = DescribeEffectiveConfig(Parse({}));
+  EXPECT_NE(out.find("log.cleaner.io.max.bytes.per.second = 1.7976931348623157E308\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("log.cleaner.io.buffer.load.factor = 0.9\n"), std::string::npos);
+  EXPECT_NE(out.find("log.cleaner.min.cleanable.ratio = 0.5\n"), std::string::npos);
+  out = DescribeEffectiveConfig(Parse({{"log.cleaner.io.max.bytes.per.second", "10000000"},
+                                       {"log.cleaner.io.buffer.load.factor", "0.0005"},
+                                       {"log.cleaner.min.cleanable.ratio", "1"}}));
+  EXPECT_NE(out.find("log.cleaner.io.max.bytes.per.second = 1.0E7\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("log.cleaner.io.buffer.load.factor = 5.0E-4\n"), std::string::npos);
+  EXPECT_NE(out.find("log.cleaner.min.cleanable.ratio = 1.0\n"), std::string::npos);
+  out = DescribeEffectiveConfig(Parse({{"log.cleaner.io.max.bytes.per.second", "1234567.25"},
+                                       {"log.cleaner.io.buffer.load.factor", "0.00125"}}));
+  EXPECT_NE(out.find("log.cleaner.io.max.bytes.per.second = 1234567.25\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("log.cleaner.io.buffer.load.factor = 0.00125\n"), std::string::npos);
 }
 
 TEST(BrokerConfigTest, DescribeEffectiveConfigIsSortedAndHidesPasswords) {

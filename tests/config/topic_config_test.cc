@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace gregor::config {
 namespace {
 
@@ -117,6 +119,69 @@ TEST(TopicConfigTest, ToLogConfigAppliesBrokerDefaultsThenOverrides) {
   EXPECT_EQ(s.max_message_bytes, 100);
   EXPECT_EQ(s.file_delete_delay_ms, 0);
   EXPECT_EQ(s.flush_interval_messages, 1);
+}
+
+TEST(TopicConfigTest, ToLogConfigCompactionSettings) {
+  // Kafka's defaults when nothing is set.
+  TopicLogSettings s = ToLogConfig(Broker(), {});
+  EXPECT_EQ(s.delete_retention_ms, 86400000);
+  EXPECT_DOUBLE_EQ(s.min_cleanable_dirty_ratio, 0.5);
+  EXPECT_EQ(s.min_compaction_lag_ms, 0);
+  EXPECT_EQ(s.max_compaction_lag_ms, std::numeric_limits<int64_t>::max());
+
+  // Broker keys supply the defaults...
+  BrokerConfig b = Broker({{"log.cleaner.delete.retention.ms", "1000"},
+                           {"log.cleaner.min.cleanable.ratio", "0.25"},
+                           {"log.cleaner.min.compaction.lag.ms", "2000"},
+                           {"log.cleaner.max.compaction.lag.ms", "3000"}});
+  s = ToLogConfig(b, {});
+  EXPECT_EQ(s.delete_retention_ms, 1000);
+  EXPECT_DOUBLE_EQ(s.min_cleanable_dirty_ratio, 0.25);
+  EXPECT_EQ(s.min_compaction_lag_ms, 2000);
+  EXPECT_EQ(s.max_compaction_lag_ms, 3000);
+
+  // ...and topic overrides win.
+  s = ToLogConfig(b, {{"delete.retention.ms", "10"},
+                      {"min.cleanable.dirty.ratio", "0.01"},
+                      {"min.compaction.lag.ms", "20"},
+                      {"max.compaction.lag.ms", "30"}});
+  EXPECT_EQ(s.delete_retention_ms, 10);
+  EXPECT_DOUBLE_EQ(s.min_cleanable_dirty_ratio, 0.01);
+  EXPECT_EQ(s.min_compaction_lag_ms, 20);
+  EXPECT_EQ(s.max_compaction_lag_ms, 30);
+
+  // Invalid overrides keep the broker's values.
+  s = ToLogConfig(b, {{"min.cleanable.dirty.ratio", "2"}, {"max.compaction.lag.ms", "0"}});
+  EXPECT_DOUBLE_EQ(s.min_cleanable_dirty_ratio, 0.25);
+  EXPECT_EQ(s.max_compaction_lag_ms, 3000);
+}
+
+TEST(TopicConfigTest, MaxCompactionLagValidationAndResolution) {
+  EXPECT_TRUE(ValidateTopicConfig({{"max.compaction.lag.ms", "1"}}).ok());
+  Status s = ValidateTopicConfig({{"max.compaction.lag.ms", "0"}});
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("max.compaction.lag.ms"), std::string::npos);
+  // Kafka's LogConfig.validateValues conflict.
+  s = ValidateTopicConfig({{"min.compaction.lag.ms", "100"}, {"max.compaction.lag.ms", "99"}});
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("min.compaction.lag.ms (100) > max.compaction.lag.ms (99)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_TRUE(
+      ValidateTopicConfig({{"min.compaction.lag.ms", "99"}, {"max.compaction.lag.ms", "99"}}).ok());
+
+  auto r = ResolveTopicConfigs(Broker(), {});
+  const auto& d = Find(r, "max.compaction.lag.ms");
+  EXPECT_EQ(d.value, "9223372036854775807");
+  EXPECT_EQ(d.source, ConfigSource::kDefault);
+  EXPECT_EQ(d.type_name, "LONG");
+  r = ResolveTopicConfigs(Broker({{"log.cleaner.max.compaction.lag.ms", "5000"}}), {});
+  const auto& b = Find(r, "max.compaction.lag.ms");
+  EXPECT_EQ(b.value, "5000");
+  EXPECT_EQ(b.source, ConfigSource::kStaticBroker);
+  ASSERT_EQ(b.synonyms.size(), 2u);
+  EXPECT_EQ(b.synonyms[0].name, "log.cleaner.max.compaction.lag.ms");
+  EXPECT_EQ(b.synonyms[1].value, "9223372036854775807");
 }
 
 TEST(TopicConfigTest, ToLogConfigIgnoresInvalidOverride) {

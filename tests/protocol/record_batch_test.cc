@@ -168,6 +168,72 @@ TEST(RecordBatchTest, DecodeRoundTripsKeysValuesHeadersTimestamps) {
   EXPECT_EQ(out[1].timestamp, 4000);
 }
 
+// Six one-letter records at offsets base..base+5, each record exactly 9 bytes.
+std::string SixRecords() {
+  return BuildRecordBatch(100, 1000,
+                          {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}, {"f", "6"}});
+}
+
+void Put32(std::string& b, size_t at, uint32_t v) {
+  for (int i = 3; i >= 0; --i, v >>= 8) b[at + i] = static_cast<char>(v & 0xff);
+}
+
+// What the log cleaner leaves of SixRecords(): the records at the given offset deltas, in the
+// given order, under the original header (base offset, last offset delta) with length, count
+// and CRC recomputed.
+std::string Compacted(const std::vector<int>& keep, int32_t last_offset_delta = 5) {
+  std::string six = SixRecords();
+  std::string b = six.substr(0, kRecordBatchOverhead);
+  for (int d : keep) b += six.substr(kRecordBatchOverhead + 9 * d, 9);
+  Put32(b, 8, static_cast<uint32_t>(b.size() - kRecordBatchLogOverhead));
+  Put32(b, 23, static_cast<uint32_t>(last_offset_delta));
+  Put32(b, 57, static_cast<uint32_t>(keep.size()));
+  UpdateBatchCrc(B(b));
+  return b;
+}
+
+TEST(RecordBatchTest, DecodeAcceptsTheOffsetGapsOfACompactedBatch) {
+  std::string six = SixRecords();
+  ASSERT_EQ(six.size(), kRecordBatchOverhead + 6 * 9);  // the 9-byte records Compacted() slices
+  std::string b = Compacted({0, 2, 5});
+  RecordBatchHeader h;
+  ASSERT_EQ(CheckStoredBatch(B(b), b.size(), &h), BatchError::kNone);
+  EXPECT_EQ(h.last_offset(), 105);
+  std::vector<Record> out;
+  ASSERT_TRUE(DecodeBatchRecords(B(b), b.size(), &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].offset, 100);
+  EXPECT_EQ(*out[0].key, "a");
+  EXPECT_EQ(out[1].offset, 102);
+  EXPECT_EQ(*out[1].key, "c");
+  EXPECT_EQ(out[2].offset, 105);
+  EXPECT_EQ(*out[2].key, "f");
+  EXPECT_EQ(*out[2].value, "6");
+  // A producer may not send gaps: Produce's validation keeps the strict check.
+  EXPECT_EQ(ValidateRecordSet(B(b), b.size(), 1 << 20, nullptr, nullptr),
+            BatchError::kInvalidRecord);
+  // Only the last record left (a gap at the start).
+  b = Compacted({4});
+  out.clear();
+  ASSERT_TRUE(DecodeBatchRecords(B(b), b.size(), &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].offset, 104);
+}
+
+TEST(RecordBatchTest, DecodeRejectsUnorderedOrOutOfRangeOffsetDeltas) {
+  std::vector<Record> out;
+  std::string b = Compacted({2, 0});  // decreasing
+  EXPECT_FALSE(DecodeBatchRecords(B(b), b.size(), &out));
+  b = Compacted({2, 2});  // repeated
+  EXPECT_FALSE(DecodeBatchRecords(B(b), b.size(), &out));
+  b = Compacted({0, 5}, 4);  // past last_offset_delta
+  EXPECT_FALSE(DecodeBatchRecords(B(b), b.size(), &out));
+  b = Compacted({0, 4}, 4);  // the same records within range are fine
+  out.clear();
+  EXPECT_TRUE(DecodeBatchRecords(B(b), b.size(), &out));
+  EXPECT_EQ(out.size(), 2u);
+}
+
 TEST(RecordBatchTest, CompressedBatchIsValidatedByHeaderOnly) {
   BatchSpec spec;
   spec.attributes = 1;  // gzip: the bytes are opaque, only framing and CRC are checked

@@ -70,6 +70,13 @@ struct BrokerConfig {
   int64_t log_cleaner_delete_retention_ms = 86400000;
   double log_cleaner_min_cleanable_ratio = 0.5;
   int64_t log_cleaner_min_compaction_lag_ms = 0;
+  int64_t log_cleaner_max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
+  int32_t log_cleaner_threads = 1;
+  int64_t log_cleaner_dedupe_buffer_size = 134217728;  // split across the cleaner threads
+  int32_t log_cleaner_io_buffer_size = 524288;
+  double log_cleaner_io_buffer_load_factor = 0.9;  // how full the dedupe map may get
+  double log_cleaner_io_max_bytes_per_second = std::numeric_limits<double>::max();
+  int64_t log_cleaner_backoff_ms = 15000;
   bool log_preallocate = false;
   int32_t num_recovery_threads_per_data_dir = 1;
   std::string compression_type = "producer";  // only "producer" is supported

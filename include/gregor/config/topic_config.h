@@ -66,7 +66,8 @@ struct TopicConfigDef {
 const std::vector<TopicConfigDef>& TopicConfigDefs();
 bool IsKnownTopicKey(const std::string& key);
 
-// Unknown key or bad value -> InvalidArgument naming it.
+// Unknown key or bad value -> InvalidArgument naming it; also
+// min.compaction.lag.ms > max.compaction.lag.ms when both are given.
 Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides);
 
 // Every supported topic key with its effective value: the override
@@ -97,6 +98,11 @@ struct TopicLogSettings {
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
   bool compact = false;          // cleanup.policy contains compact
   bool delete_enabled = true;    // cleanup.policy contains delete
+  // Compaction (used when `compact`).
+  int64_t delete_retention_ms = 86400000;                               // delete.retention.ms
+  double min_cleanable_dirty_ratio = 0.5;                               // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;                                    // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
 };
 
 // Broker defaults overlaid with the topic's overrides. Overrides must have

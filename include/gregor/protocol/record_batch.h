@@ -118,7 +118,9 @@ struct Record {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 // Decodes the records of one uncompressed batch at p (n >= its total size). False on malformed
-// bytes or a compressed batch. Timestamps follow LogAppendTime when the batch says so.
+// bytes or a compressed batch. Timestamps follow LogAppendTime when the batch says so. Unlike
+// ValidateRecordSet (client batches must be contiguous), offset deltas need only increase
+// strictly within [0, last_offset_delta]: a compacted batch has gaps.
 bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out);
 
 }  // namespace gregor::protocol

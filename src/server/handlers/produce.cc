@@ -8,7 +8,9 @@
 
 #include <charconv>
 #include <chrono>
+#include <string_view>
 
+#include "gregor/protocol/record_batch.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -27,6 +29,52 @@ int32_t MinInsyncReplicas(ServerContext& ctx, const std::string& topic) {
     if (ec == std::errc() && v > 0) return v;
   }
   return ctx.config->min_insync_replicas;
+}
+
+// Kafka's LogValidator.validateKey: a compacted topic keeps the latest record per key, so a
+// record without one is refused. Returns the keyless records of the first batch that has any
+// (Kafka fails the append at that batch), as Kafka's record errors. Only uncompressed batches
+// can be read (gregor links no codecs): compressed ones are accepted unchecked. A batch that
+// does not decode is skipped; the append's own validation reports it precisely.
+std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> KeylessRecords(
+    std::string_view bytes, const TopicPartition& tp) {
+  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  std::vector<protocol::Record> records;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    protocol::RecordBatchHeader h;
+    if (!protocol::ParseRecordBatchHeader(p + pos, bytes.size() - pos, &h) || h.batch_length < 0 ||
+        h.total_size() > bytes.size() - pos) {
+      break;
+    }
+    records.clear();
+    if (h.compression() == 0 && !h.is_control() &&
+        protocol::DecodeBatchRecords(p + pos, h.total_size(), &records)) {
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (records[i].key) continue;
+        errors.push_back({static_cast<int32_t>(i),
+                          "Compacted topic cannot accept message without key in topic partition " +
+                              tp.ToString()});
+      }
+      if (!errors.empty()) break;
+    }
+    pos += h.total_size();
+  }
+  return errors;
+}
+
+// Kafka's top-level message for record errors (RecordValidationException).
+std::string RecordErrorsMessage(
+    const std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage>& errors) {
+  std::string m = "One or more records have been rejected due to " + std::to_string(errors.size()) +
+                  " record errors in total, and only showing the first three errors at most: [";
+  for (size_t i = 0; i < errors.size() && i < 3; ++i) {
+    if (i) m += ", ";
+    m += "RecordError(batchIndex=" + std::to_string(errors[i].batch_index) + ", message='" +
+         errors[i].batch_index_error_message.value_or("") + "')";
+  }
+  return m + "]";
 }
 
 // An acks=all append waiting for the ISR.
@@ -136,6 +184,16 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         pr.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedForMessageFormat);
         pr.error_message = "only message format v2 (magic 2) is accepted";
         continue;
+      }
+      if (auto log = partition->log(); log && log->config().compact && partition->IsLeader()) {
+        auto keyless = KeylessRecords(pd.records.bytes, tp);
+        if (!keyless.empty()) {
+          pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRecord);
+          pr.error_message = RecordErrorsMessage(keyless);
+          pr.record_errors = std::move(keyless);
+          VLOG(1) << "[Produce " << tp.ToString() << "] " << *pr.error_message;
+          continue;
+        }
       }
       // min.insync.replicas matters only to acks=all; looking it up copies
       // the topic's config map, so acks=0/1 requests skip it.

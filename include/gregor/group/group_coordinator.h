@@ -1,0 +1,304 @@
+#pragma once
+// GroupCoordinator: Kafka's classic group coordinator (GroupCoordinator + GroupMetadataManager
+// in Kafka's core/coordinator/group): the group membership protocol (JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup, with KIP-394 member ids, KIP-345 static membership and batch leave),
+// committed offsets (OffsetCommit/OffsetFetch/OffsetDelete), and group administration
+// (ListGroups, DescribeGroups, DeleteGroups). Group state and offsets are persisted in
+// __consumer_offsets through an OffsetsLog; each group lives in partition
+// PartitionForGroup(group) and is served by the broker leading that partition.
+//
+// Owner: the Broker (created after the ReplicaManager, before listeners start; Shutdown()
+// before the OffsetsLog goes away). Thread-safe: one mutex guards all groups and partition
+// states; it is never held while calling the OffsetsLog or a completion callback (those are
+// collected and run after unlocking), so callbacks may call back into the coordinator.
+// Timers (session timeouts, rebalance timeouts, group.initial.rebalance.delay.ms, pending
+// member expiry, offsets retention) fire from Tick(), which Start() runs on a background
+// thread every tick_interval_ms; tests call Tick() themselves with a FakeClock. Loading a
+// partition after gaining leadership runs on that thread too (inline before Start()).
+// Errors: every outcome is a Kafka ErrorCode in the result; nothing throws. Requests for a
+// group whose partition is loading get COORDINATOR_LOAD_IN_PROGRESS, for a partition this
+// broker does not lead NOT_COORDINATOR.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gregor/base/clock.h"
+#include "gregor/base/ids.h"
+#include "gregor/config/broker_config.h"
+#include "gregor/group/group_metadata.h"
+#include "gregor/group/group_records.h"
+#include "gregor/group/offsets_log.h"
+
+namespace gregor::group {
+
+struct GroupConfig {
+  int32_t offsets_topic_num_partitions = 50;             // offsets.topic.num.partitions
+  int32_t group_min_session_timeout_ms = 6000;           // group.min.session.timeout.ms
+  int32_t group_max_session_timeout_ms = 1800000;        // group.max.session.timeout.ms
+  int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
+  int32_t group_max_size = INT32_MAX;                    // group.max.size
+  int64_t offsets_retention_ms = 10080LL * 60 * 1000;    // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  int32_t offset_metadata_max_bytes = 4096;              // offset.metadata.max.bytes
+  // Kafka's NewMemberJoinTimeoutMs: a new member's JoinGroup that never completes expires.
+  int32_t new_member_join_timeout_ms = 5 * 60 * 1000;
+  int64_t tick_interval_ms = 100;
+
+  // The broker's settings (group.max.size and offset.metadata.max.bytes are not broker
+  // config keys yet: Kafka's defaults).
+  static GroupConfig FromBroker(const config::BrokerConfig& c);
+};
+
+// Kafka's partitionFor: abs(String.hashCode(group)) % partitions with Utils.abs semantics
+// (hash & 0x7fffffff). The hash is over UTF-16 code units, as Java computes it.
+int32_t PartitionForGroup(const std::string& group_id, int32_t num_partitions);
+int32_t JavaStringHashCode(const std::string& utf8);
+
+struct JoinGroupParams {
+  std::string group_id;
+  std::string member_id;  // "" for a new member
+  std::optional<std::string> group_instance_id;
+  bool require_known_member_id = false;      // JoinGroup v4+ (KIP-394)
+  bool support_skipping_assignment = false;  // JoinGroup v9+
+  std::string client_id;
+  std::string client_host;
+  int32_t rebalance_timeout_ms = 0;
+  int32_t session_timeout_ms = 0;
+  std::string protocol_type;
+  ProtocolList protocols;
+  std::string reason;
+};
+
+struct SyncGroupParams {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+  std::map<std::string, std::string> assignments;  // member id -> assignment (leader only)
+};
+
+struct LeaveMember {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::optional<std::string> reason;
+};
+struct LeaveMemberResult {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  ErrorCode error = ErrorCode::kNone;
+};
+struct LeaveGroupResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::vector<LeaveMemberResult> members;
+};
+
+struct OffsetCommitParams {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  // OffsetCommit v2-v4 retention_time_ms; -1: the broker's offsets.retention.minutes. Any
+  // other value gives each offset an explicit expire timestamp (value schema v1).
+  int64_t retention_time_ms = -1;
+  // commit_timestamp -1: now (OffsetCommit v1 may carry its own).
+  std::map<TopicPartition, OffsetAndMetadata> offsets;
+};
+using OffsetCommitCallback = std::function<void(std::map<TopicPartition, ErrorCode>)>;
+
+struct FetchedOffset {
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+  ErrorCode error = ErrorCode::kNone;
+};
+struct OffsetFetchResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::map<TopicPartition, FetchedOffset> offsets;
+};
+
+struct GroupOverview {
+  std::string group_id;
+  std::string protocol_type;
+  std::string state;
+};
+struct ListGroupsResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::vector<GroupOverview> groups;
+};
+
+struct MemberSummary {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::string metadata;
+  std::string assignment;
+};
+struct GroupSummary {
+  ErrorCode error = ErrorCode::kNone;
+  std::string state;
+  std::string protocol_type;
+  std::string protocol;
+  std::vector<MemberSummary> members;
+};
+
+struct OffsetDeleteResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::map<TopicPartition, ErrorCode> partitions;
+};
+
+class GroupCoordinator {
+ public:
+  GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock = SystemClock::Get());
+  ~GroupCoordinator();
+  GroupCoordinator(const GroupCoordinator&) = delete;
+  GroupCoordinator& operator=(const GroupCoordinator&) = delete;
+
+  // Starts the background thread (ticks and partition loads). Optional: without it, Tick() is
+  // the caller's and loads run inline in OnLeadershipChange.
+  void Start();
+  // Stops the thread; pending JoinGroup/SyncGroup callbacks are answered NOT_COORDINATOR.
+  void Shutdown();
+
+  const GroupConfig& config() const { return config_; }
+  int32_t PartitionFor(const std::string& group_id) const;
+
+  // The ReplicaManager hook: this broker became (or stopped being) leader of
+  // __consumer_offsets-`partition`. Becoming leader loads the partition's groups and offsets
+  // (COORDINATOR_LOAD_IN_PROGRESS meanwhile); resigning drops them (NOT_COORDINATOR).
+  void OnLeadershipChange(int32_t partition, bool is_leader);
+  bool IsLoading(int32_t partition) const;
+  bool IsLeaderFor(int32_t partition) const;
+
+  // Membership. Callbacks may run on any thread, inside the call or later.
+  void JoinGroup(JoinGroupParams params, JoinCallback done);
+  void SyncGroup(SyncGroupParams params, SyncCallback done);
+  ErrorCode Heartbeat(const std::string& group_id, const std::string& member_id,
+                      const std::optional<std::string>& group_instance_id, int32_t generation_id);
+  LeaveGroupResult LeaveGroup(const std::string& group_id, const std::vector<LeaveMember>& members);
+
+  // Offsets.
+  void CommitOffsets(OffsetCommitParams params, OffsetCommitCallback done);
+  // `partitions` nullopt: every committed offset of the group.
+  OffsetFetchResult FetchOffsets(const std::string& group_id,
+                                 const std::optional<std::vector<TopicPartition>>& partitions);
+  OffsetDeleteResult DeleteOffsets(const std::string& group_id,
+                                   const std::vector<TopicPartition>& partitions);
+
+  // Administration.
+  ListGroupsResult ListGroups(const std::vector<std::string>& states_filter);
+  GroupSummary DescribeGroup(const std::string& group_id);
+  std::map<std::string, ErrorCode> DeleteGroups(const std::vector<std::string>& group_ids);
+
+  // Runs due timers: heartbeat and pending-member expiry, delayed joins and syncs, offsets
+  // retention, and the OffsetsLog's own Poll.
+  void Tick();
+
+  // For tests and DescribeGroups-like introspection: the group's state, if it is loaded here.
+  std::optional<GroupState> GroupStateForTest(const std::string& group_id) const;
+  int32_t GenerationForTest(const std::string& group_id) const;
+
+ private:
+  enum class PartitionState { kLoading, kLoaded, kFailed };
+  struct OwnedPartition {
+    PartitionState state = PartitionState::kLoading;
+    uint64_t load_id = 0;
+  };
+  using GroupPtr = std::shared_ptr<GroupMetadata>;
+
+  int64_t Mono() const { return clock_->MonotonicMs(); }
+  int64_t Wall() const { return clock_->NowMs(); }
+
+  // Kafka's validateGroupStatus; nullopt when the group may be served here.
+  std::optional<ErrorCode> ValidateGroupStatusLocked(const std::string& group_id,
+                                                     bool allow_empty_id) const;
+  GroupPtr GetGroupLocked(const std::string& group_id) const;
+  GroupPtr AddGroupLocked(const std::string& group_id);
+
+  // Membership (group_coordinator.cc).
+  void DoNewMemberJoinLocked(const GroupPtr& g, JoinGroupParams& p, JoinCallback& done,
+                             Deferred* d);
+  void DoCurrentMemberJoinLocked(const GroupPtr& g, JoinGroupParams& p, JoinCallback& done,
+                                 Deferred* d);
+  std::optional<ErrorCode> ValidateCurrentMember(
+      const GroupMetadata& g, const std::string& member_id,
+      const std::optional<std::string>& instance_id) const;
+  void AddMemberAndRebalanceLocked(const GroupPtr& g, JoinGroupParams& p,
+                                   const std::string& member_id, JoinCallback done, Deferred* d);
+  void UpdateStaticMemberAndRebalanceLocked(const GroupPtr& g, const std::string& old_member_id,
+                                            const std::string& new_member_id, JoinGroupParams& p,
+                                            JoinCallback done, Deferred* d);
+  void MaybePrepareRebalanceLocked(const GroupPtr& g, const std::string& reason, Deferred* d);
+  void PrepareRebalanceLocked(const GroupPtr& g, const std::string& reason, Deferred* d);
+  void RemoveMemberAndUpdateGroupLocked(const GroupPtr& g, const std::string& member_id,
+                                        const std::string& reason, Deferred* d);
+  void RemovePendingMemberAndUpdateGroupLocked(const GroupPtr& g, const std::string& member_id,
+                                               Deferred* d);
+  // The purgatory's checkAndComplete for a regular delayed join.
+  void MaybeCompleteJoinLocked(const GroupPtr& g, Deferred* d);
+  void OnCompleteJoinLocked(const GroupPtr& g, Deferred* d);
+  void ScheduleHeartbeat(MemberMetadata& m, int64_t timeout_ms) {
+    m.heartbeat_deadline_ms = Mono() + timeout_ms;
+  }
+  void PropagateAssignmentLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
+  void ResetAndPropagateAssignmentErrorLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
+  void TickGroupLocked(const GroupPtr& g, int64_t now, Deferred* d);
+
+  // Storage (group_coordinator_storage.cc).
+  GroupMetadataValue GroupValueLocked(const GroupMetadata& g,
+                                      const std::map<std::string, std::string>& assignment) const;
+  // Appends the group's metadata record; `done` runs (without the lock) with the result.
+  void StoreGroupLocked(const GroupMetadata& g,
+                        const std::map<std::string, std::string>& assignment,
+                        std::function<void(ErrorCode)> done, Deferred* d);
+  void AppendLocked(int32_t partition, std::vector<GroupRecord> records,
+                    std::function<void(ErrorCode)> done, Deferred* d);
+  // Writes tombstones for removed offsets (and the group, if it became Dead).
+  void CleanupGroupMetadataLocked(const GroupPtr& g, const std::vector<TopicPartition>& removed,
+                                  Deferred* d);
+  void LoadPartition(int32_t partition, uint64_t load_id);
+  void UnloadPartitionLocked(int32_t partition, Deferred* d);
+  void ExpireOffsetsLocked(Deferred* d);
+  static ErrorCode StorageError(const Status& s);
+
+  void RunBackground();
+  void Post(std::function<void()> task);
+
+  const GroupConfig config_;
+  OffsetsLog* const log_;
+  const Clock* const clock_;
+
+  mutable std::mutex mu_;
+  std::map<int32_t, OwnedPartition> partitions_;
+  std::map<std::string, GroupPtr> groups_;
+  uint64_t next_load_id_ = 1;
+  int64_t next_retention_check_ms_ = 0;
+  bool shutdown_ = false;
+
+  // Background thread: tasks (loads) and ticks.
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  std::deque<std::function<void()>> bg_tasks_;
+  bool bg_running_ = false;
+  bool bg_stop_ = false;
+  std::thread bg_thread_;
+};
+
+// Runs a batch of deferred work (after the coordinator lock is released).
+inline void RunDeferred(Deferred& d) {
+  for (auto& f : d) f();
+  d.clear();
+}
+
+}  // namespace gregor::group

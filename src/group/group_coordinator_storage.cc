@@ -1,0 +1,613 @@
+// The storage half of the GroupCoordinator: group metadata and offsets in __consumer_offsets
+// (Kafka's GroupMetadataManager), partition loading and unloading on leadership changes,
+// offset commit/fetch/delete, offsets retention, and the administrative APIs.
+#include <glog/logging.h>
+
+#include "gregor/group/group_coordinator.h"
+
+namespace gregor::group {
+
+ErrorCode GroupCoordinator::StorageError(const Status& s) {
+  // Kafka's storeGroup/storeOffsets error conversion: the client retries against the
+  // (possibly new) coordinator.
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return ErrorCode::kNone;
+    case Status::Code::kNotLeader:
+    case Status::Code::kIOError:
+    case Status::Code::kNoSpace:
+    case Status::Code::kStale:
+      return ErrorCode::kNotCoordinator;
+    case Status::Code::kUnavailable:
+    case Status::Code::kTimeout:
+    case Status::Code::kNotFound:
+      return ErrorCode::kCoordinatorNotAvailable;
+    case Status::Code::kTooLarge:
+    case Status::Code::kCorruption:
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kOutOfRange:
+    case Status::Code::kInternal:
+      return ErrorCode::kUnknownServerError;
+  }
+  return ErrorCode::kUnknownServerError;
+}
+
+GroupMetadataValue GroupCoordinator::GroupValueLocked(
+    const GroupMetadata& g, const std::map<std::string, std::string>& assignment) const {
+  GroupMetadataValue v;
+  v.protocol_type = g.protocol_type().value_or("");
+  v.generation = g.generation_id();
+  v.protocol = g.protocol_name();
+  v.leader = g.leader_id();
+  v.current_state_timestamp = g.current_state_timestamp().value_or(-1);
+  for (const auto& [id, m] : g.members()) {
+    MemberValue mv;
+    mv.member_id = id;
+    mv.group_instance_id = m.group_instance_id;
+    mv.client_id = m.client_id;
+    mv.client_host = m.client_host;
+    mv.rebalance_timeout_ms = m.rebalance_timeout_ms;
+    mv.session_timeout_ms = m.session_timeout_ms;
+    mv.subscription = m.Metadata(g.protocol_name().value_or(""));
+    auto a = assignment.find(id);
+    mv.assignment = a == assignment.end() ? std::string() : a->second;
+    v.members.push_back(std::move(mv));
+  }
+  return v;
+}
+
+void GroupCoordinator::AppendLocked(int32_t partition, std::vector<GroupRecord> records,
+                                    std::function<void(ErrorCode)> done, Deferred* d) {
+  std::string batch = BuildGroupRecordBatch(records, Wall());
+  d->push_back([this, partition, batch = std::move(batch), done = std::move(done)]() mutable {
+    log_->Append(partition, std::move(batch), [done](Status s) { done(StorageError(s)); });
+  });
+}
+
+void GroupCoordinator::StoreGroupLocked(const GroupMetadata& g,
+                                        const std::map<std::string, std::string>& assignment,
+                                        std::function<void(ErrorCode)> done, Deferred* d) {
+  std::vector<GroupRecord> records;
+  records.push_back({EncodeGroupMetadataKey(g.group_id()),
+                     EncodeGroupMetadataValue(GroupValueLocked(g, assignment))});
+  AppendLocked(PartitionFor(g.group_id()), std::move(records), std::move(done), d);
+}
+
+void GroupCoordinator::CleanupGroupMetadataLocked(const GroupPtr& g,
+                                                  const std::vector<TopicPartition>& removed,
+                                                  Deferred* d) {
+  std::vector<GroupRecord> records;
+  for (const auto& tp : removed) {
+    records.push_back({EncodeOffsetCommitKey(g->group_id(), tp.topic, tp.partition), std::nullopt});
+  }
+  if (g->Is(GroupState::kDead) || (g->Is(GroupState::kEmpty) && !g->HasOffsets())) {
+    LOG(INFO) << "[GroupCoordinator] group " << g->group_id() << " is now dead (no members, no "
+              << "offsets)";
+    g->TransitionTo(GroupState::kDead, Wall());
+    auto it = groups_.find(g->group_id());
+    if (it != groups_.end() && it->second == g) groups_.erase(it);
+    records.push_back({EncodeGroupMetadataKey(g->group_id()), std::nullopt});
+  }
+  if (records.empty()) return;
+  const std::string id = g->group_id();
+  AppendLocked(
+      PartitionFor(id), std::move(records),
+      [id](ErrorCode err) {
+        if (err != ErrorCode::kNone) {
+          LOG(WARNING) << "[GroupCoordinator] failed to write tombstones for group " << id << ": "
+                       << protocol::ErrorCodeName(err);
+        }
+      },
+      d);
+}
+
+void GroupCoordinator::ExpireOffsetsLocked(Deferred* d) {
+  std::vector<GroupPtr> groups;
+  for (const auto& [id, g] : groups_) groups.push_back(g);
+  size_t total = 0;
+  for (const auto& g : groups) {
+    auto expired = g->RemoveExpiredOffsets(Wall(), config_.offsets_retention_ms);
+    total += expired.size();
+    CleanupGroupMetadataLocked(g, expired, d);
+  }
+  if (total > 0) LOG(INFO) << "[GroupCoordinator] removed " << total << " expired offsets";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offsets
+
+void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback done) {
+  Deferred d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto fail_all = [&](ErrorCode e) {
+      std::map<TopicPartition, ErrorCode> out;
+      for (const auto& [tp, o] : p.offsets) out[tp] = e;
+      d.push_back([done, out] { done(out); });
+    };
+    std::optional<ErrorCode> err = ValidateGroupStatusLocked(p.group_id, true);
+    GroupPtr g;
+    if (!err) {
+      g = GetGroupLocked(p.group_id);
+      if (!g) {
+        // Without group management (generation -1) the group exists for its offsets only.
+        if (p.generation_id < 0) {
+          g = AddGroupLocked(p.group_id);
+        } else {
+          err = ErrorCode::kIllegalGeneration;
+        }
+      }
+    }
+    if (!err) {
+      // Kafka's validateOffsetCommit.
+      if (g->Is(GroupState::kDead)) {
+        err = ErrorCode::kCoordinatorNotAvailable;
+      } else if (p.generation_id < 0 && g->Is(GroupState::kEmpty)) {
+        // Admin clients and standalone consumers may commit for an empty group.
+      } else if (p.generation_id >= 0 || !p.member_id.empty() || p.group_instance_id) {
+        err = ValidateCurrentMember(*g, p.member_id, p.group_instance_id);
+        if (!err && p.generation_id != g->generation_id()) err = ErrorCode::kIllegalGeneration;
+      } else if (!g->Is(GroupState::kEmpty)) {
+        err = ErrorCode::kUnknownMemberId;  // only members commit for an active group
+      }
+    }
+    if (!err && g->Is(GroupState::kCompletingRebalance)) err = ErrorCode::kRebalanceInProgress;
+    if (err) {
+      fail_all(*err);
+    } else {
+      if ((g->Is(GroupState::kStable) || g->Is(GroupState::kPreparingRebalance)) &&
+          g->Has(p.member_id)) {
+        MemberMetadata& m = g->Get(p.member_id);
+        ScheduleHeartbeat(m, m.session_timeout_ms);
+      }
+      const int64_t now = Wall();
+      auto results = std::make_shared<std::map<TopicPartition, ErrorCode>>();
+      std::vector<GroupRecord> records;
+      std::vector<std::pair<TopicPartition, OffsetAndMetadata>> accepted;
+      for (auto& [tp, o] : p.offsets) {
+        if (static_cast<int64_t>(o.metadata.size()) > config_.offset_metadata_max_bytes) {
+          (*results)[tp] = ErrorCode::kOffsetMetadataTooLarge;
+          continue;
+        }
+        OffsetAndMetadata v = o;
+        if (v.commit_timestamp < 0) v.commit_timestamp = now;
+        if (p.retention_time_ms >= 0) v.expire_timestamp = v.commit_timestamp + p.retention_time_ms;
+        records.push_back({EncodeOffsetCommitKey(p.group_id, tp.topic, tp.partition),
+                           EncodeOffsetCommitValue(v)});
+        accepted.emplace_back(tp, v);
+        ++g->pending_offset_commits()[tp];
+      }
+      if (records.empty()) {
+        d.push_back([done, results] { done(*results); });
+      } else {
+        AppendLocked(
+            PartitionFor(p.group_id), std::move(records),
+            [this, g, accepted, results, done](ErrorCode err) {
+              {
+                std::lock_guard<std::mutex> lock(mu_);
+                for (const auto& [tp, v] : accepted) {
+                  auto it = g->pending_offset_commits().find(tp);
+                  if (it != g->pending_offset_commits().end() && --it->second <= 0) {
+                    g->pending_offset_commits().erase(it);
+                  }
+                  if (err == ErrorCode::kNone && !g->Is(GroupState::kDead)) g->offsets()[tp] = v;
+                  (*results)[tp] = err;
+                }
+              }
+              done(*results);
+            },
+            &d);
+      }
+    }
+  }
+  RunDeferred(d);
+}
+
+OffsetFetchResult GroupCoordinator::FetchOffsets(
+    const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  OffsetFetchResult out;
+  if (auto e = ValidateGroupStatusLocked(group_id, true)) {
+    out.error = *e;
+    return out;
+  }
+  // Offsets are returned whatever the group state: groups may use Kafka only for storage.
+  GroupPtr g = GetGroupLocked(group_id);
+  if (!partitions) {
+    if (g) {
+      for (const auto& [tp, o] : g->offsets()) {
+        out.offsets[tp] = {o.offset, o.leader_epoch, o.metadata, ErrorCode::kNone};
+      }
+    }
+    return out;
+  }
+  for (const auto& tp : *partitions) {
+    FetchedOffset f;
+    if (g) {
+      auto it = g->offsets().find(tp);
+      if (it != g->offsets().end()) {
+        f = {it->second.offset, it->second.leader_epoch, it->second.metadata, ErrorCode::kNone};
+      }
+    }
+    out.offsets[tp] = f;
+  }
+  return out;
+}
+
+OffsetDeleteResult GroupCoordinator::DeleteOffsets(const std::string& group_id,
+                                                   const std::vector<TopicPartition>& partitions) {
+  OffsetDeleteResult out;
+  Deferred d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto e = ValidateGroupStatusLocked(group_id, false)) {
+      out.error = *e;
+      return out;
+    }
+    GroupPtr g = GetGroupLocked(group_id);
+    if (!g || g->Is(GroupState::kDead)) {
+      out.error = ErrorCode::kGroupIdNotFound;
+      return out;
+    }
+    std::vector<TopicPartition> eligible;
+    if (g->Is(GroupState::kEmpty)) {
+      eligible = partitions;
+    } else if (g->IsConsumerGroup()) {
+      // An active consumer group keeps the offsets of topics it consumes.
+      for (const auto& tp : partitions) {
+        if (g->IsSubscribedToTopic(tp.topic)) {
+          out.partitions[tp] = ErrorCode::kGroupSubscribedToTopic;
+        } else {
+          eligible.push_back(tp);
+        }
+      }
+    } else {
+      out.error = ErrorCode::kNonEmptyGroup;
+      return out;
+    }
+    std::vector<TopicPartition> removed;
+    for (const auto& tp : eligible) {
+      g->pending_offset_commits().erase(tp);
+      if (g->offsets().erase(tp)) removed.push_back(tp);
+      out.partitions[tp] = ErrorCode::kNone;
+    }
+    if (!eligible.empty()) {
+      LOG(INFO) << "[GroupCoordinator] deleted " << removed.size() << " offsets of group "
+                << group_id;
+      CleanupGroupMetadataLocked(g, removed, &d);
+    }
+  }
+  RunDeferred(d);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration
+
+ListGroupsResult GroupCoordinator::ListGroups(const std::vector<std::string>& states_filter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ListGroupsResult out;
+  if (shutdown_) {
+    out.error = ErrorCode::kCoordinatorNotAvailable;
+    return out;
+  }
+  for (const auto& [p, st] : partitions_) {
+    if (st.state == PartitionState::kLoading) out.error = ErrorCode::kCoordinatorLoadInProgress;
+  }
+  for (const auto& [id, g] : groups_) {
+    std::string state = GroupStateName(g->state());
+    if (!states_filter.empty() &&
+        std::find(states_filter.begin(), states_filter.end(), state) == states_filter.end()) {
+      continue;
+    }
+    out.groups.push_back({id, g->protocol_type().value_or(""), state});
+  }
+  return out;
+}
+
+GroupSummary GroupCoordinator::DescribeGroup(const std::string& group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GroupSummary out;
+  if (auto e = ValidateGroupStatusLocked(group_id, true)) {
+    out.error = *e;
+    return out;
+  }
+  GroupPtr g = GetGroupLocked(group_id);
+  if (!g) {
+    out.state = GroupStateName(GroupState::kDead);
+    return out;
+  }
+  out.state = GroupStateName(g->state());
+  out.protocol_type = g->protocol_type().value_or("");
+  const bool stable = g->Is(GroupState::kStable);
+  // Member metadata and assignments are only meaningful once the generation is stable.
+  if (stable) out.protocol = g->protocol_name().value_or("");
+  for (const auto& [id, m] : g->members()) {
+    MemberSummary s;
+    s.member_id = id;
+    s.group_instance_id = m.group_instance_id;
+    s.client_id = m.client_id;
+    s.client_host = m.client_host;
+    if (stable) {
+      s.metadata = m.Metadata(out.protocol);
+      s.assignment = m.assignment;
+    }
+    out.members.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::map<std::string, ErrorCode> GroupCoordinator::DeleteGroups(
+    const std::vector<std::string>& group_ids) {
+  std::map<std::string, ErrorCode> out;
+  Deferred d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& id : group_ids) {
+      if (auto e = ValidateGroupStatusLocked(id, true)) {
+        out[id] = *e;
+        continue;
+      }
+      GroupPtr g = GetGroupLocked(id);
+      if (!g || g->Is(GroupState::kDead)) {
+        out[id] = ErrorCode::kGroupIdNotFound;
+        continue;
+      }
+      if (!g->Is(GroupState::kEmpty)) {
+        out[id] = ErrorCode::kNonEmptyGroup;
+        continue;
+      }
+      g->TransitionTo(GroupState::kDead, Wall());
+      std::vector<TopicPartition> removed;
+      for (const auto& [tp, o] : g->offsets()) removed.push_back(tp);
+      g->offsets().clear();
+      g->pending_offset_commits().clear();
+      CleanupGroupMetadataLocked(g, removed, &d);
+      LOG(INFO) << "[GroupCoordinator] deleted group " << id << " and " << removed.size()
+                << " offsets";
+      out[id] = ErrorCode::kNone;
+    }
+  }
+  RunDeferred(d);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership: loading and unloading partitions
+
+bool GroupCoordinator::IsLoading(int32_t partition) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(partition);
+  return it != partitions_.end() && it->second.state == PartitionState::kLoading;
+}
+
+bool GroupCoordinator::IsLeaderFor(int32_t partition) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return partitions_.count(partition) != 0;
+}
+
+void GroupCoordinator::OnLeadershipChange(int32_t partition, bool is_leader) {
+  Deferred d;
+  uint64_t load_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_) return;
+    auto it = partitions_.find(partition);
+    if (is_leader) {
+      if (it != partitions_.end() && it->second.state != PartitionState::kFailed) return;
+      load_id = next_load_id_++;
+      partitions_[partition] = {PartitionState::kLoading, load_id};
+      LOG(INFO) << "[GroupCoordinator] elected as the group coordinator for partition " << partition
+                << ": loading";
+    } else {
+      if (it == partitions_.end()) return;
+      UnloadPartitionLocked(partition, &d);
+      partitions_.erase(partition);
+      LOG(INFO) << "[GroupCoordinator] resigned as the group coordinator for partition "
+                << partition;
+    }
+  }
+  RunDeferred(d);
+  if (load_id != 0) Post([this, partition, load_id] { LoadPartition(partition, load_id); });
+}
+
+void GroupCoordinator::UnloadPartitionLocked(int32_t partition, Deferred* d) {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (PartitionFor(it->first) != partition) {
+      ++it;
+      continue;
+    }
+    GroupMetadata& g = *it->second;
+    g.TransitionTo(GroupState::kDead, Wall());
+    // Whatever the state, anyone still waiting learns to find the new coordinator.
+    for (auto& [id, m] : g.members()) {
+      g.InvokeJoinCallback(m, JoinGroupResult::Error(id, ErrorCode::kNotCoordinator), d);
+      g.InvokeSyncCallback(m, SyncGroupResult::Error(ErrorCode::kNotCoordinator), d);
+    }
+    it = groups_.erase(it);
+  }
+}
+
+void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
+  const int64_t started = Mono();
+  // Last record wins; nullopt marks a tombstone.
+  std::map<std::string, std::optional<GroupMetadataValue>> group_values;
+  std::map<std::string, std::map<TopicPartition, std::optional<OffsetAndMetadata>>> offsets;
+  size_t skipped = 0;
+  Status s = log_->Load(partition, [&](const protocol::Record& r) {
+    GroupRecordKey key;
+    if (!r.key || !DecodeGroupRecordKey(*r.key, &key)) {
+      ++skipped;
+      return;
+    }
+    if (key.type == GroupRecordKey::Type::kOffsetCommit) {
+      auto& slot = offsets[key.group][{key.topic, key.partition}];
+      OffsetAndMetadata v;
+      if (!r.value) {
+        slot.reset();
+      } else if (DecodeOffsetCommitValue(*r.value, &v)) {
+        slot = v;
+      } else {
+        ++skipped;
+      }
+    } else {
+      auto& slot = group_values[key.group];
+      GroupMetadataValue v;
+      if (!r.value) {
+        slot.reset();
+      } else if (DecodeGroupMetadataValue(*r.value, &v)) {
+        slot = std::move(v);
+      } else {
+        ++skipped;
+      }
+    }
+  });
+
+  Deferred d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = partitions_.find(partition);
+    if (it == partitions_.end() || it->second.load_id != load_id ||
+        it->second.state != PartitionState::kLoading) {
+      return;  // leadership moved on while we read
+    }
+    if (!s.ok()) {
+      LOG(ERROR) << "[GroupCoordinator] loading " << kOffsetsTopic << "-" << partition
+                 << " failed: " << s.ToString();
+      it->second.state = PartitionState::kFailed;
+      return;
+    }
+    std::set<std::string> ids;
+    for (const auto& [id, v] : group_values) ids.insert(id);
+    for (const auto& [id, o] : offsets) ids.insert(id);
+    size_t loaded = 0;
+    for (const auto& id : ids) {
+      auto gv = group_values.find(id);
+      const GroupMetadataValue* value =
+          gv != group_values.end() && gv->second ? &*gv->second : nullptr;
+      std::map<TopicPartition, OffsetAndMetadata> live;
+      auto oit = offsets.find(id);
+      if (oit != offsets.end()) {
+        for (const auto& [tp, o] : oit->second) {
+          if (o) live[tp] = *o;
+        }
+      }
+      if (!value && live.empty()) continue;  // deleted
+      auto g = std::make_shared<GroupMetadata>(id, GroupState::kEmpty, Wall());
+      if (value) {
+        std::vector<MemberMetadata> members;
+        for (const auto& mv : value->members) {
+          MemberMetadata m;
+          m.member_id = mv.member_id;
+          m.group_instance_id = mv.group_instance_id;
+          m.client_id = mv.client_id;
+          m.client_host = mv.client_host;
+          m.rebalance_timeout_ms =
+              mv.rebalance_timeout_ms >= 0 ? mv.rebalance_timeout_ms : mv.session_timeout_ms;
+          m.session_timeout_ms = mv.session_timeout_ms;
+          m.protocol_type = value->protocol_type;
+          m.protocols = {{value->protocol.value_or(""), mv.subscription}};
+          m.assignment = mv.assignment;
+          members.push_back(std::move(m));
+        }
+        g->LoadState(value->generation,
+                     value->protocol_type.empty()
+                         ? std::nullopt
+                         : std::optional<std::string>(value->protocol_type),
+                     value->protocol, value->leader,
+                     value->current_state_timestamp >= 0
+                         ? std::optional<int64_t>(value->current_state_timestamp)
+                         : std::nullopt,
+                     std::move(members));
+      }
+      g->offsets() = std::move(live);
+      for (auto& [mid, m] : g->members()) ScheduleHeartbeat(m, m.session_timeout_ms);
+      groups_[id] = g;
+      ++loaded;
+      if (static_cast<int64_t>(g->size()) > config_.group_max_size) {
+        PrepareRebalanceLocked(g, "freshly-loaded group is over capacity", &d);
+      }
+    }
+    it->second.state = PartitionState::kLoaded;
+    LOG(INFO) << "[GroupCoordinator] finished loading " << kOffsetsTopic << "-" << partition << ": "
+              << loaded << " groups in " << (Mono() - started) << " ms"
+              << (skipped ? " (" + std::to_string(skipped) + " unreadable records skipped)" : "");
+  }
+  RunDeferred(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background thread
+
+void GroupCoordinator::Start() {
+  std::lock_guard<std::mutex> lock(bg_mu_);
+  if (bg_running_) return;
+  bg_running_ = true;
+  bg_stop_ = false;
+  bg_thread_ = std::thread([this] { RunBackground(); });
+}
+
+void GroupCoordinator::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    if (bg_running_) {
+      bg_tasks_.push_back(std::move(task));
+      bg_cv_.notify_one();
+      return;
+    }
+  }
+  task();
+}
+
+void GroupCoordinator::RunBackground() {
+  // Timers use the coordinator's clock; the thread only needs to wake often enough.
+  auto next_tick = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(bg_mu_);
+  while (!bg_stop_) {
+    if (!bg_tasks_.empty()) {
+      auto task = std::move(bg_tasks_.front());
+      bg_tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      lock.unlock();
+      Tick();
+      lock.lock();
+      next_tick = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(std::max<int64_t>(config_.tick_interval_ms, 1));
+      continue;
+    }
+    bg_cv_.wait_until(lock, next_tick);
+  }
+}
+
+void GroupCoordinator::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    bg_stop_ = true;
+    bg_cv_.notify_all();
+  }
+  if (bg_thread_.joinable()) bg_thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    bg_running_ = false;
+    bg_tasks_.clear();
+  }
+  Deferred d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_) return;
+    shutdown_ = true;
+    std::vector<int32_t> owned;
+    for (const auto& [p, st] : partitions_) owned.push_back(p);
+    for (int32_t p : owned) UnloadPartitionLocked(p, &d);
+    partitions_.clear();
+  }
+  RunDeferred(d);
+}
+
+}  // namespace gregor::group

@@ -1,0 +1,21 @@
+// Heartbeat (12): keeps a member's session alive; REBALANCE_IN_PROGRESS tells
+// it to rejoin (Kafka's handleHeartbeatRequest).
+#include "gregor/protocol/messages/heartbeat.h"
+
+#include "server/handlers/group_handlers.h"
+
+namespace gregor::server {
+
+asio::awaitable<bool> HandleHeartbeat(group::GroupCoordinator& gc, ServerContext&, Request& req,
+                                      Response& resp) {
+  protocol::HeartbeatRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  protocol::HeartbeatResponse out;
+  out.error_code = static_cast<int16_t>(
+      gc.Heartbeat(in.group_id, in.member_id,
+                   req.version() >= 3 ? in.group_instance_id : std::nullopt, in.generation_id));
+  out.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server

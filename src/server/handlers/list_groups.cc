@@ -1,0 +1,27 @@
+// ListGroups (16): the groups this broker coordinates, optionally filtered by
+// state (v4, KIP-518).
+#include "gregor/protocol/messages/list_groups.h"
+
+#include "server/handlers/group_handlers.h"
+
+namespace gregor::server {
+
+asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContext&, Request& req,
+                                       Response& resp) {
+  protocol::ListGroupsRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  group::ListGroupsResult r =
+      gc.ListGroups(req.version() >= 4 ? in.states_filter : std::vector<std::string>{});
+  protocol::ListGroupsResponse out;
+  out.error_code = static_cast<int16_t>(r.error);
+  for (const auto& g : r.groups) {
+    auto& og = out.groups.emplace_back();
+    og.group_id = g.group_id;
+    og.protocol_type = g.protocol_type;
+    og.group_state = g.state;
+  }
+  out.Encode(resp.out, req.version());
+  co_return true;
+}
+
+}  // namespace gregor::server

@@ -1,0 +1,125 @@
+// OffsetFetch (9): a group's committed offsets (Kafka's
+// handleOffsetFetchRequest): one group up to v7, a batch of groups from v8.
+// A partition without a committed offset answers -1. v0-v1 have no top-level
+// error: a group error is reported on every partition.
+#include "gregor/protocol/messages/offset_fetch.h"
+
+#include "server/handlers/group_handlers.h"
+
+namespace gregor::server {
+
+namespace {
+
+using protocol::ErrorCode;
+
+struct GroupOffsets {
+  ErrorCode error = ErrorCode::kNone;
+  // topic -> partitions in request order (or all committed when the request named none).
+  std::vector<std::pair<std::string, std::vector<std::pair<int32_t, group::FetchedOffset>>>> topics;
+};
+
+GroupOffsets Fetch(
+    group::GroupCoordinator& gc, const std::string& group_id,
+    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& requested) {
+  GroupOffsets out;
+  std::optional<std::vector<TopicPartition>> tps;
+  if (requested) {
+    tps.emplace();
+    for (const auto& [topic, parts] : *requested) {
+      for (int32_t p : parts) tps->push_back({topic, p});
+    }
+  }
+  group::OffsetFetchResult r = gc.FetchOffsets(group_id, tps);
+  out.error = r.error;
+  if (requested) {
+    for (const auto& [topic, parts] : *requested) {
+      auto& t = out.topics.emplace_back();
+      t.first = topic;
+      for (int32_t p : parts) {
+        group::FetchedOffset f;
+        auto it = r.offsets.find({topic, p});
+        if (it != r.offsets.end()) f = it->second;
+        if (r.error != ErrorCode::kNone) f.error = r.error;
+        t.second.emplace_back(p, f);
+      }
+    }
+  } else {
+    for (const auto& [tp, f] : r.offsets) {
+      if (out.topics.empty() || out.topics.back().first != tp.topic) {
+        out.topics.emplace_back(tp.topic, std::vector<std::pair<int32_t, group::FetchedOffset>>{});
+      }
+      out.topics.back().second.emplace_back(tp.partition, f);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerContext&, Request& req,
+                                        Response& resp) {
+  protocol::OffsetFetchRequest in;
+  if (!in.Decode(req.body, req.version())) co_return false;
+  const int16_t v = req.version();
+  protocol::OffsetFetchResponse out;
+
+  if (v >= 8) {
+    for (const auto& g : in.groups) {
+      std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> requested;
+      if (g.topics) {
+        requested.emplace();
+        for (const auto& t : *g.topics) requested->emplace_back(t.name, t.partition_indexes);
+      }
+      GroupOffsets r = Fetch(gc, g.group_id, requested);
+      auto& og = out.groups.emplace_back();
+      og.group_id = g.group_id;
+      og.error_code = static_cast<int16_t>(r.error);
+      if (r.error == ErrorCode::kNone) {
+        for (const auto& [topic, parts] : r.topics) {
+          auto& ot = og.topics.emplace_back();
+          ot.name = topic;
+          for (const auto& [p, f] : parts) {
+            auto& op = ot.partitions.emplace_back();
+            op.partition_index = p;
+            op.committed_offset = f.offset;
+            op.committed_leader_epoch = f.leader_epoch;
+            op.metadata = f.metadata;
+            op.error_code = static_cast<int16_t>(f.error);
+          }
+        }
+      }
+    }
+    out.Encode(resp.out, v);
+    co_return true;
+  }
+
+  std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> requested;
+  // v0-v1 always name partitions; from v2 a null list means every committed offset.
+  if (in.topics || v < 2) {
+    requested.emplace();
+    if (in.topics) {
+      for (const auto& t : *in.topics) requested->emplace_back(t.name, t.partition_indexes);
+    }
+  }
+  GroupOffsets r = Fetch(gc, in.group_id, requested);
+  if (v >= 2) out.error_code = static_cast<int16_t>(r.error);
+  // From v2 a group error is top-level only.
+  if (v < 2 || r.error == ErrorCode::kNone) {
+    for (const auto& [topic, parts] : r.topics) {
+      auto& ot = out.topics.emplace_back();
+      ot.name = topic;
+      for (const auto& [p, f] : parts) {
+        auto& op = ot.partitions.emplace_back();
+        op.partition_index = p;
+        op.committed_offset = f.offset;
+        op.committed_leader_epoch = f.leader_epoch;
+        op.metadata = f.metadata;
+        op.error_code = static_cast<int16_t>(f.error);
+      }
+    }
+  }
+  out.Encode(resp.out, v);
+  co_return true;
+}
+
+}  // namespace gregor::server
