@@ -345,6 +345,14 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "Segment size of __consumer_offsets."));
   t.push_back(IntKey("offsets.retention.minutes", &C::offsets_retention_minutes, 1, kIntMax,
                      "Committed offsets of empty groups expire after this long."));
+  t.push_back(IntKey("offsets.retention.check.interval.ms", &C::offsets_retention_check_interval_ms,
+                     1, kLongMax, "How often expired committed offsets are removed."));
+  t.push_back(IntKey("offsets.commit.timeout.ms", &C::offsets_commit_timeout_ms, 1, kIntMax,
+                     "An offset commit waits this long for the offsets topic's replicas."));
+  t.push_back(IntKey("offset.metadata.max.bytes", &C::offset_metadata_max_bytes, kIntMin, kIntMax,
+                     "Largest metadata string stored with a committed offset."));
+  t.push_back(IntKey("group.max.size", &C::group_max_size, 1, kIntMax,
+                     "Largest number of members in one consumer group."));
   t.push_back(IntKey("group.initial.rebalance.delay.ms", &C::group_initial_rebalance_delay_ms,
                      kIntMin, kIntMax, "Delay of the first rebalance of a new group."));
   t.push_back(IntKey("group.min.session.timeout.ms", &C::group_min_session_timeout_ms, kIntMin,

@@ -49,6 +49,9 @@ GroupConfig GroupConfig::FromBroker(const config::BrokerConfig& c) {
   g.group_max_session_timeout_ms = c.group_max_session_timeout_ms;
   g.group_initial_rebalance_delay_ms = c.group_initial_rebalance_delay_ms;
   g.offsets_retention_ms = static_cast<int64_t>(c.offsets_retention_minutes) * 60 * 1000;
+  g.offsets_retention_check_interval_ms = c.offsets_retention_check_interval_ms;
+  g.offset_metadata_max_bytes = c.offset_metadata_max_bytes;
+  g.group_max_size = c.group_max_size;
   return g;
 }
 

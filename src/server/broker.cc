@@ -343,8 +343,7 @@ Status Broker::Start() {
   // Consumer groups: each group lives with the leader of its __consumer_offsets partition.
   d.offsets_log = std::make_unique<group::PartitionOffsetsLog>(
       [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
-      &d.replicas->listeners(), cfg.min_insync_replicas, /*offsets.commit.timeout.ms=*/5000,
-      d.clock);
+      &d.replicas->listeners(), cfg.min_insync_replicas, cfg.offsets_commit_timeout_ms, d.clock);
   d.groups = std::make_unique<group::GroupCoordinator>(group::GroupConfig::FromBroker(cfg),
                                                        d.offsets_log.get(), d.clock);
   d.groups->Start();

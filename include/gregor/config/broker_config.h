@@ -115,6 +115,10 @@ struct BrokerConfig {
   int16_t offsets_topic_replication_factor = 3;
   int32_t offsets_topic_segment_bytes = 104857600;
   int32_t offsets_retention_minutes = 10080;
+  int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t offsets_commit_timeout_ms = 5000;
+  int32_t offset_metadata_max_bytes = 4096;
+  int32_t group_max_size = 2147483647;
   int32_t group_initial_rebalance_delay_ms = 3000;
   int32_t group_min_session_timeout_ms = 6000;
   int32_t group_max_session_timeout_ms = 1800000;

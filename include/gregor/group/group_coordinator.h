@@ -53,8 +53,7 @@ struct GroupConfig {
   int32_t new_member_join_timeout_ms = 5 * 60 * 1000;
   int64_t tick_interval_ms = 100;
 
-  // The broker's settings (group.max.size and offset.metadata.max.bytes are not broker
-  // config keys yet: Kafka's defaults).
+  // The broker's settings.
   static GroupConfig FromBroker(const config::BrokerConfig& c);
 };
 
