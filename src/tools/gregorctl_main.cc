@@ -9,6 +9,7 @@
 
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/group_command.h"
 
 namespace gregor::tools {
 namespace {
@@ -36,15 +37,28 @@ int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
 int main(int argc, char** argv) {
   using namespace gregor::tools;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto group = ParseGroupCommand(args, std::getenv(kBootstrapEnv))) {
+    if (!group->ok()) {
+      std::fprintf(stderr, "gregorctl: %s", group->status().message().c_str());
+      const std::string& m = group->status().message();
+      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+      return 2;
+    }
+    if ((*group)->help) {
+      std::fputs((*group)->usage.c_str(), stdout);
+      return 0;
+    }
+    return RunGroupCommand((*group)->global, *(*group)->options);
+  }
   gregor::Result<ParsedCommand> parsed = Parse(args, std::getenv(kBootstrapEnv));
   if (!parsed.ok()) {
-    std::fprintf(stderr, "gregorctl: %s", parsed.status().message().c_str());
-    const std::string& m = parsed.status().message();
+    const std::string m = WithGroupUsage(parsed.status().message());
+    std::fprintf(stderr, "gregorctl: %s", m.c_str());
     if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
     return 2;
   }
   if (parsed->help) {
-    std::fputs(parsed->usage.c_str(), stdout);
+    std::fputs(WithGroupUsage(parsed->usage).c_str(), stdout);
     return 0;
   }
   return Dispatch(parsed->global, *parsed->options);
