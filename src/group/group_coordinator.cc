@@ -112,7 +112,9 @@ int32_t JavaStringHashCode(const std::string& s) {
 
 int32_t PartitionForGroup(const std::string& group_id, int32_t num_partitions) {
   if (num_partitions <= 0) return 0;
-  return (JavaStringHashCode(group_id) & 0x7fffffff) % num_partitions;
+  // Kafka's Utils.abs: Math.abs, with abs(Integer.MIN_VALUE) = 0.
+  const int32_t h = JavaStringHashCode(group_id);
+  return (h == INT32_MIN ? 0 : (h < 0 ? -h : h)) % num_partitions;
 }
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock)

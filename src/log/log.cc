@@ -688,6 +688,11 @@ Status Log::DeleteRecordsBefore(int64_t offset) {
   return Status::Ok();
 }
 
+void Log::RemoveDueDeletedFiles() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pending_deletes_.empty()) RemoveDueDeletedFilesLocked();
+}
+
 int Log::DeleteRetentionExpiredSegments() {
   std::lock_guard<std::mutex> lock(mu_);
   RemoveDueDeletedFilesLocked();

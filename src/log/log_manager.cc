@@ -305,6 +305,10 @@ int LogManager::RunRetention() {
   return deleted;
 }
 
+void LogManager::RemoveDueDeletedFiles() {
+  for (const auto& log : AllLogs()) log->RemoveDueDeletedFiles();
+}
+
 void LogManager::FlushDirty() {
   for (const auto& log : AllLogs()) {
     if (!log->NeedsFlush()) continue;

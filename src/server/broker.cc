@@ -235,6 +235,7 @@ struct Broker::Impl {
 
   void RunScheduler() {
     int64_t next_isr_check = clock->MonotonicMs() + config.replica_lag_time_max_ms / 2;
+    int64_t next_deleted_sweep = 0;
     int64_t next_retention = clock->MonotonicMs() + config.log_retention_check_interval_ms;
     int64_t next_checkpoint = clock->MonotonicMs() + config.log_flush_offset_checkpoint_interval_ms;
     int64_t next_hw_checkpoint =
@@ -246,6 +247,10 @@ struct Broker::Impl {
       lock.unlock();
       int64_t now = clock->MonotonicMs();
       logs->FlushDirty();
+      if (now >= next_deleted_sweep) {
+        logs->RemoveDueDeletedFiles();  // segments the cleaner replaced
+        next_deleted_sweep = now + 1000;
+      }
       if (now >= next_isr_check) {
         replicas->MaybeShrinkIsrs(config.replica_lag_time_max_ms);
         next_isr_check = now + std::max<int64_t>(config.replica_lag_time_max_ms / 2, 100);

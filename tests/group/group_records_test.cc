@@ -185,13 +185,18 @@ TEST(GroupPartitionTest, JavaHashCodeAndPartitionFor) {
   EXPECT_EQ(JavaStringHashCode("\xc3\xa9"), 233);  // U+00E9 is one UTF-16 unit
   // U+1F600 is the surrogate pair D83D DE00.
   EXPECT_EQ(JavaStringHashCode("\xf0\x9f\x98\x80"), 31 * 0xD83D + 0xDE00);
-  // A negative hash: Utils.abs is `& 0x7fffffff`, not Math.abs.
+  // Utils.abs is Math.abs except abs(Integer.MIN_VALUE) = 0 (not `& 0x7fffffff`).
   std::string neg = "polygenelubricants";  // hashCode == Integer.MIN_VALUE
   EXPECT_EQ(JavaStringHashCode(neg), INT32_MIN);
   EXPECT_EQ(PartitionForGroup(neg, 50), 0);
   EXPECT_EQ(PartitionForGroup("hello", 50), 99162322 % 50);
   int32_t h = JavaStringHashCode("my-group-with-a-long-name-0123456789");
-  EXPECT_EQ(PartitionForGroup("my-group-with-a-long-name-0123456789", 50), (h & 0x7fffffff) % 50);
+  EXPECT_EQ(PartitionForGroup("my-group-with-a-long-name-0123456789", 50), (h < 0 ? -h : h) % 50);
+  // Negative hashes (seen from the integration test against Kafka's rule):
+  EXPECT_EQ(JavaStringHashCode("gp-bbcc646e"), -1963001039);
+  EXPECT_EQ(PartitionForGroup("gp-bbcc646e", 4), 3);
+  EXPECT_EQ(JavaStringHashCode("gp-186a1402"), -1372118501);
+  EXPECT_EQ(PartitionForGroup("gp-186a1402", 4), 1);
   EXPECT_EQ(PartitionForGroup("\xff\xfe", 50), PartitionForGroup("\xff\xfe", 50));  // no crash
 }
 

@@ -140,6 +140,9 @@ class Log {
   // first when it too has expired, so the log always keeps an active segment. Advances the log
   // start offset; removes due *.deleted files. Returns the number of segments deleted.
   int DeleteRetentionExpiredSegments();
+  // Removes the *.deleted files of replaced or expired segments whose file.delete.delay.ms has
+  // passed (the cleaner's swaps leave them too). Cheap when nothing is pending.
+  void RemoveDueDeletedFiles();
   // fsyncs every segment up to LEO and moves the recovery point.
   Status Flush();
   // True when flush.messages or flush.ms says a flush is due.

@@ -69,6 +69,8 @@ class LogManager {
   int RunRetention();
   // Flushes logs past flush.messages / flush.ms, or with a rolled segment not yet flushed.
   void FlushDirty();
+  // Every log: removes *.deleted files that are due (see Log::RemoveDueDeletedFiles).
+  void RemoveDueDeletedFiles();
   // Writes recovery-point-offset-checkpoint, log-start-offset-checkpoint and
   // replication-offset-checkpoint (high watermarks) in every online log dir.
   Status CheckpointAll();
