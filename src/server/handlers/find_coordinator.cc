@@ -34,6 +34,13 @@ void CreateOffsetsTopic(ServerContext& ctx) {
   int64_t rf =
       std::min<int64_t>(ctx.config->offsets_topic_replication_factor, std::max<int64_t>(live, 1));
   rf = std::min<int64_t>(rf, ctx.max_replication_factor);
+  if (rf < ctx.config->offsets_topic_replication_factor) {
+    // Kafka caps it the same way (with a warning) so a small cluster can still have groups.
+    LOG(WARNING) << "[FindCoordinator] offsets.topic.replication.factor is "
+                 << ctx.config->offsets_topic_replication_factor << " but only " << live
+                 << " broker(s) are alive: creating " << group::kOffsetsTopic
+                 << " with replication factor " << rf;
+  }
   tc.replication_factor = static_cast<int16_t>(rf);
   tc.configs["cleanup.policy"] = "compact";
   tc.configs["segment.bytes"] = std::to_string(ctx.config->offsets_topic_segment_bytes);
