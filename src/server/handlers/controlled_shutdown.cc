@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -33,26 +34,21 @@ asio::awaitable<bool> HandleControlledShutdown(ServerContext& ctx, Request& req,
     out.Encode(resp.out, req.version());
     co_return true;
   }
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  timer->expires_after(kControllerAnswerTimeout);
-  auto answer = std::make_shared<std::optional<Answer>>();
   // v0 and v1 carry no broker epoch: -1 (unknown) is accepted, as in Kafka.
   int64_t epoch = req.version() >= 2 ? in.broker_epoch : -1;
-  ctx.controller->ControlledShutdown(
-      in.broker_id, epoch, [timer, answer](ErrorCode e, std::vector<TopicPartition> remaining) {
-        asio::post(timer->get_executor(),
-                   [timer, answer, e, remaining = std::move(remaining)]() mutable {
-                     *answer = Answer{e, std::move(remaining)};
-                     timer->cancel();
-                   });
-      });
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (!answer->has_value()) {
+  std::optional<Answer> answer = co_await AwaitCallback<Answer>(
+      [&](std::function<void(Answer)> done) {
+        ctx.controller->ControlledShutdown(
+            in.broker_id, epoch, [done](ErrorCode e, std::vector<TopicPartition> remaining) {
+              done(Answer{e, std::move(remaining)});
+            });
+      },
+      asio::steady_timer::clock_type::now() + kControllerAnswerTimeout);
+  if (!answer) {
     out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
   } else {
-    out.error_code = static_cast<int16_t>((*answer)->error);
-    for (const TopicPartition& tp : (*answer)->remaining) {
+    out.error_code = static_cast<int16_t>(answer->error);
+    for (const TopicPartition& tp : answer->remaining) {
       auto& p = out.remaining_partitions.emplace_back();
       p.topic_name = tp.topic;
       p.partition_index = tp.partition;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -42,18 +43,14 @@ asio::awaitable<bool> HandleElectLeaders(ServerContext& ctx, Request& req, Respo
 
   Answer answer{ErrorCode::kNotController, {}};
   if (ctx.controller != nullptr) {
-    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-    timer->expires_after(std::chrono::milliseconds(in.timeout_ms > 0 ? in.timeout_ms : 60000));
-    auto got = std::make_shared<std::optional<Answer>>();
-    ctx.controller->ElectLeaders(unclean, partitions, [timer, got](ErrorCode e, Results r) {
-      asio::post(timer->get_executor(), [timer, got, e, r = std::move(r)]() mutable {
-        *got = Answer{e, std::move(r)};
-        timer->cancel();
-      });
-    });
-    boost::system::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    answer = got->has_value() ? std::move(**got) : Answer{ErrorCode::kRequestTimedOut, {}};
+    std::optional<Answer> got = co_await AwaitCallback<Answer>(
+        [&](std::function<void(Answer)> done) {
+          ctx.controller->ElectLeaders(unclean, partitions, [done](ErrorCode e, Results r) {
+            done(Answer{e, std::move(r)});
+          });
+        },
+        RequestDeadline(in.timeout_ms));
+    answer = got ? std::move(*got) : Answer{ErrorCode::kRequestTimedOut, {}};
   }
   Results results;
   if (answer.error != ErrorCode::kNone) {

@@ -11,6 +11,7 @@
 
 #include "gregor/group/group_coordinator.h"
 #include "gregor/network/asio.h"
+#include "server/handlers/await_callback.h"
 #include "server/server_context.h"
 
 namespace gregor::server {
@@ -41,31 +42,12 @@ asio::awaitable<bool> HandleDeleteGroups(group::GroupCoordinator&, ServerContext
 asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator&, ServerContext&, Request&,
                                          Response&);
 
-// Runs `start` with a completion callback and waits for it on the calling coroutine's
-// executor. The callback may run on any thread, inside `start` or later; the result is handed
-// over through a post to this executor, so the coroutine must run on a strand (connections
-// do) for the hand-over to be ordered with the wait. `start` is taken by reference and called
-// before the first suspension: g++ 12 destroys a coroutine's by-value class parameters twice.
+// Waits for a callback without a deadline (the coordinator always answers, at the latest
+// with NOT_COORDINATOR when it shuts down).
 template <typename T>
 asio::awaitable<T> AwaitCompletion(const std::function<void(std::function<void(T)>)>& start) {
-  struct State {
-    explicit State(asio::any_io_executor ex) : timer(ex) {}
-    std::optional<T> value;
-    asio::steady_timer timer;
-  };
-  auto st = std::make_shared<State>(co_await asio::this_coro::executor);
-  st->timer.expires_at(asio::steady_timer::time_point::max());
-  start([st](T v) {
-    asio::post(st->timer.get_executor(), [st, v = std::move(v)]() mutable {
-      st->value = std::move(v);
-      st->timer.cancel();
-    });
-  });
-  while (!st->value) {
-    boost::system::error_code ec;
-    co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::move(*st->value);
+  std::optional<T> v = co_await AwaitCallback<T>(start);
+  co_return std::move(*v);
 }
 
 // Kafka's clientHost: "/" + the peer address without the port.

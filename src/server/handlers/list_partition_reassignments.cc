@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -39,29 +40,25 @@ asio::awaitable<bool> HandleListPartitionReassignments(ServerContext& ctx, Reque
     }
   }
 
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  timer->expires_after(std::chrono::milliseconds(in.timeout_ms > 0 ? in.timeout_ms : 60000));
-  auto answer = std::make_shared<std::optional<Answer>>();
-  ctx.controller->ListPartitionReassignments(
-      std::move(partitions),
-      [timer, answer](ErrorCode e,
-                      std::map<TopicPartition, controller::Controller::OngoingReassignment> o) {
-        asio::post(timer->get_executor(), [timer, answer, e, o = std::move(o)]() mutable {
-          *answer = Answer{e, std::move(o)};
-          timer->cancel();
-        });
-      });
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (!answer->has_value()) {
+  std::optional<Answer> answer = co_await AwaitCallback<Answer>(
+      [&](std::function<void(Answer)> done) {
+        ctx.controller->ListPartitionReassignments(
+            std::move(partitions),
+            [done](ErrorCode e,
+                   std::map<TopicPartition, controller::Controller::OngoingReassignment> r) {
+              done(Answer{e, std::move(r)});
+            });
+      },
+      RequestDeadline(in.timeout_ms));
+  if (!answer) {
     out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
     out.error_message = "Timed out waiting for the controller.";
-  } else if ((*answer)->error != ErrorCode::kNone) {
-    out.error_code = static_cast<int16_t>((*answer)->error);
+  } else if (answer->error != ErrorCode::kNone) {
+    out.error_code = static_cast<int16_t>(answer->error);
     out.error_message = "This broker is not the controller.";
   } else {
     std::map<std::string, size_t> index;
-    for (const auto& [tp, o] : (*answer)->ongoing) {
+    for (const auto& [tp, o] : answer->ongoing) {
       auto it = index.find(tp.topic);
       if (it == index.end()) {
         it = index.emplace(tp.topic, out.topics.size()).first;
