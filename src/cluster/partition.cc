@@ -73,12 +73,19 @@ Status Partition::ApplyRole(const PartitionRole& role) {
     isr_retry_after_ms_ = 0;
     if (!is_leader) {
       followers_.clear();
+      leadership_start_epoch_ = -1;
     } else {
       const int64_t now = clock_->MonotonicMs();
-      if (!was_leader || new_epoch) {
+      if (!was_leader) {
         // A new leadership: nothing is known of the followers yet. ISR members get a full
-        // replica.lag.time.max.ms to show up before they can be dropped (Kafka resets the same).
+        // replica.lag.time.max.ms to show up before they can be dropped (Kafka resets the same
+        // only for a new leader: an epoch bump that keeps the leader, such as the controller
+        // removing a dead broker from the ISR, keeps what the followers have fetched, so the
+        // high watermark moves on at once).
         followers_.clear();
+        leadership_start_epoch_ = role_.leader_epoch;
+      }
+      if (!was_leader || new_epoch) {
         leader_epoch_start_offset_ = log_->LogEndOffset();
         Status st = log_->AssignEpochStartOffset(role_.leader_epoch, leader_epoch_start_offset_);
         if (!st.ok()) LOG(WARNING) << Prefix() << "leader epoch cache: " << st.ToString();
@@ -138,8 +145,11 @@ Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t
 ReplicationStatus Partition::CheckReplicated(int64_t required_offset, int32_t min_insync_replicas,
                                              int32_t append_leader_epoch) const {
   std::lock_guard<std::mutex> lock(mu_);
-  // A leadership lost (even regained) since the append may have truncated the records.
-  if (!IsLeaderLocked() || role_.leader_epoch != append_leader_epoch) {
+  // A leadership lost (even regained) since the append may have truncated the records. An
+  // epoch bump that kept this broker leader did not: waiting produce requests go on (Kafka's
+  // DelayedProduce fails them only when the leader moved), or their producers would retry
+  // records already appended and duplicate them.
+  if (!IsLeaderLocked() || append_leader_epoch < leadership_start_epoch_) {
     return ReplicationStatus::kNotLeader;
   }
   if (log_->HighWatermark() < required_offset) return ReplicationStatus::kPending;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "gregor/protocol/error_code.h"
 #include "zk/reassignment.h"
 
 namespace gregor::controller {
@@ -326,7 +327,21 @@ void Controller::OnControllerFailover() {
   }
   OnNewPartitions(fresh, &batch);
   if (!active_) return;
-  ElectOfflinePartitions({}, &batch);
+  // Kafka's replica state machine starts every replica on a broker absent from /brokers/ids
+  // as offline: leaderless partitions get a leader and those brokers leave every ISR now. A
+  // broker that died with (or just before) the previous controller is otherwise never
+  // reported dead, since it was never live for this one.
+  std::set<int32_t> absent;
+  for (const auto& [t, info] : topics_) {
+    for (const auto& [p, replicas] : info.assignment) {
+      for (int32_t r : replicas) {
+        if (!IsLive(r)) absent.insert(r);
+      }
+    }
+  }
+  ElectOfflinePartitions(absent, &batch);
+  if (!active_) return;
+  RemoveFromIsrs(absent, &batch);
   if (!active_) return;
   // Replicas learn their role from the new controller (the replica state machine's startup).
   for (const auto& [tp, s] : states_) {
@@ -593,7 +608,16 @@ void Controller::OnBrokerFailure(const std::set<int32_t>& dead) {
   batch.update_metadata_all = true;  // everyone must learn the broker is gone
   ElectOfflinePartitions(dead, &batch);
   if (!active_) return;
-  // Followers on dead brokers leave the ISR (the replica state machine's OfflineReplica).
+  RemoveFromIsrs(dead, &batch);
+  if (!active_) return;
+  SendBatch(&batch);
+}
+
+void Controller::RemoveFromIsrs(const std::set<int32_t>& dead, Batch* batch) {
+  if (dead.empty()) return;
+  // Followers on dead brokers leave the ISR (the replica state machine's OfflineReplica), so
+  // that leaders waiting on them for acks=all and the high watermark go on at once instead of
+  // after replica.lag.time.max.ms.
   std::vector<TopicPartition> tps;
   for (const auto& [tp, s] : states_) {
     if (topics_to_delete_.count(tp.topic) || s.leader < 0 || dead.count(s.leader)) continue;
@@ -607,6 +631,7 @@ void Controller::OnBrokerFailure(const std::set<int32_t>& dead) {
   for (const TopicPartition& tp : tps) {
     for (int attempt = 0; attempt < 3 && active_; ++attempt) {
       const auto& cur = states_[tp];
+      if (cur.leader < 0 || dead.count(cur.leader)) break;  // changed under us: an election's
       zk::LeaderIsrAndControllerEpoch next = cur;
       next.isr.clear();
       for (int32_t r : cur.isr) {
@@ -616,14 +641,14 @@ void Controller::OnBrokerFailure(const std::set<int32_t>& dead) {
       next.leader_epoch = cur.leader_epoch + 1;
       next.controller_epoch = epoch_;
       if (WriteState(tp, next)) {
-        AddLeaderAndIsr(tp, false, &batch);
-        batch.update_metadata.insert(tp);
+        LOG(INFO) << Prefix() << "partition " << tp.ToString() << " isr " << next.isr.size()
+                  << " replicas after removing dead brokers, leader_epoch " << next.leader_epoch;
+        AddLeaderAndIsr(tp, false, batch);
+        batch->update_metadata.insert(tp);
         break;
       }
     }
   }
-  if (!active_) return;
-  SendBatch(&batch);
 }
 
 void Controller::OnBrokerStartup(const std::set<int32_t>& started) {
@@ -981,20 +1006,27 @@ void Controller::SendBatch(Batch* batch) {
       if (b != live_brokers_.end()) live_leaders.push_back(b->second);
     }
     int32_t id = broker;
-    channel_->SendLeaderAndIsr(to->second, options_.broker_id, epoch_, states, live_leaders,
-                               [prefix, id](Status st, PartitionErrors errors) {
-                                 if (!st.ok()) {
-                                   LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
-                                                << " failed: " << st.ToString();
-                                   return;
-                                 }
-                                 for (const auto& [tp, code] : errors) {
-                                   if (code != 0) {
-                                     LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
-                                                  << ": " << tp.ToString() << " error " << code;
-                                   }
-                                 }
-                               });
+    channel_->SendLeaderAndIsr(
+        to->second, options_.broker_id, epoch_, states, live_leaders,
+        [prefix, id](Status st, PartitionErrors errors) {
+          if (!st.ok()) {
+            LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
+                         << " failed: " << st.ToString();
+            return;
+          }
+          for (const auto& [tp, code] : errors) {
+            // STALE_CONTROLLER_EPOCH per partition: the broker already
+            // has this leader epoch (a new controller re-sends every
+            // state it loaded; Kafka answers the same way).
+            if (code == static_cast<int16_t>(protocol::ErrorCode::kStaleControllerEpoch)) {
+              VLOG(1) << prefix << "LeaderAndIsr to broker " << id << ": " << tp.ToString()
+                      << " already at this leader epoch";
+            } else if (code != 0) {
+              LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id << ": " << tp.ToString()
+                           << " error " << protocol::ErrorCodeName(code);
+            }
+          }
+        });
   }
   if (!batch->update_metadata.empty() || batch->update_metadata_all) {
     std::set<TopicPartition> tps;

@@ -312,6 +312,28 @@ TEST_F(ReplicationTest, FencingOfFollowersAndLeaders) {
       f2->AppendRecordsAsFollower(reinterpret_cast<uint8_t*>(junk.data()), 1, 4).status().code());
 }
 
+// The controller removing a dead follower from the ISR bumps the leader epoch but keeps the
+// leader: a waiting acks=all completes at once with the new ISR (no NOT_LEADER_OR_FOLLOWER, which
+// would make the producer retry records already appended), and what the live follower fetched
+// still counts for the high watermark.
+TEST_F(ReplicationTest, EpochBumpKeepingTheLeaderCompletesWaitingProduce) {
+  auto leader = Make(1), f2 = Make(2);
+  ASSERT_TRUE(leader->ApplyRole(Role(1, 0, {1, 2, 3}, {1, 2, 3})).ok());
+  ASSERT_TRUE(f2->ApplyRole(Role(1, 0, {1, 2, 3}, {1, 2, 3})).ok());
+  auto a = Produce(leader.get(), 4);
+  ASSERT_TRUE(FetchOnce(leader.get(), f2.get(), 2, 0).ok());
+  ASSERT_TRUE(FetchOnce(leader.get(), f2.get(), 2, 0).ok());
+  // Broker 3 is dead: it never fetches, so the HW stays and the produce waits.
+  EXPECT_EQ(0, leader->log()->HighWatermark());
+  EXPECT_EQ(ReplicationStatus::kPending, leader->CheckReplicated(a.last_offset + 1, 2, 0));
+  ASSERT_TRUE(leader->ApplyRole(Role(1, 1, {1, 2}, {1, 2, 3}, 1)).ok());
+  EXPECT_EQ(4, leader->log()->HighWatermark());
+  EXPECT_EQ(ReplicationStatus::kDone, leader->CheckReplicated(a.last_offset + 1, 2, 0));
+  // The new epoch starts at the log end, for followers' truncation.
+  EXPECT_EQ(1, leader->log()->LatestEpoch().value_or(-1));
+  EXPECT_EQ(4, leader->log()->EndOffsetForEpoch(0).end_offset);
+}
+
 TEST_F(ReplicationTest, FollowerBehindLeaderLogStartStartsOver) {
   auto f2 = Make(2);
   ASSERT_TRUE(f2->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());

@@ -265,5 +265,32 @@ TEST_F(ClusterTest, NewControllerLoadsStateAndResendsLeaderAndIsr) {
   EXPECT_EQ(State(brokers_[3]->kzk.get(), {"t", 0})->leader_epoch, epoch_before);
 }
 
+// Brokers that died while no controller was watching (here: with the controller) are offline
+// to the next one from its first moment (Kafka's replica state machine start-up): they leave the
+// ISR of partitions whose leader lives, with a new leader epoch, so that those leaders' acks=all
+// produce and high watermark do not wait for replica.lag.time.max.ms.
+TEST_F(ClusterTest, NewControllerRemovesBrokersAbsentAtFailoverFromIsrs) {
+  ASSERT_TRUE(kzk()->CreateTopic("t", zk::RandomTopicId(), {{0, {3, 2, 1}}}, {}).ok());
+  ASSERT_TRUE(WaitFor([&] { return State(kzk(), {"t", 0}).has_value(); }));
+  ASSERT_EQ(State(kzk(), {"t", 0})->isr, (std::vector<int32_t>{3, 2, 1}));
+  int32_t epoch_before = State(kzk(), {"t", 0})->leader_epoch;
+  // The controller dies first, then broker 2: nobody is controller to see 2 go.
+  brokers_[1]->Kill();
+  brokers_[2]->Kill();
+  brokers_[4] = std::make_unique<TestBroker>(connect_, 4, &channel_, true);
+  ASSERT_TRUE(WaitFor([&] { return brokers_[4]->controller->IsActive(); }));
+  auto* zk4 = brokers_[4]->kzk.get();
+  ASSERT_TRUE(WaitFor([&] { return State(zk4, {"t", 0})->isr == std::vector<int32_t>{3}; }));
+  auto s = *State(zk4, {"t", 0});
+  EXPECT_EQ(s.leader, 3);
+  EXPECT_EQ(s.leader_epoch, epoch_before + 1);
+  EXPECT_EQ(s.controller_epoch, 2);
+  ASSERT_TRUE(WaitFor([&] {
+    auto ps = channel_.LastLeaderAndIsr(3, {"t", 0});
+    return ps && ps->leader == 3 && ps->isr == std::vector<int32_t>{3} &&
+           ps->leader_epoch == epoch_before + 1;
+  }));
+}
+
 }  // namespace
 }  // namespace gregor::controller

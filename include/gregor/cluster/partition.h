@@ -103,7 +103,8 @@ class Partition : public std::enable_shared_from_this<Partition> {
   Result<log::AppendResult> AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
                                                   int32_t min_insync_replicas);
   // acks=all: has every ISR member reached `required_offset` (last appended offset + 1)?
-  // `append_leader_epoch` is the leader epoch the append ran under (kNotLeader if it changed).
+  // `append_leader_epoch` is the leader epoch the append ran under (kNotLeader if this broker
+  // stopped leading since, even if it leads again).
   ReplicationStatus CheckReplicated(int64_t required_offset, int32_t min_insync_replicas,
                                     int32_t append_leader_epoch) const;
   // Reads for a consumer: up to the high watermark.
@@ -179,8 +180,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   mutable std::mutex mu_;
   PartitionRole role_;
   std::map<int32_t, ReplicaState> followers_;  // leader only: every replica but us
-  int64_t leader_epoch_start_offset_ = 0;      // LEO when this leadership began
-  uint64_t isr_seq_ = 0;                       // bumped by every role change
+  int64_t leader_epoch_start_offset_ = 0;      // LEO when this leader epoch began
+  // The leader epoch at which this broker's current, unbroken leadership began. Epoch bumps
+  // that keep the leader (the controller shrinking the ISR) do not move it: a leader never
+  // truncates, so records appended since then are still there.
+  int32_t leadership_start_epoch_ = -1;
+  uint64_t isr_seq_ = 0;  // bumped by every role change
   bool isr_in_flight_ = false;
   std::vector<int32_t> pending_isr_;  // the ISR being written while in flight
   int64_t isr_retry_after_ms_ = 0;

@@ -225,6 +225,8 @@ class Controller {
   void OnNewPartitions(const std::vector<gregor::TopicPartition>& tps, Batch* batch);
   void ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch* batch);
   void OnBrokerFailure(const std::set<int32_t>& dead);
+  // Writes each partition state whose ISR holds one of `dead` (leader alive) without them.
+  void RemoveFromIsrs(const std::set<int32_t>& dead, Batch* batch);
   void OnBrokerStartup(const std::set<int32_t>& started);
   bool WriteState(const gregor::TopicPartition& tp, zk::LeaderIsrAndControllerEpoch next);
   void AddLeaderAndIsr(const gregor::TopicPartition& tp, bool is_new, Batch* batch);

@@ -31,7 +31,13 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
   // Auto-create unknown topics (Kafka: only when both the broker and, from
   // v4, the request allow it). New topics answer LEADER_NOT_AVAILABLE.
   std::map<std::string, AdminResult> created;
-  bool may_create = !all_topics && ctx.config->auto_create_topics_enable &&
+  // Until the first UpdateMetadata from a controller (a broker just started, perhaps while no
+  // controller is elected) this broker knows no topic: absence from the cache then says
+  // nothing. Such topics answer LEADER_NOT_AVAILABLE, which clients retry, never
+  // UNKNOWN_TOPIC_OR_PARTITION, on which librdkafka drops the topic's partitions (count 0) and
+  // fails the records queued for it.
+  const bool cache_ready = ctx.metadata->initialized();
+  bool may_create = cache_ready && !all_topics && ctx.config->auto_create_topics_enable &&
                     (v < 4 || in.allow_auto_topic_creation);
   if (may_create) {
     std::vector<std::string> missing;
@@ -74,8 +80,9 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
         ot.error_code = static_cast<int16_t>(ErrorCode::kInvalidTopicException);
       } else {
         auto c = created.find(name);
-        bool creating = c != created.end() && (c->second.error == ErrorCode::kNone ||
-                                               c->second.error == ErrorCode::kTopicAlreadyExists);
+        bool creating = !cache_ready ||
+                        (c != created.end() && (c->second.error == ErrorCode::kNone ||
+                                                c->second.error == ErrorCode::kTopicAlreadyExists));
         ot.error_code = static_cast<int16_t>(creating ? ErrorCode::kLeaderNotAvailable
                                                       : ErrorCode::kUnknownTopicOrPartition);
       }
