@@ -183,11 +183,30 @@ void Throttler::Cancel() {
 
 Cleaner::Cleaner(size_t dedupe_bytes, double load_factor, size_t io_buffer_bytes,
                  Throttler* throttler, const gregor::Clock* clock, std::function<bool()> aborted)
-    : map_(dedupe_bytes, load_factor),
+    : dedupe_bytes_(std::max<size_t>(dedupe_bytes, 1)),
+      load_factor_(load_factor),
       io_buffer_bytes_(std::max<size_t>(io_buffer_bytes, 4096)),
       throttler_(throttler),
       clock_(clock),
       aborted_(std::move(aborted)) {}
+
+size_t Cleaner::MapBytesFor(const CleanerView& view, const CleanableRange& range) const {
+  // Each key takes one entry, so the keyed records of the dirty segments bound the entries: at
+  // most one per offset and one per kMinRecordBytes of the segment.
+  const uint64_t cap_entries = dedupe_bytes_ / SkimpyOffsetMap::kSlotBytes + 1;
+  uint64_t entries = 0;
+  for (const auto& s : view.segments) {
+    if (s.next_offset > range.first_uncleanable_offset) break;
+    if (s.next_offset <= range.first_dirty_offset) continue;
+    const int64_t first = std::max(s.base_offset, range.first_dirty_offset);
+    const uint64_t offsets = static_cast<uint64_t>(std::max<int64_t>(s.next_offset - first, 0));
+    entries += std::min<uint64_t>(offsets, s.size / kMinRecordBytes);
+    if (entries >= cap_entries) break;  // the cap decides: no need to count further
+  }
+  const size_t want =
+      SkimpyOffsetMap::MemoryFor(static_cast<size_t>(std::min(entries, cap_entries)), load_factor_);
+  return std::min(want, dedupe_bytes_);
+}
 
 Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const CleanableRange& range) {
   const std::string who = "[LogCleaner " + log->topic_partition().ToString() + "] ";
@@ -206,8 +225,16 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
 
   // 1. The offset map over the dirty range. Transactional and compressed batches are not
   //    mapped: we keep them whole (no aborted-transaction index yet, no codecs linked), so
-  //    they must not make older values of their keys look obsolete.
-  map_.Clear();
+  //    they must not make older values of their keys look obsolete. The map lives for this
+  //    pass only: a broker with idle compacted topics holds no dedupe buffer (Kafka allocates
+  //    it for the life of each cleaner thread).
+  const size_t map_bytes = MapBytesFor(view, range);
+  SkimpyOffsetMap map(map_bytes, load_factor_);
+  if (!map.allocated()) {
+    return Status::Unavailable(who + "cannot map " + std::to_string(map_bytes) +
+                               " bytes for the offset map");
+  }
+  VLOG(1) << who << "offset map of " << map.max_entries() << " keys (" << map_bytes << " bytes)";
   int64_t map_end = range.first_dirty_offset;
   bool full = false;
   std::vector<RawRecord> records;
@@ -230,7 +257,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
         }
         for (const auto& r : records) {
           if (r.offset < range.first_dirty_offset || !r.has_key) continue;
-          if (!map_.Put(r.key, r.offset)) {
+          if (!map.Put(r.key, r.offset)) {
             full = true;
             map_end = r.offset;
             break;
@@ -249,7 +276,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
   }
   stats.end_offset = map_end;
   if (full) {
-    VLOG(1) << who << "offset map full at " << map_.size() << " keys; cleaning up to " << map_end;
+    VLOG(1) << who << "offset map full at " << map.size() << " keys; cleaning up to " << map_end;
   }
 
   // 2. Rewrite every cleanable segment holding offsets below the map's end, from the log start.
@@ -315,7 +342,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
           for (size_t i = 0; i < records.size(); ++i) {
             const RawRecord& r = records[i];
             if (r.has_key && r.offset < map_end) {
-              if (map_.Get(r.key) > r.offset) {
+              if (map.Get(r.key) > r.offset) {
                 keep[i] = false;  // a newer value of the key follows
               } else if (!r.has_value && !retain_tombstones) {
                 keep[i] = false;  // an expired tombstone that is the key's latest record

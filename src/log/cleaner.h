@@ -3,8 +3,10 @@
 // which range of a log may be cleaned and how dirty it is, and one cleaning pass over it.
 // LogCleaner (include/gregor/log/log_cleaner.h) picks the logs and runs the threads.
 //
-// Threads: a Cleaner belongs to one cleaner thread (its offset map is its memory); the
-// Throttler is shared by all of them. Errors: Status; kStale when the log changed under the
+// Threads: a Cleaner belongs to one cleaner thread; the Throttler is shared by all of them.
+// Memory: nothing between passes. A pass builds its offset map sized to its dirty range (capped
+// by the thread's share of log.cleaner.dedupe.buffer.size) and its I/O buffers, and frees them
+// when it returns. Errors: Status; kStale when the log changed under the
 // clean (closed, truncated, retention, abort requested) and nothing was swapped in for the
 // group being written; kCorruption for bytes that do not parse (the log is then skipped).
 
@@ -73,17 +75,27 @@ struct CleanStats {
 
 class Cleaner {
  public:
-  // `aborted` is polled between segments: true stops the clean (kStale).
+  // `dedupe_bytes` caps the offset map of one pass; `aborted` is polled between segments: true
+  // stops the clean (kStale).
   Cleaner(size_t dedupe_bytes, double load_factor, size_t io_buffer_bytes, Throttler* throttler,
           const gregor::Clock* clock, std::function<bool()> aborted);
 
   // Builds the key -> latest offset map over the dirty range, then rewrites the cleanable
   // segments from the log start up to the map's end, group by group, each group swapped in
-  // through Log::ReplaceSegments.
+  // through Log::ReplaceSegments. kUnavailable when the map's memory cannot be had (try later).
   Result<CleanStats> Clean(Log* log, const CleanerView& view, const CleanableRange& range);
 
+  // Bytes of the offset map a pass over `range` uses: enough for every record the dirty
+  // segments can hold (no record is smaller than kMinRecordBytes), at most the dedupe buffer.
+  size_t MapBytesFor(const CleanerView& view, const CleanableRange& range) const;
+
+  // The smallest v2 record: length, attributes, timestamp delta, offset delta, key length,
+  // value length and header count, one byte each.
+  static constexpr uint64_t kMinRecordBytes = 7;
+
  private:
-  SkimpyOffsetMap map_;
+  const size_t dedupe_bytes_;
+  const double load_factor_;
   const size_t io_buffer_bytes_;
   Throttler* const throttler_;
   const gregor::Clock* const clock_;

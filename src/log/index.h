@@ -12,6 +12,8 @@
 // so an append costs no index syscall.
 
 #include <atomic>
+#include <bit>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,23 +31,32 @@ struct TimeEntry {
   int32_t relative_offset;
 };
 
+// Entries in chunks that double in size (kFirstChunk, 2x, 4x, ...) and are allocated when the
+// first entry lands in them: an empty index holds no memory and a small one a few hundred bytes,
+// whatever segment.index.bytes allows (a broker may have thousands of mostly idle partitions).
+// The chunk table is inline and chunks never move, so readers need no lock.
 template <typename E>
 class IndexEntries {
  public:
-  explicit IndexEntries(size_t max_entries)
-      : max_entries_(max_entries),
-        chunks_(std::make_unique<std::unique_ptr<E[]>[]>(max_entries / kChunk + 1)) {}
+  explicit IndexEntries(size_t max_entries) : max_entries_(max_entries) {}
   size_t size() const { return count_.load(std::memory_order_acquire); }
   size_t capacity() const { return max_entries_; }
   bool full() const { return size() >= max_entries_; }
-  const E& at(size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  // Only for i < size(): the chunk holding i was stored before that count was published.
+  const E& at(size_t i) const {
+    size_t k, at;
+    Locate(i, &k, &at);
+    return chunks_[k][at];
+  }
   // Writer only. False when full.
   bool push_back(const E& e) {
     size_t n = count_.load(std::memory_order_relaxed);
     if (n >= max_entries_) return false;
-    auto& chunk = chunks_[n / kChunk];
-    if (!chunk) chunk = std::make_unique<E[]>(kChunk);
-    chunk[n % kChunk] = e;
+    size_t k, at;
+    Locate(n, &k, &at);
+    auto& chunk = chunks_[k];
+    if (!chunk) chunk = std::make_unique<E[]>(kFirstChunk << k);
+    chunk[at] = e;
     count_.store(n + 1, std::memory_order_release);
     return true;
   }
@@ -55,9 +66,18 @@ class IndexEntries {
   }
 
  private:
-  static constexpr size_t kChunk = 1024;
+  static constexpr size_t kFirstChunk = 64;
+  // Chunk k holds entries [kFirstChunk * (2^k - 1), kFirstChunk * (2^(k+1) - 1)).
+  static void Locate(size_t i, size_t* k, size_t* at) {
+    const size_t j = i / kFirstChunk + 1;
+    *k = static_cast<size_t>(std::bit_width(j)) - 1;
+    *at = i - kFirstChunk * ((size_t{1} << *k) - 1);
+  }
   const size_t max_entries_;
-  std::unique_ptr<std::unique_ptr<E[]>[]> chunks_;
+  static constexpr size_t kMaxChunks = 32;
+  static_assert(kFirstChunk * ((uint64_t{1} << kMaxChunks) - 1) > uint64_t{INT32_MAX},
+                "the chunks hold every entry an int32 segment.index.bytes allows");
+  std::unique_ptr<E[]> chunks_[kMaxChunks];
   std::atomic<size_t> count_{0};
 };
 

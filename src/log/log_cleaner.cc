@@ -149,13 +149,16 @@ gregor::Result<std::optional<LogCleaner::CleanResult>> LogCleaner::CleanWith(
       stats = Status::Stale(stats.status().ToString());
     }
   }
+  // kUnavailable: no memory for the offset map this time; the log itself is fine.
+  const bool retry_later = !stats.ok() && (stats.status().code() == Status::Code::kStale ||
+                                           stats.status().code() == Status::Code::kUnavailable);
   Status st;
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_progress_.erase(tp);
     if (stats.ok()) {
       checkpoints_[LogDirOf(*best.log)][tp] = stats->end_offset;
-    } else if (stats.status().code() != Status::Code::kStale) {
+    } else if (!retry_later) {
       uncleanable_.insert(tp);
     }
     cv_.notify_all();  // AbortAndPause waits for in_progress_ to drop tp
@@ -164,6 +167,9 @@ gregor::Result<std::optional<LogCleaner::CleanResult>> LogCleaner::CleanWith(
     if (stats.status().code() == Status::Code::kStale) {
       LOG(INFO) << "[LogCleaner] cleaning of " << tp.ToString()
                 << " stopped: " << stats.status().ToString();
+    } else if (retry_later) {
+      LOG(WARNING) << "[LogCleaner] cleaning of " << tp.ToString()
+                   << " postponed: " << stats.status().ToString();
     } else {
       LOG(ERROR) << "[LogCleaner] cannot clean " << tp.ToString()
                  << ", skipping it until restart: " << stats.status().ToString();

@@ -1,18 +1,53 @@
 #include "log/offset_map.h"
 
 #include <openssl/sha.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace gregor::log {
 
+namespace {
+
+double ClampLoadFactor(double load_factor) { return std::clamp(load_factor, 0.01, 1.0); }
+
+size_t MaxEntries(size_t slots, double load_factor) {
+  size_t n = static_cast<size_t>(static_cast<double>(slots) * ClampLoadFactor(load_factor));
+  return std::min(std::max<size_t>(n, 1), slots);
+}
+
+}  // namespace
+
 SkimpyOffsetMap::SkimpyOffsetMap(size_t memory_bytes, double load_factor) {
   slots_ = std::max<size_t>(memory_bytes / kSlotBytes, 1);
-  double lf = std::clamp(load_factor, 0.01, 1.0);
-  max_entries_ = std::max<size_t>(static_cast<size_t>(static_cast<double>(slots_) * lf), 1);
-  max_entries_ = std::min(max_entries_, slots_);
-  table_.assign(slots_ * 3, 0);
+  max_entries_ = MaxEntries(slots_, load_factor);
+  // An anonymous mapping rather than a zero-filled vector: a vector writes every byte up front
+  // (the whole dedupe buffer resident at once), a fresh mapping is zero pages the kernel
+  // provides on first touch.
+  mapped_bytes_ = slots_ * kSlotBytes;
+  void* p =
+      ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    mapped_bytes_ = 0;
+    max_entries_ = 0;
+    return;
+  }
+  table_ = static_cast<uint64_t*>(p);
+}
+
+SkimpyOffsetMap::~SkimpyOffsetMap() {
+  if (table_ != nullptr) ::munmap(table_, mapped_bytes_);
+}
+
+size_t SkimpyOffsetMap::MemoryFor(size_t entries, double load_factor) {
+  const double lf = ClampLoadFactor(load_factor);
+  size_t slots =
+      std::max<size_t>(static_cast<size_t>(std::ceil(static_cast<double>(entries) / lf)), entries);
+  slots = std::max<size_t>(slots, 1);
+  while (MaxEntries(slots, load_factor) < entries) ++slots;  // rounding of the product
+  return slots * kSlotBytes;
 }
 
 SkimpyOffsetMap::Hash SkimpyOffsetMap::HashKey(std::string_view key) {
@@ -37,6 +72,7 @@ size_t SkimpyOffsetMap::Find(const Hash& h) const {
 }
 
 bool SkimpyOffsetMap::Put(std::string_view key, int64_t offset) {
+  if (table_ == nullptr) return false;
   Hash h = HashKey(key);
   size_t i = Find(h);
   if (i == slots_) return false;
@@ -53,6 +89,7 @@ bool SkimpyOffsetMap::Put(std::string_view key, int64_t offset) {
 }
 
 int64_t SkimpyOffsetMap::Get(std::string_view key) const {
+  if (table_ == nullptr) return -1;
   size_t i = Find(HashKey(key));
   if (i == slots_) return -1;
   const uint64_t* s = &table_[i * 3];
@@ -60,7 +97,13 @@ int64_t SkimpyOffsetMap::Get(std::string_view key) const {
 }
 
 void SkimpyOffsetMap::Clear() {
-  std::fill(table_.begin(), table_.end(), 0);
+  if (table_ != nullptr && size_ > 0) {
+    // On a private anonymous mapping MADV_DONTNEED frees the pages and later reads see zeros:
+    // an empty table that holds no memory. Should it fail, zero the table by hand.
+    if (::madvise(table_, mapped_bytes_, MADV_DONTNEED) != 0) {
+      std::memset(table_, 0, mapped_bytes_);
+    }
+  }
   size_ = 0;
   latest_offset_ = -1;
 }

@@ -36,6 +36,10 @@ void StoreBE(uint8_t* p, uint64_t v, int bytes) {
 int16_t Load16(const uint8_t* p) { return static_cast<int16_t>(LoadBE(p, 2)); }
 int32_t Load32(const uint8_t* p) { return static_cast<int32_t>(LoadBE(p, 4)); }
 int64_t Load64(const uint8_t* p) { return static_cast<int64_t>(LoadBE(p, 8)); }
+// a + b with two's-complement wrap-around (Java's long addition) instead of undefined behaviour.
+int64_t WrappingAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
 
 // Zig-zag varint reader over [p, end). Returns false when truncated or over-long.
 bool ReadVarlong(const uint8_t*& p, const uint8_t* end, int64_t* out) {
@@ -314,8 +318,11 @@ bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out) {
     if (!WalkRecord(q, q + len, -1, &r)) return false;
     if (r.offset <= prev_delta || r.offset > h.last_offset_delta) return false;
     prev_delta = r.offset;
-    r.offset += h.base_offset;
-    r.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp;
+    // Both bases come from the sender (a Produce batch is decoded before the leader stamps
+    // it): add as Kafka's Java longs do, wrapping, never with signed overflow.
+    r.offset = WrappingAdd(h.base_offset, r.offset);
+    r.timestamp =
+        h.log_append_time() ? h.max_timestamp : WrappingAdd(h.base_timestamp, r.timestamp);
     out->push_back(std::move(r));
     q += len;
   }

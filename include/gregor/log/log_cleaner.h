@@ -15,8 +15,12 @@
 // Threads: log.cleaner.threads own threads doing blocking file I/O; every public method is
 // thread-safe. Lifecycle: constructed (reads the checkpoints) -> Start -> Stop (joins; also
 // in the destructor). CleanOnce runs one pass on the caller's thread (tests, tools).
+// Memory: none held while idle. Each pass allocates an offset map sized to its dirty range,
+// at most the thread's share of log.cleaner.dedupe.buffer.size, and its I/O buffers, and frees
+// them when it ends (Kafka holds the whole dedupe buffer for the life of the threads).
 // Errors: a log whose bytes cannot be cleaned (corruption, I/O error) is logged at ERROR and
-// skipped until restart, as Kafka marks it uncleanable; other logs keep being cleaned.
+// skipped until restart, as Kafka marks it uncleanable; other logs keep being cleaned. A pass
+// that cannot get its map's memory is logged at WARNING and tried again later.
 
 #include <cfloat>
 #include <condition_variable>
@@ -50,7 +54,7 @@ class LogCleaner {
   struct Options {
     bool enable = true;                        // log.cleaner.enable
     int32_t threads = 1;                       // log.cleaner.threads
-    int64_t dedupe_buffer_size = 134217728;    // log.cleaner.dedupe.buffer.size (all threads)
+    int64_t dedupe_buffer_size = 134217728;    // log.cleaner.dedupe.buffer.size (all threads; cap)
     double io_buffer_load_factor = 0.9;        // log.cleaner.io.buffer.load.factor
     int32_t io_buffer_size = 524288;           // log.cleaner.io.buffer.size
     double io_max_bytes_per_second = DBL_MAX;  // log.cleaner.io.max.bytes.per.second

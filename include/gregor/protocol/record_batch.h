@@ -48,7 +48,12 @@ struct RecordBatchHeader {
   bool is_transactional() const { return (attributes & kTransactionalBit) != 0; }
   bool is_control() const { return (attributes & kControlBit) != 0; }
   bool log_append_time() const { return (attributes & kTimestampTypeBit) != 0; }
-  int64_t last_offset() const { return base_offset + last_offset_delta; }
+  // Wraps like Kafka's Java long instead of overflowing (both fields come from the wire or a
+  // possibly corrupt segment); callers check the result against what they expect.
+  int64_t last_offset() const {
+    return static_cast<int64_t>(static_cast<uint64_t>(base_offset) +
+                                static_cast<uint64_t>(static_cast<int64_t>(last_offset_delta)));
+  }
   size_t total_size() const { return static_cast<size_t>(batch_length) + kRecordBatchLogOverhead; }
 };
 
