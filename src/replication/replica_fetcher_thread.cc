@@ -10,7 +10,6 @@
 
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
-#include "gregor/protocol/header.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
 
@@ -21,12 +20,30 @@ namespace {
 using protocol::ErrorCode;
 
 // Fetch v12 (Kafka 3.1+): flexible, with last_fetched_epoch and the diverging_epoch tagged
-// field (KIP-320 truncation on fetch), and topic names rather than topic ids (v13).
-constexpr int16_t kFetchVersion = 12;
+// field (KIP-320 truncation on fetch), and topic names rather than topic ids (v13). Older
+// versions would need OffsetsForLeaderEpoch before fetching, which this follower does not
+// do, so v12 is both ends of the range it negotiates.
+constexpr network::VersionRange kFetchVersions{12, 12};
 // Bounds the allocation a corrupt size prefix could cause. Responses may exceed
 // replica.fetch.response.max.bytes by one batch (KIP-74), so this is not that setting.
 constexpr size_t kMaxResponseBytes = size_t{1} << 30;
 constexpr int64_t kWarnIntervalMs = 10000;
+
+network::BrokerClientOptions ClientOptions(const ReplicaFetcherManager::Options& o) {
+  network::BrokerClientOptions c;
+  c.client_id = "gregor-replica-fetcher-" + std::to_string(o.broker_id);
+  c.request_timeout_ms = o.socket_timeout_ms;
+  c.connect_timeout_ms = o.connect_timeout_ms;
+  c.connect_timeout_max_ms = o.connect_timeout_max_ms;
+  // Kafka's BrokerBlockingSender dials with no reconnect backoff of its own: every failure
+  // already waits replica.fetch.backoff.ms in the fetcher loop.
+  c.reconnect_backoff_ms = 0;
+  c.reconnect_backoff_max_ms = 0;
+  c.max_response_bytes = kMaxResponseBytes;
+  c.tls = o.tls;
+  c.verify_hostname = o.verify_hostname;
+  return c;
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -73,7 +90,7 @@ ReplicaFetcherThread::ReplicaFetcherThread(const ReplicaFetcherManager::Options&
       metadata_(metadata),
       prefix_("[ReplicaFetcher replicaId=" + std::to_string(options.broker_id) + ", leaderId=" +
               std::to_string(source_broker) + ", fetcherId=" + std::to_string(fetcher_id) + "] "),
-      client_id_("gregor-replica-fetcher-" + std::to_string(options.broker_id)) {}
+      client_(ClientOptions(options)) {}
 
 ReplicaFetcherThread::~ReplicaFetcherThread() {
   Stop();
@@ -116,7 +133,7 @@ void ReplicaFetcherThread::Stop() {
   }
   cv_.notify_all();
   // Wakes a long poll or a connect to a leader that never answers.
-  channel_.Interrupt();
+  client_.Interrupt();
 }
 
 void ReplicaFetcherThread::Join() {
@@ -153,26 +170,26 @@ void ReplicaFetcherThread::Run() {
       continue;
     }
     if (!BuildRequest(fetchable)) continue;
-    uint8_t* body = nullptr;
-    size_t size = 0;
-    st = channel_.Send(request_buf_, options_.socket_timeout_ms);
-    if (st.ok()) st = channel_.Receive(kMaxResponseBytes, read_timeout_ms, &body, &size);
+    network::BrokerClient::Response resp;
+    st = client_.Call(
+        protocol::ApiKey::kFetch, kFetchVersions,
+        [this](protocol::Writer& w, int16_t version) { request_.Encode(w, version); }, &resp,
+        read_timeout_ms);
     if (!st.ok()) {
-      channel_.Close();
       if (stopping()) break;
       const int64_t now = NowMs();
       if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
         last_transport_warn_ms_ = now;
-        LOG(WARNING) << prefix_ << "fetch from " << connected_to_.host << ":" << connected_to_.port
+        LOG(WARNING) << prefix_ << "fetch from " << client_.host() << ":" << client_.port()
                      << " failed: " << st.ToString() << "; retrying in "
                      << options_.fetch_backoff_ms << " ms";
       }
       Backoff();
       continue;
     }
-    HandleResponse(body, size);
+    HandleResponse(resp.body, resp.size, resp.api_version);
   }
-  channel_.Close();
+  client_.Close();
   in_flight_.clear();
   VLOG(1) << prefix_ << "stopped";
   finished_.store(true);
@@ -216,33 +233,37 @@ Status ReplicaFetcherThread::EnsureConnected() {
     return Status::NotFound("leader " + std::to_string(source_broker_) + " has no listener " +
                             options_.listener + " in the metadata yet");
   }
-  if (!ep->security_protocol.empty() && ep->security_protocol != "PLAINTEXT") {
+  const std::string& protocol = ep->security_protocol;
+  const bool tls = protocol == "SSL";
+  if (!(protocol.empty() || protocol == "PLAINTEXT" || (tls && options_.tls))) {
     if (!logged_tls_gap_) {
       logged_tls_gap_ = true;
       LOG(ERROR) << prefix_ << "listener " << options_.listener << " of broker " << source_broker_
-                 << " uses " << ep->security_protocol
-                 << ": replica fetching supports PLAINTEXT only (inter-broker TLS/SASL is not "
-                    "implemented); not replicating from it";
+                 << " uses " << protocol
+                 << (tls ? " and this broker has no inter-broker TLS settings"
+                         : ": inter-broker SASL is not implemented")
+                 << "; not replicating from it";
     }
-    return Status::InvalidArgument("unsupported security protocol " + ep->security_protocol);
+    return Status::InvalidArgument("unsupported security protocol " + protocol);
   }
-  Endpoint want{ep->host.empty() ? "127.0.0.1" : ep->host, ep->port};
-  if (channel_.connected() && want == connected_to_) return Status::Ok();
-  if (channel_.connected()) {
-    LOG(INFO) << prefix_ << "leader moved from " << connected_to_.host << ":" << connected_to_.port
-              << " to " << want.host << ":" << want.port;
-    channel_.Close();
+  const std::string host = ep->host.empty() ? "127.0.0.1" : ep->host;
+  if (client_.connected() &&
+      (host != client_.host() || ep->port != client_.port() || tls != client_.tls())) {
+    LOG(INFO) << prefix_ << "leader moved from " << client_.host() << ":" << client_.port()
+              << " to " << host << ":" << ep->port;
   }
-  GREGOR_RETURN_IF_ERROR(channel_.Connect(want.host, want.port, options_.socket_timeout_ms));
-  connected_to_ = want;
-  VLOG(1) << prefix_ << "connected to " << want.host << ":" << want.port;
+  client_.SetPeer(host, ep->port, tls);
+  if (client_.connected()) return Status::Ok();
+  GREGOR_RETURN_IF_ERROR(client_.Connect());
+  VLOG(1) << prefix_ << "connected to " << host << ":" << ep->port << (tls ? " (TLS)" : "");
   return Status::Ok();
 }
 
 bool ReplicaFetcherThread::BuildRequest(
     const std::vector<std::pair<TopicPartition, int32_t>>& fetchable) {
   in_flight_.clear();
-  protocol::FetchRequest req;
+  protocol::FetchRequest& req = request_;
+  req = protocol::FetchRequest();
   req.replica_id = options_.broker_id;
   req.max_wait_ms = options_.fetch_wait_max_ms;
   req.min_bytes = options_.fetch_min_bytes;
@@ -278,35 +299,20 @@ bool ReplicaFetcherThread::BuildRequest(
     in_flight_[tp] = InFlight{std::move(partition), epoch, fp.fetch_offset};
   }
   if (in_flight_.empty()) return false;
-
-  protocol::Writer w;
-  w.Int32(0);
-  protocol::RequestHeader h;
-  h.api_key = static_cast<int16_t>(protocol::ApiKey::kFetch);
-  h.api_version = kFetchVersion;
-  h.correlation_id = ++correlation_id_;
-  h.client_id = client_id_;
-  protocol::EncodeRequestHeader(w, h);
-  req.Encode(w, kFetchVersion);
-  w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
-  request_buf_.clear();
-  for (const auto& c : w.chunks()) request_buf_ += c.bytes;  // no file chunks in a request
   VLOG(2) << prefix_ << "fetching " << in_flight_.size() << " partitions";
   return true;
 }
 
-void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size) {
+void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t version) {
+  // `body` follows the response header (the client checked its correlation id) and lives in
+  // the client's receive buffer until the next call: record sets are appended from it.
   protocol::Reader r(body, size);
-  const int32_t correlation_id = r.Int32();
-  if (protocol::ResponseHeaderVersion(protocol::ApiKey::kFetch, kFetchVersion) >= 1) {
-    r.SkipTaggedFields();
-  }
   protocol::FetchResponse resp;
-  if (!r.ok() || correlation_id != correlation_id_ || !resp.Decode(r, kFetchVersion)) {
-    // The stream is out of step or the leader speaks something else: start over.
-    LOG(WARNING) << prefix_ << "unreadable Fetch response (" << size
+  if (!resp.Decode(r, version)) {
+    // The leader speaks something else: start over.
+    LOG(WARNING) << prefix_ << "unreadable Fetch v" << version << " response (" << size
                  << " bytes); reconnecting after " << options_.fetch_backoff_ms << " ms";
-    channel_.Close();
+    client_.Close();
     Backoff();
     return;
   }

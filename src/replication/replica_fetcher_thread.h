@@ -6,7 +6,8 @@
 // Owner: the ReplicaFetcherManager, which adds and removes partitions and
 // stops it. Threads: Add/Remove/Stop/PartitionCount from any thread (a mutex
 // guards the partition map; never held across I/O); the loop runs on its own
-// thread and alone touches the connection.
+// thread and alone touches the connection (a BrokerClient: Stop() only
+// interrupts it).
 // Lifecycle: Start() -> Add/Remove* -> Stop() (returns at once; blocked socket
 // calls are interrupted) -> Join(). finished() turns true when the loop has
 // exited, so a retired thread can be joined without waiting.
@@ -24,9 +25,9 @@
 
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
+#include "gregor/network/broker_client.h"
 #include "gregor/protocol/messages/fetch.h"
 #include "gregor/replication/replica_fetcher_manager.h"
-#include "replication/blocking_channel.h"
 
 namespace gregor::replication {
 
@@ -57,20 +58,14 @@ class ReplicaFetcherThread {
     int32_t leader_epoch = -1;
     int64_t fetch_offset = 0;
   };
-  struct Endpoint {
-    std::string host;
-    int32_t port = 0;
-    bool operator==(const Endpoint&) const = default;
-  };
-
   void Run();
   // Waits until some partition can be fetched; false when stopping.
   bool WaitForFetchable(std::vector<std::pair<TopicPartition, int32_t>>* out);
   // Resolves the leader's endpoint and (re)connects when needed.
   Status EnsureConnected();
-  // Builds the Fetch request into request_buf_; fills in_flight_.
+  // Builds the Fetch request into request_; fills in_flight_.
   bool BuildRequest(const std::vector<std::pair<TopicPartition, int32_t>>& fetchable);
-  void HandleResponse(uint8_t* body, size_t size);
+  void HandleResponse(uint8_t* body, size_t size, int16_t version);
   void HandlePartition(const TopicPartition& tp, const InFlight& f,
                        const protocol::FetchResponse::PartitionData& pd, uint8_t* body,
                        size_t size);
@@ -90,7 +85,6 @@ class ReplicaFetcherThread {
   cluster::ReplicaManager* const replicas_;
   cluster::MetadataCache* const metadata_;
   const std::string prefix_;  // log context
-  const std::string client_id_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -100,11 +94,9 @@ class ReplicaFetcherThread {
   std::atomic<bool> finished_{false};
   std::thread thread_;
 
-  // Loop-thread state.
-  BlockingChannel channel_;
-  Endpoint connected_to_;
-  int32_t correlation_id_ = 0;
-  std::string request_buf_;
+  // Loop-thread state (client_ is also interrupted by Stop()).
+  network::BrokerClient client_;
+  protocol::FetchRequest request_;
   std::unordered_map<TopicPartition, InFlight> in_flight_;
   std::unordered_map<TopicPartition, int64_t> last_warn_ms_;
   int64_t last_transport_warn_ms_ = 0;

@@ -5,119 +5,33 @@
 #include <chrono>
 #include <thread>
 
-#include "gregor/network/asio.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
-#include "gregor/protocol/header.h"
 #include "gregor/protocol/messages/controlled_shutdown.h"
 #include "gregor/protocol/reader.h"
-#include "gregor/protocol/writer.h"
 
 namespace gregor::server {
 
 namespace {
 
-using asio::ip::tcp;
-// Kafka 2.4+ brokers (IBP >= 2.4-IV1) send v3, with the broker epoch (KIP-380).
-constexpr int16_t kVersion = 3;
-constexpr uint32_t kMaxResponseSize = 64u << 20;
-
-std::string Flatten(protocol::Writer& w) {
-  std::string s;
-  s.reserve(w.size());
-  for (const auto& c : w.chunks()) s += c.bytes;
-  return s;
-}
-
-// One request/response exchange on a fresh connection, bounded by `timeout_ms` overall.
-Status Exchange(const std::string& host, int32_t port, const std::string& frame,
-                int32_t correlation_id, int64_t timeout_ms,
-                protocol::ControlledShutdownResponse* out) {
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  tcp::socket sock(io);
-  Status result =
-      Status::Timeout("no answer from the controller within " + std::to_string(timeout_ms) + " ms");
-  bool finished = false;
-  std::string body;
-  auto exchange = [&]() -> asio::awaitable<void> {
-    boost::system::error_code ec;
-    auto eps = co_await resolver.async_resolve(host, std::to_string(port),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      result = Status::Unavailable("resolve " + host + ": " + ec.message());
-      finished = true;
-      co_return;
-    }
-    co_await asio::async_connect(sock, eps, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      result =
-          Status::Unavailable("connect " + host + ":" + std::to_string(port) + ": " + ec.message());
-      finished = true;
-      co_return;
-    }
-    co_await asio::async_write(sock, asio::buffer(frame),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    uint8_t size_buf[4];
-    if (!ec) {
-      co_await asio::async_read(sock, asio::buffer(size_buf, 4),
-                                asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) {
-      result = Status::Unavailable("exchange with " + host + ":" + std::to_string(port) + ": " +
-                                   ec.message());
-      finished = true;
-      co_return;
-    }
-    uint32_t size = (uint32_t(size_buf[0]) << 24) | (uint32_t(size_buf[1]) << 16) |
-                    (uint32_t(size_buf[2]) << 8) | uint32_t(size_buf[3]);
-    if (size < 4 || size > kMaxResponseSize) {
-      result = Status::Corruption("bad response size " + std::to_string(size));
-      finished = true;
-      co_return;
-    }
-    body.resize(size);
-    co_await asio::async_read(sock, asio::buffer(body),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    result = ec ? Status::Unavailable("receive: " + ec.message()) : Status::Ok();
-    finished = true;
-  };
-  asio::co_spawn(io, exchange, [&](std::exception_ptr e) {
-    if (e && !finished) {
-      result = Status::Internal("controlled shutdown exchange failed");
-      finished = true;
-    }
-  });
-  io.run_for(std::chrono::milliseconds(std::max<int64_t>(1, timeout_ms)));
-  if (!finished) {
-    // Timed out: abort what is pending and let the coroutine finish.
-    resolver.cancel();
-    boost::system::error_code ignored;
-    sock.close(ignored);
-    io.restart();
-    io.run();
-    result = Status::Timeout("no answer from the controller within " + std::to_string(timeout_ms) +
-                             " ms");
-  }
-  if (!result.ok()) return result;
-
-  protocol::Reader r(reinterpret_cast<const uint8_t*>(body.data()), body.size());
-  int32_t corr = r.Int32();
-  if (protocol::ResponseHeaderVersion(protocol::ApiKey::kControlledShutdown, kVersion) >= 1) {
-    r.SkipTaggedFields();
-  }
-  if (!r.ok() || corr != correlation_id) return Status::Corruption("bad response header");
-  if (!out->Decode(r, kVersion)) return Status::Corruption("bad ControlledShutdown response");
-  return Status::Ok();
-}
+// v2 added the broker epoch (KIP-380), which lets the controller refuse a request from an
+// older incarnation of this broker; v3 is v2, flexible. Kafka 2.4+ brokers send v3.
+constexpr network::VersionRange kVersions{2, 3};
 
 }  // namespace
 
 Status ControlledShutdownClient::Run(const cluster::MetadataCache& metadata, int32_t broker_id,
                                      int64_t broker_epoch, const std::string& listener,
                                      int max_retries, int64_t retry_backoff_ms,
-                                     int64_t socket_timeout_ms) {
+                                     const network::BrokerClientOptions& client_options) {
   const std::string prefix = "[ControlledShutdown broker=" + std::to_string(broker_id) + "] ";
+  network::BrokerClientOptions o = client_options;
+  if (o.client_id.empty())
+    o.client_id = "broker-" + std::to_string(broker_id) + "-controlled-shutdown";
+  // Each attempt is followed by controlled.shutdown.retry.backoff.ms: no backoff of its own.
+  o.reconnect_backoff_ms = 0;
+  o.reconnect_backoff_max_ms = 0;
+  network::BrokerClient client(o);
   Status last = Status::Unavailable("no attempt made");
   for (int attempt = 1; attempt <= std::max(1, max_retries); ++attempt) {
     auto snapshot = metadata.Get();
@@ -135,25 +49,27 @@ Status ControlledShutdownClient::Run(const cluster::MetadataCache& metadata, int
                                                 : "controller " + std::to_string(controller_id) +
                                                       " has no endpoint on listener " + listener);
     } else {
-      protocol::ControlledShutdownRequest req;
-      req.broker_id = broker_id;
-      req.broker_epoch = broker_epoch;
-      protocol::Writer w;
-      w.Int32(0);
-      protocol::RequestHeader h;
-      h.api_key = static_cast<int16_t>(protocol::ApiKey::kControlledShutdown);
-      h.api_version = kVersion;
-      h.correlation_id = attempt;
-      h.client_id = "broker-" + std::to_string(broker_id) + "-controlled-shutdown";
-      protocol::EncodeRequestHeader(w, h);
-      req.Encode(w, kVersion);
-      w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
-      const std::string frame = Flatten(w);
-
+      client.SetPeer(endpoint->host.empty() ? "127.0.0.1" : endpoint->host, endpoint->port,
+                     endpoint->security_protocol == "SSL");
       auto started = std::chrono::steady_clock::now();
+      network::BrokerClient::Response raw;
+      Status st = client.Call(
+          protocol::ApiKey::kControlledShutdown, kVersions,
+          [&](protocol::Writer& w, int16_t version) {
+            protocol::ControlledShutdownRequest req;
+            req.broker_id = broker_id;
+            req.broker_epoch = broker_epoch;
+            req.Encode(w, version);
+          },
+          &raw);
       protocol::ControlledShutdownResponse resp;
-      Status st = Exchange(endpoint->host, endpoint->port, frame, h.correlation_id,
-                           socket_timeout_ms, &resp);
+      if (st.ok()) {
+        protocol::Reader r(raw.body, raw.size);
+        if (!resp.Decode(r, raw.api_version)) {
+          st = Status::Corruption("unreadable ControlledShutdown response");
+          client.Close();
+        }
+      }
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();

@@ -25,6 +25,7 @@
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
 #include "gregor/protocol/header.h"
+#include "gregor/protocol/messages/api_versions.h"
 #include "gregor/protocol/messages/fetch.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/record_batch.h"
@@ -86,12 +87,14 @@ ErrorCode ToErrorCode(const Status& st) {
   }
 }
 
-// A leader broker's network side, reduced to Fetch from replicas. kSilent accepts and reads
-// requests but never answers (a hung leader). kCutLastBatch ends every record set of more than
-// one batch with a partial batch, as a size-limited log read may.
+// A leader broker's network side, reduced to ApiVersions and Fetch from replicas. kSilent
+// answers ApiVersions, then reads Fetch requests but never answers them (a leader hung
+// mid-request); kMute answers nothing at all (hung before the connection is ready).
+// kCutLastBatch ends every record set of more than one batch with a partial batch, as a
+// size-limited log read may.
 class LeaderServer {
  public:
-  enum class Mode { kServe, kSilent, kCutLastBatch };
+  enum class Mode { kServe, kSilent, kMute, kCutLastBatch };
 
   LeaderServer(cluster::ReplicaManager* replicas, Mode mode) : replicas_(replicas), mode_(mode) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -111,6 +114,7 @@ class LeaderServer {
   int port() const { return port_; }
   int requests() const { return requests_.load(); }
   int connections() const { return connections_.load(); }
+  int api_versions_requests() const { return api_versions_requests_.load(); }
   protocol::FetchRequest last_request() const {
     std::lock_guard<std::mutex> lock(mu_);
     return last_request_;
@@ -162,8 +166,14 @@ class LeaderServer {
       protocol::Reader r(body);
       protocol::RequestHeader h;
       protocol::FetchRequest req;
-      if (!protocol::DecodeRequestHeader(r, &h) ||
-          h.api_key != static_cast<int16_t>(protocol::ApiKey::kFetch) ||
+      if (protocol::DecodeRequestHeader(r, &h) &&
+          h.api_key == static_cast<int16_t>(protocol::ApiKey::kApiVersions)) {
+        ++api_versions_requests_;
+        if (mode_ == Mode::kMute) continue;
+        if (!WriteFully(fd, ApiVersionsAnswer(h))) return;
+        continue;
+      }
+      if (h.api_key != static_cast<int16_t>(protocol::ApiKey::kFetch) ||
           !req.Decode(r, h.api_version)) {
         ADD_FAILURE() << "unreadable request";
         return;
@@ -174,7 +184,7 @@ class LeaderServer {
         last_client_id_ = h.client_id.value_or("");
       }
       ++requests_;
-      if (mode_ == Mode::kSilent) continue;
+      if (mode_ == Mode::kSilent || mode_ == Mode::kMute) continue;
       std::string frame = Answer(req, h);
       if (frame.empty() || !WriteFully(fd, frame)) return;
     }
@@ -245,6 +255,21 @@ class LeaderServer {
     return resp;
   }
 
+  // What the broker's ApiVersions handler says: the advertised APIs (Fetch up to v12).
+  static std::string ApiVersionsAnswer(const protocol::RequestHeader& h) {
+    protocol::ApiVersionsResponse resp;
+    for (const auto& api : protocol::SupportedApis()) {
+      resp.api_keys.push_back({static_cast<int16_t>(api.key), api.min, api.max});
+    }
+    protocol::Writer w;
+    w.Int32(0);
+    protocol::EncodeResponseHeader(w, protocol::ApiKey::kApiVersions, h.api_version,
+                                   h.correlation_id);
+    resp.Encode(w, h.api_version);
+    w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
+    return w.Flatten();
+  }
+
   std::string Answer(const protocol::FetchRequest& req, const protocol::RequestHeader& h) {
     std::vector<TopicPartition> tps;
     for (const auto& t : req.topics) {
@@ -302,6 +327,7 @@ class LeaderServer {
   std::deque<std::string> scratch_;  // kCutLastBatch record sets (one connection per test)
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int> api_versions_requests_{0};
   protocol::FetchRequest last_request_;
   std::string last_client_id_;
 };
@@ -708,7 +734,9 @@ TEST_F(ReplicaFetcherTest, ReconnectsWhenTheLeaderRestartsElsewhere) {
   EXPECT_EQ(LogBytes(*leader.Log()), LogBytes(*follower.Log()));
 }
 
-TEST_F(ReplicaFetcherTest, TlsListenerIsNotDialed) {
+// Without inter-broker TLS settings (Options::tls), a leader whose listener speaks SSL is
+// never dialled in plaintext.
+TEST_F(ReplicaFetcherTest, TlsListenerWithoutTlsSettingsIsNotDialed) {
   Broker leader(1, root_);
   Broker follower(2, root_);
   leader.Serve();
@@ -744,6 +772,41 @@ TEST_F(ReplicaFetcherTest, ShutdownIsPromptWithALeaderThatNeverAnswers) {
   follower.fetchers->Update({{kTp, 1, 0}}, {});
   EXPECT_EQ(0u, follower.fetchers->NumFetchers());
   EXPECT_EQ(1, leader.server->requests());
+}
+
+// A leader that accepts the connection and never answers its ApiVersions: the fetcher is
+// stuck in connection setup (socket.connection.setup.timeout.ms, 10 s), and Shutdown still
+// returns at once.
+TEST_F(ReplicaFetcherTest, ShutdownIsPromptWhileConnectingToALeaderThatNeverAnswers) {
+  Broker leader(1, root_);
+  Broker follower(2, root_);
+  leader.Serve(LeaderServer::Mode::kMute);
+  follower.StartFetchers();
+  PublishBrokers(follower, {&leader});
+  leader.SetRole(1, 0, {1, 2});
+  follower.SetRole(1, 0, {1, 2});
+  ASSERT_TRUE(WaitFor([&] { return leader.server->api_versions_requests() == 1; }));
+  const auto start = Clock_::now();
+  follower.fetchers->Shutdown();
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock_::now() - start).count();
+  EXPECT_LT(took, 2000);
+  EXPECT_EQ(0, leader.server->requests());
+}
+
+// The follower asks ApiVersions once per connection and fetches at the version negotiated.
+TEST_F(ReplicaFetcherTest, NegotiatesApiVersionsOncePerConnection) {
+  Broker leader(1, root_);
+  Broker follower(2, root_);
+  leader.Serve();
+  follower.StartFetchers();
+  PublishBrokers(follower, {&leader});
+  leader.SetRole(1, 0, {1, 2});
+  leader.Produce(3, "v");
+  follower.SetRole(1, 0, {1, 2});
+  ASSERT_TRUE(WaitFor([&] { return follower.Hw() == 9 && leader.server->requests() >= 3; }));
+  EXPECT_EQ(1, leader.server->connections());
+  EXPECT_EQ(1, leader.server->api_versions_requests());
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #pragma once
-// TLS server contexts from Kafka's PEM settings (KIP-651). Built once at
-// start-up; shared read-only by all connections of an SSL listener.
+// TLS contexts from Kafka's PEM settings (KIP-651). Built once at start-up; a
+// server context is shared read-only by all connections of an SSL listener, a
+// client context by the inter-broker clients (BrokerClient) of this broker.
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gregor/base/status.h"
 #include "gregor/network/asio.h"
@@ -18,8 +20,26 @@ struct TlsOptions {
   std::string truststore_location;      // PEM CA bundle (client auth)
   std::string truststore_certificates;  // inline PEM alternative
   std::string client_auth = "none";     // none | requested | required
+  // Client side only (MakeClientTlsContext): ssl.enabled.protocols (TLSv1.2, TLSv1.3; empty =
+  // both) and ssl.cipher.suites (OpenSSL names; TLS_* are TLSv1.3 suites; empty = defaults).
+  std::vector<std::string> enabled_protocols;
+  std::vector<std::string> cipher_suites;
 };
 
 Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsOptions& options);
+
+// The client side of Kafka's SSL settings, for connections to other brokers: the peer's
+// certificate chain must verify against the truststore (ssl.truststore.location or
+// ssl.truststore.certificates; the system CA paths when neither is set); the keystore, when
+// set, is presented to servers that ask for a client certificate (ssl.client.auth).
+// Hostname verification (ssl.endpoint.identification.algorithm) is per connection: see
+// BrokerClientOptions::verify_hostname. kInvalidArgument names the bad setting.
+Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const TlsOptions& options);
+
+// ssl.endpoint.identification.algorithm: "https" (Kafka's default) verifies that the peer's
+// certificate names the host dialled; "" turns that off. Other values are refused by config.
+inline bool VerifiesHostname(const std::string& endpoint_identification_algorithm) {
+  return !endpoint_identification_algorithm.empty();
+}
 
 }  // namespace gregor::network

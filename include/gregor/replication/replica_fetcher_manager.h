@@ -4,8 +4,9 @@
 //
 // What: partitions to follow are spread over fetcher threads keyed by
 // (source broker, fetcher index = hash(tp) % num.replica.fetchers). Each thread
-// keeps one plaintext connection to its leader (the endpoint of
-// `Options::listener` in the MetadataCache) and loops: one Fetch v12 for all of
+// keeps one connection (a network::BrokerClient: PLAINTEXT or SSL, as the
+// leader's endpoint of `Options::listener` in the MetadataCache says) to its
+// leader and loops: one Fetch v12 for all of
 // its partitions (long-polled by the leader), then per partition append the
 // record set, follow the high watermark, or truncate to the divergence point the
 // leader reports (KIP-320, truncation on fetch). Threads are created on demand
@@ -36,6 +37,7 @@
 #include "gregor/base/ids.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
+#include "gregor/network/asio.h"
 
 namespace gregor::replication {
 
@@ -52,7 +54,13 @@ class ReplicaFetcherManager {
     int32_t fetch_wait_max_ms = 500;              // replica.fetch.wait.max.ms
     int32_t fetch_backoff_ms = 1000;              // replica.fetch.backoff.ms
     int32_t socket_timeout_ms = 30000;            // replica.socket.timeout.ms
-    int32_t num_fetchers = 1;  // num.replica.fetchers: fetcher threads per source broker
+    int32_t num_fetchers = 1;            // num.replica.fetchers: fetcher threads per source broker
+    int32_t connect_timeout_ms = 10000;  // socket.connection.setup.timeout.ms
+    int32_t connect_timeout_max_ms = 30000;  // socket.connection.setup.timeout.max.ms
+    // TLS settings for leaders whose inter-broker listener speaks SSL
+    // (network::MakeClientTlsContext); null: such leaders are not dialled (an ERROR, once).
+    std::shared_ptr<asio::ssl::context> tls;
+    bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
   };
 
   ReplicaFetcherManager(Options o, cluster::ReplicaManager* replicas,
