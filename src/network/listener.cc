@@ -3,9 +3,12 @@
 #include <glog/logging.h>
 #include <sys/sendfile.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <limits>
+#include <optional>
 #include <span>
 
 namespace gregor::network {
@@ -24,6 +27,8 @@ bool ShouldWarn(std::atomic<int64_t>& last_ms) {
   return now - prev >= 1000 && last_ms.compare_exchange_strong(prev, now);
 }
 std::atomic<int64_t> g_last_frame_warning{0};
+std::atomic<int64_t> g_last_stall_warning{0};
+std::atomic<int64_t> g_last_quota_warning{0};
 
 constexpr size_t kTlsFileChunk = 256 * 1024;
 
@@ -32,6 +37,16 @@ constexpr size_t kTlsFileChunk = 256 * 1024;
 // Bytes of a large frame beyond what is buffered are read straight into the
 // frame, so the buffer never grows and big Produce bodies are not copied.
 constexpr size_t kReadAhead = 64 * 1024;
+
+// A request body is read into memory reserved from the MemoryPool as it
+// arrives, never at the size the client declares: a body up to the pool's
+// grace size is allocated whole, a larger one starts with what has arrived
+// (at least kMinChunk, at most the grace size) and grows to twice its size,
+// or to what the socket already holds, each time it fills. The copies cost
+// less than one extra pass over the body.
+constexpr size_t kMinChunk = 8 * 1024;
+constexpr size_t kGrace = static_cast<size_t>(MemoryPool::kGraceBytes);
+static_assert(kReadAhead <= kGrace, "the read-ahead bytes of a frame must fit its first chunk");
 
 bool WouldBlock(const boost::system::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -55,20 +70,37 @@ int32_t DecodeSize(const char* p) {
 struct Listener::ConnectionState {
   using SteadyClock = std::chrono::steady_clock;
 
-  ConnectionState(asio::any_io_executor ex, int64_t idle_ms)
-      : socket(ex), idle_timer(ex), idle_timeout_ms(idle_ms) {}
+  ConnectionState(asio::any_io_executor ex, const ListenerOptions& o)
+      : socket(ex),
+        timer(ex),
+        waiter(std::make_shared<Waiter>(ex)),
+        lease(o.memory_pool),
+        idle_timeout_ms(o.idle_timeout_ms),
+        read_timeout_ms(o.request_read_timeout_ms) {}
   tcp::socket socket;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
-  asio::steady_timer idle_timer;
+  // The TLS handshake deadline, then connections.max.idle.ms and
+  // socket.request.read.timeout.ms.
+  asio::steady_timer timer;
+  std::shared_ptr<Waiter> waiter;  // muted by the memory pool or queued.max.requests
+  MemoryPool::Lease lease;         // the bytes of `frame`
+  std::string frame;               // the current request body
+  size_t frame_reserved = 0;       // bytes of `frame` reserved in `lease`
   ConnectionContext ctx;
+  asio::ip::address address;
+  std::string where;  // log prefix
   bool closed = false;
 
-  // connections.max.idle.ms bookkeeping, on the strand. The timer is armed
-  // once and re-armed only when it fires, not per request (re-arming per
-  // request queued a cancelled-timer completion for every request).
+  // Deadline bookkeeping, on the strand. The timer is armed once and
+  // re-armed only when it fires, not per request (re-arming per request
+  // queued a cancelled-timer completion for every request).
   const int64_t idle_timeout_ms;
-  SteadyClock::time_point last_active = SteadyClock::now();
-  bool busy = false;  // a request is being handled: never idle
+  const int64_t read_timeout_ms;
+  SteadyClock::time_point last_active = SteadyClock::now();  // last byte in or response out
+  SteadyClock::time_point last_progress;                     // last byte of the started frame
+  bool reading = false;  // a frame is started and not yet read whole
+  bool muted = false;    // waiting for pool memory: the stall is ours, not the client's
+  bool busy = false;     // a request is read whole: waiting for a slot, handled, answered
 
   // Plaintext read-ahead buffer: bytes [rpos, rend) are received but unused.
   std::unique_ptr<char[]> rbuf;
@@ -81,30 +113,79 @@ struct Listener::ConnectionState {
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
-    idle_timer.cancel();
+    timer.cancel();
+    waiter->Cancel();
   }
 
-  // Closes the connection once it has been idle for connections.max.idle.ms
-  // (negative: never, as in Kafka). Handlers run on the strand; the weak_ptr
-  // lets a closed connection go without waiting for the timer.
-  static void WatchIdle(const std::shared_ptr<ConnectionState>& conn, SteadyClock::duration wait) {
-    if (conn->idle_timeout_ms < 0) return;
-    conn->idle_timer.expires_after(wait);
-    conn->idle_timer.async_wait(
+  void Progress() { last_progress = last_active = SteadyClock::now(); }
+  void StartFrame() {
+    if (reading) return;
+    reading = true;
+    last_progress = SteadyClock::now();
+  }
+
+  // Closes the connection past one of its deadlines; otherwise returns how
+  // long until the next check (none when no deadline applies).
+  std::optional<SteadyClock::duration> CheckDeadlines() {
+    const auto now = SteadyClock::now();
+    std::optional<SteadyClock::duration> next;
+    auto at_most = [&next](SteadyClock::duration d) {
+      if (!next || d < *next) next = d;
+    };
+    if (read_timeout_ms > 0) {
+      // Slowloris: a started request whose bytes stop coming. Kafka has no
+      // such deadline; without it such a connection holds its memory until
+      // connections.max.idle.ms.
+      const auto limit = std::chrono::milliseconds(read_timeout_ms);
+      if (reading && !muted) {
+        const auto stalled = now - last_progress;
+        if (stalled >= limit) {
+          if (ShouldWarn(g_last_stall_warning)) {
+            LOG(WARNING) << where << "closing connection: a started request sent nothing for "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count()
+                         << " ms (socket.request.read.timeout.ms=" << read_timeout_ms << ")";
+          }
+          Close();
+          return std::nullopt;
+        }
+        at_most(limit - stalled);
+      } else {
+        at_most(limit);
+      }
+    }
+    if (idle_timeout_ms >= 0) {  // negative: never, as in Kafka
+      const auto limit = std::chrono::milliseconds(idle_timeout_ms);
+      if (busy) {
+        at_most(limit);
+      } else {
+        const auto idle = now - last_active;
+        if (idle >= limit) {
+          Close();
+          return std::nullopt;
+        }
+        at_most(limit - idle);
+      }
+    }
+    return next;
+  }
+
+  // Handlers run on the strand; the weak_ptr lets a closed connection go
+  // without waiting for the timer.
+  static void Watch(const std::shared_ptr<ConnectionState>& conn) {
+    auto next = conn->CheckDeadlines();
+    if (!next) return;
+    conn->timer.expires_after(*next);
+    conn->timer.async_wait(
         [weak = std::weak_ptr<ConnectionState>(conn)](boost::system::error_code ec) {
           if (ec) return;
           auto c = weak.lock();
           if (!c || c->closed) return;
-          const auto timeout = std::chrono::milliseconds(c->idle_timeout_ms);
-          const auto idle = SteadyClock::now() - c->last_active;
-          if (c->busy) {
-            WatchIdle(c, timeout);
-          } else if (idle >= timeout) {
-            c->Close();
-          } else {
-            WatchIdle(c, timeout - idle);
-          }
+          Watch(c);
         });
+  }
+
+  [[noreturn]] static void ThrowClosed() {
+    throw boost::system::system_error(asio::error::operation_aborted);
   }
 
   // One non-blocking read of up to n bytes (plaintext); waits for
@@ -113,49 +194,119 @@ struct Listener::ConnectionState {
     for (;;) {
       boost::system::error_code ec;
       size_t got = socket.read_some(asio::buffer(data, n), ec);
-      if (!ec) co_return got;
+      if (!ec) {
+        Progress();
+        co_return got;
+      }
       if (ec == asio::error::interrupted) continue;
       if (!WouldBlock(ec)) throw boost::system::system_error(ec);
       co_await socket.async_wait(tcp::socket::wait_read, use_awaitable);
     }
   }
 
+  asio::awaitable<size_t> TlsReadSome(char* data, size_t n) {
+    size_t got = co_await tls->async_read_some(asio::buffer(data, n), use_awaitable);
+    Progress();
+    co_return got;
+  }
+
   // The next frame's size prefix.
   asio::awaitable<int32_t> ReadSize() {
     if (tls) {
       char b[4];
-      co_await asio::async_read(*tls, asio::buffer(b, 4), use_awaitable);
+      size_t got = 0;
+      while (got < 4) {
+        if (got > 0) StartFrame();
+        got += co_await TlsReadSome(b + got, 4 - got);
+      }
+      StartFrame();
       co_return DecodeSize(b);
     }
     if (!rbuf) rbuf = std::make_unique<char[]>(kReadAhead);
     while (rend - rpos < 4) {
       if (rpos == rend) {
         rpos = rend = 0;
-      } else if (kReadAhead - rend < 4) {
-        std::memmove(rbuf.get(), rbuf.get() + rpos, rend - rpos);
-        rend -= rpos;
-        rpos = 0;
+      } else {
+        StartFrame();
+        if (kReadAhead - rend < 4) {
+          std::memmove(rbuf.get(), rbuf.get() + rpos, rend - rpos);
+          rend -= rpos;
+          rpos = 0;
+        }
       }
       rend += co_await ReadSome(rbuf.get() + rend, kReadAhead - rend);
     }
+    StartFrame();
     int32_t size = DecodeSize(rbuf.get() + rpos);
     rpos += 4;
     co_return size;
   }
 
-  // The frame body: first what the read-ahead buffer holds, then the rest
-  // straight from the socket (never past this frame).
-  asio::awaitable<void> ReadBody(std::string& frame, size_t size) {
-    frame.resize(size);
-    if (tls) {
-      co_await asio::async_read(*tls, asio::buffer(frame.data(), size), use_awaitable);
-      co_return;
+  // Bytes waiting in the socket (plaintext; TLS records are opaque).
+  size_t Available() {
+    if (tls) return 0;
+    boost::system::error_code ec;
+    size_t n = socket.available(ec);
+    return ec ? 0 : n;
+  }
+
+  // Grows `frame` to `target` bytes keeping its first `have`, once the pool
+  // admits them; muted (no reads) until then. The new buffer is reserved
+  // before it is allocated and the old one given back after the copy, so the
+  // pool also counts the moment both exist.
+  asio::awaitable<void> Grow(size_t have, size_t target) {
+    while (!lease.TryGrow(static_cast<int64_t>(target), waiter)) {
+      muted = true;
+      co_await waiter->Wait();
+      muted = false;
+      if (closed) ThrowClosed();
+      last_progress = SteadyClock::now();  // the time muted was ours, not the client's
     }
-    size_t have = std::min(size, rend - rpos);
-    std::memcpy(frame.data(), rbuf.get() + rpos, have);
-    rpos += have;
-    if (rpos == rend) rpos = rend = 0;
-    while (have < size) have += co_await ReadSome(frame.data() + have, size - have);
+    {
+      std::string next;
+      next.reserve(target);
+      next.append(frame.data(), have);
+      next.resize(target);
+      frame.swap(next);
+    }
+    lease.Shrink(static_cast<int64_t>(frame_reserved));
+    frame_reserved = target;
+  }
+
+  // Gives the body's memory back to the pool (the request is done with it).
+  void ReleaseFrame() {
+    std::string().swap(frame);
+    lease.ReleaseAll();
+    frame_reserved = 0;
+  }
+
+  // The frame body: first what the read-ahead buffer holds, then the rest
+  // straight from the socket (never past this frame), in memory that grows
+  // with what has arrived.
+  asio::awaitable<void> ReadBody(size_t size) {
+    size_t buffered = tls ? 0 : std::min(size, rend - rpos);
+    size_t first = size <= kGrace ? size : std::clamp(buffered + Available(), kMinChunk, kGrace);
+    co_await Grow(0, first);
+    if (buffered > 0) {
+      std::memcpy(frame.data(), rbuf.get() + rpos, buffered);
+      rpos += buffered;
+      if (rpos == rend) rpos = rend = 0;
+    }
+    size_t have = buffered;
+    while (have < size) {
+      if (have == frame.size()) {
+        size_t want = std::max({2 * have, have + Available(), have + kMinChunk});
+        co_await Grow(have, std::min(size, want));
+      }
+      size_t room = frame.size() - have;
+      // Not a ?: with co_await in both arms: g++ 12 evaluates both.
+      if (tls) {
+        have += co_await TlsReadSome(frame.data() + have, room);
+      } else {
+        have += co_await ReadSome(frame.data() + have, room);
+      }
+    }
+    reading = false;
   }
 
   // Sends `bufs` whole (plaintext). With `more`, MSG_MORE keeps a short
@@ -260,7 +411,15 @@ struct Listener::ConnectionState {
 };
 
 Listener::Listener(asio::io_context& io, ListenerOptions options, RequestHandler* handler)
-    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(io) {}
+    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(asio::make_strand(io)) {
+  if (!options_.memory_pool) options_.memory_pool = std::make_shared<MemoryPool>(-1);
+  if (!options_.request_slots) {
+    options_.request_slots = std::make_shared<RequestSlots>(std::numeric_limits<int32_t>::max());
+  }
+  if (!options_.connection_quotas)
+    options_.connection_quotas = std::make_shared<ConnectionQuotas>();
+  accept_waiter_ = std::make_shared<Waiter>(acceptor_.get_executor());
+}
 
 Listener::~Listener() { Stop(); }
 
@@ -308,6 +467,7 @@ void Listener::Stop() {
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    accept_waiter_->Cancel();
   });
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& c : connections_) {
@@ -321,54 +481,112 @@ size_t Listener::connection_count() const {
 }
 
 asio::awaitable<void> Listener::AcceptLoop() {
+  ConnectionQuotas& quotas = *options_.connection_quotas;
   while (!stopped_) {
+    // max.connections: at the limit, stop accepting until a connection
+    // closes, as Kafka's Acceptor blocks; new connections wait in the
+    // kernel's backlog meanwhile.
+    if (!quotas.TryAcquireSlot(options_.name, options_.inter_broker, accept_waiter_)) {
+      co_await accept_waiter_->Wait();
+      continue;
+    }
     tcp::socket sock(asio::make_strand(io_));
     boost::system::error_code ec;
     co_await acceptor_.async_accept(sock, asio::redirect_error(use_awaitable, ec));
     if (ec) {
+      quotas.ReleaseSlot(options_.name);
       if (stopped_ || ec == asio::error::operation_aborted) co_return;
       LOG(WARNING) << "[Listener " << options_.name << "] accept failed: " << ec.message();
       continue;
     }
-    auto conn = std::make_shared<ConnectionState>(sock.get_executor(), options_.idle_timeout_ms);
+    auto remote = sock.remote_endpoint(ec);
+    if (ec) {  // the client is already gone
+      quotas.ReleaseSlot(options_.name);
+      sock.close(ec);
+      continue;
+    }
+    // max.connections.per.ip: Kafka closes the new connection at once.
+    if (!quotas.TryAddAddress(remote.address())) {
+      quotas.ReleaseSlot(options_.name);
+      if (ShouldWarn(g_last_quota_warning)) {
+        LOG(WARNING) << "[Listener " << options_.name << "] rejected connection from "
+                     << remote.address().to_string()
+                     << ": the address already has max.connections.per.ip="
+                     << quotas.MaxConnectionsPerIp(remote.address()) << " connections";
+      }
+      sock.close(ec);
+      continue;
+    }
+    auto conn = std::make_shared<ConnectionState>(sock.get_executor(), options_);
     conn->socket = std::move(sock);
     conn->socket.set_option(tcp::no_delay(true), ec);
     // Plaintext I/O is non-blocking calls made inline (see ConnectionState).
     if (!options_.tls) conn->socket.non_blocking(true, ec);
     conn->ctx.connection_id = next_id_++;
-    auto remote = conn->socket.remote_endpoint(ec);
-    conn->ctx.client_address =
-        ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    conn->address = remote.address();
+    conn->ctx.client_address = remote.address().to_string() + ":" + std::to_string(remote.port());
     conn->ctx.listener_name = options_.name;
     conn->ctx.security_protocol = options_.security_protocol;
+    conn->where = "[Listener " + options_.name + " " + conn->ctx.client_address + "] ";
     {
       std::lock_guard<std::mutex> lock(mu_);
       connections_.insert(conn);
     }
-    asio::co_spawn(conn->socket.get_executor(), Serve(conn), [this, conn](std::exception_ptr) {
-      conn->Close();
-      std::lock_guard<std::mutex> lock(mu_);
-      connections_.erase(conn);
-    });
+    asio::co_spawn(conn->socket.get_executor(), Serve(conn),
+                   [this, conn, quotas = options_.connection_quotas](std::exception_ptr) {
+                     conn->Close();
+                     conn->ReleaseFrame();
+                     quotas->Remove(options_.name, conn->address);
+                     std::lock_guard<std::mutex> lock(mu_);
+                     connections_.erase(conn);
+                   });
   }
 }
 
+namespace {
+
+// A queued.max.requests slot, given back however the request ends, or earlier when the
+// handler parks the request (ConnectionContext::ParkRequest).
+class SlotGuard {
+ public:
+  SlotGuard(std::shared_ptr<RequestSlots> slots, ConnectionContext* ctx)
+      : slots_(std::move(slots)), ctx_(ctx) {
+    ctx_->park_ = [this] { Release(); };
+  }
+  ~SlotGuard() {
+    ctx_->park_ = nullptr;
+    Release();
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  void Release() {
+    if (held_) slots_->Release();
+    held_ = false;
+  }
+  std::shared_ptr<RequestSlots> slots_;
+  ConnectionContext* ctx_;
+  bool held_ = true;
+};
+
+}  // namespace
+
 asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
-  const std::string where = "[Listener " + options_.name + " " + conn->ctx.client_address + "] ";
-  std::string frame;
+  const std::string& where = conn->where;
   try {
     if (options_.tls) {
       conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *options_.tls);
-      conn->idle_timer.expires_after(std::chrono::seconds(10));
-      conn->idle_timer.async_wait([c = conn.get()](boost::system::error_code ec) {
+      conn->timer.expires_after(std::chrono::seconds(10));
+      conn->timer.async_wait([c = conn.get()](boost::system::error_code ec) {
         if (!ec) c->Close();
       });
       co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_awaitable);
-      conn->idle_timer.cancel();
+      conn->timer.cancel();
       conn->last_active = ConnectionState::SteadyClock::now();
     }
-    // Idle connections are closed after connections.max.idle.ms.
-    ConnectionState::WatchIdle(conn, std::chrono::milliseconds(options_.idle_timeout_ms));
+    // connections.max.idle.ms and socket.request.read.timeout.ms.
+    ConnectionState::Watch(conn);
     for (;;) {
       int32_t size = co_await conn->ReadSize();
       if (size < 8 || size > options_.max_request_bytes) {
@@ -380,10 +598,19 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
         }
         break;
       }
-      co_await conn->ReadBody(frame, static_cast<size_t>(size));
+      co_await conn->ReadBody(static_cast<size_t>(size));
       conn->busy = true;
+      // queued.max.requests: muted until a slot frees.
+      while (!options_.request_slots->TryAcquire(conn->waiter)) {
+        co_await conn->waiter->Wait();
+        if (conn->closed) ConnectionState::ThrowClosed();
+      }
+      SlotGuard slot(options_.request_slots, &conn->ctx);
       protocol::Writer out;
-      bool keep = co_await handler_->Handle(conn->ctx, frame, out);
+      bool keep = co_await handler_->Handle(conn->ctx, conn->frame, out);
+      // The body is done with: its memory goes back to the pool now, before
+      // the response is written.
+      conn->ReleaseFrame();
       if (out.size() > 0) co_await conn->WriteResponse(out);
       conn->busy = false;
       conn->last_active = ConnectionState::SteadyClock::now();
@@ -393,8 +620,6 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
         }
         break;
       }
-      // Do not let one huge request pin its buffer for the connection's life.
-      if (frame.capacity() > (1u << 20)) std::string().swap(frame);
     }
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted &&
@@ -407,6 +632,7 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
     LOG(ERROR) << where << "closing connection after an internal error: " << e.what();
   }
   conn->Close();
+  conn->ReleaseFrame();
 }
 
 }  // namespace gregor::network

@@ -8,6 +8,14 @@
 // Error contract: a bad frame (size <= 0 or above socket.request.max.bytes,
 // a truncated frame, a TLS failure) closes only that connection, with a
 // rate-limited warning. Nothing a client sends stops the listener.
+//
+// Limits (shared by all listeners of a broker, see memory_pool.h,
+// request_slots.h, connection_quotas.h): a request body is read into memory
+// reserved from the MemoryPool as its bytes arrive; a connection the pool or
+// queued.max.requests cannot admit is muted (not read) until they free up;
+// max.connections stops accepting, max.connections.per.ip closes the new
+// connection. A connection that started a frame and sends nothing more for
+// socket.request.read.timeout.ms is closed with a rate-limited warning.
 
 #include <atomic>
 #include <memory>
@@ -17,7 +25,11 @@
 
 #include "gregor/base/status.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/connection_quotas.h"
+#include "gregor/network/memory_pool.h"
 #include "gregor/network/request_handler.h"
+#include "gregor/network/request_slots.h"
+#include "gregor/network/waiter.h"
 
 namespace gregor::network {
 
@@ -28,7 +40,14 @@ struct ListenerOptions {
   int port = 0;                             // 0 = pick a free port
   int32_t max_request_bytes = 104857600;    // socket.request.max.bytes
   int64_t idle_timeout_ms = 600000;         // connections.max.idle.ms
+  int64_t request_read_timeout_ms = 30000;  // socket.request.read.timeout.ms; <= 0: none
+  bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
+  // Shared by all listeners of a broker. Left null, the listener makes its
+  // own: an unbounded pool, unlimited requests and connections.
+  std::shared_ptr<MemoryPool> memory_pool;              // queued.max.request.bytes
+  std::shared_ptr<RequestSlots> request_slots;          // queued.max.requests
+  std::shared_ptr<ConnectionQuotas> connection_quotas;  // max.connections*
 };
 
 class Listener {
@@ -51,7 +70,8 @@ class Listener {
   asio::io_context& io_;
   ListenerOptions options_;
   RequestHandler* handler_;
-  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::acceptor acceptor_;       // on its own strand
+  std::shared_ptr<Waiter> accept_waiter_;  // the acceptor held at max.connections
   int port_ = 0;
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;

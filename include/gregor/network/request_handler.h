@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "gregor/network/asio.h"
@@ -20,6 +21,16 @@ struct ConnectionContext {
   std::string listener_name;      // e.g. "PLAINTEXT"
   std::string security_protocol;  // "PLAINTEXT" or "SSL"
   std::string client_id;          // from the last request header
+
+  // Kafka's purgatory: a handler about to wait for something other brokers or clients must
+  // do (acks=all replication, a long-poll fetch) calls this, giving its queued.max.requests
+  // slot back so that the requests that would end its wait (followers' fetches) are not
+  // queued behind it. Idempotent; a no-op when the request holds no slot.
+  void ParkRequest() {
+    if (park_) park_();
+    park_ = nullptr;
+  }
+  std::function<void()> park_;  // set by the Listener while a request holds a slot
 };
 
 class RequestHandler {

@@ -1,0 +1,82 @@
+#pragma once
+// ConnectionQuotas: Kafka's connection limits (KIP-308, KIP-402) across all
+// listeners of a broker. Owned by the Broker (shared_ptr, handed to every
+// Listener).
+//
+//   max.connections                        broker-wide; at the limit a listener
+//                                          stops accepting (new connections
+//                                          wait in the kernel backlog) until
+//                                          one closes, as Kafka's Acceptor
+//                                          blocks. The inter-broker listener,
+//                                          when there are others, is exempt
+//                                          from it (KIP-402).
+//   listener.name.<l>.max.connections      the same for one listener.
+//   max.connections.per.ip                 a connection from an address that
+//   max.connections.per.ip.overrides       already has that many is closed at
+//                                          once. Overrides name hosts or IP
+//                                          addresses; host names are resolved
+//                                          when the quotas are built.
+//
+// Protocol: the acceptor takes a slot (TryAcquireSlot) before accepting, then
+// admits the new connection's address (TryAddAddress); a refused address or a
+// failed accept gives the slot back (ReleaseSlot); a closed connection calls
+// Remove. Thread-safe (one mutex); waiting acceptors are notified after it is
+// released. The constructor may block on DNS (start-up only).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gregor/network/waiter.h"
+
+namespace gregor::network {
+
+struct ConnectionQuotaOptions {
+  static constexpr int32_t kUnlimited = std::numeric_limits<int32_t>::max();
+  int32_t max_connections = kUnlimited;                             // max.connections
+  std::map<std::string, int32_t> listener_max_connections;          // listener name -> limit
+  int32_t max_connections_per_ip = kUnlimited;                      // max.connections.per.ip
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;  // host or IP -> limit
+};
+
+class ConnectionQuotas {
+ public:
+  explicit ConnectionQuotas(ConnectionQuotaOptions options = {});
+
+  // Takes one connection slot on `listener` when neither its limit nor (unless
+  // `inter_broker`) the broker-wide one is reached; otherwise registers
+  // `waiter` for the next Remove/ReleaseSlot and returns false.
+  bool TryAcquireSlot(const std::string& listener, bool inter_broker,
+                      const std::shared_ptr<Waiter>& waiter);
+  void ReleaseSlot(const std::string& listener);
+
+  // Counts a connection from `address`; false (nothing counted) when the
+  // address already has its max.connections.per.ip.
+  bool TryAddAddress(const asio::ip::address& address);
+
+  // A connection admitted with TryAcquireSlot + TryAddAddress closed.
+  void Remove(const std::string& listener, const asio::ip::address& address);
+
+  int32_t MaxConnectionsPerIp(const asio::ip::address& address) const;
+  // Slots taken: connections, plus the one each acceptor holds for the
+  // connection it is waiting to accept.
+  int64_t total() const;
+  int64_t count(const std::string& listener) const;
+
+ private:
+  static asio::ip::address Normalize(const asio::ip::address& a);
+  std::vector<std::weak_ptr<Waiter>> ReleaseLocked(const std::string& listener);
+
+  ConnectionQuotaOptions options_;
+  std::map<asio::ip::address, int32_t> ip_overrides_;  // resolved
+  mutable std::mutex mu_;
+  int64_t total_ = 0;
+  std::map<std::string, int64_t> per_listener_;
+  std::map<asio::ip::address, int32_t> per_ip_;
+  WaitList waiters_;
+};
+
+}  // namespace gregor::network

@@ -1,0 +1,138 @@
+#include "gregor/network/connection_quotas.h"
+
+#include <glog/logging.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace gregor::network {
+
+namespace {
+
+// Every address of `host` (an IP literal, or a name resolved now, as Kafka's
+// ConnectionQuotas resolves override hosts with InetAddress.getByName).
+std::vector<asio::ip::address> Resolve(const std::string& host) {
+  boost::system::error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec) return {literal};
+  std::vector<asio::ip::address> out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
+    if (p->ai_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(p->ai_addr);
+      out.push_back(asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)));
+    } else if (p->ai_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(p->ai_addr);
+      asio::ip::address_v6::bytes_type b;
+      std::copy(sin6->sin6_addr.s6_addr, sin6->sin6_addr.s6_addr + 16, b.begin());
+      out.push_back(asio::ip::address_v6(b));
+    }
+  }
+  ::freeaddrinfo(res);
+  return out;
+}
+
+}  // namespace
+
+ConnectionQuotas::ConnectionQuotas(ConnectionQuotaOptions options) : options_(std::move(options)) {
+  for (const auto& [host, limit] : options_.max_connections_per_ip_overrides) {
+    auto addrs = Resolve(host);
+    if (addrs.empty()) {
+      LOG(WARNING) << "[ConnectionQuotas] max.connections.per.ip.overrides: cannot resolve " << host
+                   << "; its override is ignored";
+    }
+    for (const auto& a : addrs) ip_overrides_[Normalize(a)] = limit;
+  }
+}
+
+asio::ip::address ConnectionQuotas::Normalize(const asio::ip::address& a) {
+  // An IPv4 client of a listener bound to [::] shows up as ::ffff:a.b.c.d.
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
+  return a;
+}
+
+int32_t ConnectionQuotas::MaxConnectionsPerIp(const asio::ip::address& address) const {
+  auto it = ip_overrides_.find(Normalize(address));
+  return it == ip_overrides_.end() ? options_.max_connections_per_ip : it->second;
+}
+
+bool ConnectionQuotas::TryAcquireSlot(const std::string& listener, bool inter_broker,
+                                      const std::shared_ptr<Waiter>& waiter) {
+  auto lit = options_.listener_max_connections.find(listener);
+  int64_t listener_limit = lit == options_.listener_max_connections.end()
+                               ? ConnectionQuotaOptions::kUnlimited
+                               : lit->second;
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t& mine = per_listener_[listener];
+  bool admit = mine < listener_limit && (inter_broker || total_ < options_.max_connections);
+  if (admit) {
+    ++mine;
+    ++total_;
+    return true;
+  }
+  if (waiter) waiters_.Add(waiter);
+  return false;
+}
+
+std::vector<std::weak_ptr<Waiter>> ConnectionQuotas::ReleaseLocked(const std::string& listener) {
+  auto it = per_listener_.find(listener);
+  CHECK(it != per_listener_.end() && it->second > 0) << "connection slot released twice";
+  --it->second;
+  --total_;
+  return waiters_.TakeAll();
+}
+
+void ConnectionQuotas::ReleaseSlot(const std::string& listener) {
+  std::vector<std::weak_ptr<Waiter>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = ReleaseLocked(listener);
+  }
+  WaitList::NotifyAll(wake);
+}
+
+bool ConnectionQuotas::TryAddAddress(const asio::ip::address& address) {
+  auto a = Normalize(address);
+  int32_t limit = MaxConnectionsPerIp(a);
+  std::lock_guard<std::mutex> lock(mu_);
+  int32_t& n = per_ip_[a];
+  if (n >= limit) {
+    if (n == 0) per_ip_.erase(a);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void ConnectionQuotas::Remove(const std::string& listener, const asio::ip::address& address) {
+  auto a = Normalize(address);
+  std::vector<std::weak_ptr<Waiter>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = per_ip_.find(a);
+    CHECK(it != per_ip_.end() && it->second > 0) << "connection from " << a << " removed twice";
+    if (--it->second == 0) per_ip_.erase(it);
+    wake = ReleaseLocked(listener);
+  }
+  WaitList::NotifyAll(wake);
+}
+
+int64_t ConnectionQuotas::total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return total_;
+}
+
+int64_t ConnectionQuotas::count(const std::string& listener) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = per_listener_.find(listener);
+  return it == per_listener_.end() ? 0 : it->second;
+}
+
+}  // namespace gregor::network
