@@ -122,6 +122,85 @@ def tail(path, n=30):
     return "\n".join(lines[-n:])
 
 
+class ZooKeeper:
+    """A standalone ZooKeeper from Debian's package, answering on host:port. The runner's one (host 127.0.0.1)
+    is started by zk/zk-server.sh when present; otherwise, and always for another address (zk-server.sh
+    listens on 127.0.0.1 only), by a direct java start with the same settings. ctx: a test's own ZooKeeper
+    (netfault.py), recorded in the test's pid file so that the runner kills it if the test dies."""
+
+    def __init__(self, dir, port, host="127.0.0.1", ctx=None):
+        self.dir = Path(dir)
+        self.port = port
+        self.host = host
+        self.ctx = ctx
+        self.script = ROOT / "zk" / "zk-server.sh"
+        self.use_script = self.script.exists() and host == "127.0.0.1" and ctx is None
+        self.pid = None
+        self.proc = None
+
+    @property
+    def connect(self):
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout_s=30):
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        if self.use_script:
+            r = subprocess.run(["bash", str(self.script), "start", str(self.dir), str(self.port)],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                raise RuntimeError(f"zk-server.sh start failed: {r.stdout}{r.stderr}")
+            self.pid = int((self.dir / "zk.pid").read_text())
+            return self
+        (self.dir / "data").mkdir()
+        (self.dir / "zoo.cfg").write_text(
+            f"tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={self.dir}/data\nclientPort={self.port}\n"
+            f"clientPortAddress={self.host}\nmaxClientCnxns=0\nadmin.enableServer=false\n"
+            "4lw.commands.whitelist=*\nminSessionTimeout=1000\nmaxSessionTimeout=60000\n")
+        cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
+        if Path("/usr/share/java/slf4j-simple.jar").exists():
+            cp += ":/usr/share/java/slf4j-simple.jar"
+        args = ["java", "-Xmx256m", f"-Dzookeeper.log.dir={self.dir}", "-cp", cp,
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.dir / "zoo.cfg")]
+        log = open(self.dir / "zk.log", "wb")
+        if self.ctx is not None:
+            p = self.ctx.popen(args, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        log.close()
+        self.proc = p
+        self.pid = p.pid
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise RuntimeError(f"ZooKeeper exited: {tail(self.dir / 'zk.log')}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1) as s:
+                    s.sendall(b"ruok")
+                    if s.recv(4) == b"imok":
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"ZooKeeper did not answer ruok on {self.connect} within {timeout_s} s")
+
+    def stop(self):
+        if self.pid is None:
+            return
+        if self.use_script:
+            subprocess.run(["bash", str(self.script), "stop", str(self.dir)], capture_output=True, timeout=30)
+        elif self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.pid = None
+
+
 class Ctx:
     """Per-test context: a directory, a ZooKeeper chroot, and the processes the test started."""
 
@@ -260,9 +339,14 @@ class Ctx:
 class Broker:
     """One gregord process. Listeners: PLAINTEXT on a free port, plus SSL when ssl= a dict of ssl.* flags."""
 
-    def __init__(self, ctx, broker_id=0, ssl=None, extra=None, log_dir=None, zk_connect=None):
+    def __init__(self, ctx, broker_id=0, ssl=None, extra=None, log_dir=None, zk_connect=None, host="127.0.0.1",
+                 uid=None):
         self.ctx = ctx
         self.broker_id = broker_id
+        # host: the listeners' address (netfault.py gives each broker its own 127.0.0.x); uid: run gregord as
+        # this uid/gid (setpriv, its data dir chowned to it) so that nftables can tell its sockets apart.
+        self.host = host
+        self.uid = uid
         self.port = free_port()
         self.ssl_port = free_port() if ssl else None
         self.ssl = ssl or {}
@@ -277,16 +361,16 @@ class Broker:
 
     @property
     def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def ssl_bootstrap(self):
-        return f"127.0.0.1:{self.ssl_port}"
+        return f"{self.host}:{self.ssl_port}"
 
     def args(self):
-        listeners = f"PLAINTEXT://127.0.0.1:{self.port}"
+        listeners = f"PLAINTEXT://{self.host}:{self.port}"
         if self.ssl_port:
-            listeners += f",SSL://127.0.0.1:{self.ssl_port}"
+            listeners += f",SSL://{self.host}:{self.ssl_port}"
         a = [GREGORD, f"--broker.id={self.broker_id}", f"--listeners={listeners}",
              f"--zookeeper.connect={self.zk_connect}", f"--log.dirs={self.log_dir}"]
         a += [f"--{k}={v}" for k, v in self.ssl.items()]
@@ -303,10 +387,25 @@ class Broker:
             f.write(f"\n===== start {self.starts}: {' '.join(map(str, self.args()))}\n".encode())
         # GREGOR_IT_WRAPPER="valgrind --quiet" (say) runs every broker under a tool, for debugging.
         wrapper = shlex.split(os.environ.get("GREGOR_IT_WRAPPER", ""))
-        self.proc = self.ctx.popen(wrapper + self.args(), log_name=self.log_path.name)
+        self.proc = self.ctx.popen(self.run_as() + wrapper + self.args(), log_name=self.log_path.name)
         if wait:
             self.wait_ready(timeout)
         return self
+
+    def run_as(self):
+        """The command prefix that runs gregord as self.uid (empty without one). Its data dir and log file
+        (everything it writes) are chowned to that uid first."""
+        if self.uid is None:
+            return []
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            raise Failure("setpriv not found (util-linux); cannot run a broker as its own uid")
+        for path in [self.log_dir, *self.log_dir.rglob("*"), self.log_path]:
+            os.chown(path, self.uid, self.uid)
+        # Another uid needs the other-execute bit, which a binary being relinked lacks for a moment.
+        wait_until(lambda: GREGORD.stat().st_mode & 0o001, 30,
+                   f"{GREGORD} to be executable by others (it runs as uid {self.uid})", interval=0.5)
+        return [setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
