@@ -160,51 +160,10 @@ const char* ApiKeyName(ApiKey key) {
 
 namespace {
 
-// Advertised ranges are what the broker's handlers implement; the rest have codecs (so their
-// headers can be read and answered with UNSUPPORTED_VERSION) but no handler yet.
-const std::vector<ApiVersionRange>& Table() {
-  static const std::vector<ApiVersionRange> table = {
-      // Produce from v0, as Kafka 3.x advertises: librdkafka 2.0.2 enables gzip/snappy
-      // only when Produce v0 is in range. Batches must still be magic 2 (KIP-896 floor);
-      // older formats get UNSUPPORTED_FOR_MESSAGE_FORMAT per partition.
-      {ApiKey::kProduce, 0, 9, 9, true},
-      {ApiKey::kFetch, 4, 12, 12, true},
-      {ApiKey::kListOffsets, 0, 7, 6, true},
-      {ApiKey::kMetadata, 0, 12, 9, true},
-      {ApiKey::kLeaderAndIsr, 0, 6, 4, true},
-      {ApiKey::kStopReplica, 0, 3, 2, true},
-      {ApiKey::kUpdateMetadata, 0, 7, 6, true},
-      {ApiKey::kControlledShutdown, 0, 3, 3, true},
-      {ApiKey::kOffsetCommit, 0, 9, 8, true},
-      {ApiKey::kOffsetFetch, 0, 9, 6, true},
-      {ApiKey::kFindCoordinator, 0, 4, 3, true},
-      {ApiKey::kJoinGroup, 0, 9, 6, true},
-      {ApiKey::kHeartbeat, 0, 4, 4, true},
-      {ApiKey::kLeaveGroup, 0, 5, 4, true},
-      {ApiKey::kSyncGroup, 0, 5, 4, true},
-      {ApiKey::kDescribeGroups, 0, 5, 5, true},
-      {ApiKey::kListGroups, 0, 4, 3, true},
-      {ApiKey::kSaslHandshake, 0, 1, -1, false},
-      {ApiKey::kApiVersions, 0, 3, 3, true},
-      {ApiKey::kCreateTopics, 0, 7, 5, true},
-      {ApiKey::kDeleteTopics, 0, 6, 4, true},
-      {ApiKey::kDeleteRecords, 0, 2, 2, true},
-      {ApiKey::kInitProducerId, 0, 4, 2, false},
-      {ApiKey::kOffsetForLeaderEpoch, 0, 4, 4, true},
-      {ApiKey::kDescribeConfigs, 0, 4, 4, true},
-      {ApiKey::kAlterConfigs, 0, 2, 2, true},
-      {ApiKey::kSaslAuthenticate, 0, 2, 2, false},
-      {ApiKey::kCreatePartitions, 0, 3, 2, true},
-      {ApiKey::kDeleteGroups, 0, 2, 2, true},
-      {ApiKey::kElectLeaders, 0, 2, 2, true},
-      {ApiKey::kIncrementalAlterConfigs, 0, 1, 1, true},
-      {ApiKey::kAlterPartitionReassignments, 0, 0, 0, true},
-      {ApiKey::kListPartitionReassignments, 0, 0, 0, true},
-      {ApiKey::kOffsetDelete, 0, 0, -1, true},
-      {ApiKey::kAlterPartition, 0, 3, 0, false},
-  };
-  return table;
-}
+// From the specs (src/protocol/specs, generated into api_table.cc): served APIs list the
+// versions the broker answers; the rest have codecs (so their headers can be read and answered
+// with UNSUPPORTED_VERSION) but no handler yet.
+const std::vector<ApiVersionRange>& Table() { return GeneratedApiTable(); }
 
 }  // namespace
 

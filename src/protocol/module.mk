@@ -26,6 +26,16 @@ $(PROTOCOL_MSG_DIR)/all.h: $(PROTOCOL_SPECS) $(PROTOCOL_GEN_PY)
 
 GEN_HEADERS += $(PROTOCOL_GEN_H) $(PROTOCOL_MSG_DIR)/all.h
 
+# The version table of every API (ApiVersions), from the same specs.
+PROTOCOL_API_TABLE := $(GEN)/gregor/protocol/api_table.cc
+$(PROTOCOL_API_TABLE): $(PROTOCOL_SPECS) $(PROTOCOL_GEN_PY)
+	@mkdir -p $(dir $@)
+	python3 $(PROTOCOL_GEN_PY) --api-table $@ $(PROTOCOL_SPECS)
+$(BUILD)/obj/gen/protocol/api_table.o: $(PROTOCOL_API_TABLE) | $(GEN_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@
+PROTOCOL_GEN_OBJS += $(BUILD)/obj/gen/protocol/api_table.o
+
 $(BUILD)/obj/gen/protocol/messages/%.o: $(PROTOCOL_MSG_DIR)/%.cc | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -c $< -o $@

@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "gregor/protocol/api_key.h"
-#include "server/handlers/group_handlers.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -82,98 +81,6 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
   }
   out.PatchInt32(0, static_cast<int32_t>(out.size() - 4));
   co_return true;
-}
-
-HandlerFn FindHandler(int16_t api_key) {
-  using protocol::ApiKey;
-  switch (static_cast<ApiKey>(api_key)) {
-    case ApiKey::kApiVersions:
-      return &HandleApiVersions;
-    case ApiKey::kMetadata:
-      return &HandleMetadata;
-    case ApiKey::kProduce:
-      return &HandleProduce;
-    case ApiKey::kFetch:
-      return &HandleFetch;
-    case ApiKey::kListOffsets:
-      return &HandleListOffsets;
-    case ApiKey::kCreateTopics:
-      return &HandleCreateTopics;
-    case ApiKey::kDeleteTopics:
-      return &HandleDeleteTopics;
-    case ApiKey::kCreatePartitions:
-      return &HandleCreatePartitions;
-    case ApiKey::kDescribeConfigs:
-      return &HandleDescribeConfigs;
-    case ApiKey::kAlterConfigs:
-      return &HandleAlterConfigs;
-    case ApiKey::kIncrementalAlterConfigs:
-      return &HandleIncrementalAlterConfigs;
-    case ApiKey::kDeleteRecords:
-      return &HandleDeleteRecords;
-    case ApiKey::kLeaderAndIsr:
-      return &HandleLeaderAndIsr;
-    case ApiKey::kUpdateMetadata:
-      return &HandleUpdateMetadata;
-    case ApiKey::kStopReplica:
-      return &HandleStopReplica;
-    case ApiKey::kOffsetForLeaderEpoch:
-      return &HandleOffsetForLeaderEpoch;
-    case ApiKey::kControlledShutdown:
-      return &HandleControlledShutdown;
-    case ApiKey::kAlterPartitionReassignments:
-      return &HandleAlterPartitionReassignments;
-    case ApiKey::kListPartitionReassignments:
-      return &HandleListPartitionReassignments;
-    case ApiKey::kElectLeaders:
-      return &HandleElectLeaders;
-    case ApiKey::kFindCoordinator:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleFindCoordinator(*c.groups, c, q, r);
-      };
-    case ApiKey::kJoinGroup:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleJoinGroup(*c.groups, c, q, r);
-      };
-    case ApiKey::kSyncGroup:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleSyncGroup(*c.groups, c, q, r);
-      };
-    case ApiKey::kHeartbeat:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleHeartbeat(*c.groups, c, q, r);
-      };
-    case ApiKey::kLeaveGroup:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleLeaveGroup(*c.groups, c, q, r);
-      };
-    case ApiKey::kOffsetCommit:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleOffsetCommit(*c.groups, c, q, r);
-      };
-    case ApiKey::kOffsetFetch:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleOffsetFetch(*c.groups, c, q, r);
-      };
-    case ApiKey::kListGroups:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleListGroups(*c.groups, c, q, r);
-      };
-    case ApiKey::kDescribeGroups:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleDescribeGroups(*c.groups, c, q, r);
-      };
-    case ApiKey::kDeleteGroups:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleDeleteGroups(*c.groups, c, q, r);
-      };
-    case ApiKey::kOffsetDelete:
-      return [](ServerContext& c, Request& q, Response& r) {
-        return HandleOffsetDelete(*c.groups, c, q, r);
-      };
-    default:
-      return nullptr;
-  }
 }
 
 }  // namespace gregor::server

@@ -103,6 +103,9 @@ struct ApiVersionRange {
   bool advertised;       // listed in ApiVersions responses and served by the broker
 };
 
+// Every API with a spec, ordered by key: generated from src/protocol/specs (the one place
+// where API keys and version ranges are written down).
+const std::vector<ApiVersionRange>& GeneratedApiTable();
 // The advertised APIs only (what ApiVersions returns), ordered by key.
 const std::vector<ApiVersionRange>& SupportedApis();
 // Every API with a generated codec, advertised or not. For non-advertised APIs min/max are the

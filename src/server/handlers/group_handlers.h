@@ -42,6 +42,13 @@ asio::awaitable<bool> HandleDeleteGroups(group::GroupCoordinator&, ServerContext
 asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator&, ServerContext&, Request&,
                                          Response&);
 
+// A group handler as a HandlerFn, with the Broker's coordinator (the generated handler table
+// uses it for specs with handler=group).
+template <GroupHandlerFn F>
+asio::awaitable<bool> GroupHandler(ServerContext& c, Request& q, Response& r) {
+  return F(*c.groups, c, q, r);
+}
+
 // Waits for a callback without a deadline (the coordinator always answers, at the latest
 // with NOT_COORDINATOR when it shuts down).
 template <typename T>

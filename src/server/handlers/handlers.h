@@ -34,7 +34,8 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&
 asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleElectLeaders(ServerContext&, Request&, Response&);
 
-// The handler for an API key, or nullptr.
+// The handler for an API key, or nullptr. Generated from src/protocol/specs (every spec with
+// served= has one: Handle<Api> here, or in group_handlers.h with handler=group).
 HandlerFn FindHandler(int16_t api_key);
 
 }  // namespace gregor::server
