@@ -10,7 +10,6 @@
 
 #include "gregor/config/topic_config.h"
 #include "gregor/zk/zk_data.h"
-#include "zk/reassignment.h"
 
 namespace gregor::server {
 
@@ -491,15 +490,11 @@ AdminResult CreatePartitions(ServerContext& ctx, const std::string& topic, int32
                               "The topic is queued for deletion.");
   }
   if (!marked_st.ok()) return ZkError(marked_st, "cannot read topic deletions");
-  // Rewriting the topic znode would drop an in-flight reassignment's adding/removing replicas.
-  auto raw = ctx.zk->zk()->Get(zk::paths::Topic(topic));
-  if (raw.ok()) {
-    auto full = zk::DecodeFullTopicAssignment(raw->data);
-    if (full.ok() && (!full->adding_replicas.empty() || !full->removing_replicas.empty())) {
-      return AdminResult::Error(ErrorCode::kReassignmentInProgress,
-                                "A partition reassignment of topic '" + topic +
-                                    "' is in progress; add partitions when it completes.");
-    }
+  // Kafka refuses to add partitions while a reassignment of the topic is in flight.
+  if (!existing->adding_replicas.empty() || !existing->removing_replicas.empty()) {
+    return AdminResult::Error(ErrorCode::kReassignmentInProgress,
+                              "A partition reassignment of topic '" + topic +
+                                  "' is in progress; add partitions when it completes.");
   }
   auto brokers = RegisteredBrokers(ctx);
   if (!brokers.ok()) return ZkError(brokers.status(), "cannot list brokers");

@@ -69,10 +69,37 @@ std::string ConnectionString(const Endpoint& ep) {
   return ep.listener + "://" + host + ":" + std::to_string(ep.port);
 }
 
-Json PartitionMap(const std::map<int32_t, std::vector<int32_t>>& m) {
+std::optional<std::vector<int32_t>> IntList(const Json* j) {
+  if (j == nullptr || !j->is_array()) return std::nullopt;
+  std::vector<int32_t> out;
+  for (const Json& e : j->AsArray()) {
+    auto v = ToInt32(&e);
+    if (!v) return std::nullopt;
+    out.push_back(*v);
+  }
+  return out;
+}
+
+Json PartitionMap(const std::map<int32_t, std::vector<int32_t>>& m, bool skip_empty) {
   Json obj = Json::MakeObject();
-  for (const auto& [p, replicas] : m) obj.Set(std::to_string(p), Json::IntArray(replicas));
+  for (const auto& [p, replicas] : m) {
+    if (skip_empty && replicas.empty()) continue;
+    obj.Set(std::to_string(p), Json::IntArray(replicas));
+  }
   return obj;
+}
+
+// {"<partition>":[replicas],...}; a missing map is empty.
+bool DecodePartitionMap(const Json* j, std::map<int32_t, std::vector<int32_t>>* out) {
+  if (j == nullptr || j->is_null()) return true;
+  if (!j->is_object()) return false;
+  for (const auto& [k, v] : j->AsObject()) {
+    auto p = ParseInt32(k);
+    auto replicas = IntList(&v);
+    if (!p || *p < 0 || !replicas) return false;
+    (*out)[*p] = std::move(*replicas);
+  }
+  return true;
 }
 
 }  // namespace
@@ -269,9 +296,9 @@ Result<int32_t> DecodeControllerEpoch(const std::string& data) {
 std::string EncodeTopicAssignment(const TopicAssignment& a) {
   Json j = Json::MakeObject();
   j.Set("version", 3);
-  j.Set("partitions", PartitionMap(a.partitions));
-  j.Set("adding_replicas", Json::MakeObject());
-  j.Set("removing_replicas", Json::MakeObject());
+  j.Set("partitions", PartitionMap(a.partitions, false));
+  j.Set("adding_replicas", PartitionMap(a.adding_replicas, true));
+  j.Set("removing_replicas", PartitionMap(a.removing_replicas, true));
   if (a.has_topic_id) j.Set("topic_id", TopicIdToString(a.topic_id));
   return j.Dump();
 }
@@ -286,20 +313,52 @@ Result<TopicAssignment> DecodeTopicAssignment(const std::string& json) {
     a.topic_id = *tid;
     a.has_topic_id = true;
   }
-  if (const Json* parts = parsed->Find("partitions"); parts && parts->is_object()) {
-    for (const auto& [k, v] : parts->AsObject()) {
-      auto p = ParseInt32(k);
-      if (!p || *p < 0 || !v.is_array()) return Bad("topic znode with bad partition", json);
-      std::vector<int32_t> replicas;
-      for (const Json& r : v.AsArray()) {
-        auto id = ToInt32(&r);
-        if (!id) return Bad("topic znode with bad replica", json);
-        replicas.push_back(*id);
-      }
-      a.partitions[*p] = std::move(replicas);
+  if (!DecodePartitionMap(parsed->Find("partitions"), &a.partitions) ||
+      !DecodePartitionMap(parsed->Find("adding_replicas"), &a.adding_replicas) ||
+      !DecodePartitionMap(parsed->Find("removing_replicas"), &a.removing_replicas)) {
+    return Bad("topic znode with bad partition map", json);
+  }
+  // Entries for partitions that do not exist mean nothing (and would confuse the controller).
+  for (auto* m : {&a.adding_replicas, &a.removing_replicas}) {
+    for (auto it = m->begin(); it != m->end();) {
+      it = a.partitions.count(it->first) && !it->second.empty() ? std::next(it) : m->erase(it);
     }
   }
   return a;
+}
+
+std::string EncodeReassignPartitions(const ReassignmentRequest& r) {
+  Json parts = Json::MakeArray();
+  for (const auto& [tp, replicas] : r) {
+    Json p = Json::MakeObject();
+    p.Set("topic", tp.topic);
+    p.Set("partition", tp.partition);
+    p.Set("replicas", Json::IntArray(replicas));
+    parts.Push(std::move(p));
+  }
+  Json j = Json::MakeObject();
+  j.Set("version", 1);
+  j.Set("partitions", std::move(parts));
+  return j.Dump();
+}
+
+Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json) {
+  auto parsed = Json::Parse(json);
+  if (!parsed.ok() || !parsed->is_object()) return Bad("reassign_partitions znode", json);
+  const Json* parts = parsed->Find("partitions");
+  if (parts == nullptr || !parts->is_array()) return Bad("reassign_partitions znode", json);
+  ReassignmentRequest out;
+  for (const Json& p : parts->AsArray()) {
+    auto topic = p.GetString("topic");
+    auto partition = p.GetInt("partition");
+    auto list = IntList(p.Find("replicas"));
+    if (!topic || topic->empty() || !partition || *partition < 0 ||
+        *partition > std::numeric_limits<int32_t>::max() || !list) {
+      return Bad("reassign_partitions znode with bad entry", json);
+    }
+    out[{*topic, static_cast<int32_t>(*partition)}] = std::move(*list);
+  }
+  return out;
 }
 
 std::string EncodePartitionState(const LeaderIsrAndControllerEpoch& s) {

@@ -6,7 +6,7 @@
 
 #include "controller/test_cluster.h"
 #include "gregor/controller/controller.h"
-#include "zk/reassignment.h"
+#include "gregor/zk/reassignment.h"
 #include "zk/zk_test_server.h"
 
 namespace gregor::controller {
@@ -121,10 +121,10 @@ class ControllerOpsTest : public ::testing::Test {
       ASSERT_TRUE(kzk()->CreateIsrChangeNotification({tp}).ok());
     }
   }
-  zk::FullTopicAssignment Topic(const std::string& t) {
-    auto a = zk::GetFullTopicAssignment(brokers_[1]->zk.get(), t);
+  zk::TopicAssignment Topic(const std::string& t) {
+    auto a = zk::GetTopicAssignmentWatched(brokers_[1]->zk.get(), t);
     EXPECT_TRUE(a.ok()) << a.status().ToString();
-    return a.ok() ? *a : zk::FullTopicAssignment();
+    return a.ok() ? *a : zk::TopicAssignment();
   }
   bool StoppedWith(int32_t broker, const TopicPartition& tp, bool del) {
     for (const auto& s : channel_.stop()) {
@@ -526,7 +526,7 @@ TEST_F(ControllerOpsTest, NewControllerResumesAReassignment) {
   }
   ASSERT_TRUE(k3->CreateIsrChangeNotification({tp}).ok());
   ASSERT_TRUE(WaitFor([&] {
-    auto a = zk::GetFullTopicAssignment(brokers_[3]->zk.get(), "f");
+    auto a = zk::GetTopicAssignmentWatched(brokers_[3]->zk.get(), "f");
     return a.ok() && a->adding_replicas.empty() && a->partitions[0] == Replicas{2, 3};
   }));
   EXPECT_TRUE(List(c3).ongoing.empty());
@@ -540,22 +540,22 @@ TEST(ReassignmentZnodeTest, TopicZnodeRoundTripsAndReadsKafkaJson) {
   const std::string kafka =
       R"({"version":3,"partitions":{"0":[2,3,1],"1":[1,2]},"adding_replicas":{"0":[3]},)"
       R"("removing_replicas":{"0":[1]},"topic_id":"AAAAAAAAAAAAAAAAAAAAAQ"})";
-  auto a = zk::DecodeFullTopicAssignment(kafka);
+  auto a = zk::DecodeTopicAssignment(kafka);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->partitions.at(0), (Replicas{2, 3, 1}));
   EXPECT_EQ(a->adding_replicas.at(0), Replicas{3});
   EXPECT_EQ(a->removing_replicas.at(0), Replicas{1});
   EXPECT_EQ(a->adding_replicas.count(1), 0u);
   EXPECT_TRUE(a->has_topic_id);
-  EXPECT_EQ(zk::EncodeFullTopicAssignment(*a), kafka);
+  EXPECT_EQ(zk::EncodeTopicAssignment(*a), kafka);
   // Version 1 (no KIP-455 fields) and garbage.
-  auto v1 = zk::DecodeFullTopicAssignment(R"({"version":1,"partitions":{"0":[1]}})");
+  auto v1 = zk::DecodeTopicAssignment(R"({"version":1,"partitions":{"0":[1]}})");
   ASSERT_TRUE(v1.ok());
   EXPECT_TRUE(v1->adding_replicas.empty());
   EXPECT_FALSE(v1->has_topic_id);
-  EXPECT_EQ(zk::DecodeFullTopicAssignment(R"({"partitions":{"x":[1]}})").status().code(),
+  EXPECT_EQ(zk::DecodeTopicAssignment(R"({"partitions":{"x":[1]}})").status().code(),
             Status::Code::kCorruption);
-  EXPECT_EQ(zk::DecodeFullTopicAssignment("{").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(zk::DecodeTopicAssignment("{").status().code(), Status::Code::kCorruption);
 
   const std::string legacy =
       R"({"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3]}]})";
@@ -578,7 +578,7 @@ TEST(ReassignmentZnodeTest, DeposedControllerWritesAreFenced) {
   ASSERT_TRUE(
       b1.zk->Create(zk::paths::kReassignPartitions, zk::EncodeReassignPartitions({{{"t", 0}, {1}}}))
           .ok());
-  auto before = zk::GetFullTopicAssignment(b1.zk.get(), "t");
+  auto before = zk::GetTopicAssignmentWatched(b1.zk.get(), "t");
   ASSERT_TRUE(before.ok());
 
   // Another controller takes over: the epoch znode's version moves on.
@@ -586,19 +586,20 @@ TEST(ReassignmentZnodeTest, DeposedControllerWritesAreFenced) {
   auto again = b1.kzk->TryElectController(2);
   ASSERT_TRUE(again.ok() && again->won);
 
-  zk::FullTopicAssignment changed = *before;
+  zk::TopicAssignment changed = *before;
   changed.partitions[0] = {1, 2};
   changed.adding_replicas[0] = {2};
-  EXPECT_EQ(zk::SetFullTopicAssignment(b1.zk.get(), "t", changed, old_version).code(),
+  EXPECT_EQ(zk::SetTopicAssignmentFenced(b1.zk.get(), "t", changed, old_version).code(),
             Status::Code::kNotLeader);
-  EXPECT_EQ(zk::GetFullTopicAssignment(b1.zk.get(), "t")->partitions, before->partitions);
+  EXPECT_EQ(zk::GetTopicAssignmentWatched(b1.zk.get(), "t")->partitions, before->partitions);
   EXPECT_EQ(zk::SetReassignPartitions(b1.zk.get(), {}, old_version).code(),
             Status::Code::kNotLeader);
   EXPECT_TRUE(b1.zk->Exists(zk::paths::kReassignPartitions)->has_value());
 
   // The current controller's writes go through.
-  EXPECT_TRUE(zk::SetFullTopicAssignment(b1.zk.get(), "t", changed, again->epoch_zk_version).ok());
-  EXPECT_EQ(zk::GetFullTopicAssignment(b1.zk.get(), "t")->adding_replicas.at(0), Replicas{2});
+  EXPECT_TRUE(
+      zk::SetTopicAssignmentFenced(b1.zk.get(), "t", changed, again->epoch_zk_version).ok());
+  EXPECT_EQ(zk::GetTopicAssignmentWatched(b1.zk.get(), "t")->adding_replicas.at(0), Replicas{2});
   EXPECT_TRUE(zk::SetReassignPartitions(b1.zk.get(), {}, again->epoch_zk_version).ok());
   EXPECT_FALSE(b1.zk->Exists(zk::paths::kReassignPartitions)->has_value());
 }

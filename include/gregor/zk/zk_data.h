@@ -56,11 +56,16 @@ struct LeaderIsrAndControllerEpoch {
   bool operator==(const LeaderIsrAndControllerEpoch&) const = default;
 };
 
-// /brokers/topics/<t>: topic id and replica assignment (partition -> replicas, first preferred).
+// /brokers/topics/<t>: topic id and replica assignment (partition -> replicas, first
+// preferred). During a reassignment (KIP-455) `partitions` holds every replica (Kafka's RS =
+// ORS + TRS) and `adding_replicas` / `removing_replicas` the partitions being moved; they are
+// empty otherwise.
 struct TopicAssignment {
   TopicId topic_id{};
   bool has_topic_id = false;  // topics created by Kafka < 2.8 have none
   std::map<int32_t, std::vector<int32_t>> partitions;
+  std::map<int32_t, std::vector<int32_t>> adding_replicas;
+  std::map<int32_t, std::vector<int32_t>> removing_replicas;
   int32_t zk_version = 0;
 };
 
@@ -73,6 +78,7 @@ inline constexpr char kBrokerTopics[] = "/brokers/topics";
 inline constexpr char kBrokerSeqId[] = "/brokers/seqid";
 inline constexpr char kConfig[] = "/config";
 inline constexpr char kConfigTopics[] = "/config/topics";
+inline constexpr char kReassignPartitions[] = "/admin/reassign_partitions";
 inline constexpr char kConfigChanges[] = "/config/changes";
 inline constexpr char kConfigChangePrefix[] = "config_change_";
 inline constexpr char kAdminDeleteTopics[] = "/admin/delete_topics";
@@ -105,9 +111,17 @@ Result<int32_t> DecodeControllerId(const std::string& json);
 // /controller_epoch: a plain integer.
 Result<int32_t> DecodeControllerEpoch(const std::string& data);
 
-// /brokers/topics/<t>, version 3.
+// /brokers/topics/<t>: writes version 3 (partitions with no adding/removing replicas are left
+// out of those maps, as Kafka writes them); reads versions 1..3 (missing maps are empty;
+// entries for partitions that do not exist are dropped).
 std::string EncodeTopicAssignment(const TopicAssignment& assignment);
 Result<TopicAssignment> DecodeTopicAssignment(const std::string& json);
+
+// /admin/reassign_partitions: {"version":1,"partitions":[{"topic":..,"partition":..,
+// "replicas":[..]}]}.
+using ReassignmentRequest = std::map<gregor::TopicPartition, std::vector<int32_t>>;
+std::string EncodeReassignPartitions(const ReassignmentRequest& r);
+Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json);
 
 // /brokers/topics/<t>/partitions/<p>/state, version 1.
 std::string EncodePartitionState(const LeaderIsrAndControllerEpoch& state);
