@@ -5,17 +5,10 @@
 
 #include <algorithm>
 
+#include "controller/replica_set.h"
 #include "gregor/controller/controller.h"
 
 namespace gregor::controller {
-
-namespace {
-
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-}  // namespace
 
 void Controller::DoControlledShutdown(int32_t id, int64_t broker_epoch,
                                       const ControlledShutdownCallback& done) {

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "controller/replica_set.h"
 #include "gregor/protocol/error_code.h"
-#include "zk/reassignment.h"
+#include "gregor/zk/reassignment.h"
 
 namespace gregor::controller {
 
@@ -16,10 +17,6 @@ int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
 }
 
 using Code = Status::Code;
@@ -172,6 +169,10 @@ void Controller::RunLoop() {
     }
     fn();
   }
+}
+
+void Controller::PostFromAnyThread(const std::weak_ptr<Inbox>& inbox, std::function<void()> fn) {
+  if (auto in = inbox.lock()) in->Push(std::move(fn), 0);
 }
 
 std::function<void()> Controller::InGeneration(std::function<void()> fn) {
@@ -368,7 +369,7 @@ void Controller::OnControllerFailover() {
 // ---------------------------------------------------------------- loading
 
 bool Controller::LoadTopic(const std::string& topic) {
-  auto a = zk::GetFullTopicAssignment(
+  auto a = zk::GetTopicAssignmentWatched(
       zk_->zk(), topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
   if (!a.ok()) {
     if (a.status().code() == Code::kNotFound) return true;  // deleted meanwhile
@@ -406,164 +407,6 @@ bool Controller::LoadTopic(const std::string& topic) {
     }
   }
   return true;
-}
-
-// ---------------------------------------------------------------- partition state machine
-
-void Controller::OnNewPartitions(const std::vector<TopicPartition>& tps, Batch* batch) {
-  for (const TopicPartition& tp : tps) {
-    if (!active_) return;
-    auto topic = topics_.find(tp.topic);
-    if (topic == topics_.end() || topics_to_delete_.count(tp.topic)) continue;
-    const auto& replicas = topic->second.assignment[tp.partition];
-    std::vector<int32_t> live;
-    for (int32_t r : replicas) {
-      if (IsEligible(r)) live.push_back(r);
-    }
-    if (live.empty()) {
-      // Stays new until one of its replicas registers (OnBrokerStartup retries).
-      LOG(WARNING) << Prefix() << "no live replica for new partition " << tp.ToString();
-      continue;
-    }
-    zk::LeaderIsrAndControllerEpoch s;
-    s.leader = live.front();
-    s.leader_epoch = 0;
-    s.isr = live;
-    s.controller_epoch = epoch_;
-    auto created = zk_->CreatePartitionState(tp, s, epoch_zk_version_);
-    if (!created.ok()) {
-      if (created.status().code() == Code::kAlreadyExists) {
-        // Written by a previous controller that died before telling the brokers.
-        auto existing = zk_->GetPartitionState(tp);
-        if (existing.ok()) {
-          states_[tp] = *existing;
-          AddLeaderAndIsr(tp, false, batch);
-          batch->update_metadata.insert(tp);
-        }
-        continue;
-      }
-      Failed(created.status(), "creating partition state");
-      return;
-    }
-    states_[tp] = *created;
-    LOG(INFO) << Prefix() << "new partition " << tp.ToString() << " leader " << s.leader << " isr "
-              << s.isr.size() << " replicas";
-    AddLeaderAndIsr(tp, true, batch);
-    batch->update_metadata.insert(tp);
-  }
-}
-
-bool Controller::WriteState(const TopicPartition& tp, zk::LeaderIsrAndControllerEpoch next) {
-  auto v = zk_->UpdatePartitionState(tp, next, epoch_zk_version_);
-  if (v.ok()) {
-    next.zk_version = *v;
-    states_[tp] = next;
-    return true;
-  }
-  if (v.status().code() == Code::kStale) {
-    // A leader changed the ISR meanwhile: take the fresh state; the caller recomputes.
-    auto fresh = zk_->GetPartitionState(tp);
-    if (fresh.ok()) states_[tp] = *fresh;
-    return false;
-  }
-  Failed(v.status(), "writing partition state");
-  return false;
-}
-
-bool Controller::UncleanElectionEnabled(const std::string& topic) {
-  auto config = zk_->GetTopicConfig(topic);
-  if (config.ok()) {
-    auto it = config->find("unclean.leader.election.enable");
-    if (it != config->end()) return it->second == "true";
-  }
-  return options_.unclean_leader_election_enable;
-}
-
-void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch* batch) {
-  // A leader in controlled shutdown still serves (the partition is not offline), but it is
-  // never a candidate, nor kept in an ISR the controller rewrites.
-  auto serving = [&](int32_t b) { return IsLive(b) && !excluded.count(b); };
-  auto alive = [&](int32_t b) { return IsEligible(b) && !excluded.count(b); };
-  std::vector<TopicPartition> tps;
-  for (const auto& [tp, s] : states_) {
-    if (topics_to_delete_.count(tp.topic)) continue;  // deletion owns these
-    if (s.leader >= 0 && serving(s.leader)) continue;
-    tps.push_back(tp);
-  }
-  for (const TopicPartition& tp : tps) {
-    const auto& replicas = topics_[tp.topic].assignment[tp.partition];
-    // A write may lose a race with a leader's ISR update: recompute from the fresh state.
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      if (!active_) return;
-      const zk::LeaderIsrAndControllerEpoch& cur = states_[tp];
-      if (cur.leader >= 0 && serving(cur.leader)) break;
-      zk::LeaderIsrAndControllerEpoch next = cur;
-      next.controller_epoch = epoch_;
-      next.leader_epoch = cur.leader_epoch + 1;
-      int32_t leader = -1;
-      for (int32_t r : replicas) {
-        if (alive(r) && Contains(cur.isr, r)) {
-          leader = r;
-          break;
-        }
-      }
-      if (leader >= 0) {
-        next.leader = leader;
-        next.isr.clear();
-        for (int32_t r : cur.isr) {
-          if (alive(r)) next.isr.push_back(r);
-        }
-      } else {
-        for (int32_t r : replicas) {
-          if (alive(r)) {
-            leader = r;
-            break;
-          }
-        }
-        if (leader >= 0 && UncleanElectionEnabled(tp.topic)) {
-          LOG(WARNING) << Prefix() << "unclean leader election for " << tp.ToString() << ": broker "
-                       << leader << " was not in the ISR; data may be lost";
-          next.leader = leader;
-          next.isr = {leader};
-        } else {
-          if (cur.leader == kNoLeader) break;  // already offline, nothing to write
-          next.leader = kNoLeader;
-          // Kafka never shrinks the ISR to empty: the last member is kept so that it can be
-          // elected cleanly when it returns.
-          next.isr.clear();
-          for (int32_t r : cur.isr) {
-            if (alive(r)) next.isr.push_back(r);
-          }
-          if (next.isr.empty()) next.isr = cur.isr;
-        }
-      }
-      if (WriteState(tp, next)) {
-        LOG(INFO) << Prefix() << "partition " << tp.ToString() << " leader " << next.leader
-                  << " leader_epoch " << next.leader_epoch;
-        AddLeaderAndIsr(tp, false, batch);
-        batch->update_metadata.insert(tp);
-        break;
-      }
-    }
-  }
-}
-
-void Controller::AddLeaderAndIsr(const TopicPartition& tp, bool is_new, Batch* batch) {
-  auto topic = topics_.find(tp.topic);
-  if (topic == topics_.end()) return;
-  auto replicas = topic->second.assignment.find(tp.partition);
-  if (replicas == topic->second.assignment.end()) return;
-  AddLeaderAndIsrTo(tp, replicas->second, is_new, batch);
-}
-
-void Controller::AddLeaderAndIsrTo(const TopicPartition& tp, const std::vector<int32_t>& brokers,
-                                   bool is_new, Batch* batch) {
-  for (int32_t r : brokers) {
-    if (!IsLive(r)) continue;
-    auto& entry = batch->leader_and_isr[r];
-    auto [it, inserted] = entry.emplace(tp, is_new);
-    if (!inserted) it->second = it->second || is_new;
-  }
 }
 
 // ---------------------------------------------------------------- brokers
@@ -611,44 +454,6 @@ void Controller::OnBrokerFailure(const std::set<int32_t>& dead) {
   RemoveFromIsrs(dead, &batch);
   if (!active_) return;
   SendBatch(&batch);
-}
-
-void Controller::RemoveFromIsrs(const std::set<int32_t>& dead, Batch* batch) {
-  if (dead.empty()) return;
-  // Followers on dead brokers leave the ISR (the replica state machine's OfflineReplica), so
-  // that leaders waiting on them for acks=all and the high watermark go on at once instead of
-  // after replica.lag.time.max.ms.
-  std::vector<TopicPartition> tps;
-  for (const auto& [tp, s] : states_) {
-    if (topics_to_delete_.count(tp.topic) || s.leader < 0 || dead.count(s.leader)) continue;
-    for (int32_t r : s.isr) {
-      if (dead.count(r)) {
-        tps.push_back(tp);
-        break;
-      }
-    }
-  }
-  for (const TopicPartition& tp : tps) {
-    for (int attempt = 0; attempt < 3 && active_; ++attempt) {
-      const auto& cur = states_[tp];
-      if (cur.leader < 0 || dead.count(cur.leader)) break;  // changed under us: an election's
-      zk::LeaderIsrAndControllerEpoch next = cur;
-      next.isr.clear();
-      for (int32_t r : cur.isr) {
-        if (!dead.count(r)) next.isr.push_back(r);
-      }
-      if (next.isr.size() == cur.isr.size() || next.isr.empty()) break;
-      next.leader_epoch = cur.leader_epoch + 1;
-      next.controller_epoch = epoch_;
-      if (WriteState(tp, next)) {
-        LOG(INFO) << Prefix() << "partition " << tp.ToString() << " isr " << next.isr.size()
-                  << " replicas after removing dead brokers, leader_epoch " << next.leader_epoch;
-        AddLeaderAndIsr(tp, false, batch);
-        batch->update_metadata.insert(tp);
-        break;
-      }
-    }
-  }
 }
 
 void Controller::OnBrokerStartup(const std::set<int32_t>& started) {
@@ -742,7 +547,7 @@ void Controller::HandleTopicChange() {
 void Controller::HandlePartitionModification(const std::string& topic) {
   auto info = topics_.find(topic);
   if (info == topics_.end()) return;
-  auto a = zk::GetFullTopicAssignment(
+  auto a = zk::GetTopicAssignmentWatched(
       zk_->zk(), topic, WatchPoster([this, topic] { HandlePartitionModification(topic); }));
   if (!a.ok()) {
     if (a.status().code() == Code::kNotFound || a.status().code() == Code::kCorruption) return;
@@ -801,127 +606,6 @@ void Controller::HandleIsrChangeNotification() {
     if (!active_) return;
     MaybeCompleteReassignment(tp);
   }
-}
-
-// ---------------------------------------------------------------- deletion
-
-void Controller::HandleTopicDeletion() {
-  auto marked = zk_->GetTopicsMarkedForDeletion(WatchPoster([this] { HandleTopicDeletion(); }));
-  if (Failed(marked.status(), "watching /admin/delete_topics")) return;
-  for (const std::string& t : *marked) {
-    if (!options_.delete_topic_enable) {
-      LOG(INFO) << Prefix() << "ignoring deletion of topic " << t
-                << " since delete.topic.enable is false";
-      (void)zk_->RemoveTopicDeletionMarker(t);
-      continue;
-    }
-    if (!topics_.count(t)) {
-      LOG(INFO) << Prefix() << "removing deletion marker of unknown topic " << t;
-      (void)zk_->RemoveTopicDeletionMarker(t);
-      continue;
-    }
-    if (topics_to_delete_.insert(t).second) {
-      LOG(INFO) << Prefix() << "topic " << t << " marked for deletion";
-    }
-  }
-  ResumeDeletions();
-}
-
-void Controller::ResumeDeletions() {
-  std::vector<std::string> pending(topics_to_delete_.begin(), topics_to_delete_.end());
-  for (const std::string& t : pending) {
-    if (!active_) return;
-    Deletion& d = deletions_[t];
-    if (d.started) continue;
-    auto info = topics_.find(t);
-    if (info == topics_.end()) continue;
-    if (TopicReassigning(t)) {
-      // Kafka marks a topic with a reassignment in progress ineligible for deletion; the
-      // deletion resumes when the reassignment completes.
-      VLOG(1) << Prefix() << "deletion of " << t << " waits for a reassignment";
-      continue;
-    }
-    std::map<int32_t, std::vector<TopicPartition>> by_broker;
-    bool blocked = false;
-    for (const auto& [p, replicas] : info->second.assignment) {
-      for (int32_t r : replicas) {
-        if (!IsLive(r)) blocked = true;
-        by_broker[r].push_back({t, p});
-      }
-    }
-    if (blocked) {
-      // TopicDeletionManager: deletion waits until every replica can confirm it.
-      VLOG(1) << Prefix() << "deletion of " << t << " waits for offline replicas";
-      continue;
-    }
-    d.started = true;
-    std::set<TopicPartition> tps;
-    for (const auto& [p, replicas] : info->second.assignment) tps.insert({t, p});
-    SendUpdateMetadataToAll(tps, true);
-    if (by_broker.empty()) {
-      CompleteDeletion(t);
-      continue;
-    }
-    for (const auto& [broker, parts] : by_broker) d.awaiting.insert(broker);
-    std::weak_ptr<Inbox> weak = inbox_;
-    for (const auto& [broker, parts] : by_broker) {
-      uint64_t gen = generation_;
-      int32_t b = broker;
-      channel_->SendStopReplica(
-          live_brokers_[broker], options_.broker_id, epoch_, parts, true,
-          [weak, this, gen, t, b](Status st, PartitionErrors errors) {
-            auto in = weak.lock();
-            if (!in) return;
-            in->Push(
-                [this, gen, t, b, st = std::move(st), errors = std::move(errors)] {
-                  if (gen == generation_ && active_) HandleStopReplicaResponse(t, b, st, errors);
-                },
-                0);
-          });
-    }
-  }
-}
-
-void Controller::HandleStopReplicaResponse(const std::string& topic, int32_t broker,
-                                           const Status& st, const PartitionErrors& errors) {
-  auto it = deletions_.find(topic);
-  if (it == deletions_.end() || !it->second.started) return;
-  bool ok = st.ok();
-  for (const auto& [tp, code] : errors) ok = ok && code == 0;
-  if (!ok) {
-    LOG(WARNING) << Prefix() << "broker " << broker << " failed StopReplica for " << topic
-                 << (st.ok() ? "" : ": " + st.ToString()) << "; retrying deletion";
-    it->second.started = false;
-    it->second.awaiting.clear();
-    Post(InGeneration([this] { ResumeDeletions(); }), options_.retry_backoff_ms);
-    return;
-  }
-  it->second.awaiting.erase(broker);
-  if (it->second.awaiting.empty()) CompleteDeletion(topic);
-}
-
-void Controller::CompleteDeletion(const std::string& topic) {
-  Status st = zk_->DeleteTopicZnodes(topic, epoch_zk_version_);
-  if (!st.ok()) {
-    if (st.code() == Code::kNotLeader) {
-      ControllerMoved(st);
-      return;
-    }
-    LOG(WARNING) << Prefix() << "deleting znodes of " << topic << ": " << st.ToString()
-                 << "; retrying";
-    deletions_[topic].started = false;
-    Post(InGeneration([this] { ResumeDeletions(); }), options_.retry_backoff_ms);
-    return;
-  }
-  std::set<TopicPartition> tps;
-  for (const auto& [p, replicas] : topics_[topic].assignment) tps.insert({topic, p});
-  // Tell brokers once more, after the znodes are gone, so their caches drop the topic.
-  SendUpdateMetadataToAll(tps, true);
-  for (const auto& tp : tps) states_.erase(tp);
-  topics_.erase(topic);
-  topics_to_delete_.erase(topic);
-  deletions_.erase(topic);
-  LOG(INFO) << Prefix() << "deletion of topic " << topic << " completed";
 }
 
 // ---------------------------------------------------------------- requests

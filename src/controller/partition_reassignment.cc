@@ -12,8 +12,9 @@
 
 #include <algorithm>
 
+#include "controller/replica_set.h"
 #include "gregor/controller/controller.h"
-#include "zk/reassignment.h"
+#include "gregor/zk/reassignment.h"
 
 namespace gregor::controller {
 
@@ -21,10 +22,6 @@ namespace {
 
 using protocol::ErrorCode;
 using Code = Status::Code;
-
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
 
 std::vector<int32_t> Minus(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   std::vector<int32_t> out;
@@ -250,7 +247,7 @@ Controller::PartitionResult Controller::TriggerReassignment(const TopicPartition
 bool Controller::WriteTopicAssignment(const std::string& topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return false;
-  zk::FullTopicAssignment a;
+  zk::TopicAssignment a;
   a.topic_id = it->second.id;
   a.has_topic_id = it->second.has_id;
   a.partitions = it->second.assignment;
@@ -258,7 +255,7 @@ bool Controller::WriteTopicAssignment(const std::string& topic) {
     if (!r.adding.empty()) a.adding_replicas[p] = r.adding;
     if (!r.removing.empty()) a.removing_replicas[p] = r.removing;
   }
-  Status st = zk::SetFullTopicAssignment(zk_->zk(), topic, a, epoch_zk_version_);
+  Status st = zk::SetTopicAssignmentFenced(zk_->zk(), topic, a, epoch_zk_version_);
   if (st.ok()) return true;
   if (st.code() == Code::kNotFound) {
     // Deleted behind our back; the topic watch forgets it.

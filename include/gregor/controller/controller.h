@@ -158,6 +158,8 @@ class Controller {
   void Post(std::function<void()> fn, int64_t delay_ms = 0);
   // Wraps a handler so that it runs on the event thread only if still in this generation.
   std::function<void()> InGeneration(std::function<void()> fn);
+  // From any thread: queues `fn` on the event thread, unless the controller is gone.
+  static void PostFromAnyThread(const std::weak_ptr<Inbox>& inbox, std::function<void()> fn);
   zk::WatchCallback WatchPoster(std::function<void()> handler);
   // A watch that posts `on_appear_or_vanish` for created/deleted events, `on_other` otherwise.
   zk::WatchCallback NodeWatchPoster(std::function<void()> on_appear_or_vanish,
