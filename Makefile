@@ -44,6 +44,8 @@ $$($(1)_LIB): $$($(1)_OBJS)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 -include $(wildcard src/*/module.mk)
+# Fuzz targets (make fuzz) and their corpus replay for make check: tests/fuzz/fuzz.mk.
+-include tests/fuzz/fuzz.mk
 
 ALL_LIBS := $(foreach m,$(LINK_MODULES),$($(m)_LIB))
 GEN_HEADERS ?=
@@ -80,8 +82,8 @@ log_DEPS := log protocol base
 zk_DEPS := zk base
 network_DEPS := network protocol base
 cluster_DEPS := cluster log zk protocol config base
-controller_DEPS := controller zk protocol config base
-replication_DEPS := replication cluster log zk protocol config base
+controller_DEPS := controller network zk protocol config base
+replication_DEPS := replication cluster network log zk protocol config base
 group_DEPS := group cluster log zk protocol config base
 server_DEPS := $(LINK_MODULES)
 tools_DEPS := protocol config base
@@ -103,9 +105,9 @@ $(BUILD)/obj/tests/%.o: tests/%.cc | $(GEN_HEADERS)
 
 unit-tests: $(TEST_BINS)
 
-check: programs unit-tests
+check: programs unit-tests fuzz-replay
 	@sh mk/deps.sh
-	@sh mk/check.sh $(TEST_BINS)
+	@GREGOR_FUZZ_REPLAY_DIR=$(FUZZ_REPLAY_DIR) sh mk/check.sh $(TEST_BINS)
 
 # The unit tests under AddressSanitizer and UBSan, in build/asan (a second
 # configuration of the same tree); the integration suite can use that broker
@@ -113,8 +115,8 @@ check: programs unit-tests
 check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin SANITIZE=yes sanitize-run
 
-sanitize-run: unit-tests $(BIN)/gregord
-	@GREGOR_UNIT_ONLY=1 sh mk/check.sh $(TEST_BINS)
+sanitize-run: unit-tests $(BIN)/gregord fuzz-replay
+	@GREGOR_UNIT_ONLY=1 GREGOR_FUZZ_REPLAY_DIR=$(FUZZ_REPLAY_DIR) sh mk/check.sh $(TEST_BINS)
 
 run: programs
 	@sh mk/deps.sh
@@ -122,6 +124,11 @@ run: programs
 
 bench: programs
 	@sh mk/bench.sh
+
+# The long fault runs (compound failures, network partitions), ROUNDS times in a row.
+torture: programs
+	@sh mk/deps.sh
+	@sh mk/torture.sh
 
 FORMAT_FILES = $(shell find src include tests -name '*.cc' -o -name '*.h' | grep -v '/gen/')
 format:
@@ -144,7 +151,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: all programs check unit-tests run bench format install clean distclean deps check-sanitize sanitize-run
+.PHONY: all programs check unit-tests run bench torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 

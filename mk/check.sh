@@ -23,6 +23,14 @@ for bin in "$@"; do
   echo "   $p passed, $f failed, $s skipped"
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done
+# Module boundaries (CONVENTIONS.md): no include of another module's private header.
+echo "== includes: module boundaries"
+if sh "$top/mk/check-includes.sh" >"$logdir/includes.log" 2>&1; then
+  echo "   1 passed, 0 failed, 0 skipped"; passed=$((passed + 1))
+else
+  head -20 "$logdir/includes.log"
+  echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
+fi
 # Formatting is part of the contract (CONVENTIONS.md): one counted check.
 if command -v clang-format >/dev/null 2>&1; then
   echo "== format: clang-format --dry-run"
@@ -31,6 +39,34 @@ if command -v clang-format >/dev/null 2>&1; then
     echo "   1 passed, 0 failed, 0 skipped"; passed=$((passed + 1))
   else
     head -20 "$logdir/format.log"; echo "   run 'make format'"
+    echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
+  fi
+fi
+# The fuzz targets' committed corpora, replayed by the $CXX build of each target (make
+# fuzz-replay; no clang needed): every input that ever reached new code or crashed stays
+# checked. One counted check, like the format check.
+fuzz_names=$(cd "$top/tests/fuzz" 2>/dev/null && ls -- *_fuzzer.cc 2>/dev/null | sed 's/_fuzzer\.cc$//')
+if [ -n "$fuzz_names" ]; then
+  echo "== fuzz: corpus replay"
+  fuzz_dir=${GREGOR_FUZZ_REPLAY_DIR:-build/fuzz-replay}
+  case $fuzz_dir in /*) ;; *) fuzz_dir="$top/$fuzz_dir" ;; esac
+  fuzz_ok=1
+  : >"$logdir/fuzz-replay.log"
+  for n in $fuzz_names; do
+    if [ ! -x "$fuzz_dir/${n}_fuzzer" ]; then
+      echo "   $fuzz_dir/${n}_fuzzer is not built (make fuzz-replay)"; fuzz_ok=0; continue
+    fi
+    # Under make check-sanitize, undefined behaviour fails the replay as it fails make fuzz.
+    if UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+        timeout 600 "$fuzz_dir/${n}_fuzzer" "$top/tests/fuzz/corpus/$n" >>"$logdir/fuzz-replay.log" 2>&1; then
+      tail -1 "$logdir/fuzz-replay.log" | sed 's/^/   /'
+    else
+      tail -20 "$logdir/fuzz-replay.log"; fuzz_ok=0
+    fi
+  done
+  if [ $fuzz_ok -eq 1 ]; then
+    echo "   1 passed, 0 failed, 0 skipped"; passed=$((passed + 1))
+  else
     echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
   fi
 fi

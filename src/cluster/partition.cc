@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <shared_mutex>
 
 namespace gregor::cluster {
 
@@ -52,6 +53,8 @@ std::string Partition::Prefix() const {
 }
 
 Status Partition::ApplyRole(const PartitionRole& role) {
+  // Waits for appends and truncations in progress under the old role.
+  std::unique_lock<RwLock> role_guard(leader_isr_update_lock_);
   bool hw_moved = false;
   bool is_leader;
   {
@@ -113,6 +116,8 @@ Status Partition::ApplyRole(const PartitionRole& role) {
 
 Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
                                                            int32_t min_insync_replicas) {
+  // The leadership checked here holds until the append is done.
+  std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   int32_t epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -395,6 +400,7 @@ Status Partition::CheckFollowerEpochLocked(int32_t leader_epoch) const {
 
 Result<log::AppendResult> Partition::AppendRecordsAsFollower(uint8_t* data, size_t size,
                                                              int32_t leader_epoch) {
+  std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     GREGOR_RETURN_IF_ERROR(CheckFollowerEpochLocked(leader_epoch));
@@ -408,6 +414,8 @@ void Partition::UpdateFollowerHighWatermark(int64_t leader_high_watermark) {
 
 Result<int64_t> Partition::TruncateToDivergence(const log::EpochEndOffset& diverging,
                                                 int32_t leader_epoch) {
+  // Still a follower of this epoch until the truncation is done: a leader never truncates.
+  std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     GREGOR_RETURN_IF_ERROR(CheckFollowerEpochLocked(leader_epoch));
@@ -435,6 +443,7 @@ Result<int64_t> Partition::TruncateToDivergence(const log::EpochEndOffset& diver
 }
 
 Status Partition::TruncateFullyAndStartAt(int64_t offset, int32_t leader_epoch) {
+  std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     GREGOR_RETURN_IF_ERROR(CheckFollowerEpochLocked(leader_epoch));

@@ -1,5 +1,6 @@
 #include "gregor/config/broker_config.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <regex>
 #include <set>
@@ -64,6 +65,13 @@ std::map<std::string, std::string> ParseProtocolMap(const std::string& value) {
   return m;
 }
 
+// listener.name.<listener>.max.connections (KIP-402), the one listener-prefixed
+// key gregor reads; not in the key table because its name varies.
+bool IsListenerMaxConnectionsKey(const std::string& key) {
+  static const std::regex kKey(R"(^listener\.name\.[A-Za-z0-9_\-]+\.max\.connections$)");
+  return std::regex_match(key, kKey);
+}
+
 // Applies the keys whose value depends on several keys, in Kafka's order of
 // precedence, then the checks that span keys.
 void ResolveDerived(const Props& p, BrokerConfig& c) {
@@ -112,16 +120,42 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
   } else {
     c.advertised_listeners = c.listeners;
   }
-  if (const std::string* ibl = Find(p, "inter.broker.listener.name")) {
-    c.inter_broker_listener_name = ToUpper(Trim(*ibl));
+  // Kafka's KafkaConfig.interBrokerListenerNameAndSecurityProtocol: the listener is named
+  // directly, or by protocol (the listener called like the protocol), never both. With
+  // neither, gregor uses the first listener (Kafka would require one called PLAINTEXT).
+  const std::string* ibl = Find(p, "inter.broker.listener.name");
+  const std::string* ibp = Find(p, "security.inter.broker.protocol");
+  if (ibl && ibp) {
+    throw ConfigError(
+        "only one of inter.broker.listener.name and security.inter.broker.protocol may be set");
+  }
+  if (ibl || ibp) {
+    const char* key = ibl ? "inter.broker.listener.name" : "security.inter.broker.protocol";
+    c.inter_broker_listener_name = ToUpper(Trim(ibl ? *ibl : *ibp));
+    if (ibp) {
+      std::string why = internal::CheckIn(c.inter_broker_listener_name,
+                                          {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"});
+      if (!why.empty()) Invalid(key, *ibp, why);
+    }
     bool found = false;
     for (const auto& l : c.advertised_listeners)
       found = found || l.name == c.inter_broker_listener_name;
     if (!found) {
-      Invalid("inter.broker.listener.name", *ibl, "not a name in advertised.listeners");
+      Invalid(key, ibl ? *ibl : *ibp,
+              "no listener named " + c.inter_broker_listener_name + " in advertised.listeners");
     }
   } else {
     c.inter_broker_listener_name = c.listeners.front().name;
+  }
+  for (const auto& l : c.advertised_listeners) {
+    if (l.name == c.inter_broker_listener_name)
+      c.security_inter_broker_protocol = l.security_protocol;
+  }
+  if (c.security_inter_broker_protocol == "SASL_PLAINTEXT" ||
+      c.security_inter_broker_protocol == "SASL_SSL") {
+    Invalid(ibl ? "inter.broker.listener.name" : "security.inter.broker.protocol",
+            c.inter_broker_listener_name,
+            "inter-broker " + c.security_inter_broker_protocol + " is not supported (no SASL)");
   }
 
   // log.dirs beats log.dir; both are comma-separated lists in Kafka.
@@ -171,6 +205,29 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
                 std::to_string(c.group_max_session_timeout_ms) + ")");
   }
 
+  // Request memory and connection limits (KIP-72, KIP-308, KIP-402).
+  if (const std::string* v = Find(p, "queued.max.request.bytes")) {
+    if (c.queued_max_request_bytes > 0 && c.queued_max_request_bytes < c.socket_request_max_bytes) {
+      Invalid("queued.max.request.bytes", *v,
+              "must be -1 (unbounded) or at least socket.request.max.bytes (" +
+                  std::to_string(c.socket_request_max_bytes) + ")");
+    }
+  } else {
+    c.queued_max_request_bytes = std::max<int64_t>(268435456, c.socket_request_max_bytes);
+  }
+  if (c.max_connections_per_ip == 0 && c.max_connections_per_ip_overrides.empty()) {
+    Invalid("max.connections.per.ip", "0",
+            "may be 0 only when max.connections.per.ip.overrides is set");
+  }
+  for (const auto& [k, v] : p) {
+    if (!IsListenerMaxConnectionsKey(k)) continue;
+    std::string name = ToUpper(k.substr(14, k.size() - 14 - 16));
+    bool found = false;
+    for (const auto& l : c.listeners) found = found || l.name == name;
+    if (!found) Invalid(k, v, "no listener named " + name + " in listeners");
+    c.listener_max_connections[name] = static_cast<int32_t>(GetInteger(p, k, 0, INT32_MAX));
+  }
+
   // Kafka's LogConfig.validateValues on the broker defaults.
   if (c.log_cleaner_min_compaction_lag_ms > c.log_cleaner_max_compaction_lag_ms) {
     Invalid("log.cleaner.min.compaction.lag.ms",
@@ -207,6 +264,18 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
     Invalid("ssl.client.auth", c.ssl_client_auth,
             "needs ssl.truststore.location or ssl.truststore.certificates");
   }
+  {
+    std::string algo = c.ssl_endpoint_identification_algorithm;
+    std::transform(algo.begin(), algo.end(), algo.begin(), ::tolower);
+    if (!algo.empty() && algo != "https") {
+      Invalid("ssl.endpoint.identification.algorithm", c.ssl_endpoint_identification_algorithm,
+              "must be https or empty");
+    }
+    c.ssl_endpoint_identification_algorithm = algo;
+  }
+  // Kafka's clients raise the maximum to the initial timeout rather than refuse.
+  c.socket_connection_setup_timeout_max_ms =
+      std::max(c.socket_connection_setup_timeout_max_ms, c.socket_connection_setup_timeout_ms);
   for (const auto& proto : c.ssl_enabled_protocols) {
     if (proto != "TLSv1.2" && proto != "TLSv1.3") {
       Invalid("ssl.enabled.protocols", internal::JoinList(c.ssl_enabled_protocols),
@@ -256,7 +325,7 @@ BrokerConfig ParseBrokerConfig(const std::map<std::string, std::string>& file_pr
                                std::vector<std::string>* warnings) {
   Props merged;
   for (const auto& [k, v] : file_props) {
-    if (!FindBrokerKey(k)) {
+    if (!FindBrokerKey(k) && !IsListenerMaxConnectionsKey(k)) {
       if (warnings) {
         warnings->push_back("unknown configuration key '" + k + "' in the config file was ignored");
       }
@@ -265,14 +334,16 @@ BrokerConfig ParseBrokerConfig(const std::map<std::string, std::string>& file_pr
     merged[k] = v;
   }
   for (const auto& [k, v] : overrides) {
-    if (!FindBrokerKey(k)) throw ConfigError("unknown configuration key '" + k + "'");
+    if (!FindBrokerKey(k) && !IsListenerMaxConnectionsKey(k)) {
+      throw ConfigError("unknown configuration key '" + k + "'");
+    }
     merged[k] = v;
   }
   BrokerConfig c;
   c.original = merged;
   for (const auto& [k, v] : merged) {
     const internal::BrokerKeyDef* def = FindBrokerKey(k);
-    if (def->set) def->set(c, v);
+    if (def && def->set) def->set(c, v);
   }
   ResolveDerived(merged, c);
   return c;

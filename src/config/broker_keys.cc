@@ -4,6 +4,7 @@
 #include "config/broker_keys.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <map>
 
@@ -180,6 +181,10 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(DerivedKey("inter.broker.listener.name", "STRING",
                          "Listener used between brokers; defaults to the first listener.",
                          [](const C& c) { return c.inter_broker_listener_name; }));
+  t.push_back(DerivedKey("security.inter.broker.protocol", "STRING",
+                         "Protocol between brokers (PLAINTEXT, SSL); names the listener called "
+                         "like it. Exclusive with inter.broker.listener.name.",
+                         [](const C& c) { return c.security_inter_broker_protocol; }));
 
   // Log.
   t.push_back(DerivedKey("log.dirs", "LIST", "Comma-separated data directories; overrides log.dir.",
@@ -289,12 +294,101 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "SO_RCVBUF of client sockets; -1 = OS default."));
   t.push_back(IntKey("queued.max.requests", &C::queued_max_requests, 1, kIntMax,
                      "Requests queued before network threads stop reading."));
+  {
+    // KIP-72. Kafka treats any value <= 0 as unbounded; checked against
+    // socket.request.max.bytes in ParseBrokerConfig.
+    BrokerKeyDef d;
+    d.name = "queued.max.request.bytes";
+    d.type_name = "LONG";
+    d.documentation =
+        "Memory for request bodies being read or handled, all listeners together; connections "
+        "needing more wait, unread. -1 = unbounded. gregor's default: 256 MiB, or "
+        "socket.request.max.bytes when larger (Kafka's: -1).";
+    d.set = [](C& c, const std::string& v) {
+      int64_t n = 0;
+      std::string why = ParseInteger(v, kLongMin, kLongMax, &n);
+      if (!why.empty()) Invalid("queued.max.request.bytes", v, why);
+      c.queued_max_request_bytes = n <= 0 ? -1 : n;
+    };
+    d.get = [](const C& c) { return std::to_string(c.queued_max_request_bytes); };
+    t.push_back(d);
+  }
+  {
+    BrokerKeyDef d;  // a gregor extension
+    d.name = "socket.request.read.timeout.ms";
+    d.type_name = "LONG";
+    d.documentation =
+        "A connection that started a request and sends nothing more for this long is closed "
+        "(gregor extension). -1 = never.";
+    d.set = [](C& c, const std::string& v) {
+      int64_t n = 0;
+      std::string why = ParseInteger(v, -1, kLongMax, &n);
+      if (why.empty() && n == 0) why = "must be -1 (no deadline) or at least 1";
+      if (!why.empty()) Invalid("socket.request.read.timeout.ms", v, why);
+      c.socket_request_read_timeout_ms = n;
+    };
+    d.get = [](const C& c) { return std::to_string(c.socket_request_read_timeout_ms); };
+    t.push_back(d);
+  }
+  t.push_back(IntKey("max.connections", &C::max_connections, 0, kIntMax,
+                     "Connections of all listeners together; at the limit new ones wait "
+                     "unaccepted. listener.name.<l>.max.connections limits one listener."));
+  t.push_back(IntKey("max.connections.per.ip", &C::max_connections_per_ip, 0, kIntMax,
+                     "Connections from one address; more are closed at once."));
+  {
+    BrokerKeyDef d;
+    d.name = "max.connections.per.ip.overrides";
+    d.type_name = "STRING";
+    d.documentation = "Per-address limits overriding max.connections.per.ip: host:count,...";
+    d.set = [](C& c, const std::string& v) {
+      // Kafka's CoreUtils.parseCsvMap: the count follows the last ':' (IPv6 hosts have more).
+      std::map<std::string, int32_t> m;
+      for (const auto& item : ParseList(v)) {
+        size_t colon = item.rfind(':');
+        if (colon == std::string::npos) {
+          Invalid("max.connections.per.ip.overrides", v, "entry '" + item + "' is not host:count");
+        }
+        std::string host = Trim(item.substr(0, colon));
+        bool ok = !host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                 ch == ':' || ch == '_';
+        });
+        if (!ok) Invalid("max.connections.per.ip.overrides", v, "invalid host '" + host + "'");
+        int64_t n = 0;
+        std::string why = ParseInteger(item.substr(colon + 1), 0, kIntMax, &n);
+        if (!why.empty()) {
+          Invalid("max.connections.per.ip.overrides", v, "count of " + host + " " + why);
+        }
+        m[host] = static_cast<int32_t>(n);
+      }
+      c.max_connections_per_ip_overrides = m;
+    };
+    d.get = [](const C& c) {
+      std::string out;
+      for (const auto& [host, n] : c.max_connections_per_ip_overrides) {
+        out += (out.empty() ? "" : ",") + host + ":" + std::to_string(n);
+      }
+      return out;
+    };
+    t.push_back(d);
+  }
   t.push_back(IntKey("num.network.threads", &C::num_network_threads, 1, kIntMax,
                      "Threads running the network event loop."));
   t.push_back(IntKey("num.io.threads", &C::num_io_threads, 1, kIntMax,
-                     "Threads for disk I/O and blocking work."));
+                     "Threads that do the disk work of requests (appends, reads, offset "
+                     "lookups), so that network threads never wait on the disk."));
+  t.push_back(IntKey("background.threads", &C::background_threads, 1, kIntMax,
+                     "Threads for background and blocking work: ZooKeeper calls of "
+                     "handlers, ISR writes, topic config reloads."));
   t.push_back(IntKey("connections.max.idle.ms", &C::connections_max_idle_ms, kLongMin, kLongMax,
                      "Idle connections are closed after this long."));
+  t.push_back(IntKey("socket.connection.setup.timeout.ms", &C::socket_connection_setup_timeout_ms,
+                     0, kLongMax,
+                     "Time an inter-broker connection may take to be ready (TCP, TLS, "
+                     "ApiVersions); doubles per consecutive failure."));
+  t.push_back(IntKey("socket.connection.setup.timeout.max.ms",
+                     &C::socket_connection_setup_timeout_max_ms, 0, kLongMax,
+                     "Upper bound of socket.connection.setup.timeout.ms's growth."));
 
   // Replication.
   t.push_back(IntKey("min.insync.replicas", &C::min_insync_replicas, 1, kIntMax,
@@ -335,6 +429,9 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(IntKey("controlled.shutdown.retry.backoff.ms",
                      &C::controlled_shutdown_retry_backoff_ms, kLongMin, kLongMax,
                      "Wait between controlled-shutdown attempts."));
+  t.push_back(IntKey("controller.socket.timeout.ms", &C::controller_socket_timeout_ms, 0, kIntMax,
+                     "Timeout of a controller-to-broker request (and of a controlled-shutdown "
+                     "request); a timed-out request is retried on a new connection."));
 
   // Groups and internal topics.
   t.push_back(IntKey("offsets.topic.num.partitions", &C::offsets_topic_num_partitions, 1, kIntMax,
@@ -392,6 +489,10 @@ std::vector<BrokerKeyDef> BuildTable() {
                         true));
   t.push_back(StringKey("ssl.client.auth", &C::ssl_client_auth, {"none", "requested", "required"},
                         "Whether clients must present a certificate."));
+  t.push_back(StringKey("ssl.endpoint.identification.algorithm",
+                        &C::ssl_endpoint_identification_algorithm, {},
+                        "https: inter-broker TLS checks that the peer certificate names the host "
+                        "dialled; empty: no hostname check."));
   t.push_back(ListKey("ssl.enabled.protocols", &C::ssl_enabled_protocols,
                       "TLS versions accepted (TLSv1.2, TLSv1.3)."));
   t.push_back(ListKey("ssl.cipher.suites", &C::ssl_cipher_suites,

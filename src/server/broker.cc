@@ -13,6 +13,7 @@
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/config/topic_config.h"
 #include "gregor/controller/controller.h"
+#include "gregor/controller/controller_channel_manager.h"
 #include "gregor/group/group_coordinator.h"
 #include "gregor/group/group_records.h"
 #include "gregor/group/offsets_log.h"
@@ -23,7 +24,6 @@
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
 #include "server/controlled_shutdown_client.h"
-#include "server/controller_channel.h"
 #include "server/request_dispatcher.h"
 #include "server/server_context.h"
 
@@ -65,13 +65,19 @@ std::string LocalHostName() {
 
 struct Broker::Impl {
   explicit Impl(config::BrokerConfig c)
-      : config(std::move(c)), blocking_pool(std::max(1, config.num_io_threads)) {}
+      : config(std::move(c)),
+        io_pool(std::max(1, config.num_io_threads)),
+        blocking_pool(std::max(1, config.background_threads)) {}
 
   config::BrokerConfig config;
   const Clock* clock = SystemClock::Get();
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> network_threads;
+  // The disk work of requests (num.io.threads): network threads never wait on the disk.
+  asio::thread_pool io_pool;
+  // ZooKeeper calls and other blocking work (background.threads), apart from io_pool so that a
+  // ZooKeeper outage does not hold up appends and reads.
   asio::thread_pool blocking_pool;
 
   std::unique_ptr<zk::ZkClient> zk_client;
@@ -86,7 +92,9 @@ struct Broker::Impl {
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
   std::vector<std::unique_ptr<network::Listener>> listeners;
-  std::unique_ptr<BrokerControllerChannel> channel;
+  std::unique_ptr<controller::ControllerChannelManager> channel;
+  // Client side of the ssl.* settings when the inter-broker listener speaks SSL.
+  std::shared_ptr<asio::ssl::context> inter_broker_tls;
   std::unique_ptr<controller::Controller> controller;
   int64_t broker_epoch = -1;
   // Partitions whose ISR this broker changed, for the next /isr_change_notification (Kafka's
@@ -166,6 +174,15 @@ struct Broker::Impl {
     tls.truststore_location = config.ssl_truststore_location;
     tls.truststore_certificates = config.ssl_truststore_certificates;
     tls.client_auth = config.ssl_client_auth;
+    // Shared by every listener: queued.max.request.bytes, queued.max.requests, max.connections*.
+    auto memory_pool = std::make_shared<network::MemoryPool>(config.queued_max_request_bytes);
+    auto request_slots = std::make_shared<network::RequestSlots>(config.queued_max_requests);
+    network::ConnectionQuotaOptions quota_options;
+    quota_options.max_connections = config.max_connections;
+    quota_options.listener_max_connections = config.listener_max_connections;
+    quota_options.max_connections_per_ip = config.max_connections_per_ip;
+    quota_options.max_connections_per_ip_overrides = config.max_connections_per_ip_overrides;
+    auto quotas = std::make_shared<network::ConnectionQuotas>(quota_options);
     for (const auto& l : config.listeners) {
       network::ListenerOptions o;
       o.name = l.name;
@@ -174,6 +191,12 @@ struct Broker::Impl {
       o.port = l.port;
       o.max_request_bytes = config.socket_request_max_bytes;
       o.idle_timeout_ms = config.connections_max_idle_ms;
+      o.request_read_timeout_ms = config.socket_request_read_timeout_ms;
+      // Kafka's ConnectionQuotas.protectedListener: only when there are other listeners.
+      o.inter_broker = l.name == config.inter_broker_listener_name && config.listeners.size() > 1;
+      o.memory_pool = memory_pool;
+      o.request_slots = request_slots;
+      o.connection_quotas = quotas;
       if (l.security_protocol == "SSL") {
         auto ctx_or = network::MakeServerTlsContext(tls);
         if (!ctx_or.ok()) return ctx_or.status();
@@ -333,6 +356,22 @@ Status Broker::Start() {
   });
   std::string ib_listener = cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name
                                                                    : cfg.inter_broker_listener_name;
+  if (cfg.security_inter_broker_protocol == "SSL") {
+    network::TlsOptions t;
+    t.keystore_location = cfg.ssl_keystore_location;
+    t.keystore_certificate_chain = cfg.ssl_keystore_certificate_chain;
+    t.keystore_key = cfg.ssl_keystore_key;
+    t.key_password = cfg.ssl_key_password;
+    t.truststore_location = cfg.ssl_truststore_location;
+    t.truststore_certificates = cfg.ssl_truststore_certificates;
+    t.enabled_protocols = cfg.ssl_enabled_protocols;
+    t.cipher_suites = cfg.ssl_cipher_suites;
+    auto tls = network::MakeClientTlsContext(t);
+    if (!tls.ok()) return tls.status();
+    d.inter_broker_tls = *tls;
+  }
+  const bool ib_verify_hostname =
+      network::VerifiesHostname(cfg.ssl_endpoint_identification_algorithm);
   replication::ReplicaFetcherManager::Options fo;
   fo.broker_id = cfg.broker_id;
   fo.listener = ib_listener;
@@ -343,6 +382,10 @@ Status Broker::Start() {
   fo.fetch_backoff_ms = cfg.replica_fetch_backoff_ms;
   fo.socket_timeout_ms = cfg.replica_socket_timeout_ms;
   fo.num_fetchers = std::max(1, cfg.num_replica_fetchers);
+  fo.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
+  fo.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
+  fo.tls = d.inter_broker_tls;
+  fo.verify_hostname = ib_verify_hostname;
   d.fetchers =
       std::make_unique<replication::ReplicaFetcherManager>(fo, d.replicas.get(), &d.metadata);
   // Consumer groups: each group lives with the leader of its __consumer_offsets partition.
@@ -386,10 +429,27 @@ Status Broker::Start() {
         },
         asio::use_awaitable);
   };
+  d.ctx.run_io = [&d](std::function<void()> fn) -> asio::awaitable<void> {
+    return asio::co_spawn(
+        d.io_pool,
+        [fn = std::move(fn)]() -> asio::awaitable<void> {
+          fn();
+          co_return;
+        },
+        asio::use_awaitable);
+  };
   d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
   // The controller exists before requests are served (handlers reach it); it runs for
   // election once this broker is registered (step 6).
-  d.channel = std::make_unique<BrokerControllerChannel>(ib_listener);
+  controller::ControllerChannelManager::Options cho;
+  cho.broker_id = cfg.broker_id;
+  cho.listener = ib_listener;
+  cho.request_timeout_ms = cfg.controller_socket_timeout_ms;
+  cho.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
+  cho.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
+  cho.tls = d.inter_broker_tls;
+  cho.verify_hostname = ib_verify_hostname;
+  d.channel = std::make_unique<controller::ControllerChannelManager>(cho);
   controller::Controller::Options co;
   co.broker_id = cfg.broker_id;
   co.delete_topic_enable = cfg.delete_topic_enable;
@@ -444,10 +504,16 @@ void Broker::Shutdown() {
     std::string ib = d.config.inter_broker_listener_name.empty()
                          ? d.config.listeners.front().name
                          : d.config.inter_broker_listener_name;
+    network::BrokerClientOptions co;
+    co.request_timeout_ms = d.config.controller_socket_timeout_ms;
+    co.connect_timeout_ms = static_cast<int32_t>(d.config.socket_connection_setup_timeout_ms);
+    co.connect_timeout_max_ms =
+        static_cast<int32_t>(d.config.socket_connection_setup_timeout_max_ms);
+    co.tls = d.inter_broker_tls;
+    co.verify_hostname = network::VerifiesHostname(d.config.ssl_endpoint_identification_algorithm);
     Status st = ControlledShutdownClient::Run(d.metadata, d.config.broker_id, d.broker_epoch, ib,
                                               d.config.controlled_shutdown_max_retries,
-                                              d.config.controlled_shutdown_retry_backoff_ms,
-                                              d.config.replica_socket_timeout_ms);
+                                              d.config.controlled_shutdown_retry_backoff_ms, co);
     if (st.ok()) {
       LOG(INFO) << d.Prefix() << "controlled shutdown complete";
     } else {
@@ -476,6 +542,7 @@ void Broker::Shutdown() {
   d.io.stop();
   for (auto& t : d.network_threads) t.join();
   d.network_threads.clear();
+  d.io_pool.join();
   d.blocking_pool.join();
   if (d.logs) {
     Status st = d.logs->Shutdown();

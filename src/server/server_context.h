@@ -71,8 +71,11 @@ struct ServerContext {
   // acks=all writes that no follower holds. Unlimited where tests build a
   // context for the assignment logic alone.
   int32_t max_replication_factor = INT32_MAX;
-  // Runs blocking work (ZooKeeper calls) off the network threads.
+  // Runs blocking work (ZooKeeper calls) off the network threads, on background.threads.
   std::function<asio::awaitable<void>(std::function<void()>)> run_blocking;
+  // Runs a request's disk work (appends, reads, index lookups) on num.io.threads; the
+  // coroutine resumes on its connection's strand when it is done.
+  std::function<asio::awaitable<void>(std::function<void()>)> run_io;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };

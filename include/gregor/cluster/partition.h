@@ -13,9 +13,19 @@
 // As follower it appends what the fetcher brings, caps the leader's high
 // watermark at its own log end, and truncates by leader epoch.
 //
-// Thread-safe: a mutex guards the role and replica states; appends serialize
-// inside the Log; the mutex is never held across file I/O except the cheap
-// high-watermark update. Errors are Status values: kNotLeader (this broker
+// Threads: called from the I/O pool (produce, fetch, ListOffsets, LeaderAndIsr
+// handlers), the replica fetcher threads, the ISR-write completions and the
+// scheduler; never from a network thread, since appends, truncation and the
+// leader-epoch checkpoint do file I/O (may block on the disk). Two guards:
+// - leader_isr_update_lock_ (Kafka's leaderIsrUpdateLock, writer-preferring):
+//   held shared across each role check and the file work it permits (a
+//   leader's append, a follower's append or truncation), exclusive by
+//   ApplyRole, so a role cannot change between the check and the act (a new
+//   leader never takes a follower's truncation, a follower never a leader's
+//   append). Outer to mu_.
+// - mu_: the role and replica states; never held across file I/O except the
+//   cheap high-watermark update.
+// Appends serialize inside the Log. Errors are Status values: kNotLeader (this broker
 // does not lead it), kStale (a fenced leader epoch from a client or
 // follower), kNotFound (an unknown, newer leader epoch), kUnavailable (fewer
 // in-sync replicas than min.insync.replicas), and the Log's own (corruption,
@@ -33,6 +43,7 @@
 
 #include "gregor/base/clock.h"
 #include "gregor/base/ids.h"
+#include "gregor/base/rw_lock.h"
 #include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/log/log.h"
@@ -177,6 +188,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   IsrWriter isr_writer_;
   std::function<void(const TopicPartition&)> on_high_watermark_;
 
+  RwLock leader_isr_update_lock_;  // see the header comment
   mutable std::mutex mu_;
   PartitionRole role_;
   std::map<int32_t, ReplicaState> followers_;  // leader only: every replica but us

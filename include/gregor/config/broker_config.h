@@ -46,6 +46,10 @@ struct BrokerConfig {
   std::vector<ListenerConfig> advertised_listeners;  // default: listeners
   std::map<std::string, std::string> listener_security_protocol_map;
   std::string inter_broker_listener_name;  // default: first listener
+  // security.inter.broker.protocol: names the inter-broker listener by protocol (the listener
+  // called like the protocol); exclusive with inter.broker.listener.name. Resolved: the
+  // protocol of inter_broker_listener_name.
+  std::string security_inter_broker_protocol = "PLAINTEXT";
 
   // --- log
   std::vector<std::string> log_dirs;  // log.dirs, else log.dir (default /tmp/kafka-logs)
@@ -87,9 +91,23 @@ struct BrokerConfig {
   int32_t socket_send_buffer_bytes = 102400;     // -1: OS default
   int32_t socket_receive_buffer_bytes = 102400;  // -1: OS default
   int32_t queued_max_requests = 500;
+  // queued.max.request.bytes (KIP-72): memory for request bodies, all listeners together.
+  // Kafka's default is -1 (unbounded); gregor's is 256 MiB, or socket.request.max.bytes when
+  // that is larger. -1: unbounded.
+  int64_t queued_max_request_bytes = 268435456;
+  // gregor extension: a started request that sends nothing for this long is closed; -1: never.
+  int64_t socket_request_read_timeout_ms = 30000;
+  int32_t max_connections = 2147483647;  // all listeners; the inter-broker one is exempt
+  std::map<std::string, int32_t> listener_max_connections;  // listener.name.<l>.max.connections
+  int32_t max_connections_per_ip = 2147483647;
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;  // host or IP -> limit
   int32_t num_network_threads = 3;
   int32_t num_io_threads = 8;
+  int32_t background_threads = 10;
   int64_t connections_max_idle_ms = 600000;
+  // Inter-broker clients (KIP-601): connection-setup timeout, doubling per failed attempt.
+  int64_t socket_connection_setup_timeout_ms = 10000;
+  int64_t socket_connection_setup_timeout_max_ms = 30000;
 
   // --- replication
   int32_t min_insync_replicas = 1;
@@ -109,6 +127,7 @@ struct BrokerConfig {
   bool controlled_shutdown_enable = true;
   int32_t controlled_shutdown_max_retries = 3;
   int64_t controlled_shutdown_retry_backoff_ms = 5000;
+  int32_t controller_socket_timeout_ms = 30000;  // controller-to-broker request timeout
 
   // --- group coordinator and internal topics
   int32_t offsets_topic_num_partitions = 50;
@@ -140,6 +159,8 @@ struct BrokerConfig {
   std::string ssl_truststore_password;
   std::string ssl_truststore_certificates;
   std::string ssl_client_auth = "none";  // none | requested | required
+  // Client side (inter-broker): "https" checks the peer certificate names the host dialled.
+  std::string ssl_endpoint_identification_algorithm = "https";
   std::vector<std::string> ssl_enabled_protocols = {"TLSv1.2", "TLSv1.3"};
   std::vector<std::string> ssl_cipher_suites;  // empty: OpenSSL defaults
 

@@ -6,8 +6,9 @@
 // Threads: thread-safe. One internal mutex guards appends, roll, truncation, retention and
 // config; reads take it only to snapshot a segment and the offsets, then work on the file
 // without it (appends never move bytes already written, and a FileRegion keeps its fd alive
-// even if retention deletes the segment afterwards). Blocking file I/O: call it from the I/O
-// thread pool, never from a network thread.
+// even if retention deletes the segment afterwards). Blocking file I/O: called from the I/O
+// pool (request handlers through ServerContext::run_io), the background pool, replica
+// fetcher, cleaner and scheduler threads, never from a network thread.
 // Lifecycle: Open (loads segments, recovers an unclean tail) -> appends/reads -> Close (flush,
 // trim indexes). After an I/O error on the write path the log is offline: it refuses appends
 // until it is reopened, and it never leaves a torn batch visible (a short write is truncated).

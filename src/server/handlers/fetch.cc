@@ -118,17 +118,23 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     for (const auto& p : t.partitions) tps.push_back({t.topic, p.partition});
   }
 
-  Attempt attempt = ReadOnce(ctx, in, req.version());
+  // Reads look up indexes and segments (cold pages may fault in from disk): on the I/O pool.
+  const int16_t version = req.version();
+  Attempt attempt;
+  co_await ctx.run_io([&] { attempt = ReadOnce(ctx, in, version); });
   while (!attempt.has_error && attempt.bytes < in.min_bytes && !tps.empty() &&
          std::chrono::steady_clock::now() < deadline) {
-    // Wait for an append on any requested partition, or the deadline.
+    // Wait for an append on any requested partition, or the deadline, out of the request
+    // queue (Kafka's fetch purgatory).
+    req.conn.ParkRequest();
     auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
     timer->expires_at(deadline);
     uint64_t handle = ctx.replicas->listeners().Add(
         tps, [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
     // Data may have arrived between the read and registering: look again
     // before sleeping so a wake-up is never missed.
-    Attempt again = ReadOnce(ctx, in, req.version());
+    Attempt again;
+    co_await ctx.run_io([&] { again = ReadOnce(ctx, in, version); });
     if (again.has_error || again.bytes >= in.min_bytes) {
       ctx.replicas->listeners().Remove(handle);
       attempt = std::move(again);
@@ -137,7 +143,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     ctx.replicas->listeners().Remove(handle);
-    attempt = ReadOnce(ctx, in, req.version());
+    co_await ctx.run_io([&] { attempt = ReadOnce(ctx, in, version); });
   }
   attempt.response.Encode(resp.out, req.version());
   co_return true;

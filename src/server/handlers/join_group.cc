@@ -28,6 +28,7 @@ asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext
   for (const auto& proto : in.protocols) p.protocols.emplace_back(proto.name, proto.metadata);
   p.reason = in.reason.value_or("");
 
+  req.conn.ParkRequest();  // waits for the other members (rebalance): out of the request queue
   group::JoinGroupResult r = co_await AwaitCompletion<group::JoinGroupResult>(
       [&](std::function<void(group::JoinGroupResult)> done) {
         gc.JoinGroup(std::move(p), std::move(done));

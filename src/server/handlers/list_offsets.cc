@@ -18,75 +18,79 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::ListOffsetsResponse out;
   const int16_t v = req.version();
-  for (const auto& topic : in.topics) {
-    auto& tr = out.topics.emplace_back();
-    tr.name = topic.name;
-    for (const auto& p : topic.partitions) {
-      auto& pr = tr.partitions.emplace_back();
-      pr.partition_index = p.partition_index;
-      pr.timestamp = -1;
-      pr.offset = -1;
-      TopicPartition tp{topic.name, p.partition_index};
-      auto partition = ctx.replicas->GetPartition(tp);
-      if (!partition || !partition->IsLeader()) {
-        auto md = ctx.metadata->Get();
-        auto t = md->topics.find(topic.name);
-        bool known = t != md->topics.end() && t->second.partitions.count(p.partition_index);
-        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                   : ErrorCode::kUnknownTopicOrPartition);
-        continue;
-      }
-      if (v >= 4 && p.current_leader_epoch >= 0 &&
-          p.current_leader_epoch != partition->leader_epoch()) {
-        pr.error_code = static_cast<int16_t>(p.current_leader_epoch < partition->leader_epoch()
-                                                 ? ErrorCode::kFencedLeaderEpoch
-                                                 : ErrorCode::kUnknownLeaderEpoch);
-        continue;
-      }
-      auto log = partition->log();
-      int64_t offset = -1;
-      int64_t timestamp = -1;
-      int32_t epoch = -1;
-      if (p.timestamp == kLatest) {
-        // Consumers see only committed records: the high watermark (equal to
-        // the last stable offset without transactions).
-        offset = log->HighWatermark();
-        epoch = partition->leader_epoch();
-      } else if (p.timestamp == kEarliest) {
-        offset = log->LogStartOffset();
-        auto e = log->FetchOffsetByTimestamp(kEarliest);
-        if (e.ok()) epoch = e->leader_epoch;
-      } else if (p.timestamp == kMaxTimestamp && v >= 7) {
-        // KIP-734: the record with the largest timestamp.
-        auto found = log->FetchOffsetByTimestamp(kMaxTimestamp);
-        if (found.ok() && found->offset < log->HighWatermark()) {
-          offset = found->offset;
-          timestamp = found->timestamp;
-          epoch = found->leader_epoch;
-        }
-      } else if (p.timestamp < 0) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
-        continue;
-      } else {
-        auto found = log->FetchOffsetByTimestamp(p.timestamp);
-        if (found.ok() && found->offset < log->HighWatermark()) {
-          offset = found->offset;
-          timestamp = found->timestamp;
-          epoch = found->leader_epoch;
-        } else if (!found.ok() && found.status().code() != Status::Code::kNotFound) {
-          pr.error_code = static_cast<int16_t>(ReadError(found.status()));
+  // Timestamp lookups read time and offset indexes (cold pages may fault in from disk): on
+  // the I/O pool.
+  co_await ctx.run_io([&] {
+    for (const auto& topic : in.topics) {
+      auto& tr = out.topics.emplace_back();
+      tr.name = topic.name;
+      for (const auto& p : topic.partitions) {
+        auto& pr = tr.partitions.emplace_back();
+        pr.partition_index = p.partition_index;
+        pr.timestamp = -1;
+        pr.offset = -1;
+        TopicPartition tp{topic.name, p.partition_index};
+        auto partition = ctx.replicas->GetPartition(tp);
+        if (!partition || !partition->IsLeader()) {
+          auto md = ctx.metadata->Get();
+          auto t = md->topics.find(topic.name);
+          bool known = t != md->topics.end() && t->second.partitions.count(p.partition_index);
+          pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
+                                                     : ErrorCode::kUnknownTopicOrPartition);
           continue;
         }
-      }
-      pr.offset = offset;
-      pr.timestamp = timestamp;
-      pr.leader_epoch = epoch;
-      if (v == 0) {
-        // v0 answers a list of offsets; MaxNumOffsets > 0 gets the one we have.
-        if (p.max_num_offsets > 0 && offset >= 0) pr.old_style_offsets.push_back(offset);
+        if (v >= 4 && p.current_leader_epoch >= 0 &&
+            p.current_leader_epoch != partition->leader_epoch()) {
+          pr.error_code = static_cast<int16_t>(p.current_leader_epoch < partition->leader_epoch()
+                                                   ? ErrorCode::kFencedLeaderEpoch
+                                                   : ErrorCode::kUnknownLeaderEpoch);
+          continue;
+        }
+        auto log = partition->log();
+        int64_t offset = -1;
+        int64_t timestamp = -1;
+        int32_t epoch = -1;
+        if (p.timestamp == kLatest) {
+          // Consumers see only committed records: the high watermark (equal to
+          // the last stable offset without transactions).
+          offset = log->HighWatermark();
+          epoch = partition->leader_epoch();
+        } else if (p.timestamp == kEarliest) {
+          offset = log->LogStartOffset();
+          auto e = log->FetchOffsetByTimestamp(kEarliest);
+          if (e.ok()) epoch = e->leader_epoch;
+        } else if (p.timestamp == kMaxTimestamp && v >= 7) {
+          // KIP-734: the record with the largest timestamp.
+          auto found = log->FetchOffsetByTimestamp(kMaxTimestamp);
+          if (found.ok() && found->offset < log->HighWatermark()) {
+            offset = found->offset;
+            timestamp = found->timestamp;
+            epoch = found->leader_epoch;
+          }
+        } else if (p.timestamp < 0) {
+          pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
+          continue;
+        } else {
+          auto found = log->FetchOffsetByTimestamp(p.timestamp);
+          if (found.ok() && found->offset < log->HighWatermark()) {
+            offset = found->offset;
+            timestamp = found->timestamp;
+            epoch = found->leader_epoch;
+          } else if (!found.ok() && found.status().code() != Status::Code::kNotFound) {
+            pr.error_code = static_cast<int16_t>(ReadError(found.status()));
+            continue;
+          }
+        }
+        pr.offset = offset;
+        pr.timestamp = timestamp;
+        pr.leader_epoch = epoch;
+        if (v == 0) {
+          // v0 answers a list of offsets; MaxNumOffsets > 0 gets the one we have.
+          if (p.max_num_offsets > 0 && offset >= 0) pr.old_style_offsets.push_back(offset);
+        }
       }
     }
-  }
+  });
   out.Encode(resp.out, v);
   co_return true;
 }

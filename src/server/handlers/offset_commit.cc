@@ -41,6 +41,7 @@ asio::awaitable<bool> HandleOffsetCommit(group::GroupCoordinator& gc, ServerCont
     }
   }
   if (!p.offsets.empty()) {
+    req.conn.ParkRequest();  // waits for the commit to replicate: out of the request queue
     auto committed = co_await AwaitCompletion<std::map<TopicPartition, protocol::ErrorCode>>(
         [&](std::function<void(std::map<TopicPartition, protocol::ErrorCode>)> done) {
           gc.CommitOffsets(std::move(p), std::move(done));

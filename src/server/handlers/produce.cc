@@ -77,6 +77,16 @@ std::string RecordErrorsMessage(
   return m + "]";
 }
 
+// A partition's record set, checked and ready to append.
+struct Append {
+  size_t topic_index;
+  size_t partition_index;
+  std::shared_ptr<cluster::Partition> partition;
+  uint8_t* data;
+  size_t size;
+  int32_t min_isr;
+};
+
 // An acks=all append waiting for the ISR.
 struct Pending {
   size_t topic_index;
@@ -150,6 +160,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   protocol::ProduceResponse out;
   const bool acks_valid = in.acks == -1 || in.acks == 0 || in.acks == 1;
   auto* frame_base = reinterpret_cast<uint8_t*>(req.frame.data());
+  std::vector<Append> appends;
   std::vector<Pending> pending;
 
   for (auto& topic : in.topic_data) {
@@ -201,31 +212,45 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       // The batches are stamped in place inside the request frame: no copy.
       uint8_t* data = frame_base + (reinterpret_cast<const uint8_t*>(pd.records.bytes.data()) -
                                     reinterpret_cast<const uint8_t*>(req.frame.data()));
-      auto result =
-          partition->AppendRecordsToLeader(data, pd.records.bytes.size(), in.acks, min_isr);
-      if (!result.ok()) {
-        ErrorCode ec = ProduceError(result.status());
-        pr.error_code = static_cast<int16_t>(ec);
-        if (req.version() >= 8) pr.error_message = result.status().message();
-        VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
-                << result.status().ToString();
-        continue;
-      }
-      pr.base_offset = result->first_offset;
-      pr.log_append_time_ms = result->log_append_time;
-      pr.log_start_offset = result->log_start_offset;
-      ctx.replicas->listeners().Notify(tp);
-      if (in.acks == -1) {
-        pending.push_back({out.responses.size() - 1, tr.partition_responses.size() - 1, partition,
-                           result->last_offset + 1, result->leader_epoch, min_isr});
-      }
+      appends.push_back({out.responses.size() - 1, tr.partition_responses.size() - 1,
+                         std::move(partition), data, pd.records.bytes.size(), min_isr});
     }
+  }
+  // The appends write files (and may roll a segment, write indexes, fsync for
+  // flush.messages): on the I/O pool, all of the request's partitions in one hop.
+  if (!appends.empty()) {
+    co_await ctx.run_io([&] {
+      for (auto& a : appends) {
+        auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
+        const TopicPartition& tp = a.partition->topic_partition();
+        auto result = a.partition->AppendRecordsToLeader(a.data, a.size, in.acks, a.min_isr);
+        if (!result.ok()) {
+          ErrorCode ec = ProduceError(result.status());
+          pr.error_code = static_cast<int16_t>(ec);
+          if (req.version() >= 8) pr.error_message = result.status().message();
+          VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
+                  << result.status().ToString();
+          continue;
+        }
+        pr.base_offset = result->first_offset;
+        pr.log_append_time_ms = result->log_append_time;
+        pr.log_start_offset = result->log_start_offset;
+        ctx.replicas->listeners().Notify(tp);
+        if (in.acks == -1) {
+          pending.push_back({a.topic_index, a.partition_index, a.partition, result->last_offset + 1,
+                             result->leader_epoch, a.min_isr});
+        }
+      }
+    });
   }
   if (in.acks == 0) {
     resp.send = false;
     co_return true;
   }
-  if (!pending.empty()) co_await AwaitReplication(ctx, in.timeout_ms, pending, out);
+  if (!pending.empty()) {
+    req.conn.ParkRequest();  // waiting on followers: out of the request queue (purgatory)
+    co_await AwaitReplication(ctx, in.timeout_ms, pending, out);
+  }
   out.Encode(resp.out, req.version());
   co_return true;
 }

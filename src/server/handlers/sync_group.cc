@@ -24,6 +24,7 @@ asio::awaitable<bool> HandleSyncGroup(group::GroupCoordinator& gc, ServerContext
   }
   for (const auto& a : in.assignments) p.assignments[a.member_id] = a.assignment;
 
+  req.conn.ParkRequest();  // waits for the leader's assignment: out of the request queue
   group::SyncGroupResult r = co_await AwaitCompletion<group::SyncGroupResult>(
       [&](std::function<void(group::SyncGroupResult)> done) {
         gc.SyncGroup(std::move(p), std::move(done));
