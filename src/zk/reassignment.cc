@@ -1,6 +1,5 @@
 #include "gregor/zk/reassignment.h"
 
-#include "gregor/base/json.h"
 
 namespace gregor::zk {
 

@@ -2,13 +2,83 @@
 
 #include <charconv>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
-
-#include "gregor/base/json.h"
 
 namespace gregor::zk {
 
 namespace {
+
+// Znode JSON through nlohmann::ordered_json (Debian's nlohmann-json3-dev): insertion order is
+// kept, so documents come out in Kafka's field order (Jackson writes fields in insertion
+// order, without spaces). Nothing here throws: parsing reports failure as nullopt, accessors
+// check types first.
+using Json = nlohmann::ordered_json;
+
+constexpr int kMaxDepth = 64;  // znodes nest a few levels; a deeper document is hostile
+
+// Nesting depth of a JSON text (brackets outside strings), so that a hostile document is
+// refused before anything is built from it.
+bool TooDeep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+std::optional<Json> ParseJson(std::string_view text) {
+  if (TooDeep(text)) return std::nullopt;
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+// Compact; invalid UTF-8 in a string is replaced rather than thrown on.
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// An object's member, or nullptr when `j` is not an object or lacks it.
+const Json* Find(const Json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::string Str(const Json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
+
+std::optional<std::string> GetString(const Json& j, std::string_view key) {
+  const Json* v = Find(j, key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return v->get<std::string>();
+}
+
+std::optional<int64_t> ToInt64(const Json* j) {
+  if (j == nullptr || !j->is_number_integer()) return std::nullopt;
+  if (j->is_number_unsigned()) {
+    uint64_t u = j->get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  return j->get<int64_t>();
+}
+
+std::optional<int64_t> GetInt(const Json& j, std::string_view key) { return ToInt64(Find(j, key)); }
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -26,8 +96,9 @@ Status Bad(const std::string& what, const std::string& json) {
 }
 
 std::optional<int32_t> ToInt32(const Json* j) {
-  if (j == nullptr || !j->is_int()) return std::nullopt;
-  int64_t v = j->AsInt();
+  auto i = ToInt64(j);
+  if (!i) return std::nullopt;
+  int64_t v = *i;
   if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
     return std::nullopt;
   }
@@ -72,7 +143,7 @@ std::string ConnectionString(const Endpoint& ep) {
 std::optional<std::vector<int32_t>> IntList(const Json* j) {
   if (j == nullptr || !j->is_array()) return std::nullopt;
   std::vector<int32_t> out;
-  for (const Json& e : j->AsArray()) {
+  for (const Json& e : *j) {
     auto v = ToInt32(&e);
     if (!v) return std::nullopt;
     out.push_back(*v);
@@ -81,10 +152,10 @@ std::optional<std::vector<int32_t>> IntList(const Json* j) {
 }
 
 Json PartitionMap(const std::map<int32_t, std::vector<int32_t>>& m, bool skip_empty) {
-  Json obj = Json::MakeObject();
+  Json obj = Json::object();
   for (const auto& [p, replicas] : m) {
     if (skip_empty && replicas.empty()) continue;
-    obj.Set(std::to_string(p), Json::IntArray(replicas));
+    obj[std::to_string(p)] = replicas;
   }
   return obj;
 }
@@ -93,7 +164,7 @@ Json PartitionMap(const std::map<int32_t, std::vector<int32_t>>& m, bool skip_em
 bool DecodePartitionMap(const Json* j, std::map<int32_t, std::vector<int32_t>>* out) {
   if (j == nullptr || j->is_null()) return true;
   if (!j->is_object()) return false;
-  for (const auto& [k, v] : j->AsObject()) {
+  for (const auto& [k, v] : j->items()) {
     auto p = ParseInt32(k);
     auto replicas = IntList(&v);
     if (!p || *p < 0 || !replicas) return false;
@@ -214,75 +285,75 @@ std::string EncodeBroker(const BrokerInfo& broker, int64_t now_ms, int32_t jmx_p
       break;
     }
   }
-  Json protocol_map = Json::MakeObject();
-  Json endpoints = Json::MakeArray();
+  Json protocol_map = Json::object();
+  Json endpoints = Json::array();
   for (const Endpoint& ep : broker.endpoints) {
-    protocol_map.Set(ep.listener, ep.security_protocol);
-    endpoints.Push(ConnectionString(ep));
+    protocol_map[ep.listener] = ep.security_protocol;
+    endpoints.push_back(ConnectionString(ep));
   }
   // Field order as a Kafka 3.x broker writes it (its encoder uses a hash map).
-  Json j = Json::MakeObject();
-  j.Set("features", Json::MakeObject());
-  j.Set("listener_security_protocol_map", std::move(protocol_map));
-  j.Set("endpoints", std::move(endpoints));
-  if (broker.rack) j.Set("rack", *broker.rack);
-  j.Set("jmx_port", jmx_port);
-  j.Set("port", plaintext ? plaintext->port : -1);
-  j.Set("host", plaintext ? Json(plaintext->host) : Json());
-  j.Set("version", 5);
-  j.Set("timestamp", std::to_string(now_ms));
-  return j.Dump();
+  Json j = Json::object();
+  j["features"] = Json::object();
+  j["listener_security_protocol_map"] = std::move(protocol_map);
+  j["endpoints"] = std::move(endpoints);
+  if (broker.rack) j["rack"] = *broker.rack;
+  j["jmx_port"] = jmx_port;
+  j["port"] = plaintext ? plaintext->port : -1;
+  j["host"] = plaintext ? Json(plaintext->host) : Json();
+  j["version"] = 5;
+  j["timestamp"] = std::to_string(now_ms);
+  return Dump(j);
 }
 
 Result<BrokerInfo> DecodeBroker(int32_t id, const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("broker " + std::to_string(id) + " registration", json);
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("broker " + std::to_string(id) + " registration", json);
   const Json& j = *parsed;
-  auto version = ToInt32(j.Find("version"));
+  auto version = ToInt32(Find(j, "version"));
   if (!version || *version < 1) return Bad("broker registration without a valid version", json);
   BrokerInfo b;
   b.id = id;
   if (*version == 1) {
-    auto host = j.GetString("host");
-    auto port = ToInt32(j.Find("port"));
+    auto host = GetString(j, "host");
+    auto port = ToInt32(Find(j, "port"));
     if (!host || !port) return Bad("broker v1 registration without host/port", json);
     b.endpoints.push_back(Endpoint{"PLAINTEXT", *host, *port, "PLAINTEXT"});
   } else {
     std::map<std::string, std::string> protocols;
-    if (const Json* m = j.Find("listener_security_protocol_map"); m && m->is_object()) {
-      for (const auto& [k, v] : m->AsObject()) protocols[k] = v.AsString();
+    if (const Json* m = Find(j, "listener_security_protocol_map"); m && m->is_object()) {
+      for (const auto& [k, v] : m->items()) protocols[k] = Str(v);
     }
-    const Json* eps = j.Find("endpoints");
+    const Json* eps = Find(j, "endpoints");
     if (eps == nullptr || !eps->is_array())
       return Bad("broker registration without endpoints", json);
-    for (const Json& e : eps->AsArray()) {
-      auto ep = ParseEndpoint(e.AsString(), protocols);
+    for (const Json& e : *eps) {
+      auto ep = ParseEndpoint(Str(e), protocols);
       if (!ep) return Bad("bad endpoint in broker registration", json);
       b.endpoints.push_back(std::move(*ep));
     }
   }
-  if (auto rack = j.GetString("rack")) b.rack = *rack;
+  if (auto rack = GetString(j, "rack")) b.rack = *rack;
   return b;
 }
 
 std::string EncodeController(int32_t broker_id, int64_t now_ms) {
-  Json j = Json::MakeObject();
-  j.Set("version", 2);
-  j.Set("brokerid", broker_id);
-  j.Set("timestamp", std::to_string(now_ms));
-  j.Set("kraftControllerEpoch", -1);
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 2;
+  j["brokerid"] = broker_id;
+  j["timestamp"] = std::to_string(now_ms);
+  j["kraftControllerEpoch"] = -1;
+  return Dump(j);
 }
 
 Result<int32_t> DecodeControllerId(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) {
+  auto parsed = ParseJson(json);
+  if (!parsed) {
     // Kafka 0.8 wrote a bare integer here.
     if (auto v = ParseInt32(json)) return *v;
     return Bad("controller znode", json);
   }
-  if (parsed->is_int()) return static_cast<int32_t>(parsed->AsInt());
-  auto id = ToInt32(parsed->Find("brokerid"));
+  if (auto v = ToInt32(&*parsed)) return *v;
+  auto id = ToInt32(Find(*parsed, "brokerid"));
   if (!id) return Bad("controller znode without brokerid", json);
   return *id;
 }
@@ -294,28 +365,28 @@ Result<int32_t> DecodeControllerEpoch(const std::string& data) {
 }
 
 std::string EncodeTopicAssignment(const TopicAssignment& a) {
-  Json j = Json::MakeObject();
-  j.Set("version", 3);
-  j.Set("partitions", PartitionMap(a.partitions, false));
-  j.Set("adding_replicas", PartitionMap(a.adding_replicas, true));
-  j.Set("removing_replicas", PartitionMap(a.removing_replicas, true));
-  if (a.has_topic_id) j.Set("topic_id", TopicIdToString(a.topic_id));
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 3;
+  j["partitions"] = PartitionMap(a.partitions, false);
+  j["adding_replicas"] = PartitionMap(a.adding_replicas, true);
+  j["removing_replicas"] = PartitionMap(a.removing_replicas, true);
+  if (a.has_topic_id) j["topic_id"] = TopicIdToString(a.topic_id);
+  return Dump(j);
 }
 
 Result<TopicAssignment> DecodeTopicAssignment(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok() || !parsed->is_object()) return Bad("topic znode", json);
+  auto parsed = ParseJson(json);
+  if (!parsed || !parsed->is_object()) return Bad("topic znode", json);
   TopicAssignment a;
-  if (auto id = parsed->GetString("topic_id")) {
+  if (auto id = GetString(*parsed, "topic_id")) {
     auto tid = TopicIdFromString(*id);
     if (!tid.ok()) return Bad("topic znode with bad topic_id", json);
     a.topic_id = *tid;
     a.has_topic_id = true;
   }
-  if (!DecodePartitionMap(parsed->Find("partitions"), &a.partitions) ||
-      !DecodePartitionMap(parsed->Find("adding_replicas"), &a.adding_replicas) ||
-      !DecodePartitionMap(parsed->Find("removing_replicas"), &a.removing_replicas)) {
+  if (!DecodePartitionMap(Find(*parsed, "partitions"), &a.partitions) ||
+      !DecodePartitionMap(Find(*parsed, "adding_replicas"), &a.adding_replicas) ||
+      !DecodePartitionMap(Find(*parsed, "removing_replicas"), &a.removing_replicas)) {
     return Bad("topic znode with bad partition map", json);
   }
   // Entries for partitions that do not exist mean nothing (and would confuse the controller).
@@ -328,30 +399,30 @@ Result<TopicAssignment> DecodeTopicAssignment(const std::string& json) {
 }
 
 std::string EncodeReassignPartitions(const ReassignmentRequest& r) {
-  Json parts = Json::MakeArray();
+  Json parts = Json::array();
   for (const auto& [tp, replicas] : r) {
-    Json p = Json::MakeObject();
-    p.Set("topic", tp.topic);
-    p.Set("partition", tp.partition);
-    p.Set("replicas", Json::IntArray(replicas));
-    parts.Push(std::move(p));
+    Json p = Json::object();
+    p["topic"] = tp.topic;
+    p["partition"] = tp.partition;
+    p["replicas"] = Json(replicas);
+    parts.push_back(std::move(p));
   }
-  Json j = Json::MakeObject();
-  j.Set("version", 1);
-  j.Set("partitions", std::move(parts));
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 1;
+  j["partitions"] = std::move(parts);
+  return Dump(j);
 }
 
 Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok() || !parsed->is_object()) return Bad("reassign_partitions znode", json);
-  const Json* parts = parsed->Find("partitions");
+  auto parsed = ParseJson(json);
+  if (!parsed || !parsed->is_object()) return Bad("reassign_partitions znode", json);
+  const Json* parts = Find(*parsed, "partitions");
   if (parts == nullptr || !parts->is_array()) return Bad("reassign_partitions znode", json);
   ReassignmentRequest out;
-  for (const Json& p : parts->AsArray()) {
-    auto topic = p.GetString("topic");
-    auto partition = p.GetInt("partition");
-    auto list = IntList(p.Find("replicas"));
+  for (const Json& p : *parts) {
+    auto topic = GetString(p, "topic");
+    auto partition = GetInt(p, "partition");
+    auto list = IntList(Find(p, "replicas"));
     if (!topic || topic->empty() || !partition || *partition < 0 ||
         *partition > std::numeric_limits<int32_t>::max() || !list) {
       return Bad("reassign_partitions znode with bad entry", json);
@@ -362,53 +433,53 @@ Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json) {
 }
 
 std::string EncodePartitionState(const LeaderIsrAndControllerEpoch& s) {
-  Json j = Json::MakeObject();
-  j.Set("version", 1);
-  j.Set("leader", s.leader);
-  j.Set("leader_epoch", s.leader_epoch);
-  j.Set("controller_epoch", s.controller_epoch);
-  j.Set("isr", Json::IntArray(s.isr));
-  if (s.leader_recovery_state != 0) j.Set("leader_recovery_state", s.leader_recovery_state);
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 1;
+  j["leader"] = s.leader;
+  j["leader_epoch"] = s.leader_epoch;
+  j["controller_epoch"] = s.controller_epoch;
+  j["isr"] = Json(s.isr);
+  if (s.leader_recovery_state != 0) j["leader_recovery_state"] = s.leader_recovery_state;
+  return Dump(j);
 }
 
 Result<LeaderIsrAndControllerEpoch> DecodePartitionState(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("partition state", json);
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("partition state", json);
   LeaderIsrAndControllerEpoch s;
-  auto leader = ToInt32(parsed->Find("leader"));
-  auto epoch = ToInt32(parsed->Find("leader_epoch"));
-  auto cepoch = ToInt32(parsed->Find("controller_epoch"));
-  auto isr = parsed->GetIntArray("isr");
+  auto leader = ToInt32(Find(*parsed, "leader"));
+  auto epoch = ToInt32(Find(*parsed, "leader_epoch"));
+  auto cepoch = ToInt32(Find(*parsed, "controller_epoch"));
+  auto isr = IntList(Find(*parsed, "isr"));
   if (!leader || !epoch || !cepoch || !isr) return Bad("partition state missing fields", json);
   s.leader = *leader;
   s.leader_epoch = *epoch;
   s.controller_epoch = *cepoch;
   s.isr = std::move(*isr);
-  if (auto rs = ToInt32(parsed->Find("leader_recovery_state"))) s.leader_recovery_state = *rs;
+  if (auto rs = ToInt32(Find(*parsed, "leader_recovery_state"))) s.leader_recovery_state = *rs;
   return s;
 }
 
 std::string EncodeEntityConfig(const std::map<std::string, std::string>& config) {
-  Json c = Json::MakeObject();
-  for (const auto& [k, v] : config) c.Set(k, v);
-  Json j = Json::MakeObject();
-  j.Set("version", 1);
-  j.Set("config", std::move(c));
-  return j.Dump();
+  Json c = Json::object();
+  for (const auto& [k, v] : config) c[k] = v;
+  Json j = Json::object();
+  j["version"] = 1;
+  j["config"] = std::move(c);
+  return Dump(j);
 }
 
 Result<std::map<std::string, std::string>> DecodeEntityConfig(const std::string& json) {
   std::map<std::string, std::string> out;
   if (json.empty()) return out;
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("entity config", json);
-  if (const Json* c = parsed->Find("config"); c && c->is_object()) {
-    for (const auto& [k, v] : c->AsObject()) {
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("entity config", json);
+  if (const Json* c = Find(*parsed, "config"); c && c->is_object()) {
+    for (const auto& [k, v] : c->items()) {
       if (v.is_string()) {
-        out[k] = v.AsString();
+        out[k] = v.get<std::string>();
       } else if (!v.is_null()) {
-        out[k] = v.Dump();
+        out[k] = Dump(v);
       }
     }
   }
@@ -416,50 +487,50 @@ Result<std::map<std::string, std::string>> DecodeEntityConfig(const std::string&
 }
 
 std::string EncodeConfigChange(const std::string& entity_path) {
-  Json j = Json::MakeObject();
-  j.Set("version", 2);
-  j.Set("entity_path", entity_path);
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 2;
+  j["entity_path"] = entity_path;
+  return Dump(j);
 }
 
 Result<std::string> DecodeConfigChange(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("config change notification", json);
-  auto version = ToInt32(parsed->Find("version"));
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("config change notification", json);
+  auto version = ToInt32(Find(*parsed, "version"));
   if (version && *version == 1) {
-    auto type = parsed->GetString("entity_type");
-    auto name = parsed->GetString("entity_name");
+    auto type = GetString(*parsed, "entity_type");
+    auto name = GetString(*parsed, "entity_name");
     if (!type || !name) return Bad("config change v1 without entity", json);
     return *type + "/" + *name;
   }
-  auto path = parsed->GetString("entity_path");
+  auto path = GetString(*parsed, "entity_path");
   if (!path) return Bad("config change without entity_path", json);
   return *path;
 }
 
 std::string EncodeIsrChange(const std::vector<gregor::TopicPartition>& partitions) {
-  Json arr = Json::MakeArray();
+  Json arr = Json::array();
   for (const auto& tp : partitions) {
-    Json p = Json::MakeObject();
-    p.Set("topic", tp.topic);
-    p.Set("partition", tp.partition);
-    arr.Push(std::move(p));
+    Json p = Json::object();
+    p["topic"] = tp.topic;
+    p["partition"] = tp.partition;
+    arr.push_back(std::move(p));
   }
-  Json j = Json::MakeObject();
-  j.Set("version", 1);
-  j.Set("partitions", std::move(arr));
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = 1;
+  j["partitions"] = std::move(arr);
+  return Dump(j);
 }
 
 Result<std::vector<gregor::TopicPartition>> DecodeIsrChange(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("isr change notification", json);
-  const Json* parts = parsed->Find("partitions");
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("isr change notification", json);
+  const Json* parts = Find(*parsed, "partitions");
   if (parts == nullptr || !parts->is_array()) return Bad("isr change without partitions", json);
   std::vector<gregor::TopicPartition> out;
-  for (const Json& p : parts->AsArray()) {
-    auto topic = p.GetString("topic");
-    auto partition = ToInt32(p.Find("partition"));
+  for (const Json& p : *parts) {
+    auto topic = GetString(p, "topic");
+    auto partition = ToInt32(Find(p, "partition"));
     if (!topic || !partition) return Bad("isr change with bad partition", json);
     out.push_back({*topic, *partition});
   }
@@ -467,16 +538,16 @@ Result<std::vector<gregor::TopicPartition>> DecodeIsrChange(const std::string& j
 }
 
 std::string EncodeClusterId(const std::string& id) {
-  Json j = Json::MakeObject();
-  j.Set("version", "1");
-  j.Set("id", id);
-  return j.Dump();
+  Json j = Json::object();
+  j["version"] = "1";
+  j["id"] = id;
+  return Dump(j);
 }
 
 Result<std::string> DecodeClusterId(const std::string& json) {
-  auto parsed = Json::Parse(json);
-  if (!parsed.ok()) return Bad("cluster id", json);
-  auto id = parsed->GetString("id");
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("cluster id", json);
+  auto id = GetString(*parsed, "id");
   if (!id) return Bad("cluster id without id", json);
   return *id;
 }

@@ -140,5 +140,48 @@ TEST(ZkDataTest, Paths) {
   EXPECT_EQ(paths::DeleteTopicMarker("t"), "/admin/delete_topics/t");
 }
 
+// Znode contents are not trusted: whatever another process wrote is refused as kCorruption,
+// never a crash or an exception.
+TEST(ZkDataTest, HostileZnodeContentIsCorruptionNotACrash) {
+  for (const char* bad :
+       {"", "{", "[1,]", "{\"a\" 1}", "01", "-", "\"unterminated", "tru", "{\"a\":1}x",
+        "\"\\ud800\"", "\"\\q\"", "[1 2]", "{1:2}", "\"a\x01\"", "null", "[]", "7"}) {
+    auto s = DecodePartitionState(bad);
+    EXPECT_EQ(s.status().code(), Status::Code::kCorruption) << bad;
+    EXPECT_EQ(DecodeTopicAssignment(bad).status().code(), Status::Code::kCorruption) << bad;
+  }
+  // Wrong types and values that do not fit an int32.
+  for (
+      const char* bad :
+      {R"({"version":1,"leader":"1","leader_epoch":0,"controller_epoch":1,"isr":[1]})",
+       R"({"version":1,"leader":1,"leader_epoch":0,"controller_epoch":1,"isr":[1,"x"]})",
+       R"({"version":1,"leader":4294967296,"leader_epoch":0,"controller_epoch":1,"isr":[1]})",
+       R"({"version":1,"leader":1,"leader_epoch":0,"controller_epoch":1,"isr":[18446744073709551615]})"}) {
+    EXPECT_EQ(DecodePartitionState(bad).status().code(), Status::Code::kCorruption) << bad;
+  }
+  // Deep nesting is refused before anything is built; a huge one does not exhaust the stack.
+  std::string deep = "{\"version\":1,\"partitions\":{\"0\":" + std::string(100, '[') +
+                     std::string(100, ']') + "}}";
+  EXPECT_EQ(DecodeTopicAssignment(deep).status().code(), Status::Code::kCorruption);
+  std::string huge(1'000'000, '[');
+  EXPECT_EQ(DecodeTopicAssignment(huge).status().code(), Status::Code::kCorruption);
+  // Brackets inside strings do not count as nesting.
+  auto fine =
+      DecodeEntityConfig("{\"version\":1,\"config\":{\"k\":\"" + std::string(100, '[') + "\"}}");
+  ASSERT_TRUE(fine.ok()) << fine.status().ToString();
+  EXPECT_EQ(fine->at("k"), std::string(100, '['));
+}
+
+TEST(ZkDataTest, EncodingEscapesAndNeverThrows) {
+  std::map<std::string, std::string> config = {{"quote", "x\"y\\z\n\x01"},
+                                               {"bad-utf8", "\xff\xfe"}};
+  std::string json;
+  ASSERT_NO_THROW(json = EncodeEntityConfig(config));
+  EXPECT_NE(json.find(R"("quote":"x\"y\\z\n\u0001")"), std::string::npos) << json;
+  auto back = DecodeEntityConfig(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->at("quote"), config["quote"]);
+}
+
 }  // namespace
 }  // namespace gregor::zk
