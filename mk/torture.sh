@@ -17,8 +17,10 @@ while [ "$i" -le "$rounds" ]; do
   # shellcheck disable=SC2086 # the filters are separate words
   GREGOR_TORTURE=1 "$top/integration/run" $filters >"$out" 2>&1
   grep -E '^(PASS|FAIL|SKIP) ' "$out"
-  for d in "$top"/build/integration-logs/*/; do
-    [ -f "$d/test.out" ] && grep -h '^FIGURES' "$d/test.out"
+  # This round's figures: the test.out of each test it ran.
+  for t in $(sed -n 's/^\(PASS\|FAIL\) \([^ :]*\).*/\2/p' "$out"); do
+    f="$top/build/integration-logs/$t/test.out"
+    [ -f "$f" ] && grep -h '^FIGURES' "$f"
   done
   line=$(grep -E '^INTEGRATION [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -1)
   if [ -z "$line" ]; then

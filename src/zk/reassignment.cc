@@ -1,6 +1,5 @@
 #include "gregor/zk/reassignment.h"
 
-
 namespace gregor::zk {
 
 namespace {

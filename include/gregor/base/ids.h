@@ -1,29 +1,13 @@
 #pragma once
-// Strong ids: a BrokerId is not a LeaderEpoch is not a partition number.
-// Value types; thread-compatible.
+// TopicPartition, the key of per-partition state. Broker ids, epochs and offsets are plain
+// int32_t/int64_t at module interfaces, named as Kafka names its fields (broker_id,
+// leader_epoch, log_end_offset). Value type; thread-compatible.
 
 #include <cstdint>
 #include <functional>
 #include <string>
 
 namespace gregor {
-
-template <typename Tag, typename T>
-class StrongId {
- public:
-  using ValueType = T;
-  constexpr StrongId() = default;
-  constexpr explicit StrongId(T v) : v_(v) {}
-  constexpr T value() const { return v_; }
-  constexpr auto operator<=>(const StrongId&) const = default;
-
- private:
-  T v_{};
-};
-
-using BrokerId = StrongId<struct BrokerIdTag, int32_t>;
-using LeaderEpoch = StrongId<struct LeaderEpochTag, int32_t>;
-using ControllerEpoch = StrongId<struct ControllerEpochTag, int32_t>;
 
 // A topic and partition number; the key of almost every per-partition map.
 struct TopicPartition {
@@ -35,13 +19,6 @@ struct TopicPartition {
 };
 
 }  // namespace gregor
-
-template <typename Tag, typename T>
-struct std::hash<gregor::StrongId<Tag, T>> {
-  size_t operator()(const gregor::StrongId<Tag, T>& id) const noexcept {
-    return std::hash<T>()(id.value());
-  }
-};
 
 template <>
 struct std::hash<gregor::TopicPartition> {
