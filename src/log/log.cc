@@ -575,6 +575,10 @@ int64_t Log::LogEndOffset() const {
   std::lock_guard<std::mutex> lock(mu_);
   return log_end_offset_;
 }
+int64_t Log::ActiveSegmentBaseOffset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return segments_.empty() ? log_end_offset_ : segments_.rbegin()->first;
+}
 int64_t Log::HighWatermark() const {
   std::lock_guard<std::mutex> lock(mu_);
   return high_watermark_;

@@ -125,6 +125,9 @@ class Log {
 
   int64_t LogStartOffset() const;
   int64_t LogEndOffset() const;
+  // Base offset of the active (last) segment: reads at or past it touch only the segment being
+  // appended to, whose index and recent pages are resident (Fetch serves them inline).
+  int64_t ActiveSegmentBaseOffset() const;
   int64_t HighWatermark() const;
   // Clamped to [log start, LEO]. The caller (Partition) owns the HW policy.
   void SetHighWatermark(int64_t hw);

@@ -105,6 +105,34 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
   return a;
 }
 
+// True when every read of the request falls in a partition's active segment (the tail that
+// producers append to and followers and caught-up consumers read): its index and pages are
+// resident, so the read is a few lookups in memory and is done inline on the connection's
+// strand. Older segments may be cold and are read on the I/O pool. Measured with make bench:
+// a pool hop for every follower fetch (two context switches, each waiting for a core when
+// three brokers and the client share two) cut replicated acks=all throughput from 2.18M to
+// 0.34M records/s.
+bool ReadsTouchOnlyActiveSegments(ServerContext& ctx, const protocol::FetchRequest& in) {
+  for (const auto& topic : in.topics) {
+    for (const auto& fp : topic.partitions) {
+      auto partition = ctx.replicas->GetPartition({topic.topic, fp.partition});
+      if (!partition) continue;  // answered from metadata alone
+      if (fp.fetch_offset < partition->log()->ActiveSegmentBaseOffset()) return false;
+    }
+  }
+  return true;
+}
+
+// ReadOnce on the strand when the reads are hot, else on the I/O pool.
+asio::awaitable<void> Read(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version,
+                           bool inline_reads, Attempt& out) {
+  if (inline_reads) {
+    out = ReadOnce(ctx, in, version);
+  } else {
+    co_await ctx.run_io([&] { out = ReadOnce(ctx, in, version); });
+  }
+}
+
 }  // namespace
 
 asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& resp) {
@@ -118,10 +146,11 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     for (const auto& p : t.partitions) tps.push_back({t.topic, p.partition});
   }
 
-  // Reads look up indexes and segments (cold pages may fault in from disk): on the I/O pool.
+  // Reads look up indexes and segments: cold pages may fault in from disk.
   const int16_t version = req.version();
+  const bool inline_reads = ReadsTouchOnlyActiveSegments(ctx, in);
   Attempt attempt;
-  co_await ctx.run_io([&] { attempt = ReadOnce(ctx, in, version); });
+  co_await Read(ctx, in, version, inline_reads, attempt);
   while (!attempt.has_error && attempt.bytes < in.min_bytes && !tps.empty() &&
          std::chrono::steady_clock::now() < deadline) {
     // Wait for an append on any requested partition, or the deadline, out of the request
@@ -134,7 +163,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     // Data may have arrived between the read and registering: look again
     // before sleeping so a wake-up is never missed.
     Attempt again;
-    co_await ctx.run_io([&] { again = ReadOnce(ctx, in, version); });
+    co_await Read(ctx, in, version, inline_reads, again);
     if (again.has_error || again.bytes >= in.min_bytes) {
       ctx.replicas->listeners().Remove(handle);
       attempt = std::move(again);
@@ -143,7 +172,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     ctx.replicas->listeners().Remove(handle);
-    co_await ctx.run_io([&] { attempt = ReadOnce(ctx, in, version); });
+    co_await Read(ctx, in, version, inline_reads, attempt);
   }
   attempt.response.Encode(resp.out, req.version());
   co_return true;
