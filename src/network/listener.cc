@@ -75,6 +75,7 @@ struct Listener::ConnectionState {
         timer(ex),
         waiter(std::make_shared<Waiter>(ex)),
         lease(o.memory_pool),
+        file_io(o.file_io),
         idle_timeout_ms(o.idle_timeout_ms),
         read_timeout_ms(o.request_read_timeout_ms) {}
   tcp::socket socket;
@@ -90,6 +91,7 @@ struct Listener::ConnectionState {
   asio::ip::address address;
   std::string where;  // log prefix
   bool closed = false;
+  const std::optional<asio::any_io_executor> file_io;  // ListenerOptions::file_io
 
   // Deadline bookkeeping, on the strand. The timer is armed once and
   // re-armed only when it fires, not per request (re-arming per request
@@ -349,8 +351,9 @@ struct Listener::ConnectionState {
     }
   }
 
-  // Sends a file region: sendfile on plaintext (zero copy), pread + TLS
-  // write otherwise. The socket is non-blocking (set once at accept).
+  // Sends a file region: sendfile on plaintext (zero copy), pread (on the
+  // file_io executor when set) + TLS write otherwise. The socket is
+  // non-blocking (set once at accept).
   asio::awaitable<void> WriteFile(const FileRegion& region) {
     uint64_t pos = region.position;
     uint64_t left = region.length;
@@ -377,7 +380,19 @@ struct Listener::ConnectionState {
     while (left > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(left, kTlsFileChunk));
       buf.resize(want);
-      ssize_t n = ::pread(region.file->fd(), buf.data(), want, static_cast<off_t>(pos));
+      const int fd = region.file->fd();
+      ssize_t n;
+      if (file_io) {
+        // The read may wait on the disk: on the I/O pool, resuming on this strand.
+        n = co_await asio::co_spawn(
+            *file_io,
+            [&]() -> asio::awaitable<ssize_t> {
+              co_return ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+            },
+            use_awaitable);
+      } else {
+        n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+      }
       if (n <= 0) {
         throw boost::system::system_error(
             boost::system::error_code(n == 0 ? EIO : errno, boost::system::system_category()));

@@ -201,6 +201,7 @@ struct Broker::Impl {
         auto ctx_or = network::MakeServerTlsContext(tls);
         if (!ctx_or.ok()) return ctx_or.status();
         o.tls = *ctx_or;
+        o.file_io = io_pool.get_executor();
       } else if (l.security_protocol != "PLAINTEXT") {
         return Status::InvalidArgument("listener " + l.name + ": security protocol " +
                                        l.security_protocol + " is not supported yet");

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -43,6 +44,9 @@ struct ListenerOptions {
   int64_t request_read_timeout_ms = 30000;  // socket.request.read.timeout.ms; <= 0: none
   bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
+  // Where TLS listeners read fetched file regions (pread may wait on the disk; plaintext
+  // sends them with sendfile instead). Unset: read on the network thread (tests).
+  std::optional<asio::any_io_executor> file_io;
   // Shared by all listeners of a broker. Left null, the listener makes its
   // own: an unbounded pool, unlimited requests and connections.
   std::shared_ptr<MemoryPool> memory_pool;              // queued.max.request.bytes
