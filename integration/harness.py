@@ -340,13 +340,14 @@ class Broker:
     """One gregord process. Listeners: PLAINTEXT on a free port, plus SSL when ssl= a dict of ssl.* flags."""
 
     def __init__(self, ctx, broker_id=0, ssl=None, extra=None, log_dir=None, zk_connect=None, host="127.0.0.1",
-                 uid=None):
+                 uid=None, binary=None):
         self.ctx = ctx
         self.broker_id = broker_id
         # host: the listeners' address (netfault.py gives each broker its own 127.0.0.x); uid: run gregord as
         # this uid/gid (setpriv, its data dir chowned to it) so that nftables can tell its sockets apart.
         self.host = host
         self.uid = uid
+        self.binary = Path(binary) if binary else GREGORD  # netfault.py runs a copy other uids can reach
         self.port = free_port()
         self.ssl_port = free_port() if ssl else None
         self.ssl = ssl or {}
@@ -371,7 +372,7 @@ class Broker:
         listeners = f"PLAINTEXT://{self.host}:{self.port}"
         if self.ssl_port:
             listeners += f",SSL://{self.host}:{self.ssl_port}"
-        a = [GREGORD, f"--broker.id={self.broker_id}", f"--listeners={listeners}",
+        a = [self.binary, f"--broker.id={self.broker_id}", f"--listeners={listeners}",
              f"--zookeeper.connect={self.zk_connect}", f"--log.dirs={self.log_dir}"]
         a += [f"--{k}={v}" for k, v in self.ssl.items()]
         a += [f"--{k}={v}" for k, v in self.extra.items()]
@@ -380,8 +381,8 @@ class Broker:
     def start(self, wait=True, timeout=30):
         if os.environ.get("GREGOR_IT_WRAPPER"):
             timeout *= 4
-        if not GREGORD.exists():
-            raise Failure(f"{GREGORD} is not built")
+        if not self.binary.exists():
+            raise Failure(f"{self.binary} is not built")
         self.starts += 1
         with open(self.log_path, "ab") as f:
             f.write(f"\n===== start {self.starts}: {' '.join(map(str, self.args()))}\n".encode())
@@ -403,8 +404,8 @@ class Broker:
         for path in [self.log_dir, *self.log_dir.rglob("*"), self.log_path]:
             os.chown(path, self.uid, self.uid)
         # Another uid needs the other-execute bit, which a binary being relinked lacks for a moment.
-        wait_until(lambda: GREGORD.stat().st_mode & 0o001, 30,
-                   f"{GREGORD} to be executable by others (it runs as uid {self.uid})", interval=0.5)
+        wait_until(lambda: self.binary.stat().st_mode & 0o001, 30,
+                   f"{self.binary} to be executable by others (it runs as uid {self.uid})", interval=0.5)
         return [setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
 
     def alive(self):

@@ -33,9 +33,11 @@ import ctypes
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
-from harness import Failure, Skip, ZooKeeper, wait_cluster_formed
+from harness import GREGORD, Failure, Skip, ZooKeeper, wait_cluster_formed
 
 CLONE_NEWNET = 0x40000000
 ZK_HOST = "127.0.0.2"
@@ -102,6 +104,7 @@ class NetSplitCluster:
         self.t0 = None
         self.zk = None
         self.brokers = []
+        self.base = None  # private dir (binary, data dirs) that the brokers' uids can reach
 
     # -- set-up and tear-down
     def __enter__(self):
@@ -130,7 +133,21 @@ class NetSplitCluster:
         _netns_cmd(["nft", "add", "table", "inet", TABLE], ctx)
         _netns_cmd(["nft", "add", "chain", "inet", TABLE, CHAIN,
                     "{ type filter hook output priority 0; policy accept; }"], ctx)
-        self.brokers = [ctx.broker(i, extra=self.extra, host=broker_host(i), uid=UID_BASE + i)
+        # The brokers run as other uids, which may not traverse the checkout (a clone in a mkdtemp
+        # dir is 0700): their binary and data dirs live in a private dir under /tmp they can reach.
+        self.base = Path(tempfile.mkdtemp(prefix="gregor-netsplit-", dir="/tmp"))
+        os.chmod(self.base, 0o755)
+        ctx.data_dirs.append(self.base)  # removed when the test passes, kept when it fails
+        binary = self.base / "gregord"
+        try:
+            os.link(GREGORD, binary)
+        except OSError:
+            shutil.copy2(GREGORD, binary)
+        os.chmod(binary, 0o755)
+        for i in range(self.n):
+            (self.base / f"data-{i}").mkdir()
+        self.brokers = [ctx.broker(i, extra=self.extra, host=broker_host(i), uid=UID_BASE + i,
+                                   log_dir=self.base / f"data-{i}", binary=binary)
                         for i in range(self.n)]
         for b in self.brokers:  # before any drop rule (rules run in order; drops are appended)
             _netns_cmd(["nft", "add", "rule", "inet", TABLE, CHAIN, "meta", "skuid", str(b.uid),
@@ -145,7 +162,13 @@ class NetSplitCluster:
         return self.brokers
 
     def close(self):
-        """Deletes every rule and the table (the namespace goes with the test's processes anyway)."""
+        """Deletes every rule and the table (the namespace goes with the test's processes anyway), and the
+        private binary (running brokers keep its inode); the data dirs go with the test's (kept on failure)."""
+        if self.base is not None:
+            try:
+                (self.base / "gregord").unlink()
+            except OSError:
+                pass
         if not _in_private_netns():
             return
         try:
