@@ -61,6 +61,21 @@ std::string LocalHostName() {
   return buf;
 }
 
+// A ServerContext runner: `fn` on `pool`, the caller's coroutine resuming on its own executor.
+// Not itself a coroutine: g++ 12 destroys a by-value parameter of a coroutine lambda twice when
+// it is moved into an inner capture.
+std::function<asio::awaitable<void>(std::function<void()>)> RunOn(asio::thread_pool& pool) {
+  return [&pool](std::function<void()> fn) -> asio::awaitable<void> {
+    return asio::co_spawn(
+        pool,
+        [fn = std::move(fn)]() -> asio::awaitable<void> {
+          fn();
+          co_return;
+        },
+        asio::use_awaitable);
+  };
+}
+
 }  // namespace
 
 struct Broker::Impl {
@@ -419,26 +434,8 @@ Status Broker::Start() {
   d.ctx.logs = d.logs.get();
   d.ctx.zk = d.zk.get();
   d.ctx.topic_configs = &d.topic_configs;
-  // Not itself a coroutine: g++ 12 destroys a by-value parameter of a
-  // coroutine lambda twice when it is moved into an inner capture.
-  d.ctx.run_blocking = [&d](std::function<void()> fn) -> asio::awaitable<void> {
-    return asio::co_spawn(
-        d.blocking_pool,
-        [fn = std::move(fn)]() -> asio::awaitable<void> {
-          fn();
-          co_return;
-        },
-        asio::use_awaitable);
-  };
-  d.ctx.run_io = [&d](std::function<void()> fn) -> asio::awaitable<void> {
-    return asio::co_spawn(
-        d.io_pool,
-        [fn = std::move(fn)]() -> asio::awaitable<void> {
-          fn();
-          co_return;
-        },
-        asio::use_awaitable);
-  };
+  d.ctx.run_blocking = RunOn(d.blocking_pool);
+  d.ctx.run_io = RunOn(d.io_pool);
   d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
   // The controller exists before requests are served (handlers reach it); it runs for
   // election once this broker is registered (step 6).
