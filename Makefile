@@ -1,9 +1,9 @@
 # gregor top-level build. `make` configures itself on a fresh clone.
 # Targets: all (default), check, run, bench, install, clean, format, deps.
 
-MODULES := base config protocol log zk network cluster replication group controller server
+MODULES := base config protocol log zk network cluster replication group txn controller server
 # Link order: most dependent first.
-LINK_MODULES := server controller group replication cluster network zk log protocol config base
+LINK_MODULES := server controller group txn replication cluster network zk log protocol config base
 
 BUILD ?= build
 BIN ?= bin
@@ -85,6 +85,7 @@ cluster_DEPS := cluster log zk protocol config base
 controller_DEPS := controller network zk protocol config base
 replication_DEPS := replication cluster network log zk protocol config base
 group_DEPS := group cluster log zk protocol config base
+txn_DEPS := txn protocol base
 server_DEPS := $(LINK_MODULES)
 tools_DEPS := protocol config base
 

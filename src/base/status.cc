@@ -13,9 +13,10 @@ Status Status::FromErrno(int err, const std::string& context) {
 
 std::string Status::ToString() const {
   static const char* const kNames[] = {
-      "OK",       "NotFound",  "Corruption",  "InvalidArgument", "IOError",
-      "NoSpace",  "Timeout",   "Unavailable", "AlreadyExists",   "OutOfRange",
-      "TooLarge", "NotLeader", "Stale",       "Internal"};
+      "OK",       "NotFound",          "Corruption",  "InvalidArgument", "IOError",
+      "NoSpace",  "Timeout",           "Unavailable", "AlreadyExists",   "OutOfRange",
+      "TooLarge", "NotLeader",         "Stale",       "Internal",        "OutOfOrder",
+      "Fenced",   "FailedPrecondition"};
   std::string s = kNames[static_cast<int>(code_)];
   if (!message_.empty()) s += ": " + message_;
   return s;

@@ -55,66 +55,8 @@ GroupConfig GroupConfig::FromBroker(const config::BrokerConfig& c) {
   return g;
 }
 
-int32_t JavaStringHashCode(const std::string& s) {
-  // Java hashes UTF-16 code units: decode UTF-8, split supplementary characters into
-  // surrogate pairs. Malformed bytes count as one unit each (never crash on odd ids).
-  uint32_t h = 0;
-  auto add = [&h](uint32_t unit) { h = 31 * h + unit; };
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    uint32_t cp;
-    size_t len;
-    if (c < 0x80) {
-      cp = c;
-      len = 1;
-    } else if ((c >> 5) == 0x6) {
-      cp = c & 0x1F;
-      len = 2;
-    } else if ((c >> 4) == 0xE) {
-      cp = c & 0x0F;
-      len = 3;
-    } else if ((c >> 3) == 0x1E) {
-      cp = c & 0x07;
-      len = 4;
-    } else {
-      add(0xFFFD);
-      ++i;
-      continue;
-    }
-    if (i + len > s.size()) {
-      add(0xFFFD);
-      ++i;
-      continue;
-    }
-    bool ok = true;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) ok = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (!ok) {
-      add(0xFFFD);
-      ++i;
-      continue;
-    }
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      add(0xD800 + (cp >> 10));
-      add(0xDC00 + (cp & 0x3FF));
-    } else {
-      add(cp);
-    }
-    i += len;
-  }
-  return static_cast<int32_t>(h);
-}
-
 int32_t PartitionForGroup(const std::string& group_id, int32_t num_partitions) {
-  if (num_partitions <= 0) return 0;
-  // Kafka's Utils.abs: Math.abs, with abs(Integer.MIN_VALUE) = 0.
-  const int32_t h = JavaStringHashCode(group_id);
-  return (h == INT32_MIN ? 0 : (h < 0 ? -h : h)) % num_partitions;
+  return KafkaPartitionFor(group_id, num_partitions);
 }
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock)

@@ -28,6 +28,9 @@ ErrorCode GroupCoordinator::StorageError(const Status& s) {
     case Status::Code::kAlreadyExists:
     case Status::Code::kOutOfRange:
     case Status::Code::kInternal:
+    case Status::Code::kOutOfOrder:
+    case Status::Code::kFenced:
+    case Status::Code::kFailedPrecondition:
       return ErrorCode::kUnknownServerError;
   }
   return ErrorCode::kUnknownServerError;

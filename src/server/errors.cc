@@ -27,6 +27,12 @@ ErrorCode ProduceError(const Status& st) {
       return ErrorCode::kRequestTimedOut;
     case Status::Code::kStale:
       return ErrorCode::kFencedLeaderEpoch;
+    case Status::Code::kOutOfOrder:
+      return ErrorCode::kOutOfOrderSequenceNumber;
+    case Status::Code::kFenced:
+      return ErrorCode::kInvalidProducerEpoch;
+    case Status::Code::kFailedPrecondition:
+      return ErrorCode::kInvalidTxnState;
     case Status::Code::kOutOfRange:
     case Status::Code::kAlreadyExists:
     case Status::Code::kInternal:
@@ -59,6 +65,9 @@ ErrorCode ReadError(const Status& st) {
     case Status::Code::kTooLarge:
     case Status::Code::kAlreadyExists:
     case Status::Code::kInternal:
+    case Status::Code::kOutOfOrder:
+    case Status::Code::kFenced:
+    case Status::Code::kFailedPrecondition:
       return ErrorCode::kUnknownServerError;
   }
   return ErrorCode::kUnknownServerError;

@@ -55,6 +55,9 @@ AdminResult ZkError(const Status& st, const std::string& what) {
     case Status::Code::kNotLeader:
     case Status::Code::kStale:
     case Status::Code::kInternal:
+    case Status::Code::kOutOfOrder:
+    case Status::Code::kFenced:
+    case Status::Code::kFailedPrecondition:
       code = ErrorCode::kUnknownServerError;
       break;
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <concepts>
+#include <set>
 #include <string>
 
 #include "gregor/protocol/messages/all.h"
@@ -74,6 +75,17 @@ TEST(MessagesTest, EveryTruncationFailsForEveryMessage) {
       }
     }
   });
+}
+
+TEST(MessagesTest, RoundTripsCoverTheTransactionApis) {
+  std::set<std::string> names;
+  ForEachMessageType([&]<typename T>(const char* name) { names.insert(name); });
+  for (const char* api :
+       {"InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "WriteTxnMarkers",
+        "TxnOffsetCommit", "DescribeProducers", "DescribeTransactions", "ListTransactions"}) {
+    EXPECT_EQ(names.count(std::string(api) + "Request"), 1u) << api;
+    EXPECT_EQ(names.count(std::string(api) + "Response"), 1u) << api;
+  }
 }
 
 TEST(MessagesTest, DefaultsFollowKafka) {

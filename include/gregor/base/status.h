@@ -30,6 +30,9 @@ class Status {
     kNotLeader,
     kStale,
     kInternal,
+    kOutOfOrder,          // a sequence does not continue the previous one
+    kFenced,              // superseded by a newer epoch (of a producer, a coordinator)
+    kFailedPrecondition,  // the request is valid but the state does not allow it now
   };
 
   Status() = default;
@@ -47,6 +50,11 @@ class Status {
   static Status NotLeader(std::string m) { return {Code::kNotLeader, std::move(m)}; }
   static Status Stale(std::string m) { return {Code::kStale, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status OutOfOrder(std::string m) { return {Code::kOutOfOrder, std::move(m)}; }
+  static Status Fenced(std::string m) { return {Code::kFenced, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {Code::kFailedPrecondition, std::move(m)};
+  }
   // An I/O failure from errno: ENOSPC becomes kNoSpace, anything else kIOError.
   static Status FromErrno(int err, const std::string& context);
 

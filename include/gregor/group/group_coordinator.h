@@ -33,6 +33,7 @@
 
 #include "gregor/base/clock.h"
 #include "gregor/base/ids.h"
+#include "gregor/base/java_hash.h"
 #include "gregor/config/broker_config.h"
 #include "gregor/group/group_metadata.h"
 #include "gregor/group/group_records.h"
@@ -57,10 +58,9 @@ struct GroupConfig {
   static GroupConfig FromBroker(const config::BrokerConfig& c);
 };
 
-// Kafka's partitionFor: abs(String.hashCode(group)) % partitions with Utils.abs semantics
-// (hash & 0x7fffffff). The hash is over UTF-16 code units, as Java computes it.
+// Kafka's partitionFor: Utils.abs(groupId.hashCode) % partitions (KafkaPartitionFor in
+// gregor/base/java_hash.h: Java's String.hashCode over UTF-16 code units, Utils.abs semantics).
 int32_t PartitionForGroup(const std::string& group_id, int32_t num_partitions);
-int32_t JavaStringHashCode(const std::string& utf8);
 
 struct JoinGroupParams {
   std::string group_id;

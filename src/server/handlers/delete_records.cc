@@ -34,6 +34,9 @@ ErrorCode DeleteRecordsError(const Status& st) {
     case Status::Code::kTooLarge:
     case Status::Code::kStale:
     case Status::Code::kInternal:
+    case Status::Code::kOutOfOrder:
+    case Status::Code::kFenced:
+    case Status::Code::kFailedPrecondition:
       return ErrorCode::kUnknownServerError;
   }
   return ErrorCode::kUnknownServerError;
