@@ -4,7 +4,8 @@
 # Runs the same librdkafka client code (bin/gregorctl bench) against one
 # gregord (with a standalone ZooKeeper) and against librdkafka's in-process
 # mock cluster, and prints both with the ratio gregord/mock:
-#   produce 2,000,000 x 100-byte records, acks=1 and acks=all, one partition;
+#   produce 2,000,000 x 100-byte records, acks=1, acks=all, and acks=all with
+#   enable.idempotence=true (producer ids and sequence checks), one partition;
 #   consume them from the beginning;
 # plus gregord's CPU use during the acks=1 run, in cores
 # ((utime+stime) delta from /proc/<pid>/stat over wall time).
@@ -227,6 +228,8 @@ run_one() {  # side key
       --record-size "$size" --acks 1 ;;
     mock:pall) run_bench "mock produce acks=all" mock_pall bench produce --mock \
       --records "$records" --record-size "$size" --acks all ;;
+    mock:pidem) run_bench "mock produce idempotent" mock_pidem -X enable.idempotence=true \
+      bench produce --mock --records "$records" --record-size "$size" --acks all ;;
     mock:c) run_bench "mock consume" mock_c bench consume --mock --records "$records" \
       --record-size "$size" ;;
     gregord:p1)
@@ -238,6 +241,9 @@ run_one() {  # side key
         'BEGIN { printf "%.2f\n", (c1 - c0) / hz / (t1 - t0) }' >"$tmp/gregord_p1.cores" ;;
     gregord:pall) run_bench "gregord produce acks=all" gregord_pall -b "$bootstrap" bench produce \
       --records "$records" --record-size "$size" --acks all ;;
+    gregord:pidem) run_bench "gregord produce idempotent" gregord_pidem -b "$bootstrap" \
+      -X enable.idempotence=true bench produce --records "$records" --record-size "$size" \
+      --acks all ;;
     gregord:c) run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume \
       --records "$records" ;;
     replicated:pall)
@@ -265,7 +271,7 @@ run_one() {  # side key
 round=1
 while [ "$round" -le "$rounds" ]; do
   echo "bench: round $round of $rounds" >&2
-  for key in p1 pall c; do
+  for key in p1 pall pidem c; do
     if [ "$mock_only" = 1 ]; then
       run_one mock "$key"
     elif [ $((round % 2)) = 1 ]; then
@@ -293,7 +299,7 @@ values() {  # name parser n-fields -> the parsed fields, or n/a for each
   if [ -z "$v" ]; then v=$(i=0; while [ $i -lt "$3" ]; do printf 'n/a '; i=$((i + 1)); done); fi
   echo "$v"
 }
-for pair in "p1:produce acks=1" "pall:produce acks=all"; do
+for pair in "p1:produce acks=1" "pall:produce acks=all" "pidem:produce idempotent"; do
   key=${pair%%:*}; run=${pair#*:}
   # shellcheck disable=SC2046
   set -- $(values "gregord_$key" parse_produce 5) $(values "mock_$key" parse_produce 5)
@@ -330,6 +336,11 @@ awk -F'\t' 'BEGIN { printf "%-21s %-10s %14s %14s %13s\n", "run", "metric", "gre
     last = $1
   }' "$out"
 echo "gregord CPU during its fastest produce acks=1 run: $cores cores"
+idem_rate=$(rate_of "$tmp/best_gregord_pidem.out")
+all_rate=$(rate_of "$tmp/best_gregord_pall.out")
+awk -v i="$idem_rate" -v a="$all_rate" 'BEGIN {
+  printf "gregord idempotent acks=all vs plain acks=all: %s vs %s records/s, ratio %s\n",
+    i, a, (i + 0 > 0 && a + 0 > 0) ? sprintf("%.2f", i / a) : "n/a" }'
 if [ "$replicated" = 1 ] || [ "$failed_rep" = 1 ]; then
   rep_rate=$(rate_of "$tmp/best_replicated_pall.out")
   one_rate=$(rate_of "$tmp/best_gregord_p1.out")

@@ -464,6 +464,11 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "Replication factor of __transaction_state."));
   t.push_back(IntKey("transaction.state.log.min.isr", &C::transaction_state_log_min_isr, 1, kIntMax,
                      "min.insync.replicas of __transaction_state."));
+  t.push_back(IntKey("producer.id.expiration.ms", &C::producer_id_expiration_ms, 1, kIntMax,
+                     "Idle time after which a partition forgets an idempotent producer's state."));
+  t.push_back(IntKey("producer.id.expiration.check.interval.ms",
+                     &C::producer_id_expiration_check_interval_ms, 1, kIntMax,
+                     "How often partitions look for expired producer ids."));
 
   // TLS (PEM only).
   t.push_back(StringKey("ssl.keystore.type", &C::ssl_keystore_type, {"PEM"},

@@ -281,6 +281,7 @@ TopicLogSettings ToLogConfig(const BrokerConfig& broker,
   s.min_cleanable_dirty_ratio = broker.log_cleaner_min_cleanable_ratio;
   s.min_compaction_lag_ms = broker.log_cleaner_min_compaction_lag_ms;
   s.max_compaction_lag_ms = broker.log_cleaner_max_compaction_lag_ms;
+  s.producer_id_expiration_ms = broker.producer_id_expiration_ms;
   std::string timestamp_type = broker.log_message_timestamp_type;
   std::string cleanup = broker.log_cleanup_policy;
 

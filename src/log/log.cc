@@ -102,10 +102,38 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
   result.record_count = records;
   int64_t next = log_end_offset_;
   size_t at = 0;
+  producers_->BeginAppend();
   while (at < size) {
     RecordBatchHeader h;
     protocol::ParseRecordBatchHeader(data + at, size - at, &h);
     if (as_leader) {
+      if (h.is_control()) {
+        return Status::InvalidArgument("clients may not write control batches (" + tp_.ToString() +
+                                       ")");
+      }
+      if (h.producer_id >= 0) {
+        ProducerBatchMetadata dup;
+        std::string why;
+        switch (producers_->CheckAndStageLeaderBatch(h, next, &dup, &why)) {
+          case ProducerCheck::kOk:
+            break;
+          case ProducerCheck::kDuplicate:
+            producers_->BeginAppend();  // drop what earlier batches staged
+            result.first_offset = dup.first_offset();
+            result.last_offset = dup.last_offset;
+            result.log_append_time = config_.log_append_time ? dup.timestamp : -1;
+            result.log_start_offset = log_start_offset_;
+            result.record_count = 0;
+            result.duplicate = true;
+            return result;
+          case ProducerCheck::kOutOfOrderSequence:
+            return Status::OutOfOrder(why);
+          case ProducerCheck::kInvalidEpoch:
+            return Status::Fenced(why);
+          case ProducerCheck::kInvalidTxnState:
+            return Status::FailedPrecondition(why);
+        }
+      }
       int64_t append_time = config_.log_append_time ? now : -1;
       protocol::StampBatch(data + at, next, leader_epoch, append_time);
       next += static_cast<int64_t>(h.last_offset_delta) + 1;
@@ -116,6 +144,8 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
       }
       if (at == 0) result.first_offset = h.base_offset;
       next = h.last_offset() + 1;
+      if (h.producer_id >= 0)
+        producers_->StageBatch(h, ProducerStateManager::ParseMarker(data + at, h));
     }
     at += h.total_size();
   }
@@ -131,6 +161,8 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
     return st;
   }
   log_end_offset_ = next;
+  // The transactions that markers complete will feed the .txnindex and the last stable offset.
+  producers_->CommitAppend(log_end_offset_);
 
   // Leader epoch cache: an epoch starts at the first offset appended under it.
   if (as_leader) {
@@ -205,6 +237,7 @@ Status Log::RollLocked() {
     return seg.status();
   }
   segments_[log_end_offset_] = std::move(*seg);
+  TakeProducerSnapshotLocked();
   LOG(INFO) << "[Log " << tp_.ToString() << "] rolled new segment at offset " << log_end_offset_;
   return Status::Ok();
 }
@@ -399,6 +432,35 @@ void Log::UpdateConfig(const LogConfig& config) {
   std::lock_guard<std::mutex> lock(mu_);
   config_ = config;
 }
+std::optional<ProducerStateEntry> Log::ProducerState(int64_t producer_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const ProducerStateEntry* e = producers_->Find(producer_id);
+  if (e == nullptr) return std::nullopt;
+  return *e;
+}
+
+std::vector<ProducerStateEntry> Log::ActiveProducers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ProducerStateEntry> out;
+  out.reserve(producers_->producers().size());
+  for (const auto& [id, e] : producers_->producers()) out.push_back(e);
+  return out;
+}
+
+int Log::RemoveExpiredProducers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return producers_->RemoveExpired(clock_->NowMs(), config_.producer_id_expiration_ms);
+}
+
+void Log::TakeProducerSnapshotLocked() {
+  producers_->SetMapEndOffset(log_end_offset_);
+  Status st = producers_->TakeSnapshot();
+  if (!st.ok()) {
+    LOG(WARNING) << "[Log " << tp_.ToString() << "] producer snapshot at " << log_end_offset_
+                 << ": " << st.ToString() << " (the state will be rebuilt from the log)";
+  }
+}
+
 bool Log::offline() const {
   std::lock_guard<std::mutex> lock(mu_);
   return offline_;
@@ -441,6 +503,12 @@ void Log::DeleteSegmentsLocked(const std::vector<std::shared_ptr<LogSegment>>& d
   }
   pending_deletes_.push_back(std::move(pending));
   RemoveDueDeletedFilesLocked();
+  if (!segments_.empty()) {
+    // Snapshots of offsets no segment holds any more (the newest one is always kept).
+    Status st = producers_->DeleteSnapshotsBefore(
+        std::min(segments_.begin()->first, producers_->LatestSnapshotOffset().value_or(0)));
+    if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  }
 }
 
 void Log::RemoveDueDeletedFilesLocked() {
@@ -622,6 +690,14 @@ Status Log::TruncateTo(int64_t offset) {
   if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
   high_watermark_ = std::min(high_watermark_, log_end_offset_);
   recovery_point_ = std::min(recovery_point_, log_end_offset_);
+  st = LoadProducerStateLocked(/*clean_shutdown_shortcut=*/false);
+  if (!st.ok()) {
+    offline_ = true;
+    LOG(ERROR) << "[Log " << tp_.ToString()
+               << "] cannot rebuild producer state after truncation, log is offline: "
+               << st.ToString();
+    return st;
+  }
   LOG(INFO) << "[Log " << tp_.ToString() << "] truncated to " << log_end_offset_;
   return Status::Ok();
 }
@@ -647,6 +723,8 @@ Status Log::TruncateFullyAndStartAt(int64_t offset) {
   log_start_offset_ = log_end_offset_ = high_watermark_ = recovery_point_ = offset;
   // Every cached epoch described the discarded records.
   Status st = epochs_->TruncateFromEnd(-1);
+  if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
+  st = producers_->TruncateFullyAndStartAt(offset);
   if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
   LOG(INFO) << "[Log " << tp_.ToString() << "] truncated fully; log now starts at " << offset;
   return Status::Ok();
@@ -767,6 +845,7 @@ Status Log::Close() {
   for (auto it = floor; it != segments_.end(); ++it) {
     GREGOR_RETURN_IF_ERROR(it->second->SyncIndexFiles());
   }
+  TakeProducerSnapshotLocked();
   GREGOR_RETURN_IF_ERROR(SyncDir(dir_));
   recovery_point_ = log_end_offset_;
   return Status::Ok();

@@ -305,6 +305,12 @@ int LogManager::RunRetention() {
   return deleted;
 }
 
+int LogManager::RemoveExpiredProducers() {
+  int removed = 0;
+  for (const auto& log : AllLogs()) removed += log->RemoveExpiredProducers();
+  return removed;
+}
+
 void LogManager::RemoveDueDeletedFiles() {
   for (const auto& log : AllLogs()) log->RemoveDueDeletedFiles();
 }

@@ -21,6 +21,7 @@
 #include "gregor/network/listener.h"
 #include "gregor/network/tls.h"
 #include "gregor/replication/replica_fetcher_manager.h"
+#include "gregor/txn/producer_id_manager.h"
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
 #include "server/controlled_shutdown_client.h"
@@ -52,6 +53,7 @@ log::LogConfig ToLog(const config::TopicLogSettings& s) {
   c.min_cleanable_dirty_ratio = s.min_cleanable_dirty_ratio;
   c.min_compaction_lag_ms = s.min_compaction_lag_ms;
   c.max_compaction_lag_ms = s.max_compaction_lag_ms;
+  c.producer_id_expiration_ms = s.producer_id_expiration_ms;
   return c;
 }
 
@@ -103,6 +105,7 @@ struct Broker::Impl {
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers;
   std::unique_ptr<group::PartitionOffsetsLog> offsets_log;
   std::unique_ptr<group::GroupCoordinator> groups;
+  std::unique_ptr<txn::ProducerIdManager> producer_ids;
   TopicConfigStore topic_configs;
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
@@ -276,6 +279,8 @@ struct Broker::Impl {
     int64_t next_isr_check = clock->MonotonicMs() + config.replica_lag_time_max_ms / 2;
     int64_t next_deleted_sweep = 0;
     int64_t next_retention = clock->MonotonicMs() + config.log_retention_check_interval_ms;
+    int64_t next_producer_expiry =
+        clock->MonotonicMs() + config.producer_id_expiration_check_interval_ms;
     int64_t next_checkpoint = clock->MonotonicMs() + config.log_flush_offset_checkpoint_interval_ms;
     int64_t next_hw_checkpoint =
         clock->MonotonicMs() + config.replica_high_watermark_checkpoint_interval_ms;
@@ -298,6 +303,11 @@ struct Broker::Impl {
       if (now >= next_retention) {
         logs->RunRetention();
         next_retention = now + config.log_retention_check_interval_ms;
+      }
+      if (now >= next_producer_expiry) {
+        int n = logs->RemoveExpiredProducers();
+        if (n > 0) LOG(INFO) << Prefix() << "expired " << n << " idle producer id(s)";
+        next_producer_expiry = now + config.producer_id_expiration_check_interval_ms;
       }
       if (now >= next_checkpoint || now >= next_hw_checkpoint) {
         Status st = logs->CheckpointAll();
@@ -412,6 +422,9 @@ Status Broker::Start() {
                                                        d.offsets_log.get(), d.clock);
   d.groups->Start();
   d.ctx.groups = d.groups.get();
+  d.producer_ids = std::make_unique<txn::ProducerIdManager>(
+      [&d] { return d.zk->AllocateProducerIdBlock(d.ctx.broker_id); });
+  d.ctx.producer_ids = d.producer_ids.get();
   d.replicas->set_follower_listener([&d](const std::vector<cluster::FollowTarget>& follow,
                                          const std::vector<TopicPartition>& unfollow) {
     d.fetchers->Update(follow, unfollow);

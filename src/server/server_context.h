@@ -23,6 +23,7 @@
 #include "gregor/protocol/header.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
+#include "gregor/txn/producer_id_manager.h"
 #include "gregor/zk/kafka_zk_client.h"
 
 namespace gregor::server {
@@ -66,6 +67,8 @@ struct ServerContext {
   controller::Controller* controller = nullptr;
   // The group coordinator (consumer groups, committed offsets in __consumer_offsets).
   group::GroupCoordinator* groups = nullptr;
+  // Producer ids for InitProducerId, in blocks from /latest_producer_id_block.
+  txn::ProducerIdManager* producer_ids = nullptr;
   // Replicas per partition this broker can serve correctly. Followers do not
   // fetch yet, so the Broker sets 1: a topic with more replicas would accept
   // acks=all writes that no follower holds. Unlimited where tests build a

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace gregor::zk {
 
@@ -319,6 +320,37 @@ Result<int32_t> KafkaZkClient::UpdateLeaderAndIsr(const TopicPartition& tp,
   auto r = zk_->Set(paths::PartitionState(tp), EncodePartitionState(s), s.zk_version);
   if (!r.ok()) return r.status();
   return r->version;
+}
+
+Result<ProducerIdBlock> KafkaZkClient::AllocateProducerIdBlock(int32_t broker_id) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto got = zk_->Get(paths::kLatestProducerIdBlock);
+    if (!got.ok() && !IsCode(got.status(), Status::Code::kNotFound)) return got.status();
+    ProducerIdBlock next;
+    next.broker = broker_id;
+    if (got.ok() && !got->data.empty()) {
+      auto current = DecodeProducerIdBlock(got->data);
+      if (!current.ok()) return current.status();
+      if (current->last > std::numeric_limits<int64_t>::max() - kProducerIdBlockSize) {
+        return Status::Internal("every producer id has been allocated");
+      }
+      next.first = current->last + 1;
+    }
+    next.last = next.first + kProducerIdBlockSize - 1;
+    const std::string data = EncodeProducerIdBlock(next);
+    Status st;
+    if (got.ok()) {
+      auto set = zk_->Set(paths::kLatestProducerIdBlock, data, got->stat.version);
+      st = set.ok() ? Status::Ok() : set.status();
+    } else {
+      auto created = zk_->Create(paths::kLatestProducerIdBlock, data);
+      st = created.ok() ? Status::Ok() : created.status();
+    }
+    if (st.ok()) return next;
+    // Another broker took a block in between: read again.
+    if (!IsCode(st, Status::Code::kStale) && !IsCode(st, Status::Code::kAlreadyExists)) return st;
+  }
+  return Status::Unavailable("could not claim a producer id block: too much contention");
 }
 
 Status KafkaZkClient::CreateIsrChangeNotification(const std::vector<TopicPartition>& partitions) {

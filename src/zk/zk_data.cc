@@ -265,7 +265,7 @@ const std::vector<std::string>& PersistentPaths() {
                                                   kAdminDeleteTopics,
                                                   kBrokerSeqId,
                                                   kIsrChangeNotification,
-                                                  "/latest_producer_id_block",
+                                                  kLatestProducerIdBlock,
                                                   "/log_dir_event_notification",
                                                   "/config/topics",
                                                   "/config/clients",
@@ -535,6 +535,34 @@ Result<std::vector<gregor::TopicPartition>> DecodeIsrChange(const std::string& j
     out.push_back({*topic, *partition});
   }
   return out;
+}
+
+std::string EncodeProducerIdBlock(const ProducerIdBlock& block) {
+  Json j = Json::object();
+  j["version"] = 1;
+  j["broker"] = block.broker;
+  j["block_start"] = std::to_string(block.first);
+  j["block_end"] = std::to_string(block.last);
+  return Dump(j);
+}
+
+Result<ProducerIdBlock> DecodeProducerIdBlock(const std::string& json) {
+  auto parsed = ParseJson(json);
+  if (!parsed) return Bad("producer id block", json);
+  auto broker = GetInt(*parsed, "broker");
+  auto start = GetString(*parsed, "block_start");
+  auto end = GetString(*parsed, "block_end");
+  if (!broker || !start || !end) return Bad("producer id block without broker/start/end", json);
+  ProducerIdBlock b;
+  b.broker = static_cast<int32_t>(*broker);
+  auto parse = [](const std::string& s, int64_t* out) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size() && *out >= 0;
+  };
+  if (!parse(*start, &b.first) || !parse(*end, &b.last) || b.last < b.first) {
+    return Bad("producer id block with a bad range", json);
+  }
+  return b;
 }
 
 std::string EncodeClusterId(const std::string& id) {

@@ -21,11 +21,16 @@ TEST(HandlerTableTest, AdvertisedApisAndHandlersAgree) {
   ASSERT_NE(fetch, nullptr);
   EXPECT_EQ(fetch->max, 12);
   EXPECT_EQ(fetch->flexible_min, 12);
-  const protocol::ApiVersionRange* any = protocol::FindAnyApi(22);  // InitProducerId
+  const protocol::ApiVersionRange* init_pid = protocol::FindApi(22);  // InitProducerId
+  ASSERT_NE(init_pid, nullptr);
+  EXPECT_EQ(init_pid->max, 4);
+  EXPECT_EQ(init_pid->flexible_min, 2);
+  EXPECT_NE(FindHandler(22), nullptr);
+  const protocol::ApiVersionRange* any = protocol::FindAnyApi(26);  // EndTxn: no coordinator yet
   ASSERT_NE(any, nullptr);
   EXPECT_FALSE(any->advertised);
-  EXPECT_EQ(protocol::FindApi(22), nullptr);
-  EXPECT_EQ(FindHandler(22), nullptr);
+  EXPECT_EQ(protocol::FindApi(26), nullptr);
+  EXPECT_EQ(FindHandler(26), nullptr);
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "zk/zk_test_server.h"
 
@@ -44,6 +46,45 @@ TEST(KafkaZkClientTest, PersistentPathsAndClusterId) {
   EXPECT_EQ(id->size(), 22u);
   EXPECT_EQ(*kzk.GetOrCreateClusterId(), *id);
   EXPECT_EQ(zk->Get("/cluster/id")->data, "{\"version\":\"1\",\"id\":\"" + *id + "\"}");
+}
+
+TEST(KafkaZkClientTest, ProducerIdBlocksNeverOverlapAcrossBrokers) {
+  const std::string connect = UniqueConnect("pids");
+  auto zk_a = Connected(connect);
+  auto zk_b = Connected(connect);
+  KafkaZkClient a(zk_a.get());
+  KafkaZkClient b(zk_b.get());
+  ASSERT_TRUE(a.EnsurePersistentPaths().ok());  // creates the znode empty, as Kafka does
+  auto first = a.AllocateProducerIdBlock(1);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, (ProducerIdBlock{1, 0, 999}));
+  // Two brokers racing: every block distinct and consecutive.
+  std::vector<ProducerIdBlock> got;
+  std::mutex mu;
+  auto claim = [&](KafkaZkClient* c, int32_t broker) {
+    for (int i = 0; i < 10; ++i) {
+      auto r = c->AllocateProducerIdBlock(broker);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(*r);
+    }
+  };
+  std::thread ta(claim, &a, 1);
+  std::thread tb(claim, &b, 2);
+  ta.join();
+  tb.join();
+  ASSERT_EQ(got.size(), 20u);
+  std::sort(got.begin(), got.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].first, 1000 + static_cast<int64_t>(i) * 1000);
+    EXPECT_EQ(got[i].last, got[i].first + 999);
+  }
+  auto stored = DecodeProducerIdBlock(zk_a->Get(paths::kLatestProducerIdBlock)->data);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->last, 20999);
+  // Garbage in the znode is an error, not a silent restart at 0.
+  ASSERT_TRUE(zk_a->Set(paths::kLatestProducerIdBlock, "not json", -1).ok());
+  EXPECT_FALSE(a.AllocateProducerIdBlock(1).ok());
 }
 
 TEST(KafkaZkClientTest, RegisterBrokerReturnsCzxidEpoch) {

@@ -51,6 +51,29 @@ TEST(ZkDataTest, DecodesKafkaWrittenBrokerVersions) {
   EXPECT_FALSE(DecodeBroker(5, "{\"version\":2,\"endpoints\":[\"nonsense\"]}").ok());
 }
 
+TEST(ZkDataTest, ProducerIdBlockAsKafkaWritesIt) {
+  auto b = DecodeProducerIdBlock(
+      "{\"version\":1,\"broker\":2,\"block_start\":\"1000\",\"block_end\":\"1999\"}");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(*b, (ProducerIdBlock{2, 1000, 1999}));
+  auto again = DecodeProducerIdBlock(EncodeProducerIdBlock(*b));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *b);
+  EXPECT_NE(EncodeProducerIdBlock(*b).find("\"block_start\":\"1000\""), std::string::npos);
+  EXPECT_NE(EncodeProducerIdBlock(*b).find("\"version\":1"), std::string::npos);
+  // Start and end are strings in Kafka's JSON; numbers, gaps and reversed ranges are refused.
+  EXPECT_FALSE(DecodeProducerIdBlock(
+                   "{\"version\":1,\"broker\":2,\"block_start\":1000,\"block_end\":\"1999\"}")
+                   .ok());
+  EXPECT_FALSE(DecodeProducerIdBlock(
+                   "{\"version\":1,\"broker\":2,\"block_start\":\"9\",\"block_end\":\"1\"}")
+                   .ok());
+  EXPECT_FALSE(DecodeProducerIdBlock(
+                   "{\"version\":1,\"broker\":2,\"block_start\":\"1x\",\"block_end\":\"9\"}")
+                   .ok());
+  EXPECT_FALSE(DecodeProducerIdBlock("").ok());
+}
+
 TEST(ZkDataTest, ControllerAndEpochGolden) {
   EXPECT_EQ(EncodeController(3, 42),
             "{\"version\":2,\"brokerid\":3,\"timestamp\":\"42\",\"kraftControllerEpoch\":-1}");

@@ -144,6 +144,8 @@ struct BrokerConfig {
   int32_t transaction_state_log_num_partitions = 50;
   int16_t transaction_state_log_replication_factor = 3;
   int32_t transaction_state_log_min_isr = 2;
+  int32_t producer_id_expiration_ms = 86400000;
+  int32_t producer_id_expiration_check_interval_ms = 600000;
 
   // --- TLS, PEM only (KIP-651). The keystore is either a file holding the
   // certificate chain and the (optionally encrypted) private key, or the two

@@ -103,6 +103,7 @@ struct TopicLogSettings {
   double min_cleanable_dirty_ratio = 0.5;                               // min.cleanable.dirty.ratio
   int64_t min_compaction_lag_ms = 0;                                    // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
+  int64_t producer_id_expiration_ms = 86400000;  // broker-level producer.id.expiration.ms
 };
 
 // Broker defaults overlaid with the topic's overrides. Overrides must have

@@ -28,6 +28,7 @@
 #include "gregor/base/ids.h"
 #include "gregor/base/status.h"
 #include "gregor/log/log_config.h"
+#include "gregor/log/producer_state.h"
 
 namespace gregor::log {
 
@@ -41,6 +42,9 @@ struct AppendResult {
   int64_t log_start_offset = 0;
   int64_t record_count = 0;
   int32_t leader_epoch = -1;  // the leader epoch the batches were stamped with (leader appends)
+  // A producer's retry of a batch already in the log: nothing was appended, and the offsets
+  // (and log append time) are those of the original batch, as Kafka answers.
+  bool duplicate = false;
 };
 
 struct ReadResult {
@@ -102,14 +106,19 @@ class Log {
 
   // Validates the client's record set (max.message.bytes per batch), assigns offsets from LEO,
   // stamps the leader epoch (and LogAppendTime), writes all batches with one pwrite; `data` is
-  // modified in place. Rolls first when needed (size, segment.ms, index full, relative offset
-  // overflow). Errors: kCorruption (CORRUPT_MESSAGE), kTooLarge (MESSAGE_TOO_LARGE),
-  // kInvalidArgument (INVALID_RECORD, also magic != 2 -> UNSUPPORTED_FOR_MESSAGE_FORMAT is the
-  // caller's choice: the message says "magic"), kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log
-  // goes offline).
+  // modified in place. Batches with a producer id are checked against the producer state
+  // (ProducerStateManager): a retry of a retained batch returns its original offsets with
+  // `duplicate` set and appends nothing; kOutOfOrder (OUT_OF_ORDER_SEQUENCE_NUMBER), kFenced
+  // (INVALID_PRODUCER_EPOCH), kFailedPrecondition (INVALID_TXN_STATE) refuse the whole append;
+  // control batches are refused (kInvalidArgument: clients never write markers). Rolls first when
+  // needed (size, segment.ms, index full, relative offset overflow). Errors: kCorruption
+  // (CORRUPT_MESSAGE), kTooLarge (MESSAGE_TOO_LARGE), kInvalidArgument (INVALID_RECORD, also magic
+  // != 2 -> UNSUPPORTED_FOR_MESSAGE_FORMAT is the caller's choice: the message says "magic"),
+  // kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log goes offline).
   Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch);
   // Appends batches that already carry offsets (replication); the first must start at LEO.
-  // Errors as above, plus kOutOfRange when the offsets do not continue the log.
+  // Producer state follows them without validation. Errors as above, plus kOutOfRange when the
+  // offsets do not continue the log.
   Result<AppendResult> AppendAsFollower(uint8_t* data, size_t size);
 
   // Reads whole batches starting from the batch containing `offset`, at most max_bytes (but at
@@ -157,6 +166,13 @@ class Log {
   // follower whose log ends before the leader's log start. Errors: kIOError.
   Status TruncateFullyAndStartAt(int64_t offset);
   void UpdateConfig(const LogConfig& config);  // takes effect at the next append/retention check
+
+  // Producer state (idempotent and transactional producers): a copy of one producer's entry.
+  std::optional<ProducerStateEntry> ProducerState(int64_t producer_id) const;
+  std::vector<ProducerStateEntry> ActiveProducers() const;
+  // producer.id.expiration.ms: forgets producers idle that long (the broker's scheduler calls
+  // it every producer.id.expiration.check.interval.ms). Returns how many.
+  int RemoveExpiredProducers();
 
   LogConfig config() const;
   const std::string& dir() const { return dir_; }
@@ -211,6 +227,12 @@ class Log {
   void RemoveDueDeletedFilesLocked();
   std::shared_ptr<LogSegment> FloorSegment(int64_t offset) const;
   std::shared_ptr<LogSegment> NextSegment(int64_t base_offset) const;
+  // Loads the producer state from the latest usable snapshot and replays the batch headers
+  // after it up to LEO (open, truncation). `clean_shutdown_shortcut`: a log closed cleanly
+  // without any snapshot (written before gregor kept producer state) is not replayed.
+  Status LoadProducerStateLocked(bool clean_shutdown_shortcut);
+  // Snapshot at LEO (roll, close); a failure is logged, the state is rebuilt from the log.
+  void TakeProducerSnapshotLocked();
 
   const std::string dir_;
   const gregor::TopicPartition tp_;
@@ -229,6 +251,7 @@ class Log {
   uint64_t generation_ = 0;  // bumped by TruncateTo (see CleanerView)
   int64_t write_fault_after_ = -1;
   std::unique_ptr<LeaderEpochCache> epochs_;
+  std::unique_ptr<ProducerStateManager> producers_;
   struct PendingDelete {
     std::vector<std::string> paths;
     int64_t due_ms;

@@ -27,6 +27,8 @@ struct LogConfig {
   double min_cleanable_dirty_ratio = 0.5;  // min.cleanable.dirty.ratio
   int64_t min_compaction_lag_ms = 0;       // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
+  // Broker-level, carried here for the log's producer state: producer.id.expiration.ms.
+  int64_t producer_id_expiration_ms = 86400000;
 };
 
 }  // namespace gregor::log

@@ -69,6 +69,8 @@ class LogManager {
   int RunRetention();
   // Flushes logs past flush.messages / flush.ms, or with a rolled segment not yet flushed.
   void FlushDirty();
+  // Every log: forgets producers idle past producer.id.expiration.ms; returns how many.
+  int RemoveExpiredProducers();
   // Every log: removes *.deleted files that are due (see Log::RemoveDueDeletedFiles).
   void RemoveDueDeletedFiles();
   // Writes recovery-point-offset-checkpoint, log-start-offset-checkpoint and

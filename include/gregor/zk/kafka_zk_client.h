@@ -48,6 +48,13 @@ class KafkaZkClient {
   // Reads /cluster/id, creating it with a random 22-character id if absent (first broker wins).
   Result<std::string> GetOrCreateClusterId();
 
+  // --- Producer ids ---
+  // Claims the next block of kProducerIdBlockSize producer ids for `broker_id`: reads
+  // /latest_producer_id_block and writes the following block conditionally on the version
+  // read, retrying when another broker won (Kafka's ZkProducerIdManager); the first block
+  // starts at 0. kInternal when the id space is exhausted. Blocks on ZooKeeper.
+  Result<ProducerIdBlock> AllocateProducerIdBlock(int32_t broker_id);
+
   // --- Brokers ---
   // Creates the ephemeral /brokers/ids/<id> (v5 JSON) and returns the broker epoch (its czxid).
   // If the znode exists from a previous session of this broker it is deleted and re-created

@@ -85,6 +85,7 @@ inline constexpr char kAdminDeleteTopics[] = "/admin/delete_topics";
 inline constexpr char kIsrChangeNotification[] = "/isr_change_notification";
 inline constexpr char kIsrChangePrefix[] = "isr_change_";
 inline constexpr char kClusterId[] = "/cluster/id";
+inline constexpr char kLatestProducerIdBlock[] = "/latest_producer_id_block";
 
 std::string BrokerId(int32_t id);
 std::string Topic(const std::string& topic);
@@ -140,6 +141,18 @@ Result<std::string> DecodeConfigChange(const std::string& json);
 // {"version":1,"partitions":[{"topic":..,"partition":..}]}
 std::string EncodeIsrChange(const std::vector<gregor::TopicPartition>& partitions);
 Result<std::vector<gregor::TopicPartition>> DecodeIsrChange(const std::string& json);
+
+// /latest_producer_id_block: the last block of producer ids handed to a broker,
+// {"version":1,"broker":2,"block_start":"1000","block_end":"1999"} (start and end are strings).
+struct ProducerIdBlock {
+  int32_t broker = -1;
+  int64_t first = 0;
+  int64_t last = -1;  // inclusive
+  bool operator==(const ProducerIdBlock&) const = default;
+};
+inline constexpr int32_t kProducerIdBlockSize = 1000;
+std::string EncodeProducerIdBlock(const ProducerIdBlock& block);
+Result<ProducerIdBlock> DecodeProducerIdBlock(const std::string& json);
 
 // /cluster/id: {"version":"1","id":"<id>"} (version is a string here, as in Kafka).
 std::string EncodeClusterId(const std::string& id);

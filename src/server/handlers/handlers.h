@@ -28,6 +28,7 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleUpdateMetadata(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleStopReplica(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleInitProducerId(ServerContext&, Request&, Response&);
 
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
