@@ -85,7 +85,7 @@ cluster_DEPS := cluster log zk protocol config base
 controller_DEPS := controller network zk protocol config base
 replication_DEPS := replication cluster network log zk protocol config base
 group_DEPS := group cluster log zk protocol config base
-txn_DEPS := txn protocol base
+txn_DEPS := txn cluster network log zk protocol config base
 server_DEPS := $(LINK_MODULES)
 tools_DEPS := protocol config base
 

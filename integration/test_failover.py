@@ -79,17 +79,19 @@ def at(t0, seconds):
         time.sleep(delay)
 
 
-def run_scenario(ctx, label, events):
+def run_scenario(ctx, label, events, producer_extra=None):
     """Starts a cluster and the producer, runs events(ctx, ids, topic, t0) (which kills and restarts brokers
     on the scenario's clock and returns when every broker it killed is running again), lets the producer run
-    on, then checks the figures. Returns them."""
+    on, then checks the figures. Returns them with the topic and the producer's fatal client errors.
+    `producer_extra`: more producer config (enable.idempotence)."""
     brokers = ctx.start_cluster(3, extra=FAILOVER_EXTRA)
     ids = by_id(brokers)
     topic = unique_topic("fo")
     create_topic_rf(brokers, topic, PARTITIONS, 3, configs={"min.insync.replicas": "2"})
     wait_isr_full(ctx, brokers, topic, range(PARTITIONS))
     prod = PartitionTimedProducer(brokers, topic, partitions=PARTITIONS, rate=1000,
-                       extra={"message.timeout.ms": 60000, "request.timeout.ms": 5000})
+                                  extra={"message.timeout.ms": 60000, "request.timeout.ms": 5000,
+                                         **(producer_extra or {})})
     with prod:
         prod.wait_acked(500, 30, "before any failure")
         t0 = time.monotonic()
@@ -120,6 +122,8 @@ def run_scenario(ctx, label, events):
     check(not lost, f"{label}: {len(lost)} acknowledged numbers lost, e.g. {lost[:20]}")
     check(not errors, f"{label}: {len(errors)} deliveries failed, e.g. {errors[:5]}")
     eq(len(acked), prod.sent, f"{label}: acknowledged records")
+    figures["topic"] = topic
+    figures["fatal_client_errors"] = [e for f, e in prod.client_errors if f]
     return figures
 
 

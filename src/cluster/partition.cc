@@ -115,7 +115,8 @@ Status Partition::ApplyRole(const PartitionRole& role) {
 // ---------------------------------------------------------------- leader
 
 Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
-                                                           int32_t min_insync_replicas) {
+                                                           int32_t min_insync_replicas,
+                                                           log::AppendOrigin origin) {
   // The leadership checked here holds until the append is done.
   std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   int32_t epoch;
@@ -134,7 +135,7 @@ Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t
                                  " below min.insync.replicas " + std::to_string(min_isr));
     }
   }
-  auto result = log_->AppendAsLeader(data, size, epoch);
+  auto result = log_->AppendAsLeader(data, size, epoch, origin);
   if (result.ok()) {
     result->leader_epoch = epoch;
     bool hw_moved;

@@ -130,14 +130,14 @@ ProducerStateEntry* ProducerStateManager::StagedEntry(int64_t producer_id) {
 }
 
 ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(const protocol::RecordBatchHeader& h,
-                                                             int64_t first_offset,
+                                                             int64_t first_offset, bool client,
                                                              ProducerBatchMetadata* duplicate,
                                                              std::string* why) {
   if (h.producer_id < 0) return ProducerCheck::kOk;
   const int32_t first_seq = h.base_sequence;
   const int32_t last_seq = IncrementSequence(first_seq, h.last_offset_delta);
   // A retry of a batch already in the log (Kafka looks only at the committed entry).
-  if (auto it = producers_.find(h.producer_id); it != producers_.end()) {
+  if (auto it = producers_.find(h.producer_id); client && it != producers_.end()) {
     if (const auto* dup = it->second.FindDuplicate(h.producer_epoch, first_seq, last_seq)) {
       *duplicate = *dup;
       return ProducerCheck::kDuplicate;
@@ -156,7 +156,9 @@ ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(const protocol::Rec
     describe("Epoch older than the last seen");
     return ProducerCheck::kInvalidEpoch;
   }
-  if (h.producer_epoch != e->epoch) {
+  if (!client) {
+    // Coordinator writes (transactional offset commits): the epoch check above is all.
+  } else if (h.producer_epoch != e->epoch) {
     // A new epoch starts at sequence 0, unless the producer was unknown (its state expired or
     // was never replicated here): then any sequence is accepted, as Kafka does since KIP-360.
     if (first_seq != 0 && e->epoch != kNoProducerEpoch) {

@@ -109,10 +109,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   Status ApplyRole(const PartitionRole& role);
 
   // --- Leader ---
-  // Appends a client's record set. acks=-1 needs at least min_insync_replicas (capped by the
-  // replica count) in the ISR before anything is written.
-  Result<log::AppendResult> AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
-                                                  int32_t min_insync_replicas);
+  // Appends a record set (a client's, or a coordinator's with `origin`). acks=-1 needs at
+  // least min_insync_replicas (capped by the replica count) in the ISR before anything is
+  // written.
+  Result<log::AppendResult> AppendRecordsToLeader(
+      uint8_t* data, size_t size, int16_t acks, int32_t min_insync_replicas,
+      log::AppendOrigin origin = log::AppendOrigin::kClient);
   // acks=all: has every ISR member reached `required_offset` (last appended offset + 1)?
   // `append_leader_epoch` is the leader epoch the append ran under (kNotLeader if this broker
   // stopped leading since, even if it leads again).

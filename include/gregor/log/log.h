@@ -35,6 +35,11 @@ namespace gregor::log {
 class LogSegment;
 class LeaderEpochCache;
 
+// Who writes a leader append (Kafka's AppendOrigin): client batches get the full producer
+// checks (sequence and epoch); the group and transaction coordinators write batches with
+// producer ids whose sequences are not checked (Kafka: only the epoch is).
+enum class AppendOrigin { kClient, kCoordinator };
+
 struct AppendResult {
   int64_t first_offset = -1;
   int64_t last_offset = -1;
@@ -115,7 +120,8 @@ class Log {
   // (CORRUPT_MESSAGE), kTooLarge (MESSAGE_TOO_LARGE), kInvalidArgument (INVALID_RECORD, also magic
   // != 2 -> UNSUPPORTED_FOR_MESSAGE_FORMAT is the caller's choice: the message says "magic"),
   // kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log goes offline).
-  Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch);
+  Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
+                                      AppendOrigin origin = AppendOrigin::kClient);
   // Appends batches that already carry offsets (replication); the first must start at LEO.
   // Producer state follows them without validation. Errors as above, plus kOutOfRange when the
   // offsets do not continue the log.
@@ -219,7 +225,8 @@ class Log {
   // Open: removes *.deleted/*.cleaned/*.tmp leftovers and completes interrupted swaps.
   Status RemoveTempFilesAndCompleteSwaps();
   Result<AppendResult> AppendLocked(uint8_t* data, size_t size, bool as_leader,
-                                    int32_t leader_epoch, int64_t records, int32_t batches);
+                                    int32_t leader_epoch, int64_t records, int32_t batches,
+                                    AppendOrigin origin = AppendOrigin::kClient);
   Status MaybeRollLocked(size_t incoming, int64_t now_ms, int64_t last_offset);
   Status RollLocked();
   std::shared_ptr<LogSegment> ActiveLocked() const;

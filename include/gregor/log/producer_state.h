@@ -96,11 +96,13 @@ class ProducerStateManager {
   // ---- one append (leader or follower), under the Log's mutex ----
   // Starts an append: clears the pending updates.
   void BeginAppend();
-  // Checks one client batch (leader; `first_offset` is the offset it will get) and records its
-  // update as pending. On kDuplicate `*duplicate` is the retained batch. Batches without a
-  // producer id are kOk and change nothing.
+  // Checks one batch of a leader append (`first_offset` is the offset it will get) and records
+  // its update as pending. `client`: a producer's batch (duplicates, sequence and epoch are
+  // checked); otherwise a coordinator's (only the epoch). On kDuplicate `*duplicate` is the
+  // retained batch. Batches without a producer id are kOk and change nothing.
   ProducerCheck CheckAndStageLeaderBatch(const protocol::RecordBatchHeader& h, int64_t first_offset,
-                                         ProducerBatchMetadata* duplicate, std::string* why);
+                                         bool client, ProducerBatchMetadata* duplicate,
+                                         std::string* why);
   // Stages a replicated or recovered batch (no validation). `marker` is the control record of
   // a control batch: {commit?, coordinator epoch}; nullopt for data batches.
   struct Marker {

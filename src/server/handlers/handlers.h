@@ -29,6 +29,14 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleStopReplica(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleInitProducerId(ServerContext&, Request&, Response&);
+// Transactions: the coordinator's APIs, the partition leaders' side (markers) and the admin views.
+asio::awaitable<bool> HandleAddPartitionsToTxn(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAddOffsetsToTxn(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleEndTxn(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDescribeProducers(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDescribeTransactions(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleListTransactions(ServerContext&, Request&, Response&);
 
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
