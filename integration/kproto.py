@@ -436,3 +436,320 @@ def decode_batches(data):
         pos += 12 + length
     return out
 
+
+
+# ---------------------------------------------------------------- transactions (KIP-98, KIP-664)
+# Appended for test_transactions.py / test_txn_faults.py: FindCoordinator with a key type, Fetch v4 and
+# ListOffsets v2 with an isolation level, the flexible admin views DescribeTransactions (65),
+# ListTransactions (66), DescribeProducers (61), and the read_committed filtering a client does with a
+# fetch's aborted transactions.
+API_DESCRIBE_PRODUCERS = 61
+API_DESCRIBE_TRANSACTIONS = 65
+API_LIST_TRANSACTIONS = 66
+
+READ_UNCOMMITTED = 0
+READ_COMMITTED = 1
+
+ATTR_TRANSACTIONAL = 0x10
+ATTR_CONTROL = 0x20
+CONTROL_ABORT = 0
+CONTROL_COMMIT = 1
+
+
+def skip_tagged_fields(r):
+    for _ in range(r.uvarint()):
+        r.uvarint()  # tag
+        r.take(r.uvarint())
+
+
+def read_compact_string(r):
+    n = r.uvarint()
+    return None if n == 0 else r.take(n - 1).decode()
+
+
+def read_compact_array(r, dec):
+    n = r.uvarint()
+    if n == 0:
+        return None
+    if n - 1 > r.remaining():
+        raise ProtocolError(f"compact array count {n - 1} larger than the frame")
+    return [dec(r) for _ in range(n - 1)]
+
+
+def compact_array(items, enc):
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+def flexible_request(conn, api_key, version, body):
+    """A request with header v2 and the response's header v1 (tagged fields) skipped; returns the Reader."""
+    r = conn.request(api_key, version, body + uvarint(0), flexible=True)
+    skip_tagged_fields(r)
+    return r
+
+
+def find_coordinator_v1(conn, key, key_type=0):
+    """FindCoordinator v1; key_type 0 = group, 1 = transactional id. Returns (error, node_id, host, port)."""
+    r = conn.request(API_FIND_COORDINATOR, 1, string(key) + i8(key_type))
+    r.i32()  # throttle
+    err = r.i16()
+    r.string()  # error message
+    return err, r.i32(), r.string(), r.i32()
+
+
+def fetch_v4_isolated(conn, topic, partition, offset, isolation_level, max_wait_ms=0, min_bytes=1,
+                      max_bytes=4 << 20):
+    """Fetch v4 with an isolation level. Returns dict(error, high_watermark, last_stable_offset,
+    aborted_transactions=[(producer_id, first_offset)] or None, records=bytes)."""
+    body = (i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(isolation_level) +
+            array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + i64(offset) + i32(max_bytes))))
+    r = conn.request(API_FETCH, 4, body)
+    r.i32()  # throttle
+
+    def part(r):
+        d = {"partition": r.i32(), "error": r.i16(), "high_watermark": r.i64(), "last_stable_offset": r.i64()}
+        d["aborted_transactions"] = r.array(lambda r: (r.i64(), r.i64()))
+        d["records"] = r.bytes() or b""
+        return d
+
+    for name, parts in r.array(lambda r: (r.string(), r.array(part))):
+        for p in parts:
+            if name == topic and p["partition"] == partition:
+                return p
+    raise ProtocolError(f"no partition {topic}-{partition} in fetch response")
+
+
+def list_offsets_v2(conn, topic, partition, timestamp, isolation_level):
+    """ListOffsets v2 (with an isolation level): -1 = latest (the high watermark, or the last stable offset
+    under read_committed), -2 = earliest. Returns (error_code, offset)."""
+    body = (i32(-1) + i8(isolation_level) +
+            array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + i64(timestamp))))
+    r = conn.request(API_LIST_OFFSETS, 2, body)
+    r.i32()  # throttle
+    for name, parts in r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64())))):
+        for idx, err, _, off in parts:
+            if name == topic and idx == partition:
+                return err, off
+    raise ProtocolError(f"no partition {topic}-{partition} in list offsets response")
+
+
+def describe_transactions_v0(conn, transactional_ids):
+    """DescribeTransactions v0. Returns a list of dicts (error, transactional_id, state, timeout_ms,
+    start_time_ms, producer_id, producer_epoch, topics={topic: [partitions]})."""
+    r = flexible_request(conn, API_DESCRIBE_TRANSACTIONS, 0, compact_array(transactional_ids, compact_string))
+    r.i32()  # throttle
+
+    def topic(r):
+        name = read_compact_string(r)
+        parts = read_compact_array(r, lambda r: r.i32())
+        skip_tagged_fields(r)
+        return name, parts
+
+    def state(r):
+        d = {"error": r.i16(), "transactional_id": read_compact_string(r), "state": read_compact_string(r),
+             "timeout_ms": r.i32(), "start_time_ms": r.i64(), "producer_id": r.i64(), "producer_epoch": r.i16()}
+        d["topics"] = {name: parts for name, parts in (read_compact_array(r, topic) or [])}
+        skip_tagged_fields(r)
+        return d
+
+    out = read_compact_array(r, state) or []
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"DescribeTransactions v0: {r.remaining()} bytes after the response")
+    return out
+
+
+def list_transactions_v0(conn, state_filters=(), producer_id_filters=()):
+    """ListTransactions v0. Returns dict(error, unknown_state_filters, states=[(transactional_id, producer_id,
+    state)])."""
+    body = compact_array(list(state_filters), compact_string) + compact_array(list(producer_id_filters), i64)
+    r = flexible_request(conn, API_LIST_TRANSACTIONS, 0, body)
+    r.i32()  # throttle
+    err = r.i16()
+    unknown = read_compact_array(r, read_compact_string) or []
+
+    def state(r):
+        d = (read_compact_string(r), r.i64(), read_compact_string(r))
+        skip_tagged_fields(r)
+        return d
+
+    states = read_compact_array(r, state) or []
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"ListTransactions v0: {r.remaining()} bytes after the response")
+    return {"error": err, "unknown_state_filters": unknown, "states": states}
+
+
+def describe_producers_v0(conn, topic, partitions):
+    """DescribeProducers v0 for one topic. Returns {partition: dict(error, message, producers=[dict(producer_id,
+    producer_epoch, last_sequence, last_timestamp, coordinator_epoch, current_txn_start_offset)])}."""
+    def enc_topic(t):
+        return compact_string(t) + compact_array(list(partitions), i32) + uvarint(0)
+
+    r = flexible_request(conn, API_DESCRIBE_PRODUCERS, 0, compact_array([topic], enc_topic))
+    r.i32()  # throttle
+
+    def producer(r):
+        d = {"producer_id": r.i64(), "producer_epoch": r.i32(), "last_sequence": r.i32(),
+             "last_timestamp": r.i64(), "coordinator_epoch": r.i32(), "current_txn_start_offset": r.i64()}
+        skip_tagged_fields(r)
+        return d
+
+    def part(r):
+        d = {"partition": r.i32(), "error": r.i16(), "message": read_compact_string(r)}
+        d["producers"] = read_compact_array(r, producer) or []
+        skip_tagged_fields(r)
+        return d
+
+    def tp(r):
+        name = read_compact_string(r)
+        parts = read_compact_array(r, part) or []
+        skip_tagged_fields(r)
+        return name, parts
+
+    out = {}
+    for name, parts in read_compact_array(r, tp) or []:
+        if name == topic:
+            out.update({p["partition"]: p for p in parts})
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"DescribeProducers v0: {r.remaining()} bytes after the response")
+    return out
+
+
+_TXN_HEADER = struct.Struct(">qiibIhiqqqhii")  # base offset .. record count: 61 bytes
+
+
+def decode_batches_txn(data):
+    """RecordBatch v2 bytes (a fetch's records) with the producer fields and the control/transactional flags.
+    Each dict: base_offset, last_offset, attributes, transactional, control, producer_id, producer_epoch,
+    records=[(offset, key, value)] (uncompressed batches only; None otherwise), control_type (0 abort, 1 commit,
+    for a control batch). A trailing partial batch is ignored."""
+    out = []
+    pos = 0
+    while pos + 12 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        if pos + 12 + length > len(data) or length < _TXN_HEADER.size - 12:
+            break
+        (_, _, _, _, _, attrs, last_delta, _, _, pid, ep, _, _) = _TXN_HEADER.unpack_from(data, pos)
+        dec = decode_batches(data[pos:pos + 12 + length])
+        b = {"base_offset": base, "last_offset": base + last_delta, "attributes": attrs,
+             "transactional": bool(attrs & ATTR_TRANSACTIONAL), "control": bool(attrs & ATTR_CONTROL),
+             "producer_id": pid, "producer_epoch": ep,
+             "records": dec[0]["records"] if dec and attrs & 7 == 0 else None, "control_type": None}
+        if b["control"] and b["records"]:
+            key = b["records"][0][1] or b""
+            if len(key) >= 4:
+                b["control_type"] = struct.unpack(">hh", key[:4])[1]
+        out.append(b)
+        pos += 12 + length
+    return out
+
+
+def read_committed_view(batches, aborted_transactions):
+    """What a read_committed client delivers from fetched batches (KIP-98, as the Java consumer's
+    CompletedFetch does): control batches are never delivered; a transactional batch of a producer with an
+    aborted transaction whose first offset is <= the batch's last offset is skipped until that producer's
+    ABORT marker. Returns [(offset, key, value)]."""
+    pending = sorted(aborted_transactions or [], key=lambda x: x[1])
+    aborting = set()
+    out = []
+    i = 0
+    for b in batches:
+        while i < len(pending) and pending[i][1] <= b["last_offset"]:
+            aborting.add(pending[i][0])
+            i += 1
+        if b["control"]:
+            if b["control_type"] == CONTROL_ABORT:
+                aborting.discard(b["producer_id"])
+            continue
+        if b["transactional"] and b["producer_id"] in aborting:
+            continue
+        out.extend(b["records"] or [])
+    return out
+
+
+# ---------------------------------------------------------------- the partition side of transactions
+# Appended for test_txn_partition.py: InitProducerId v0, transactional RecordBatch v2 (attribute 0x10, producer
+# id/epoch/sequence), and WriteTxnMarkers v0/v1 as a transaction coordinator sends it to partition leaders.
+API_INIT_PRODUCER_ID = 22
+API_WRITE_TXN_MARKERS = 27
+INVALID_PRODUCER_EPOCH = 47
+TRANSACTION_COORDINATOR_FENCED = 52
+
+
+def init_producer_id_v0(conn, transactional_id=None, timeout_ms=60000):
+    """InitProducerId v0. Returns (error_code, producer_id, producer_epoch)."""
+    r = conn.request(API_INIT_PRODUCER_ID, 0, string(transactional_id) + i32(timeout_ms))
+    r.i32()  # throttle
+    return r.i16(), r.i64(), r.i16()
+
+
+def transactional_batch(records, producer_id, epoch, base_sequence, timestamp_ms=None, transactional=True):
+    """RecordBatch v2 (uncompressed) of a producer: producerId/producerEpoch/baseSequence set, and the
+    transactional attribute (0x10) unless transactional=False. records: list of (key|None, value|None)."""
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    recs = b""
+    for i, (k, v) in enumerate(records):
+        body = (i8(0) + varint(0) + varint(i) +
+                (varint(-1) if k is None else varint(len(k)) + k) +
+                (varint(-1) if v is None else varint(len(v)) + v) + varint(0))
+        recs += varint(len(body)) + body
+    attributes = ATTR_TRANSACTIONAL if transactional else 0
+    after_crc = (i16(attributes) + i32(len(records) - 1) + i64(ts) + i64(ts) + i64(producer_id) + i16(epoch) +
+                 i32(base_sequence) + i32(len(records)) + recs)
+    crc = crc32c(after_crc)
+    return i64(0) + i32(4 + 1 + 4 + len(after_crc)) + i32(-1) + i8(2) + struct.pack(">I", crc) + after_crc
+
+
+def write_txn_markers(conn, markers, version=1):
+    """WriteTxnMarkers v0 or v1 (v1 flexible). markers: list of dicts with producer_id, producer_epoch, commit
+    (bool), coordinator_epoch and topics={topic: [partitions]}. Returns {producer_id: {(topic, partition):
+    error_code}}."""
+    flexible = version >= 1
+
+    def enc_topic(item):
+        name, parts = item
+        if flexible:
+            return compact_string(name) + compact_array(list(parts), i32) + uvarint(0)
+        return string(name) + array(list(parts), i32)
+
+    def enc_marker(m):
+        topics = sorted(m["topics"].items())
+        body = i64(m["producer_id"]) + i16(m["producer_epoch"]) + i8(1 if m["commit"] else 0)
+        body += compact_array(topics, enc_topic) if flexible else array(topics, enc_topic)
+        body += i32(m["coordinator_epoch"])
+        return body + (uvarint(0) if flexible else b"")
+
+    def dec_partition(r):
+        d = (r.i32(), r.i16())
+        if flexible:
+            skip_tagged_fields(r)
+        return d
+
+    def dec_topic(r):
+        if flexible:
+            name = read_compact_string(r)
+            parts = read_compact_array(r, dec_partition) or []
+            skip_tagged_fields(r)
+        else:
+            name = r.string()
+            parts = r.array(dec_partition) or []
+        return name, parts
+
+    def dec_marker(r):
+        pid = r.i64()
+        topics = (read_compact_array(r, dec_topic) if flexible else r.array(dec_topic)) or []
+        if flexible:
+            skip_tagged_fields(r)
+        return pid, {(name, p): err for name, parts in topics for p, err in parts}
+
+    if flexible:
+        r = flexible_request(conn, API_WRITE_TXN_MARKERS, version, compact_array(markers, enc_marker))
+        out = read_compact_array(r, dec_marker) or []
+        skip_tagged_fields(r)
+    else:
+        r = conn.request(API_WRITE_TXN_MARKERS, version, array(markers, enc_marker))
+        out = r.array(dec_marker) or []
+    if r.remaining():
+        raise ProtocolError(f"WriteTxnMarkers v{version}: {r.remaining()} bytes after the response")
+    return dict(out)

@@ -6,7 +6,7 @@
 # Exits non-zero when any run failed.
 top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-10}
-filters=${TORTURE_FILTERS:-"-k failover -k netsplit"}
+filters=${TORTURE_FILTERS:-"-k failover -k netsplit -k txn_faults"}
 logdir="$top/build/torture-logs"
 mkdir -p "$logdir"
 passed=0; failed=0

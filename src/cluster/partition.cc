@@ -114,9 +114,10 @@ Status Partition::ApplyRole(const PartitionRole& role) {
 
 // ---------------------------------------------------------------- leader
 
-Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
+template <typename AppendFn>
+Result<log::AppendResult> Partition::AppendAsLeaderChecked(int16_t acks,
                                                            int32_t min_insync_replicas,
-                                                           log::AppendOrigin origin) {
+                                                           const AppendFn& append) {
   // The leadership checked here holds until the append is done.
   std::shared_lock<RwLock> role_guard(leader_isr_update_lock_);
   int32_t epoch;
@@ -135,7 +136,7 @@ Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t
                                  " below min.insync.replicas " + std::to_string(min_isr));
     }
   }
-  auto result = log_->AppendAsLeader(data, size, epoch, origin);
+  auto result = append(epoch);
   if (result.ok()) {
     result->leader_epoch = epoch;
     bool hw_moved;
@@ -146,6 +147,23 @@ Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t
     if (hw_moved) NotifyHighWatermark();
   }
   return result;
+}
+
+Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
+                                                           int32_t min_insync_replicas,
+                                                           log::AppendOrigin origin) {
+  return AppendAsLeaderChecked(acks, min_insync_replicas, [&](int32_t epoch) {
+    return log_->AppendAsLeader(data, size, epoch, origin);
+  });
+}
+
+Result<log::AppendResult> Partition::AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                                     int32_t coordinator_epoch, bool commit,
+                                                     int32_t min_insync_replicas) {
+  return AppendAsLeaderChecked(/*acks=*/-1, min_insync_replicas, [&](int32_t epoch) {
+    return log_->AppendTxnMarkerAsLeader(producer_id, producer_epoch, coordinator_epoch, commit,
+                                         epoch);
+  });
 }
 
 ReplicationStatus Partition::CheckReplicated(int64_t required_offset, int32_t min_insync_replicas,
@@ -176,7 +194,8 @@ Status Partition::CheckLeaderEpochLocked(std::optional<int32_t> current) const {
 }
 
 Result<log::ReadResult> Partition::Read(int64_t offset, int32_t max_bytes, bool min_one_message,
-                                        std::optional<int32_t> current_leader_epoch) const {
+                                        std::optional<int32_t> current_leader_epoch,
+                                        log::FetchIsolation isolation) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!IsLeaderLocked()) {
@@ -184,7 +203,8 @@ Result<log::ReadResult> Partition::Read(int64_t offset, int32_t max_bytes, bool 
     }
     GREGOR_RETURN_IF_ERROR(CheckLeaderEpochLocked(current_leader_epoch));
   }
-  return log_->Read(offset, max_bytes, log_->HighWatermark(), min_one_message);
+  // The bound (HW or LSO) is taken with the read's own snapshot of the log.
+  return log_->Read(offset, max_bytes, isolation, min_one_message);
 }
 
 Result<FollowerReadResult> Partition::ReadForFollower(const FollowerFetch& fetch) {

@@ -464,6 +464,18 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "Replication factor of __transaction_state."));
   t.push_back(IntKey("transaction.state.log.min.isr", &C::transaction_state_log_min_isr, 1, kIntMax,
                      "min.insync.replicas of __transaction_state."));
+  t.push_back(IntKey("transaction.state.log.segment.bytes", &C::transaction_state_log_segment_bytes,
+                     1, kIntMax, "Segment size of __transaction_state."));
+  t.push_back(IntKey("transaction.max.timeout.ms", &C::transaction_max_timeout_ms, 1, kIntMax,
+                     "Longest transaction timeout a producer may ask for."));
+  t.push_back(IntKey("transactional.id.expiration.ms", &C::transactional_id_expiration_ms, 1,
+                     kIntMax, "Idle time after which a transactional id is forgotten."));
+  t.push_back(IntKey("transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                     &C::transaction_abort_timed_out_transaction_cleanup_interval_ms, 1, kIntMax,
+                     "How often the coordinator aborts transactions past their timeout."));
+  t.push_back(IntKey("transaction.remove.expired.transaction.cleanup.interval.ms",
+                     &C::transaction_remove_expired_transaction_cleanup_interval_ms, 1, kIntMax,
+                     "How often the coordinator removes expired transactional ids."));
   t.push_back(IntKey("producer.id.expiration.ms", &C::producer_id_expiration_ms, 1, kIntMax,
                      "Idle time after which a partition forgets an idempotent producer's state."));
   t.push_back(IntKey("producer.id.expiration.check.interval.ms",

@@ -60,12 +60,18 @@ GroupMetadataValue GroupCoordinator::GroupValueLocked(
   return v;
 }
 
+void GroupCoordinator::AppendBatchLocked(int32_t partition, std::string batch,
+                                         std::function<void(Status, int64_t)> done, Deferred* d) {
+  d->push_back([this, partition, batch = std::move(batch), done = std::move(done)]() mutable {
+    log_->Append(partition, std::move(batch), std::move(done));
+  });
+}
+
 void GroupCoordinator::AppendLocked(int32_t partition, std::vector<GroupRecord> records,
                                     std::function<void(ErrorCode)> done, Deferred* d) {
-  std::string batch = BuildGroupRecordBatch(records, Wall());
-  d->push_back([this, partition, batch = std::move(batch), done = std::move(done)]() mutable {
-    log_->Append(partition, std::move(batch), [done](Status s) { done(StorageError(s)); });
-  });
+  AppendBatchLocked(
+      partition, BuildGroupRecordBatch(records, Wall()),
+      [done = std::move(done)](Status s, int64_t) { done(StorageError(s)); }, d);
 }
 
 void GroupCoordinator::StoreGroupLocked(const GroupMetadata& g,
@@ -143,17 +149,8 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
       }
     }
     if (!err) {
-      // Kafka's validateOffsetCommit.
-      if (g->Is(GroupState::kDead)) {
-        err = ErrorCode::kCoordinatorNotAvailable;
-      } else if (p.generation_id < 0 && g->Is(GroupState::kEmpty)) {
-        // Admin clients and standalone consumers may commit for an empty group.
-      } else if (p.generation_id >= 0 || !p.member_id.empty() || p.group_instance_id) {
-        err = ValidateCurrentMember(*g, p.member_id, p.group_instance_id);
-        if (!err && p.generation_id != g->generation_id()) err = ErrorCode::kIllegalGeneration;
-      } else if (!g->Is(GroupState::kEmpty)) {
-        err = ErrorCode::kUnknownMemberId;  // only members commit for an active group
-      }
+      err =
+          ValidateOffsetCommitLocked(*g, p.generation_id, p.member_id, p.group_instance_id, false);
     }
     if (!err && g->Is(GroupState::kCompletingRebalance)) err = ErrorCode::kRebalanceInProgress;
     if (err) {
@@ -184,9 +181,10 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
       if (records.empty()) {
         d.push_back([done, results] { done(*results); });
       } else {
-        AppendLocked(
-            PartitionFor(p.group_id), std::move(records),
-            [this, g, accepted, results, done](ErrorCode err) {
+        AppendBatchLocked(
+            PartitionFor(p.group_id), BuildGroupRecordBatch(records, now),
+            [this, g, accepted, results, done](Status s, int64_t base_offset) {
+              const ErrorCode err = StorageError(s);
               {
                 std::lock_guard<std::mutex> lock(mu_);
                 for (const auto& [tp, v] : accepted) {
@@ -194,7 +192,11 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
                   if (it != g->pending_offset_commits().end() && --it->second <= 0) {
                     g->pending_offset_commits().erase(it);
                   }
-                  if (err == ErrorCode::kNone && !g->Is(GroupState::kDead)) g->offsets()[tp] = v;
+                  // Kafka's onOffsetCommitAppend: a transactional commit of this partition
+                  // that completed meanwhile wins if its record is later in the log.
+                  if (err == ErrorCode::kNone && !g->Is(GroupState::kDead)) {
+                    g->PutOffsetIfNewer(tp, v, base_offset);
+                  }
                   (*results)[tp] = err;
                 }
               }
@@ -207,8 +209,27 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
   RunDeferred(d);
 }
 
+std::optional<ErrorCode> GroupCoordinator::ValidateOffsetCommitLocked(
+    const GroupMetadata& g, int32_t generation_id, const std::string& member_id,
+    const std::optional<std::string>& instance_id, bool transactional) const {
+  // Kafka's validateOffsetCommit.
+  if (g.Is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
+  // Admin clients and standalone consumers may commit for an empty group.
+  if (generation_id < 0 && g.Is(GroupState::kEmpty)) return std::nullopt;
+  if (generation_id >= 0 || !member_id.empty() || instance_id) {
+    if (auto e = ValidateCurrentMember(g, member_id, instance_id)) return e;
+    if (generation_id != g.generation_id()) return ErrorCode::kIllegalGeneration;
+    return std::nullopt;
+  }
+  // Only members commit for an active group; TxnOffsetCommit before v3 carries no member, so
+  // a transactional commit without one is accepted.
+  if (!transactional && !g.Is(GroupState::kEmpty)) return ErrorCode::kUnknownMemberId;
+  return std::nullopt;
+}
+
 OffsetFetchResult GroupCoordinator::FetchOffsets(
-    const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions) {
+    const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions,
+    bool require_stable) {
   std::lock_guard<std::mutex> lock(mu_);
   OffsetFetchResult out;
   if (auto e = ValidateGroupStatusLocked(group_id, true)) {
@@ -220,16 +241,24 @@ OffsetFetchResult GroupCoordinator::FetchOffsets(
   if (!partitions) {
     if (g) {
       for (const auto& [tp, o] : g->offsets()) {
-        out.offsets[tp] = {o.offset, o.leader_epoch, o.metadata, ErrorCode::kNone};
+        if (require_stable && g->HasPendingOffsetCommits(tp)) {
+          out.offsets[tp] = {-1, -1, "", ErrorCode::kUnstableOffsetCommit};
+        } else {
+          out.offsets[tp] = {o.offset, o.leader_epoch, o.metadata, ErrorCode::kNone};
+        }
       }
     }
     return out;
   }
   for (const auto& tp : *partitions) {
     FetchedOffset f;
-    if (g) {
+    if (g && !g->Is(GroupState::kDead)) {
       auto it = g->offsets().find(tp);
-      if (it != g->offsets().end()) {
+      if (require_stable && g->HasPendingOffsetCommits(tp)) {
+        // KIP-447: the consumer retries until the transaction (or commit) completes, so that
+        // it never starts from an offset about to be replaced.
+        f.error = ErrorCode::kUnstableOffsetCommit;
+      } else if (it != g->offsets().end()) {
         f = {it->second.offset, it->second.leader_epoch, it->second.metadata, ErrorCode::kNone};
       }
     }
@@ -271,8 +300,7 @@ OffsetDeleteResult GroupCoordinator::DeleteOffsets(const std::string& group_id,
     }
     std::vector<TopicPartition> removed;
     for (const auto& tp : eligible) {
-      g->pending_offset_commits().erase(tp);
-      if (g->offsets().erase(tp)) removed.push_back(tp);
+      if (g->RemoveOffset(tp)) removed.push_back(tp);
       out.partitions[tp] = ErrorCode::kNone;
     }
     if (!eligible.empty()) {
@@ -364,7 +392,7 @@ std::map<std::string, ErrorCode> GroupCoordinator::DeleteGroups(
       g->TransitionTo(GroupState::kDead, Wall());
       std::vector<TopicPartition> removed;
       for (const auto& [tp, o] : g->offsets()) removed.push_back(tp);
-      g->offsets().clear();
+      for (const auto& tp : removed) g->RemoveOffset(tp);
       g->pending_offset_commits().clear();
       CleanupGroupMetadataLocked(g, removed, &d);
       LOG(INFO) << "[GroupCoordinator] deleted group " << id << " and " << removed.size()
@@ -430,42 +458,90 @@ void GroupCoordinator::UnloadPartitionLocked(int32_t partition, Deferred* d) {
     }
     it = groups_.erase(it);
   }
+  for (auto it = producer_groups_.begin(); it != producer_groups_.end();) {
+    std::erase_if(it->second, [&](const std::string& id) { return PartitionFor(id) == partition; });
+    it = it->second.empty() ? producer_groups_.erase(it) : std::next(it);
+  }
 }
 
 void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
   const int64_t started = Mono();
+  // An offset record and the log position of its batch (Kafka's CommitRecordMetadataAndOffset).
+  struct Positioned {
+    OffsetAndMetadata offset;
+    int64_t batch_offset = -1;
+  };
+  using GroupOffsets = std::map<std::string, std::map<TopicPartition, Positioned>>;
   // Last record wins; nullopt marks a tombstone.
   std::map<std::string, std::optional<GroupMetadataValue>> group_values;
-  std::map<std::string, std::map<TopicPartition, std::optional<OffsetAndMetadata>>> offsets;
+  std::map<std::string, std::map<TopicPartition, std::optional<Positioned>>> offsets;
+  // Kafka's doLoadGroupsAndOffsets: offsets of transactional batches wait, by producer id, for
+  // that producer's marker: COMMIT applies them (unless a later record of the log committed
+  // the partition), ABORT drops them; without a marker yet they stay pending after the load.
+  std::map<int64_t, GroupOffsets> pending;
   size_t skipped = 0;
-  Status s = log_->Load(partition, [&](const protocol::Record& r) {
-    GroupRecordKey key;
-    if (!r.key || !DecodeGroupRecordKey(*r.key, &key)) {
-      ++skipped;
-      return;
+  Status s =
+      log_->Load(partition, [&](const protocol::RecordBatchHeader& h, const protocol::Record& r) {
+        if (h.is_control()) {
+          ControlRecordType type;
+          if (!r.key || !DecodeControlRecordKey(*r.key, &type)) {
+            ++skipped;
+            return;
+          }
+          auto p = pending.find(h.producer_id);
+          if (p == pending.end()) return;
+          if (type == ControlRecordType::kCommit) {
+            for (auto& [group, tps] : p->second) {
+              for (auto& [tp, o] : tps) {
+                auto& slot = offsets[group][tp];
+                if (!slot || slot->batch_offset < o.batch_offset) slot = std::move(o);
+              }
+            }
+          }
+          pending.erase(p);
+          return;
+        }
+        GroupRecordKey key;
+        if (!r.key || !DecodeGroupRecordKey(*r.key, &key)) {
+          ++skipped;
+          return;
+        }
+        if (key.type == GroupRecordKey::Type::kOffsetCommit) {
+          const TopicPartition tp{key.topic, key.partition};
+          OffsetAndMetadata v;
+          if (r.value && !DecodeOffsetCommitValue(*r.value, &v)) {
+            ++skipped;
+          } else if (h.is_transactional()) {
+            auto& tps = pending[h.producer_id][key.group];
+            if (r.value) {
+              tps[tp] = {v, h.base_offset};
+            } else {
+              tps.erase(tp);
+            }
+          } else if (r.value) {
+            offsets[key.group][tp] = Positioned{v, h.base_offset};
+          } else {
+            offsets[key.group][tp].reset();
+          }
+        } else {
+          auto& slot = group_values[key.group];
+          GroupMetadataValue v;
+          if (!r.value) {
+            slot.reset();
+          } else if (DecodeGroupMetadataValue(*r.value, &v)) {
+            slot = std::move(v);
+          } else {
+            ++skipped;
+          }
+        }
+      });
+  // Pending offsets by group, then producer.
+  std::map<std::string, std::map<int64_t, std::map<TopicPartition, Positioned>>> pending_by_group;
+  for (auto& [pid, groups] : pending) {
+    for (auto& [group, tps] : groups) {
+      if (!tps.empty()) pending_by_group[group][pid] = std::move(tps);
     }
-    if (key.type == GroupRecordKey::Type::kOffsetCommit) {
-      auto& slot = offsets[key.group][{key.topic, key.partition}];
-      OffsetAndMetadata v;
-      if (!r.value) {
-        slot.reset();
-      } else if (DecodeOffsetCommitValue(*r.value, &v)) {
-        slot = v;
-      } else {
-        ++skipped;
-      }
-    } else {
-      auto& slot = group_values[key.group];
-      GroupMetadataValue v;
-      if (!r.value) {
-        slot.reset();
-      } else if (DecodeGroupMetadataValue(*r.value, &v)) {
-        slot = std::move(v);
-      } else {
-        ++skipped;
-      }
-    }
-  });
+  }
 
   Deferred d;
   {
@@ -484,19 +560,23 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
     std::set<std::string> ids;
     for (const auto& [id, v] : group_values) ids.insert(id);
     for (const auto& [id, o] : offsets) ids.insert(id);
+    for (const auto& [id, o] : pending_by_group) ids.insert(id);
     size_t loaded = 0;
+    size_t pending_txn = 0;
     for (const auto& id : ids) {
       auto gv = group_values.find(id);
       const GroupMetadataValue* value =
           gv != group_values.end() && gv->second ? &*gv->second : nullptr;
-      std::map<TopicPartition, OffsetAndMetadata> live;
+      std::map<TopicPartition, Positioned> live;
       auto oit = offsets.find(id);
       if (oit != offsets.end()) {
         for (const auto& [tp, o] : oit->second) {
           if (o) live[tp] = *o;
         }
       }
-      if (!value && live.empty()) continue;  // deleted
+      auto pit = pending_by_group.find(id);
+      // Offsets-only groups (and groups with pending transactional offsets only) load Empty.
+      if (!value && live.empty() && pit == pending_by_group.end()) continue;  // deleted
       auto g = std::make_shared<GroupMetadata>(id, GroupState::kEmpty, Wall());
       if (value) {
         std::vector<MemberMetadata> members;
@@ -524,7 +604,16 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
                          : std::nullopt,
                      std::move(members));
       }
-      g->offsets() = std::move(live);
+      for (const auto& [tp, o] : live) g->PutOffsetIfNewer(tp, o.offset, o.batch_offset);
+      if (pit != pending_by_group.end()) {
+        for (const auto& [pid, tps] : pit->second) {
+          for (const auto& [tp, o] : tps) {
+            g->LoadPendingTxnOffset(pid, tp, o.offset, o.batch_offset);
+            ++pending_txn;
+          }
+          producer_groups_[pid].insert(id);
+        }
+      }
       for (auto& [mid, m] : g->members()) ScheduleHeartbeat(m, m.session_timeout_ms);
       groups_[id] = g;
       ++loaded;
@@ -533,8 +622,15 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
       }
     }
     it->second.state = PartitionState::kLoaded;
+    // Markers that landed while we read: their completions were queued (HandleTxnCompletion).
+    auto completions = std::move(it->second.txn_completions);
+    it->second.txn_completions.clear();
+    for (const auto& [pid, commit] : completions) CompleteTxnLocked(pid, partition, commit);
     LOG(INFO) << "[GroupCoordinator] finished loading " << kOffsetsTopic << "-" << partition << ": "
               << loaded << " groups in " << (Mono() - started) << " ms"
+              << (pending_txn ? ", " + std::to_string(pending_txn) +
+                                    " transactional offsets awaiting their markers"
+                              : "")
               << (skipped ? " (" + std::to_string(skipped) + " unreadable records skipped)" : "");
   }
   RunDeferred(d);

@@ -1,5 +1,7 @@
 #include "gregor/group/group_metadata.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 
 #include "gregor/protocol/reader.h"
@@ -297,8 +299,118 @@ std::vector<TopicPartition> GroupMetadata::RemoveExpiredOffsets(int64_t now_ms,
     }
     if (is_expired) expired.push_back(tp);
   }
-  for (const auto& tp : expired) offsets_.erase(tp);
+  for (const auto& tp : expired) {
+    offsets_.erase(tp);
+    offset_positions_.erase(tp);
+  }
   return expired;
+}
+
+int64_t GroupMetadata::OffsetBatchPosition(const TopicPartition& tp) const {
+  auto it = offset_positions_.find(tp);
+  return it == offset_positions_.end() ? -1 : it->second;
+}
+
+bool GroupMetadata::PutOffsetIfNewer(const TopicPartition& tp, const OffsetAndMetadata& v,
+                                     int64_t batch_offset) {
+  // Kafka's olderThan: the record later in the log is the committed one, as a reload would
+  // conclude. A position of -1 (unknown) counts as oldest.
+  if (offsets_.count(tp) && OffsetBatchPosition(tp) > batch_offset) return false;
+  offsets_[tp] = v;
+  offset_positions_[tp] = batch_offset;
+  return true;
+}
+
+bool GroupMetadata::RemoveOffset(const TopicPartition& tp) {
+  pending_offset_commits_.erase(tp);
+  for (auto it = pending_txn_offsets_.begin(); it != pending_txn_offsets_.end();) {
+    it->second.erase(tp);
+    it = it->second.empty() ? pending_txn_offsets_.erase(it) : std::next(it);
+  }
+  offset_positions_.erase(tp);
+  return offsets_.erase(tp) != 0;
+}
+
+bool GroupMetadata::HasPendingOffsetCommits(const TopicPartition& tp) const {
+  if (pending_offset_commits_.count(tp)) return true;
+  for (const auto& [pid, offsets] : pending_txn_offsets_) {
+    if (offsets.count(tp)) return true;
+  }
+  return false;
+}
+
+void GroupMetadata::PrepareTxnOffsetCommit(int64_t producer_id, const TopicPartition& tp,
+                                           const OffsetAndMetadata& v) {
+  auto& offsets = pending_txn_offsets_[producer_id];
+  auto it = offsets.find(tp);
+  PendingTxnOffset staged{v, -1, std::nullopt, -1};
+  if (it != offsets.end()) {
+    // Kafka overwrites the pending offset here and loses it if this append fails; we keep the
+    // last appended one to fall back on.
+    if (it->second.batch_offset >= 0) {
+      staged.replaced = it->second.offset;
+      staged.replaced_batch_offset = it->second.batch_offset;
+    } else {
+      staged.replaced = it->second.replaced;
+      staged.replaced_batch_offset = it->second.replaced_batch_offset;
+    }
+  }
+  offsets[tp] = std::move(staged);
+}
+
+void GroupMetadata::OnTxnOffsetCommitAppend(int64_t producer_id, const TopicPartition& tp,
+                                            const OffsetAndMetadata& v, int64_t batch_offset) {
+  auto p = pending_txn_offsets_.find(producer_id);
+  if (p == pending_txn_offsets_.end()) return;  // completed or unloaded meanwhile
+  auto it = p->second.find(tp);
+  // Only the staged value this append wrote: a later TxnOffsetCommit may have replaced it.
+  if (it != p->second.end() && it->second.batch_offset < 0 && it->second.offset == v) {
+    it->second.batch_offset = batch_offset;
+    it->second.replaced.reset();
+  }
+}
+
+void GroupMetadata::FailPendingTxnOffsetCommit(int64_t producer_id, const TopicPartition& tp,
+                                               const OffsetAndMetadata& v) {
+  auto p = pending_txn_offsets_.find(producer_id);
+  if (p == pending_txn_offsets_.end()) return;
+  auto it = p->second.find(tp);
+  if (it == p->second.end() || it->second.batch_offset >= 0 || !(it->second.offset == v)) return;
+  if (it->second.replaced) {
+    it->second = {*it->second.replaced, it->second.replaced_batch_offset, std::nullopt, -1};
+  } else {
+    p->second.erase(it);
+    if (p->second.empty()) pending_txn_offsets_.erase(p);
+  }
+}
+
+void GroupMetadata::LoadPendingTxnOffset(int64_t producer_id, const TopicPartition& tp,
+                                         const OffsetAndMetadata& v, int64_t batch_offset) {
+  pending_txn_offsets_[producer_id][tp] = {v, batch_offset, std::nullopt, -1};
+}
+
+size_t GroupMetadata::CompletePendingTxnOffsetCommit(int64_t producer_id, bool commit) {
+  auto p = pending_txn_offsets_.find(producer_id);
+  if (p == pending_txn_offsets_.end()) return 0;
+  PendingTxnOffsets pending = std::move(p->second);
+  pending_txn_offsets_.erase(p);
+  if (!commit) return 0;
+  size_t committed = 0;
+  for (const auto& [tp, o] : pending) {
+    if (o.batch_offset < 0) {
+      // The marker follows the TxnOffsetCommits the producer saw succeed, whose batches are
+      // in the log. Kafka raises an illegal state here; we commit what is known to precede
+      // the marker (the appended offset this one replaces), never an offset whose place in
+      // the log (before or after the marker) is unknown.
+      LOG(WARNING) << "[GroupCoordinator] group " << group_id_ << ": producer " << producer_id
+                   << " ended its transaction while an offset for " << tp.ToString()
+                   << " was still being appended";
+      if (o.replaced && PutOffsetIfNewer(tp, *o.replaced, o.replaced_batch_offset)) ++committed;
+      continue;
+    }
+    if (PutOffsetIfNewer(tp, o.offset, o.batch_offset)) ++committed;
+  }
+  return committed;
 }
 
 void GroupMetadata::LoadState(int32_t generation, std::optional<std::string> protocol_type,

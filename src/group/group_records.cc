@@ -146,7 +146,10 @@ bool DecodeGroupMetadataValue(std::string_view bytes, GroupMetadataValue* out) {
   return r.ok();
 }
 
-std::string BuildGroupRecordBatch(const std::vector<GroupRecord>& records, int64_t timestamp_ms) {
+namespace {
+
+std::string BuildBatch(const protocol::BatchSpec& batch, const std::vector<GroupRecord>& records,
+                       int64_t timestamp_ms) {
   std::vector<protocol::RecordSpec> specs;
   specs.reserve(records.size());
   for (const auto& rec : records) {
@@ -156,7 +159,49 @@ std::string BuildGroupRecordBatch(const std::vector<GroupRecord>& records, int64
     s.timestamp = timestamp_ms;
     specs.push_back(std::move(s));
   }
-  return protocol::BuildRecordBatch(protocol::BatchSpec{}, specs);
+  return protocol::BuildRecordBatch(batch, specs);
+}
+
+}  // namespace
+
+std::string BuildGroupRecordBatch(const std::vector<GroupRecord>& records, int64_t timestamp_ms) {
+  return BuildBatch(protocol::BatchSpec{}, records, timestamp_ms);
+}
+
+std::string BuildTxnOffsetCommitBatch(const std::vector<GroupRecord>& records, int64_t timestamp_ms,
+                                      int64_t producer_id, int16_t producer_epoch) {
+  protocol::BatchSpec batch;
+  batch.attributes = protocol::kTransactionalBit;
+  batch.producer_id = producer_id;
+  batch.producer_epoch = producer_epoch;
+  batch.base_sequence = 0;
+  return BuildBatch(batch, records, timestamp_ms);
+}
+
+std::string EncodeControlRecordKey(ControlRecordType type) {
+  protocol::Writer w;
+  w.Int16(0);
+  w.Int16(static_cast<int16_t>(type));
+  return w.Flatten();
+}
+
+bool DecodeControlRecordKey(std::string_view bytes, ControlRecordType* out) {
+  protocol::Reader r(bytes);
+  int16_t version = r.Int16();
+  int16_t type = r.Int16();
+  if (!r.ok() || version < 0) return false;
+  // Later versions keep the type at the same place (Kafka reads it whatever the version).
+  switch (type) {
+    case 0:
+      *out = ControlRecordType::kAbort;
+      break;
+    case 1:
+      *out = ControlRecordType::kCommit;
+      break;
+    default:
+      *out = ControlRecordType::kUnknown;
+  }
+  return true;
 }
 
 }  // namespace gregor::group

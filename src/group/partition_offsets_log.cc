@@ -32,8 +32,9 @@ Status ReadRegion(const FileRegion& region, std::string* out) {
 PartitionOffsetsLog::PartitionOffsetsLog(PartitionLookup lookup,
                                          cluster::AppendListeners* listeners,
                                          int32_t min_insync_replicas, int64_t commit_timeout_ms,
-                                         const Clock* clock)
+                                         const Clock* clock, std::string topic)
     : lookup_(std::move(lookup)),
+      topic_(std::move(topic)),
       listeners_(listeners),
       min_insync_replicas_(min_insync_replicas),
       commit_timeout_ms_(commit_timeout_ms),
@@ -47,22 +48,21 @@ PartitionOffsetsLog::~PartitionOffsetsLog() {
   }
   for (auto& [id, w] : waits) {
     listeners_->Remove(w.listener);
-    w.done(Status::Unavailable("offsets log shut down"));
+    w.done(Status::Unavailable("offsets log shut down"), -1);
   }
 }
 
-void PartitionOffsetsLog::Append(int32_t partition, std::string batch,
-                                 std::function<void(Status)> done) {
-  TopicPartition tp{kOffsetsTopic, partition};
+void PartitionOffsetsLog::Append(int32_t partition, std::string batch, AppendCallback done) {
+  TopicPartition tp{topic_, partition};
   auto p = lookup_(tp);
   if (!p) {
-    done(Status::NotLeader(tp.ToString() + " is not hosted here"));
+    done(Status::NotLeader(tp.ToString() + " is not hosted here"), -1);
     return;
   }
   auto result = p->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(batch.data()), batch.size(), -1,
-                                         min_insync_replicas_);
+                                         min_insync_replicas_, log::AppendOrigin::kCoordinator);
   if (!result.ok()) {
-    done(result.status());
+    done(result.status(), -1);
     return;
   }
   // Wake fetchers (followers and consumers of the internal topic) as the produce path does.
@@ -74,6 +74,7 @@ void PartitionOffsetsLog::Append(int32_t partition, std::string batch,
     Wait& w = waits_[id];
     w.tp = tp;
     w.partition = std::move(p);
+    w.base_offset = result->first_offset;
     w.required_offset = result->last_offset + 1;
     w.leader_epoch = result->leader_epoch;
     w.deadline_ms = clock_->MonotonicMs() + commit_timeout_ms_;
@@ -83,8 +84,9 @@ void PartitionOffsetsLog::Append(int32_t partition, std::string batch,
 }
 
 void PartitionOffsetsLog::Check(uint64_t id) {
-  std::function<void(Status)> done;
+  AppendCallback done;
   Status status;
+  int64_t base_offset = -1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = waits_.find(id);
@@ -93,6 +95,7 @@ void PartitionOffsetsLog::Check(uint64_t id) {
     switch (w.partition->CheckReplicated(w.required_offset, min_insync_replicas_, w.leader_epoch)) {
       case cluster::ReplicationStatus::kDone:
         status = Status::Ok();
+        base_offset = w.base_offset;
         break;
       case cluster::ReplicationStatus::kNotLeader:
         status = Status::NotLeader(w.tp.ToString() + " lost leadership before replication");
@@ -123,7 +126,7 @@ void PartitionOffsetsLog::Check(uint64_t id) {
     if (w.listener != 0) listeners_->Remove(w.listener);
     waits_.erase(it);
   }
-  done(status);
+  done(status, base_offset);
 }
 
 void PartitionOffsetsLog::Poll() {
@@ -140,9 +143,8 @@ size_t PartitionOffsetsLog::pending() const {
   return waits_.size();
 }
 
-Status PartitionOffsetsLog::Load(int32_t partition,
-                                 const std::function<void(const protocol::Record&)>& visitor) {
-  TopicPartition tp{kOffsetsTopic, partition};
+Status PartitionOffsetsLog::Load(int32_t partition, const LoadVisitor& visitor) {
+  TopicPartition tp{topic_, partition};
   auto p = lookup_(tp);
   if (!p) return Status::NotLeader(tp.ToString() + " is not hosted here");
   auto log = p->log();
@@ -167,17 +169,15 @@ Status PartitionOffsetsLog::Load(int32_t partition,
           return Status::Corruption("bad batch in " + tp.ToString());
         }
         next = std::max(next, h.last_offset() + 1);
-        if (h.is_control()) {
-          pos += h.total_size();
-          continue;
-        }
+        // Control batches (transaction markers) are visited too: they complete the
+        // transactional offset commits of their producer.
         records.clear();
         if (!protocol::DecodeBatchRecords(p8, h.total_size(), &records)) {
           LOG(WARNING) << "[GroupCoordinator] skipping an unreadable (compressed?) batch at offset "
                        << h.base_offset << " of " << tp.ToString();
         }
         for (const auto& r : records) {
-          if (r.offset >= offset) visitor(r);
+          if (r.offset >= offset) visitor(h, r);
         }
         pos += h.total_size();
       }

@@ -102,8 +102,8 @@ std::vector<std::vector<CleanableSegment>> GroupSegments(const std::vector<Clean
 }
 
 void RemoveCleanedFiles(const LogSegment& cleaned) {
-  for (const std::string& p :
-       {cleaned.log_path(), cleaned.offset_index_path(), cleaned.time_index_path()}) {
+  for (const std::string& p : {cleaned.log_path(), cleaned.offset_index_path(),
+                               cleaned.time_index_path(), cleaned.txn_index_path()}) {
     Status st = RemoveAll(p);
     if (!st.ok()) LOG(WARNING) << "[LogCleaner] " << st.ToString();
   }
@@ -119,7 +119,10 @@ CleanableRange ComputeCleanableRange(const CleanerView& view, int64_t checkpoint
     // Kafka starts over from the log start.
     r.first_dirty_offset = view.log_start_offset;
   }
-  int64_t uncleanable = std::min(view.active_base_offset, view.high_watermark);
+  // Kafka also stops at the first unstable offset: nothing of an undecided transaction is
+  // cleaned.
+  int64_t uncleanable =
+      std::min({view.active_base_offset, view.high_watermark, view.last_stable_offset});
   if (view.config.min_compaction_lag_ms > 0) {
     for (const auto& s : view.segments) {
       if (s.next_offset <= r.first_dirty_offset) continue;
@@ -313,6 +316,12 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
     for (const auto& s : group) {
       if (aborted_()) return fail(Status::Stale(who + "aborted"));
       old.push_back(s.segment);
+      // Every marker is kept (control batches are copied whole), so the cleaned segment's
+      // .txnindex is its old segments' entries, in order.
+      for (const AbortedTxn& txn : log->AbortedTxnsOf(s.segment)) {
+        Status st = cleaned->txn_index().Append(txn);
+        if (!st.ok()) return fail(st);
+      }
       const int64_t mtime = s.segment->LastModifiedMs();
       group_mtime = std::max(group_mtime, mtime);
       // Tombstones stay delete.retention.ms after their segment was last written (Kafka
@@ -326,9 +335,10 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
         auto more = scan.Next(&p, &h);
         if (!more.ok()) return fail(more.status());
         if (!*more) break;
-        // Kept whole: control batches and transactional data (transactions come later),
-        // compressed batches (we cannot read their keys without codecs), and anything past
-        // the map's end (not covered by this clean).
+        // Kept whole: control batches and transactional data (aborted records are not
+        // removed, so every marker and .txnindex entry stays valid), compressed batches (we cannot
+        // read their keys without codecs), and anything past the map's end (not covered by this
+        // clean).
         if (h.is_control() || h.is_transactional() || h.compression() != 0 ||
             h.base_offset >= map_end) {
           out.append(reinterpret_cast<const char*>(p), h.total_size());

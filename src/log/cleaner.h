@@ -39,9 +39,9 @@ struct CleanableRange {
 };
 
 // Kafka's rules: the dirty section starts at the checkpoint (log start when it is unknown or
-// out of range); nothing at or past the active segment or the high watermark, nor any segment
-// from the first dirty one younger than min.compaction.lag.ms (by its largest timestamp), is
-// cleanable. Only whole inactive segments are cleaned.
+// out of range); nothing at or past the active segment, the high watermark or the last stable
+// offset, nor any segment from the first dirty one younger than min.compaction.lag.ms (by its
+// largest timestamp), is cleanable. Only whole inactive segments are cleaned.
 CleanableRange ComputeCleanableRange(const CleanerView& view, int64_t checkpoint, int64_t now_ms);
 
 // log.cleaner.io.max.bytes.per.second over all cleaner threads (Kafka's Throttler): callers

@@ -110,10 +110,30 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
     protocol::ParseRecordBatchHeader(data + at, size - at, &h);
     if (as_leader) {
       if (h.is_control()) {
-        return Status::InvalidArgument("clients may not write control batches (" + tp_.ToString() +
-                                       ")");
-      }
-      if (h.producer_id >= 0) {
+        // Transaction markers come from the transaction coordinator only (WriteTxnMarkers).
+        if (origin != AppendOrigin::kCoordinator || h.producer_id < 0) {
+          return Status::InvalidArgument("clients may not write control batches (" +
+                                         tp_.ToString() + ")");
+        }
+        auto marker = ProducerStateManager::ParseMarker(data + at, h);
+        if (!marker) {
+          return Status::InvalidArgument("control batch without a transaction marker (" +
+                                         tp_.ToString() + ")");
+        }
+        std::string why;
+        switch (producers_->CheckAndStageMarker(h, *marker, next, &why)) {
+          case ProducerCheck::kOk:
+            break;
+          case ProducerCheck::kInvalidEpoch:
+            return Status::Fenced(why);
+          case ProducerCheck::kCoordinatorFenced:
+            return Status::Stale(why);
+          case ProducerCheck::kDuplicate:
+          case ProducerCheck::kOutOfOrderSequence:
+          case ProducerCheck::kInvalidTxnState:
+            return Status::Internal(why);
+        }
+      } else if (h.producer_id >= 0) {
         ProducerBatchMetadata dup;
         std::string why;
         switch (producers_->CheckAndStageLeaderBatch(h, next, origin == AppendOrigin::kClient, &dup,
@@ -135,6 +155,8 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
             return Status::Fenced(why);
           case ProducerCheck::kInvalidTxnState:
             return Status::FailedPrecondition(why);
+          case ProducerCheck::kCoordinatorFenced:
+            return Status::Stale(why);
         }
       }
       int64_t append_time = config_.log_append_time ? now : -1;
@@ -164,8 +186,15 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
     return st;
   }
   log_end_offset_ = next;
-  // The transactions that markers complete will feed the .txnindex and the last stable offset.
-  producers_->CommitAppend(log_end_offset_);
+  // Markers complete transactions: an aborted one goes to the .txnindex of the segment the
+  // marker landed in, with the LSO it leaves (Kafka's order: index entry, then completion).
+  st = CompleteTxnsLocked(active.get(), producers_->CommitAppend(log_end_offset_));
+  if (!st.ok()) {
+    offline_ = true;
+    LOG(ERROR) << "[Log " << tp_.ToString()
+               << "] cannot write the transaction index, log is offline: " << st.ToString();
+    return st;
+  }
 
   // Leader epoch cache: an epoch starts at the first offset appended under it.
   if (as_leader) {
@@ -260,15 +289,38 @@ std::shared_ptr<LogSegment> Log::NextSegment(int64_t base_offset) const {
 
 Result<ReadResult> Log::Read(int64_t offset, int32_t max_bytes, int64_t max_offset,
                              bool min_one_message) const {
+  return ReadImpl(offset, max_bytes, max_offset, FetchIsolation::kHighWatermark, min_one_message);
+}
+
+Result<ReadResult> Log::Read(int64_t offset, int32_t max_bytes, FetchIsolation isolation,
+                             bool min_one_message) const {
+  return ReadImpl(offset, max_bytes, std::nullopt, isolation, min_one_message);
+}
+
+Result<ReadResult> Log::ReadImpl(int64_t offset, int32_t max_bytes,
+                                 std::optional<int64_t> max_offset_arg, FetchIsolation isolation,
+                                 bool min_one_message) const {
   ReadResult r;
   std::shared_ptr<LogSegment> seg;
   uint64_t limit = 0;
   int64_t seg_end_offset = 0;  // no batch of `seg` (below `limit`) reaches this offset
+  int64_t max_offset;
+  const bool committed = isolation == FetchIsolation::kTxnCommitted && !max_offset_arg;
   {
     std::lock_guard<std::mutex> lock(mu_);
     r.high_watermark = high_watermark_;
+    r.last_stable_offset = LastStableOffsetLocked();
     r.log_start_offset = log_start_offset_;
     r.log_end_offset = log_end_offset_;
+    if (max_offset_arg) {
+      max_offset = *max_offset_arg;
+    } else if (isolation == FetchIsolation::kLogEnd) {
+      max_offset = log_end_offset_;
+    } else if (isolation == FetchIsolation::kHighWatermark) {
+      max_offset = high_watermark_;
+    } else {
+      max_offset = r.last_stable_offset;
+    }
     if (offset < log_start_offset_ || offset > log_end_offset_) {
       return Status::OutOfRange("offset " + std::to_string(offset) + " not in [" +
                                 std::to_string(log_start_offset_) + ", " +
@@ -320,6 +372,18 @@ Result<ReadResult> Log::Read(int64_t offset, int32_t max_bytes, int64_t max_offs
     }
     r.regions.push_back(gregor::FileRegion{seg->file(), first.position,
                                            static_cast<uint32_t>(stop - first.position)});
+    if (committed) {
+      // The range read ends where the next batch starts (Kafka's fetchUpperBoundOffset): one
+      // header read, then a memory scan of the .txnindex entries under the mutex.
+      int64_t upper_bound = seg_end_offset;
+      if (stop < limit) {
+        auto next = seg->ReadHeader(stop, limit);
+        if (!next.ok()) return next.status();
+        upper_bound = next->base_offset;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      CollectAbortedTxnsLocked(offset, upper_bound, &r.aborted_txns);
+    }
     return r;
   }
 }
@@ -412,6 +476,7 @@ int64_t Log::HighWatermark() const {
 void Log::SetHighWatermark(int64_t hw) {
   std::lock_guard<std::mutex> lock(mu_);
   high_watermark_ = std::clamp(hw, log_start_offset_, log_end_offset_);
+  producers_->OnHighWatermarkUpdated(high_watermark_);
 }
 int64_t Log::RecoveryPoint() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -541,6 +606,7 @@ Status Log::DeleteRecordsBefore(int64_t offset) {
   }
   if (offset <= log_start_offset_) return Status::Ok();
   log_start_offset_ = offset;
+  producers_->OnLogStartOffsetIncremented(offset);
   Status st = epochs_->TruncateFromStart(offset);
   if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
   std::vector<std::shared_ptr<LogSegment>> doomed;
@@ -603,6 +669,7 @@ int Log::DeleteRetentionExpiredSegments() {
   int64_t new_start = segments_.begin()->first;
   if (new_start > log_start_offset_) {
     log_start_offset_ = new_start;
+    producers_->OnLogStartOffsetIncremented(new_start);
     Status st = epochs_->TruncateFromStart(new_start);
     if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
   }
@@ -701,6 +768,7 @@ Status Log::TruncateTo(int64_t offset) {
                << st.ToString();
     return st;
   }
+  producers_->OnHighWatermarkUpdated(high_watermark_);
   LOG(INFO) << "[Log " << tp_.ToString() << "] truncated to " << log_end_offset_;
   return Status::Ok();
 }
@@ -742,6 +810,7 @@ CleanerView Log::ViewForCleaning() const {
   v.log_start_offset = log_start_offset_;
   v.log_end_offset = log_end_offset_;
   v.high_watermark = high_watermark_;
+  v.last_stable_offset = LastStableOffsetLocked();
   v.generation = generation_;
   v.config = config_;
   auto active = ActiveLocked();
@@ -760,7 +829,8 @@ Status Log::ReplaceSegments(const std::shared_ptr<LogSegment>& cleaned,
                             uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t base = cleaned->base_offset();
-  static constexpr const char* kSuffixes[] = {".index", ".timeindex", ".log"};
+  // Indexes first, the .log last: its .swap is what Open completes a swap by.
+  static constexpr const char* kSuffixes[] = {".index", ".timeindex", ".txnindex", ".log"};
   auto remove_temp = [&](const char* ext) {
     for (const char* suffix : kSuffixes) {
       Status st = RemoveAll(SegmentFilePath(dir_, base, suffix) + ext);

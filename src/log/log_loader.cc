@@ -90,6 +90,12 @@ Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_st
   }
   std::sort(bases.begin(), bases.end());
 
+  // Recovering a segment replays it into the producer state to rebuild its .txnindex, so the
+  // state must first describe the log below it (Kafka's recoverSegment).
+  producers_ = std::make_unique<ProducerStateManager>(dir_, tp_);
+  const int64_t start_hint = std::max<int64_t>(log_start_offset, bases.empty() ? 0 : bases.front());
+  bool producers_at_base = false;  // producers_ describes the log below the next segment
+
   // Segments from the one holding the recovery point on were not known to be on disk.
   int64_t recover_from = INT64_MAX;
   if (!had_clean_shutdown) {
@@ -121,10 +127,18 @@ Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_st
       }
     }
     if (recover) {
-      auto truncated = (*seg)->Recover(config_.index_interval_bytes, epochs_.get());
+      if (!producers_at_base) {
+        GREGOR_RETURN_IF_ERROR(LoadProducerStateBeforeLocked(start_hint, base));
+      }
+      auto truncated =
+          (*seg)->Recover(config_.index_interval_bytes, epochs_.get(), producers_.get());
       if (!truncated.ok()) return truncated.status();
       if (*truncated > 0) truncated_earlier = true;
+      // A snapshot at its end spares the next segment's recovery (or the final load) a replay.
+      Status st = producers_->TakeSnapshot();
+      if (!st.ok()) LOG(WARNING) << "[Log " << tp_.ToString() << "] " << st.ToString();
     }
+    producers_at_base = recover;
     if (!segments_.empty()) {
       const auto& prev = segments_.rbegin()->second;
       if (prev->next_offset() > base) {
@@ -165,8 +179,8 @@ Status Log::Load(int64_t recovery_point, bool had_clean_shutdown, int64_t log_st
   GREGOR_RETURN_IF_ERROR(epochs_->TruncateFromStart(log_start_offset_));
   recovery_point_ = std::clamp(recovery_point, log_start_offset_, log_end_offset_);
   high_watermark_ = log_start_offset_;
-  producers_ = std::make_unique<ProducerStateManager>(dir_, tp_);
   GREGOR_RETURN_IF_ERROR(LoadProducerStateLocked(had_clean_shutdown));
+  producers_->OnHighWatermarkUpdated(high_watermark_);
   last_flush_ms_ = clock_->MonotonicMs();
   LOG(INFO) << "[Log " << tp_.ToString() << "] loaded " << segments_.size()
             << " segments, log start offset " << log_start_offset_ << ", log end offset "
@@ -195,10 +209,21 @@ Status Log::LoadProducerStateLocked(bool clean_shutdown_shortcut) {
     return Status::Ok();
   }
   const int64_t from = std::max(producers_->map_end_offset(), log_start_offset_);
-  if (from >= log_end_offset_) {
-    producers_->SetMapEndOffset(log_end_offset_);
-    return Status::Ok();
-  }
+  if (from < log_end_offset_) GREGOR_RETURN_IF_ERROR(ReplayProducerStateLocked(from));
+  producers_->SetMapEndOffset(log_end_offset_);
+  return Status::Ok();
+}
+
+Status Log::LoadProducerStateBeforeLocked(int64_t log_start_offset, int64_t offset) {
+  GREGOR_RETURN_IF_ERROR(producers_->TruncateAndReload(log_start_offset, offset, clock_->NowMs(),
+                                                       config_.producer_id_expiration_ms));
+  const int64_t from = std::max(producers_->map_end_offset(), log_start_offset);
+  if (from < offset) GREGOR_RETURN_IF_ERROR(ReplayProducerStateLocked(from));
+  producers_->SetMapEndOffset(offset);
+  return Status::Ok();
+}
+
+Status Log::ReplayProducerStateLocked(int64_t from) {
   // Replays the batch headers from `from` (a control batch is read whole for its marker).
   int64_t batches = 0;
   std::vector<uint8_t> control;
@@ -224,13 +249,15 @@ Status Log::LoadProducerStateLocked(bool clean_shutdown_shortcut) {
         }
         producers_->BeginAppend();
         producers_->StageBatch(*h, marker);
-        producers_->CommitAppend(h->last_offset() + 1);
+        // Their .txnindex entries exist (Kafka's loadProducersFromRecords completes them only).
+        for (const CompletedTxn& txn : producers_->CommitAppend(h->last_offset() + 1)) {
+          producers_->CompleteTxn(txn);
+        }
         ++batches;
       }
       pos += h->total_size();
     }
   }
-  producers_->SetMapEndOffset(log_end_offset_);
   VLOG(1) << "[Log " << tp_.ToString() << "] producer state rebuilt from offset " << from << " ("
           << batches << " batches), " << producers_->producers().size() << " producers";
   return Status::Ok();

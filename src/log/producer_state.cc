@@ -113,6 +113,7 @@ const ProducerStateEntry* ProducerStateManager::Find(int64_t producer_id) const 
 void ProducerStateManager::BeginAppend() {
   staged_.clear();
   staged_completed_.clear();
+  staged_started_.clear();
 }
 
 ProducerStateEntry* ProducerStateManager::StagedEntry(int64_t producer_id) {
@@ -185,8 +186,47 @@ ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(const protocol::Rec
   e->AddBatch(h.producer_epoch, b);
   if (h.is_transactional() && e->current_txn_first_offset < 0) {
     e->current_txn_first_offset = first_offset;
+    staged_started_.emplace_back(first_offset, h.producer_id);
   }
   return ProducerCheck::kOk;
+}
+
+ProducerCheck ProducerStateManager::CheckAndStageMarker(const protocol::RecordBatchHeader& h,
+                                                        const Marker& marker, int64_t offset,
+                                                        std::string* why) {
+  ProducerStateEntry* e = StagedEntry(h.producer_id);
+  auto describe = [&](const char* what) {
+    *why = std::string(what) + " for producer " + std::to_string(h.producer_id) + " at offset " +
+           std::to_string(offset) + " in " + tp_.ToString() + ": producer epoch " +
+           std::to_string(h.producer_epoch) + " (current " + std::to_string(e->epoch) +
+           "), coordinator epoch " + std::to_string(marker.coordinator_epoch) + " (current " +
+           std::to_string(e->coordinator_epoch) + ")";
+  };
+  // Kafka's appendEndTxnMarker: the producer epoch first, then the coordinator's.
+  if (h.producer_epoch < e->epoch) {
+    describe("Marker epoch older than the producer's");
+    return ProducerCheck::kInvalidEpoch;
+  }
+  if (marker.coordinator_epoch < e->coordinator_epoch) {
+    describe("Marker from a fenced transaction coordinator");
+    return ProducerCheck::kCoordinatorFenced;
+  }
+  StageMarker(e, h, marker, offset);
+  return ProducerCheck::kOk;
+}
+
+void ProducerStateManager::StageMarker(ProducerStateEntry* e, const protocol::RecordBatchHeader& h,
+                                       const Marker& marker, int64_t offset) {
+  // A marker of a producer with no open transaction here (it wrote nothing to this partition,
+  // or its data was removed) completes nothing, as in Kafka.
+  if (e->current_txn_first_offset >= 0) {
+    staged_completed_.push_back(
+        {h.producer_id, e->current_txn_first_offset, offset, !marker.commit});
+  }
+  e->MaybeUpdateEpoch(h.producer_epoch);
+  e->coordinator_epoch = marker.coordinator_epoch;
+  e->current_txn_first_offset = -1;
+  e->last_timestamp = h.max_timestamp;
 }
 
 void ProducerStateManager::StageBatch(const protocol::RecordBatchHeader& h,
@@ -200,14 +240,7 @@ void ProducerStateManager::StageBatch(const protocol::RecordBatchHeader& h,
   }
   if (h.is_control()) {
     if (!marker) return;  // an empty control batch: its transaction was cleaned away
-    if (e->current_txn_first_offset >= 0) {
-      staged_completed_.push_back(
-          {h.producer_id, e->current_txn_first_offset, h.base_offset, !marker->commit});
-    }
-    e->MaybeUpdateEpoch(h.producer_epoch);
-    e->coordinator_epoch = marker->coordinator_epoch;
-    e->current_txn_first_offset = -1;
-    e->last_timestamp = h.max_timestamp;
+    StageMarker(e, h, *marker, h.base_offset);
     return;
   }
   ProducerBatchMetadata b;
@@ -218,16 +251,80 @@ void ProducerStateManager::StageBatch(const protocol::RecordBatchHeader& h,
   e->AddBatch(h.producer_epoch, b);
   if (h.is_transactional() && e->current_txn_first_offset < 0) {
     e->current_txn_first_offset = h.base_offset;
+    staged_started_.emplace_back(h.base_offset, h.producer_id);
   }
 }
 
 std::vector<CompletedTxn> ProducerStateManager::CommitAppend(int64_t end_offset) {
   for (auto& e : staged_) producers_[e.producer_id] = e;
   staged_.clear();
+  // Every transaction started here is ongoing first, even one a later batch of the same append
+  // completes: CompleteTxn then moves it on (Kafka applies all updates before completions).
+  for (const auto& [first_offset, producer_id] : staged_started_) {
+    ongoing_txns_[first_offset] = producer_id;
+  }
+  staged_started_.clear();
   map_end_offset_ = end_offset;
   std::vector<CompletedTxn> done;
   done.swap(staged_completed_);
   return done;
+}
+
+// ---- transactions ----
+
+int64_t ProducerStateManager::LastStableOffset(const CompletedTxn& txn) const {
+  // The oldest transaction still open once `txn` is complete: the only open one of its own
+  // producer is `txn` itself.
+  for (const auto& [first_offset, producer_id] : ongoing_txns_) {
+    if (producer_id != txn.producer_id) return first_offset;
+  }
+  return txn.last_offset + 1;
+}
+
+void ProducerStateManager::CompleteTxn(const CompletedTxn& txn) {
+  auto it = ongoing_txns_.find(txn.first_offset);
+  if (it == ongoing_txns_.end() || it->second != txn.producer_id) {
+    // Kafka treats this as a bug (IllegalArgumentException); the state is rebuilt from the log
+    // at the next load, so log it and go on.
+    LOG(WARNING) << "[ProducerState " << tp_.ToString() << "] completing transaction of producer "
+                 << txn.producer_id << " at " << txn.first_offset << " that was not started";
+    return;
+  }
+  ongoing_txns_.erase(it);
+  unreplicated_txns_[txn.first_offset] = {txn.producer_id, txn.last_offset};
+}
+
+void ProducerStateManager::OnHighWatermarkUpdated(int64_t high_watermark) {
+  for (auto it = unreplicated_txns_.begin(); it != unreplicated_txns_.end();) {
+    it = it->second.second < high_watermark ? unreplicated_txns_.erase(it) : std::next(it);
+  }
+}
+
+void ProducerStateManager::OnLogStartOffsetIncremented(int64_t log_start_offset) {
+  OnHighWatermarkUpdated(log_start_offset);
+  if (map_end_offset_ < log_start_offset) map_end_offset_ = log_start_offset;
+}
+
+std::optional<int64_t> ProducerStateManager::FirstUnstableOffset() const {
+  std::optional<int64_t> first = FirstUndecidedOffset();
+  if (!unreplicated_txns_.empty()) {
+    const int64_t u = unreplicated_txns_.begin()->first;
+    if (!first || u < *first) first = u;
+  }
+  return first;
+}
+
+std::optional<int64_t> ProducerStateManager::FirstUndecidedOffset() const {
+  if (ongoing_txns_.empty()) return std::nullopt;
+  return ongoing_txns_.begin()->first;
+}
+
+void ProducerStateManager::RebuildOngoingTxns() {
+  ongoing_txns_.clear();
+  unreplicated_txns_.clear();
+  for (const auto& [id, e] : producers_) {
+    if (e.current_txn_first_offset >= 0) ongoing_txns_[e.current_txn_first_offset] = id;
+  }
 }
 
 int ProducerStateManager::RemoveExpired(int64_t now_ms, int64_t expiration_ms) {
@@ -382,8 +479,8 @@ Status ProducerStateManager::TruncateAndReload(int64_t log_start_offset, int64_t
   }
   for (int64_t o : doomed) GREGOR_RETURN_IF_ERROR(DeleteSnapshot(o));
   producers_.clear();
-  staged_.clear();
-  staged_completed_.clear();
+  BeginAppend();
+  RebuildOngoingTxns();
   while (!snapshots_.empty()) {
     auto [offset, path] = *snapshots_.rbegin();
     auto bytes = ReadWholeFile(path);
@@ -400,6 +497,7 @@ Status ProducerStateManager::TruncateAndReload(int64_t log_start_offset, int64_t
       if (e.current_txn_first_offset < 0 && now_ms - e.last_timestamp >= expiration_ms) continue;
       producers_[e.producer_id] = e;
     }
+    RebuildOngoingTxns();
     map_end_offset_ = offset;
     VLOG(1) << "[ProducerState " << tp_.ToString() << "] loaded " << producers_.size()
             << " producers from snapshot at offset " << offset;
@@ -413,8 +511,8 @@ Status ProducerStateManager::TruncateFullyAndStartAt(int64_t offset) {
   GREGOR_RETURN_IF_ERROR(ScanSnapshots());
   while (!snapshots_.empty()) GREGOR_RETURN_IF_ERROR(DeleteSnapshot(snapshots_.begin()->first));
   producers_.clear();
-  staged_.clear();
-  staged_completed_.clear();
+  BeginAppend();
+  RebuildOngoingTxns();
   map_end_offset_ = offset;
   return Status::Ok();
 }

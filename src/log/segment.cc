@@ -27,6 +27,8 @@ LogSegment::LogSegment(const std::string& dir, int64_t base_offset, int32_t inde
       offset_index_(SegmentFilePath(dir, base_offset, ".index") + suffix, base_offset, index_bytes),
       time_index_(SegmentFilePath(dir, base_offset, ".timeindex") + suffix, base_offset,
                   index_bytes),
+      txn_index_path_(SegmentFilePath(dir, base_offset, TransactionIndex::kSuffix) + suffix),
+      txn_index_(txn_index_path_, base_offset),
       next_offset_(base_offset) {}
 
 Result<std::shared_ptr<LogSegment>> LogSegment::Create(const std::string& dir, int64_t base_offset,
@@ -45,6 +47,9 @@ Result<std::shared_ptr<LogSegment>> LogSegment::Create(const std::string& dir, i
     }
   }
   GREGOR_RETURN_IF_ERROR(seg->PersistIndexes(/*trim=*/false, /*sync=*/false));
+  // A leftover .txnindex of that name describes other records (Kafka deletes it on roll too).
+  auto deleted = seg->txn_index_.DeleteIfExists();
+  if (!deleted.ok()) return deleted.status();
   return seg;
 }
 
@@ -62,7 +67,15 @@ Result<std::shared_ptr<LogSegment>> LogSegment::OpenExisting(const std::string& 
   }
   std::shared_ptr<LogSegment> seg(new LogSegment(dir, base_offset, index_bytes, fd));
   seg->size_.store(static_cast<uint64_t>(st.st_size), std::memory_order_release);
+  // Damaged contents are reported by SanityCheck (LoadState); only I/O errors fail here.
+  GREGOR_RETURN_IF_ERROR(seg->txn_index_.Open());
   return seg;
+}
+
+Status LogSegment::UpdateTxnIndex(const CompletedTxn& txn, int64_t last_stable_offset) {
+  if (!txn.aborted) return Status::Ok();
+  return txn_index_.Append(
+      AbortedTxn{txn.producer_id, txn.first_offset, txn.last_offset, last_stable_offset});
 }
 
 Status LogSegment::PersistIndexes(bool trim, bool sync) {
@@ -122,6 +135,7 @@ Status LogSegment::Append(const uint8_t* data, size_t n, int32_t index_interval_
 
 Status LogSegment::Sync() {
   if (::fdatasync(file_->fd()) != 0) return Status::FromErrno(errno, "fsync " + log_path_);
+  GREGOR_RETURN_IF_ERROR(txn_index_.Flush());
   return PersistIndexes(/*trim=*/trimmed_, /*sync=*/true);  // an inactive segment stays trimmed
 }
 
@@ -142,10 +156,11 @@ Status LogSegment::SyncLogFile() const {
 }
 
 Status LogSegment::SyncIndexFiles() const {
-  for (const std::string& p : {offset_index_.path(), time_index_.path()}) {
+  for (const std::string& p : {offset_index_.path(), time_index_.path(), txn_index_path_}) {
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) continue;  // deleted by retention meanwhile
+      // Deleted by retention meanwhile, or a .txnindex never written (no abort here).
+      if (errno == ENOENT) continue;
       return Status::FromErrno(errno, "open " + p);
     }
     int rc = ::fsync(fd);
@@ -158,6 +173,9 @@ Status LogSegment::SyncIndexFiles() const {
 
 Status LogSegment::MakeInactive() {
   if (max_timestamp_ >= 0) time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+  // No marker lands in an inactive segment: its .txnindex needs no open descriptor (a flush
+  // fsyncs it by path).
+  txn_index_.Close();
   return PersistIndexes(/*trim=*/true, /*sync=*/false);
 }
 
@@ -214,6 +232,7 @@ Status LogSegment::LoadState(int32_t index_interval_bytes) {
   if (!offset_index_.LoadFile() || !time_index_.LoadFile()) {
     return Status::Corruption(log_path_ + ": missing index");
   }
+  GREGOR_RETURN_IF_ERROR(txn_index_.SanityCheck());
   // An index that has (almost) nothing for a large segment lost its entries: rebuild.
   if (offset_index_.entries() == 0 &&
       size() > 2 * static_cast<uint64_t>(std::max(index_interval_bytes, 4096)) + 1) {
@@ -228,9 +247,17 @@ Status LogSegment::LoadState(int32_t index_interval_bytes) {
   return Status::Ok();
 }
 
-Result<uint64_t> LogSegment::Recover(int32_t index_interval_bytes, LeaderEpochCache* epochs) {
+Result<uint64_t> LogSegment::Recover(int32_t index_interval_bytes, LeaderEpochCache* epochs,
+                                     ProducerStateManager* producers) {
   offset_index_.Clear();
   time_index_.Clear();
+  if (producers != nullptr || !txn_index_.SanityCheck().ok()) {
+    if (producers == nullptr) {
+      LOG(WARNING) << txn_index_path_ << ": " << txn_index_.SanityCheck().ToString()
+                   << "; emptied (no producer state to rebuild it from)";
+    }
+    GREGOR_RETURN_IF_ERROR(txn_index_.Reset());
+  }
   next_offset_ = base_offset_;
   max_timestamp_ = -1;
   offset_of_max_timestamp_ = -1;
@@ -287,6 +314,18 @@ Result<uint64_t> LogSegment::Recover(int32_t index_interval_bytes, LeaderEpochCa
     if (epochs != nullptr && h.partition_leader_epoch >= 0) {
       GREGOR_RETURN_IF_ERROR(epochs->Assign(h.partition_leader_epoch, h.base_offset));
     }
+    if (producers != nullptr && h.producer_id >= 0) {
+      // The same producer state and .txnindex entries the appends built (Kafka's
+      // updateProducerState during recovery): the batch is whole in the buffer.
+      std::optional<ProducerStateManager::Marker> marker;
+      if (h.is_control()) marker = ProducerStateManager::ParseMarker(*bp, h);
+      producers->BeginAppend();
+      producers->StageBatch(h, marker);
+      for (const CompletedTxn& txn : producers->CommitAppend(h.last_offset() + 1)) {
+        GREGOR_RETURN_IF_ERROR(UpdateTxnIndex(txn, producers->LastStableOffset(txn)));
+        producers->CompleteTxn(txn);
+      }
+    }
     pos += h.total_size();
   }
   uint64_t truncated = file_size - pos;
@@ -298,12 +337,20 @@ Result<uint64_t> LogSegment::Recover(int32_t index_interval_bytes, LeaderEpochCa
     }
   }
   size_.store(pos, std::memory_order_release);
+  if (producers != nullptr) {
+    producers->SetMapEndOffset(next_offset_);
+  } else {
+    // Kept as it was: only the entries of markers cut off with a torn tail go.
+    GREGOR_RETURN_IF_ERROR(txn_index_.TruncateTo(next_offset_));
+  }
+  txn_index_.Close();
   GREGOR_RETURN_IF_ERROR(PersistIndexes(/*trim=*/true, /*sync=*/false));
   return truncated;
 }
 
 Status LogSegment::TruncateTo(int64_t offset, int32_t index_interval_bytes) {
   (void)index_interval_bytes;
+  GREGOR_RETURN_IF_ERROR(txn_index_.TruncateTo(offset));
   uint64_t limit = size();
   auto loc = FindBatch(offset, limit);
   if (!loc.ok()) return loc.status();
@@ -328,6 +375,18 @@ Status LogSegment::RenameForDeletion(std::vector<std::string>* new_paths) {
     if (!PathExists(p)) continue;
     std::string to = p + ".deleted";
     Status st = RenamePath(p, to);
+    if (st.ok()) {
+      new_paths->push_back(to);
+    } else if (first_error.ok()) {
+      first_error = st;
+    }
+  }
+  // Through the index object, so that it keeps writing (never, for a deleted segment) to the
+  // file it has and never re-creates the old name.
+  txn_index_.Close();
+  if (PathExists(txn_index_.path())) {
+    std::string to = txn_index_.path() + ".deleted";
+    Status st = txn_index_.RenameTo(to);
     if (st.ok()) {
       new_paths->push_back(to);
     } else if (first_error.ok()) {

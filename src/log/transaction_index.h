@@ -50,26 +50,9 @@
 #include <vector>
 
 #include "gregor/base/status.h"
+#include "gregor/log/aborted_txn.h"
 
 namespace gregor::log {
-
-struct AbortedTxn {
-  static constexpr size_t kEncodedSize = 34;
-  static constexpr int16_t kCurrentVersion = 0;
-
-  int64_t producer_id = 0;
-  int64_t first_offset = 0;
-  int64_t last_offset = 0;
-  int64_t last_stable_offset = 0;
-
-  // Writes exactly kEncodedSize bytes, version kCurrentVersion first.
-  void EncodeTo(char* out) const;
-  // Reads kEncodedSize bytes and returns the entry's version; the fields are meaningful only
-  // when it is kCurrentVersion.
-  static int16_t DecodeFrom(const char* in, AbortedTxn* txn);
-
-  bool operator==(const AbortedTxn&) const = default;
-};
 
 // Kafka's TxnIndexSearchResult.
 struct TxnIndexSearchResult {

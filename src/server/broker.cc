@@ -22,6 +22,8 @@
 #include "gregor/network/tls.h"
 #include "gregor/replication/replica_fetcher_manager.h"
 #include "gregor/txn/producer_id_manager.h"
+#include "gregor/txn/transaction_coordinator.h"
+#include "gregor/txn/transaction_marker_channel_manager.h"
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
 #include "server/controlled_shutdown_client.h"
@@ -31,6 +33,26 @@
 namespace gregor::server {
 
 namespace {
+
+// The transaction coordinator's storage: the __transaction_state partitions this broker leads,
+// written and read like the group coordinator's __consumer_offsets.
+class PartitionTransactionLogStore final : public txn::TransactionLogStore {
+ public:
+  explicit PartitionTransactionLogStore(group::PartitionOffsetsLog* log) : log_(log) {}
+  void Append(int32_t partition, std::string batch, std::function<void(Status)> done) override {
+    log_->Append(partition, std::move(batch),
+                 [done = std::move(done)](Status st, int64_t /*offset*/) { done(st); });
+  }
+  Status Load(int32_t partition,
+              const std::function<void(const protocol::Record&)>& visitor) override {
+    return log_->Load(partition, [&visitor](const protocol::RecordBatchHeader& /*batch*/,
+                                            const protocol::Record& r) { visitor(r); });
+  }
+  void Poll() override { log_->Poll(); }
+
+ private:
+  group::PartitionOffsetsLog* const log_;
+};
 
 log::LogConfig ToLog(const config::TopicLogSettings& s) {
   log::LogConfig c;
@@ -106,6 +128,13 @@ struct Broker::Impl {
   std::unique_ptr<group::PartitionOffsetsLog> offsets_log;
   std::unique_ptr<group::GroupCoordinator> groups;
   std::unique_ptr<txn::ProducerIdManager> producer_ids;
+  // Transactions: the coordinator writes through txn_log (acks=all on __transaction_state) and
+  // sends markers through txn_markers. Both call back into the coordinator (also when they fail
+  // what is pending as they go), so it is declared first and destroyed last.
+  std::unique_ptr<txn::TransactionCoordinator> txns;
+  std::unique_ptr<txn::TransactionMarkerChannelManager> txn_markers;
+  std::unique_ptr<group::PartitionOffsetsLog> txn_log;
+  std::unique_ptr<txn::TransactionLogStore> txn_store;
   TopicConfigStore topic_configs;
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
@@ -425,11 +454,50 @@ Status Broker::Start() {
   d.producer_ids = std::make_unique<txn::ProducerIdManager>(
       [&d] { return d.zk->AllocateProducerIdBlock(d.ctx.broker_id); });
   d.ctx.producer_ids = d.producer_ids.get();
+  txn::TransactionMarkerChannelManager::Options mo;
+  mo.broker_id = cfg.broker_id;
+  mo.listener = ib_listener;
+  mo.request_timeout_ms = cfg.controller_socket_timeout_ms;
+  mo.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
+  mo.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
+  mo.tls = d.inter_broker_tls;
+  mo.verify_hostname = ib_verify_hostname;
+  d.txn_markers = std::make_unique<txn::TransactionMarkerChannelManager>(mo, &d.metadata);
+  d.txn_log = std::make_unique<group::PartitionOffsetsLog>(
+      [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
+      &d.replicas->listeners(), cfg.transaction_state_log_min_isr, cfg.controller_socket_timeout_ms,
+      d.clock, txn::kTransactionStateTopicName);
+  d.txn_store = std::make_unique<PartitionTransactionLogStore>(d.txn_log.get());
+  txn::TxnConfig tco;
+  tco.num_partitions = cfg.transaction_state_log_num_partitions;
+  tco.max_timeout_ms = cfg.transaction_max_timeout_ms;
+  tco.transactional_id_expiration_ms = cfg.transactional_id_expiration_ms;
+  tco.abort_timed_out_interval_ms = cfg.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+  tco.remove_expired_interval_ms = cfg.transaction_remove_expired_transaction_cleanup_interval_ms;
+  d.txns = std::make_unique<txn::TransactionCoordinator>(
+      tco, d.txn_store.get(), d.producer_ids.get(),
+      [&d](txn::TxnMarker m, std::function<void(Status)> done) {
+        d.txn_markers->AddMarker(std::move(m), std::move(done));
+      },
+      d.clock);
+  d.txns->Start();
+  d.ctx.txns = d.txns.get();
   d.replicas->set_follower_listener([&d](const std::vector<cluster::FollowTarget>& follow,
                                          const std::vector<TopicPartition>& unfollow) {
     d.fetchers->Update(follow, unfollow);
     // Every role change of an offsets partition loads or unloads its groups.
     auto changed = [&d](const TopicPartition& tp) {
+      if (tp.topic == txn::kTransactionStateTopicName) {
+        // The coordinator epoch is the partition's leader epoch, as in Kafka.
+        auto part = d.replicas->GetPartition(tp);
+        if (part && part->IsLeader()) {
+          d.txns->OnElection(tp.partition, part->leader_epoch());
+        } else {
+          d.txns->OnResignation(tp.partition);
+          d.txn_markers->RemoveMarkersForTxnTopicPartition(tp.partition);
+        }
+        return;
+      }
       if (tp.topic != group::kOffsetsTopic) return;
       auto part = d.replicas->GetPartition(tp);
       d.groups->OnLeadershipChange(tp.partition, part && part->IsLeader());
@@ -448,6 +516,9 @@ Status Broker::Start() {
   d.ctx.zk = d.zk.get();
   d.ctx.topic_configs = &d.topic_configs;
   d.ctx.run_blocking = RunOn(d.blocking_pool);
+  d.ctx.post_blocking = [&d](std::function<void()> fn) {
+    asio::post(d.blocking_pool, std::move(fn));
+  };
   d.ctx.run_io = RunOn(d.io_pool);
   d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
   // The controller exists before requests are served (handlers reach it); it runs for
@@ -541,6 +612,10 @@ void Broker::Shutdown() {
   // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) before the listeners
   // stop; followers stop fetching before the logs close.
   if (d.groups) d.groups->Shutdown();
+  // Markers first (their callbacks reach the coordinator), then the coordinator, then its
+  // storage (pending writes fail into the coordinator, which ignores them once shut down).
+  if (d.txn_markers) d.txn_markers->Shutdown();
+  if (d.txns) d.txns->Shutdown();
   if (d.fetchers) d.fetchers->Shutdown();
   for (auto& l : d.listeners) l->Stop();
   {

@@ -24,6 +24,7 @@
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
 #include "gregor/txn/producer_id_manager.h"
+#include "gregor/txn/transaction_coordinator.h"
 #include "gregor/zk/kafka_zk_client.h"
 
 namespace gregor::server {
@@ -69,6 +70,8 @@ struct ServerContext {
   group::GroupCoordinator* groups = nullptr;
   // Producer ids for InitProducerId, in blocks from /latest_producer_id_block.
   txn::ProducerIdManager* producer_ids = nullptr;
+  // The transaction coordinator (transactional ids in __transaction_state).
+  txn::TransactionCoordinator* txns = nullptr;
   // Replicas per partition this broker can serve correctly. Followers do not
   // fetch yet, so the Broker sets 1: a topic with more replicas would accept
   // acks=all writes that no follower holds. Unlimited where tests build a
@@ -76,6 +79,9 @@ struct ServerContext {
   int32_t max_replication_factor = INT32_MAX;
   // Runs blocking work (ZooKeeper calls) off the network threads, on background.threads.
   std::function<asio::awaitable<void>(std::function<void()>)> run_blocking;
+  // Queues work on background.threads without waiting for it (work that completes through a
+  // callback, e.g. the transaction coordinator's InitProducerId).
+  std::function<void(std::function<void()>)> post_blocking;
   // Runs a request's disk work (appends, reads, index lookups) on num.io.threads; the
   // coroutine resumes on its connection's strand when it is done.
   std::function<asio::awaitable<void>(std::function<void()>)> run_io;

@@ -10,6 +10,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/group_command.h"
+#include "tools/transactions_command.h"
 
 namespace gregor::tools {
 namespace {
@@ -37,6 +38,19 @@ int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
 int main(int argc, char** argv) {
   using namespace gregor::tools;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto txn = ParseTransactionsCommand(args, std::getenv(kBootstrapEnv))) {
+    if (!txn->ok()) {
+      const std::string& m = txn->status().message();
+      std::fprintf(stderr, "gregorctl: %s", m.c_str());
+      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+      return 2;
+    }
+    if ((*txn)->help) {
+      std::fputs((*txn)->usage.c_str(), stdout);
+      return 0;
+    }
+    return RunTransactionsCommand(**txn);
+  }
   if (auto group = ParseGroupCommand(args, std::getenv(kBootstrapEnv))) {
     if (!group->ok()) {
       std::fprintf(stderr, "gregorctl: %s", group->status().message().c_str());

@@ -91,5 +91,115 @@ TEST_F(PartitionTest, ReadFencesOnLeaderEpoch) {
   EXPECT_TRUE(partition_->Read(0, 100, true, 3).ok());
 }
 
+// --- transactions: markers as leader, the last stable offset ---
+
+std::string TxnBatch(int64_t pid, int32_t seq, int n, int64_t ts, int16_t epoch = 0) {
+  protocol::BatchSpec spec;
+  spec.producer_id = pid;
+  spec.producer_epoch = epoch;
+  spec.base_sequence = seq;
+  spec.attributes = protocol::kTransactionalBit;
+  std::vector<protocol::RecordSpec> records;
+  for (int i = 0; i < n; ++i) records.push_back({"k", "txn", ts, {}});
+  return protocol::BuildRecordBatch(spec, records);
+}
+
+TEST_F(PartitionTest, TxnMarkersNeedLeadershipAndMinIsr) {
+  ASSERT_TRUE(partition_->ApplyRole(Role(2, 0, {2, 1}, {2, 1})).ok());
+  auto r = partition_->AppendTxnMarker(7, 0, 0, true, 1);
+  EXPECT_EQ(Status::Code::kNotLeader, r.status().code());
+  ASSERT_TRUE(partition_->ApplyRole(Role(1, 1, {1}, {1, 2, 3})).ok());
+  // Markers are written with acks=all's rule, as Kafka's requiredAcks=-1.
+  r = partition_->AppendTxnMarker(7, 0, 0, true, 2);
+  EXPECT_EQ(Status::Code::kUnavailable, r.status().code());
+  EXPECT_EQ(0, partition_->log()->LogEndOffset());
+  r = partition_->AppendTxnMarker(7, 0, 0, true, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(1, r->leader_epoch);
+  EXPECT_EQ(0, r->first_offset);
+}
+
+TEST_F(PartitionTest, TxnMarkerFencingReachesTheCaller) {
+  ASSERT_TRUE(partition_->ApplyRole(Role(1, 0, {1}, {1})).ok());
+  std::string b = TxnBatch(7, 0, 1, clock_.NowMs(), /*epoch=*/5);
+  ASSERT_TRUE(
+      partition_->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(b.data()), b.size(), -1, 1)
+          .ok());
+  EXPECT_EQ(Status::Code::kFenced, partition_->AppendTxnMarker(7, 4, 3, true, 1).status().code());
+  ASSERT_TRUE(partition_->AppendTxnMarker(7, 5, 3, false, 1).ok());
+  EXPECT_EQ(Status::Code::kStale, partition_->AppendTxnMarker(7, 5, 2, false, 1).status().code());
+}
+
+TEST_F(PartitionTest, SoleLeaderMarkerMovesTheLastStableOffsetAndWakesWaiters) {
+  int notified = 0;
+  partition_->set_on_high_watermark([&](const TopicPartition&) { ++notified; });
+  ASSERT_TRUE(partition_->ApplyRole(Role(1, 0, {1}, {1})).ok());
+  std::string plain = Batch(2);
+  ASSERT_TRUE(
+      partition_
+          ->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(plain.data()), plain.size(), -1, 1)
+          .ok());
+  std::string txn = TxnBatch(9, 0, 3, clock_.NowMs());
+  ASSERT_TRUE(
+      partition_->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(txn.data()), txn.size(), -1, 1)
+          .ok());
+  EXPECT_EQ(5, partition_->log()->HighWatermark());
+  EXPECT_EQ(2, partition_->LastStableOffset());
+  auto committed = partition_->Read(2, 1 << 20, true, 0, log::FetchIsolation::kTxnCommitted);
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(0u, committed->bytes());
+  EXPECT_EQ(2, committed->last_stable_offset);
+  auto uncommitted = partition_->Read(2, 1 << 20, true, 0);
+  ASSERT_TRUE(uncommitted.ok());
+  EXPECT_EQ(txn.size(), uncommitted->bytes());
+
+  const int before = notified;
+  auto marker = partition_->AppendTxnMarker(9, 0, 0, /*commit=*/true, 1);
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  EXPECT_EQ(5, marker->first_offset);
+  EXPECT_GT(notified, before);  // the HW moved, and the LSO with it
+  EXPECT_EQ(6, partition_->LastStableOffset());
+  committed = partition_->Read(2, 1 << 20, true, 0, log::FetchIsolation::kTxnCommitted);
+  ASSERT_TRUE(committed.ok());
+  EXPECT_GT(committed->bytes(), txn.size());
+  EXPECT_TRUE(committed->aborted_txns.empty());
+}
+
+TEST_F(PartitionTest, TheLastStableOffsetWaitsForTheMarkerToReachTheIsr) {
+  int notified = 0;
+  partition_->set_on_high_watermark([&](const TopicPartition&) { ++notified; });
+  ASSERT_TRUE(partition_->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());
+  std::string txn = TxnBatch(4, 0, 2, clock_.NowMs());
+  ASSERT_TRUE(
+      partition_->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(txn.data()), txn.size(), -1, 1)
+          .ok());
+  FollowerFetch fetch;
+  fetch.replica_id = 2;
+  fetch.fetch_offset = 2;
+  fetch.max_bytes = 1 << 20;
+  ASSERT_TRUE(partition_->ReadForFollower(fetch).ok());
+  EXPECT_EQ(2, partition_->log()->HighWatermark());
+  EXPECT_EQ(0, partition_->LastStableOffset());
+
+  auto marker = partition_->AppendTxnMarker(4, 0, 0, /*commit=*/false, 2);
+  ASSERT_TRUE(marker.ok()) << marker.status().ToString();
+  EXPECT_EQ(ReplicationStatus::kPending,
+            partition_->CheckReplicated(marker->last_offset + 1, 2, marker->leader_epoch));
+  EXPECT_EQ(0, partition_->LastStableOffset());  // decided, not replicated
+  const int before = notified;
+  fetch.fetch_offset = 3;
+  auto fr = partition_->ReadForFollower(fetch);
+  ASSERT_TRUE(fr.ok());
+  EXPECT_EQ(before + 1, notified);
+  EXPECT_EQ(ReplicationStatus::kDone,
+            partition_->CheckReplicated(marker->last_offset + 1, 2, marker->leader_epoch));
+  EXPECT_EQ(3, partition_->LastStableOffset());
+  auto committed = partition_->Read(0, 1 << 20, true, 0, log::FetchIsolation::kTxnCommitted);
+  ASSERT_TRUE(committed.ok());
+  ASSERT_EQ(1u, committed->aborted_txns.size());
+  EXPECT_EQ(4, committed->aborted_txns[0].producer_id);
+  EXPECT_EQ(0, committed->aborted_txns[0].first_offset);
+}
+
 }  // namespace
 }  // namespace gregor::cluster

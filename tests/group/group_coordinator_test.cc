@@ -282,10 +282,10 @@ TEST_F(CoordinatorTest, NotCoordinatorBeforeLeadershipAndAfterResigning) {
 class GatedLoadLog final : public OffsetsLog {
  public:
   explicit GatedLoadLog(OffsetsLog* inner) : inner_(inner) {}
-  void Append(int32_t p, std::string batch, std::function<void(Status)> done) override {
+  void Append(int32_t p, std::string batch, AppendCallback done) override {
     inner_->Append(p, std::move(batch), std::move(done));
   }
-  Status Load(int32_t p, const std::function<void(const protocol::Record&)>& v) override {
+  Status Load(int32_t p, const LoadVisitor& v) override {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return open_; });
     return inner_->Load(p, v);

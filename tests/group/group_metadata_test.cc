@@ -100,5 +100,36 @@ TEST(GroupMetadataTest, ExpiredOffsetsOfStandaloneGroupsCountFromCommit) {
   EXPECT_FALSE(g.HasOffsets());
 }
 
+TEST(GroupMetadataTest, PendingTransactionalOffsets) {
+  GroupMetadata g("g", GroupState::kEmpty, 0);
+  const TopicPartition tp{"t", 0};
+  OffsetAndMetadata a{5, -1, "", 1, std::nullopt}, b{6, -1, "", 2, std::nullopt};
+  g.PrepareTxnOffsetCommit(7, tp, a);
+  EXPECT_TRUE(g.HasOffsets());
+  EXPECT_TRUE(g.HasPendingOffsetCommits(tp));
+  EXPECT_TRUE(g.HasPendingTxnOffsetsFrom(7));
+  g.OnTxnOffsetCommitAppend(7, tp, a, 100);
+  // A second commit of the same transaction whose append fails falls back on the first.
+  g.PrepareTxnOffsetCommit(7, tp, b);
+  g.FailPendingTxnOffsetCommit(7, tp, b);
+  ASSERT_TRUE(g.HasPendingTxnOffsetsFrom(7));
+  EXPECT_EQ(g.pending_txn_offsets().at(7).at(tp).offset, a);
+  EXPECT_EQ(g.pending_txn_offsets().at(7).at(tp).batch_offset, 100);
+  // A regular commit later in the log (offset 200) beats the transaction's (100).
+  EXPECT_TRUE(g.PutOffsetIfNewer(tp, b, 200));
+  EXPECT_EQ(g.CompletePendingTxnOffsetCommit(7, true), 0u);
+  EXPECT_EQ(g.offsets().at(tp), b);
+  EXPECT_FALSE(g.HasPendingOffsetCommits(tp));
+  // An earlier one does not; a removed offset takes its pending commits with it.
+  g.LoadPendingTxnOffset(8, tp, a, 300);
+  EXPECT_EQ(g.CompletePendingTxnOffsetCommit(8, true), 1u);
+  EXPECT_EQ(g.offsets().at(tp), a);
+  EXPECT_FALSE(g.PutOffsetIfNewer(tp, b, 250));
+  g.PrepareTxnOffsetCommit(9, tp, b);
+  EXPECT_TRUE(g.RemoveOffset(tp));
+  EXPECT_FALSE(g.HasPendingTxnOffsetsFrom(9));
+  EXPECT_FALSE(g.HasOffsets());
+}
+
 }  // namespace
 }  // namespace gregor::group

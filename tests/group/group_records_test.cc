@@ -179,6 +179,44 @@ TEST(GroupRecordsTest, BatchCarriesRecordsAndTombstones) {
   EXPECT_EQ(out[1].timestamp, 77);
 }
 
+// Kafka's storeOffsets for a TxnOffsetCommit: one transactional batch of the producer, base
+// sequence 0, not a control batch.
+TEST(GroupRecordsTest, TxnOffsetCommitBatchCarriesTheProducer) {
+  std::string batch = BuildTxnOffsetCommitBatch(
+      {{EncodeOffsetCommitKey("g", "t", 0), EncodeOffsetCommitValue({5, -1, "", 9, std::nullopt})},
+       {EncodeOffsetCommitKey("g", "t", 1), EncodeOffsetCommitValue({6, -1, "", 9, std::nullopt})}},
+      9, 4242, 7);
+  protocol::RecordBatchHeader h;
+  ASSERT_TRUE(protocol::ParseRecordBatchHeader(reinterpret_cast<const uint8_t*>(batch.data()),
+                                               batch.size(), &h));
+  EXPECT_TRUE(h.is_transactional());
+  EXPECT_FALSE(h.is_control());
+  EXPECT_EQ(h.producer_id, 4242);
+  EXPECT_EQ(h.producer_epoch, 7);
+  EXPECT_EQ(h.base_sequence, 0);
+  EXPECT_EQ(h.records_count, 2);
+  EXPECT_EQ(h.compression(), 0);
+  int64_t records = 0;
+  int32_t batches = 0;
+  EXPECT_EQ(protocol::ValidateRecordSet(reinterpret_cast<const uint8_t*>(batch.data()),
+                                        batch.size(), 1 << 20, &records, &batches),
+            protocol::BatchError::kNone);
+}
+
+TEST(GroupRecordsTest, ControlRecordKeys) {
+  EXPECT_EQ(Hex(EncodeControlRecordKey(ControlRecordType::kCommit)), "00000001");
+  EXPECT_EQ(Hex(EncodeControlRecordKey(ControlRecordType::kAbort)), "00000000");
+  ControlRecordType t;
+  ASSERT_TRUE(DecodeControlRecordKey(std::string("\0\0\0\1", 4), &t));
+  EXPECT_EQ(t, ControlRecordType::kCommit);
+  ASSERT_TRUE(DecodeControlRecordKey(std::string("\0\0\0\0", 4), &t));
+  EXPECT_EQ(t, ControlRecordType::kAbort);
+  ASSERT_TRUE(DecodeControlRecordKey(std::string("\0\0\0\5", 4), &t));
+  EXPECT_EQ(t, ControlRecordType::kUnknown);
+  EXPECT_FALSE(DecodeControlRecordKey(std::string("\0\0\0", 3), &t));
+  EXPECT_FALSE(DecodeControlRecordKey(std::string("\xff\xff\0\1", 4), &t));
+}
+
 TEST(GroupPartitionTest, JavaHashCodeAndPartitionFor) {
   EXPECT_EQ(JavaStringHashCode(""), 0);
   EXPECT_EQ(JavaStringHashCode("hello"), 99162322);

@@ -488,6 +488,44 @@ TEST(LogCleanerTest, CompressedAndControlBatchesAreKeptWhole) {
   EXPECT_EQ(headers[0].base_offset, 0) << "the older value of a key in a compressed batch stays";
 }
 
+TEST(LogCleanerTest, AbortedTransactionsKeepTheirTxnIndexEntriesThroughAClean) {
+  Fixture f;
+  f.Updates(20, 3);
+  protocol::BatchSpec spec;
+  spec.producer_id = 9;
+  spec.producer_epoch = 0;
+  spec.base_sequence = 0;
+  spec.attributes = protocol::kTransactionalBit;
+  std::string txn = protocol::BuildRecordBatch(
+      spec, {{"k0", "aborted", f.clock.NowMs(), {}}, {"k1", "aborted", f.clock.NowMs(), {}}});
+  auto appended = f.log->AppendAsLeader(Bytes(txn), txn.size(), 0);
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  f.Updates(10, 3);
+  auto abort = f.log->AppendTxnMarkerAsLeader(9, 0, 0, /*commit=*/false, 0);
+  ASSERT_TRUE(abort.ok()) << abort.status().ToString();
+  f.Updates(80, 3);
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  const auto before = f.log->CollectAbortedTxns(0, f.log->LogEndOffset());
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].first_offset, appended->first_offset);
+  EXPECT_EQ(before[0].last_offset, abort->first_offset);
+  const size_t records_before = ReadRecords(*f.log).size();
+
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_LT(ReadRecords(*f.log).size(), records_before);
+  EXPECT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()), before);
+  // A second pass merges the small cleaned segments: the entry follows into the merged one.
+  f.Updates(80, 3);
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()), before);
+  EXPECT_EQ(FilesWithSuffix(f.dir, ".txnindex").size(), 1u);
+  EXPECT_TRUE(FilesWithSuffix(f.dir, ".cleaned").empty());
+  ASSERT_TRUE(f.log->Close().ok());
+  auto reopened = OpenLog(f.dir, CompactConfig(), &f.clock);
+  EXPECT_EQ(reopened->CollectAbortedTxns(0, reopened->LogEndOffset()), before);
+}
+
 TEST(LogCleanerTest, CheckpointFileWrittenAndReadBack) {
   Fixture f;
   f.Updates(200, 4);

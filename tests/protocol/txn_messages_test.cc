@@ -344,17 +344,28 @@ TEST(TxnMessagesTest, VersionRangesAreKafka37s) {
   EXPECT_EQ(InitProducerIdRequest::kFlexibleMin, 2);
 }
 
-TEST(TxnMessagesTest, CodecsExistButAreNotAdvertised) {
-  // InitProducerId is served (idempotent producers); the transaction APIs wait for the
-  // transaction coordinator.
+TEST(TxnMessagesTest, TransactionApisAreServedAtKafka37Ranges) {
+  // InitProducerId is served (idempotent and transactional producers).
   ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kInitProducerId)), nullptr);
-  for (ApiKey key : {ApiKey::kAddPartitionsToTxn, ApiKey::kAddOffsetsToTxn, ApiKey::kEndTxn,
-                     ApiKey::kWriteTxnMarkers, ApiKey::kTxnOffsetCommit, ApiKey::kDescribeProducers,
-                     ApiKey::kDescribeTransactions, ApiKey::kListTransactions}) {
-    const ApiVersionRange* any = FindAnyApi(static_cast<int16_t>(key));
-    ASSERT_NE(any, nullptr) << ApiKeyName(key);
-    EXPECT_FALSE(any->advertised) << ApiKeyName(key);
-    EXPECT_EQ(FindApi(static_cast<int16_t>(key)), nullptr) << ApiKeyName(key);
+  // TxnOffsetCommit is served by the group coordinator (pending until the markers).
+  ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kTxnOffsetCommit)), nullptr);
+  EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kTxnOffsetCommit))->max, 3);
+  // The partition leaders' side: markers from coordinators, and the producers' state.
+  ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kWriteTxnMarkers)), nullptr);
+  EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kWriteTxnMarkers))->max, 1);
+  ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kDescribeProducers)), nullptr);
+  EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kDescribeProducers))->max, 0);
+  // The coordinator's APIs at Kafka 3.7's ranges.
+  const std::pair<ApiKey, int16_t> served[] = {{ApiKey::kAddPartitionsToTxn, 4},
+                                               {ApiKey::kAddOffsetsToTxn, 3},
+                                               {ApiKey::kEndTxn, 3},
+                                               {ApiKey::kDescribeTransactions, 0},
+                                               {ApiKey::kListTransactions, 0}};
+  for (const auto& [key, max] : served) {
+    const ApiVersionRange* r = FindApi(static_cast<int16_t>(key));
+    ASSERT_NE(r, nullptr) << ApiKeyName(key);
+    EXPECT_EQ(r->min, 0) << ApiKeyName(key);
+    EXPECT_EQ(r->max, max) << ApiKeyName(key);
   }
   // Header versions follow the flexible rule: AddPartitionsToTxn v3+ uses request header v2.
   EXPECT_EQ(RequestHeaderVersion(ApiKey::kAddPartitionsToTxn, 2), 1);

@@ -26,11 +26,32 @@ TEST(HandlerTableTest, AdvertisedApisAndHandlersAgree) {
   EXPECT_EQ(init_pid->max, 4);
   EXPECT_EQ(init_pid->flexible_min, 2);
   EXPECT_NE(FindHandler(22), nullptr);
-  const protocol::ApiVersionRange* any = protocol::FindAnyApi(26);  // EndTxn: no coordinator yet
+  const protocol::ApiVersionRange* txn_commit = protocol::FindApi(28);  // TxnOffsetCommit
+  ASSERT_NE(txn_commit, nullptr);
+  EXPECT_EQ(txn_commit->max, 3);
+  EXPECT_EQ(txn_commit->flexible_min, 3);
+  EXPECT_NE(FindHandler(28), nullptr);
+  const protocol::ApiVersionRange* markers = protocol::FindApi(27);  // WriteTxnMarkers
+  ASSERT_NE(markers, nullptr);
+  EXPECT_EQ(markers->max, 1);
+  EXPECT_EQ(markers->flexible_min, 1);
+  EXPECT_NE(FindHandler(27), nullptr);
+  const protocol::ApiVersionRange* producers = protocol::FindApi(61);  // DescribeProducers
+  ASSERT_NE(producers, nullptr);
+  EXPECT_EQ(producers->max, 0);
+  EXPECT_EQ(producers->flexible_min, 0);
+  EXPECT_NE(FindHandler(61), nullptr);
+  const protocol::ApiVersionRange* end_txn = protocol::FindApi(26);  // EndTxn
+  ASSERT_NE(end_txn, nullptr);
+  EXPECT_EQ(end_txn->max, 3);
+  EXPECT_EQ(end_txn->flexible_min, 3);
+  EXPECT_NE(FindHandler(26), nullptr);
+  // A codec without a handler: AlterPartition (ISR changes go through ZooKeeper).
+  const protocol::ApiVersionRange* any = protocol::FindAnyApi(56);
   ASSERT_NE(any, nullptr);
   EXPECT_FALSE(any->advertised);
-  EXPECT_EQ(protocol::FindApi(26), nullptr);
-  EXPECT_EQ(FindHandler(26), nullptr);
+  EXPECT_EQ(protocol::FindApi(56), nullptr);
+  EXPECT_EQ(FindHandler(56), nullptr);
 }
 
 }  // namespace

@@ -115,14 +115,29 @@ class Partition : public std::enable_shared_from_this<Partition> {
   Result<log::AppendResult> AppendRecordsToLeader(
       uint8_t* data, size_t size, int16_t acks, int32_t min_insync_replicas,
       log::AppendOrigin origin = log::AppendOrigin::kClient);
+  // WriteTxnMarkers: the transaction coordinator's COMMIT/ABORT marker for `producer_id`
+  // (Log::AppendTxnMarkerAsLeader), with acks=all's rules (Kafka appends markers with
+  // requiredAcks=-1): at least min_insync_replicas in the ISR before anything is written, then
+  // the caller waits with CheckReplicated. Errors: kNotLeader, kUnavailable, kFenced
+  // (INVALID_PRODUCER_EPOCH), kStale (TRANSACTION_COORDINATOR_FENCED), the Log's own.
+  Result<log::AppendResult> AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                            int32_t coordinator_epoch, bool commit,
+                                            int32_t min_insync_replicas);
   // acks=all: has every ISR member reached `required_offset` (last appended offset + 1)?
   // `append_leader_epoch` is the leader epoch the append ran under (kNotLeader if this broker
   // stopped leading since, even if it leads again).
   ReplicationStatus CheckReplicated(int64_t required_offset, int32_t min_insync_replicas,
                                     int32_t append_leader_epoch) const;
-  // Reads for a consumer: up to the high watermark.
-  Result<log::ReadResult> Read(int64_t offset, int32_t max_bytes, bool min_one_message,
-                               std::optional<int32_t> current_leader_epoch) const;
+  // Reads for a consumer: up to the high watermark, or for read_committed (kTxnCommitted) up to
+  // the last stable offset, with the aborted transactions of the range.
+  Result<log::ReadResult> Read(
+      int64_t offset, int32_t max_bytes, bool min_one_message,
+      std::optional<int32_t> current_leader_epoch,
+      log::FetchIsolation isolation = log::FetchIsolation::kHighWatermark) const;
+  // The log's last stable offset: min(first unstable offset, high watermark). It moves when the
+  // high watermark does (a marker replicated), so the high watermark's notification wakes
+  // read_committed long polls too.
+  int64_t LastStableOffset() const { return log_->LastStableOffset(); }
   // Reads for a follower and records its position (fetch_offset = its LEO): may grow the ISR
   // and advance the high watermark (read.high_watermark is the HW after that).
   // Errors: kNotLeader (also for a broker not among the replicas), kStale/kNotFound (epoch
@@ -168,6 +183,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   };
 
   std::string Prefix() const;
+  // A leader append under the leadership check (shared leaderIsrUpdateLock, role checked, the
+  // min ISR for acks=-1), then the high watermark update. `append(leader_epoch)` does the Log
+  // call (a template, defined in partition.cc: no std::function on the produce path).
+  template <typename AppendFn>
+  Result<log::AppendResult> AppendAsLeaderChecked(int16_t acks, int32_t min_insync_replicas,
+                                                  const AppendFn& append);
   Status CheckLeaderEpochLocked(std::optional<int32_t> current_leader_epoch) const;
   Status CheckFollowerEpochLocked(int32_t leader_epoch) const;
   // Recomputes the HW from the (maximal) ISR; true when it moved.

@@ -2,7 +2,8 @@
 // GroupCoordinator: Kafka's classic group coordinator (GroupCoordinator + GroupMetadataManager
 // in Kafka's core/coordinator/group): the group membership protocol (JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup, with KIP-394 member ids, KIP-345 static membership and batch leave),
-// committed offsets (OffsetCommit/OffsetFetch/OffsetDelete), and group administration
+// committed offsets (OffsetCommit/OffsetFetch/OffsetDelete), transactional offset commits
+// (TxnOffsetCommit, pending until the producer's transaction marker), and group administration
 // (ListGroups, DescribeGroups, DeleteGroups). Group state and offsets are persisted in
 // __consumer_offsets through an OffsetsLog; each group lives in partition
 // PartitionForGroup(group) and is served by the broker leading that partition.
@@ -27,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,6 +117,20 @@ struct OffsetCommitParams {
 };
 using OffsetCommitCallback = std::function<void(std::map<TopicPartition, ErrorCode>)>;
 
+// TxnOffsetCommit: offsets committed inside the transaction of `producer_id`.
+struct TxnOffsetCommitParams {
+  std::string group_id;
+  std::string transactional_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  // v3+ (KIP-447): the consumer's group generation and member, checked as OffsetCommit does;
+  // older versions send -1 / "" / nullopt and are not checked.
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::map<TopicPartition, OffsetAndMetadata> offsets;  // commit_timestamp -1: now
+};
+
 struct FetchedOffset {
   int64_t offset = -1;
   int32_t leader_epoch = -1;
@@ -189,9 +205,25 @@ class GroupCoordinator {
 
   // Offsets.
   void CommitOffsets(OffsetCommitParams params, OffsetCommitCallback done);
-  // `partitions` nullopt: every committed offset of the group.
+  // Kafka's handleTxnCommitOffsets: appends the offsets as one transactional batch (the
+  // producer's id and epoch, base sequence 0) to the group's partition and, once replicated,
+  // keeps them pending for (group, producer) until HandleTxnCompletion. A group that does not
+  // exist is created empty. `done` as for CommitOffsets.
+  void CommitTxnOffsets(TxnOffsetCommitParams params, OffsetCommitCallback done);
+  // The WriteTxnMarkers hook (Kafka's onTransactionCompleted): COMMIT (`commit`) or ABORT
+  // markers of `producer_id` are replicated in __consumer_offsets partitions
+  // `offsets_partitions`. Commit makes the producer's pending offsets of the groups in those
+  // partitions their committed offsets; abort drops them. Partitions this broker does not
+  // coordinate are ignored; for one still loading the completion is applied once it loaded.
+  // Does not block; callable from any thread.
+  void HandleTxnCompletion(int64_t producer_id, const std::vector<int32_t>& offsets_partitions,
+                           bool commit);
+  // `partitions` nullopt: every committed offset of the group. `require_stable` (OffsetFetch
+  // v7+, KIP-447): a partition with a commit in flight or awaiting its transaction's marker
+  // answers UNSTABLE_OFFSET_COMMIT instead of an offset.
   OffsetFetchResult FetchOffsets(const std::string& group_id,
-                                 const std::optional<std::vector<TopicPartition>>& partitions);
+                                 const std::optional<std::vector<TopicPartition>>& partitions,
+                                 bool require_stable = false);
   OffsetDeleteResult DeleteOffsets(const std::string& group_id,
                                    const std::vector<TopicPartition>& partitions);
 
@@ -213,6 +245,8 @@ class GroupCoordinator {
   struct OwnedPartition {
     PartitionState state = PartitionState::kLoading;
     uint64_t load_id = 0;
+    // Transaction completions (producer id, commit) that arrived while loading.
+    std::vector<std::pair<int64_t, bool>> txn_completions;
   };
   using GroupPtr = std::shared_ptr<GroupMetadata>;
 
@@ -263,6 +297,16 @@ class GroupCoordinator {
                         std::function<void(ErrorCode)> done, Deferred* d);
   void AppendLocked(int32_t partition, std::vector<GroupRecord> records,
                     std::function<void(ErrorCode)> done, Deferred* d);
+  // Appends a built batch; `done` gets the log's status and the batch's base offset.
+  void AppendBatchLocked(int32_t partition, std::string batch,
+                         std::function<void(Status, int64_t)> done, Deferred* d);
+  // Kafka's validateOffsetCommit (nullopt: the commit may proceed).
+  std::optional<ErrorCode> ValidateOffsetCommitLocked(const GroupMetadata& g, int32_t generation_id,
+                                                      const std::string& member_id,
+                                                      const std::optional<std::string>& instance_id,
+                                                      bool transactional) const;
+  // Completes the producer's pending offsets of the groups in `partition`.
+  void CompleteTxnLocked(int64_t producer_id, int32_t partition, bool commit);
   // Writes tombstones for removed offsets (and the group, if it became Dead).
   void CleanupGroupMetadataLocked(const GroupPtr& g, const std::vector<TopicPartition>& removed,
                                   Deferred* d);
@@ -270,6 +314,8 @@ class GroupCoordinator {
   void UnloadPartitionLocked(int32_t partition, Deferred* d);
   void ExpireOffsetsLocked(Deferred* d);
   static ErrorCode StorageError(const Status& s);
+  // Kafka's maybeConvertOffsetCommitError for a TxnOffsetCommit append.
+  static ErrorCode TxnOffsetCommitError(const Status& s);
 
   void RunBackground();
   void Post(std::function<void()> task);
@@ -281,6 +327,8 @@ class GroupCoordinator {
   mutable std::mutex mu_;
   std::map<int32_t, OwnedPartition> partitions_;
   std::map<std::string, GroupPtr> groups_;
+  // Groups with pending transactional offsets, by producer id (Kafka's openGroupsForProducer).
+  std::map<int64_t, std::set<std::string>> producer_groups_;
   uint64_t next_load_id_ = 1;
   int64_t next_retention_check_ms_ = 0;
   bool shutdown_ = false;

@@ -226,7 +226,58 @@ class GroupMetadata {
   std::map<TopicPartition, OffsetAndMetadata>& offsets() { return offsets_; }
   const std::map<TopicPartition, OffsetAndMetadata>& offsets() const { return offsets_; }
   std::map<TopicPartition, int>& pending_offset_commits() { return pending_offset_commits_; }
-  bool HasOffsets() const { return !offsets_.empty() || !pending_offset_commits_.empty(); }
+  bool HasOffsets() const {
+    return !offsets_.empty() || !pending_offset_commits_.empty() || !pending_txn_offsets_.empty();
+  }
+  // Log position of the batch that wrote the committed offset of `tp` (-1: unknown). Kafka
+  // compares these (CommitRecordMetadataAndOffset.olderThan) so that, of a regular and a
+  // transactional commit, the one later in the log wins whatever completes first.
+  int64_t OffsetBatchPosition(const TopicPartition& tp) const;
+  // Sets the committed offset of `tp` written by the batch at `batch_offset`, unless the
+  // current one was written later in the log. True if it was set.
+  bool PutOffsetIfNewer(const TopicPartition& tp, const OffsetAndMetadata& v, int64_t batch_offset);
+  // Drops the committed offset of `tp` and every pending (regular or transactional) commit of
+  // it (Kafka's removeOffsets); true if there was a committed offset.
+  bool RemoveOffset(const TopicPartition& tp);
+
+  // --- transactional offset commits (Kafka's pendingTransactionalOffsetCommits) ---
+  // An offset committed inside a transaction: invisible to fetches until the producer's
+  // COMMIT marker lands in this group's __consumer_offsets partition, dropped on ABORT.
+  struct PendingTxnOffset {
+    OffsetAndMetadata offset;
+    int64_t batch_offset = -1;  // the log position of its batch; -1 while being appended
+    // While being appended: the appended offset of the same transaction it replaces, kept
+    // for the case the append fails (a stale epoch, lost leadership).
+    std::optional<OffsetAndMetadata> replaced;
+    int64_t replaced_batch_offset = -1;
+  };
+  using PendingTxnOffsets = std::map<TopicPartition, PendingTxnOffset>;
+  const std::map<int64_t, PendingTxnOffsets>& pending_txn_offsets() const {
+    return pending_txn_offsets_;
+  }
+  bool HasPendingTxnOffsetsFrom(int64_t producer_id) const {
+    return pending_txn_offsets_.count(producer_id) != 0;
+  }
+  // A regular commit in flight or a transactional one awaiting its marker (KIP-447's
+  // UNSTABLE_OFFSET_COMMIT for OffsetFetch with require_stable).
+  bool HasPendingOffsetCommits(const TopicPartition& tp) const;
+  // Stages `v` for `tp` of `producer_id` (before its batch is appended).
+  void PrepareTxnOffsetCommit(int64_t producer_id, const TopicPartition& tp,
+                              const OffsetAndMetadata& v);
+  // The staged `v` reached the log at `batch_offset` (ignored if it was replaced or completed).
+  void OnTxnOffsetCommitAppend(int64_t producer_id, const TopicPartition& tp,
+                               const OffsetAndMetadata& v, int64_t batch_offset);
+  // The append of the staged `v` failed: unstage it (back to the offset it replaced, if any).
+  void FailPendingTxnOffsetCommit(int64_t producer_id, const TopicPartition& tp,
+                                  const OffsetAndMetadata& v);
+  // Restores a pending transactional offset read from the log (loading).
+  void LoadPendingTxnOffset(int64_t producer_id, const TopicPartition& tp,
+                            const OffsetAndMetadata& v, int64_t batch_offset);
+  // The producer's transaction ended: commit moves its pending offsets into the committed
+  // ones (each unless a later record in the log committed that partition), abort drops them.
+  // Returns the number of offsets committed. An offset whose batch is still being appended
+  // is not committed (Kafka treats that as an illegal state; see the .cc).
+  size_t CompletePendingTxnOffsetCommit(int64_t producer_id, bool commit);
   // Kafka's removeExpiredOffsets (offsets.retention.minutes, KIP-211): removes and returns the
   // offsets whose retention has passed, counted from the moment the group became Empty (or
   // from the commit for standalone groups and for topics a stable consumer group no longer
@@ -264,7 +315,9 @@ class GroupMetadata {
   int32_t sync_generation_ = -1;
 
   std::map<TopicPartition, OffsetAndMetadata> offsets_;
-  std::map<TopicPartition, int> pending_offset_commits_;  // in-flight commits per partition
+  std::map<TopicPartition, int> pending_offset_commits_;      // in-flight commits per partition
+  std::map<TopicPartition, int64_t> offset_positions_;        // batch offset behind offsets_[tp]
+  std::map<int64_t, PendingTxnOffsets> pending_txn_offsets_;  // by producer id
 };
 
 // Topics of a ConsumerProtocolSubscription (read as its v0 prefix, as Kafka does); nullopt

@@ -76,5 +76,16 @@ struct GroupRecord {
 // An uncompressed RecordBatch v2 holding `records` (offsets assigned by the log), timestamps
 // `timestamp_ms` (CreateTime, as Kafka's coordinator writes).
 std::string BuildGroupRecordBatch(const std::vector<GroupRecord>& records, int64_t timestamp_ms);
+// The same as one transactional batch of `producer_id`/`producer_epoch` with base sequence 0,
+// as Kafka's storeOffsets writes a TxnOffsetCommit.
+std::string BuildTxnOffsetCommitBatch(const std::vector<GroupRecord>& records, int64_t timestamp_ms,
+                                      int64_t producer_id, int16_t producer_epoch);
+
+// The key of a control record (transaction marker): int16 version, int16 type. Kafka's
+// ControlRecordType; types other than ABORT and COMMIT read as kUnknown.
+enum class ControlRecordType : int16_t { kAbort = 0, kCommit = 1, kUnknown = -1 };
+std::string EncodeControlRecordKey(ControlRecordType type);
+// False for a key too short or with a negative version.
+bool DecodeControlRecordKey(std::string_view bytes, ControlRecordType* out);
 
 }  // namespace gregor::group

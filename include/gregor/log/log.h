@@ -1,6 +1,14 @@
 #pragma once
 // Log: one partition's log on disk, `<log.dir>/<topic>-<partition>`, in Kafka's exact layout
-// (20-digit segment files .log/.index/.timeindex, leader-epoch-checkpoint, partition.metadata).
+// (20-digit segment files .log/.index/.timeindex/.txnindex, .snapshot files,
+// leader-epoch-checkpoint, partition.metadata).
+//
+// Transactions: the producer state tracks open transactions; the last stable offset (LSO) is
+// the first offset of the oldest transaction not yet both decided (its marker written) and
+// replicated (its marker below the high watermark), capped by the high watermark, as Kafka's
+// UnifiedLog. An ABORT marker records the aborted transaction in the .txnindex of the segment it
+// lands in (leader, follower and recovery alike); read_committed fetches read below the LSO and
+// list the aborted transactions of the range from those indexes.
 //
 // Owner: the LogManager (shared with Partition and in-flight fetches through shared_ptr).
 // Threads: thread-safe. One internal mutex guards appends, roll, truncation, retention and
@@ -27,6 +35,7 @@
 #include "gregor/base/file_region.h"
 #include "gregor/base/ids.h"
 #include "gregor/base/status.h"
+#include "gregor/log/aborted_txn.h"
 #include "gregor/log/log_config.h"
 #include "gregor/log/producer_state.h"
 
@@ -52,11 +61,19 @@ struct AppendResult {
   bool duplicate = false;
 };
 
+// How far a read may go (Kafka's FetchIsolation): a follower to the log end, a consumer to the
+// high watermark, a read_committed consumer to the last stable offset.
+enum class FetchIsolation { kLogEnd, kHighWatermark, kTxnCommitted };
+
 struct ReadResult {
   std::vector<gregor::FileRegion> regions;  // whole batches, in offset order
   int64_t high_watermark = 0;
+  int64_t last_stable_offset = 0;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
+  // kTxnCommitted reads: the aborted transactions overlapping the range read, oldest marker
+  // first (what Fetch returns as aborted_transactions).
+  std::vector<AbortedTxn> aborted_txns;
   size_t bytes() const;
 };
 
@@ -80,6 +97,7 @@ struct CleanerView {
   int64_t log_start_offset = 0;
   int64_t active_base_offset = 0;
   int64_t high_watermark = 0;
+  int64_t last_stable_offset = 0;
   int64_t log_end_offset = 0;
   uint64_t generation = 0;  // changes when a truncation rewrites history under the cleaner
   LogConfig config;
@@ -122,9 +140,25 @@ class Log {
   // kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log goes offline).
   Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
                                       AppendOrigin origin = AppendOrigin::kClient);
+  // With AppendOrigin::kCoordinator, batches with a producer id have only their epoch checked,
+  // and control batches (transaction markers) are accepted with the checks of
+  // AppendTxnMarkerAsLeader.
+  //
+  // A transaction marker as the transaction coordinator writes it through WriteTxnMarkers: a
+  // control batch (transactional + control attributes, base sequence -1, timestamp now) holding
+  // one record, key = int16 version 0 + int16 type (0 ABORT, 1 COMMIT), value = int16 version 0
+  // + int32 coordinator epoch (Kafka's EndTransactionMarker). Closes the producer's open
+  // transaction, if any; an ABORT records it in the active segment's .txnindex. Errors: kFenced
+  // (INVALID_PRODUCER_EPOCH: `producer_epoch` is older than the producer's), kStale
+  // (TRANSACTION_COORDINATOR_FENCED: `coordinator_epoch` is older than the last marker's of
+  // this producer), and the append's own.
+  Result<AppendResult> AppendTxnMarkerAsLeader(int64_t producer_id, int16_t producer_epoch,
+                                               int32_t coordinator_epoch, bool commit,
+                                               int32_t leader_epoch);
   // Appends batches that already carry offsets (replication); the first must start at LEO.
-  // Producer state follows them without validation. Errors as above, plus kOutOfRange when the
-  // offsets do not continue the log.
+  // Producer state follows them without validation (markers included: an ABORT is recorded in
+  // the .txnindex as on the leader). Errors as above, plus kOutOfRange when the offsets do not
+  // continue the log.
   Result<AppendResult> AppendAsFollower(uint8_t* data, size_t size);
 
   // Reads whole batches starting from the batch containing `offset`, at most max_bytes (but at
@@ -133,6 +167,15 @@ class Log {
   // offset > LEO or < log start -> kOutOfRange.
   Result<ReadResult> Read(int64_t offset, int32_t max_bytes, int64_t max_offset,
                           bool min_one_message) const;
+  // The same, up to where `isolation` allows (taken with the read's snapshot); kTxnCommitted
+  // also fills aborted_txns for the range [offset, end of the last batch read).
+  Result<ReadResult> Read(int64_t offset, int32_t max_bytes, FetchIsolation isolation,
+                          bool min_one_message) const;
+  // The aborted transactions overlapping [fetch_offset, upper_bound_offset), from the .txnindex
+  // of the segment holding fetch_offset and the following ones until an entry's LSO shows no
+  // later one can overlap (Kafka's collectAbortedTransactions). Memory only.
+  std::vector<AbortedTxn> CollectAbortedTxns(int64_t fetch_offset,
+                                             int64_t upper_bound_offset) const;
   // ListOffsets: first batch whose max timestamp >= timestamp (offset = that batch's base
   // offset, as Kafka reports for v2). -1 = latest (LEO), -2 = earliest (log start).
   // kNotFound when no record is that new.
@@ -144,8 +187,16 @@ class Log {
   // appended to, whose index and recent pages are resident (Fetch serves them inline).
   int64_t ActiveSegmentBaseOffset() const;
   int64_t HighWatermark() const;
-  // Clamped to [log start, LEO]. The caller (Partition) owns the HW policy.
+  // Clamped to [log start, LEO]. The caller (Partition) owns the HW policy. Transactions whose
+  // marker it passes become stable: the LSO moves with it.
   void SetHighWatermark(int64_t hw);
+  // min(first unstable offset, HW); the HW when no transaction is open or unreplicated. The
+  // first unstable offset of a transaction that began below the log start counts from the log
+  // start (Kafka). Followers compute it the same way from the leader's HW.
+  int64_t LastStableOffset() const;
+  // The first offset of the oldest open or not yet replicated transaction, at least the log
+  // start (nullopt: none).
+  std::optional<int64_t> FirstUnstableOffset() const;
   int64_t RecoveryPoint() const;
   // Total bytes of all segments.
   int64_t Size() const;
@@ -197,14 +248,16 @@ class Log {
   // Inactive segments and offsets, for choosing and cleaning a range without the mutex
   // (inactive segments never change except by truncation, which bumps `generation`).
   CleanerView ViewForCleaning() const;
+  // Every .txnindex entry of `segment` (one of ViewForCleaning's), for its cleaned copy.
+  std::vector<AbortedTxn> AbortedTxnsOf(const std::shared_ptr<LogSegment>& segment) const;
   // Swaps in a cleaned segment written as `<B>.log.cleaned` (+ .index.cleaned,
-  // .timeindex.cleaned, complete and fsynced; B = old[0]'s base) in place of the consecutive
-  // inactive segments `old`, Kafka's replaceSegments: the .cleaned files are renamed to .swap,
-  // the old segments to .deleted (removed after file.delete.delay.ms), then the .swap files to
-  // their final names; a crash at any step is completed or undone by Open. Errors: kStale
-  // (nothing done, the .cleaned files removed) when the log was closed or truncated since
-  // `generation`, or an old segment is gone (retention); kIOError (the log goes offline when
-  // the swap could not be completed in memory).
+  // .timeindex.cleaned and, when any, .txnindex.cleaned, complete and fsynced; B = old[0]'s
+  // base) in place of the consecutive inactive segments `old`, Kafka's replaceSegments: the
+  // .cleaned files are renamed to .swap, the old segments to .deleted (removed after
+  // file.delete.delay.ms), then the .swap files to their final names; a crash at any step is
+  // completed or undone by Open. Errors: kStale (nothing done, the .cleaned files removed)
+  // when the log was closed or truncated since `generation`, or an old segment is gone
+  // (retention); kIOError (the log goes offline when the swap could not be completed in memory).
   Status ReplaceSegments(const std::shared_ptr<LogSegment>& cleaned,
                          const std::vector<std::shared_ptr<LogSegment>>& old, uint64_t generation);
 
@@ -238,6 +291,20 @@ class Log {
   // after it up to LEO (open, truncation). `clean_shutdown_shortcut`: a log closed cleanly
   // without any snapshot (written before gregor kept producer state) is not replayed.
   Status LoadProducerStateLocked(bool clean_shutdown_shortcut);
+  // Load: the producer state of the log below `offset` (every segment loaded so far lies below
+  // it), for recovering the segment based there.
+  Status LoadProducerStateBeforeLocked(int64_t log_start_offset, int64_t offset);
+  // Feeds the batches from `from` on, of the segments loaded, to the producer state (no
+  // .txnindex writes: those entries exist already).
+  Status ReplayProducerStateLocked(int64_t from);
+  // Records the transactions an append's markers completed (.txnindex of `segment`, LSO).
+  Status CompleteTxnsLocked(LogSegment* segment, const std::vector<CompletedTxn>& completed);
+  int64_t LastStableOffsetLocked() const;
+  std::optional<int64_t> FirstUnstableOffsetLocked() const;
+  void CollectAbortedTxnsLocked(int64_t fetch_offset, int64_t upper_bound_offset,
+                                std::vector<AbortedTxn>* out) const;
+  Result<ReadResult> ReadImpl(int64_t offset, int32_t max_bytes, std::optional<int64_t> max_offset,
+                              FetchIsolation isolation, bool min_one_message) const;
   // Snapshot at LEO (roll, close); a failure is logged, the state is rebuilt from the log.
   void TakeProducerSnapshotLocked();
 

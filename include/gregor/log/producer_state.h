@@ -9,6 +9,13 @@
 // batches, followers from replicated batches, recovery by replaying batch headers past the latest
 // snapshot, so a new leader deduplicates retries first sent to the old one.
 //
+// Transactions (Kafka's ongoingTxns / unreplicatedTxns): the open transactions of the partition
+// by first offset, and those a marker completed at or above the high watermark. The first
+// offset of either is the first unstable offset; the Log's last stable offset is the smaller of
+// it and the high watermark. Completing a transaction is two steps, as in Kafka: the caller asks
+// LastStableOffset(txn) for the LSO to record in the .txnindex of an aborted one, then calls
+// CompleteTxn.
+//
 // Snapshot file (big-endian): int16 version (1), uint32 CRC-32C of every byte after it,
 // int32 entry count, then per producer: int64 producer id, int16 epoch, int32 last sequence,
 // int64 last offset, int32 offset delta (last - first offset of the last batch), int64 timestamp,
@@ -25,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "gregor/base/ids.h"
@@ -87,6 +95,7 @@ enum class ProducerCheck {
   kOutOfOrderSequence,  // OUT_OF_ORDER_SEQUENCE_NUMBER
   kInvalidEpoch,        // INVALID_PRODUCER_EPOCH: older than the producer's current epoch
   kInvalidTxnState,     // INVALID_TXN_STATE: a non-transactional write inside a transaction
+  kCoordinatorFenced,   // TRANSACTION_COORDINATOR_FENCED: a marker from an older coordinator
 };
 
 class ProducerStateManager {
@@ -113,9 +122,31 @@ class ProducerStateManager {
   // The marker of a whole control batch at `batch` (nullopt: not a control batch, or empty).
   static std::optional<Marker> ParseMarker(const uint8_t* batch,
                                            const protocol::RecordBatchHeader& h);
-  // Applies the staged updates once the batches are written; `end_offset` is the new LEO.
-  // Returns the transactions the staged markers completed.
+  // Checks a transaction marker a coordinator writes as leader at `offset` and stages it
+  // (Kafka's appendEndTxnMarker): kInvalidEpoch when its producer epoch is older than the
+  // producer's, kCoordinatorFenced when its coordinator epoch is older than the last marker's.
+  ProducerCheck CheckAndStageMarker(const protocol::RecordBatchHeader& h, const Marker& marker,
+                                    int64_t offset, std::string* why);
+  // Applies the staged updates once the batches are written; `end_offset` is the new LEO. The
+  // transactions the staged batches started become ongoing. Returns the transactions the staged
+  // markers completed, in log order: pass each to LastStableOffset and then CompleteTxn.
   std::vector<CompletedTxn> CommitAppend(int64_t end_offset);
+
+  // ---- transactions ----
+  // The LSO to record with a completed transaction (before CompleteTxn): the first offset of
+  // the oldest other open transaction, else the marker's offset + 1 (Kafka's lastStableOffset).
+  int64_t LastStableOffset(const CompletedTxn& txn) const;
+  // Moves a transaction from ongoing to completed-but-unreplicated.
+  void CompleteTxn(const CompletedTxn& txn);
+  // Completed transactions whose marker is below `high_watermark` are stable.
+  void OnHighWatermarkUpdated(int64_t high_watermark);
+  // Completed transactions whose marker is below the new log start are forgotten.
+  void OnLogStartOffsetIncremented(int64_t log_start_offset);
+  // The first offset of the oldest open or unreplicated transaction (nullopt: none).
+  std::optional<int64_t> FirstUnstableOffset() const;
+  // The first offset of the oldest open transaction (nullopt: none).
+  std::optional<int64_t> FirstUndecidedOffset() const;
+  size_t ongoing_txn_count() const { return ongoing_txns_.size(); }
 
   // ---- state ----
   const ProducerStateEntry* Find(int64_t producer_id) const;
@@ -153,6 +184,11 @@ class ProducerStateManager {
   Status ScanSnapshots();
   Status DeleteSnapshot(int64_t offset);
   ProducerStateEntry* StagedEntry(int64_t producer_id);
+  // The state change of a marker at `offset` (validated or replicated).
+  void StageMarker(ProducerStateEntry* e, const protocol::RecordBatchHeader& h,
+                   const Marker& marker, int64_t offset);
+  // Forgets every open and completed transaction, then takes the open ones from producers_.
+  void RebuildOngoingTxns();
 
   const std::string dir_;
   const gregor::TopicPartition tp_;
@@ -162,6 +198,12 @@ class ProducerStateManager {
   // Pending updates of the current append (reused: no allocation once warm).
   std::vector<ProducerStateEntry> staged_;
   std::vector<CompletedTxn> staged_completed_;
+  std::vector<std::pair<int64_t, int64_t>> staged_started_;  // (first offset, producer id)
+  // Open transactions: first offset -> producer id (Kafka's ongoingTxns).
+  std::map<int64_t, int64_t> ongoing_txns_;
+  // Completed transactions whose marker is not yet below the high watermark: first offset ->
+  // (producer id, marker offset) (Kafka's unreplicatedTxns).
+  std::map<int64_t, std::pair<int64_t, int64_t>> unreplicated_txns_;
 };
 
 }  // namespace gregor::log

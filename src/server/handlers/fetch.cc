@@ -1,8 +1,10 @@
-// Fetch (1): read partitions for consumers (up to the high watermark) and
-// for follower replicas (replica_id >= 0: up to the log end, recording the
-// follower's position, with KIP-320 divergence checks), with long polling on
-// max.wait.ms / min.bytes (Kafka's DelayedFetch). Records are sent as file
-// regions (sendfile) without being copied.
+// Fetch (1): read partitions for consumers (up to the high watermark, or for
+// isolation_level=1, READ_COMMITTED, up to the last stable offset with the
+// aborted transactions of the range from the .txnindex files) and for follower
+// replicas (replica_id >= 0: up to the log end, recording the follower's
+// position, with KIP-320 divergence checks), with long polling on max.wait.ms /
+// min.bytes (Kafka's DelayedFetch). Records are sent as file regions (sendfile)
+// without being copied.
 #include "gregor/protocol/messages/fetch.h"
 
 #include <glog/logging.h>
@@ -28,6 +30,10 @@ struct Attempt {
 Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version) {
   Attempt a;
   int64_t budget = version >= 3 ? in.max_bytes : INT32_MAX;
+  // Kafka's FetchIsolation: followers read to the log end whatever the request says.
+  const bool read_committed = version >= 4 && in.isolation_level == 1 && in.replica_id < 0;
+  const log::FetchIsolation isolation =
+      read_committed ? log::FetchIsolation::kTxnCommitted : log::FetchIsolation::kHighWatermark;
   for (const auto& topic : in.topics) {
     auto& tr = a.response.responses.emplace_back();
     tr.topic = topic.topic;
@@ -37,6 +43,7 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       pr.high_watermark = -1;
       pr.last_stable_offset = -1;
       pr.log_start_offset = -1;
+      pr.aborted_transactions.reset();
       TopicPartition tp{topic.topic, fp.partition};
       auto partition = ctx.replicas->GetPartition(tp);
       if (!partition) {
@@ -71,7 +78,7 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
           pr.diverging_epoch.epoch = fr->diverging_epoch->leader_epoch;
           pr.diverging_epoch.end_offset = fr->diverging_epoch->end_offset;
           pr.high_watermark = fr->read.high_watermark;
-          pr.last_stable_offset = pr.high_watermark;
+          pr.last_stable_offset = log->LastStableOffset();
           pr.log_start_offset = fr->read.log_start_offset;
           a.has_error = true;
           continue;
@@ -82,10 +89,10 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
           read = fr.status();
         }
       } else {
-        read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch);
+        read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch, isolation);
       }
       pr.high_watermark = log->HighWatermark();
-      pr.last_stable_offset = pr.high_watermark;
+      pr.last_stable_offset = log->LastStableOffset();
       pr.log_start_offset = log->LogStartOffset();
       if (!read.ok()) {
         pr.error_code = static_cast<int16_t>(ReadError(read.status()));
@@ -93,9 +100,16 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
         continue;
       }
       pr.high_watermark = read->high_watermark;
-      pr.last_stable_offset = read->high_watermark;
+      pr.last_stable_offset = read->last_stable_offset;
       pr.log_start_offset = read->log_start_offset;
-      if (version >= 4) pr.aborted_transactions.emplace();  // none: no transactions yet
+      // Kafka lists aborted transactions for READ_COMMITTED only (possibly none); otherwise null.
+      if (read_committed) {
+        auto& aborted = pr.aborted_transactions.emplace();
+        aborted.reserve(read->aborted_txns.size());
+        for (const log::AbortedTxn& t : read->aborted_txns) {
+          aborted.push_back({t.producer_id, t.first_offset});
+        }
+      }
       size_t n = read->bytes();
       pr.records.files = std::move(read->regions);
       a.bytes += static_cast<int64_t>(n);

@@ -1,12 +1,16 @@
-// FindCoordinator (10): which broker coordinates a group (Kafka's
-// handleFindCoordinatorRequest). The group's coordinator is the leader of its
-// __consumer_offsets partition; the topic is created on first use
-// (offsets.topic.num.partitions, offsets.topic.replication.factor capped by
-// the live brokers), answering COORDINATOR_NOT_AVAILABLE until it is online.
+// FindCoordinator (10): which broker coordinates a group or a transactional id (Kafka's
+// handleFindCoordinatorRequest). A group's coordinator is the leader of its
+// __consumer_offsets partition, a transactional id's the leader of its __transaction_state
+// partition; each topic is created on first use (offsets.topic.* / transaction.state.log.*,
+// the replication factor capped by the live brokers), answering COORDINATOR_NOT_AVAILABLE until
+// it is online.
 #include "gregor/protocol/messages/find_coordinator.h"
 
 #include <glog/logging.h>
 
+#include <map>
+
+#include "gregor/txn/transaction_coordinator.h"
 #include "server/handlers/group_handlers.h"
 #include "server/topic_admin.h"
 
@@ -17,6 +21,7 @@ namespace {
 using protocol::ErrorCode;
 
 constexpr int8_t kGroupKeyType = 0;
+constexpr int8_t kTransactionKeyType = 1;
 
 struct Found {
   ErrorCode error = ErrorCode::kNone;
@@ -25,44 +30,68 @@ struct Found {
   int32_t port = -1;
 };
 
-// Creates __consumer_offsets with Kafka's internal-topic settings. Blocking (ZooKeeper).
-void CreateOffsetsTopic(ServerContext& ctx) {
+// An internal topic with Kafka's settings for it. Blocking (ZooKeeper).
+struct InternalTopic {
+  std::string name;
+  int32_t partitions;
+  int64_t replication_factor;
+  std::map<std::string, std::string> configs;
+};
+
+InternalTopic OffsetsTopic(const config::BrokerConfig& c) {
+  return {group::kOffsetsTopic,
+          c.offsets_topic_num_partitions,
+          c.offsets_topic_replication_factor,
+          {{"cleanup.policy", "compact"},
+           {"segment.bytes", std::to_string(c.offsets_topic_segment_bytes)}}};
+}
+
+// Kafka's TransactionStateManager.transactionTopicConfigs.
+InternalTopic TransactionStateTopic(const config::BrokerConfig& c) {
+  return {txn::kTransactionStateTopicName,
+          c.transaction_state_log_num_partitions,
+          c.transaction_state_log_replication_factor,
+          {{"cleanup.policy", "compact"},
+           {"min.insync.replicas", std::to_string(c.transaction_state_log_min_isr)},
+           {"segment.bytes", std::to_string(c.transaction_state_log_segment_bytes)},
+           {"unclean.leader.election.enable", "false"}}};
+}
+
+void CreateInternalTopic(ServerContext& ctx, const InternalTopic& t) {
   TopicCreation tc;
-  tc.name = group::kOffsetsTopic;
-  tc.num_partitions = ctx.config->offsets_topic_num_partitions;
+  tc.name = t.name;
+  tc.num_partitions = t.partitions;
   int64_t live = static_cast<int64_t>(ctx.metadata->Get()->brokers.size());
-  int64_t rf =
-      std::min<int64_t>(ctx.config->offsets_topic_replication_factor, std::max<int64_t>(live, 1));
+  int64_t rf = std::min<int64_t>(t.replication_factor, std::max<int64_t>(live, 1));
   rf = std::min<int64_t>(rf, ctx.max_replication_factor);
-  if (rf < ctx.config->offsets_topic_replication_factor) {
+  if (rf < t.replication_factor) {
     // Kafka caps it the same way (with a warning) so a small cluster can still have groups.
-    LOG(WARNING) << "[FindCoordinator] offsets.topic.replication.factor is "
-                 << ctx.config->offsets_topic_replication_factor << " but only " << live
-                 << " broker(s) are alive: creating " << group::kOffsetsTopic
-                 << " with replication factor " << rf;
+    LOG(WARNING) << "[FindCoordinator] the replication factor of " << t.name << " is "
+                 << t.replication_factor << " but only " << live
+                 << " broker(s) are alive: creating it with replication factor " << rf;
   }
   tc.replication_factor = static_cast<int16_t>(rf);
-  tc.configs["cleanup.policy"] = "compact";
-  tc.configs["segment.bytes"] = std::to_string(ctx.config->offsets_topic_segment_bytes);
+  tc.configs = t.configs;
   AdminResult r = CreateTopic(ctx, tc, false);
   if (r.ok()) {
-    LOG(INFO) << "[FindCoordinator] created " << group::kOffsetsTopic << " with "
-              << tc.num_partitions << " partitions, replication factor " << rf;
+    LOG(INFO) << "[FindCoordinator] created " << t.name << " with " << tc.num_partitions
+              << " partitions, replication factor " << rf;
   } else if (r.error != ErrorCode::kTopicAlreadyExists) {
-    LOG(WARNING) << "[FindCoordinator] cannot create " << group::kOffsetsTopic << ": " << r.message;
+    LOG(WARNING) << "[FindCoordinator] cannot create " << t.name << ": " << r.message;
   }
 }
 
-Found Lookup(group::GroupCoordinator& gc, ServerContext& ctx, const std::string& key,
+// The leader of `partition` of `topic`, on the listener the request came in on.
+Found Lookup(ServerContext& ctx, const std::string& topic, int32_t partition,
              const std::string& listener) {
   Found f;
   auto md = ctx.metadata->Get();
-  auto t = md->topics.find(group::kOffsetsTopic);
+  auto t = md->topics.find(topic);
   if (t == md->topics.end()) {
     f.error = ErrorCode::kCoordinatorNotAvailable;
     return f;
   }
-  auto p = t->second.partitions.find(gc.PartitionFor(key));
+  auto p = t->second.partitions.find(partition);
   if (p == t->second.partitions.end() || p->second.leader < 0) {
     f.error = ErrorCode::kCoordinatorNotAvailable;
     return f;
@@ -96,18 +125,30 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
   }
 
   const bool group_keys = in.key_type == kGroupKeyType;
-  if (group_keys && !ctx.metadata->Get()->topics.count(group::kOffsetsTopic)) {
-    co_await ctx.run_blocking([&] { CreateOffsetsTopic(ctx); });
+  const bool txn_keys = in.key_type == kTransactionKeyType && ctx.txns != nullptr;
+  if (group_keys || txn_keys) {
+    InternalTopic topic =
+        group_keys ? OffsetsTopic(*ctx.config) : TransactionStateTopic(*ctx.config);
+    if (!ctx.metadata->Get()->topics.count(topic.name)) {
+      co_await ctx.run_blocking([&] { CreateInternalTopic(ctx, topic); });
+    }
   }
 
   std::vector<Found> found;
   for (const auto& key : keys) {
     Found f;
-    if (!group_keys) {
-      // No transaction coordinator yet; unknown key types are invalid.
-      f.error = in.key_type == 1 ? ErrorCode::kCoordinatorNotAvailable : ErrorCode::kInvalidRequest;
+    if (group_keys) {
+      f = Lookup(ctx, group::kOffsetsTopic, gc.PartitionFor(key), req.conn.listener_name);
+    } else if (txn_keys) {
+      if (key.empty()) {
+        f.error = ErrorCode::kInvalidRequest;
+      } else {
+        f = Lookup(ctx, txn::kTransactionStateTopicName, ctx.txns->PartitionFor(key),
+                   req.conn.listener_name);
+      }
     } else {
-      f = Lookup(gc, ctx, key, req.conn.listener_name);
+      f.error = in.key_type == kTransactionKeyType ? ErrorCode::kCoordinatorNotAvailable
+                                                   : ErrorCode::kInvalidRequest;
     }
     found.push_back(f);
   }

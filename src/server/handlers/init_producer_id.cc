@@ -1,14 +1,14 @@
-// InitProducerId (22): a producer id and epoch for an idempotent producer (no transactional
-// id). Any broker answers, with an id from its block of /latest_producer_id_block (Kafka's
-// TransactionCoordinator.handleInitProducerId for a null transactional id: always a new id,
-// epoch 0, whatever id and epoch a v3+ request names). Transactional ids need the transaction
-// coordinator, which this broker does not run yet: COORDINATOR_NOT_AVAILABLE, as FindCoordinator
-// answers for them.
+// InitProducerId (22): a producer id and epoch. Without a transactional id any broker answers,
+// with an id from its block of /latest_producer_id_block (Kafka's handleInitProducerId for a
+// null id: always a new id, epoch 0, whatever id and epoch a v3+ request names). With one, the
+// transaction coordinator of that id answers (a bumped epoch, fencing older producers; KIP-360
+// recovery with the id and epoch of v3+).
 #include "gregor/protocol/messages/init_producer_id.h"
 
 #include <glog/logging.h>
 
 #include "gregor/txn/producer_id_manager.h"
+#include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -24,7 +24,27 @@ asio::awaitable<bool> HandleInitProducerId(ServerContext& ctx, Request& req, Res
   if (in.transactional_id && in.transactional_id->empty()) {
     error = ErrorCode::kInvalidRequest;
   } else if (in.transactional_id) {
-    error = ErrorCode::kCoordinatorNotAvailable;
+    if (ctx.txns == nullptr) {
+      error = ErrorCode::kCoordinatorNotAvailable;
+    } else {
+      std::optional<std::pair<int64_t, int16_t>> expected;
+      if (in.producer_id >= 0) expected = std::make_pair(in.producer_id, in.producer_epoch);
+      // A new transactional id may claim a producer id block (ZooKeeper): off the strand.
+      std::function<void(std::function<void(txn::InitProducerIdResult)>)> start =
+          [&ctx, id = *in.transactional_id, timeout = in.transaction_timeout_ms,
+           expected](std::function<void(txn::InitProducerIdResult)> done) {
+            ctx.post_blocking([&ctx, id, timeout, expected, done = std::move(done)]() mutable {
+              ctx.txns->InitProducerId(id, timeout, expected, std::move(done));
+            });
+          };
+      std::optional<txn::InitProducerIdResult> r =
+          co_await AwaitCallback<txn::InitProducerIdResult>(start);
+      error = r ? r->error : ErrorCode::kCoordinatorNotAvailable;
+      if (r && error == ErrorCode::kNone) {
+        out.producer_id = r->producer_id;
+        out.producer_epoch = r->producer_epoch;
+      }
+    }
   } else {
     // Claiming a new block writes to ZooKeeper: off the network thread.
     Result<int64_t> id = Status::Unavailable("no producer id manager");

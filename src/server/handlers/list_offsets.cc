@@ -1,4 +1,7 @@
-// ListOffsets (2): earliest (-2), latest (-1) and by-timestamp lookups.
+// ListOffsets (2): earliest (-2), latest (-1) and by-timestamp lookups. Consumers see the log
+// up to the high watermark, read_committed ones (isolation_level=1, v2+) up to the last stable
+// offset: that is "latest" for them, and a timestamp lookup finds nothing past it (Kafka's
+// lastFetchableOffset).
 #include "gregor/protocol/messages/list_offsets.h"
 
 #include "server/errors.h"
@@ -18,6 +21,7 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::ListOffsetsResponse out;
   const int16_t v = req.version();
+  const bool read_committed = v >= 2 && in.isolation_level == 1;
   // Timestamp lookups read time and offset indexes (cold pages may fault in from disk): on
   // the I/O pool.
   co_await ctx.run_io([&] {
@@ -47,13 +51,12 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
           continue;
         }
         auto log = partition->log();
+        const int64_t fetchable = read_committed ? log->LastStableOffset() : log->HighWatermark();
         int64_t offset = -1;
         int64_t timestamp = -1;
         int32_t epoch = -1;
         if (p.timestamp == kLatest) {
-          // Consumers see only committed records: the high watermark (equal to
-          // the last stable offset without transactions).
-          offset = log->HighWatermark();
+          offset = fetchable;
           epoch = partition->leader_epoch();
         } else if (p.timestamp == kEarliest) {
           offset = log->LogStartOffset();
@@ -62,7 +65,7 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
         } else if (p.timestamp == kMaxTimestamp && v >= 7) {
           // KIP-734: the record with the largest timestamp.
           auto found = log->FetchOffsetByTimestamp(kMaxTimestamp);
-          if (found.ok() && found->offset < log->HighWatermark()) {
+          if (found.ok() && found->offset < fetchable) {
             offset = found->offset;
             timestamp = found->timestamp;
             epoch = found->leader_epoch;
@@ -72,7 +75,7 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
           continue;
         } else {
           auto found = log->FetchOffsetByTimestamp(p.timestamp);
-          if (found.ok() && found->offset < log->HighWatermark()) {
+          if (found.ok() && found->offset < fetchable) {
             offset = found->offset;
             timestamp = found->timestamp;
             epoch = found->leader_epoch;

@@ -1,7 +1,9 @@
 // OffsetFetch (9): a group's committed offsets (Kafka's
 // handleOffsetFetchRequest): one group up to v7, a batch of groups from v8.
 // A partition without a committed offset answers -1. v0-v1 have no top-level
-// error: a group error is reported on every partition.
+// error: a group error is reported on every partition. With require_stable
+// (v7+, KIP-447) a partition whose offset awaits a transaction's marker (or a
+// commit in flight) answers UNSTABLE_OFFSET_COMMIT; the consumer retries.
 #include "gregor/protocol/messages/offset_fetch.h"
 
 #include "server/handlers/group_handlers.h"
@@ -20,7 +22,8 @@ struct GroupOffsets {
 
 GroupOffsets Fetch(
     group::GroupCoordinator& gc, const std::string& group_id,
-    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& requested) {
+    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& requested,
+    bool require_stable) {
   GroupOffsets out;
   std::optional<std::vector<TopicPartition>> tps;
   if (requested) {
@@ -29,7 +32,7 @@ GroupOffsets Fetch(
       for (int32_t p : parts) tps->push_back({topic, p});
     }
   }
-  group::OffsetFetchResult r = gc.FetchOffsets(group_id, tps);
+  group::OffsetFetchResult r = gc.FetchOffsets(group_id, tps, require_stable);
   out.error = r.error;
   if (requested) {
     for (const auto& [topic, parts] : *requested) {
@@ -70,7 +73,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
         requested.emplace();
         for (const auto& t : *g.topics) requested->emplace_back(t.name, t.partition_indexes);
       }
-      GroupOffsets r = Fetch(gc, g.group_id, requested);
+      GroupOffsets r = Fetch(gc, g.group_id, requested, in.require_stable);
       auto& og = out.groups.emplace_back();
       og.group_id = g.group_id;
       og.error_code = static_cast<int16_t>(r.error);
@@ -101,7 +104,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
       for (const auto& t : *in.topics) requested->emplace_back(t.name, t.partition_indexes);
     }
   }
-  GroupOffsets r = Fetch(gc, in.group_id, requested);
+  GroupOffsets r = Fetch(gc, in.group_id, requested, v >= 7 && in.require_stable);
   if (v >= 2) out.error_code = static_cast<int16_t>(r.error);
   // From v2 a group error is top-level only.
   if (v < 2 || r.error == ErrorCode::kNone) {
