@@ -370,9 +370,11 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
           } else if (kept > 0) {
             AppendFilteredBatch(p, h, records, keep, &out);
           }
-          // A batch with nothing left is dropped: gregor keeps no producer state that
-          // would need its sequence numbers (Kafka keeps such an empty batch for an
-          // active producer's last batch).
+          // A batch with nothing left is dropped. Kafka keeps such an empty batch when it
+          // is an active producer's last one, so that a replica rebuilding the producer
+          // state from the log still knows that producer's sequence; gregor does not yet
+          // (snapshots cover restarts; a replica copying a cleaned log from scratch treats
+          // the producer as unknown and accepts its next sequence).
         }
         if (out.size() >= io_buffer_bytes_) {
           Status st = flush_out();
