@@ -4,11 +4,23 @@
 # Runs the same librdkafka client code (bin/gregorctl bench) against one
 # gregord (with a standalone ZooKeeper) and against librdkafka's in-process
 # mock cluster, and prints both with the ratio gregord/mock:
-#   produce 2,000,000 x 100-byte records, acks=1, acks=all, and acks=all with
-#   enable.idempotence=true (producer ids and sequence checks), one partition;
-#   consume them from the beginning;
+#   produce 2,000,000 x 100-byte records, acks=1, acks=all, acks=all with
+#   enable.idempotence=true (producer ids and sequence checks), and
+#   transactional (a transactional.id of its own per run, a transaction of
+#   100 records committed after another: AddPartitionsToTxn, the records,
+#   EndTxn and its markers), one partition;
+#   consume them from the beginning, with isolation.level read_committed
+#   (librdkafka's default: fetches up to the last stable offset) and
+#   read_uncommitted (up to the high watermark);
 # plus gregord's CPU use during the acks=1 run, in cores
-# ((utime+stime) delta from /proc/<pid>/stat over wall time).
+# ((utime+stime) delta from /proc/<pid>/stat over wall time), and two
+# ratios within gregord: transactional vs plain acks=all produce, and
+# read_committed vs read_uncommitted consume (the goal: >= 0.95).
+# The consume runs read the topic's first records, which the acks=1 run
+# wrote outside transactions: they measure the cost of the isolation level
+# on the fetch path, not of skipping aborted data. The mock ignores the
+# isolation level (its last stable offset is its high watermark), so its
+# two consume rows differ only in the client.
 #
 # Replicated row: three more gregord brokers on the same ZooKeeper (their own
 # chroot), topic bench with replication factor 3 and min.insync.replicas=2,
@@ -25,7 +37,9 @@
 # background load: each metric runs against both sides back to back, in
 # BENCH_ROUNDS rounds (the pair's order alternating), and the table shows
 # each side's fastest round. Consume rates are timed from the first records
-# received (see bench_command.cc: librdkafka's start-up can add 500 ms).
+# received (see bench_command.cc: librdkafka's start-up can add 500 ms), and
+# the consumer's pre-fetch queue is large enough that librdkafka never
+# pauses fetching for its 1 s back-off.
 #
 # Environment: BENCH_RECORDS (2000000), BENCH_RECORD_SIZE (100),
 #   BENCH_ROUNDS (3; 1 for a quick look),
@@ -99,7 +113,7 @@ cpu_ticks() {
 }
 
 # "produce records=N size=B acks=A: X records/s, Y MB/s, latency p50=P p99=Q p99.9=R ms"
-#   -> "X Y P Q R";  "consume records=N: X records/s, Y MB/s" -> "X Y"
+#   -> "X Y P Q R";  "consume records=N[ isolation=L]: X records/s, Y MB/s" -> "X Y"
 parse_produce() {
   sed -n 's/^produce .*: \([0-9.]*\) records\/s, \([0-9.]*\) MB\/s, latency p50=\([0-9.]*\) p99=\([0-9.]*\) p99\.9=\([0-9.]*\) ms$/\1 \2 \3 \4 \5/p'
 }
@@ -221,7 +235,7 @@ setup_replicated() {
 }
 [ "$replicated" = 1 ] && setup_replicated
 
-# One run of metric KEY (p1, pall, c) against SIDE (mock, gregord).
+# One run of metric KEY (p1, pall, pidem, ptxn, c, cru) against SIDE (mock, gregord).
 run_one() {  # side key
   case "$1:$2" in
     mock:p1) run_bench "mock produce acks=1" mock_p1 bench produce --mock --records "$records" \
@@ -230,8 +244,12 @@ run_one() {  # side key
       --records "$records" --record-size "$size" --acks all ;;
     mock:pidem) run_bench "mock produce idempotent" mock_pidem -X enable.idempotence=true \
       bench produce --mock --records "$records" --record-size "$size" --acks all ;;
+    mock:ptxn) run_bench "mock produce transactional" mock_ptxn bench produce --mock \
+      --records "$records" --record-size "$size" --transaction-records 100 ;;
     mock:c) run_bench "mock consume" mock_c bench consume --mock --records "$records" \
-      --record-size "$size" ;;
+      --record-size "$size" --isolation-level read_committed ;;
+    mock:cru) run_bench "mock consume read_uncommitted" mock_cru bench consume --mock \
+      --records "$records" --record-size "$size" --isolation-level read_uncommitted ;;
     gregord:p1)
       t0=$(now); c0=$(cpu_ticks "$gregord_pid")
       run_bench "gregord produce acks=1" gregord_p1 -b "$bootstrap" bench produce \
@@ -244,8 +262,12 @@ run_one() {  # side key
     gregord:pidem) run_bench "gregord produce idempotent" gregord_pidem -b "$bootstrap" \
       -X enable.idempotence=true bench produce --records "$records" --record-size "$size" \
       --acks all ;;
+    gregord:ptxn) run_bench "gregord produce transactional" gregord_ptxn -b "$bootstrap" \
+      bench produce --records "$records" --record-size "$size" --transaction-records 100 ;;
     gregord:c) run_bench "gregord consume" gregord_c -b "$bootstrap" bench consume \
-      --records "$records" ;;
+      --records "$records" --isolation-level read_committed ;;
+    gregord:cru) run_bench "gregord consume read_uncommitted" gregord_cru -b "$bootstrap" \
+      bench consume --records "$records" --isolation-level read_uncommitted ;;
     replicated:pall)
       # Not run_bench: a failure here skips the row instead of ending the benchmark. The deadline
       # (timeout(1)) covers a cluster that stops acknowledging: librdkafka would retry for minutes.
@@ -271,7 +293,7 @@ run_one() {  # side key
 round=1
 while [ "$round" -le "$rounds" ]; do
   echo "bench: round $round of $rounds" >&2
-  for key in p1 pall pidem c; do
+  for key in p1 pall pidem ptxn c cru; do
     if [ "$mock_only" = 1 ]; then
       run_one mock "$key"
     elif [ $((round % 2)) = 1 ]; then
@@ -299,7 +321,8 @@ values() {  # name parser n-fields -> the parsed fields, or n/a for each
   if [ -z "$v" ]; then v=$(i=0; while [ $i -lt "$3" ]; do printf 'n/a '; i=$((i + 1)); done); fi
   echo "$v"
 }
-for pair in "p1:produce acks=1" "pall:produce acks=all" "pidem:produce idempotent"; do
+for pair in "p1:produce acks=1" "pall:produce acks=all" "pidem:produce idempotent" \
+    "ptxn:produce txn 100/txn"; do
   key=${pair%%:*}; run=${pair#*:}
   # shellcheck disable=SC2046
   set -- $(values "gregord_$key" parse_produce 5) $(values "mock_$key" parse_produce 5)
@@ -319,20 +342,22 @@ if [ "$replicated" = 1 ] || [ "$failed_rep" = 1 ]; then
   row "$run" "p99 ms" "$4" "$9"
   row "$run" "p99.9 ms" "$5" "${10}"
 fi
-# shellcheck disable=SC2046
-set -- $(values gregord_c parse_consume 2) $(values mock_c parse_consume 2)
-g1=$1; g2=$2; m1=$3; m2=$4
-row "consume" "records/s" "$g1" "$m1"
-row "consume" "MB/s" "$g2" "$m2"
+for pair in "c:consume" "cru:consume read_uncommitted"; do
+  key=${pair%%:*}; run=${pair#*:}
+  # shellcheck disable=SC2046
+  set -- $(values "gregord_$key" parse_consume 2) $(values "mock_$key" parse_consume 2)
+  row "$run" "records/s" "$1" "$3"
+  row "$run" "MB/s" "$2" "$4"
+done
 mv "$out.tmp" "$out"
 
 echo
 printf 'gregor benchmark: %s records of %s bytes, 1 partition, librdkafka %s, best of %s rounds\n' \
   "$records" "$size" "$(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')" "$rounds"
-awk -F'\t' 'BEGIN { printf "%-21s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
+awk -F'\t' 'BEGIN { printf "%-24s %-10s %14s %14s %13s\n", "run", "metric", "gregord", "mock", "gregord/mock" }
   {
     ratio = ($3 != "n/a" && $4 != "n/a" && $4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"
-    printf "%-21s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
+    printf "%-24s %-10s %14s %14s %13s\n", ($1 == last ? "" : $1), $2, $3, $4, ratio
     last = $1
   }' "$out"
 echo "gregord CPU during its fastest produce acks=1 run: $cores cores"
@@ -341,6 +366,15 @@ all_rate=$(rate_of "$tmp/best_gregord_pall.out")
 awk -v i="$idem_rate" -v a="$all_rate" 'BEGIN {
   printf "gregord idempotent acks=all vs plain acks=all: %s vs %s records/s, ratio %s\n",
     i, a, (i + 0 > 0 && a + 0 > 0) ? sprintf("%.2f", i / a) : "n/a" }'
+txn_rate=$(rate_of "$tmp/best_gregord_ptxn.out")
+awk -v t="$txn_rate" -v a="$all_rate" 'BEGIN {
+  printf "gregord transactional (100 records/txn) vs plain acks=all: %s vs %s records/s, ratio %s\n",
+    t, a, (t + 0 > 0 && a + 0 > 0) ? sprintf("%.2f", t / a) : "n/a" }'
+rc_rate=$(rate_of "$tmp/best_gregord_c.out")
+ru_rate=$(rate_of "$tmp/best_gregord_cru.out")
+awk -v c="$rc_rate" -v u="$ru_rate" 'BEGIN {
+  printf "gregord read_committed vs read_uncommitted consume: %s vs %s records/s, ratio %s\n",
+    c, u, (c + 0 > 0 && u + 0 > 0) ? sprintf("%.2f", c / u) : "n/a" }'
 if [ "$replicated" = 1 ] || [ "$failed_rep" = 1 ]; then
   rep_rate=$(rate_of "$tmp/best_replicated_pall.out")
   one_rate=$(rate_of "$tmp/best_gregord_p1.out")

@@ -85,12 +85,16 @@ struct BenchProduceOptions {
   std::string acks = "1";
   int32_t linger_ms = 5;
   int32_t batch_size = 1'000'000;  // bytes per batch (librdkafka batch.size)
+  // > 0: a transactional producer (a transactional.id unique to the run)
+  // commits every this many records; acks is then all.
+  int64_t transaction_records = 0;
   bool mock = false;
 };
 struct BenchConsumeOptions {
   std::string topic = "bench";
   int64_t records = 2'000'000;
-  int32_t record_size = 100;  // only used to pre-fill the mock cluster
+  int32_t record_size = 100;                       // only used to pre-fill the mock cluster
+  std::string isolation_level = "read_committed";  // or read_uncommitted
   bool mock = false;
 };
 
@@ -132,8 +136,9 @@ inline constexpr char kMainUsage[] =
     "  consume TOPIC [--from-beginning | --offset N] [--partition N] [--max-messages N]\n"
     "          [--timeout-ms MS] [--print-key] [--print-offset]\n"
     "  bench produce [--topic T] [--records N] [--record-size B] [--acks A] [--linger-ms MS]\n"
-    "          [--batch-size B] [--mock]\n"
-    "  bench consume [--topic T] [--records N] [--record-size B] [--mock]\n"
+    "          [--batch-size B] [--transaction-records N] [--mock]\n"
+    "  bench consume [--topic T] [--records N] [--record-size B] [--isolation-level L]\n"
+    "          [--mock]\n"
     "  mock-cluster [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
     "  transactions list [--state STATE]... [--producer-id N]...\n"
     "  transactions describe --transactional-id ID\n"
@@ -180,12 +185,17 @@ inline constexpr char kConsumeUsage[] =
 
 inline constexpr char kBenchUsage[] =
     "usage: gregorctl bench produce [--topic T] [--records N] [--record-size B] [--acks A]\n"
-    "                               [--linger-ms MS] [--batch-size B] [--mock]\n"
-    "       gregorctl bench consume [--topic T] [--records N] [--record-size B] [--mock]\n"
+    "                               [--linger-ms MS] [--batch-size B]\n"
+    "                               [--transaction-records N] [--mock]\n"
+    "       gregorctl bench consume [--topic T] [--records N] [--record-size B]\n"
+    "                               [--isolation-level L] [--mock]\n"
     "\n"
     "produce: sends N records of B bytes (default 2000000 x 100, acks=1, topic bench) as\n"
     "  fast as possible and prints throughput and produce-to-delivery latency percentiles.\n"
-    "consume: reads N records from the beginning of every partition of the topic.\n"
+    "  --transaction-records N: a transactional producer (transactional.id unique to the\n"
+    "  run, acks=all) that commits a transaction every N records.\n"
+    "consume: reads N records from the beginning of every partition of the topic, with\n"
+    "  isolation.level L: read_committed (default) or read_uncommitted.\n"
     "--mock: run against librdkafka's in-process mock cluster instead of a broker\n"
     "  (for consume, the records are produced into it first).\n";
 
@@ -473,6 +483,16 @@ inline Result<CommandOptions> ParseBench(const std::string& sub, const ScannedAr
     }
     GREGOR_RETURN_IF_ERROR(ReadInt<int32_t>(s, "--linger-ms", &o.linger_ms, 0, 900'000));
     GREGOR_RETURN_IF_ERROR(ReadInt<int32_t>(s, "--batch-size", &o.batch_size, 1, 2'147'483'647));
+    GREGOR_RETURN_IF_ERROR(
+        ReadInt<int64_t>(s, "--transaction-records", &o.transaction_records, 1, 1'000'000'000'000));
+    if (o.transaction_records > 0) {
+      // A transactional producer is idempotent, and librdkafka refuses any acks but all.
+      if (s.Has("--acks") && o.acks != "all") {
+        return Status::InvalidArgument(
+            "bench produce: --transaction-records needs --acks all (the default with it)");
+      }
+      o.acks = "all";
+    }
     o.mock = s.Has("--mock");
     return CommandOptions(std::move(o));
   }
@@ -482,6 +502,13 @@ inline Result<CommandOptions> ParseBench(const std::string& sub, const ScannedAr
     GREGOR_RETURN_IF_ERROR(ValidateTopicName("bench consume", o.topic));
     GREGOR_RETURN_IF_ERROR(ReadInt<int64_t>(s, "--records", &o.records, 1, 1'000'000'000'000));
     GREGOR_RETURN_IF_ERROR(ReadInt<int32_t>(s, "--record-size", &o.record_size, 0, 100'000'000));
+    if (const std::string* level = s.Last("--isolation-level")) {
+      if (*level != "read_committed" && *level != "read_uncommitted") {
+        return Status::InvalidArgument(
+            "--isolation-level: expected read_committed or read_uncommitted, got '" + *level + "'");
+      }
+      o.isolation_level = *level;
+    }
     o.mock = s.Has("--mock");
     return CommandOptions(std::move(o));
   }
@@ -490,13 +517,19 @@ inline Result<CommandOptions> ParseBench(const std::string& sub, const ScannedAr
 
 inline std::vector<FlagSpec> BenchFlags(const std::string& sub) {
   if (sub == "produce") {
-    return {{"--topic", true, false}, {"--records", true, false},   {"--record-size", true, false},
-            {"--acks", true, false},  {"--linger-ms", true, false}, {"--batch-size", true, false},
+    return {{"--topic", true, false},
+            {"--records", true, false},
+            {"--record-size", true, false},
+            {"--acks", true, false},
+            {"--linger-ms", true, false},
+            {"--batch-size", true, false},
+            {"--transaction-records", true, false},
             {"--mock", false, false}};
   }
   return {{"--topic", true, false},
           {"--records", true, false},
           {"--record-size", true, false},
+          {"--isolation-level", true, false},
           {"--mock", false, false}};
 }
 

@@ -8,6 +8,17 @@
 // record's latency is taken when librdkafka hands back its acknowledgement,
 // not when the producing loop next finds time to poll. Each record's send
 // time travels in its msg_opaque pointer: no per-record allocation here.
+//
+// With --transaction-records N the producer is transactional: begin, N
+// produce() calls, commit, repeat. commit_transaction() flushes first, and
+// librdkafka's flush with delivery report callbacks polls for them on the
+// calling thread, in 10 ms waits that the delivery thread's taking the
+// reports does not cut short: every commit would wait ~10 ms for nothing.
+// So a transactional run gets its delivery reports as events, which the
+// delivery thread takes from the main queue, and the flush waits on the
+// count of outstanding records, which wakes it as soon as that is zero.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,6 +75,24 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   state->acked.fetch_add(1, std::memory_order_release);
 }
 
+// message.timeout.ms; for a transactional producer also transaction.timeout.ms
+// (librdkafka wants the first <= the second) and the commit's deadline.
+constexpr int kMessageTimeoutMs = 120000;
+
+// The transaction API's error (owned, destroyed here) as a Status; a
+// transaction that must be aborted is aborted, which also purges its
+// outstanding records (they fail with a purge error).
+Status TransactionStatus(rd_kafka_t* rk, const char* call, rd_kafka_error_t* error) {
+  if (error == nullptr) return Status::Ok();
+  Status st = Status::Unavailable(std::string(call) + ": " + rd_kafka_error_string(error));
+  const bool abort = rd_kafka_error_txn_requires_abort(error) != 0;
+  rd_kafka_error_destroy(error);
+  if (abort) {
+    if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk, 10000)) rd_kafka_error_destroy(e);
+  }
+  return st;
+}
+
 struct ProduceOutcome {
   int64_t records = 0;
   double elapsed_s = 0;
@@ -74,21 +103,37 @@ struct ProduceOutcome {
 // every acknowledgement. The records all point at one shared payload buffer
 // (no copy: librdkafka reads it when building batches). With
 // `per_partition` > 0, record i goes to partition i / per_partition;
-// otherwise librdkafka's partitioner decides.
+// otherwise librdkafka's partitioner decides. With o.transaction_records >
+// 0, in transactions of that many records (the last may be shorter), under
+// a transactional.id of this run's own.
 Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchProduceOptions& o,
                                       int64_t per_partition = 0) {
+  const bool transactional = o.transaction_records > 0;
   auto state = std::make_unique<ProduceState>();
-  Result<ConfPtr> conf = MakeConf(global, {{"acks", o.acks},
-                                           {"linger.ms", std::to_string(o.linger_ms)},
-                                           {"batch.size", std::to_string(o.batch_size)},
-                                           {"batch.num.messages", "1000000"},
-                                           {"queue.buffering.max.messages", "1000000"},
-                                           {"queue.buffering.max.kbytes", "1048576"},
-                                           {"compression.type", "none"},
-                                           {"message.timeout.ms", "120000"}});
+  std::vector<KeyValue> settings = {{"acks", transactional ? "all" : o.acks},
+                                    {"linger.ms", std::to_string(o.linger_ms)},
+                                    {"batch.size", std::to_string(o.batch_size)},
+                                    {"batch.num.messages", "1000000"},
+                                    {"queue.buffering.max.messages", "1000000"},
+                                    {"queue.buffering.max.kbytes", "1048576"},
+                                    {"compression.type", "none"},
+                                    {"message.timeout.ms", std::to_string(kMessageTimeoutMs)}};
+  if (transactional) {
+    const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    settings.push_back({"transactional.id", "gregorctl-bench-" + std::to_string(getpid()) + "-" +
+                                                std::to_string(wall_ns)});
+    settings.push_back({"transaction.timeout.ms", std::to_string(kMessageTimeoutMs)});
+  }
+  Result<ConfPtr> conf = MakeConf(global, settings);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), state.get());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  if (transactional) {
+    rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_DR);  // see the top of the file
+  } else {
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  }
   Result<KafkaPtr> rk = NewClient(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk.ok()) return rk.status();
   TopicPtr rkt(rd_kafka_topic_new(rk->get(), o.topic.c_str(), nullptr));
@@ -102,6 +147,12 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
                                rd_kafka_err2str(err));
   }
   rd_kafka_metadata_destroy(md);
+  // The producer id and the transaction coordinator, also before the clock.
+  if (transactional) {
+    GREGOR_RETURN_IF_ERROR(
+        TransactionStatus(rk->get(), "init_transactions",
+                          rd_kafka_init_transactions(rk->get(), global.request_timeout_ms)));
+  }
 
   std::vector<char> payload(static_cast<size_t>(o.record_size), 'x');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
@@ -110,9 +161,18 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
   // have been acknowledged or failed, and the producing loop is done.
   std::atomic<int64_t> target{o.records};
   std::atomic<bool> producing{true};
+  QueuePtr events(transactional ? rd_kafka_queue_get_main(rk->get()) : nullptr);
   std::thread delivery([&] {
     for (;;) {
-      rd_kafka_poll(rk->get(), 50);
+      if (!transactional) {
+        rd_kafka_poll(rk->get(), 50);
+      } else if (EventPtr ev{rd_kafka_queue_poll(events.get(), 50)};
+                 ev && rd_kafka_event_type(ev.get()) == RD_KAFKA_EVENT_DR) {
+        // Destroying the event releases its records, which ends a waiting flush.
+        while (const rd_kafka_message_t* m = rd_kafka_event_message_next(ev.get())) {
+          OnDelivery(rk->get(), m, state.get());
+        }
+      }
       int64_t done = state->acked.load(std::memory_order_acquire) +
                      state->failed.load(std::memory_order_acquire);
       if (!producing.load(std::memory_order_acquire) && done >= target.load()) break;
@@ -121,8 +181,14 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
 
   Status produce_error;
   auto start = Clock::now();
+  double committed_s = 0;  // transactional: when the last commit returned
   int64_t sent = 0;
-  for (; sent < o.records; ++sent) {
+  while (sent < o.records) {
+    if (transactional && sent % o.transaction_records == 0) {
+      produce_error =
+          TransactionStatus(rk->get(), "begin_transaction", rd_kafka_begin_transaction(rk->get()));
+      if (!produce_error.ok()) break;
+    }
     for (;;) {
       void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowNs()));
       int32_t partition =
@@ -141,12 +207,26 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (!produce_error.ok()) break;
+    ++sent;
+    if (transactional && (sent % o.transaction_records == 0 || sent == o.records)) {
+      // Flushes the transaction's records (delivery reports included), then EndTxn.
+      produce_error = TransactionStatus(rk->get(), "commit_transaction",
+                                        rd_kafka_commit_transaction(rk->get(), kMessageTimeoutMs));
+      if (!produce_error.ok()) break;
+      committed_s = SecondsSince(start);
+    }
   }
-  target.store(sent);
+  // After a failure, what is still outstanding is left to the flush below.
+  target.store(produce_error.ok() ? sent : 0);
   producing.store(false, std::memory_order_release);
   delivery.join();
-  double elapsed = SecondsSince(start);
-  rd_kafka_flush(rk->get(), 10000);
+  // Transactional: every delivery report was in when the last commit returned,
+  // while the delivery thread may still sit in its 50 ms poll.
+  double elapsed = transactional ? committed_s : SecondsSince(start);
+  // A transactional run's commits flushed everything; after a failure, its
+  // last delivery events go unread (a flush would wait on them in vain) and
+  // go with the client.
+  if (!transactional) rd_kafka_flush(rk->get(), 10000);
   if (!produce_error.ok()) return produce_error;
   if (int64_t failed = state->failed.load(); failed > 0) {
     return Status::Unavailable(
@@ -272,11 +352,22 @@ int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o
   // fetch.wait.max.ms only matters at the end of a partition's data, where
   // a held fetch would delay the switch to the mock's next partition (one
   // fetch in flight per broker); both runs use the same value.
+  // queued.min.messages and queued.max.messages.kbytes bound librdkafka's
+  // pre-fetch queue, and once it is over either, librdkafka 2.0.2 backs off
+  // fetching for a whole second (no wake-up when the application drains the
+  // queue): a broker that answers fetches faster than this loop drains them
+  // hits the default 100000 records within a few fetches, and a 2,000,000
+  // record run then spends most of its time in those pauses, a client
+  // artifact that varied from run to run by a factor of ten. The limits are
+  // raised as the producer's queue is above (1 GiB).
   Result<ConfPtr> conf = MakeConf(global, {{"group.id", "gregorctl-bench"},
                                            {"enable.auto.commit", "false"},
                                            {"enable.auto.offset.store", "false"},
                                            {"auto.offset.reset", "earliest"},
-                                           {"fetch.wait.max.ms", "10"}});
+                                           {"fetch.wait.max.ms", "10"},
+                                           {"queued.min.messages", "10000000"},
+                                           {"queued.max.messages.kbytes", "1048576"},
+                                           {"isolation.level", o.isolation_level}});
   if (!conf.ok()) return Fail(conf.status());
   Result<KafkaPtr> rk = NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return Fail(rk.status());
@@ -337,7 +428,10 @@ int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o
         static_cast<int64_t>(static_cast<double>(timed_bytes) * static_cast<double>(tally.records) /
                              static_cast<double>(timed_records));
   }
-  std::printf("%s\n", FormatConsumeLine(tally.records, bytes, elapsed).c_str());
+  // The default read_committed is not named, so the line keeps its old shape.
+  const std::string isolation =
+      o.isolation_level == "read_committed" ? std::string() : o.isolation_level;
+  std::printf("%s\n", FormatConsumeLine(tally.records, bytes, elapsed, isolation).c_str());
   return 0;
 }
 

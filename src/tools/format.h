@@ -48,9 +48,14 @@ inline std::string FormatProduceLine(int64_t records, int32_t record_size, const
 }
 
 // `consume records=N: X records/s, Y MB/s` (MB/s counts key and value bytes).
-inline std::string FormatConsumeLine(int64_t records, int64_t bytes, double elapsed_s) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "consume records=%" PRId64 ": %.0f records/s, %.2f MB/s", records,
+// A non-empty `isolation` (given for read_uncommitted, not for the default
+// read_committed, so the default line keeps its shape) is shown as
+// `consume records=N isolation=L: ...`.
+inline std::string FormatConsumeLine(int64_t records, int64_t bytes, double elapsed_s,
+                                     const std::string& isolation = "") {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "consume records=%" PRId64 "%s%s: %.0f records/s, %.2f MB/s",
+                records, isolation.empty() ? "" : " isolation=", isolation.c_str(),
                 PerSecond(static_cast<double>(records), elapsed_s),
                 PerSecond(static_cast<double>(bytes) / kMiB, elapsed_s));
   return buf;

@@ -229,6 +229,41 @@ TEST(ArgsTest, BenchProduceOptions) {
   EXPECT_FALSE(P({"bench", "produce", "extra"}).ok());
 }
 
+TEST(ArgsTest, BenchProduceTransactions) {
+  EXPECT_EQ(0, As<BenchProduceOptions>(P({"bench", "produce"})).transaction_records);
+  // Transactions imply acks=all, whatever the plain default.
+  const auto t = As<BenchProduceOptions>(P({"bench", "produce", "--transaction-records", "100"}));
+  EXPECT_EQ(100, t.transaction_records);
+  EXPECT_EQ("all", t.acks);
+  const auto m = As<BenchProduceOptions>(
+      P({"bench", "produce", "--mock", "--acks", "-1", "--transaction-records=1"}));
+  EXPECT_EQ(1, m.transaction_records);
+  EXPECT_EQ("all", m.acks);
+  EXPECT_TRUE(m.mock);
+  auto r = P({"bench", "produce", "--transaction-records", "100", "--acks", "1"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string::npos, r.status().message().find("--acks all"));
+  EXPECT_FALSE(P({"bench", "produce", "--transaction-records", "0"}).ok());
+  EXPECT_FALSE(P({"bench", "produce", "--transaction-records", "-5"}).ok());
+  EXPECT_FALSE(P({"bench", "produce", "--transaction-records"}).ok());
+  EXPECT_FALSE(P({"bench", "consume", "--transaction-records", "100"}).ok());
+}
+
+TEST(ArgsTest, BenchConsumeIsolationLevel) {
+  EXPECT_EQ("read_committed", As<BenchConsumeOptions>(P({"bench", "consume"})).isolation_level);
+  EXPECT_EQ("read_uncommitted", As<BenchConsumeOptions>(P({"bench", "consume", "--isolation-level",
+                                                           "read_uncommitted", "--mock"}))
+                                    .isolation_level);
+  EXPECT_EQ("read_committed",
+            As<BenchConsumeOptions>(P({"bench", "consume", "--isolation-level=read_committed"}))
+                .isolation_level);
+  auto r = P({"bench", "consume", "--isolation-level", "committed"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string::npos, r.status().message().find("read_uncommitted"));
+  EXPECT_FALSE(P({"bench", "consume", "--isolation-level"}).ok());
+  EXPECT_FALSE(P({"bench", "produce", "--isolation-level", "read_committed"}).ok());
+}
+
 TEST(ArgsTest, MockCluster) {
   auto d = As<MockClusterOptions>(P({"mock-cluster"}));
   EXPECT_EQ(1, d.brokers);
