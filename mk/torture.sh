@@ -1,8 +1,10 @@
 #!/bin/sh
 # make torture: the long fault runs. Runs the integration fault scenarios
 # (compound failures: integration/test_failover.py; network partitions:
-# integration/test_netsplit.py) ROUNDS times in a row (default
-# 10) and prints each round's figures and a closing "N passed, N failed" line.
+# integration/test_netsplit.py; transactions under kill -9 and SIGSTOP:
+# integration/test_txn_faults.py, on its long clock) ROUNDS times in a row
+# (default 10) and prints each round's figures and a closing "N passed, N
+# failed" line.
 # Exits non-zero when any run failed.
 top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-10}
@@ -15,7 +17,7 @@ while [ "$i" -le "$rounds" ]; do
   echo "== torture round $i/$rounds"
   out="$logdir/round-$i.log"
   # shellcheck disable=SC2086 # the filters are separate words
-  GREGOR_TORTURE=1 "$top/integration/run" $filters >"$out" 2>&1
+  GREGOR_TORTURE=1 GREGOR_TXN_FAULTS_LONG=1 "$top/integration/run" $filters >"$out" 2>&1
   grep -E '^(PASS|FAIL|SKIP) ' "$out"
   # This round's figures: the test.out of each test it ran.
   for t in $(sed -n 's/^\(PASS\|FAIL\) \([^ :]*\).*/\2/p' "$out"); do

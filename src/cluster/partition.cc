@@ -149,11 +149,11 @@ Result<log::AppendResult> Partition::AppendAsLeaderChecked(int16_t acks,
   return result;
 }
 
-Result<log::AppendResult> Partition::AppendRecordsToLeader(uint8_t* data, size_t size, int16_t acks,
-                                                           int32_t min_insync_replicas,
-                                                           log::AppendOrigin origin) {
+Result<log::AppendResult> Partition::AppendRecordsToLeader(
+    uint8_t* data, size_t size, int16_t acks, int32_t min_insync_replicas, log::AppendOrigin origin,
+    std::optional<log::VerificationGuard> verification) {
   return AppendAsLeaderChecked(acks, min_insync_replicas, [&](int32_t epoch) {
-    return log_->AppendAsLeader(data, size, epoch, origin);
+    return log_->AppendAsLeader(data, size, epoch, origin, verification);
   });
 }
 

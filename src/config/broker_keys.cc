@@ -468,6 +468,10 @@ std::vector<BrokerKeyDef> BuildTable() {
                      1, kIntMax, "Segment size of __transaction_state."));
   t.push_back(IntKey("transaction.max.timeout.ms", &C::transaction_max_timeout_ms, 1, kIntMax,
                      "Longest transaction timeout a producer may ask for."));
+  t.push_back(BoolKey("transaction.partition.verification.enable",
+                      &C::transaction_partition_verification_enable,
+                      "Partition leaders verify transactional batches with the transaction "
+                      "coordinator before appending them (KIP-890 part 1)."));
   t.push_back(IntKey("transactional.id.expiration.ms", &C::transactional_id_expiration_ms, 1,
                      kIntMax, "Idle time after which a transactional id is forgotten."));
   t.push_back(IntKey("transaction.abort.timed.out.transaction.cleanup.interval.ms",

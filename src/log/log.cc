@@ -57,7 +57,8 @@ std::shared_ptr<LogSegment> Log::ActiveLocked() const { return segments_.rbegin(
 // ---- append ----
 
 Result<AppendResult> Log::AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
-                                         AppendOrigin origin) {
+                                         AppendOrigin origin,
+                                         std::optional<VerificationGuard> verification) {
   int32_t max_bytes;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -69,7 +70,8 @@ Result<AppendResult> Log::AppendAsLeader(uint8_t* data, size_t size, int32_t lea
   BatchError e = protocol::ValidateRecordSet(data, size, max_bytes, &records, &batches);
   if (e != BatchError::kNone) return FromBatchError(e);
   std::lock_guard<std::mutex> lock(mu_);
-  return AppendLocked(data, size, /*as_leader=*/true, leader_epoch, records, batches, origin);
+  return AppendLocked(data, size, /*as_leader=*/true, leader_epoch, records, batches, origin,
+                      verification);
 }
 
 Result<AppendResult> Log::AppendAsFollower(uint8_t* data, size_t size) {
@@ -93,7 +95,8 @@ Result<AppendResult> Log::AppendAsFollower(uint8_t* data, size_t size) {
 
 Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leader,
                                        int32_t leader_epoch, int64_t records, int32_t batches,
-                                       AppendOrigin origin) {
+                                       AppendOrigin origin,
+                                       std::optional<VerificationGuard> verification) {
   (void)batches;
   if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
   if (closed_)
@@ -136,8 +139,8 @@ Result<AppendResult> Log::AppendLocked(uint8_t* data, size_t size, bool as_leade
       } else if (h.producer_id >= 0) {
         ProducerBatchMetadata dup;
         std::string why;
-        switch (producers_->CheckAndStageLeaderBatch(h, next, origin == AppendOrigin::kClient, &dup,
-                                                     &why)) {
+        switch (producers_->CheckAndStageLeaderBatch(h, next, origin == AppendOrigin::kClient,
+                                                     verification, &dup, &why)) {
           case ProducerCheck::kOk:
             break;
           case ProducerCheck::kDuplicate:

@@ -68,6 +68,13 @@ Status Log::CompleteTxnsLocked(LogSegment* segment, const std::vector<CompletedT
   return Status::Ok();
 }
 
+VerificationGuard Log::MaybeStartTransactionVerification(int64_t producer_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const ProducerStateEntry* e = producers_->Find(producer_id);
+  if (e != nullptr && e->current_txn_first_offset >= 0) return kNoVerificationGuard;
+  return producers_->MaybeCreateVerificationGuard(producer_id, clock_->NowMs());
+}
+
 std::optional<int64_t> Log::FirstUnstableOffsetLocked() const {
   std::optional<int64_t> first = producers_->FirstUnstableOffset();
   // A transaction that began below the log start (retention, DeleteRecords) is unstable from

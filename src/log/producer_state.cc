@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
@@ -47,6 +48,9 @@ bool ParseSnapshotName(const std::string& name, int64_t* offset) {
   *offset = v;
   return true;
 }
+
+// Kafka's VerificationGuard.INCREMENTING_ID: unique in the process, never the sentinel 0.
+std::atomic<uint64_t> next_verification_guard{1};
 
 bool InSequence(int32_t last_seq, int32_t next_seq) {
   return static_cast<int64_t>(next_seq) == static_cast<int64_t>(last_seq) + 1 ||
@@ -130,10 +134,10 @@ ProducerStateEntry* ProducerStateManager::StagedEntry(int64_t producer_id) {
   return &staged_.back();
 }
 
-ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(const protocol::RecordBatchHeader& h,
-                                                             int64_t first_offset, bool client,
-                                                             ProducerBatchMetadata* duplicate,
-                                                             std::string* why) {
+ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(
+    const protocol::RecordBatchHeader& h, int64_t first_offset, bool client,
+    std::optional<VerificationGuard> verification, ProducerBatchMetadata* duplicate,
+    std::string* why) {
   if (h.producer_id < 0) return ProducerCheck::kOk;
   const int32_t first_seq = h.base_sequence;
   const int32_t last_seq = IncrementSequence(first_seq, h.last_offset_delta);
@@ -153,6 +157,21 @@ ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(const protocol::Rec
            " (current epoch " + std::to_string(e->epoch) + ", last sequence " +
            std::to_string(e->last_seq()) + ")";
   };
+  // KIP-890 part 1 (Kafka's analyzeAndValidateProducerState): a transactional batch that would
+  // start a transaction here must carry the guard its verification with the coordinator
+  // created; a marker or another transactional batch since then cleared it. Checked first, as
+  // in Kafka. The staged entry counts: a later batch of the same append continues the
+  // transaction its first batch started.
+  if (client && h.is_transactional() && e->current_txn_first_offset < 0) {
+    if (verification) {
+      auto v = verification_guards_.find(h.producer_id);
+      if (*verification == kNoVerificationGuard || v == verification_guards_.end() ||
+          v->second.first != *verification) {
+        describe("Record was not part of an ongoing transaction");
+        return ProducerCheck::kInvalidTxnState;
+      }
+    }
+  }
   if (h.producer_epoch < e->epoch) {
     describe("Epoch older than the last seen");
     return ProducerCheck::kInvalidEpoch;
@@ -256,6 +275,11 @@ void ProducerStateManager::StageBatch(const protocol::RecordBatchHeader& h,
 }
 
 std::vector<CompletedTxn> ProducerStateManager::CommitAppend(int64_t end_offset) {
+  // Kafka clears the verification state whenever a transactional batch or a marker of the
+  // producer is written: the transaction is then ongoing, or over.
+  if (!verification_guards_.empty()) {
+    for (const auto& e : staged_) verification_guards_.erase(e.producer_id);
+  }
   for (auto& e : staged_) producers_[e.producer_id] = e;
   staged_.clear();
   // Every transaction started here is ongoing first, even one a later batch of the same append
@@ -338,7 +362,24 @@ int ProducerStateManager::RemoveExpired(int64_t now_ms, int64_t expiration_ms) {
       ++it;
     }
   }
+  // Guards of verifications that never led to an append (Kafka expires them the same way).
+  for (auto it = verification_guards_.begin(); it != verification_guards_.end();) {
+    it = now_ms - it->second.second >= expiration_ms ? verification_guards_.erase(it)
+                                                     : std::next(it);
+  }
   return removed;
+}
+
+VerificationGuard ProducerStateManager::MaybeCreateVerificationGuard(int64_t producer_id,
+                                                                     int64_t now_ms) {
+  auto [it, fresh] = verification_guards_.try_emplace(producer_id, kNoVerificationGuard, now_ms);
+  if (fresh) it->second.first = next_verification_guard.fetch_add(1);
+  return it->second.first;
+}
+
+VerificationGuard ProducerStateManager::VerificationGuardOf(int64_t producer_id) const {
+  auto it = verification_guards_.find(producer_id);
+  return it == verification_guards_.end() ? kNoVerificationGuard : it->second.first;
 }
 
 std::optional<ProducerStateManager::Marker> ProducerStateManager::ParseMarker(

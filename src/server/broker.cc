@@ -21,6 +21,7 @@
 #include "gregor/network/listener.h"
 #include "gregor/network/tls.h"
 #include "gregor/replication/replica_fetcher_manager.h"
+#include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "gregor/txn/producer_id_manager.h"
 #include "gregor/txn/transaction_coordinator.h"
 #include "gregor/txn/transaction_marker_channel_manager.h"
@@ -135,6 +136,9 @@ struct Broker::Impl {
   std::unique_ptr<txn::TransactionMarkerChannelManager> txn_markers;
   std::unique_ptr<group::PartitionOffsetsLog> txn_log;
   std::unique_ptr<txn::TransactionLogStore> txn_store;
+  // KIP-890 part 1: partition leaders verify transactional batches with the coordinator
+  // (calls txns for the ids this broker coordinates, so it is shut down before it).
+  std::unique_ptr<txn::AddPartitionsToTxnManager> txn_verifier;
   TopicConfigStore topic_configs;
   ServerContext ctx;
   std::unique_ptr<RequestDispatcher> dispatcher;
@@ -482,6 +486,20 @@ Status Broker::Start() {
       d.clock);
   d.txns->Start();
   d.ctx.txns = d.txns.get();
+  if (cfg.transaction_partition_verification_enable) {
+    txn::AddPartitionsToTxnManager::Options vo;
+    vo.broker_id = cfg.broker_id;
+    vo.listener = ib_listener;
+    vo.num_partitions = cfg.transaction_state_log_num_partitions;
+    vo.request_timeout_ms = mo.request_timeout_ms;
+    vo.connect_timeout_ms = mo.connect_timeout_ms;
+    vo.connect_timeout_max_ms = mo.connect_timeout_max_ms;
+    vo.tls = d.inter_broker_tls;
+    vo.verify_hostname = ib_verify_hostname;
+    d.txn_verifier =
+        std::make_unique<txn::AddPartitionsToTxnManager>(vo, &d.metadata, d.txns.get());
+    d.ctx.txn_verifier = d.txn_verifier.get();
+  }
   d.replicas->set_follower_listener([&d](const std::vector<cluster::FollowTarget>& follow,
                                          const std::vector<TopicPartition>& unfollow) {
     d.fetchers->Update(follow, unfollow);
@@ -614,6 +632,7 @@ void Broker::Shutdown() {
   if (d.groups) d.groups->Shutdown();
   // Markers first (their callbacks reach the coordinator), then the coordinator, then its
   // storage (pending writes fail into the coordinator, which ignores them once shut down).
+  if (d.txn_verifier) d.txn_verifier->Shutdown();
   if (d.txn_markers) d.txn_markers->Shutdown();
   if (d.txns) d.txns->Shutdown();
   if (d.fetchers) d.fetchers->Shutdown();

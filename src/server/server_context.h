@@ -23,6 +23,7 @@
 #include "gregor/protocol/header.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
+#include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "gregor/txn/producer_id_manager.h"
 #include "gregor/txn/transaction_coordinator.h"
 #include "gregor/zk/kafka_zk_client.h"
@@ -72,6 +73,9 @@ struct ServerContext {
   txn::ProducerIdManager* producer_ids = nullptr;
   // The transaction coordinator (transactional ids in __transaction_state).
   txn::TransactionCoordinator* txns = nullptr;
+  // KIP-890 part 1: partition leaders verify transactional batches with the coordinator (null
+  // when transaction.partition.verification.enable is false).
+  txn::AddPartitionsToTxnManager* txn_verifier = nullptr;
   // Replicas per partition this broker can serve correctly. Followers do not
   // fetch yet, so the Broker sets 1: a topic with more replicas would accept
   // acks=all writes that no follower holds. Unlimited where tests build a

@@ -149,6 +149,7 @@ struct BrokerConfig {
   int32_t transactional_id_expiration_ms = 604800000;
   int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;
   int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 3600000;
+  bool transaction_partition_verification_enable = true;  // KIP-890 part 1
   int32_t producer_id_expiration_ms = 86400000;
   int32_t producer_id_expiration_check_interval_ms = 600000;
 

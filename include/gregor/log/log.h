@@ -138,8 +138,14 @@ class Log {
   // (CORRUPT_MESSAGE), kTooLarge (MESSAGE_TOO_LARGE), kInvalidArgument (INVALID_RECORD, also magic
   // != 2 -> UNSUPPORTED_FOR_MESSAGE_FORMAT is the caller's choice: the message says "magic"),
   // kNoSpace/kIOError (KAFKA_STORAGE_ERROR; the log goes offline).
+  // `verification` (KIP-890 part 1): set when the produce path verified the request's
+  // transaction with the coordinator (transaction.partition.verification.enable); a
+  // transactional client batch that would start a transaction here is then refused
+  // (kFailedPrecondition, INVALID_TXN_STATE) unless it carries the producer's current guard
+  // (MaybeStartTransactionVerification). nullopt: nothing is checked.
   Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
-                                      AppendOrigin origin = AppendOrigin::kClient);
+                                      AppendOrigin origin = AppendOrigin::kClient,
+                                      std::optional<VerificationGuard> verification = std::nullopt);
   // With AppendOrigin::kCoordinator, batches with a producer id have only their epoch checked,
   // and control batches (transaction markers) are accepted with the checks of
   // AppendTxnMarkerAsLeader.
@@ -230,6 +236,11 @@ class Log {
   // producer.id.expiration.ms: forgets producers idle that long (the broker's scheduler calls
   // it every producer.id.expiration.check.interval.ms). Returns how many.
   int RemoveExpiredProducers();
+  // KIP-890 part 1 (Kafka's UnifiedLog.maybeStartTransactionVerification): kNoVerificationGuard
+  // when `producer_id` has an ongoing transaction here (its batches need no verification),
+  // else its verification guard, created now if it has none. The produce path verifies the
+  // partition with the coordinator and then appends with this guard (AppendAsLeader).
+  VerificationGuard MaybeStartTransactionVerification(int64_t producer_id);
 
   LogConfig config() const;
   const std::string& dir() const { return dir_; }
@@ -279,7 +290,8 @@ class Log {
   Status RemoveTempFilesAndCompleteSwaps();
   Result<AppendResult> AppendLocked(uint8_t* data, size_t size, bool as_leader,
                                     int32_t leader_epoch, int64_t records, int32_t batches,
-                                    AppendOrigin origin = AppendOrigin::kClient);
+                                    AppendOrigin origin = AppendOrigin::kClient,
+                                    std::optional<VerificationGuard> verification = std::nullopt);
   Status MaybeRollLocked(size_t incoming, int64_t now_ms, int64_t last_offset);
   Status RollLocked();
   std::shared_ptr<LogSegment> ActiveLocked() const;

@@ -98,6 +98,15 @@ enum class ProducerCheck {
   kCoordinatorFenced,   // TRANSACTION_COORDINATOR_FENCED: a marker from an older coordinator
 };
 
+// KIP-890 part 1 (Kafka's VerificationGuard): a value unique in the process, stored for a
+// producer when the partition leader starts verifying its transactional batch with the
+// transaction coordinator, and required by the append that follows. Any transactional batch
+// or marker of the producer written in between clears it, so a verification that a marker
+// overtook cannot let a late batch start a new (hanging) transaction. 0 is the sentinel: no
+// guard, it verifies nothing.
+using VerificationGuard = uint64_t;
+constexpr VerificationGuard kNoVerificationGuard = 0;
+
 class ProducerStateManager {
  public:
   ProducerStateManager(std::string dir, gregor::TopicPartition tp);
@@ -110,8 +119,8 @@ class ProducerStateManager {
   // checked); otherwise a coordinator's (only the epoch). On kDuplicate `*duplicate` is the
   // retained batch. Batches without a producer id are kOk and change nothing.
   ProducerCheck CheckAndStageLeaderBatch(const protocol::RecordBatchHeader& h, int64_t first_offset,
-                                         bool client, ProducerBatchMetadata* duplicate,
-                                         std::string* why);
+                                         bool client, std::optional<VerificationGuard> verification,
+                                         ProducerBatchMetadata* duplicate, std::string* why);
   // Stages a replicated or recovered batch (no validation). `marker` is the control record of
   // a control batch: {commit?, coordinator epoch}; nullopt for data batches.
   struct Marker {
@@ -156,6 +165,14 @@ class ProducerStateManager {
   // Removes producers idle for at least `expiration_ms` (by their last batch timestamp) that
   // have no open transaction (producer.id.expiration.ms). Returns how many.
   int RemoveExpired(int64_t now_ms, int64_t expiration_ms);
+
+  // ---- KIP-890 part 1 verification (Kafka's maybeCreateVerificationStateEntry) ----
+  // The verification guard of `producer_id`, created (at `now_ms`) if it has none. It is
+  // cleared when a transactional batch or a marker of the producer is appended (CommitAppend),
+  // and forgotten by RemoveExpired once older than the expiration.
+  VerificationGuard MaybeCreateVerificationGuard(int64_t producer_id, int64_t now_ms);
+  // kNoVerificationGuard when none.
+  VerificationGuard VerificationGuardOf(int64_t producer_id) const;
 
   // ---- snapshots ----
   // Writes `<map end offset>.snapshot` (atomically: tmp, fsync, rename) unless it exists.
@@ -204,6 +221,8 @@ class ProducerStateManager {
   // Completed transactions whose marker is not yet below the high watermark: first offset ->
   // (producer id, marker offset) (Kafka's unreplicatedTxns).
   std::map<int64_t, std::pair<int64_t, int64_t>> unreplicated_txns_;
+  // Verification guards: producer id -> (guard, creation time ms).
+  std::unordered_map<int64_t, std::pair<VerificationGuard, int64_t>> verification_guards_;
 };
 
 }  // namespace gregor::log

@@ -1,35 +1,30 @@
 // Produce (0): append client record batches to partition leaders; with
 // acks=all, answer once every in-sync replica has the records (the high
 // watermark passed them) or the request's timeout expired (Kafka's
-// DelayedProduce).
+// DelayedProduce). With transaction.partition.verification.enable (KIP-890 part 1), a
+// transactional batch of a producer that has no ongoing transaction in the partition is first
+// verified with the transaction coordinator (Kafka's ReplicaManager.appendRecords).
 #include "gregor/protocol/messages/produce.h"
 
 #include <glog/logging.h>
 
 #include <charconv>
 #include <chrono>
+#include <set>
 #include <string_view>
 
+#include "gregor/log/producer_state.h"
 #include "gregor/protocol/record_batch.h"
 #include "server/errors.h"
+#include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/replication_wait.h"
 
 namespace gregor::server {
 
 namespace {
 
 using protocol::ErrorCode;
-
-int32_t MinInsyncReplicas(ServerContext& ctx, const std::string& topic) {
-  auto overrides = ctx.topic_configs->Get(topic);
-  auto it = overrides.find("min.insync.replicas");
-  if (it != overrides.end()) {
-    int32_t v = 0;
-    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-    if (ec == std::errc() && v > 0) return v;
-  }
-  return ctx.config->min_insync_replicas;
-}
 
 // Kafka's LogValidator.validateKey: a compacted topic keeps the latest record per key, so a
 // record without one is refused. Returns the keyless records of the first batch that has any
@@ -85,71 +80,32 @@ struct Append {
   uint8_t* data;
   size_t size;
   int32_t min_isr;
+  // KIP-890 part 1: the producer of the record set's transactional batches (-1: none, or
+  // verification off), and the guard its append carries (see Log::AppendAsLeader).
+  int64_t txn_producer_id = -1;
+  int16_t txn_producer_epoch = -1;
+  log::VerificationGuard guard = log::kNoVerificationGuard;
 };
 
-// An acks=all append waiting for the ISR.
-struct Pending {
-  size_t topic_index;
-  size_t partition_index;
-  std::shared_ptr<cluster::Partition> partition;
-  int64_t required_offset;
-  int32_t leader_epoch;
-  int32_t min_isr;
-};
-
-// True when every pending append is settled (its error code written).
-bool Settle(std::vector<Pending>& pending, protocol::ProduceResponse& out, bool timed_out) {
-  bool all = true;
-  for (auto& p : pending) {
-    if (!p.partition) continue;  // settled earlier
-    auto& pr = out.responses[p.topic_index].partition_responses[p.partition_index];
-    ErrorCode ec = ErrorCode::kNone;
-    switch (p.partition->CheckReplicated(p.required_offset, p.min_isr, p.leader_epoch)) {
-      case cluster::ReplicationStatus::kDone:
-        break;
-      case cluster::ReplicationStatus::kNotLeader:
-        ec = ErrorCode::kNotLeaderOrFollower;
-        break;
-      case cluster::ReplicationStatus::kNotEnoughReplicasAfterAppend:
-        ec = ErrorCode::kNotEnoughReplicasAfterAppend;
-        break;
-      case cluster::ReplicationStatus::kPending:
-        if (!timed_out) {
-          all = false;
-          continue;
-        }
-        ec = ErrorCode::kRequestTimedOut;
-        break;
+// The producer of the first transactional data batch of a record set, if any (Kafka looks at
+// the transactional batches and verifies with the first batch's producer id and epoch).
+bool TransactionalProducer(const uint8_t* p, size_t size, int64_t* producer_id,
+                           int16_t* producer_epoch) {
+  size_t pos = 0;
+  while (pos < size) {
+    protocol::RecordBatchHeader h;
+    if (!protocol::ParseRecordBatchHeader(p + pos, size - pos, &h) || h.batch_length < 0 ||
+        h.total_size() > size - pos) {
+      return false;
     }
-    pr.error_code = static_cast<int16_t>(ec);
-    p.partition.reset();
-  }
-  return all;
-}
-
-asio::awaitable<void> AwaitReplication(ServerContext& ctx, int32_t timeout_ms,
-                                       std::vector<Pending>& pending,
-                                       protocol::ProduceResponse& out) {
-  if (Settle(pending, out, false)) co_return;
-  std::vector<TopicPartition> tps;
-  for (const auto& p : pending) tps.push_back(p.partition->topic_partition());
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  while (std::chrono::steady_clock::now() < deadline) {
-    timer->expires_at(deadline);
-    // Registered before the re-check, so a high-watermark move in between is never missed.
-    uint64_t handle = ctx.replicas->listeners().Add(
-        tps, [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
-    if (Settle(pending, out, false)) {
-      ctx.replicas->listeners().Remove(handle);
-      co_return;
+    if (h.producer_id >= 0 && h.is_transactional() && !h.is_control()) {
+      *producer_id = h.producer_id;
+      *producer_epoch = h.producer_epoch;
+      return true;
     }
-    boost::system::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    ctx.replicas->listeners().Remove(handle);
+    pos += h.total_size();
   }
-  Settle(pending, out, true);
+  return false;
 }
 
 }  // namespace
@@ -161,7 +117,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   const bool acks_valid = in.acks == -1 || in.acks == 0 || in.acks == 1;
   auto* frame_base = reinterpret_cast<uint8_t*>(req.frame.data());
   std::vector<Append> appends;
-  std::vector<Pending> pending;
+  std::vector<ReplicationWait> pending;
 
   for (auto& topic : in.topic_data) {
     auto& tr = out.responses.emplace_back();
@@ -216,32 +172,113 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
                          std::move(partition), data, pd.records.bytes.size(), min_isr});
     }
   }
+  // KIP-890 part 1: which record sets need the coordinator's word first. Only requests with a
+  // transactional id (Kafka: none means no verification) and transactional batches.
+  const bool verify = ctx.txn_verifier != nullptr &&
+                      ctx.config->transaction_partition_verification_enable &&
+                      in.transactional_id && !in.transactional_id->empty();
+  if (verify) {
+    std::set<int64_t> producers;
+    for (auto& a : appends) {
+      if (TransactionalProducer(a.data, a.size, &a.txn_producer_id, &a.txn_producer_epoch)) {
+        producers.insert(a.txn_producer_id);
+      }
+    }
+    if (producers.size() > 1) {
+      // Kafka: "Transactional records contained more than one producer ID".
+      for (auto& a : appends) {
+        if (a.txn_producer_id < 0) continue;
+        auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
+        pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidProducerIdMapping);
+        a.partition.reset();
+      }
+      std::erase_if(appends, [](const Append& a) { return !a.partition; });
+    }
+  }
+  auto append_one = [&](Append& a) {
+    auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
+    const TopicPartition& tp = a.partition->topic_partition();
+    auto result = a.partition->AppendRecordsToLeader(
+        a.data, a.size, in.acks, a.min_isr, log::AppendOrigin::kClient,
+        a.txn_producer_id >= 0 ? std::optional<log::VerificationGuard>(a.guard) : std::nullopt);
+    if (!result.ok()) {
+      ErrorCode ec = ProduceError(result.status());
+      pr.error_code = static_cast<int16_t>(ec);
+      if (req.version() >= 8) pr.error_message = result.status().message();
+      VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
+              << result.status().ToString();
+      return;
+    }
+    pr.base_offset = result->first_offset;
+    pr.log_append_time_ms = result->log_append_time;
+    pr.log_start_offset = result->log_start_offset;
+    ctx.replicas->listeners().Notify(tp);
+    if (in.acks == -1) {
+      pending.push_back(
+          {a.partition, result->last_offset + 1, result->leader_epoch, a.min_isr, &pr.error_code});
+    }
+  };
   // The appends write files (and may roll a segment, write indexes, fsync for
-  // flush.messages): on the I/O pool, all of the request's partitions in one hop.
+  // flush.messages): on the I/O pool, all of the request's partitions in one hop. Record sets
+  // whose producer has no ongoing transaction in the partition wait for the verification
+  // (Kafka's maybeStartTransactionVerification); the rest go now.
+  std::vector<Append*> unverified;
   if (!appends.empty()) {
     co_await ctx.run_io([&] {
       for (auto& a : appends) {
-        auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
-        const TopicPartition& tp = a.partition->topic_partition();
-        auto result = a.partition->AppendRecordsToLeader(a.data, a.size, in.acks, a.min_isr);
-        if (!result.ok()) {
-          ErrorCode ec = ProduceError(result.status());
-          pr.error_code = static_cast<int16_t>(ec);
-          if (req.version() >= 8) pr.error_message = result.status().message();
-          VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
-                  << result.status().ToString();
-          continue;
+        if (a.txn_producer_id >= 0) {
+          if (auto log = a.partition->log()) {
+            a.guard = log->MaybeStartTransactionVerification(a.txn_producer_id);
+            if (a.guard != log::kNoVerificationGuard) {
+              unverified.push_back(&a);
+              continue;
+            }
+          }
         }
-        pr.base_offset = result->first_offset;
-        pr.log_append_time_ms = result->log_append_time;
-        pr.log_start_offset = result->log_start_offset;
-        ctx.replicas->listeners().Notify(tp);
-        if (in.acks == -1) {
-          pending.push_back({a.topic_index, a.partition_index, a.partition, result->last_offset + 1,
-                             result->leader_epoch, a.min_isr});
-        }
+        append_one(a);
       }
     });
+  }
+  if (!unverified.empty()) {
+    std::set<TopicPartition> tps;
+    for (Append* a : unverified) tps.insert(a->partition->topic_partition());
+    const int64_t pid = unverified.front()->txn_producer_id;
+    const int16_t epoch = unverified.front()->txn_producer_epoch;
+    std::function<void(std::function<void(std::map<TopicPartition, ErrorCode>)>)> start =
+        [&](std::function<void(std::map<TopicPartition, ErrorCode>)> done) {
+          ctx.txn_verifier->Verify(*in.transactional_id, pid, epoch, tps, std::move(done));
+        };
+    auto errors = co_await AwaitCallback<std::map<TopicPartition, ErrorCode>>(start);
+    std::vector<Append*> verified;
+    for (Append* a : unverified) {
+      const TopicPartition& tp = a->partition->topic_partition();
+      ErrorCode ec = ErrorCode::kNetworkException;
+      if (errors) {
+        auto e = errors->find(tp);
+        if (e != errors->end()) ec = e->second;
+      }
+      if (ec == ErrorCode::kNone) {
+        verified.push_back(a);
+        continue;
+      }
+      auto& pr = out.responses[a->topic_index].partition_responses[a->partition_index];
+      pr.error_code = static_cast<int16_t>(ec);
+      if (req.version() >= 8) {
+        // Kafka's messages for the errors it rewrites.
+        if (ec == ErrorCode::kInvalidTxnState) {
+          pr.error_message = "Partition was not added to the transaction";
+        } else if (ec == ErrorCode::kNotEnoughReplicas) {
+          pr.error_message = "Unable to verify the partition has been added to the transaction";
+        }
+      }
+      VLOG(1) << "[Produce " << tp.ToString() << "] verification of producer " << pid << " epoch "
+              << epoch << " failed: " << protocol::ErrorCodeName(ec);
+    }
+    if (!verified.empty()) {
+      co_await ctx.run_io([&] {
+        for (Append* a : verified) append_one(*a);
+      });
+    }
   }
   if (in.acks == 0) {
     resp.send = false;
@@ -249,7 +286,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   }
   if (!pending.empty()) {
     req.conn.ParkRequest();  // waiting on followers: out of the request queue (purgatory)
-    co_await AwaitReplication(ctx, in.timeout_ms, pending, out);
+    co_await AwaitReplication(ctx, in.timeout_ms, pending);
   }
   out.Encode(resp.out, req.version());
   co_return true;

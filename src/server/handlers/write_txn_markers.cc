@@ -17,6 +17,7 @@
 
 #include "gregor/group/group_records.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/replication_wait.h"
 
 namespace gregor::server {
 
@@ -68,17 +69,6 @@ ErrorCode MarkerError(const Status& st) {
   return ErrorCode::kUnknownServerError;
 }
 
-int32_t MinInsyncReplicas(ServerContext& ctx, const std::string& topic) {
-  auto overrides = ctx.topic_configs->Get(topic);
-  auto it = overrides.find("min.insync.replicas");
-  if (it != overrides.end()) {
-    int32_t v = 0;
-    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-    if (ec == std::errc() && v > 0) return v;
-  }
-  return ctx.config->min_insync_replicas;
-}
-
 // One partition of one marker: where its answer goes, and its append while it waits.
 struct MarkerAppend {
   size_t marker;
@@ -93,63 +83,6 @@ struct MarkerAppend {
 
 int16_t& ErrorOf(MarkersResponse& out, const MarkerAppend& a) {
   return out.markers[a.marker].topics[a.topic].partitions[a.partition_index].error_code;
-}
-
-// True when no append still waits for the ISR (each settled one has its error code).
-bool Settle(std::vector<MarkerAppend>& appends, MarkersResponse& out, bool timed_out) {
-  bool all = true;
-  for (auto& a : appends) {
-    if (!a.waiting) continue;
-    ErrorCode ec = ErrorCode::kNone;
-    switch (a.partition->CheckReplicated(a.required_offset, a.min_isr, a.leader_epoch)) {
-      case cluster::ReplicationStatus::kDone:
-        break;
-      case cluster::ReplicationStatus::kNotLeader:
-        ec = ErrorCode::kNotLeaderOrFollower;
-        break;
-      case cluster::ReplicationStatus::kNotEnoughReplicasAfterAppend:
-        ec = ErrorCode::kNotEnoughReplicasAfterAppend;
-        break;
-      case cluster::ReplicationStatus::kPending:
-        if (!timed_out) {
-          all = false;
-          continue;
-        }
-        ec = ErrorCode::kRequestTimedOut;
-        break;
-    }
-    ErrorOf(out, a) = static_cast<int16_t>(ec);
-    a.waiting = false;
-  }
-  return all;
-}
-
-// The produce handler's acks=all wait (Kafka's DelayedProduce): a timer on the strand, woken by
-// the partitions' high-watermark notifications.
-asio::awaitable<void> AwaitReplication(ServerContext& ctx, std::vector<MarkerAppend>& appends,
-                                       MarkersResponse& out) {
-  if (Settle(appends, out, false)) co_return;
-  std::vector<TopicPartition> tps;
-  for (const auto& a : appends) {
-    if (a.waiting) tps.push_back(a.partition->topic_partition());
-  }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplicationTimeoutMs);
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  while (std::chrono::steady_clock::now() < deadline) {
-    timer->expires_at(deadline);
-    // Registered before the re-check, so a high-watermark move in between is never missed.
-    uint64_t handle = ctx.replicas->listeners().Add(
-        tps, [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
-    if (Settle(appends, out, false)) {
-      ctx.replicas->listeners().Remove(handle);
-      co_return;
-    }
-    boost::system::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    ctx.replicas->listeners().Remove(handle);
-  }
-  Settle(appends, out, true);
 }
 
 }  // namespace
@@ -208,11 +141,17 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
         a.waiting = true;
       }
     });
-    bool any_waiting = false;
-    for (const auto& a : appends) any_waiting = any_waiting || a.waiting;
-    if (any_waiting) {
+    // The response is complete: pointers to its error codes stay valid while waiting.
+    std::vector<ReplicationWait> waits;
+    for (const auto& a : appends) {
+      if (a.waiting) {
+        waits.push_back(
+            {a.partition, a.required_offset, a.leader_epoch, a.min_isr, &ErrorOf(out, a)});
+      }
+    }
+    if (!waits.empty()) {
       req.conn.ParkRequest();  // waiting on followers: out of the request queue (purgatory)
-      co_await AwaitReplication(ctx, appends, out);
+      co_await AwaitReplication(ctx, kReplicationTimeoutMs, waits);
     }
   }
   // Kafka's onTransactionCompleted: the offsets a transaction committed through
