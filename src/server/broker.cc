@@ -458,14 +458,19 @@ Status Broker::Start() {
   d.producer_ids = std::make_unique<txn::ProducerIdManager>(
       [&d] { return d.zk->AllocateProducerIdBlock(d.ctx.broker_id); });
   d.ctx.producer_ids = d.producer_ids.get();
+  // The request senders between brokers (controller, markers, verification) dial the same
+  // listener with the same TLS and deadlines.
+  auto inter_broker = [&](auto& o) {
+    o.broker_id = cfg.broker_id;
+    o.listener = ib_listener;
+    o.request_timeout_ms = cfg.controller_socket_timeout_ms;
+    o.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
+    o.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
+    o.tls = d.inter_broker_tls;
+    o.verify_hostname = ib_verify_hostname;
+  };
   txn::TransactionMarkerChannelManager::Options mo;
-  mo.broker_id = cfg.broker_id;
-  mo.listener = ib_listener;
-  mo.request_timeout_ms = cfg.controller_socket_timeout_ms;
-  mo.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
-  mo.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
-  mo.tls = d.inter_broker_tls;
-  mo.verify_hostname = ib_verify_hostname;
+  inter_broker(mo);
   d.txn_markers = std::make_unique<txn::TransactionMarkerChannelManager>(mo, &d.metadata);
   d.txn_log = std::make_unique<group::PartitionOffsetsLog>(
       [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
@@ -488,14 +493,8 @@ Status Broker::Start() {
   d.ctx.txns = d.txns.get();
   if (cfg.transaction_partition_verification_enable) {
     txn::AddPartitionsToTxnManager::Options vo;
-    vo.broker_id = cfg.broker_id;
-    vo.listener = ib_listener;
+    inter_broker(vo);
     vo.num_partitions = cfg.transaction_state_log_num_partitions;
-    vo.request_timeout_ms = mo.request_timeout_ms;
-    vo.connect_timeout_ms = mo.connect_timeout_ms;
-    vo.connect_timeout_max_ms = mo.connect_timeout_max_ms;
-    vo.tls = d.inter_broker_tls;
-    vo.verify_hostname = ib_verify_hostname;
     d.txn_verifier =
         std::make_unique<txn::AddPartitionsToTxnManager>(vo, &d.metadata, d.txns.get());
     d.ctx.txn_verifier = d.txn_verifier.get();
@@ -542,13 +541,7 @@ Status Broker::Start() {
   // The controller exists before requests are served (handlers reach it); it runs for
   // election once this broker is registered (step 6).
   controller::ControllerChannelManager::Options cho;
-  cho.broker_id = cfg.broker_id;
-  cho.listener = ib_listener;
-  cho.request_timeout_ms = cfg.controller_socket_timeout_ms;
-  cho.connect_timeout_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_ms);
-  cho.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
-  cho.tls = d.inter_broker_tls;
-  cho.verify_hostname = ib_verify_hostname;
+  inter_broker(cho);
   d.channel = std::make_unique<controller::ControllerChannelManager>(cho);
   controller::Controller::Options co;
   co.broker_id = cfg.broker_id;
