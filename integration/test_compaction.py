@@ -331,3 +331,116 @@ def test_compaction_kill9_during_cleaning(ctx):
     for key in keys:
         check(newest.get(key, -1) >= acked.get(key, -1), f"key {key} after the final clean: {newest.get(key)} "
                                                          f"< acknowledged {acked.get(key)}")
+
+
+# ---------------------------------------------------------------- 8. transactional data is compacted as Kafka does
+@timeout(60)
+def test_compaction_transactions(ctx):
+    """A transactional producer commits and aborts transactions over the same keys (aborted ones overwrite
+    keys after their last commit), then plain writes roll segments. While another producer's transaction is
+    open from the first offset, nothing is cleaned (the cleaner stops at the first unstable offset). Once it
+    commits, the cleaner removes the aborted records (for read_uncommitted readers too, and without letting
+    them shadow older committed values), keeps each key's newest committed value, and, on a later pass past
+    delete.retention.ms, the markers of transactions left without records."""
+    from test_transactions import TXN_ONE, consume_to_end, raw_read, txn_producer, wait_stable
+
+    t0 = time.monotonic()
+    b = ctx.start_broker(0, extra={**TXN_ONE, "log.cleaner.backoff.ms": "300",
+                                   "log.retention.check.interval.ms": "1000"})
+    topic = unique_topic("cmptx")
+    create_topic(b.bootstrap, topic, partitions=1,
+                 configs={**COMPACT, "segment.bytes": "4000", "delete.retention.ms": "500"})
+    tps = [(topic, 0)]
+    d = partition_dir(b, topic)
+    keys = [f"key-{i}" for i in range(8)]
+    committed = {}
+
+    # The held transaction: open at offset 0 until every write is in.
+    held = txn_producer(b.bootstrap, unique_topic("tid-held"))
+    held.init_transactions(30)
+    held.begin_transaction()
+    held.produce(topic, key=b"held", value=b"held:committed:", partition=0)
+    eq(held.flush(30), 0, "the held transaction's record left after flush")
+
+    p = txn_producer(b.bootstrap, unique_topic("tid-cmp"))
+    p.init_transactions(30)
+    n_txns = 24
+    for rnd in range(n_txns):
+        # Every third transaction is aborted; the last one is too, overwriting every key after its last commit.
+        abort = rnd % 3 == 2 or rnd == n_txns - 1
+        tag = "aborted" if abort else "committed"
+        p.begin_transaction()
+        for key in keys:
+            p.produce(topic, key=key.encode(), value=f"{key}:{tag}:{rnd:02d}:".encode() + b"t" * 40, partition=0)
+        eq(p.flush(30), 0, f"transaction {rnd}: records left after flush")
+        if abort:
+            p.abort_transaction(30)
+        else:
+            p.commit_transaction(30)
+            for key in keys:
+                committed[key] = f"{key}:committed:{rnd:02d}:".encode() + b"t" * 40
+
+    plain = ck().Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
+
+    def plain_writes(n, tag):
+        for i in range(n):
+            key = f"plain-{i % 4}"
+            value = f"{key}:{tag}:{i:03d}:".encode() + b"p" * 60
+            plain.produce(topic, key=key.encode(), value=value, partition=0)
+            committed[key] = value
+        eq(plain.flush(30), 0, "plain records left after flush")
+
+    plain_writes(200, "a")
+    before = live_log_bytes(d)
+    n_segments = len([n for n in os.listdir(d) if n.endswith(".log")])
+    eq(cleaner_lines(b, topic)[1], [], "cleans while a transaction is open at offset 0")
+    print(f"{n_txns} transactions and 200 plain records: {n_segments} segments, .log bytes {before}")
+    held.commit_transaction(30)
+    committed["held"] = b"held:committed:"
+    end = wait_stable([b], tps)[(topic, 0)]
+
+    def aborted_gone():
+        b.check_alive("while the cleaner runs")
+        if not cleaner_lines(b, topic)[1]:
+            return False
+        batches = raw_read(b.bootstrap, topic, 0, kproto.READ_UNCOMMITTED)["batches"]
+        return not any(v is not None and b":aborted:" in v for bt in batches for _, _, v in bt["records"] or [])
+
+    wait_until(aborted_gone, 20, "a clean removing the aborted records", interval=0.2)
+
+    def check_views(what):
+        for isolation in ("read_committed", "read_uncommitted"):
+            got = consume_to_end(b.bootstrap, tps, isolation, t=15)[(topic, 0)]
+            aborted = [v for _, v in got if b":aborted:" in v]
+            check(not aborted, f"{what}, {isolation}: aborted values still read: {aborted[:3]}")
+            newest = {}
+            for _, v in got:
+                newest[v.split(b":")[0].decode()] = v
+            eq(newest, committed, f"{what}, {isolation}: newest value of each key")
+            offs = [o for o, _ in got]
+            check(offs == sorted(set(offs)), f"{what}, {isolation}: offsets not increasing")
+        return got
+
+    got = check_views("after the first clean")
+    after = live_log_bytes(d)
+    check(after < before / 2, f".log bytes {after} not below half of {before} after the clean")
+    print(f"after the first clean: {len(got)} records up to {end}, .log bytes {after}, "
+          f"{count_markers(b.bootstrap, topic)} markers")
+
+    # A later pass, past delete.retention.ms: the markers of the transactions the first pass emptied go.
+    mark = cleaner_lines(b, topic)[1]
+    plain_writes(200, "b")
+    wait_until(lambda: len(cleaner_lines(b, topic)[1]) > len(mark) and count_markers(b.bootstrap, topic) < n_txns // 2,
+               20, f"a later clean to remove the markers of emptied transactions ({n_txns + 1} markers written)",
+               interval=0.2)
+    check_views("after the marker removal")
+    print(f"after a later clean: {count_markers(b.bootstrap, topic)} of {n_txns + 1} markers left, .log bytes "
+          f"{live_log_bytes(d)}; {time.monotonic() - t0:.1f}s")
+
+
+def count_markers(bootstrap, topic, p=0):
+    """Transaction markers left in topic-p (control batches holding a COMMIT or ABORT record), by a raw
+    read_uncommitted Fetch."""
+    from test_transactions import raw_read
+    return sum(1 for bt in raw_read(bootstrap, topic, p, kproto.READ_UNCOMMITTED)["batches"]
+               if bt["control"] and bt["control_type"] is not None)

@@ -121,4 +121,19 @@ void AppendFilteredBatch(const uint8_t* p, const RecordBatchHeader& h,
   PutBe32(b + 17, crc);
 }
 
+void AppendEmptyBatch(const uint8_t* p, const RecordBatchHeader& h, std::string* out) {
+  const size_t start = out->size();
+  out->append(reinterpret_cast<const char*>(p), kRecordBatchOverhead);
+  auto* b = reinterpret_cast<uint8_t*>(out->data()) + start;
+  PutBe32(b + 8, static_cast<uint32_t>(kRecordBatchOverhead - kRecordBatchLogOverhead));
+  const auto attributes =
+      static_cast<uint16_t>(h.attributes & (protocol::kTimestampTypeBit |
+                                            protocol::kTransactionalBit | protocol::kControlBit));
+  b[21] = static_cast<uint8_t>(attributes >> 8);
+  b[22] = static_cast<uint8_t>(attributes);
+  PutBe64(b + 27, static_cast<uint64_t>(int64_t{-1}));
+  PutBe32(b + 57, 0);
+  PutBe32(b + 17, Crc32c(0, b + kRecordBatchCrcStart, kRecordBatchOverhead - kRecordBatchCrcStart));
+}
+
 }  // namespace gregor::log

@@ -45,4 +45,12 @@ void AppendFilteredBatch(const uint8_t* p, const protocol::RecordBatchHeader& h,
                          const std::vector<RawRecord>& records, const std::vector<bool>& keep,
                          std::string* out);
 
+// Appends to `out` the batch at `p` with no records left, as Kafka's cleaner writes the emptied
+// last batch of a producer still active in the log (DefaultRecordBatch.writeEmptyHeader): same
+// base offset, last offset delta, leader epoch, producer id/epoch/base sequence, max timestamp,
+// timestamp type and transactional/control bits; no compression, no base timestamp (-1), record
+// count 0, length 49 and a fresh CRC-32C. A replica or a recovery replaying the log then still
+// learns the producer's epoch and last sequence.
+void AppendEmptyBatch(const uint8_t* p, const protocol::RecordBatchHeader& h, std::string* out);
+
 }  // namespace gregor::log

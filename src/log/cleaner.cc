@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gregor/protocol/record_batch.h"
@@ -107,6 +110,131 @@ void RemoveCleanedFiles(const LogSegment& cleaned) {
     Status st = RemoveAll(p);
     if (!st.ok()) LOG(WARNING) << "[LogCleaner] " << st.ToString();
   }
+}
+
+// What a control batch says (Kafka's ControlRecordType, read from its first record's key:
+// int16 version, int16 type).
+enum class ControlType { kEmpty, kAbort, kCommit, kOther };
+
+ControlType ControlTypeOf(const uint8_t* p, const RecordBatchHeader& h,
+                          std::vector<RawRecord>* records) {
+  if (h.records_count == 0) return ControlType::kEmpty;
+  // A compressed or unreadable control batch is nothing we know: it is kept whole.
+  if (h.compression() != 0 || !ParseRawRecords(p, h, records) || records->empty())
+    return ControlType::kOther;
+  const RawRecord& r = records->front();
+  if (!r.has_key || r.key.size() < 4) return ControlType::kOther;
+  const auto* k = reinterpret_cast<const uint8_t*>(r.key.data());
+  switch ((k[2] << 8) | k[3]) {
+    case 0:
+      return ControlType::kAbort;
+    case 1:
+      return ControlType::kCommit;
+    default:
+      return ControlType::kOther;
+  }
+}
+
+// Follows the transactions of the batches of one pass, read in offset order (Kafka's
+// CleanedTransactionMetadata): which data batches belong to an aborted transaction, and whether
+// a marker's transaction had any batch in what was read before it. A transaction is aborted
+// when the .txnindex lists it: producer id, first offset .. marker offset.
+class TxnTracker {
+ public:
+  // `aborted`: every aborted transaction overlapping the range about to be read.
+  explicit TxnTracker(std::vector<AbortedTxn> aborted) : pending_(std::move(aborted)) {
+    std::sort(pending_.begin(), pending_.end(), [](const AbortedTxn& a, const AbortedTxn& b) {
+      return a.first_offset < b.first_offset;
+    });
+    pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+  }
+
+  // A data batch: true when it is part of an aborted transaction.
+  bool OnDataBatch(const RecordBatchHeader& h) {
+    StartAbortedUpTo(h.last_offset());
+    if (!h.is_transactional()) return false;
+    auto it = aborted_.find(h.producer_id);
+    if (it != aborted_.end()) {
+      it->second.has_data = true;
+      return true;
+    }
+    committed_.insert(h.producer_id);
+    return false;
+  }
+
+  struct MarkerVerdict {
+    // No batch of its transaction was read in this pass: the transaction has no data left in
+    // the log (it was all removed by an earlier pass), so the marker may go (Kafka's
+    // canDiscardBatch). An unknown control batch is never removable.
+    bool txn_empty = false;
+    // For an ABORT: its .txnindex entry, to keep with the marker.
+    std::optional<AbortedTxn> aborted;
+  };
+  MarkerVerdict OnControlBatch(const RecordBatchHeader& h, ControlType type) {
+    StartAbortedUpTo(h.last_offset());
+    MarkerVerdict v;
+    switch (type) {
+      case ControlType::kEmpty:
+        v.txn_empty = true;
+        break;
+      case ControlType::kCommit:
+        v.txn_empty = committed_.erase(h.producer_id) == 0;
+        break;
+      case ControlType::kAbort: {
+        auto it = aborted_.find(h.producer_id);
+        if (it == aborted_.end()) {
+          v.txn_empty = true;  // an abort that closed nothing here has no .txnindex entry
+        } else {
+          v.txn_empty = !it->second.has_data;
+          v.aborted = it->second.txn;
+          aborted_.erase(it);
+        }
+        break;
+      }
+      case ControlType::kOther:
+        break;
+    }
+    return v;
+  }
+
+ private:
+  struct Open {
+    AbortedTxn txn;
+    bool has_data = false;
+  };
+  // Aborted transactions start being tracked at their first offset, by producer id (a producer
+  // has at most one transaction open at a time).
+  void StartAbortedUpTo(int64_t offset) {
+    while (next_ < pending_.size() && pending_[next_].first_offset <= offset) {
+      aborted_.try_emplace(pending_[next_].producer_id, Open{pending_[next_], false});
+      ++next_;
+    }
+  }
+
+  std::vector<AbortedTxn> pending_;  // by first offset
+  size_t next_ = 0;
+  std::unordered_map<int64_t, Open> aborted_;  // open aborted transactions by producer id
+  std::unordered_set<int64_t> committed_;      // producers with an open committed transaction
+};
+
+// Kafka's lastRecordsOfActiveProducers: per producer still in the log's producer state, the
+// offset of its last data batch (-1 when it has none in its current epoch) and its epoch.
+struct ProducerLastRecord {
+  int64_t last_data_offset = -1;
+  int16_t epoch = -1;
+};
+using ActiveProducerMap = std::unordered_map<int64_t, ProducerLastRecord>;
+
+// Kafka's isBatchLastRecordOfProducer: the batch holding an active producer's last sequence,
+// or, for a producer whose epoch has no data batch, its last marker (it carries the epoch
+// that fences older producers). Such a batch is kept, emptied if it must be, so that a replica
+// or a recovery rebuilding the producer state from the log still knows the producer.
+bool IsLastBatchOfActiveProducer(const RecordBatchHeader& h, const ActiveProducerMap& active) {
+  if (h.producer_id < 0) return false;
+  auto it = active.find(h.producer_id);
+  if (it == active.end()) return false;
+  if (it->second.last_data_offset >= 0) return h.last_offset() == it->second.last_data_offset;
+  return h.is_control() && h.producer_epoch == it->second.epoch;
 }
 
 }  // namespace
@@ -226,11 +354,13 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
     cleanable.push_back(s);
   }
 
-  // 1. The offset map over the dirty range. Transactional and compressed batches are not
-  //    mapped: we keep them whole (no aborted-transaction index yet, no codecs linked), so
-  //    they must not make older values of their keys look obsolete. The map lives for this
-  //    pass only: a broker with idle compacted topics holds no dedupe buffer (Kafka allocates
-  //    it for the life of each cleaner thread).
+  // 1. The offset map over the dirty range (Kafka's buildOffsetMap). Records of aborted
+  //    transactions are not mapped, so they never make an older value of their key look
+  //    obsolete; control batches hold no keys. Committed transactional records are mapped like
+  //    any other. Compressed batches are not mapped: we keep them whole (no codecs linked), so
+  //    they must not make older values of their keys look obsolete either. The map lives for
+  //    this pass only: a broker with idle compacted topics holds no dedupe buffer (Kafka
+  //    allocates it for the life of each cleaner thread).
   const size_t map_bytes = MapBytesFor(view, range);
   SkimpyOffsetMap map(map_bytes, load_factor_);
   if (!map.allocated()) {
@@ -241,6 +371,9 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
   int64_t map_end = range.first_dirty_offset;
   bool full = false;
   std::vector<RawRecord> records;
+  // The range lies below the last stable offset: every transaction with data in it is decided,
+  // and each aborted one is in a .txnindex (its ABORT may lie past the range).
+  TxnTracker map_txns(log->CollectAbortedTxns(range.first_dirty_offset, end));
   for (const auto& s : cleanable) {
     if (full) break;
     if (s.next_offset <= range.first_dirty_offset) continue;
@@ -253,7 +386,14 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
       if (!more.ok()) return more.status();
       if (!*more) break;
       if (h.last_offset() < range.first_dirty_offset) continue;
-      if (!h.is_control() && !h.is_transactional() && h.compression() == 0) {
+      bool mappable;
+      if (h.is_control()) {
+        map_txns.OnControlBatch(h, ControlTypeOf(p, h, &records));
+        mappable = false;
+      } else {
+        mappable = !map_txns.OnDataBatch(h) && h.compression() == 0;
+      }
+      if (mappable) {
         if (!ParseRawRecords(p, h, &records)) {
           return Status::Corruption(who + "malformed records in batch at offset " +
                                     std::to_string(h.base_offset));
@@ -288,6 +428,21 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
     if (s.base_offset >= map_end) break;
     to_clean.push_back(s);
   }
+  if (to_clean.empty()) return stats;
+  // The aborted transactions with data in the rewritten range (their ABORT may lie past it),
+  // and every .txnindex entry of the rewritten segments (each belongs to a marker in them).
+  std::vector<AbortedTxn> aborted_txns =
+      log->CollectAbortedTxns(to_clean.front().base_offset, to_clean.back().next_offset);
+  for (const auto& s : to_clean) {
+    for (const AbortedTxn& txn : log->AbortedTxnsOf(s.segment)) aborted_txns.push_back(txn);
+  }
+  TxnTracker txns(std::move(aborted_txns));
+  // Taken once per pass, as Kafka does per group: a producer that appends meanwhile has its
+  // last batch past the cleaned range, so an older batch kept here only costs its header.
+  ActiveProducerMap active_producers;
+  for (const ProducerStateEntry& e : log->ActiveProducers()) {
+    active_producers[e.producer_id] = ProducerLastRecord{e.last_data_offset(), e.epoch};
+  }
   const int64_t now = clock_->NowMs();
   const std::string dir = log->dir();
   std::string out;
@@ -316,18 +471,16 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
     for (const auto& s : group) {
       if (aborted_()) return fail(Status::Stale(who + "aborted"));
       old.push_back(s.segment);
-      // Every marker is kept (control batches are copied whole), so the cleaned segment's
-      // .txnindex is its old segments' entries, in order.
-      for (const AbortedTxn& txn : log->AbortedTxnsOf(s.segment)) {
-        Status st = cleaned->txn_index().Append(txn);
-        if (!st.ok()) return fail(st);
-      }
       const int64_t mtime = s.segment->LastModifiedMs();
       group_mtime = std::max(group_mtime, mtime);
-      // Tombstones stay delete.retention.ms after their segment was last written (Kafka
-      // measures from the segment's last modified time), so that a consumer reading from
-      // the start within that time sees the delete.
-      const bool retain_tombstones = mtime < 0 || now - mtime <= view.config.delete_retention_ms;
+      // Tombstones and markers of emptied transactions stay delete.retention.ms after their
+      // segment was last written, so that a consumer reading from the start within that time
+      // sees the delete, and the end of a transaction whose records it already read. This is
+      // the rule of Kafka before KIP-534 (retainLegacyDeletesAndTxnMarkers: the segment's last
+      // modified time against a horizon delete.retention.ms back; Kafka 2.x takes the horizon
+      // from the last clean segment's mtime, we from now). Kafka 3.x instead stamps a delete
+      // horizon into a batch when it first finds such a record there; we write none.
+      const bool retain_deletes = mtime < 0 || now - mtime <= view.config.delete_retention_ms;
       BatchScanner scan(*s.segment, s.size, io_buffer_bytes_);
       const uint8_t* p;
       RecordBatchHeader h;
@@ -335,14 +488,43 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
         auto more = scan.Next(&p, &h);
         if (!more.ok()) return fail(more.status());
         if (!*more) break;
-        // Kept whole: control batches and transactional data (aborted records are not
-        // removed, so every marker and .txnindex entry stays valid), compressed batches (we cannot
-        // read their keys without codecs), and anything past the map's end (not covered by this
-        // clean).
-        if (h.is_control() || h.is_transactional() || h.compression() != 0 ||
-            h.base_offset >= map_end) {
+        // Kafka's BatchRetention: a batch left with no records is dropped, except the last
+        // batch of a producer still in the producer state, which is kept as an empty header.
+        const bool keep_empty = IsLastBatchOfActiveProducer(h, active_producers);
+        auto drop = [&] {
+          if (keep_empty) AppendEmptyBatch(p, h, &out);
+        };
+        if (h.is_control()) {
+          // A marker stays while its transaction has a batch (kept, or removed by this very
+          // pass) before it; once a pass finds none, it goes after delete.retention.ms. A kept
+          // ABORT keeps its .txnindex entry: the cleaned index lists exactly the aborted
+          // transactions whose marker is still here.
+          const ControlType type = ControlTypeOf(p, h, &records);
+          const auto verdict = txns.OnControlBatch(h, type);
+          if (type != ControlType::kEmpty && (!verdict.txn_empty || retain_deletes)) {
+            out.append(reinterpret_cast<const char*>(p), h.total_size());
+            if (verdict.aborted) {
+              Status st = cleaned->txn_index().Append(*verdict.aborted);
+              if (!st.ok()) return fail(st);
+            }
+          } else {
+            if (type != ControlType::kEmpty) ++stats.markers_removed;
+            drop();
+          }
+        } else if (txns.OnDataBatch(h)) {
+          // Aborted: no reader may see it, read_committed or not (Kafka removes aborted
+          // records at once, whatever their keys).
+          stats.records_removed += h.records_count;
+          drop();
+        } else if (h.records_count == 0) {
+          drop();  // emptied by an earlier pass
+        } else if (h.compression() != 0 || h.base_offset >= map_end) {
+          // Kept whole: compressed batches (we cannot read their keys without codecs), and
+          // anything past the map's end (not covered by this clean).
           out.append(reinterpret_cast<const char*>(p), h.total_size());
         } else {
+          // Plain and committed transactional data alike: each key's latest record stays. A
+          // rebuilt batch keeps its producer id, epoch, base sequence and attributes.
           if (!ParseRawRecords(p, h, &records)) {
             return fail(Status::Corruption(who + "malformed records in batch at offset " +
                                            std::to_string(h.base_offset)));
@@ -354,7 +536,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
             if (r.has_key && r.offset < map_end) {
               if (map.Get(r.key) > r.offset) {
                 keep[i] = false;  // a newer value of the key follows
-              } else if (!r.has_value && !retain_tombstones) {
+              } else if (!r.has_value && !retain_deletes) {
                 keep[i] = false;  // an expired tombstone that is the key's latest record
                 ++stats.tombstones_removed;
               }
@@ -369,12 +551,9 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
             out.append(reinterpret_cast<const char*>(p), h.total_size());
           } else if (kept > 0) {
             AppendFilteredBatch(p, h, records, keep, &out);
+          } else {
+            drop();
           }
-          // A batch with nothing left is dropped. Kafka keeps such an empty batch when it
-          // is an active producer's last one, so that a replica rebuilding the producer
-          // state from the log still knows that producer's sequence; gregor does not yet
-          // (snapshots cover restarts; a replica copying a cleaned log from scratch treats
-          // the producer as unknown and accepts its next sequence).
         }
         if (out.size() >= io_buffer_bytes_) {
           Status st = flush_out();
@@ -404,6 +583,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
     stats.segments_in += static_cast<int>(group.size());
     stats.segments_out += 1;
   }
+  VLOG(1) << who << stats.markers_removed << " transaction marker(s) removed";
   return stats;
 }
 

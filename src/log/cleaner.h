@@ -69,8 +69,9 @@ struct CleanStats {
   int segments_out = 0;
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
-  int64_t records_removed = 0;
+  int64_t records_removed = 0;  // superseded, expired tombstones and aborted records
   int64_t tombstones_removed = 0;
+  int64_t markers_removed = 0;  // transaction markers whose transaction had no data left
 };
 
 class Cleaner {
@@ -83,6 +84,10 @@ class Cleaner {
   // Builds the key -> latest offset map over the dirty range, then rewrites the cleanable
   // segments from the log start up to the map's end, group by group, each group swapped in
   // through Log::ReplaceSegments. kUnavailable when the map's memory cannot be had (try later).
+  // Transactions as Kafka's cleaner: aborted batches are removed (their records are never
+  // mapped), committed ones deduplicated like any other, a marker removed once its transaction
+  // has no data left and delete.retention.ms has passed (with its .txnindex entry), and the
+  // last batch of a producer still in the producer state kept, emptied, as a header.
   Result<CleanStats> Clean(Log* log, const CleanerView& view, const CleanableRange& range);
 
   // Bytes of the offset map a pass over `range` uses: enough for every record the dirty

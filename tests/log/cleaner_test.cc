@@ -1,10 +1,12 @@
 #include "log/cleaner.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "gregor/base/clock.h"
 #include "gregor/log/checkpoint.h"
@@ -548,6 +550,462 @@ TEST(LogCleanerTest, TruncationDuringACleanIsNotSwappedIn) {
   auto st =
       f.log->ReplaceSegments(view.segments[0].segment, {view.segments[0].segment}, view.generation);
   EXPECT_EQ(st.code(), Status::Code::kStale);
+}
+
+// ---- transactions ----
+
+// A producer with a producer id writing as the partition leader: transactional (markers from
+// the coordinator end its transactions) or only idempotent. The high watermark follows every
+// append, so a transaction is stable as soon as its marker is written.
+struct TestProducer {
+  Log* log;
+  int64_t pid;
+  bool transactional = true;
+  int16_t epoch = 0;
+  int32_t seq = 0;
+
+  // One batch of `kvs`; returns its first offset.
+  int64_t Send(const std::vector<KeyValue>& kvs, int64_t ts) {
+    protocol::BatchSpec spec;
+    spec.producer_id = pid;
+    spec.producer_epoch = epoch;
+    spec.base_sequence = seq;
+    spec.attributes = transactional ? protocol::kTransactionalBit : 0;
+    std::vector<protocol::RecordSpec> records;
+    for (const auto& kv : kvs) records.push_back({kv.first, kv.second, ts, {}});
+    std::string batch = protocol::BuildRecordBatch(spec, records);
+    auto r = log->AppendAsLeader(Bytes(batch), batch.size(), 0);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    seq += static_cast<int32_t>(kvs.size());
+    log->SetHighWatermark(log->LogEndOffset());
+    return r.ok() ? r->first_offset : -1;
+  }
+  // The coordinator's COMMIT or ABORT; returns its offset.
+  int64_t End(bool commit) {
+    auto r = log->AppendTxnMarkerAsLeader(pid, epoch, 0, commit, 0);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    log->SetHighWatermark(log->LogEndOffset());
+    return r.ok() ? r->first_offset : -1;
+  }
+};
+
+struct StoredBatch {
+  protocol::RecordBatchHeader header;
+  std::vector<protocol::Record> records;  // a control batch's too
+};
+
+// Every batch of the log as far as `isolation` lets a reader go, read through Log::Read as a
+// Fetch does; with kTxnCommitted also the aborted transactions the reads reported.
+std::vector<StoredBatch> ReadBatches(const Log& log, FetchIsolation isolation,
+                                     std::vector<AbortedTxn>* aborted = nullptr) {
+  std::vector<StoredBatch> out;
+  int64_t offset = log.LogStartOffset();
+  for (int reads = 0; reads < 10000; ++reads) {
+    auto rr = log.Read(offset, 1 << 20, isolation, true);
+    EXPECT_TRUE(rr.ok()) << rr.status().ToString();
+    if (!rr.ok() || rr->regions.empty()) break;
+    if (aborted) aborted->insert(aborted->end(), rr->aborted_txns.begin(), rr->aborted_txns.end());
+    std::string bytes = ReadAll(*rr);
+    size_t at = 0;
+    for (const auto& h : Batches(bytes)) {
+      std::vector<RawRecord> raw;
+      EXPECT_TRUE(ParseRawRecords(reinterpret_cast<const uint8_t*>(bytes.data()) + at, h, &raw));
+      StoredBatch b{h, {}};
+      for (const auto& r : raw) {
+        protocol::Record rec;
+        rec.offset = r.offset;
+        rec.timestamp = r.timestamp;
+        if (r.has_key) rec.key = std::string(r.key);
+        if (r.has_value) rec.value = std::string(r.value);
+        b.records.push_back(std::move(rec));
+      }
+      out.push_back(std::move(b));
+      at += h.total_size();
+      offset = h.last_offset() + 1;
+    }
+  }
+  return out;
+}
+
+// The control record type of a marker batch: 0 ABORT, 1 COMMIT, -1 none (emptied).
+int MarkerType(const StoredBatch& b) {
+  if (b.records.empty() || !b.records[0].key || b.records[0].key->size() < 4) return -1;
+  const auto* k = reinterpret_cast<const uint8_t*>(b.records[0].key->data());
+  return (k[2] << 8) | k[3];
+}
+
+// What a read_committed consumer returns (Kafka's Fetcher): the batches up to the last stable
+// offset, without control batches and without the transactional batches of a producer from the
+// first offset of one of its aborted transactions (as the fetches reported them) to its ABORT.
+std::vector<protocol::Record> ReadCommitted(const Log& log) {
+  std::vector<AbortedTxn> aborted;
+  auto batches = ReadBatches(log, FetchIsolation::kTxnCommitted, &aborted);
+  std::sort(aborted.begin(), aborted.end(), [](const AbortedTxn& a, const AbortedTxn& b) {
+    return a.first_offset < b.first_offset;
+  });
+  size_t next = 0;
+  std::set<int64_t> aborted_pids;
+  std::vector<protocol::Record> out;
+  for (const auto& b : batches) {
+    const auto& h = b.header;
+    if (h.producer_id >= 0) {
+      while (next < aborted.size() && aborted[next].first_offset <= h.last_offset()) {
+        aborted_pids.insert(aborted[next++].producer_id);
+      }
+    }
+    if (h.is_control()) {
+      if (MarkerType(b) == 0) aborted_pids.erase(h.producer_id);
+      continue;
+    }
+    if (h.is_transactional() && aborted_pids.count(h.producer_id)) continue;
+    out.insert(out.end(), b.records.begin(), b.records.end());
+  }
+  return out;
+}
+
+// Every data record of the log (read_uncommitted, as a consumer sees it: no control records).
+std::vector<protocol::Record> ReadUncommitted(const Log& log) {
+  std::vector<protocol::Record> out;
+  for (const auto& b : ReadBatches(log, FetchIsolation::kHighWatermark)) {
+    if (!b.header.is_control()) out.insert(out.end(), b.records.begin(), b.records.end());
+  }
+  return out;
+}
+
+// The markers in the log: (offset, producer id, type).
+std::vector<std::tuple<int64_t, int64_t, int>> Markers(const Log& log) {
+  std::vector<std::tuple<int64_t, int64_t, int>> out;
+  for (const auto& b : ReadBatches(log, FetchIsolation::kLogEnd)) {
+    if (b.header.is_control()) {
+      out.emplace_back(b.header.base_offset, b.header.producer_id, MarkerType(b));
+    }
+  }
+  return out;
+}
+
+bool HasValue(const std::vector<protocol::Record>& records, const std::string& value) {
+  for (const auto& r : records) {
+    if (r.value == value) return true;
+  }
+  return false;
+}
+
+TEST(LogCleanerTxnTest, AbortedRecordsAreRemovedAndDoNotShadowOlderValues) {
+  Fixture f;
+  Put(f.log.get(), "a", "a1", f.clock.NowMs());
+  Put(f.log.get(), "b", "b1", f.clock.NowMs());
+  TestProducer p7{f.log.get(), 7};
+  const int64_t first = p7.Send({{"a", "aborted"}, {"b", "aborted"}}, f.clock.NowMs());
+  p7.Send({{"c", "aborted"}}, f.clock.NowMs());
+  const int64_t abort = p7.End(/*commit=*/false);
+  // Producer 7's last batch carries a key nobody overwrites: the aborted ones are not its last.
+  p7.Send({{"p7", "done"}}, f.clock.NowMs());
+  p7.End(/*commit=*/true);
+  f.Updates(40, 3);
+  ASSERT_TRUE(HasValue(ReadUncommitted(*f.log), "aborted"));
+  const std::vector<AbortedTxn> aborted_before =
+      f.log->CollectAbortedTxns(0, f.log->LogEndOffset());
+  ASSERT_EQ(aborted_before.size(), 1u);
+  EXPECT_EQ(aborted_before[0].first_offset, first);
+
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_GE(r->records_removed, 3);
+  // Gone for read_uncommitted consumers too, and "a" and "b" keep their older committed values:
+  // the aborted records were not in the offset map.
+  auto uncommitted = ReadUncommitted(*f.log);
+  EXPECT_FALSE(HasValue(uncommitted, "aborted"));
+  auto latest = LatestByKey(uncommitted);
+  EXPECT_EQ(latest["a"], std::optional<std::string>("a1"));
+  EXPECT_EQ(latest["b"], std::optional<std::string>("b1"));
+  EXPECT_EQ(latest.count("c"), 0u);
+  EXPECT_EQ(latest["p7"], std::optional<std::string>("done"));
+  EXPECT_EQ(LatestByKey(ReadCommitted(*f.log)), latest);
+  // Its records were seen by this pass, so the ABORT stays (Kafka removes a marker only in a
+  // later pass) with its .txnindex entry.
+  EXPECT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()), aborted_before);
+  bool abort_kept = false;
+  for (const auto& [offset, pid, type] : Markers(*f.log)) abort_kept |= offset == abort;
+  EXPECT_TRUE(abort_kept);
+}
+
+TEST(LogCleanerTxnTest, CommittedTransactionalRecordsAreDeduplicatedKeepingTheirHeader) {
+  Fixture f;
+  TestProducer p5{f.log.get(), 5};
+  p5.epoch = 3;
+  const int64_t first = p5.Send({{"a", "t1"}, {"b", "t1"}, {"c", "t1"}}, f.clock.NowMs());
+  p5.End(/*commit=*/true);
+  p5.Send({{"a", "t2"}}, f.clock.NowMs());
+  p5.End(/*commit=*/true);
+  Put(f.log.get(), "c", "plain", f.clock.NowMs());
+  p5.Send({{"z", "last"}}, f.clock.NowMs());
+  p5.End(/*commit=*/true);
+  f.Updates(40, 3);
+  const auto markers_before = Markers(*f.log);
+  ASSERT_EQ(markers_before.size(), 3u);
+
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  auto batches = ReadBatches(*f.log, FetchIsolation::kLogEnd);
+  ASSERT_FALSE(batches.empty());
+  const auto& h = batches[0].header;
+  EXPECT_EQ(h.base_offset, first);
+  EXPECT_EQ(h.last_offset_delta, 2);
+  EXPECT_EQ(h.records_count, 1);
+  EXPECT_EQ(h.producer_id, 5);
+  EXPECT_EQ(h.producer_epoch, 3);
+  EXPECT_EQ(h.base_sequence, 0);
+  EXPECT_TRUE(h.is_transactional());
+  ASSERT_EQ(batches[0].records.size(), 1u);
+  EXPECT_EQ(batches[0].records[0].key, std::optional<std::string>("b"));
+  EXPECT_EQ(batches[0].records[0].offset, first + 1);
+  // Every transaction had batches in this pass: all markers stay.
+  EXPECT_EQ(Markers(*f.log), markers_before);
+  auto latest = LatestByKey(ReadCommitted(*f.log));
+  EXPECT_EQ(latest["a"], std::optional<std::string>("t2"));
+  EXPECT_EQ(latest["b"], std::optional<std::string>("t1"));
+  EXPECT_EQ(latest["c"], std::optional<std::string>("plain"));
+  EXPECT_EQ(latest["z"], std::optional<std::string>("last"));
+  int a_records = 0;
+  for (const auto& rec : ReadUncommitted(*f.log)) a_records += rec.key == "a";
+  EXPECT_EQ(a_records, 1);
+}
+
+TEST(LogCleanerTxnTest, MarkersStayWhileTheirDataDoesThenGoAfterDeleteRetention) {
+  LogConfig config = CompactConfig();
+  config.delete_retention_ms = 3600'000;
+  Fixture f(config);
+  Put(f.log.get(), "a", "a1", f.clock.NowMs());
+  TestProducer p7{f.log.get(), 7}, p8{f.log.get(), 8};
+  p7.Send({{"a", "aborted"}}, f.clock.NowMs());
+  const int64_t abort7 = p7.End(/*commit=*/false);
+  p8.Send({{"b", "committed"}}, f.clock.NowMs());
+  const int64_t commit8 = p8.End(/*commit=*/true);
+  Put(f.log.get(), "b", "b2", f.clock.NowMs());  // the committed record becomes obsolete
+  // A kept record of each producer after those transactions: the emptied batches are not
+  // their last ones.
+  p7.Send({{"p7", "x"}}, f.clock.NowMs());
+  const int64_t commit7 = p7.End(/*commit=*/true);
+  p8.Send({{"p8", "x"}}, f.clock.NowMs());
+  const int64_t commit8b = p8.End(/*commit=*/true);
+  f.Updates(40, 3);
+  const AbortedTxn txn7 = f.log->CollectAbortedTxns(0, f.log->LogEndOffset()).at(0);
+  auto marker_offsets = [&] {
+    std::vector<int64_t> out;
+    for (const auto& [offset, pid, type] : Markers(*f.log)) out.push_back(offset);
+    return out;
+  };
+  const std::vector<int64_t> all = {abort7, commit8, commit7, commit8b};
+  ASSERT_EQ(marker_offsets(), all);
+
+  // Pass 1 removes the data; the markers of those transactions stay (their batches were read
+  // in this pass), the ABORT with its .txnindex entry.
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_FALSE(HasValue(ReadUncommitted(*f.log), "aborted"));
+  EXPECT_FALSE(HasValue(ReadUncommitted(*f.log), "committed"));
+  EXPECT_EQ(marker_offsets(), all);
+  EXPECT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()), std::vector<AbortedTxn>{txn7});
+
+  // Pass 2: the transactions are empty, but delete.retention.ms has not passed since their
+  // segment was written: kept, and so is the entry of the kept ABORT.
+  f.clock.AdvanceMs(3600'000 - 120'000);
+  f.Updates(40, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_EQ(marker_offsets(), all);
+  EXPECT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()), std::vector<AbortedTxn>{txn7});
+
+  // Pass 3, past delete.retention.ms: the markers of the emptied transactions go, and the
+  // ABORT's .txnindex entry with it; the markers of transactions with data stay.
+  f.clock.AdvanceMs(240'000);
+  f.Updates(40, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  EXPECT_EQ(marker_offsets(), (std::vector<int64_t>{commit7, commit8b}));
+  EXPECT_TRUE(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()).empty());
+  for (const auto& name : FilesWithSuffix(f.dir, ".txnindex")) {
+    EXPECT_EQ(FileSize(f.dir + "/" + name), 0) << name;
+  }
+  auto latest = LatestByKey(ReadCommitted(*f.log));
+  EXPECT_EQ(latest["a"], std::optional<std::string>("a1"));
+  EXPECT_EQ(latest["b"], std::optional<std::string>("b2"));
+  EXPECT_EQ(LatestByKey(ReadUncommitted(*f.log)), latest);
+  // The cleaned log reopens as it is, and recovery rebuilds no entry for the removed ABORT.
+  ASSERT_TRUE(f.log->Close().ok());
+  auto reopened = OpenLog(f.dir, config, &f.clock, /*clean=*/false);
+  reopened->SetHighWatermark(reopened->LogEndOffset());
+  EXPECT_TRUE(reopened->CollectAbortedTxns(0, reopened->LogEndOffset()).empty());
+  EXPECT_EQ(LatestByKey(ReadCommitted(*reopened)), latest);
+  EXPECT_EQ(reopened->LastStableOffset(), reopened->LogEndOffset());
+}
+
+TEST(LogCleanerTxnTest, LastBatchOfAnActiveProducerIsKeptEmpty) {
+  LogConfig config = CompactConfig();
+  config.producer_id_expiration_ms = 3600'000;
+  Fixture f(config);
+  TestProducer p3{f.log.get(), 3};
+  p3.transactional = false;  // idempotent only
+  p3.epoch = 2;
+  p3.Send({{"a", "p3-1"}}, f.clock.NowMs());
+  const int64_t last3 = p3.Send({{"a", "p3-2"}, {"b", "p3-2"}}, f.clock.NowMs());
+  // A transactional producer whose last data batch is aborted.
+  TestProducer p4{f.log.get(), 4};
+  const int64_t last4 = p4.Send({{"c", "aborted"}}, f.clock.NowMs());
+  const int64_t abort4 = p4.End(/*commit=*/false);
+  Put(f.log.get(), "a", "plain", f.clock.NowMs());
+  Put(f.log.get(), "b", "plain", f.clock.NowMs());
+  const int64_t max_ts = f.clock.NowMs();
+  f.Updates(40, 3);
+
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  auto batches = ReadBatches(*f.log, FetchIsolation::kLogEnd);
+  ASSERT_GE(batches.size(), 3u);
+  // Producer 3's first batch is gone; its last is an empty header with its sequence.
+  const auto& h3 = batches[0].header;
+  EXPECT_EQ(h3.base_offset, last3);
+  EXPECT_EQ(h3.records_count, 0);
+  EXPECT_EQ(h3.last_offset_delta, 1);
+  EXPECT_EQ(h3.producer_id, 3);
+  EXPECT_EQ(h3.producer_epoch, 2);
+  EXPECT_EQ(h3.base_sequence, 1);
+  EXPECT_EQ(h3.batch_length, 49);
+  EXPECT_EQ(h3.base_timestamp, -1);
+  EXPECT_EQ(h3.max_timestamp, max_ts);
+  EXPECT_FALSE(h3.is_transactional());
+  // Producer 4's aborted batch: emptied, still transactional, so its ABORT and the .txnindex
+  // entry stay too.
+  const auto& h4 = batches[1].header;
+  EXPECT_EQ(h4.base_offset, last4);
+  EXPECT_EQ(h4.records_count, 0);
+  EXPECT_TRUE(h4.is_transactional());
+  EXPECT_EQ(h4.producer_id, 4);
+  EXPECT_EQ(batches[2].header.base_offset, abort4);
+  EXPECT_TRUE(batches[2].header.is_control());
+  ASSERT_EQ(f.log->CollectAbortedTxns(0, f.log->LogEndOffset()).size(), 1u);
+  EXPECT_FALSE(HasValue(ReadUncommitted(*f.log), "aborted"));
+  EXPECT_EQ(LatestByKey(ReadCommitted(*f.log))["a"], std::optional<std::string>("plain"));
+
+  // A replay of the cleaned log (no snapshot) still knows both producers.
+  ASSERT_TRUE(f.log->Close().ok());
+  for (const auto& name : FilesWithSuffix(f.dir, ".snapshot")) fs::remove(f.dir + "/" + name);
+  f.log = OpenLog(f.dir, config, &f.clock, /*clean=*/false);
+  f.log->SetHighWatermark(f.log->LogEndOffset());
+  ASSERT_TRUE(f.log->ProducerState(3).has_value());
+  EXPECT_EQ(f.log->ProducerState(3)->last_seq(), 2);
+  EXPECT_EQ(f.log->ProducerState(3)->epoch, 2);
+  ASSERT_TRUE(f.log->ProducerState(4).has_value());
+  EXPECT_EQ(f.log->ProducerState(4)->current_txn_first_offset, -1);
+  EXPECT_EQ(f.log->LastStableOffset(), f.log->LogEndOffset());
+  // The producer sends on with the next sequence.
+  p3.log = f.log.get();
+  p3.Send({{"d", "p3-3"}}, f.clock.NowMs());
+
+  // Once the producers expire, their old batches are ordinary emptied batches.
+  f.clock.AdvanceMs(2 * 3600'000);
+  EXPECT_EQ(f.log->RemoveExpiredProducers(), 2);
+  f.Updates(40, 3);
+  ASSERT_TRUE(f.CleanOnce().has_value());
+  for (const auto& b : ReadBatches(*f.log, FetchIsolation::kLogEnd)) {
+    EXPECT_NE(b.header.base_offset, last4);
+    EXPECT_GT(b.header.records_count, 0) << "at " << b.header.base_offset;
+  }
+}
+
+TEST(LogCleanerTxnTest, ReadCommittedOfACleanedLogIsTheLatestCommittedValues) {
+  LogConfig config = CompactConfig();
+  config.delete_retention_ms = 600'000;
+  config.min_cleanable_dirty_ratio = 0;  // every pass cleans
+  Fixture f(config);
+  std::map<std::string, std::optional<std::string>> expected;
+  std::vector<TestProducer> producers;
+  for (int64_t pid = 1; pid <= 3; ++pid) producers.push_back(TestProducer{f.log.get(), pid});
+  uint32_t rnd = 12345;
+  auto next = [&](uint32_t n) {
+    rnd = rnd * 1103515245 + 12345;
+    return (rnd >> 8) % n;
+  };
+  for (int round = 0; round < 60; ++round) {
+    TestProducer& p = producers[next(3)];
+    const bool commit = next(3) != 0;
+    std::map<std::string, std::optional<std::string>> writes;
+    const int batches = 1 + static_cast<int>(next(3));
+    for (int b = 0; b < batches; ++b) {
+      std::vector<KeyValue> kvs;
+      for (int i = 0; i < 3; ++i) {
+        std::string key = "t" + std::to_string(next(8));
+        std::string value =
+            (commit ? "c" : "aborted") + std::to_string(round) + std::string(30, '.');
+        kvs.emplace_back(key, value);
+        writes[key] = value;
+      }
+      p.Send(kvs, f.clock.NowMs());
+    }
+    p.End(commit);
+    if (commit) {
+      for (const auto& [k, v] : writes) expected[k] = v;
+    }
+    if (round % 4 == 0) {
+      std::string key = "t" + std::to_string(next(8));
+      std::string value = "plain" + std::to_string(round);
+      Put(f.log.get(), key, value, f.clock.NowMs());
+      expected[key] = value;
+    }
+  }
+  // Plain updates of other keys roll the segments.
+  auto updates = [&] {
+    f.Updates(30, 2);
+    for (const auto& [k, v] : LatestByKey(ReadUncommitted(*f.log))) {
+      if (k[0] == 'k') expected[k] = v;
+    }
+  };
+  updates();
+  ASSERT_EQ(LatestByKey(ReadCommitted(*f.log)), expected);
+  const int64_t size_before = f.log->Size();
+  ASSERT_EQ(Markers(*f.log).size(), 60u);
+
+  for (int pass = 0; pass < 3; ++pass) {
+    ASSERT_TRUE(f.CleanOnce().has_value());
+    EXPECT_EQ(LatestByKey(ReadCommitted(*f.log)), expected) << "pass " << pass;
+    auto uncommitted = ReadUncommitted(*f.log);
+    EXPECT_FALSE(HasValue(uncommitted, "aborted")) << "pass " << pass;
+    for (const auto& rec : uncommitted) {
+      EXPECT_EQ(rec.value->find("aborted"), std::string::npos) << "pass " << pass;
+    }
+    EXPECT_EQ(LatestByKey(uncommitted), expected) << "pass " << pass;
+    f.clock.AdvanceMs(400'000);
+    updates();
+  }
+  EXPECT_LT(f.log->Size(), size_before / 2);
+  // Past delete.retention.ms, the markers of emptied transactions went.
+  EXPECT_LT(Markers(*f.log).size(), 20u);
+  // Only the markers of the producers' last transactions (and of transactions whose records
+  // survived) remain; every .txnindex entry belongs to a kept ABORT.
+  std::set<int64_t> abort_offsets;
+  for (const auto& [offset, pid, type] : Markers(*f.log)) {
+    if (type == 0) abort_offsets.insert(offset);
+  }
+  for (const auto& txn : f.log->CollectAbortedTxns(0, f.log->LogEndOffset())) {
+    EXPECT_TRUE(abort_offsets.count(txn.last_offset)) << txn.last_offset;
+    abort_offsets.erase(txn.last_offset);
+  }
+  EXPECT_TRUE(abort_offsets.empty()) << "a kept ABORT without its .txnindex entry";
+}
+
+TEST(LogCleanerTxnTest, NothingFromTheFirstUnstableOffsetOnIsCleaned) {
+  Fixture f;
+  f.Updates(20, 2);
+  TestProducer p9{f.log.get(), 9};
+  const int64_t open_from = p9.Send({{"k0", "open"}}, f.clock.NowMs());  // never ended
+  f.Updates(100, 2);
+  ASSERT_EQ(f.log->LastStableOffset(), open_from);
+  auto before = ReadUncommitted(*f.log);
+  auto r = f.CleanOnce();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_LE(r->end_offset, open_from);
+  int from_open = 0;
+  for (const auto& rec : ReadUncommitted(*f.log)) from_open += rec.offset >= open_from;
+  int before_open = 0;
+  for (const auto& rec : before) before_open += rec.offset >= open_from;
+  EXPECT_EQ(from_open, before_open);
+  EXPECT_TRUE(HasValue(ReadUncommitted(*f.log), "open"));
 }
 
 // ---- crash simulation ----
