@@ -1,26 +1,32 @@
-"""gregorctl transactions list/describe/describe-producers/abort (KIP-664, like kafka-transactions.sh) against
-one broker.
+"""gregorctl transactions list/describe/describe-producers/abort/find-hanging (KIP-664, like
+kafka-transactions.sh) against one broker.
 
 An open transaction of a confluent-kafka transactional producer must show in all three views with the facts the
 producer created (its partitions, the start offset of the transaction, the last sequence), and change with the
 commit. A hanging transaction (a transactional producer killed with SIGKILL after writing, with a transaction
 timeout far beyond the test, so the coordinator does not abort it) holds the last stable offset back until
 `transactions abort --start-offset` writes the ABORT marker; then a read_committed consumer reads the records
-after it and none of the hanging ones. Errors come back with Kafka's error names and exit status 1, bad usage
-with 2.
+after it and none of the hanging ones. `transactions find-hanging` reports a transactional batch written
+without AddPartitionsToTxn (verification off) once it is older than --max-transaction-timeout, never a
+healthy open transaction, and nothing once `abort` has ended it. Errors come back with Kafka's error names and
+exit status 1, bad usage with 2.
+
+GREGOR_IT_GREGORCTL=/path/to/gregorctl tests another gregorctl build.
 """
 
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import kproto
 from harness import GREGORCTL, Failure, check, create_topic, eq, timeout, unique_topic, wait_until
 from test_confluent import ck, produce_all
 
-CTL = GREGORCTL
+CTL = Path(os.environ.get("GREGOR_IT_GREGORCTL", GREGORCTL)).resolve()
 
 # One broker: the internal topics with one replica, few partitions for a quick start-up.
 ONE_BROKER = {"transaction.state.log.replication.factor": "1", "transaction.state.log.min.isr": "1",
@@ -283,3 +289,104 @@ def test_gregorctl_txn_abort_hanging(ctx):
     _, _, err = ctl(ctx, b, "transactions", "abort", "--topic", topic, "--partition", "0", "--start-offset", "0",
                     check_rc=1)
     check("no open transaction" in err, f"a second abort: {err!r}")
+
+
+def produce_txn_v3(c, tid, topic, partition, batch):
+    """Produce v3 (acks=all) of one batch with a transactional id; (error code, base offset)."""
+    body = (kproto.string(tid) + kproto.i16(-1) + kproto.i32(10000) +
+            kproto.array([topic], lambda t: kproto.string(t) + kproto.array(
+                [partition], lambda q: kproto.i32(q) + kproto.kbytes(batch))))
+    r = c.request(kproto.API_PRODUCE, 3, body)
+    resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
+    (_, [(_, err, base, _)]), = resp
+    return err, base
+
+
+def find_hanging(ctx, b, *args):
+    return table(ctl(ctx, b, "transactions", "find-hanging", *args)[1])
+
+
+@timeout(150)
+def test_gregorctl_txn_find_hanging(ctx):
+    # Verification off (transaction.partition.verification.enable=false): the broker appends a transactional
+    # batch for a partition the coordinator never added, which is how a transaction hangs.
+    b = ctx.start_broker(0, extra={**ONE_BROKER, "transaction.partition.verification.enable": "false"})
+    topic = unique_topic("fhang")
+    create_topic(b.bootstrap, topic, partitions=2)
+
+    # A healthy open transaction on partition 0: its coordinator lists the partition, so it never hangs, even
+    # with --max-transaction-timeout 0 (every open transaction a suspect, looked up at its coordinator).
+    ok_tid = unique_topic("fhang-ok")
+    healthy = txn_producer(b.bootstrap, ok_tid, 60000)
+    healthy.init_transactions(30)
+    healthy.begin_transaction()
+    healthy.produce(topic, value=b"ok-0", partition=0)
+    eq(healthy.flush(30), 0, "records without a delivery report")
+    eq(find_hanging(ctx, b, "--topic", topic, "--max-transaction-timeout", "0"), [],
+       "find-hanging --topic with only a healthy open transaction")
+    eq(find_hanging(ctx, b, "--broker-id", "0", "--max-transaction-timeout", "0"), [],
+       "find-hanging --broker-id with only a healthy open transaction")
+
+    # A stray transactional batch on partition 1 from a producer whose coordinator knows its id (InitProducerId)
+    # but never heard of the partition; its records carry a timestamp 20 minutes old, the age find-hanging
+    # measures (the producer's LastTimestamp).
+    stray_tid = unique_topic("fhang-stray")
+    old_ts = int(time.time() * 1000) - 20 * 60 * 1000
+    with kproto.connect(b.bootstrap, timeout=30) as c:
+        def init():
+            err, pid, epoch = kproto.init_producer_id_v0(c, stray_tid, timeout_ms=60000)
+            return (pid, epoch) if err == 0 else None
+        pid, epoch = wait_until(init, 30, f"InitProducerId({stray_tid!r})", interval=0.2)
+        batch = kproto.transactional_batch([(None, b"stray-0"), (None, b"stray-1")], pid, epoch, 0,
+                                           timestamp_ms=old_ts)
+        eq(produce_txn_v3(c, stray_tid, topic, 1, batch), (0, 0), "stray transactional batch (error, base offset)")
+    eq(end_offsets(b, topic, 1), (2, 0), "(high watermark, last stable offset) behind the stray batch")
+
+    expected = {"Topic": topic, "Partition": "1", "ProducerId": str(pid), "ProducerEpoch": str(epoch),
+                "CoordinatorEpoch": "-1", "StartOffset": "0", "LastTimestamp": str(old_ts)}
+
+    def only_stray(rows, what):
+        eq(len(rows), 1, f"{what}: rows {rows}")
+        (row,) = rows
+        check(row.pop("Duration(min)") in ("20", "21"), f"{what}: duration of {rows}")
+        eq(row, expected, what)
+
+    only_stray(find_hanging(ctx, b, "--topic", topic), "find-hanging --topic (default 15 minutes)")
+    only_stray(find_hanging(ctx, b, "--topic", topic, "--max-transaction-timeout", "0"),
+               "find-hanging --topic --max-transaction-timeout 0 (the healthy one left out)")
+    only_stray(find_hanging(ctx, b, "--broker-id", "0"), "find-hanging --broker-id 0")
+    only_stray(find_hanging(ctx, b, "--topic", topic, "--partition", "1", "--broker-id", "0"),
+               "find-hanging --topic --partition 1 --broker-id 0")
+    only_stray(find_hanging(ctx, b, "--topic", topic, "--partitions", "0,1"), "find-hanging --partitions 0,1")
+    eq(find_hanging(ctx, b, "--topic", topic, "--partitions", "0", "--max-transaction-timeout", "0"), [],
+       "find-hanging of partition 0 alone")
+    eq(find_hanging(ctx, b, "--topic", topic, "--max-transaction-timeout", "30"), [],
+       "find-hanging --max-transaction-timeout 30 (the stray batch is younger)")
+
+    # `transactions abort` at the reported start offset ends it: nothing hangs, the LSO moves past the marker.
+    _, out, _ = ctl(ctx, b, "transactions", "abort", "--topic", topic, "--partition", "1", "--start-offset", "0")
+    check(out.startswith(f"Aborted the transaction of producer {pid} (epoch {epoch}, "), f"abort said {out!r}")
+    wait_until(lambda: end_offsets(b, topic, 1) == (3, 3), 20, "the LSO of partition 1 past the ABORT marker")
+    eq(find_hanging(ctx, b, "--topic", topic), [], "find-hanging after the abort")
+    eq(find_hanging(ctx, b, "--broker-id", "0", "--max-transaction-timeout", "0"), [],
+       "find-hanging --broker-id after the abort (the healthy transaction still open)")
+    healthy.commit_transaction(30)
+    eq(read_committed(b.bootstrap, topic, 0), ["ok-0"], "read_committed values of partition 0 after the commit")
+
+    # Errors: exit 1 with a message; bad usage, exit 2.
+    _, _, err = ctl(ctx, b, "transactions", "find-hanging", "--topic", "no-such-topic-x", check_rc=1)
+    check("UNKNOWN_TOPIC_OR_PARTITION" in err, f"find-hanging of a missing topic: {err!r}")
+    _, _, err = ctl(ctx, b, "transactions", "find-hanging", "--topic", topic, "--partitions", "1,7", check_rc=1)
+    check("no partition 7" in err and "UNKNOWN_TOPIC_OR_PARTITION" in err, f"a missing partition: {err!r}")
+    _, _, err = ctl(ctx, b, "transactions", "find-hanging", "--broker-id", "7", check_rc=1)
+    check("broker 7 is not in the cluster's metadata" in err, f"find-hanging of an unknown broker: {err!r}")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    _, _, err = ctx.run([CTL, "-b", dead, "-X", "socket.timeout.ms=2000", "transactions", "find-hanging",
+                         "--topic", topic], timeout=20, check_rc=1)
+    check("cannot connect" in err, f"find-hanging with no broker reachable: {err!r}")
+    ctl(ctx, b, "transactions", "find-hanging", check_rc=2)
+    ctl(ctx, b, "transactions", "find-hanging", "--partition", "0", "--broker-id", "0", check_rc=2)
+    ctl(ctx, b, "transactions", "find-hanging", "--topic", topic, "--partitions", "0,x", check_rc=2)
+    ctl(ctx, b, "transactions", "find-hanging", "--topic", topic, "--max-transaction-timeout", "-1", check_rc=2)

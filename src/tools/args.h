@@ -144,6 +144,8 @@ inline constexpr char kMainUsage[] =
     "  transactions describe --transactional-id ID\n"
     "  transactions describe-producers --topic T --partition P [--broker-id N]\n"
     "  transactions abort --topic T --partition P --start-offset O\n"
+    "  transactions find-hanging (--broker-id N | --topic T [--partitions P,...])\n"
+    "          [--max-transaction-timeout MINUTES]\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"

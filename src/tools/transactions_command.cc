@@ -1,6 +1,7 @@
-// gregorctl transactions list|describe|describe-producers|abort over the raw
-// protocol client (librdkafka 2.0 has no admin API for ListTransactions,
-// DescribeTransactions, DescribeProducers or WriteTxnMarkers).
+// gregorctl transactions list|describe|describe-producers|abort|find-hanging
+// over the raw protocol client (librdkafka 2.0 has no admin API for
+// ListTransactions, DescribeTransactions, DescribeProducers or
+// WriteTxnMarkers).
 //
 // Every command runs under one deadline, socket.timeout.ms from now (default
 // 30 s). Errors a Kafka admin client retries (a coordinator loading or moved,
@@ -12,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,15 +73,63 @@ Outcome TransportOutcome(const Status& s) {
 // ---------------------------------------------------------------------------
 // list
 
-int RunList(Cluster& cluster, const TxnListOptions& o, int timeout_ms) {
+// Metadata, retried while no broker answers.
+Result<const protocol::MetadataResponse*> MetadataWithRetry(Cluster& cluster,
+                                                            const std::string& what,
+                                                            int timeout_ms) {
   Result<const protocol::MetadataResponse*> md = cluster.Metadata();
   for (int attempt = 0; !md.ok(); ++attempt) {
-    if (TransportOutcome(md.status()) == Outcome::kFail) return Fail(md.status().message());
-    if (!Backoff(cluster, attempt)) {
-      return Fail(GaveUp("list", timeout_ms, md.status()).message());
-    }
+    if (TransportOutcome(md.status()) == Outcome::kFail) return md.status();
+    if (!Backoff(cluster, attempt)) return GaveUp(what, timeout_ms, md.status());
     md = cluster.Metadata(true);
   }
+  return md;
+}
+
+// ListTransactions on broker `id`, retried until the deadline; its rows are
+// appended to `rows`. The error names the broker.
+Status ListTransactionsOn(Cluster& cluster, int32_t id,
+                          const protocol::ListTransactionsRequest& req,
+                          std::vector<TransactionListing>* rows) {
+  Status last = Status::Ok();
+  for (int attempt = 0;; ++attempt) {
+    Outcome outcome = Outcome::kFail;
+    Result<BrokerConnection*> conn = cluster.Broker(id);
+    if (!conn.ok()) {
+      last = conn.status();
+      outcome = TransportOutcome(last);
+    } else {
+      Result<protocol::ListTransactionsResponse> resp =
+          (*conn)->Call<protocol::ListTransactionsResponse>(req, cluster.deadline());
+      if (!resp.ok()) {
+        last = resp.status();
+        outcome = TransportOutcome(last);
+      } else if (Is(resp->error_code, ErrorCode::kCoordinatorLoadInProgress)) {
+        last = Status::Unavailable(ErrorText(resp->error_code));
+        outcome = Outcome::kRetry;
+      } else if (resp->error_code != 0) {
+        last = Status::Unavailable(ErrorText(resp->error_code));
+      } else {
+        for (const auto& unknown : resp->unknown_state_filters) {
+          std::fprintf(stderr, "Warning: broker %d does not know the state '%s'\n", id,
+                       unknown.c_str());
+        }
+        for (const auto& t : resp->transaction_states) {
+          rows->push_back({t.transactional_id, id, t.producer_id, t.transaction_state});
+        }
+        return Status::Ok();
+      }
+    }
+    if (outcome == Outcome::kFail || !Backoff(cluster, attempt)) {
+      return Status::Unavailable("ListTransactions on broker " + std::to_string(id) + ": " +
+                                 last.message());
+    }
+  }
+}
+
+int RunList(Cluster& cluster, const TxnListOptions& o, int timeout_ms) {
+  Result<const protocol::MetadataResponse*> md = MetadataWithRetry(cluster, "list", timeout_ms);
+  if (!md.ok()) return Fail(md.status().message());
   std::vector<int32_t> ids;
   for (const auto& b : (*md)->brokers) ids.push_back(b.node_id);
   std::sort(ids.begin(), ids.end());
@@ -89,45 +140,12 @@ int RunList(Cluster& cluster, const TxnListOptions& o, int timeout_ms) {
   std::vector<TransactionListing> rows;
   int failures = 0, answered = 0;
   for (int32_t id : ids) {
-    const std::string where = "ListTransactions on broker " + std::to_string(id);
-    Status last = Status::Ok();
-    bool done = false;
-    for (int attempt = 0; !done; ++attempt) {
-      Outcome outcome = Outcome::kFail;
-      Result<BrokerConnection*> conn = cluster.Broker(id);
-      if (!conn.ok()) {
-        last = conn.status();
-        outcome = TransportOutcome(last);
-      } else {
-        Result<protocol::ListTransactionsResponse> resp =
-            (*conn)->Call<protocol::ListTransactionsResponse>(req, cluster.deadline());
-        if (!resp.ok()) {
-          last = resp.status();
-          outcome = TransportOutcome(last);
-        } else if (Is(resp->error_code, ErrorCode::kCoordinatorLoadInProgress)) {
-          last = Status::Unavailable(ErrorText(resp->error_code));
-          outcome = Outcome::kRetry;
-        } else if (resp->error_code != 0) {
-          last = Status::Unavailable(ErrorText(resp->error_code));
-        } else {
-          for (const auto& unknown : resp->unknown_state_filters) {
-            std::fprintf(stderr, "Warning: broker %d does not know the state '%s'\n", id,
-                         unknown.c_str());
-          }
-          for (const auto& t : resp->transaction_states) {
-            rows.push_back({t.transactional_id, id, t.producer_id, t.transaction_state});
-          }
-          outcome = Outcome::kDone;
-        }
-      }
-      if (outcome == Outcome::kDone) {
-        ++answered;
-        done = true;
-      } else if (outcome == Outcome::kFail || !Backoff(cluster, attempt)) {
-        std::fprintf(stderr, "Error: %s: %s\n", where.c_str(), last.message().c_str());
-        ++failures;
-        done = true;
-      }
+    Status s = ListTransactionsOn(cluster, id, req, &rows);
+    if (s.ok()) {
+      ++answered;
+    } else {
+      std::fprintf(stderr, "Error: %s\n", s.message().c_str());
+      ++failures;
     }
   }
   if (answered > 0) std::fputs(FormatTransactionList(std::move(rows)).c_str(), stdout);
@@ -252,21 +270,29 @@ Outcome DescribeOnce(Cluster& cluster, const std::string& tid, TransactionDescri
   return Outcome::kDone;
 }
 
-int RunDescribe(Cluster& cluster, const TxnDescribeOptions& o, int timeout_ms) {
+// DescribeOnce retried until the deadline; NotFound when the coordinator does
+// not know the id (TRANSACTIONAL_ID_NOT_FOUND).
+Result<TransactionDescription> Describe(Cluster& cluster, const std::string& tid, int timeout_ms) {
   TransactionDescription d;
   Status last = Status::Ok();
   for (int attempt = 0;; ++attempt) {
-    Outcome outcome = DescribeOnce(cluster, o.transactional_id, &d, &last);
-    if (outcome == Outcome::kDone) break;
-    if (outcome == Outcome::kFail) return Fail(last.message());
-    if (!Backoff(cluster, attempt)) {
-      return Fail(GaveUp("describe of '" + o.transactional_id + "'", timeout_ms, last).message());
-    }
+    Outcome outcome = DescribeOnce(cluster, tid, &d, &last);
+    if (outcome == Outcome::kDone) return d;
+    if (outcome == Outcome::kFail) return last;
+    if (!Backoff(cluster, attempt)) return GaveUp("describe of '" + tid + "'", timeout_ms, last);
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  std::fputs(FormatTransactionDescription(d, now_ms).c_str(), stdout);
+}
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int RunDescribe(Cluster& cluster, const TxnDescribeOptions& o, int timeout_ms) {
+  Result<TransactionDescription> d = Describe(cluster, o.transactional_id, timeout_ms);
+  if (!d.ok()) return Fail(d.status().message());
+  std::fputs(FormatTransactionDescription(*d, WallClockMs()).c_str(), stdout);
   return 0;
 }
 
@@ -310,6 +336,23 @@ struct PartitionProducers {
   std::vector<ProducerStateRow> producers;
 };
 
+// Worth another DescribeProducers: a moved leader (unless the user chose the
+// broker), or a partition the broker does not have yet.
+bool RetriableDescribeProducersError(int16_t code, bool broker_chosen) {
+  return (!broker_chosen && Is(code, ErrorCode::kNotLeaderOrFollower)) ||
+         Is(code, ErrorCode::kUnknownTopicOrPartition) || Is(code, ErrorCode::kLeaderNotAvailable);
+}
+
+std::vector<ProducerStateRow> ProducerRows(
+    const protocol::DescribeProducersResponse::PartitionResponse& part) {
+  std::vector<ProducerStateRow> rows;
+  for (const auto& p : part.active_producers) {
+    rows.push_back({p.producer_id, p.producer_epoch, p.coordinator_epoch, p.last_sequence,
+                    p.last_timestamp, p.current_txn_start_offset});
+  }
+  return rows;
+}
+
 Outcome DescribeProducersOnce(Cluster& cluster, const TopicPartition& tp,
                               std::optional<int32_t> broker_id, bool refresh,
                               PartitionProducers* out, Status* error) {
@@ -347,18 +390,11 @@ Outcome DescribeProducersOnce(Cluster& cluster, const TopicPartition& tp,
     *error =
         Status::Unavailable("DescribeProducers of " + tp.ToString() + " on broker " +
                             std::to_string(target) + ": " + ErrorText(code, part->error_message));
-    // A moved leader is worth another look, unless the user chose the broker.
-    const bool retriable = (!broker_id && Is(code, ErrorCode::kNotLeaderOrFollower)) ||
-                           Is(code, ErrorCode::kUnknownTopicOrPartition) ||
-                           Is(code, ErrorCode::kLeaderNotAvailable);
-    return retriable ? Outcome::kRetry : Outcome::kFail;
+    return RetriableDescribeProducersError(code, broker_id.has_value()) ? Outcome::kRetry
+                                                                        : Outcome::kFail;
   }
   out->broker = target;
-  out->producers.clear();
-  for (const auto& p : part->active_producers) {
-    out->producers.push_back({p.producer_id, p.producer_epoch, p.coordinator_epoch, p.last_sequence,
-                              p.last_timestamp, p.current_txn_start_offset});
-  }
+  out->producers = ProducerRows(*part);
   return Outcome::kDone;
 }
 
@@ -459,6 +495,237 @@ int RunAbort(Cluster& cluster, const TxnAbortOptions& o, int timeout_ms) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------
+// find-hanging (Kafka's FindHangingTransactionsCommand): DescribeProducers of
+// every partition searched, then, for the producers whose open transaction
+// is older than the longest transaction timeout, ListTransactions (filtered
+// by producer id) on every broker for their transactional ids and
+// DescribeTransactions of those on their coordinators.
+
+// Partitions per DescribeProducers request, as Kafka's tool batches them.
+constexpr size_t kMaxDescribeProducersBatch = 500;
+
+// The partitions find-hanging searches (TxnFindHangingOptions), sorted.
+// Internal topics are searched too: __consumer_offsets takes transactional
+// offset commits.
+Result<std::vector<TopicPartition>> PartitionsToSearch(const protocol::MetadataResponse& md,
+                                                       const TxnFindHangingOptions& o) {
+  if (o.broker_id) {
+    bool known = false;
+    for (const auto& b : md.brokers) known = known || b.node_id == *o.broker_id;
+    if (!known) {
+      return Status::NotFound("broker " + std::to_string(*o.broker_id) +
+                              " is not in the cluster's metadata (not registered or not alive)");
+    }
+  }
+  std::vector<TopicPartition> out;
+  bool topic_found = false;
+  for (const auto& t : md.topics) {
+    if (!t.name || (!o.topic.empty() && *t.name != o.topic)) continue;
+    if (Is(t.error_code, ErrorCode::kUnknownTopicOrPartition)) continue;
+    topic_found = true;
+    for (const auto& p : t.partitions) {
+      if (!o.partitions.empty()) {
+        // Named partitions are searched wherever their replicas are, as Kafka does.
+        if (std::binary_search(o.partitions.begin(), o.partitions.end(), p.partition_index)) {
+          out.push_back(TopicPartition{*t.name, p.partition_index});
+        }
+        continue;
+      }
+      const auto& r = p.replica_nodes;
+      if (o.broker_id && std::find(r.begin(), r.end(), *o.broker_id) == r.end()) continue;
+      out.push_back(TopicPartition{*t.name, p.partition_index});
+    }
+  }
+  if (!o.topic.empty() && !topic_found) {
+    return Status::NotFound("topic '" + o.topic + "' does not exist (UNKNOWN_TOPIC_OR_PARTITION)");
+  }
+  std::sort(out.begin(), out.end());
+  for (int32_t p : o.partitions) {
+    if (!std::binary_search(out.begin(), out.end(), TopicPartition{o.topic, p})) {
+      return Status::NotFound("topic '" + o.topic + "' has no partition " + std::to_string(p) +
+                              " (UNKNOWN_TOPIC_OR_PARTITION)");
+    }
+  }
+  return out;
+}
+
+// One DescribeProducers of `tps` to broker `broker`. Partitions that answer
+// add their suspect open transactions to `candidates`; those worth another try
+// (and all of them on a transport error) go to `retry`, with the reason in
+// `last`. An error no retry can fix is returned.
+Status DescribeProducersBatch(Cluster& cluster, int32_t broker, bool broker_chosen,
+                              const std::vector<TopicPartition>& tps, int64_t max_timeout_ms,
+                              std::vector<OpenTransaction>* candidates,
+                              std::vector<TopicPartition>* retry, Status* last) {
+  auto retry_all = [&](const Status& s) {
+    if (TransportOutcome(s) == Outcome::kFail) return s;
+    *last = s;
+    retry->insert(retry->end(), tps.begin(), tps.end());
+    return Status::Ok();
+  };
+  Result<BrokerConnection*> conn = cluster.Broker(broker);
+  if (!conn.ok()) return retry_all(conn.status());
+  protocol::DescribeProducersRequest req;
+  for (const auto& tp : tps) {  // sorted: one entry per topic
+    if (req.topics.empty() || req.topics.back().name != tp.topic) {
+      req.topics.push_back({tp.topic, {}});
+    }
+    req.topics.back().partition_indexes.push_back(tp.partition);
+  }
+  Result<protocol::DescribeProducersResponse> resp =
+      (*conn)->Call<protocol::DescribeProducersResponse>(req, cluster.deadline());
+  if (!resp.ok()) return retry_all(resp.status());
+  const int64_t now_ms = WallClockMs();
+  std::map<TopicPartition, const protocol::DescribeProducersResponse::PartitionResponse*> parts;
+  for (const auto& t : resp->topics) {
+    for (const auto& p : t.partitions) parts[TopicPartition{t.name, p.partition_index}] = &p;
+  }
+  for (const auto& tp : tps) {
+    auto it = parts.find(tp);
+    if (it == parts.end()) {
+      return Status::Corruption("DescribeProducers from broker " + std::to_string(broker) +
+                                " lacks " + tp.ToString());
+    }
+    const auto& part = *it->second;
+    if (part.error_code != 0) {
+      Status error = Status::Unavailable("DescribeProducers of " + tp.ToString() + " on broker " +
+                                         std::to_string(broker) + ": " +
+                                         ErrorText(part.error_code, part.error_message));
+      if (!RetriableDescribeProducersError(part.error_code, broker_chosen)) return error;
+      *last = error;
+      retry->push_back(tp);
+      continue;
+    }
+    for (auto& c : CandidateOpenTransactions(tp, ProducerRows(part), now_ms, max_timeout_ms)) {
+      candidates->push_back(std::move(c));
+    }
+  }
+  return Status::Ok();
+}
+
+// DescribeProducers of every partition in `tps` (to --broker-id, else to each
+// leader), retrying moved leaders and lost connections until the deadline.
+Result<std::vector<OpenTransaction>> CollectCandidates(Cluster& cluster,
+                                                       const TxnFindHangingOptions& o,
+                                                       std::vector<TopicPartition> pending,
+                                                       int timeout_ms) {
+  const int64_t max_timeout_ms = int64_t{o.max_transaction_timeout_minutes} * 60'000;
+  std::vector<OpenTransaction> candidates;
+  Status last = Status::Ok();
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt > 0) {
+      if (!Backoff(cluster, attempt - 1)) {
+        return GaveUp("find-hanging: DescribeProducers of " + std::to_string(pending.size()) +
+                          " partition(s)",
+                      timeout_ms, last);
+      }
+      Result<const protocol::MetadataResponse*> md = cluster.Metadata(true);
+      if (!md.ok()) {
+        if (TransportOutcome(md.status()) == Outcome::kFail) return md.status();
+        last = md.status();
+        continue;
+      }
+    }
+    std::sort(pending.begin(), pending.end());  // so each request names a topic once
+    std::vector<TopicPartition> retry;
+    std::map<int32_t, std::vector<TopicPartition>> by_broker;
+    if (o.broker_id) {
+      by_broker[*o.broker_id] = std::move(pending);
+    } else {
+      for (auto& tp : pending) {
+        int32_t leader = -1;
+        Status error = Status::Ok();
+        switch (FindLeader(cluster, tp, false, &leader, &error)) {
+          case Outcome::kDone:
+            by_broker[leader].push_back(std::move(tp));
+            break;
+          case Outcome::kRetry:
+            last = error;
+            retry.push_back(std::move(tp));
+            break;
+          case Outcome::kFail:
+            return error;
+        }
+      }
+    }
+    for (const auto& [broker, tps] : by_broker) {
+      for (size_t i = 0; i < tps.size(); i += kMaxDescribeProducersBatch) {
+        const auto end = tps.begin() + static_cast<std::ptrdiff_t>(
+                                           std::min(tps.size(), i + kMaxDescribeProducersBatch));
+        std::vector<TopicPartition> batch(tps.begin() + static_cast<std::ptrdiff_t>(i), end);
+        GREGOR_RETURN_IF_ERROR(DescribeProducersBatch(cluster, broker, o.broker_id.has_value(),
+                                                      batch, max_timeout_ms, &candidates, &retry,
+                                                      &last));
+      }
+    }
+    pending = std::move(retry);
+  }
+  return candidates;
+}
+
+// Producer id -> transactional id, from ListTransactions filtered by those
+// producer ids (KIP-664, v0 on) on every broker: each coordinator lists only
+// its own ids. Rows of other producer ids (a broker that ignores the filter)
+// are dropped.
+Result<std::map<int64_t, std::string>> LookUpTransactionalIds(Cluster& cluster,
+                                                              const std::set<int64_t>& producer_ids,
+                                                              int timeout_ms) {
+  Result<const protocol::MetadataResponse*> md =
+      MetadataWithRetry(cluster, "find-hanging", timeout_ms);
+  if (!md.ok()) return md.status();
+  std::vector<int32_t> ids;
+  for (const auto& b : (*md)->brokers) ids.push_back(b.node_id);
+  std::sort(ids.begin(), ids.end());
+  protocol::ListTransactionsRequest req;
+  req.producer_id_filters.assign(producer_ids.begin(), producer_ids.end());
+  std::vector<TransactionListing> rows;
+  for (int32_t id : ids) GREGOR_RETURN_IF_ERROR(ListTransactionsOn(cluster, id, req, &rows));
+  std::map<int64_t, std::string> out;
+  for (const auto& r : rows) {
+    if (producer_ids.count(r.producer_id) > 0) out[r.producer_id] = r.transactional_id;
+  }
+  return out;
+}
+
+int RunFindHanging(Cluster& cluster, const TxnFindHangingOptions& o, int timeout_ms) {
+  Result<const protocol::MetadataResponse*> md =
+      MetadataWithRetry(cluster, "find-hanging", timeout_ms);
+  if (!md.ok()) return Fail(md.status().message());
+  Result<std::vector<TopicPartition>> tps = PartitionsToSearch(**md, o);
+  if (!tps.ok()) return Fail(tps.status().message());
+  Result<std::vector<OpenTransaction>> candidates =
+      CollectCandidates(cluster, o, std::move(*tps), timeout_ms);
+  if (!candidates.ok()) return Fail(candidates.status().message());
+
+  std::vector<OpenTransaction> hanging;
+  if (!candidates->empty()) {
+    std::set<int64_t> producer_ids;
+    for (const auto& c : *candidates) producer_ids.insert(c.producer.producer_id);
+    Result<std::map<int64_t, std::string>> tids =
+        LookUpTransactionalIds(cluster, producer_ids, timeout_ms);
+    if (!tids.ok()) {
+      return Fail("cannot look up the transactional ids of " + std::to_string(producer_ids.size()) +
+                  " producer(s): " + tids.status().message());
+    }
+    std::map<std::string, std::optional<TransactionDescription>> descriptions;
+    for (const auto& [pid, tid] : *tids) {
+      if (descriptions.count(tid) > 0) continue;
+      Result<TransactionDescription> d = Describe(cluster, tid, timeout_ms);
+      if (d.ok()) {
+        descriptions[tid] = std::move(*d);
+      } else if (d.status().code() == Status::Code::kNotFound) {
+        descriptions[tid] = std::nullopt;  // expired since ListTransactions: nobody will end it
+      } else {
+        return Fail("cannot describe transactional id '" + tid + "': " + d.status().message());
+      }
+    }
+    hanging = FindHangingTransactions(*candidates, *tids, descriptions);
+  }
+  std::fputs(FormatHangingTransactions(std::move(hanging), WallClockMs()).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int RunTransactionsCommand(const ParsedTransactionsCommand& command) {
@@ -476,6 +743,9 @@ int RunTransactionsCommand(const ParsedTransactionsCommand& command) {
       return RunDescribeProducers(cluster, o, timeout_ms);
     }
     int operator()(const TxnAbortOptions& o) { return RunAbort(cluster, o, timeout_ms); }
+    int operator()(const TxnFindHangingOptions& o) {
+      return RunFindHanging(cluster, o, timeout_ms);
+    }
   };
   return std::visit(Visitor{cluster, timeout_ms}, *command.options);
 }

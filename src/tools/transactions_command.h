@@ -1,12 +1,14 @@
 #pragma once
-// gregorctl transactions list|describe|describe-producers|abort: the transaction
-// operator commands of KIP-664, in the manner of kafka-transactions.sh.
+// gregorctl transactions list|describe|describe-producers|abort|find-hanging:
+// the transaction operator commands of KIP-664, in the manner of
+// kafka-transactions.sh.
 //
 // librdkafka 2.0 (what gregorctl links) has no admin API for ListTransactions,
 // DescribeTransactions, DescribeProducers or WriteTxnMarkers, so these
 // commands speak the protocol themselves (tools/protocol_client.h, PLAINTEXT
 // only). The pure half lives here, header-only, so tests/tools can check it:
-// argument parsing, the choice of the transaction to abort and the tables.
+// argument parsing, the choice of the transaction to abort, which open
+// transactions find-hanging reports, and the tables.
 // The network half (RunTransactionsCommand) is in transactions_command.cc.
 //
 // Parsing is separate from Parse() in args.h, as for `group`:
@@ -18,6 +20,7 @@
 #include <cctype>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,8 +67,21 @@ struct TxnAbortOptions {
   bool operator==(const TxnAbortOptions&) const = default;
 };
 
+// The partitions to search: those of --topic (only --partition/--partitions
+// if given), else every partition with a replica on --broker-id; one of the
+// two is required, as in Kafka. With --broker-id, DescribeProducers goes to
+// that broker rather than to each partition's leader.
+struct TxnFindHangingOptions {
+  std::optional<int32_t> broker_id;
+  std::string topic;                // empty: every topic (broker_id is then set)
+  std::vector<int32_t> partitions;  // sorted, distinct; empty: all of `topic`
+  int32_t max_transaction_timeout_minutes = 15;
+  bool operator==(const TxnFindHangingOptions&) const = default;
+};
+
 using TransactionsCommandOptions =
-    std::variant<TxnListOptions, TxnDescribeOptions, TxnDescribeProducersOptions, TxnAbortOptions>;
+    std::variant<TxnListOptions, TxnDescribeOptions, TxnDescribeProducersOptions, TxnAbortOptions,
+                 TxnFindHangingOptions>;
 
 struct ParsedTransactionsCommand {
   GlobalOptions global;
@@ -82,6 +98,9 @@ inline constexpr char kTransactionsUsage[] =
     "       gregorctl transactions abort --topic T --partition P --start-offset O\n"
     "       gregorctl transactions abort --topic T --partition P --producer-id N\n"
     "                 --producer-epoch E --coordinator-epoch C\n"
+    "       gregorctl transactions find-hanging (--broker-id N | --topic T\n"
+    "                 [--partition P]... [--partitions P,...] [--broker-id N])\n"
+    "                 [--max-transaction-timeout MINUTES]\n"
     "\n"
     "list: the transactional ids every broker coordinates (ListTransactions to each\n"
     "  broker), optionally only those in STATE (Empty, Ongoing, PrepareCommit,\n"
@@ -97,6 +116,12 @@ inline constexpr char kTransactionsUsage[] =
     "  written to that partition only (WriteTxnMarkers to its leader), so the last\n"
     "  stable offset can move past it. The coordinator is not involved. The second\n"
     "  form names the producer directly, for brokers without DescribeProducers.\n"
+    "find-hanging: the open transactions of the partitions of topic T (or those\n"
+    "  with a replica on broker N) that last wrote more than MINUTES ago (default\n"
+    "  15, the longest transaction timeout expected) and that no coordinator will\n"
+    "  finish: their producer id has no transactional id, or its coordinator does\n"
+    "  not list the partition in its current transaction. Each row gives the start\n"
+    "  offset to pass to abort.\n"
     "\n"
     "These commands speak the Kafka protocol themselves (librdkafka 2.0 has no API\n"
     "for them): PLAINTEXT only, no TLS or SASL. Of -X they honour socket.timeout.ms\n"
@@ -143,6 +168,64 @@ inline Status ReadTopicPartition(const ScannedArgs& s, std::string_view sub, std
   }
   return internal::ReadInt<int32_t>(s, "--partition", partition, 0,
                                     std::numeric_limits<int32_t>::max());
+}
+
+// --partition P (Kafka's, repeatable) and --partitions P,Q,... together, sorted
+// and without duplicates.
+inline Status ReadPartitionList(const ScannedArgs& s, std::vector<int32_t>* out) {
+  std::vector<std::pair<std::string_view, std::string>> texts;  // flag, number
+  if (auto it = s.flags.find("--partition"); it != s.flags.end()) {
+    for (const auto& text : it->second) texts.emplace_back("--partition", text);
+  }
+  if (auto it = s.flags.find("--partitions"); it != s.flags.end()) {
+    for (const auto& list : it->second) {
+      std::string_view rest = list;
+      while (true) {
+        const auto comma = rest.find(',');
+        texts.emplace_back("--partitions", rest.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+  }
+  for (const auto& [flag, text] : texts) {
+    Result<int32_t> p = ParseInteger<int32_t>(flag, text, 0, std::numeric_limits<int32_t>::max());
+    if (!p.ok()) return p.status();
+    out->push_back(*p);
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return Status::Ok();
+}
+
+inline Result<TransactionsCommandOptions> ParseFindHanging(const ScannedArgs& s) {
+  TxnFindHangingOptions o;
+  if (!s.Has("--topic") && !s.Has("--broker-id")) {
+    return Status::InvalidArgument(
+        "transactions find-hanging: give --topic T or --broker-id N to limit the search");
+  }
+  if (s.Has("--topic")) {
+    o.topic = *s.Last("--topic");
+    if (o.topic.empty()) {
+      return Status::InvalidArgument("transactions find-hanging: empty topic name");
+    }
+  }
+  if (s.Has("--partition") || s.Has("--partitions")) {
+    if (o.topic.empty()) {
+      return Status::InvalidArgument("transactions find-hanging: --partition needs --topic");
+    }
+    GREGOR_RETURN_IF_ERROR(ReadPartitionList(s, &o.partitions));
+  }
+  if (s.Has("--broker-id")) {
+    int32_t id = 0;
+    GREGOR_RETURN_IF_ERROR(
+        internal::ReadInt<int32_t>(s, "--broker-id", &id, 0, std::numeric_limits<int32_t>::max()));
+    o.broker_id = id;
+  }
+  GREGOR_RETURN_IF_ERROR(internal::ReadInt<int32_t>(s, "--max-transaction-timeout",
+                                                    &o.max_transaction_timeout_minutes, 0,
+                                                    std::numeric_limits<int32_t>::max()));
+  return TransactionsCommandOptions(std::move(o));
 }
 
 inline Result<TransactionsCommandOptions> ParseSub(const std::string& sub, const ScannedArgs& s) {
@@ -197,6 +280,7 @@ inline Result<TransactionsCommandOptions> ParseSub(const std::string& sub, const
     }
     return TransactionsCommandOptions(std::move(o));
   }
+  if (sub == "find-hanging") return ParseFindHanging(s);
   // abort
   TxnAbortOptions o;
   GREGOR_RETURN_IF_ERROR(ReadTopicPartition(s, sub, &o.topic, &o.partition));
@@ -241,13 +325,21 @@ inline std::vector<FlagSpec> Flags(const std::string& sub) {
   if (sub == "describe-producers") {
     return {{"--topic", true, false}, {"--partition", true, false}, {"--broker-id", true, false}};
   }
+  if (sub == "find-hanging") {
+    return {{"--broker-id", true, false},
+            {"--topic", true, false},
+            {"--partition", true, true},
+            {"--partitions", true, true},
+            {"--max-transaction-timeout", true, false}};
+  }
   return {{"--topic", true, false},          {"--partition", true, false},
           {"--start-offset", true, false},   {"--producer-id", true, false},
           {"--producer-epoch", true, false}, {"--coordinator-epoch", true, false}};
 }
 
 inline bool KnownSub(const std::string& sub) {
-  return sub == "list" || sub == "describe" || sub == "describe-producers" || sub == "abort";
+  return sub == "list" || sub == "describe" || sub == "describe-producers" || sub == "abort" ||
+         sub == "find-hanging";
 }
 
 // The -X settings the raw client understands: client.id, and a
@@ -489,6 +581,83 @@ inline std::string FormatAbortResult(const AbortSpec& s) {
                     std::to_string(s.coordinator_epoch) + ") on " + s.tp.ToString();
   if (s.start_offset) out += ", which started at offset " + std::to_string(*s.start_offset);
   return out + "\n";
+}
+
+// ---------------------------------------------------------------------------
+// find-hanging (Kafka's FindHangingTransactionsCommand).
+
+// An open transaction of one producer on one partition.
+struct OpenTransaction {
+  TopicPartition tp;
+  ProducerStateRow producer;
+};
+
+// The open transactions of `tp` old enough to be suspects: the producer last
+// wrote more than `max_timeout_ms` before `now_ms` (wall clock). Kafka measures
+// from LastTimestamp (the max timestamp of the producer's last batch) since
+// the partition does not know when the transaction began; a transaction
+// younger than the longest timeout may still be finished or aborted by its
+// coordinator.
+inline std::vector<OpenTransaction> CandidateOpenTransactions(
+    const TopicPartition& tp, const std::vector<ProducerStateRow>& producers, int64_t now_ms,
+    int64_t max_timeout_ms) {
+  std::vector<OpenTransaction> out;
+  for (const auto& p : producers) {
+    if (p.current_txn_start_offset < 0) continue;
+    if (now_ms - p.last_timestamp > max_timeout_ms) out.push_back({tp, p});
+  }
+  return out;
+}
+
+// Which candidates hang, given what the coordinators said. `transactional_ids`
+// maps the producer ids ListTransactions knows to their transactional id;
+// `descriptions` holds DescribeTransactions of each of those ids, nullopt when
+// the coordinator answered TRANSACTIONAL_ID_NOT_FOUND. As Kafka decides: a
+// producer id without a transactional id, or with one the coordinator no longer
+// knows, hangs on every partition; otherwise a partition hangs unless it is
+// among the transaction's partitions, which the coordinator lists while the
+// transaction is Ongoing and, until their markers are written, in
+// PrepareCommit and PrepareAbort: only then will it still end the transaction
+// there.
+inline std::vector<OpenTransaction> FindHangingTransactions(
+    const std::vector<OpenTransaction>& candidates,
+    const std::map<int64_t, std::string>& transactional_ids,
+    const std::map<std::string, std::optional<TransactionDescription>>& descriptions) {
+  std::vector<OpenTransaction> out;
+  for (const auto& c : candidates) {
+    auto tid = transactional_ids.find(c.producer.producer_id);
+    if (tid == transactional_ids.end()) {
+      out.push_back(c);
+      continue;
+    }
+    auto d = descriptions.find(tid->second);
+    if (d == descriptions.end() || !d->second) {
+      out.push_back(c);
+      continue;
+    }
+    const auto& tps = d->second->partitions;
+    if (std::find(tps.begin(), tps.end(), c.tp) == tps.end()) out.push_back(c);
+  }
+  return out;
+}
+
+// Kafka's find-hanging table, sorted by topic, partition and producer id; the
+// duration is whole minutes since LastTimestamp.
+inline std::string FormatHangingTransactions(std::vector<OpenTransaction> rows, int64_t now_ms) {
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.tp, a.producer.producer_id) < std::tie(b.tp, b.producer.producer_id);
+  });
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& r : rows) {
+    const auto& p = r.producer;
+    cells.push_back({r.tp.topic, std::to_string(r.tp.partition), std::to_string(p.producer_id),
+                     std::to_string(p.producer_epoch), std::to_string(p.coordinator_epoch),
+                     std::to_string(p.current_txn_start_offset), std::to_string(p.last_timestamp),
+                     std::to_string((now_ms - p.last_timestamp) / 60000)});
+  }
+  return FormatTable({"Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch",
+                      "StartOffset", "LastTimestamp", "Duration(min)"},
+                     cells);
 }
 
 // ---------------------------------------------------------------------------

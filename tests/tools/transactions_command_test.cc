@@ -97,8 +97,8 @@ TEST(TxnArgsTest, HelpAndMissingOrUnknownSubcommand) {
     EXPECT_FALSE((*r)->options.has_value());
   }
   EXPECT_EQ("transactions: missing subcommand", ErrorOf(T({"transactions"})));
-  EXPECT_EQ("transactions: unknown subcommand 'find-hanging'",
-            ErrorOf(T({"transactions", "find-hanging"})));
+  EXPECT_EQ("transactions: unknown subcommand 'find-hanged'",
+            ErrorOf(T({"transactions", "find-hanged"})));
   // The usage follows the first line of an error.
   auto r = T({"transactions", "frob"});
   ASSERT_TRUE(r.has_value() && !r->ok());
@@ -115,6 +115,40 @@ TEST(TxnArgsTest, MainUsageListsTransactions) {
 
 // ---------------------------------------------------------------------------
 // Subcommands.
+
+TEST(TxnArgsTest, FindHanging) {
+  auto o = As<TxnFindHangingOptions>(
+      T({"transactions", "find-hanging", "--topic", "t", "--partition", "3", "--partitions",
+         "1,3,0", "--max-transaction-timeout", "0"}));
+  EXPECT_EQ("t", o.topic);
+  EXPECT_EQ((std::vector<int32_t>{0, 1, 3}), o.partitions);
+  EXPECT_FALSE(o.broker_id.has_value());
+  EXPECT_EQ(0, o.max_transaction_timeout_minutes);
+  o = As<TxnFindHangingOptions>(T({"transactions", "find-hanging", "--broker-id", "2"}));
+  EXPECT_EQ(std::optional<int32_t>(2), o.broker_id);
+  EXPECT_TRUE(o.topic.empty());
+  EXPECT_EQ(15, o.max_transaction_timeout_minutes);  // Kafka's default
+
+  EXPECT_EQ(
+      "transactions find-hanging: give --topic T or --broker-id N to "
+      "limit the search",
+      ErrorOf(T({"transactions", "find-hanging"})));
+  EXPECT_EQ("transactions find-hanging: --partition needs --topic",
+            ErrorOf(T({"transactions", "find-hanging", "--broker-id", "1", "--partition", "0"})));
+  EXPECT_EQ("--partitions: not an integer: ''",
+            ErrorOf(T({"transactions", "find-hanging", "--topic", "t", "--partitions", "1,,2"})));
+  EXPECT_EQ("--max-transaction-timeout: -1 is out of range [0, 2147483647]",
+            ErrorOf(T({"transactions", "find-hanging", "--topic", "t", "--max-transaction-timeout",
+                       "-1"})));
+}
+
+TEST(TxnArgsTest, MainUsageListsFindHanging) {
+  const std::string usage = WithGroupUsage(kMainUsage);
+  auto at = usage.find("  transactions find-hanging (--broker-id N");
+  ASSERT_NE(std::string::npos, at);
+  EXPECT_LT(usage.find("  transactions abort --topic T"), at);
+  EXPECT_LT(at, usage.find("Global options:"));
+}
 
 TEST(TxnArgsTest, List) {
   auto o = As<TxnListOptions>(
@@ -317,6 +351,60 @@ TEST(TxnFormatTest, ProducersSortedById) {
       "7           0              -1                      4             1700000000000  12\n"
       "1000        2              5                       -1            -1             -\n",
       FormatProducerStates({{1000, 2, 5, -1, -1, -1}, {7, 0, -1, 4, 1'700'000'000'000, 12}}));
+}
+
+TEST(TxnFindHangingTest, CandidatesAreOpenAndOlderThanTheTimeout) {
+  const TopicPartition tp{"t", 0};
+  const std::vector<ProducerStateRow> producers = {
+      {5, 1, -1, 3, 1000, 7},   // open, last write 99 s ago
+      {6, 0, 2, 0, 1000, -1},   // nothing open
+      {8, 0, 2, 0, 99000, 2}};  // open, last write 1 s ago
+  auto c = CandidateOpenTransactions(tp, producers, 100000, 60000);
+  ASSERT_EQ(1u, c.size());
+  EXPECT_EQ(5, c[0].producer.producer_id);
+  EXPECT_EQ(tp, c[0].tp);
+  EXPECT_EQ(2u, CandidateOpenTransactions(tp, producers, 100000, 0).size());
+  EXPECT_TRUE(CandidateOpenTransactions(tp, producers, 100000, 99000).empty());  // not more than
+}
+
+TEST(TxnFindHangingTest, HangingUnlessTheCoordinatorListsThePartition) {
+  const TopicPartition a{"t", 0}, b{"t", 1};
+  const std::vector<OpenTransaction> c = {
+      {a, {5, 1, -1, 0, 0, 7}}, {b, {5, 1, -1, 0, 0, 3}}, {b, {8, 0, 0, 0, 0, 2}}};
+  TransactionDescription d;
+  d.partitions = {b};
+  // 5 is "x", which is Ongoing on b only; 8 has no transactional id.
+  auto h = FindHangingTransactions(c, {{5, "x"}}, {{"x", d}});
+  ASSERT_EQ(2u, h.size());
+  EXPECT_EQ(a, h[0].tp);
+  EXPECT_EQ(8, h[1].producer.producer_id);
+  // "x" unknown to its coordinator: every partition of 5 hangs; 8's "y" lists
+  // b.
+  h = FindHangingTransactions(c, {{5, "x"}, {8, "y"}}, {{"x", std::nullopt}, {"y", d}});
+  ASSERT_EQ(2u, h.size());
+  EXPECT_EQ(5, h[0].producer.producer_id);
+  EXPECT_EQ(5, h[1].producer.producer_id);
+}
+
+TEST(TxnFormatTest, HangingTransactions) {
+  const std::vector<OpenTransaction> rows = {{{"t", 1}, {5, 1, -1, 3, 1000, 7}},
+                                             {{"t", 0}, {9, 2, 4, 0, 61000, 0}}};
+  EXPECT_EQ(
+      "Topic  Partition  ProducerId  ProducerEpoch  CoordinatorEpoch  "
+      "StartOffset  LastTimestamp  "
+      "Duration(min)\n"
+      "t      0          9           2              4                 0  "
+      "          61000          "
+      "2\n"
+      "t      1          5           1              -1                7  "
+      "          1000           "
+      "3\n",
+      FormatHangingTransactions(rows, 181000));
+  EXPECT_EQ(
+      "Topic  Partition  ProducerId  ProducerEpoch  CoordinatorEpoch  "
+      "StartOffset  LastTimestamp  "
+      "Duration(min)\n",
+      FormatHangingTransactions({}, 0));
 }
 
 TEST(TxnFormatTest, AbortResult) {
