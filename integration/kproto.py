@@ -337,9 +337,9 @@ def record_batch(records, base_offset=0, timestamp_ms=None, compression=0):
     return i64(base_offset) + i32(4 + 1 + 4 + len(after_crc)) + i32(-1) + i8(2) + struct.pack(">I", crc) + after_crc
 
 
-def produce_v3(conn, topic, partition, batch, acks=-1, timeout_ms=10000):
+def produce_v3(conn, topic, partition, batch, acks=-1, timeout_ms=10000, transactional_id=None):
     """Returns (error_code, base_offset) for the one partition."""
-    body = (string(None) + i16(acks) + i32(timeout_ms) +
+    body = (string(transactional_id) + i16(acks) + i32(timeout_ms) +
             array([topic], lambda t: string(t) + array([partition], lambda p: i32(p) + kbytes(batch))))
     r = conn.request(API_PRODUCE, 3, body)
     resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))

@@ -200,46 +200,125 @@ def judge(txns, final, readers):
     return fig, problems
 
 
+class Workload:
+    """The workload and its checker on a running three-broker cluster (ctx.start_cluster, or the brokers of a
+    netfault.NetSplitCluster; test_txn_netsplit.py reuses it): creates the topic (4 partitions, replication
+    factor 3, min.insync.replicas 2) and `__transaction_state` (FindCoordinator for each transactional id),
+    makes the three TxnClients and the two Readers; start() starts them and the clock t0; fault(), log(),
+    progress(), healthy() and at() run a fault schedule; abort() stops everything when the schedule failed;
+    finish(label) stops the producers, makes the final read_committed read, runs judge() and prints
+    `FIGURES <label>: runs 1, ...` and the details, and fails the test on any problem."""
+
+    def __init__(self, ctx, brokers, topic_prefix="txf", tid_prefix="tid-f"):
+        self.ctx, self.brokers = ctx, brokers
+        self.topic = unique_topic(topic_prefix)
+        create_topic_rf(brokers, self.topic, len(PARTITIONS), 3, configs={"min.insync.replicas": "2"})
+        wait_isr_full(ctx, brokers, self.topic, PARTITIONS)
+        seed = int.from_bytes(os.urandom(4), "big")
+        print(f"seed {seed}")
+        self.tids = [unique_topic(f"{tid_prefix}{i}") for i in range(3)]
+        for tid in self.tids:
+            find_txn_coordinator(brokers, tid)
+        wait_isr_full(ctx, brokers, TXN_TOPIC, range(TXN_PARTITIONS))
+        self.clients = [TxnClient(brokers, tid, self.topic, PARTITIONS, f"p{i}",
+                                  sizes=lambda rng: rng.randint(1, 20), abort_ratio=0.2, seed=seed + i)
+                        for i, tid in enumerate(self.tids)]
+        self.readers = [Reader(brokers, self.topic, f"r{i}") for i in range(2)]
+        self.faults = []
+        self.t0 = None
+
+    def start(self):
+        for x in self.readers + self.clients:
+            x.start()
+        self.t0 = time.monotonic()
+
+    def log(self, msg):
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {msg}")
+
+    def fault(self, msg):
+        self.faults.append(msg)
+        self.log(f"{msg}; commits {[c.n_committed() for c in self.clients]}")
+
+    def progress(self, n, t, what, only=None):
+        for c in (only or self.clients):
+            c.wait_committed(c.n_committed() + n, t, what)
+
+    def healthy(self, what):
+        for b in self.brokers:
+            b.check_alive(what)
+        wait_isr_full(self.ctx, self.brokers, self.topic, PARTITIONS, timeout_s=90)
+        wait_isr_full(self.ctx, self.brokers, TXN_TOPIC, range(TXN_PARTITIONS), timeout_s=90)
+
+    def at(self, seconds):
+        delay = self.t0 + seconds - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # the workload's schedule, not a wait for state
+
+    def abort(self):
+        """After a failure of the schedule: stops the producers (reporting their failures) and the readers."""
+        for c in self.clients:
+            try:
+                c.stop(t=30)
+            except Failure as e:
+                print(f"(while failing) {e}")
+        for r in self.readers:
+            r._halt.set()  # noqa: SLF001
+
+    def finish(self, label):
+        clients, readers, brokers, t0 = self.clients, self.readers, self.brokers, self.t0
+        for c in clients:
+            c.stop()
+        print(f"[{time.monotonic() - t0:6.1f}s] producers stopped: {[dict(c.counts()) for c in clients]}")
+
+        tps = [(self.topic, p) for p in PARTITIONS]
+        try:
+            ends = wait_stable(brokers, tps, t=90)
+            final = consume_to_end(bootstrap_of(brokers), tps, "read_committed", t=90)
+            final_values = {v for recs in final.values() for _, v in recs}
+            try:
+                wait_until(lambda: all(final_values <= r.values() for r in readers), 60,
+                           "both readers to deliver every value of the final read", interval=0.2)
+            except Failure as e:
+                print(f"{e} (counted as lost below)")
+        finally:
+            for r in readers:
+                r.stop()
+        print(f"end offsets {ends}; final read {len(final_values)} values")
+        txns = [t for c in clients for t in c.txns]
+        fig, problems = judge(txns, final, readers)
+        print(f"FIGURES {label}: runs 1, transactions {fig['transactions']}, committed {fig['committed']}, aborted "
+              f"{fig['aborted']}, faults {len(self.faults)}, lost {fig['lost']}, duplicates {fig['duplicates']}, "
+              f"aborted_reads {fig['aborted_reads']}, uncommitted_reads {fig['uncommitted_reads']}, non_monotonic "
+              f"{fig['non_monotonic']}, partial {fig['partial']}")
+        print("client outcomes: " + ", ".join(f"{k[7:]} {v}" for k, v in sorted(fig.items())
+                                              if k.startswith("status "))
+              + f"; producers created {[c.producers for c in clients]}; records read by the readers "
+              f"{[len(r.recs) for r in readers]}")
+        for c in clients:
+            print(f"  {c.name} latencies: {c.latency_summary()}")
+            with c.mu:
+                for when, what in c.events:
+                    if "initialised" not in what or c.producers > 1:
+                        print(f"  {c.name} [{when - t0:6.1f}s] {what}")
+        for r in readers:
+            with r.mu:
+                errs = list(r.errors)
+                resets = list(r.resets)
+            for when, p, at, err in resets:
+                print(f"  reader {r.name} [{when - t0:6.1f}s]: partition {p}: {err}; resumed at offset {at}")
+            if errs:
+                print(f"  reader {r.name}: {len(errs)} errors, first {[(round(w - t0, 1), s) for w, s in errs[:5]]}")
+        check(not problems, f"{len(problems)} problems: {problems[:12]}")
+        return fig
+
+
 @timeout(420)
 def test_txn_faults_workload(ctx):
     brokers = ctx.start_cluster(3, extra=TXN_THREE)
     ids = by_id(brokers)
-    topic = unique_topic("txf")
-    create_topic_rf(brokers, topic, len(PARTITIONS), 3, configs={"min.insync.replicas": "2"})
-    wait_isr_full(ctx, brokers, topic, PARTITIONS)
-    seed = int.from_bytes(os.urandom(4), "big")
-    print(f"seed {seed}")
-    tids = [unique_topic(f"tid-f{i}") for i in range(3)]
-    for tid in tids:
-        find_txn_coordinator(brokers, tid)
-    wait_isr_full(ctx, brokers, TXN_TOPIC, range(TXN_PARTITIONS))
-    clients = [TxnClient(brokers, tid, topic, PARTITIONS, f"p{i}", sizes=lambda rng: rng.randint(1, 20),
-                         abort_ratio=0.2, seed=seed + i) for i, tid in enumerate(tids)]
-    readers = [Reader(brokers, topic, f"r{i}") for i in range(2)]
-    for x in readers + clients:
-        x.start()
-    t0 = time.monotonic()
-    faults = []
-
-    def fault(msg):
-        faults.append(msg)
-        print(f"[{time.monotonic() - t0:6.1f}s] {msg}; commits {[c.n_committed() for c in clients]}")
-
-    def progress(n, t, what, only=None):
-        for c in (only or clients):
-            c.wait_committed(c.n_committed() + n, t, what)
-
-    def healthy(what):
-        for b in brokers:
-            b.check_alive(what)
-        wait_isr_full(ctx, brokers, topic, PARTITIONS, timeout_s=90)
-        wait_isr_full(ctx, brokers, TXN_TOPIC, range(TXN_PARTITIONS), timeout_s=90)
-
-    def at(seconds):
-        delay = t0 + seconds - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)  # the workload's schedule, not a wait for state
-
+    w = Workload(ctx, brokers)
+    w.start()
+    topic, tids, progress, healthy, at, fault = w.topic, w.tids, w.progress, w.healthy, w.at, w.fault
     paused = None
     try:
         progress(3, 60, "before any fault")
@@ -253,7 +332,7 @@ def test_txn_faults_workload(ctx):
         progress(2, 90, f"with broker {leader} dead")
         wait_unregistered(ctx, leader)
         ids[leader].start()
-        print(f"[{time.monotonic() - t0:6.1f}s] broker {leader} restarted")
+        w.log(f"broker {leader} restarted")
         healthy(f"after broker {leader}'s restart")
         progress(2, 60, f"after broker {leader} came back")
 
@@ -264,11 +343,11 @@ def test_txn_faults_workload(ctx):
         ids[coord].pause()
         paused = ids[coord]
         new = find_txn_coordinator([b for b in brokers if b.broker_id != coord], tids[0], t=60, not_node=coord)
-        print(f"[{time.monotonic() - t0:6.1f}s] broker {new} coordinates {tids[0]}")
-        progress(2, 90, f"while broker {coord} is stopped", only=[clients[0]])
+        w.log(f"broker {new} coordinates {tids[0]}")
+        progress(2, 90, f"while broker {coord} is stopped", only=[w.clients[0]])
         paused.resume()
         paused = None
-        print(f"[{time.monotonic() - t0:6.1f}s] SIGCONT broker {coord}")
+        w.log(f"SIGCONT broker {coord}")
         healthy(f"after broker {coord} was resumed")
         progress(2, 60, f"after broker {coord} was resumed")
 
@@ -282,63 +361,16 @@ def test_txn_faults_workload(ctx):
         progress(2, 90, f"with the controller {ctrl} dead")
         wait_unregistered(ctx, ctrl)
         ids[ctrl].start()
-        print(f"[{time.monotonic() - t0:6.1f}s] broker {ctrl} restarted")
+        w.log(f"broker {ctrl} restarted")
         healthy(f"after broker {ctrl}'s restart")
         progress(2, 60, f"after broker {ctrl} came back")
         at(RUN_SECONDS)
     except BaseException:
         if paused is not None:
             paused.resume()
-        for c in clients:
-            try:
-                c.stop(t=30)
-            except Failure as e:
-                print(f"(while failing) {e}")
-        for r in readers:
-            r._halt.set()  # noqa: SLF001
+        w.abort()
         raise
-    for c in clients:
-        c.stop()
-    print(f"[{time.monotonic() - t0:6.1f}s] producers stopped: {[dict(c.counts()) for c in clients]}")
-
-    tps = [(topic, p) for p in PARTITIONS]
-    try:
-        ends = wait_stable(brokers, tps, t=90)
-        final = consume_to_end(bootstrap_of(brokers), tps, "read_committed", t=90)
-        final_values = {v for recs in final.values() for _, v in recs}
-        try:
-            wait_until(lambda: all(final_values <= r.values() for r in readers), 60,
-                       "both readers to deliver every value of the final read", interval=0.2)
-        except Failure as e:
-            print(f"{e} (counted as lost below)")
-    finally:
-        for r in readers:
-            r.stop()
-    print(f"end offsets {ends}; final read {len(final_values)} values")
-    txns = [t for c in clients for t in c.txns]
-    fig, problems = judge(txns, final, readers)
-    print(f"FIGURES txn faults: runs 1, transactions {fig['transactions']}, committed {fig['committed']}, aborted "
-          f"{fig['aborted']}, faults {len(faults)}, lost {fig['lost']}, duplicates {fig['duplicates']}, "
-          f"aborted_reads {fig['aborted_reads']}, uncommitted_reads {fig['uncommitted_reads']}, non_monotonic "
-          f"{fig['non_monotonic']}, partial {fig['partial']}")
-    print("client outcomes: " + ", ".join(f"{k[7:]} {v}" for k, v in sorted(fig.items()) if k.startswith("status "))
-          + f"; producers created {[c.producers for c in clients]}; records read by the readers "
-          f"{[len(r.recs) for r in readers]}")
-    for c in clients:
-        print(f"  {c.name} latencies: {c.latency_summary()}")
-        with c.mu:
-            for when, what in c.events:
-                if "initialised" not in what or c.producers > 1:
-                    print(f"  {c.name} [{when - t0:6.1f}s] {what}")
-    for r in readers:
-        with r.mu:
-            errs = list(r.errors)
-            resets = list(r.resets)
-        for when, p, at, err in resets:
-            print(f"  reader {r.name} [{when - t0:6.1f}s]: partition {p}: {err}; resumed at offset {at}")
-        if errs:
-            print(f"  reader {r.name}: {len(errs)} errors, first {[(round(w - t0, 1), s) for w, s in errs[:5]]}")
-    check(not problems, f"{len(problems)} problems: {problems[:12]}")
+    w.finish("txn faults")
 
 
 def _controller_or_none(ctx):

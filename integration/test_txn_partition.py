@@ -1,6 +1,9 @@
 """The partition side of transactions (KIP-98), the transaction coordinator played by hand: producers from
 InitProducerId v0 write transactional batches (attribute 0x10) with Produce v3, and this test sends
-WriteTxnMarkers v0/v1 to the partition leader as a coordinator would.
+WriteTxnMarkers v0/v1 to the partition leader as a coordinator would. The produce requests carry a transactional
+id (Kafka refuses transactional batches without one) and the brokers run with transaction.partition.verification.
+enable=false: no coordinator knows the transactions played here, so KIP-890 verification would refuse them
+(test_txn_verification.py covers that).
 
 - Before the markers, a READ_COMMITTED Fetch v4 stops at the first transactional record (the last stable
   offset, LSO) while READ_UNCOMMITTED sees everything; ListOffsets v2 "latest" is the LSO for read_committed,
@@ -32,7 +35,9 @@ from test_confluent import ck
 RC = kproto.READ_COMMITTED
 RU = kproto.READ_UNCOMMITTED
 # A short ZooKeeper session so that a killed broker's registration goes quickly (its restart waits for that).
-SHORT_SESSION = {"zookeeper.session.timeout.ms": "4000"}
+PLAYED_TXN_ID = "played-by-the-test"
+UNVERIFIED = {"transaction.partition.verification.enable": "false"}
+SHORT_SESSION = {"zookeeper.session.timeout.ms": "4000", **UNVERIFIED}
 NOT_ENOUGH_REPLICAS = 19
 
 
@@ -68,7 +73,7 @@ def plain(tag, n):
 
 def produce(broker, topic, data, what):
     with kproto.connect(broker.bootstrap, timeout=15) as c:
-        err, base = kproto.produce_v3(c, topic, 0, data, acks=-1, timeout_ms=10000)
+        err, base = kproto.produce_v3(c, topic, 0, data, acks=-1, timeout_ms=10000, transactional_id=PLAYED_TXN_ID)
     eq(err, 0, f"Produce v3 of {what} to {topic}-0 on broker {broker.broker_id}")
     return base
 
@@ -335,7 +340,7 @@ def test_txn_partition_markers_read_committed_and_kill9(ctx):
 def test_txn_partition_leader_failover_rf3(ctx):
     """Markers wait for the ISR; followers build the same .txnindex and open transactions, so a new leader after
     kill -9 of the old one answers read_committed fetches the same way and takes the remaining markers."""
-    brokers = ctx.start_cluster(3, extra=CLUSTER_EXTRA)
+    brokers = ctx.start_cluster(3, extra={**CLUSTER_EXTRA, **UNVERIFIED})
     ids = by_id(brokers)
     topic = unique_topic("txnrf3")
     create_topic_rf(brokers, topic, 1, 3, configs={"min.insync.replicas": "2"})

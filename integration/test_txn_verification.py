@@ -1,6 +1,5 @@
 """KIP-890 part 1: partition leaders verify transactional produce requests with the transaction coordinator
-(transaction.partition.verification.enable: Kafka 3.6+ turns it on by default; gregor does not
-yet, see the README).
+(transaction.partition.verification.enable, on by default as in Kafka 3.6+).
 
 Hand-built frames (kproto plus the few written here: Produce v3 with a transactional id, AddPartitionsToTxn v0,
 EndTxn v0) play a transactional producer and its late batches, the way the Jepsen/Bufstream 2024 analysis of
@@ -9,7 +8,8 @@ that has already ended. Each must be refused without appending anything and with
 transaction behind: the last stable offset (ListOffsets v2 read_committed) equals the high watermark.
 One broker (the coordinator answers locally), three brokers (the leader asks another broker's coordinator with
 AddPartitionsToTxn v4 verify_only), and verification off (the hanging transaction it prevents). The
-confluent-kafka transactional producer is covered by test_transactions.py, which runs with verification on."""
+confluent-kafka transactional producer is covered by test_transactions.py, which runs with the default (on),
+including the coordinator's kill -9 (test_txn_coordinator_failover)."""
 
 import kproto
 from harness import Failure, check, eq, timeout, unique_topic, wait_until
@@ -21,6 +21,7 @@ NONE = 0
 NOT_ENOUGH_REPLICAS = 19
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 
 API_ADD_PARTITIONS_TO_TXN = 24
 API_END_TXN = 26
@@ -30,16 +31,7 @@ READ_UNCOMMITTED, READ_COMMITTED = 0, 1
 # ---------------------------------------------------------------- frames
 def produce_txn_v3(conn, tid, topic, partition, batch, acks=-1, timeout_ms=10000):
     """Produce v3 with a transactional id. Returns the partition's error code and base offset."""
-    body = (kproto.string(tid) + kproto.i16(acks) + kproto.i32(timeout_ms) +
-            kproto.array([topic], lambda t: kproto.string(t) + kproto.array(
-                [partition], lambda p: kproto.i32(p) + kproto.kbytes(batch))))
-    r = conn.request(kproto.API_PRODUCE, 3, body)
-    resp = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
-    for name, parts in resp:
-        for idx, err, base, _ in parts:
-            if name == topic and idx == partition:
-                return err, base
-    raise kproto.ProtocolError(f"no partition {topic}-{partition} in produce response {resp}")
+    return kproto.produce_v3(conn, topic, partition, batch, acks, timeout_ms, transactional_id=tid)
 
 
 def add_partitions_to_txn_v0(conn, tid, pid, epoch, topic, partitions):
@@ -173,7 +165,9 @@ def test_txn_verification_three_brokers(ctx):
 @timeout(120)
 def test_txn_verification_off_lets_a_stray_batch_hang(ctx):
     """The failure verification prevents: with it off, a batch for a partition never added to the transaction
-    is appended and opens a transaction no coordinator will ever end (the LSO stays behind)."""
+    is appended and opens a transaction no coordinator will ever end (the LSO stays behind). Even so, a
+    transactional batch without a transactional id is refused as Kafka refuses it (the write is authorized on
+    the id): TRANSACTIONAL_ID_AUTHORIZATION_FAILED, nothing appended."""
     b = ctx.start_broker(0, extra={**TXN_ONE, "transaction.partition.verification.enable": "false"})
     topic = unique_topic("verify")
     create_topic_rf([b], topic, 1, 1)
@@ -181,6 +175,9 @@ def test_txn_verification_off_lets_a_stray_batch_hang(ctx):
     coordinator_id = find_txn_coordinator([b], tid)
     pid, epoch = init_txn_producer([b], coordinator_id, tid)
     with kproto.connect(b.bootstrap, timeout=30) as c:
+        err, base = produce_txn_v3(c, None, topic, 0, batch(pid, epoch, 0, "no-id"))
+        eq((err, base), (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1), "transactional batch without a transactional id")
+        eq(offsets(b, topic, 0), (0, 0), "(high watermark, LSO) after the refused batch")
         err, base = produce_txn_v3(c, tid, topic, 0, batch(pid, epoch, 0, "stray"))
     eq((err, base), (NONE, 0), "stray batch accepted without verification")
     hw, lso = offsets(b, topic, 0)

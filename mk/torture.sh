@@ -2,13 +2,15 @@
 # make torture: the long fault runs. Runs the integration fault scenarios
 # (compound failures: integration/test_failover.py; network partitions:
 # integration/test_netsplit.py; transactions under kill -9 and SIGSTOP:
-# integration/test_txn_faults.py, on its long clock) ROUNDS times in a row
+# integration/test_txn_faults.py, on its long clock; the same transactional
+# workload under network partitions and a flapping link:
+# integration/test_txn_netsplit.py, on its long clock) ROUNDS times in a row
 # (default 10) and prints each round's figures and a closing "N passed, N
 # failed" line.
 # Exits non-zero when any run failed.
 top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-10}
-filters=${TORTURE_FILTERS:-"-k failover -k netsplit -k txn_faults"}
+filters=${TORTURE_FILTERS:-"-k failover -k netsplit -k txn_faults -k txn_netsplit"}
 logdir="$top/build/torture-logs"
 mkdir -p "$logdir"
 passed=0; failed=0

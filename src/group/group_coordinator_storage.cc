@@ -61,10 +61,12 @@ GroupMetadataValue GroupCoordinator::GroupValueLocked(
 }
 
 void GroupCoordinator::AppendBatchLocked(int32_t partition, std::string batch,
-                                         std::function<void(Status, int64_t)> done, Deferred* d) {
-  d->push_back([this, partition, batch = std::move(batch), done = std::move(done)]() mutable {
-    log_->Append(partition, std::move(batch), std::move(done));
-  });
+                                         std::function<void(Status, int64_t)> done, Deferred* d,
+                                         std::optional<log::VerificationGuard> verification) {
+  d->push_back(
+      [this, partition, batch = std::move(batch), done = std::move(done), verification]() mutable {
+        log_->Append(partition, std::move(batch), verification, std::move(done));
+      });
 }
 
 void GroupCoordinator::AppendLocked(int32_t partition, std::vector<GroupRecord> records,

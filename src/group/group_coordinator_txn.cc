@@ -39,6 +39,12 @@ ErrorCode GroupCoordinator::TxnOffsetCommitError(const Status& s) {
   return ErrorCode::kUnknownServerError;
 }
 
+std::optional<ErrorCode> GroupCoordinator::ValidateTxnOffsetCommitGroup(
+    const std::string& group_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ValidateGroupStatusLocked(group_id, false);
+}
+
 void GroupCoordinator::CommitTxnOffsets(TxnOffsetCommitParams p, OffsetCommitCallback done) {
   Deferred d;
   {
@@ -111,7 +117,7 @@ void GroupCoordinator::CommitTxnOffsets(TxnOffsetCommitParams p, OffsetCommitCal
               }
               done(*results);
             },
-            &d);
+            &d, p.verification);
       }
     }
   }

@@ -52,15 +52,18 @@ PartitionOffsetsLog::~PartitionOffsetsLog() {
   }
 }
 
-void PartitionOffsetsLog::Append(int32_t partition, std::string batch, AppendCallback done) {
+void PartitionOffsetsLog::Append(int32_t partition, std::string batch,
+                                 std::optional<log::VerificationGuard> verification,
+                                 AppendCallback done) {
   TopicPartition tp{topic_, partition};
   auto p = lookup_(tp);
   if (!p) {
     done(Status::NotLeader(tp.ToString() + " is not hosted here"), -1);
     return;
   }
-  auto result = p->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(batch.data()), batch.size(), -1,
-                                         min_insync_replicas_, log::AppendOrigin::kCoordinator);
+  auto result =
+      p->AppendRecordsToLeader(reinterpret_cast<uint8_t*>(batch.data()), batch.size(), -1,
+                               min_insync_replicas_, log::AppendOrigin::kCoordinator, verification);
   if (!result.ok()) {
     done(result.status(), -1);
     return;

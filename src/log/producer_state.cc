@@ -161,8 +161,9 @@ ProducerCheck ProducerStateManager::CheckAndStageLeaderBatch(
   // start a transaction here must carry the guard its verification with the coordinator
   // created; a marker or another transactional batch since then cleared it. Checked first, as
   // in Kafka. The staged entry counts: a later batch of the same append continues the
-  // transaction its first batch started.
-  if (client && h.is_transactional() && e->current_txn_first_offset < 0) {
+  // transaction its first batch started. Clients' batches and the group coordinator's
+  // transactional offset commits alike (Kafka 3.7 verifies TxnOffsetCommit too).
+  if (h.is_transactional() && !h.is_control() && e->current_txn_first_offset < 0) {
     if (verification) {
       auto v = verification_guards_.find(h.producer_id);
       if (*verification == kNoVerificationGuard || v == verification_guards_.end() ||

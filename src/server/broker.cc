@@ -41,7 +41,7 @@ class PartitionTransactionLogStore final : public txn::TransactionLogStore {
  public:
   explicit PartitionTransactionLogStore(group::PartitionOffsetsLog* log) : log_(log) {}
   void Append(int32_t partition, std::string batch, std::function<void(Status)> done) override {
-    log_->Append(partition, std::move(batch),
+    log_->Append(partition, std::move(batch), std::nullopt,
                  [done = std::move(done)](Status st, int64_t /*offset*/) { done(st); });
   }
   Status Load(int32_t partition,

@@ -49,7 +49,11 @@ ErrorCode ProduceErrorFor(ErrorCode e) {
     // Not exposed to clients: the verification did not complete.
     case ErrorCode::kClusterAuthorizationFailed:
       return ErrorCode::kInvalidTxnState;
-    // "Unable to verify the partition has been added to the transaction": retriable.
+    // "Unable to verify the partition has been added to the transaction": retriable. Kafka
+    // 3.8 added NETWORK_EXCEPTION here: librdkafka does not retry a produce answered with it
+    // the way it retries NOT_ENOUGH_REPLICAS, and a producer whose coordinator has just died
+    // then stalls until its message timeout instead of retrying until the coordinator moves.
+    case ErrorCode::kNetworkException:
     case ErrorCode::kConcurrentTransactions:
     case ErrorCode::kCoordinatorLoadInProgress:
     case ErrorCode::kCoordinatorNotAvailable:
@@ -323,7 +327,9 @@ void AddPartitionsToTxnManager::SenderLoop(Sender* s) {
         LOG(WARNING) << s->prefix << "AddPartitionsToTxn (verify) with " << batch.size()
                      << " transactions to " << host << ":" << port << " failed: " << st.ToString();
       }
-      for (auto& p : batch) done.push_back(p->CompleteAll(ErrorCode::kNetworkException));
+      for (auto& p : batch) {
+        done.push_back(p->CompleteAll(ProduceErrorFor(ErrorCode::kNetworkException)));
+      }
     } else if (out.error_code != 0) {
       LOG(ERROR) << s->prefix << "AddPartitionsToTxn (verify) answered "
                  << protocol::ErrorCodeName(out.error_code);
@@ -347,8 +353,8 @@ void AddPartitionsToTxnManager::SenderLoop(Sender* s) {
         for (const auto& tp : p->partitions) {
           auto a = answered.find(tp);
           // A partition the coordinator did not answer for is not verified.
-          errors[tp] = a == answered.end() ? ErrorCode::kNetworkException
-                                           : ProduceErrorFor(static_cast<ErrorCode>(a->second));
+          errors[tp] = ProduceErrorFor(a == answered.end() ? ErrorCode::kNetworkException
+                                                           : static_cast<ErrorCode>(a->second));
         }
         done.push_back(p->Complete(std::move(errors)));
       }

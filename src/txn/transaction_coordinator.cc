@@ -186,7 +186,8 @@ ErrorCode TransactionCoordinator::LookupLocked(const std::string& transactional_
 void TransactionCoordinator::AppendTransit(const std::string& transactional_id,
                                            int32_t coordinator_epoch,
                                            const TxnTransitMetadata& transit,
-                                           std::function<void(ErrorCode)> done) {
+                                           std::function<void(ErrorCode)> done,
+                                           bool retry_when_unavailable) {
   TransactionLogRecord record;
   record.key = EncodeTransactionLogKey(transactional_id);
   if (transit.txn_state != TransactionState::kDead) {
@@ -208,7 +209,8 @@ void TransactionCoordinator::AppendTransit(const std::string& transactional_id,
   const int32_t partition = PartitionFor(transactional_id);
   store_->Append(
       partition, BuildTransactionLogBatch({record}, clock_->NowMs()),
-      [this, transactional_id, coordinator_epoch, transit, partition, done](Status st) {
+      [this, transactional_id, coordinator_epoch, transit, partition, done,
+       retry_when_unavailable](Status st) {
         ErrorCode error = AppendError(st);
         {
           std::lock_guard<std::mutex> lock(mu_);
@@ -233,7 +235,9 @@ void TransactionCoordinator::AppendTransit(const std::string& transactional_id,
                 error = ErrorCode::kUnknownServerError;
               }
             } else {
-              txn->ResetPendingState();
+              if (!(retry_when_unavailable && error == ErrorCode::kCoordinatorNotAvailable)) {
+                txn->ResetPendingState();
+              }
               VLOG(1) << "[TransactionCoordinator] " << transactional_id
                       << ": writing the transaction log failed: " << st.ToString();
             }
@@ -562,19 +566,52 @@ void TransactionCoordinator::SendMarkers(const std::string& transactional_id,
 
 void TransactionCoordinator::CompleteAfterMarkers(const std::string& transactional_id,
                                                   int32_t coordinator_epoch,
-                                                  const TxnTransitMetadata& complete) {
+                                                  const TxnTransitMetadata& complete, int attempt) {
   const bool commit = complete.txn_state == TransactionState::kCompleteCommit;
   AppendTransit(
-      transactional_id, coordinator_epoch, complete, [transactional_id, commit](ErrorCode e) {
-        if (e != ErrorCode::kNone) {
-          LOG(WARNING) << "[TransactionCoordinator] " << transactional_id << ": cannot record "
-                       << (commit ? "CompleteCommit" : "CompleteAbort") << ": "
-                       << protocol::ErrorCodeName(e);
-        } else {
+      transactional_id, coordinator_epoch, complete,
+      [this, transactional_id, coordinator_epoch, complete, commit, attempt](ErrorCode e) {
+        if (e == ErrorCode::kNone) {
           VLOG(1) << "[TransactionCoordinator] " << transactional_id << " "
                   << (commit ? "committed" : "aborted");
+          return;
         }
-      });
+        const char* what = commit ? "CompleteCommit" : "CompleteAbort";
+        if (e != ErrorCode::kCoordinatorNotAvailable) {
+          // Not the coordinator any more: the next one completes it from the Prepare state.
+          LOG(WARNING) << "[TransactionCoordinator] " << transactional_id << ": cannot record "
+                       << what << ": " << protocol::ErrorCodeName(e);
+          return;
+        }
+        // A warning at the first failure and about every 10 s after (one tick is 100 ms).
+        if (attempt % 100 == 0) {
+          LOG(WARNING) << "[TransactionCoordinator] " << transactional_id << ": cannot record "
+                       << what << " yet (" << protocol::ErrorCodeName(e) << ", attempt "
+                       << attempt + 1 << "); retrying";
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+        complete_retries_.push_back({transactional_id, coordinator_epoch, complete, attempt + 1});
+      },
+      /*retry_when_unavailable=*/true);
+}
+
+void TransactionCoordinator::RetryCompletions() {
+  std::vector<CompleteRetry> retries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    retries.swap(complete_retries_);
+    // Only those this broker still coordinates at the same epoch, still waiting on that write.
+    std::erase_if(retries, [&](const CompleteRetry& r) {
+      PartitionState* ps;
+      TransactionMetadata* txn;
+      return LookupLocked(r.transactional_id, &ps, &txn) != ErrorCode::kNone || txn == nullptr ||
+             ps->coordinator_epoch != r.coordinator_epoch || !txn->PendingTransitionInProgress();
+    });
+  }
+  for (const auto& r : retries) {
+    CompleteAfterMarkers(r.transactional_id, r.coordinator_epoch, r.complete, r.attempt);
+  }
 }
 
 // ---- admin ----
@@ -723,6 +760,7 @@ void TransactionCoordinator::RunTimer() {
     lock.unlock();
     for (const auto& [partition, epoch] : loads) Load(partition, epoch);
     store_->Poll();
+    RetryCompletions();
     const int64_t now = clock_->MonotonicMs();
     if (now >= next_abort) {
       AbortTimedOutTransactions();

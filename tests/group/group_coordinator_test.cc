@@ -282,8 +282,9 @@ TEST_F(CoordinatorTest, NotCoordinatorBeforeLeadershipAndAfterResigning) {
 class GatedLoadLog final : public OffsetsLog {
  public:
   explicit GatedLoadLog(OffsetsLog* inner) : inner_(inner) {}
-  void Append(int32_t p, std::string batch, AppendCallback done) override {
-    inner_->Append(p, std::move(batch), std::move(done));
+  void Append(int32_t p, std::string batch, std::optional<log::VerificationGuard> verification,
+              AppendCallback done) override {
+    inner_->Append(p, std::move(batch), verification, std::move(done));
   }
   Status Load(int32_t p, const LoadVisitor& v) override {
     std::unique_lock<std::mutex> lock(mu_);

@@ -118,5 +118,25 @@ TEST_F(VerificationGuardTest, UnusedGuardsExpireWithTheProducerExpiration) {
   EXPECT_NE(g, log_->MaybeStartTransactionVerification(7));
 }
 
+TEST_F(VerificationGuardTest, CoordinatorTransactionalOffsetCommitsAreCheckedToo) {
+  // The group coordinator writes a producer's transactional offset commit (TxnOffsetCommit) with
+  // the guard of its verification, as Kafka 3.7 does; without one it cannot start a transaction.
+  auto coordinator = [&](std::string batch, std::optional<VerificationGuard> guard) {
+    return log_->AppendAsLeader(Bytes(batch), batch.size(), 0, AppendOrigin::kCoordinator, guard);
+  };
+  auto r = coordinator(TxnBatch(9, 0, -1, 1), kNoVerificationGuard);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Status::Code::kFailedPrecondition, r.status().code());
+  EXPECT_EQ(0, log_->LogEndOffset());
+  const VerificationGuard g = log_->MaybeStartTransactionVerification(9);
+  r = coordinator(TxnBatch(9, 0, -1, 1), g);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(0, log_->FirstUnstableOffset().value_or(-1));
+  // Unverified (nullopt, the option off): not checked.
+  ASSERT_TRUE(log_->AppendTxnMarkerAsLeader(9, 0, 0, /*commit=*/true, 0).ok());
+  r = coordinator(TxnBatch(9, 0, -1, 1), std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
 }  // namespace
 }  // namespace gregor::log

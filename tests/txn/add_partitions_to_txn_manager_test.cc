@@ -433,8 +433,32 @@ TEST(AddPartitionsToTxnManagerTest, SilentCoordinatorCostsItsOwnVerificationsThe
   EXPECT_EQ(ErrorCode::kNone, ok.errors[kT0]);
   ASSERT_TRUE(stuck.Wait(5000));
   EXPECT_GE(MsSince(start), 400);
-  EXPECT_EQ(ErrorCode::kNetworkException, stuck.errors[kT0]);
+  // NETWORK_EXCEPTION underneath; producers get the error they retry (Kafka 3.8's mapping).
+  EXPECT_EQ(ErrorCode::kNotEnoughReplicas, stuck.errors[kT0]);
   EXPECT_EQ(2u, m.NumSenders());
+}
+
+TEST(AddPartitionsToTxnManagerTest, DeadCoordinatorIsRetriableAtOnce) {
+  // A coordinator killed between two verifications: its connection closes and its port then
+  // refuses. The producer must hear a retriable error at once (not after request.timeout.ms),
+  // so that it keeps retrying until the coordinator moves.
+  cluster::MetadataCache metadata;
+  auto c1 = std::make_unique<FakeCoordinator>();
+  metadata.Update(0, {Broker(1, c1->port())}, TxnTopic(1, 1));
+  AddPartitionsToTxnManager m(Opts(/*request_timeout_ms=*/30000), &metadata, nullptr);
+  Done before;
+  m.Verify("a", 1, 0, {kT0}, before.Fn());
+  ASSERT_TRUE(before.Wait());
+  EXPECT_EQ(ErrorCode::kNone, before.errors[kT0]);
+  c1.reset();
+  for (int i = 0; i < 3; ++i) {
+    Done after;
+    const auto start = SteadyClock::now();
+    m.Verify("a", 1, 0, {kT0}, after.Fn());
+    ASSERT_TRUE(after.Wait(5000)) << "verification " << i << " after the coordinator died";
+    EXPECT_LT(MsSince(start), 5000);
+    EXPECT_EQ(ErrorCode::kNotEnoughReplicas, after.errors[kT0]) << "verification " << i;
+  }
 }
 
 TEST(AddPartitionsToTxnManagerTest, CoordinatorWithoutVerifyOnlyVerifiesNothing) {

@@ -19,7 +19,7 @@ class MemoryTxnLog final : public TransactionLogStore {
   void Append(int32_t partition, std::string batch, std::function<void(Status)> done) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (fail_next_) {
+      if (fail_next_ || failing_) {
         fail_next_ = false;
         done(Status::Unavailable("not enough replicas"));
         return;
@@ -49,6 +49,11 @@ class MemoryTxnLog final : public TransactionLogStore {
     std::lock_guard<std::mutex> lock(mu_);
     fail_next_ = true;
   }
+  // Every append fails while set (a partition below min.insync.replicas).
+  void SetFailing(bool failing) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failing_ = failing;
+  }
   size_t Records(int32_t partition) {
     std::lock_guard<std::mutex> lock(mu_);
     return batches_[partition].size();
@@ -58,6 +63,7 @@ class MemoryTxnLog final : public TransactionLogStore {
   std::mutex mu_;
   std::map<int32_t, std::vector<std::string>> batches_;
   bool fail_next_ = false;
+  bool failing_ = false;
 };
 
 struct SentMarker {
@@ -269,6 +275,36 @@ TEST_F(TransactionCoordinatorTest, AFailedLogWriteLeavesTheStateUnchanged) {
   EXPECT_EQ(coordinator_->Describe("flaky").state, "Empty");
   EXPECT_EQ(Add("flaky", p, {kA}), ErrorCode::kNone);
   EXPECT_EQ(coordinator_->Describe("flaky").state, "Ongoing");
+}
+
+TEST_F(TransactionCoordinatorTest, AFailedCompleteWriteIsRetriedUntilItLands) {
+  // The markers are written, then the CompleteCommit record cannot be (the coordinator's
+  // partition fell below min.insync.replicas, e.g. while cut from its followers): the
+  // transaction must not stay in PrepareCommit for good.
+  coordinator_ = Make();
+  ElectAll(coordinator_.get(), 1);
+  auto p = Init("stuck");
+  ASSERT_EQ(Add("stuck", p, {kA}), ErrorCode::kNone);
+  ASSERT_EQ(End("stuck", p.producer_id, p.producer_epoch, true), ErrorCode::kNone);
+  log_.SetFailing(true);
+  AckMarker();
+  EXPECT_EQ(coordinator_->Describe("stuck").state, "PrepareCommit");
+  // Still being completed: the producer is told to retry, not that its state is invalid.
+  EXPECT_EQ(Add("stuck", p, {kB}), ErrorCode::kConcurrentTransactions);
+  EXPECT_EQ(End("stuck", p.producer_id, p.producer_epoch, false),
+            ErrorCode::kConcurrentTransactions);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few timer ticks of retries
+  coordinator_->RetryCompletions();
+  EXPECT_EQ(coordinator_->Describe("stuck").state, "PrepareCommit");
+  log_.SetFailing(false);
+  bool landed = false;
+  for (int i = 0; i < 500 && !landed; ++i) {  // the timer retries every 100 ms
+    landed = coordinator_->Describe("stuck").state == "CompleteCommit";
+    if (!landed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(landed) << coordinator_->Describe("stuck").state;
+  ASSERT_EQ(Add("stuck", p, {kB}), ErrorCode::kNone);  // the next transaction
+  EXPECT_EQ(MarkersSent(), 0u);                        // markers are not sent again
 }
 
 TEST_F(TransactionCoordinatorTest, VerifyListAndExpiry) {

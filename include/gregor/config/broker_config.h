@@ -149,9 +149,7 @@ struct BrokerConfig {
   int32_t transactional_id_expiration_ms = 604800000;
   int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;
   int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 3600000;
-  // KIP-890 part 1. Kafka 3.6+ defaults to true; off here until a coordinator failover no longer
-  // stalls verified producers (see README, Transactions).
-  bool transaction_partition_verification_enable = false;
+  bool transaction_partition_verification_enable = true;  // KIP-890 part 1, as Kafka 3.6+
   int32_t producer_id_expiration_ms = 86400000;
   int32_t producer_id_expiration_check_interval_ms = 600000;
 

@@ -129,6 +129,11 @@ struct TxnOffsetCommitParams {
   std::string member_id;
   std::optional<std::string> group_instance_id;
   std::map<TopicPartition, OffsetAndMetadata> offsets;  // commit_timestamp -1: now
+  // KIP-890 part 1: the guard of the producer's verification with its transaction coordinator
+  // on the group's __consumer_offsets partition (the handler verifies first); nullopt: the
+  // append is not checked (verification off, or the producer's transaction is already open
+  // there).
+  std::optional<log::VerificationGuard> verification;
 };
 
 struct FetchedOffset {
@@ -205,6 +210,9 @@ class GroupCoordinator {
 
   // Offsets.
   void CommitOffsets(OffsetCommitParams params, OffsetCommitCallback done);
+  // The group checks CommitTxnOffsets starts with (Kafka's validateGroupStatus): the handler
+  // verifies the transaction (KIP-890) only for a group this call lets through, as Kafka does.
+  std::optional<ErrorCode> ValidateTxnOffsetCommitGroup(const std::string& group_id) const;
   // Kafka's handleTxnCommitOffsets: appends the offsets as one transactional batch (the
   // producer's id and epoch, base sequence 0) to the group's partition and, once replicated,
   // keeps them pending for (group, producer) until HandleTxnCompletion. A group that does not
@@ -299,7 +307,8 @@ class GroupCoordinator {
                     std::function<void(ErrorCode)> done, Deferred* d);
   // Appends a built batch; `done` gets the log's status and the batch's base offset.
   void AppendBatchLocked(int32_t partition, std::string batch,
-                         std::function<void(Status, int64_t)> done, Deferred* d);
+                         std::function<void(Status, int64_t)> done, Deferred* d,
+                         std::optional<log::VerificationGuard> verification = std::nullopt);
   // Kafka's validateOffsetCommit (nullopt: the commit may proceed).
   std::optional<ErrorCode> ValidateOffsetCommitLocked(const GroupMetadata& g, int32_t generation_id,
                                                       const std::string& member_id,

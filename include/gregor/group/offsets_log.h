@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "gregor/base/clock.h"
@@ -34,6 +35,7 @@
 #include "gregor/cluster/append_listeners.h"
 #include "gregor/cluster/partition.h"
 #include "gregor/group/group_records.h"
+#include "gregor/log/producer_state.h"
 #include "gregor/protocol/record_batch.h"
 
 namespace gregor::group {
@@ -45,7 +47,10 @@ class OffsetsLog {
       std::function<void(const protocol::RecordBatchHeader& batch, const protocol::Record& record)>;
 
   virtual ~OffsetsLog() = default;
-  virtual void Append(int32_t partition, std::string batch, AppendCallback done) = 0;
+  // `verification` (KIP-890 part 1): the guard of a transactional batch verified with the
+  // transaction coordinator (Log::AppendAsLeader); nullopt: nothing is checked.
+  virtual void Append(int32_t partition, std::string batch,
+                      std::optional<log::VerificationGuard> verification, AppendCallback done) = 0;
   virtual Status Load(int32_t partition, const LoadVisitor& visitor) = 0;
   // Expires and re-checks pending appends; called by the coordinator's ticker.
   virtual void Poll() {}
@@ -64,7 +69,8 @@ class PartitionOffsetsLog final : public OffsetsLog {
   // Fails the appends still waiting (kUnavailable).
   ~PartitionOffsetsLog() override;
 
-  void Append(int32_t partition, std::string batch, AppendCallback done) override;
+  void Append(int32_t partition, std::string batch,
+              std::optional<log::VerificationGuard> verification, AppendCallback done) override;
   Status Load(int32_t partition, const LoadVisitor& visitor) override;
   void Poll() override;
   size_t pending() const;

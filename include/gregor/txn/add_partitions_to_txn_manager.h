@@ -26,9 +26,9 @@
 //                                          no endpoint, __transaction_state missing),
 //                                          NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
 //                                          CONCURRENT_TRANSACTIONS (the transaction is ending),
-//                                          a full queue
-//   NETWORK_EXCEPTION                      the request failed or timed out, or the answer was
-//                                          unreadable or incomplete (retriable as well)
+//                                          a full queue, and NETWORK_EXCEPTION: the request
+//                                          failed or timed out, or the answer was unreadable
+//                                          or incomplete (Kafka 3.8's mapping)
 //   INVALID_PRODUCER_EPOCH                 the coordinator answered PRODUCER_FENCED (clients
 //                                          expect INVALID_PRODUCER_EPOCH from a produce)
 //   anything else the coordinator answers  as is (INVALID_PRODUCER_ID_MAPPING, ...)

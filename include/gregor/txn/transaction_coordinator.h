@@ -143,6 +143,13 @@ class TransactionCoordinator {
   // Runs one round of the timer work now (tests).
   void AbortTimedOutTransactions();
   void RemoveExpiredTransactionalIds();
+  // Re-writes the CompleteCommit/CompleteAbort records whose write failed with
+  // COORDINATOR_NOT_AVAILABLE (the partition below min.insync.replicas, a timeout); Kafka's
+  // marker channel manager retries them the same way (txnLogAppendRetryQueue). Meanwhile the
+  // transaction keeps its pending state: its producer is answered CONCURRENT_TRANSACTIONS and
+  // retries. Dropped when this broker stops coordinating the partition (the next coordinator
+  // completes the transaction from the Prepare state it loads).
+  void RetryCompletions();
   bool IsLoading(int32_t partition) const;
   bool Owns(int32_t partition) const;
 
@@ -160,18 +167,22 @@ class TransactionCoordinator {
   protocol::ErrorCode LookupLocked(const std::string& transactional_id, PartitionState** ps,
                                    TransactionMetadata** txn);
   // Writes `transit` for `transactional_id` and applies it once replicated (if this broker still
-  // coordinates the partition at `coordinator_epoch`); `done` gets the Kafka error.
+  // coordinates the partition at `coordinator_epoch`); `done` gets the Kafka error. A failed
+  // write clears the transaction's pending state, except a COORDINATOR_NOT_AVAILABLE one when
+  // `retry_when_unavailable` (the caller writes the same transit again).
   void AppendTransit(const std::string& transactional_id, int32_t coordinator_epoch,
                      const TxnTransitMetadata& transit,
-                     std::function<void(protocol::ErrorCode)> done);
+                     std::function<void(protocol::ErrorCode)> done,
+                     bool retry_when_unavailable = false);
   void EndTxnInternal(const std::string& transactional_id, int64_t producer_id,
                       int16_t producer_epoch, bool commit, bool from_client,
                       std::function<void(protocol::ErrorCode)> done);
   // After PrepareCommit/PrepareAbort is written: markers, then the Complete state.
   void SendMarkers(const std::string& transactional_id, int32_t coordinator_epoch,
                    const TxnTransitMetadata& prepared);
+  // `attempt`: earlier writes of `complete` that failed (RetryCompletions).
   void CompleteAfterMarkers(const std::string& transactional_id, int32_t coordinator_epoch,
-                            const TxnTransitMetadata& complete);
+                            const TxnTransitMetadata& complete, int attempt = 0);
   void Load(int32_t partition, int32_t coordinator_epoch);
   void RunTimer();
 
@@ -186,6 +197,13 @@ class TransactionCoordinator {
   bool stopping_ = false;
   std::map<int32_t, PartitionState> partitions_;
   std::vector<std::pair<int32_t, int32_t>> loads_;  // (partition, coordinator epoch) to load
+  struct CompleteRetry {
+    std::string transactional_id;
+    int32_t coordinator_epoch;
+    TxnTransitMetadata complete;
+    int attempt;
+  };
+  std::vector<CompleteRetry> complete_retries_;  // RetryCompletions() on the next tick
   std::thread timer_;
 };
 

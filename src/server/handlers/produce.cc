@@ -172,6 +172,31 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
                          std::move(partition), data, pd.records.bytes.size(), min_isr});
     }
   }
+  // Transactional batches need a transactional id (Kafka's handleProduceRequest: the write is
+  // authorized on it, and without one it answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED for
+  // every partition and appends nothing).
+  if (!in.transactional_id || in.transactional_id->empty()) {
+    int64_t pid = -1;
+    int16_t epoch = -1;
+    bool transactional = false;
+    for (const auto& a : appends) {
+      if (TransactionalProducer(a.data, a.size, &pid, &epoch)) {
+        transactional = true;
+        break;
+      }
+    }
+    if (transactional) {
+      for (auto& tr : out.responses) {
+        for (auto& pr : tr.partition_responses) {
+          pr.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
+          pr.error_message = std::nullopt;
+          pr.record_errors.clear();
+        }
+      }
+      appends.clear();
+      VLOG(1) << "[Produce] transactional records without a transactional id";
+    }
+  }
   // KIP-890 part 1: which record sets need the coordinator's word first. Only requests with a
   // transactional id (Kafka: none means no verification) and transactional batches.
   const bool verify = ctx.txn_verifier != nullptr &&
@@ -252,7 +277,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
     std::vector<Append*> verified;
     for (Append* a : unverified) {
       const TopicPartition& tp = a->partition->topic_partition();
-      ErrorCode ec = ErrorCode::kNetworkException;
+      ErrorCode ec = ErrorCode::kNotEnoughReplicas;  // no answer: unable to verify, retriable
       if (errors) {
         auto e = errors->find(tp);
         if (e != errors->end()) ec = e->second;

@@ -3,11 +3,83 @@
 // to __consumer_offsets as one transactional batch of the producer and keeps
 // them pending until the transaction's marker; answers once replicated.
 // Unknown topics and partitions get UNKNOWN_TOPIC_OR_PARTITION.
+// With transaction.partition.verification.enable (KIP-890 part 1, Kafka 3.7's
+// handleTxnCommitOffsets), a producer without an open transaction in the group's
+// __consumer_offsets partition is first verified with its transaction coordinator, so that
+// offsets of an ended (or never begun) transaction cannot open one nobody will end.
 #include "gregor/protocol/messages/txn_offset_commit.h"
 
+#include <glog/logging.h>
+
+#include "gregor/log/producer_state.h"
+#include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
+
+namespace {
+
+using protocol::ErrorCode;
+
+// Kafka's GroupMetadataManager.maybeConvertOffsetCommitError for what a verification
+// answers (the verifier has already turned the coordinator's retriable errors into
+// NOT_ENOUGH_REPLICAS, as for a produce).
+ErrorCode OffsetCommitErrorFor(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::kNetworkException:
+      return ErrorCode::kCoordinatorLoadInProgress;
+    case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kNotEnoughReplicas:
+    case ErrorCode::kNotEnoughReplicasAfterAppend:
+      return ErrorCode::kCoordinatorNotAvailable;
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kKafkaStorageError:
+      return ErrorCode::kNotCoordinator;
+    default:
+      return e;
+  }
+}
+
+// Verifies (group, producer) with the transaction coordinator when the producer has no open
+// transaction in the group's offsets partition here. Returns the error to answer for every
+// partition, or nullopt to go on (with p->verification set when a guard was taken).
+asio::awaitable<std::optional<ErrorCode>> MaybeVerify(group::GroupCoordinator& gc,
+                                                      ServerContext& ctx,
+                                                      group::TxnOffsetCommitParams* p) {
+  if (ctx.txn_verifier == nullptr || !ctx.config->transaction_partition_verification_enable ||
+      p->producer_id < 0 || p->transactional_id.empty()) {
+    co_return std::nullopt;
+  }
+  // Invalid id, not the coordinator, loading: CommitTxnOffsets answers that, unverified.
+  if (gc.ValidateTxnOffsetCommitGroup(p->group_id)) co_return std::nullopt;
+  const TopicPartition offsets_tp{group::kOffsetsTopic, gc.PartitionFor(p->group_id)};
+  auto partition = ctx.replicas->GetPartition(offsets_tp);
+  std::shared_ptr<log::Log> log = partition ? partition->log() : nullptr;
+  if (!log || !partition->IsLeader()) co_return std::nullopt;
+  log::VerificationGuard guard = log::kNoVerificationGuard;
+  co_await ctx.run_io([&] { guard = log->MaybeStartTransactionVerification(p->producer_id); });
+  if (guard == log::kNoVerificationGuard) co_return std::nullopt;  // its transaction is open here
+  std::function<void(std::function<void(std::map<TopicPartition, ErrorCode>)>)> start =
+      [&](std::function<void(std::map<TopicPartition, ErrorCode>)> done) {
+        ctx.txn_verifier->Verify(p->transactional_id, p->producer_id, p->producer_epoch,
+                                 {offsets_tp}, std::move(done));
+      };
+  auto errors = co_await AwaitCallback<std::map<TopicPartition, ErrorCode>>(start);
+  ErrorCode ec = ErrorCode::kNotEnoughReplicas;
+  if (errors) {
+    if (auto e = errors->find(offsets_tp); e != errors->end()) ec = e->second;
+  }
+  if (ec != ErrorCode::kNone) {
+    VLOG(1) << "[TxnOffsetCommit] group " << p->group_id << ": verification of producer "
+            << p->producer_id << " epoch " << p->producer_epoch << " (" << p->transactional_id
+            << ") failed: " << protocol::ErrorCodeName(ec);
+    co_return OffsetCommitErrorFor(ec);
+  }
+  p->verification = guard;
+  co_return std::nullopt;
+}
+
+}  // namespace
 
 asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator& gc, ServerContext& ctx,
                                             Request& req, Response& resp) {
@@ -40,6 +112,12 @@ asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator& gc, ServerC
       o.leader_epoch = v >= 2 ? part.committed_leader_epoch : -1;
       o.metadata = part.committed_metadata.value_or("");
       p.offsets[tp] = std::move(o);
+    }
+  }
+  if (!p.offsets.empty()) {
+    if (auto refused = co_await MaybeVerify(gc, ctx, &p)) {
+      for (const auto& [tp, o] : p.offsets) results[tp] = *refused;
+      p.offsets.clear();
     }
   }
   if (!p.offsets.empty()) {
