@@ -10,6 +10,7 @@ each other's znodes. Logs and data live in build/integration-logs/<test>/; data 
 passing test, logs are kept.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -46,6 +47,13 @@ def timeout(seconds):
     return deco
 
 
+def exclusive(fn):
+    """Marks a test that must not share the machine with another (integration/run -j runs it alone):
+    one that measures pauses or throughput against a goal."""
+    fn.exclusive = True
+    return fn
+
+
 def check(cond, msg):
     if not cond:
         raise Failure(msg)
@@ -62,9 +70,22 @@ def short(v, n=300):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now and not handed out before in this run: tests run concurrently (integration/run -j),
+    so a port one test was given and has not bound yet must not go to another. The run's ports are kept in
+    LOGROOT/.ports under a lock."""
+    LOGROOT.mkdir(parents=True, exist_ok=True)
+    with open(LOGROOT / ".ports", "a+") as reg:
+        fcntl.flock(reg, fcntl.LOCK_EX)
+        reg.seek(0)
+        given = set(reg.read().split())
+        for _ in range(100):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if str(port) not in given:
+                break
+        reg.write(f"{port}\n")
+        return port
 
 
 def wait_until(pred, timeout, what, interval=0.05):

@@ -644,6 +644,107 @@ def test_cluster_sigstop_leader_fenced(ctx):
           f"{len(zombies)} acks=1 records, all truncated")
 
 
+# ---------------------------------------------------------------- 3b. a new leader's high watermark (KIP-207)
+def list_offsets_v5(conn, topic, partition, timestamp):
+    """ListOffsets v5 (current leader epoch -1, read_uncommitted). Returns (error_code, offset)."""
+    body = (kproto.i32(-1) + kproto.i8(0) + kproto.array([topic], lambda t: kproto.string(t) + kproto.array(
+        [partition], lambda p: kproto.i32(p) + kproto.i32(-1) + kproto.i64(timestamp))))
+    r = conn.request(kproto.API_LIST_OFFSETS, 5, body)
+    r.i32()  # throttle
+    for name, parts in r.array(lambda r: (r.string(), r.array(
+            lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i32())))):
+        for idx, err, _, off, _ in parts:
+            if name == topic and idx == partition:
+                return err, off
+    raise kproto.ProtocolError(f"no partition {topic}-{partition} in list offsets response")
+
+
+@timeout(120)
+def test_cluster_new_leader_offset_not_available(ctx):
+    """KIP-207: a follower promoted while holding records past its high watermark must not tell consumers
+    that the log ends at that stale high watermark. One follower P (in the ISR) is stopped, so the leader
+    L's high watermark stays at 5 while the other follower N copies 10 more acks=1 records; L then shuts
+    down and N leads with log end 15 and high watermark 5. Until P fetches again, "latest" is
+    OFFSET_NOT_AVAILABLE (v5+) or LEADER_NOT_AVAILABLE (older versions); then it is 15, and both
+    kafka-python and librdkafka, asking meanwhile, end up with 15 rather than 5. N is the controller, so
+    L's controlled shutdown does not wait for the stopped broker."""
+    extra = {"zookeeper.session.timeout.ms": "30000", "replica.lag.time.max.ms": "60000"}
+    brokers = ctx.start_cluster(3, extra=extra)
+    ids = by_id(brokers)
+    topic = unique_topic("kip207")
+    wait_until(lambda: zk_controller(ctx) in ids, 20, "a controller")
+    n = zk_controller(ctx)
+    leader, stopped = sorted(set(ids) - {n})
+    create_topic_rf(brokers, topic, 1, 3, assignment=[[leader, n, stopped]])
+    wait_isr_full(ctx, brokers, topic, [0])
+    for i in range(5):
+        eq(produce_direct(ids[leader], topic, f"acked-{i}".encode()), (0,), f"acks=all produce {i}")
+    wait_until(lambda: all(log_end_of(replica_bytes(b, topic, 0) or b"") == 5 for b in brokers), 20,
+               "every replica to hold 5 records")
+    ids[stopped].pause()
+    resumed = threading.Event()
+    try:
+        for i in range(10):
+            eq(produce_direct(ids[leader], topic, f"one-{i}".encode(), acks=1), (0,), f"acks=1 produce {i}")
+        wait_until(lambda: log_end_of(replica_bytes(ids[n], topic, 0) or b"") == 15, 20,
+                   f"broker {n} to copy the acks=1 records")
+        eq(high_watermark(ids[leader], topic, 0), 5, f"high watermark of leader {leader} with broker {stopped} stopped")
+        ids[leader].stop(timeout=30)
+        wait_until(lambda: zk_state(ctx, topic, 0)["leader"] == n, 30, f"broker {n} to lead")
+
+        def answers_as_leader():
+            with kproto.connect(ids[n].bootstrap, timeout=5) as c:
+                return kproto.list_offsets_v1(c, topic, 0, -2) == (0, 0)
+        wait_until(answers_as_leader, 20, f"broker {n} to answer ListOffsets earliest as leader", interval=0.1)
+        with kproto.connect(ids[n].bootstrap, timeout=5) as c:
+            eq(list_offsets_v5(c, topic, 0, -1)[0], kproto.OFFSET_NOT_AVAILABLE, "ListOffsets v5 latest")
+            eq(kproto.list_offsets_v1(c, topic, 0, -1)[0], kproto.LEADER_NOT_AVAILABLE, "ListOffsets v1 latest")
+            eq(list_offsets_v5(c, topic, 0, -2), (0, 0), "ListOffsets v5 earliest")
+            # A timestamp lookup past the high watermark cannot be answered either.
+            eq(list_offsets_v5(c, topic, 0, int(time.time() * 1000) + 3600_000)[0], kproto.OFFSET_NOT_AVAILABLE,
+               "ListOffsets v5 by a future timestamp")
+        # Clients asking now get no end offset until the stopped broker wakes up, 3 s later: kafka-python retries
+        # inside end_offsets; librdkafka's query fails and is asked again.
+        rd = {"answers": [], "errors": []}
+
+        def ask_librdkafka():
+            cc = ck().Consumer({"bootstrap.servers": ids[n].bootstrap, "group.id": "kip207"})
+            try:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    try:
+                        got = cc.get_watermark_offsets(ck().TopicPartition(topic, 0), timeout=5)
+                        rd["answers"].append((got, resumed.is_set()))
+                        if got[1] == 15:
+                            return
+                    except Exception as e:  # noqa: BLE001 - OFFSET_NOT_AVAILABLE surfaces as KafkaException
+                        rd["errors"].append(str(e))
+                    time.sleep(0.2)
+            finally:
+                cc.close()
+        asker = threading.Thread(target=ask_librdkafka)
+        asker.start()
+        timer = threading.Timer(3.0, lambda: (ids[stopped].resume(), resumed.set()))
+        timer.start()
+        kafka = require_module("kafka", "python3-kafka")
+        kc = kafka.KafkaConsumer(bootstrap_servers=ids[n].bootstrap, request_timeout_ms=30000)
+        try:
+            end = kc.end_offsets([kafka.TopicPartition(topic, 0)])[kafka.TopicPartition(topic, 0)]
+        finally:
+            kc.close()
+        check(resumed.is_set(), f"kafka-python got end offset {end} while broker {stopped} was still stopped")
+        eq(end, 15, "kafka-python end offset")
+        asker.join()
+        print(f"librdkafka: answers {rd['answers']}, errors {rd['errors'][:3]} ({len(rd['errors'])})")
+        check(rd["answers"] and rd["answers"][-1][0] == (0, 15), f"librdkafka watermarks: {rd}")
+        early = [a for a, after in rd["answers"] if not after]
+        check(not early, f"librdkafka got watermarks {early} while broker {stopped} was still stopped")
+        with kproto.connect(ids[n].bootstrap, timeout=5) as c:
+            eq(list_offsets_v5(c, topic, 0, -1), (0, 15), f"ListOffsets v5 latest after broker {stopped} fetched")
+    finally:
+        ids[stopped].resume()
+
+
 # ---------------------------------------------------------------- 4. rolling restart with SIGTERM
 @timeout(180)
 def test_cluster_rolling_restart(ctx):

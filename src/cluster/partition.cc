@@ -48,6 +48,11 @@ int32_t Partition::leader_epoch() const {
   return role_.leader_epoch;
 }
 
+bool Partition::HighWatermarkBelowEpochStart() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return IsLeaderLocked() && leader_epoch_start_offset_ > log_->HighWatermark();
+}
+
 std::string Partition::Prefix() const {
   return "[Partition " + tp_.ToString() + " broker=" + std::to_string(local_broker_id_) + "] ";
 }

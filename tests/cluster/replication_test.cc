@@ -149,6 +149,27 @@ TEST_F(ReplicationTest, HighWatermarkIsSmallestLogEndOfIsr) {
   EXPECT_TRUE(read->regions.empty());
 }
 
+// KIP-207: a follower promoted with records past its high watermark cannot tell consumers
+// where the log ends until a follower has fetched up to its epoch's start offset.
+TEST_F(ReplicationTest, NewLeaderHighWatermarkBelowEpochStartUntilFollowersCatchUp) {
+  auto b1 = Make(1), b2 = Make(2);
+  ASSERT_TRUE(b1->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());
+  ASSERT_TRUE(b2->ApplyRole(Role(1, 0, {1, 2}, {1, 2})).ok());
+  Produce(b1.get(), 4);
+  ASSERT_TRUE(FetchOnce(b1.get(), b2.get(), 2, 0).ok());
+  EXPECT_EQ(4, b2->log()->LogEndOffset());
+  EXPECT_EQ(0, b2->log()->HighWatermark());  // b2 has not learnt the leader's HW yet
+  EXPECT_FALSE(b1->HighWatermarkBelowEpochStart());
+  EXPECT_FALSE(b2->HighWatermarkBelowEpochStart());  // a follower never is
+  // b2 takes over with 4 records it cannot yet call committed.
+  ASSERT_TRUE(b2->ApplyRole(Role(2, 1, {2, 1}, {1, 2})).ok());
+  ASSERT_TRUE(b1->ApplyRole(Role(2, 1, {2, 1}, {1, 2})).ok());
+  EXPECT_TRUE(b2->HighWatermarkBelowEpochStart());
+  ASSERT_TRUE(FetchOnce(b2.get(), b1.get(), 1, 1).ok());
+  EXPECT_EQ(4, b2->log()->HighWatermark());
+  EXPECT_FALSE(b2->HighWatermarkBelowEpochStart());
+}
+
 TEST_F(ReplicationTest, LaggingFollowerIsDroppedAndHighWatermarkMoves) {
   auto leader = Make(1), f2 = Make(2), f3 = Make(3);
   ASSERT_TRUE(leader->ApplyRole(Role(1, 0, {1, 2, 3}, {1, 2, 3})).ok());

@@ -103,6 +103,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   PartitionRole role() const;
   bool IsLeader() const;
   int32_t leader_epoch() const;
+  // KIP-207: true while this broker leads and its high watermark is still below the log end
+  // offset at which its leader epoch began (a new leader's high watermark lags until the
+  // followers fetch from it): "latest" would then understate what is committed, so ListOffsets
+  // answers OFFSET_NOT_AVAILABLE and the client retries (Kafka's Partition
+  // fetchOffsetForTimestamp).
+  bool HighWatermarkBelowEpochStart() const;
   // Applies a LeaderAndIsr state with a newer leader epoch (or the same epoch with a newer
   // partition epoch); anything else is kStale. Becoming leader resets follower states and
   // records the epoch's start offset in the leader epoch cache.

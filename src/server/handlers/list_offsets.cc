@@ -50,12 +50,22 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
                                                    : ErrorCode::kUnknownLeaderEpoch);
           continue;
         }
+        // KIP-207: a new leader whose high watermark has not reached its epoch's start offset
+        // cannot say where the log ends yet (v5+: OFFSET_NOT_AVAILABLE; before:
+        // LEADER_NOT_AVAILABLE); the earliest offset and lookups it can answer are served.
+        const ErrorCode not_available =
+            v >= 5 ? ErrorCode::kOffsetNotAvailable : ErrorCode::kLeaderNotAvailable;
+        const bool hw_pending = partition->HighWatermarkBelowEpochStart();
         auto log = partition->log();
         const int64_t fetchable = read_committed ? log->LastStableOffset() : log->HighWatermark();
         int64_t offset = -1;
         int64_t timestamp = -1;
         int32_t epoch = -1;
         if (p.timestamp == kLatest) {
+          if (hw_pending) {
+            pr.error_code = static_cast<int16_t>(not_available);
+            continue;
+          }
           offset = fetchable;
           epoch = partition->leader_epoch();
         } else if (p.timestamp == kEarliest) {
@@ -69,6 +79,9 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
             offset = found->offset;
             timestamp = found->timestamp;
             epoch = found->leader_epoch;
+          } else if (hw_pending) {
+            pr.error_code = static_cast<int16_t>(not_available);
+            continue;
           }
         } else if (p.timestamp < 0) {
           pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
@@ -79,6 +92,9 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
             offset = found->offset;
             timestamp = found->timestamp;
             epoch = found->leader_epoch;
+          } else if (hw_pending) {
+            pr.error_code = static_cast<int16_t>(not_available);
+            continue;
           } else if (!found.ok() && found.status().code() != Status::Code::kNotFound) {
             pr.error_code = static_cast<int16_t>(ReadError(found.status()));
             continue;
