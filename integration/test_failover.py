@@ -13,11 +13,12 @@ the message timeout is longer than any failover), lost acknowledged numbers (mus
 without idempotence a retried request whose first attempt was appended shows up twice) and the longest gap
 between two consecutive acknowledgements.
 
-make torture runs these scenarios ten times in a row."""
+make torture runs these scenarios ten times in a row. The pause is the figure the issue asks for, so these
+three run alone (@exclusive), never beside another test."""
 
 import time
 
-from harness import check, eq, timeout, unique_topic, wait_until
+from harness import check, eq, exclusive, timeout, unique_topic, wait_until
 from test_cluster import (SeqProducer, by_id, consume_all_kafka_python, create_topic_rf, wait_isr_full,
                           wait_unregistered, zk_controller, zk_state)
 
@@ -194,16 +195,19 @@ def scenario(ctx, label, events, pause_limit_ms):
           f"{label}: longest pause {figures['longest_pause_ms']} ms > {pause_limit_ms} ms")
 
 
+@exclusive
 @timeout(180)
 def test_failover_leader_then_controller(ctx):
     scenario(ctx, "leader then controller", leader_then_controller, ONE_AT_A_TIME_PAUSE_MS)
 
 
+@exclusive
 @timeout(180)
 def test_failover_controller_then_leader(ctx):
     scenario(ctx, "controller then leader", controller_then_leader, ONE_AT_A_TIME_PAUSE_MS)
 
 
+@exclusive
 @timeout(180)
 def test_failover_leader_and_controller_at_once(ctx):
     scenario(ctx, "leader and controller at once", leader_and_controller_at_once, BOTH_AT_ONCE_PAUSE_MS)
