@@ -71,14 +71,65 @@ bool ConnectionQuotas::TryAcquireSlot(const std::string& listener, bool inter_br
                                : lit->second;
   std::lock_guard<std::mutex> lock(mu_);
   int64_t& mine = per_listener_[listener];
-  bool admit = mine < listener_limit && (inter_broker || total_ < options_.max_connections);
+  // Slots exempt acceptors hold are not connections yet and do not count
+  // against max.connections for the others.
+  bool admit =
+      mine < listener_limit && (inter_broker || total_ - held_exempt_ < options_.max_connections);
   if (admit) {
     ++mine;
     ++total_;
+    ++held_;
+    if (inter_broker) {
+      exempt_.insert(listener);
+      ++held_exempt_;
+    }
     return true;
   }
   if (waiter) waiters_.Add(waiter);
   return false;
+}
+
+void ConnectionQuotas::MakeRoomFor(const std::string& listener) {
+  std::function<bool()> evict;
+  std::string victim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (total_ - held_ <= options_.max_connections) return;
+    // The listener with the most connections gives one up.
+    int64_t most = 0;
+    for (const auto& [name, fn] : evictors_) {
+      int64_t n = per_listener_[name];
+      if (name != listener && n > most) {
+        most = n;
+        victim = name;
+        evict = fn;
+      }
+    }
+  }
+  if (!evict || !evict()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++evictions_;
+  }
+  LOG_EVERY_N(WARNING, 100) << "[ConnectionQuotas] an inter-broker connection on " << listener
+                            << " took the broker past max.connections=" << options_.max_connections
+                            << "; closing the least recently "
+                            << "active connection of " << victim << " (KIP-402)";
+}
+
+void ConnectionQuotas::SetEvictor(const std::string& listener, std::function<bool()> evict_one) {
+  std::lock_guard<std::mutex> lock(mu_);
+  evictors_[listener] = std::move(evict_one);
+}
+
+void ConnectionQuotas::ClearEvictor(const std::string& listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  evictors_.erase(listener);
+}
+
+int64_t ConnectionQuotas::evictions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return evictions_;
 }
 
 std::vector<std::weak_ptr<Waiter>> ConnectionQuotas::ReleaseLocked(const std::string& listener) {
@@ -93,12 +144,19 @@ void ConnectionQuotas::ReleaseSlot(const std::string& listener) {
   std::vector<std::weak_ptr<Waiter>> wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    DropHeldLocked(listener);
     wake = ReleaseLocked(listener);
   }
   WaitList::NotifyAll(wake);
 }
 
-bool ConnectionQuotas::TryAddAddress(const asio::ip::address& address) {
+void ConnectionQuotas::DropHeldLocked(const std::string& listener) {
+  --held_;
+  if (exempt_.count(listener) != 0) --held_exempt_;
+}
+
+bool ConnectionQuotas::TryAddAddress(const std::string& listener,
+                                     const asio::ip::address& address) {
   auto a = Normalize(address);
   int32_t limit = MaxConnectionsPerIp(a);
   std::lock_guard<std::mutex> lock(mu_);
@@ -108,6 +166,7 @@ bool ConnectionQuotas::TryAddAddress(const asio::ip::address& address) {
     return false;
   }
   ++n;
+  DropHeldLocked(listener);  // the acceptor's slot is now this connection's
   return true;
 }
 

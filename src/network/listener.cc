@@ -98,11 +98,14 @@ struct Listener::ConnectionState {
   // queued a cancelled-timer completion for every request).
   const int64_t idle_timeout_ms;
   const int64_t read_timeout_ms;
-  SteadyClock::time_point last_active = SteadyClock::now();  // last byte in or response out
-  SteadyClock::time_point last_progress;                     // last byte of the started frame
-  bool reading = false;  // a frame is started and not yet read whole
-  bool muted = false;    // waiting for pool memory: the stall is ours, not the client's
-  bool busy = false;     // a request is read whole: waiting for a slot, handled, answered
+  // Last byte in or response out. Atomic: KIP-402 eviction reads it from
+  // another connection's thread to find the least recently active one.
+  std::atomic<bool> evicted{false};  // chosen by EvictOne, closing
+  std::atomic<SteadyClock::rep> last_active{SteadyClock::now().time_since_epoch().count()};
+  SteadyClock::time_point last_progress;  // last byte of the started frame
+  bool reading = false;                   // a frame is started and not yet read whole
+  bool muted = false;  // waiting for pool memory: the stall is ours, not the client's
+  bool busy = false;   // a request is read whole: waiting for a slot, handled, answered
 
   // Plaintext read-ahead buffer: bytes [rpos, rend) are received but unused.
   std::unique_ptr<char[]> rbuf;
@@ -119,7 +122,17 @@ struct Listener::ConnectionState {
     waiter->Cancel();
   }
 
-  void Progress() { last_progress = last_active = SteadyClock::now(); }
+  void Touch(SteadyClock::time_point now) {
+    last_active.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  SteadyClock::time_point LastActive() const {
+    return SteadyClock::time_point(
+        SteadyClock::duration(last_active.load(std::memory_order_relaxed)));
+  }
+  void Progress() {
+    last_progress = SteadyClock::now();
+    Touch(last_progress);
+  }
   void StartFrame() {
     if (reading) return;
     reading = true;
@@ -160,7 +173,7 @@ struct Listener::ConnectionState {
       if (busy) {
         at_most(limit);
       } else {
-        const auto idle = now - last_active;
+        const auto idle = now - LastActive();
         if (idle >= limit) {
           Close();
           return std::nullopt;
@@ -464,6 +477,9 @@ Status Listener::Bind() {
 }
 
 void Listener::Start() {
+  if (!options_.inter_broker) {
+    options_.connection_quotas->SetEvictor(options_.name, [this] { return EvictOne(); });
+  }
   asio::co_spawn(acceptor_.get_executor(), AcceptLoop(),
                  [name = options_.name](std::exception_ptr e) {
                    if (!e) return;
@@ -479,6 +495,7 @@ void Listener::Start() {
 
 void Listener::Stop() {
   if (stopped_.exchange(true)) return;
+  if (!options_.inter_broker) options_.connection_quotas->ClearEvictor(options_.name);
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
@@ -488,6 +505,24 @@ void Listener::Stop() {
   for (auto& c : connections_) {
     asio::post(c->socket.get_executor(), [c] { c->Close(); });
   }
+}
+
+bool Listener::EvictOne() {
+  std::shared_ptr<ConnectionState> lru;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& c : connections_) {
+      if (c->evicted.load()) continue;
+      if (!lru || c->LastActive() < lru->LastActive()) lru = c;
+    }
+    if (lru) lru->evicted = true;
+  }
+  if (!lru) return false;
+  LOG_EVERY_N(WARNING, 100) << lru->where
+                            << "closing connection: max.connections reached and an inter-broker "
+                               "connection needs its slot (KIP-402)";
+  asio::post(lru->socket.get_executor(), [lru] { lru->Close(); });
+  return true;
 }
 
 size_t Listener::connection_count() const {
@@ -521,7 +556,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
       continue;
     }
     // max.connections.per.ip: Kafka closes the new connection at once.
-    if (!quotas.TryAddAddress(remote.address())) {
+    if (!quotas.TryAddAddress(options_.name, remote.address())) {
       quotas.ReleaseSlot(options_.name);
       if (ShouldWarn(g_last_quota_warning)) {
         LOG(WARNING) << "[Listener " << options_.name << "] rejected connection from "
@@ -532,6 +567,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
       sock.close(ec);
       continue;
     }
+    if (options_.inter_broker) quotas.MakeRoomFor(options_.name);
     auto conn = std::make_shared<ConnectionState>(sock.get_executor(), options_);
     conn->socket = std::move(sock);
     conn->socket.set_option(tcp::no_delay(true), ec);
@@ -542,6 +578,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
     conn->ctx.client_address = remote.address().to_string() + ":" + std::to_string(remote.port());
     conn->ctx.listener_name = options_.name;
     conn->ctx.security_protocol = options_.security_protocol;
+    conn->ctx.authenticated = options_.security_protocol.rfind("SASL_", 0) != 0;
     conn->where = "[Listener " + options_.name + " " + conn->ctx.client_address + "] ";
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -598,18 +635,24 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       });
       co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_awaitable);
       conn->timer.cancel();
-      conn->last_active = ConnectionState::SteadyClock::now();
+      conn->Touch(ConnectionState::SteadyClock::now());
     }
     // connections.max.idle.ms and socket.request.read.timeout.ms.
     ConnectionState::Watch(conn);
     for (;;) {
       int32_t size = co_await conn->ReadSize();
-      if (size < 8 || size > options_.max_request_bytes) {
-        // A request header alone is at least 8 bytes (key, version, correlation id).
+      // A request header alone is at least 8 bytes (key, version, correlation id); a raw
+      // SASL token (SaslHandshake v0) may be shorter but not empty.
+      const bool authenticated = conn->ctx.authenticated;
+      const int32_t limit =
+          authenticated ? options_.max_request_bytes : options_.unauthenticated_max_request_bytes;
+      if (size < (authenticated ? 8 : 1) || size > limit) {
         if (ShouldWarn(g_last_frame_warning)) {
-          LOG(WARNING) << where << "closing connection: request size " << size
-                       << " outside [8, socket.request.max.bytes=" << options_.max_request_bytes
-                       << "]";
+          LOG(WARNING) << where << "closing connection: request size " << size << " outside ["
+                       << (authenticated ? 8 : 1) << ", "
+                       << (authenticated ? "socket.request.max.bytes="
+                                         : "sasl.server.max.receive.size=")
+                       << limit << "]";
         }
         break;
       }
@@ -628,11 +671,10 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       conn->ReleaseFrame();
       if (out.size() > 0) co_await conn->WriteResponse(out);
       conn->busy = false;
-      conn->last_active = ConnectionState::SteadyClock::now();
+      conn->Touch(ConnectionState::SteadyClock::now());
       if (!keep) {
-        if (ShouldWarn(g_last_frame_warning)) {
-          LOG(WARNING) << where << "closing connection after an unreadable request";
-        }
+        // The handler has said why (an unreadable request, a failed authentication).
+        VLOG(1) << where << "closing connection at the request handler's word";
         break;
       }
     }

@@ -127,6 +127,7 @@ class ListenerLimitsTest : public ::testing::Test {
   void TearDown() override {
     handler_.released = true;
     if (listener_) listener_->Stop();
+    if (extra_) extra_->Stop();
     work_.reset();
     for (auto& t : threads_) t.join();
   }
@@ -153,6 +154,7 @@ class ListenerLimitsTest : public ::testing::Test {
   Handler handler_;
   ListenerOptions options_;
   std::unique_ptr<Listener> listener_;
+  std::unique_ptr<Listener> extra_;  // a second listener sharing the quotas
   std::vector<std::thread> threads_;
 };
 
@@ -302,6 +304,49 @@ TEST_F(ListenerLimitsTest, ListenerLimitAndInterBrokerExemption) {
   EXPECT_FALSE(ReadFrame(c3, &body, milliseconds(300))) << "served past the listener's limit";
   c2.close();
   EXPECT_TRUE(ReadFrame(c3, &body));
+}
+
+TEST_F(ListenerLimitsTest, InterBrokerConnectionPastMaxConnectionsEvictsLeastRecentlyActive) {
+  // KIP-402: CLIENT holds max.connections=2; a connection to the exempt
+  // inter-broker listener takes the broker to 3, so CLIENT's least recently
+  // active connection is closed and the broker is back at 2.
+  ConnectionQuotaOptions q;
+  q.max_connections = 2;
+  auto quotas = std::make_shared<ConnectionQuotas>(q);
+  auto o = Options();
+  o.name = "CLIENT";
+  o.connection_quotas = quotas;
+  Start(o);
+  auto bo = Options();
+  bo.name = "BROKER";
+  bo.inter_broker = true;
+  bo.connection_quotas = quotas;
+  extra_ = std::make_unique<Listener>(io_, bo, &handler_);
+  Listener& broker_listener = *extra_;
+  ASSERT_TRUE(broker_listener.Bind().ok());
+  broker_listener.Start();
+
+  auto c1 = Connect();
+  ASSERT_TRUE(Served(c1));
+  std::this_thread::sleep_for(milliseconds(20));
+  auto c2 = Connect();
+  ASSERT_TRUE(Served(c2));  // c1 is now the least recently active
+  EXPECT_EQ(0, quotas->evictions());
+
+  tcp::socket b1(client_io_);
+  b1.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), broker_listener.port()));
+  EXPECT_TRUE(Served(b1));
+  EXPECT_TRUE(ClosedWithin(c1, milliseconds(3000))) << "the LRU client connection stayed open";
+  EXPECT_TRUE(Served(c2));
+  EXPECT_EQ(1, quotas->evictions());
+  EXPECT_TRUE(PollUntil([&] { return listener_->connection_count() == 1; }));
+  // Still at the limit: a new client connection waits in the backlog.
+  auto c3 = Connect();
+  asio::write(c3, asio::buffer(Frame("ping-1234")));
+  std::string body;
+  EXPECT_FALSE(ReadFrame(c3, &body, milliseconds(300))) << "served past max.connections";
+  b1.close();
+  EXPECT_TRUE(ReadFrame(c3, &body)) << "not accepted after the inter-broker connection closed";
 }
 
 TEST_F(ListenerLimitsTest, StalledRequestIsClosedIdleConnectionIsNot) {

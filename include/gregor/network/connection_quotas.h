@@ -9,7 +9,13 @@
 //                                          one closes, as Kafka's Acceptor
 //                                          blocks. The inter-broker listener,
 //                                          when there are others, is exempt
-//                                          from it (KIP-402).
+//                                          from it (KIP-402); when its
+//                                          connections take the total past
+//                                          the limit, the least recently
+//                                          active connection of the fullest
+//                                          other listener is closed for each
+//                                          one, as Kafka's processors close
+//                                          their lowest-priority channel.
 //   listener.name.<l>.max.connections      the same for one listener.
 //   max.connections.per.ip                 a connection from an address that
 //   max.connections.per.ip.overrides       already has that many is closed at
@@ -18,17 +24,21 @@
 //                                          when the quotas are built.
 //
 // Protocol: the acceptor takes a slot (TryAcquireSlot) before accepting, then
-// admits the new connection's address (TryAddAddress); a refused address or a
+// admits the new connection's address (TryAddAddress), and on the
+// inter-broker listener makes room (MakeRoomFor); a refused address or a
 // failed accept gives the slot back (ReleaseSlot); a closed connection calls
 // Remove. Thread-safe (one mutex); waiting acceptors are notified after it is
 // released. The constructor may block on DNS (start-up only).
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "gregor/network/waiter.h"
 
@@ -55,10 +65,24 @@ class ConnectionQuotas {
 
   // Counts a connection from `address`; false (nothing counted) when the
   // address already has its max.connections.per.ip.
-  bool TryAddAddress(const asio::ip::address& address);
+  bool TryAddAddress(const std::string& listener, const asio::ip::address& address);
 
   // A connection admitted with TryAcquireSlot + TryAddAddress closed.
   void Remove(const std::string& listener, const asio::ip::address& address);
+
+  // After an inter-broker connection is admitted on `listener`: when the
+  // connections (not counting acceptors' slots) are past max.connections,
+  // closes the least recently active connection of the other listener with
+  // the most (KIP-402), without holding the lock.
+  void MakeRoomFor(const std::string& listener);
+
+  // KIP-402: `evict_one` closes the least recently active connection of
+  // `listener` (a listener not exempt from max.connections) and returns false
+  // when it has none. Called without the quotas' lock, on the thread that
+  // admitted the inter-broker connection. Cleared before the listener goes.
+  void SetEvictor(const std::string& listener, std::function<bool()> evict_one);
+  void ClearEvictor(const std::string& listener);
+  int64_t evictions() const;
 
   int32_t MaxConnectionsPerIp(const asio::ip::address& address) const;
   // Slots taken: connections, plus the one each acceptor holds for the
@@ -69,13 +93,19 @@ class ConnectionQuotas {
  private:
   static asio::ip::address Normalize(const asio::ip::address& a);
   std::vector<std::weak_ptr<Waiter>> ReleaseLocked(const std::string& listener);
+  void DropHeldLocked(const std::string& listener);
 
   ConnectionQuotaOptions options_;
   std::map<asio::ip::address, int32_t> ip_overrides_;  // resolved
   mutable std::mutex mu_;
   int64_t total_ = 0;
+  int64_t held_ = 0;              // of total_, slots acceptors hold for their next connection
+  int64_t held_exempt_ = 0;       // of held_, those of exempt (inter-broker) acceptors
+  std::set<std::string> exempt_;  // listeners that acquired as inter-broker
   std::map<std::string, int64_t> per_listener_;
   std::map<asio::ip::address, int32_t> per_ip_;
+  std::map<std::string, std::function<bool()>> evictors_;
+  int64_t evictions_ = 0;
   WaitList waiters_;
 };
 

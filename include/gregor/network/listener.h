@@ -14,7 +14,9 @@
 // reserved from the MemoryPool as its bytes arrive; a connection the pool or
 // queued.max.requests cannot admit is muted (not read) until they free up;
 // max.connections stops accepting, max.connections.per.ip closes the new
-// connection. A connection that started a frame and sends nothing more for
+// connection; an inter-broker connection past max.connections evicts the
+// least recently active connection of another listener (KIP-402). A
+// connection that started a frame and sends nothing more for
 // socket.request.read.timeout.ms is closed with a rate-limited warning.
 
 #include <atomic>
@@ -35,11 +37,13 @@
 namespace gregor::network {
 
 struct ListenerOptions {
-  std::string name;                         // listener name, e.g. PLAINTEXT, SSL, CLIENT
-  std::string security_protocol;            // PLAINTEXT or SSL
-  std::string host;                         // empty or 0.0.0.0 = all interfaces
-  int port = 0;                             // 0 = pick a free port
-  int32_t max_request_bytes = 104857600;    // socket.request.max.bytes
+  std::string name;                       // listener name, e.g. PLAINTEXT, SSL, CLIENT
+  std::string security_protocol;          // PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (tls set)
+  std::string host;                       // empty or 0.0.0.0 = all interfaces
+  int port = 0;                           // 0 = pick a free port
+  int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
+  // sasl.server.max.receive.size: the largest frame before a SASL connection authenticates.
+  int32_t unauthenticated_max_request_bytes = 524288;
   int64_t idle_timeout_ms = 600000;         // connections.max.idle.ms
   int64_t request_read_timeout_ms = 30000;  // socket.request.read.timeout.ms; <= 0: none
   bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
@@ -64,6 +68,9 @@ class Listener {
   void Start();  // begins accepting
   void Stop();   // stops accepting and closes every connection
   size_t connection_count() const;
+  // KIP-402: closes the least recently active connection (asynchronously);
+  // false when there is none. Registered with the ConnectionQuotas by Start.
+  bool EvictOne();
 
   struct ConnectionState;  // internal
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "gregor/network/asio.h"
@@ -14,13 +15,26 @@
 
 namespace gregor::network {
 
-// Per-connection state visible to handlers. Later: SASL/auth state lives here.
+// What an authenticator keeps per connection (the server's SASL exchange).
+struct AuthExchange {
+  virtual ~AuthExchange() = default;
+};
+
+// Per-connection state visible to handlers.
 struct ConnectionContext {
   int64_t connection_id = 0;
   std::string client_address;     // "ip:port"
   std::string listener_name;      // e.g. "PLAINTEXT"
   std::string security_protocol;  // "PLAINTEXT" or "SSL"
   std::string client_id;          // from the last request header
+
+  // Authentication. A SASL listener's connections start unauthenticated: until the server's
+  // authenticator sets `authenticated`, only ApiVersions and the SASL exchange are served.
+  // `principal` is Kafka's KafkaPrincipal string ("User:alice"; "User:ANONYMOUS" on
+  // PLAINTEXT and SSL without a client certificate).
+  bool authenticated = true;
+  std::string principal = "User:ANONYMOUS";
+  std::unique_ptr<AuthExchange> auth;
 
   // Kafka's purgatory: a handler about to wait for something other brokers or clients must
   // do (acks=all replication, a long-poll fetch) calls this, giving its queued.max.requests
