@@ -1,9 +1,9 @@
 # gregor top-level build. `make` configures itself on a fresh clone.
 # Targets: all (default), check, run, bench, install, clean, format, deps.
 
-MODULES := base config protocol log zk network cluster replication group txn controller server
+MODULES := base config protocol log zk network security cluster replication group txn controller server
 # Link order: most dependent first.
-LINK_MODULES := server controller group txn replication cluster network zk log protocol config base
+LINK_MODULES := server controller group txn replication cluster security network zk log protocol config base
 
 BUILD ?= build
 BIN ?= bin
@@ -84,6 +84,7 @@ protocol_DEPS := protocol base
 log_DEPS := log protocol base
 zk_DEPS := zk base
 network_DEPS := network protocol base
+security_DEPS := security zk protocol config base
 cluster_DEPS := cluster log zk protocol config base
 controller_DEPS := controller network zk protocol config base
 replication_DEPS := replication cluster network log zk protocol config base

@@ -358,10 +358,12 @@ class Ctx:
 
 
 class Broker:
-    """One gregord process. Listeners: PLAINTEXT on a free port, plus SSL when ssl= a dict of ssl.* flags."""
+    """One gregord process. Listeners: PLAINTEXT on a free port, plus SSL when ssl= a dict of ssl.* flags, plus
+    SASL_PLAINTEXT (and SASL_SSL when ssl= too) when sasl= a dict of SASL flags (listener-prefixed keys may name
+    the listeners sasl_plaintext and sasl_ssl)."""
 
     def __init__(self, ctx, broker_id=0, ssl=None, extra=None, log_dir=None, zk_connect=None, host="127.0.0.1",
-                 uid=None, binary=None):
+                 uid=None, binary=None, sasl=None):
         self.ctx = ctx
         self.broker_id = broker_id
         # host: the listeners' address (netfault.py gives each broker its own 127.0.0.x); uid: run gregord as
@@ -372,6 +374,9 @@ class Broker:
         self.port = free_port()
         self.ssl_port = free_port() if ssl else None
         self.ssl = ssl or {}
+        self.sasl = sasl
+        self.sasl_port = free_port() if sasl is not None else None
+        self.sasl_ssl_port = free_port() if sasl is not None and ssl else None
         self.extra = dict(extra or {})
         self.log_dir = Path(log_dir) if log_dir else ctx.mkdir(f"data-{broker_id}")
         if self.log_dir not in ctx.data_dirs:
@@ -389,13 +394,26 @@ class Broker:
     def ssl_bootstrap(self):
         return f"{self.host}:{self.ssl_port}"
 
+    @property
+    def sasl_bootstrap(self):
+        return f"{self.host}:{self.sasl_port}"
+
+    @property
+    def sasl_ssl_bootstrap(self):
+        return f"{self.host}:{self.sasl_ssl_port}"
+
     def args(self):
         listeners = f"PLAINTEXT://{self.host}:{self.port}"
         if self.ssl_port:
             listeners += f",SSL://{self.host}:{self.ssl_port}"
+        if self.sasl_port:
+            listeners += f",SASL_PLAINTEXT://{self.host}:{self.sasl_port}"
+        if self.sasl_ssl_port:
+            listeners += f",SASL_SSL://{self.host}:{self.sasl_ssl_port}"
         a = [self.binary, f"--broker.id={self.broker_id}", f"--listeners={listeners}",
              f"--zookeeper.connect={self.zk_connect}", f"--log.dirs={self.log_dir}"]
         a += [f"--{k}={v}" for k, v in self.ssl.items()]
+        a += [f"--{k}={v}" for k, v in (self.sasl or {}).items()]
         a += [f"--{k}={v}" for k, v in self.extra.items()]
         return a
 

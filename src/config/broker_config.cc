@@ -65,11 +65,22 @@ std::map<std::string, std::string> ParseProtocolMap(const std::string& value) {
   return m;
 }
 
-// listener.name.<listener>.max.connections (KIP-402), the one listener-prefixed
-// key gregor reads; not in the key table because its name varies.
+// The listener-prefixed keys gregor reads, not in the key table because their names vary:
+// listener.name.<l>.max.connections (KIP-402), listener.name.<l>.sasl.enabled.mechanisms and
+// listener.name.<l>.<mechanism>.sasl.jaas.config (KIP-86). Sets *listener (upper case) and
+// *rest (what follows the listener name).
+bool SplitListenerKey(const std::string& key, std::string* listener, std::string* rest) {
+  static const std::regex kKey(
+      R"(^listener\.name\.([A-Za-z0-9_\-]+)\.(max\.connections|sasl\.enabled\.mechanisms|)"
+      R"((?:plain|scram-sha-256|scram-sha-512|gssapi|oauthbearer)\.sasl\.jaas\.config)$)");
+  std::smatch m;
+  if (!std::regex_match(key, m, kKey)) return false;
+  if (listener) *listener = ToUpper(m[1].str());
+  if (rest) *rest = m[2].str();
+  return true;
+}
 bool IsListenerMaxConnectionsKey(const std::string& key) {
-  static const std::regex kKey(R"(^listener\.name\.[A-Za-z0-9_\-]+\.max\.connections$)");
-  return std::regex_match(key, kKey);
+  return SplitListenerKey(key, nullptr, nullptr);
 }
 
 // Applies the keys whose value depends on several keys, in Kafka's order of
@@ -155,7 +166,8 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
       c.security_inter_broker_protocol == "SASL_SSL") {
     Invalid(ibl ? "inter.broker.listener.name" : "security.inter.broker.protocol",
             c.inter_broker_listener_name,
-            "inter-broker " + c.security_inter_broker_protocol + " is not supported (no SASL)");
+            "inter-broker " + c.security_inter_broker_protocol +
+                " is not supported yet (brokers do not authenticate to each other)");
   }
 
   // log.dirs beats log.dir; both are comma-separated lists in Kafka.
@@ -219,13 +231,50 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
     Invalid("max.connections.per.ip", "0",
             "may be 0 only when max.connections.per.ip.overrides is set");
   }
+  for (const auto& l : c.listeners) {
+    if (l.security_protocol == "SASL_PLAINTEXT" || l.security_protocol == "SASL_SSL") {
+      c.listener_sasl[l.name].mechanisms = c.sasl_enabled_mechanisms;
+    }
+  }
   for (const auto& [k, v] : p) {
-    if (!IsListenerMaxConnectionsKey(k)) continue;
-    std::string name = ToUpper(k.substr(14, k.size() - 14 - 16));
+    std::string name, rest;
+    if (!SplitListenerKey(k, &name, &rest)) continue;
     bool found = false;
     for (const auto& l : c.listeners) found = found || l.name == name;
     if (!found) Invalid(k, v, "no listener named " + name + " in listeners");
-    c.listener_max_connections[name] = static_cast<int32_t>(GetInteger(p, k, 0, INT32_MAX));
+    if (rest == "max.connections") {
+      c.listener_max_connections[name] = static_cast<int32_t>(GetInteger(p, k, 0, INT32_MAX));
+      continue;
+    }
+    auto sasl = c.listener_sasl.find(name);
+    if (sasl == c.listener_sasl.end()) Invalid(k, v, "listener " + name + " does not use SASL");
+    if (rest == "sasl.enabled.mechanisms") {
+      sasl->second.mechanisms = ParseList(v);
+    } else {
+      sasl->second.jaas[ToUpper(rest.substr(0, rest.find(".sasl.")))] = v;
+    }
+  }
+  // The mechanisms gregor serves; GSSAPI and OAUTHBEARER are Kafka's but not served.
+  for (auto& [name, sasl] : c.listener_sasl) {
+    for (auto& m : sasl.mechanisms) m = ToUpper(m);
+    std::vector<std::string> served;
+    for (const auto& m : sasl.mechanisms) {
+      if (m == "PLAIN" || m == "SCRAM-SHA-256" || m == "SCRAM-SHA-512") served.push_back(m);
+    }
+    if (served.empty()) {
+      throw ConfigError("SASL listener " + name + " enables no mechanism gregor serves (" +
+                        internal::JoinList(sasl.mechanisms) +
+                        "); set sasl.enabled.mechanisms to PLAIN, SCRAM-SHA-256 and/or "
+                        "SCRAM-SHA-512");
+    }
+    if (std::find(served.begin(), served.end(), "PLAIN") != served.end() &&
+        sasl.jaas.count("PLAIN") == 0) {
+      throw ConfigError("SASL listener " + name + " enables PLAIN but has no listener.name." + [&] {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        return lower;
+      }() + ".plain.sasl.jaas.config naming its users");
+    }
   }
 
   // Kafka's LogConfig.validateValues on the broker defaults.
@@ -384,12 +433,26 @@ BrokerConfig ParseBrokerConfig(int argc, char** argv, std::vector<std::string>* 
   po::positional_options_description pos;
   pos.add("config-file", -1);
 
+  // Listener-prefixed keys (--listener.name.<l>.<key>=value) have no fixed names, so they are
+  // taken out before Program_options sees the rest.
+  Props prefixed;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    size_t eq = a.find('=');
+    if (a.rfind("--listener.name.", 0) == 0 && eq != std::string::npos &&
+        SplitListenerKey(a.substr(2, eq - 2), nullptr, nullptr)) {
+      prefixed[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else {
+      args.push_back(std::move(a));
+    }
+  }
+
   po::variables_map vm;
   try {
     // No guessing: a misspelt --log.retention must not silently match a longer key.
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).style(style).run(),
-              vm);
+    po::store(po::command_line_parser(args).options(all).positional(pos).style(style).run(), vm);
   } catch (const po::unknown_option& e) {
     throw ConfigError("unknown option '" + e.get_option_name() + "' (see gregord --help)");
   } catch (const po::error& e) {
@@ -424,6 +487,7 @@ BrokerConfig ParseBrokerConfig(int argc, char** argv, std::vector<std::string>* 
   for (const auto& d : internal::BrokerKeyDefs()) {
     if (vm.count(d.name)) overrides[d.name] = vm[d.name].as<std::string>();
   }
+  for (const auto& [k, v] : prefixed) overrides[k] = v;
   return ParseBrokerConfig(file_props, overrides, warnings);
 }
 

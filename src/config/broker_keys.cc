@@ -519,6 +519,60 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(ListKey("ssl.cipher.suites", &C::ssl_cipher_suites,
                       "Cipher suites (OpenSSL names); empty = OpenSSL defaults."));
 
+  // SASL (listener-prefixed forms are resolved in broker_config.cc).
+  t.push_back(ListKey("sasl.enabled.mechanisms", &C::sasl_enabled_mechanisms,
+                      "SASL mechanisms served on SASL listeners: PLAIN, SCRAM-SHA-256, "
+                      "SCRAM-SHA-512 (Kafka's default GSSAPI is not served)."));
+  t.push_back(StringKey("sasl.mechanism.inter.broker.protocol",
+                        &C::sasl_mechanism_inter_broker_protocol, {},
+                        "SASL mechanism brokers use with each other on a SASL inter-broker "
+                        "listener."));
+  t.push_back(IntKey("connections.max.reauth.ms", &C::connections_max_reauth_ms, 0, kLongMax,
+                     "Longest SASL session before the client must re-authenticate (KIP-368); 0: "
+                     "no limit."));
+  t.push_back(IntKey("connection.failed.authentication.delay.ms",
+                     &C::connection_failed_authentication_delay_ms, 0, kIntMax,
+                     "Delay before a connection that failed authentication gets its answer and "
+                     "is closed."));
+  t.push_back(IntKey("sasl.server.max.receive.size", &C::sasl_server_max_receive_size, 1, kIntMax,
+                     "Largest SASL token accepted before authentication."));
+
+  // Authorization.
+  t.push_back(StringKey("authorizer.class.name", &C::authorizer_class_name, {},
+                        "kafka.security.authorizer.AclAuthorizer (or the older "
+                        "kafka.security.auth.SimpleAclAuthorizer) turns on ACLs; empty: none."));
+  {
+    BrokerKeyDef d;
+    d.name = "super.users";
+    d.type_name = "STRING";
+    d.documentation = "Principals allowed everything, ';'-separated (User:admin;User:broker).";
+    d.set = [](BrokerConfig& c, const std::string& v) {
+      c.super_users.clear();
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t semi = v.find(';', start);
+        std::string item = Trim(v.substr(start, semi == std::string::npos ? semi : semi - start));
+        if (!item.empty()) {
+          if (item.find(':') == std::string::npos) {
+            Invalid("super.users", v, "'" + item + "' is not Type:name (e.g. User:admin)");
+          }
+          c.super_users.push_back(item);
+        }
+        if (semi == std::string::npos) break;
+        start = semi + 1;
+      }
+    };
+    d.get = [](const BrokerConfig& c) {
+      std::string out;
+      for (const auto& u : c.super_users) out += (out.empty() ? "" : ";") + u;
+      return out.empty() ? std::string("null") : out;
+    };
+    t.push_back(d);
+  }
+  t.push_back(BoolKey("allow.everyone.if.no.acl.found", &C::allow_everyone_if_no_acl_found,
+                      "With the ACL authorizer: allow an operation on a resource that has no "
+                      "ACL at all."));
+
   std::sort(t.begin(), t.end(),
             [](const BrokerKeyDef& a, const BrokerKeyDef& b) { return a.name < b.name; });
   return t;

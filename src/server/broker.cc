@@ -29,6 +29,7 @@
 #include "gregor/zk/zk_client.h"
 #include "server/controlled_shutdown_client.h"
 #include "server/request_dispatcher.h"
+#include "server/sasl_authenticator.h"
 #include "server/server_context.h"
 
 namespace gregor::server {
@@ -141,6 +142,8 @@ struct Broker::Impl {
   std::unique_ptr<txn::AddPartitionsToTxnManager> txn_verifier;
   TopicConfigStore topic_configs;
   ServerContext ctx;
+  ScramCredentialCache scram_credentials;   // /config/users, for SCRAM
+  std::unique_ptr<SaslAuthenticator> sasl;  // when a listener speaks SASL
   std::unique_ptr<RequestDispatcher> dispatcher;
   std::vector<std::unique_ptr<network::Listener>> listeners;
   std::unique_ptr<controller::ControllerChannelManager> channel;
@@ -181,6 +184,23 @@ struct Broker::Impl {
       return;
     }
     if (replicas) replicas->RefreshLogConfig(topic);
+  }
+
+  // Re-reads one user's SCRAM credentials (`sanitized`: the znode name under /config/users).
+  void ReloadUser(const std::string& sanitized) {
+    auto user = zk::paths::DesanitizeEntityName(sanitized);
+    if (!user.ok()) {
+      LOG(WARNING) << Prefix() << "ignoring /config/users/" << sanitized << ": "
+                   << user.status().message();
+      return;
+    }
+    auto cfg = zk->GetEntityConfig("users", sanitized);
+    if (!cfg.ok()) {
+      LOG(WARNING) << Prefix() << "cannot read the config of user " << *user << ": "
+                   << cfg.status().ToString();
+      return;
+    }
+    scram_credentials.Update(*user, *cfg);
   }
 
   std::vector<zk::Endpoint> AdvertisedEndpoints() {
@@ -241,6 +261,7 @@ struct Broker::Impl {
       o.host = l.host;
       o.port = l.port;
       o.max_request_bytes = config.socket_request_max_bytes;
+      o.unauthenticated_max_request_bytes = config.sasl_server_max_receive_size;
       o.idle_timeout_ms = config.connections_max_idle_ms;
       o.request_read_timeout_ms = config.socket_request_read_timeout_ms;
       // Kafka's ConnectionQuotas.protectedListener: only when there are other listeners.
@@ -248,14 +269,14 @@ struct Broker::Impl {
       o.memory_pool = memory_pool;
       o.request_slots = request_slots;
       o.connection_quotas = quotas;
-      if (l.security_protocol == "SSL") {
+      if (l.security_protocol == "SSL" || l.security_protocol == "SASL_SSL") {
         auto ctx_or = network::MakeServerTlsContext(tls);
         if (!ctx_or.ok()) return ctx_or.status();
         o.tls = *ctx_or;
         o.file_io = io_pool.get_executor();
-      } else if (l.security_protocol != "PLAINTEXT") {
+      } else if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
         return Status::InvalidArgument("listener " + l.name + ": security protocol " +
-                                       l.security_protocol + " is not supported yet");
+                                       l.security_protocol + " is not supported");
       }
       auto listener = std::make_unique<network::Listener>(io, o, dispatcher.get());
       GREGOR_RETURN_IF_ERROR(listener->Bind());
@@ -552,6 +573,18 @@ Status Broker::Start() {
   co.leader_imbalance_check_interval_seconds = cfg.leader_imbalance_check_interval_seconds;
   d.controller = std::make_unique<controller::Controller>(co, d.zk.get(), d.channel.get(), d.clock);
   d.ctx.controller = d.controller.get();
+  if (!cfg.listener_sasl.empty()) {
+    auto sasl = SaslAuthenticator::Create(cfg, &d.scram_credentials, d.clock);
+    if (!sasl.ok()) return sasl.status();
+    d.sasl = std::move(*sasl);
+    d.ctx.sasl = d.sasl.get();
+    // Every user's SCRAM credentials now; changes follow through /config/changes (step 5).
+    auto users = d.zk->GetEntityNames("users");
+    if (!users.ok()) return users.status();
+    for (const auto& u : *users) d.ReloadUser(u);
+    LOG(INFO) << d.Prefix() << "SASL: " << d.scram_credentials.size()
+              << " users with SCRAM credentials";
+  }
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.
@@ -568,8 +601,13 @@ Status Broker::Start() {
     Status st = d.RegisterBroker();
     if (!st.ok()) LOG(ERROR) << d.Prefix() << "re-registration failed: " << st.ToString();
   });
-  d.zk->WatchConfigChanges([&d](const std::string& topic) {
-    asio::post(d.blocking_pool, [&d, topic] {
+  d.zk->WatchConfigChanges([&d](const std::string& type, const std::string& name) {
+    if (type == "users" && d.sasl && name.find('/') == std::string::npos) {
+      asio::post(d.blocking_pool, [&d, name] { d.ReloadUser(name); });
+      return;
+    }
+    if (type != "topics") return;
+    asio::post(d.blocking_pool, [&d, topic = name] {
       LOG(INFO) << d.Prefix() << "config of topic " << topic << " changed";
       d.ReloadTopicConfig(topic);
     });

@@ -7,6 +7,7 @@
 
 #include "gregor/protocol/api_key.h"
 #include "server/handlers/handlers.h"
+#include "server/sasl_authenticator.h"
 
 namespace gregor::server {
 
@@ -26,12 +27,36 @@ bool ShouldWarn() {
 
 asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn,
                                                 std::string& frame, protocol::Writer& out) {
+  const SaslAuthenticator* sasl = ctx_->sasl;
+  if (sasl != nullptr && sasl->ExpectsRawToken(conn)) {
+    // SaslHandshake v0: a raw SASL token, answered as a raw size-prefixed token; a failure
+    // closes the connection without an answer (the v0 protocol has no way to say why).
+    auto step = sasl->Authenticate(conn, frame);
+    if (step.error != protocol::ErrorCode::kNone) {
+      co_await DelayFailedAuthentication(*sasl);
+      co_return false;
+    }
+    out.Int32(static_cast<int32_t>(step.token.size()));
+    out.Raw(step.token);
+    co_return true;
+  }
   protocol::Reader reader(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
   protocol::RequestHeader header;
   if (!protocol::DecodeRequestHeader(reader, &header)) co_return false;
   if (header.client_id) conn.client_id = *header.client_id;
 
   const int16_t key = header.api_key;
+  if (sasl != nullptr && !sasl->Admits(conn, key)) {
+    if (ShouldWarn()) {
+      LOG(WARNING) << "[Dispatcher " << conn.client_address << " client_id=" << conn.client_id
+                   << "] " << protocol::ApiKeyName(static_cast<protocol::ApiKey>(key))
+                   << " request on listener " << conn.listener_name
+                   << (conn.authenticated ? " after the SASL session expired (KIP-368)"
+                                          : " before SASL authentication completed")
+                   << "; closing connection";
+    }
+    co_return false;
+  }
   const protocol::ApiVersionRange* api = protocol::FindApi(key);
   HandlerFn handler = FindHandler(key);
   bool supported = api != nullptr && api->advertised && handler != nullptr &&
@@ -80,7 +105,17 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
     co_return true;
   }
   out.PatchInt32(0, static_cast<int32_t>(out.size() - 4));
-  co_return true;
+  co_return !resp.close;
+}
+
+asio::awaitable<void> DelayFailedAuthentication(const SaslAuthenticator& sasl) {
+  // connection.failed.authentication.delay.ms: a client guessing passwords gets its answer
+  // late. Only this connection waits (a timer on its strand).
+  if (sasl.failed_authentication_delay_ms() <= 0) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::milliseconds(sasl.failed_authentication_delay_ms()));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace gregor::server

@@ -30,6 +30,8 @@
 
 namespace gregor::server {
 
+class SaslAuthenticator;
+
 // Topic-level config overrides, as stored in /config/topics/<t>; kept
 // current by the config-change watcher. Thread-safe.
 class TopicConfigStore {
@@ -89,6 +91,8 @@ struct ServerContext {
   // Runs a request's disk work (appends, reads, index lookups) on num.io.threads; the
   // coroutine resumes on its connection's strand when it is done.
   std::function<asio::awaitable<void>(std::function<void()>)> run_io;
+  // SASL on SASL_PLAINTEXT / SASL_SSL listeners (null when there are none).
+  const SaslAuthenticator* sasl = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };
@@ -108,7 +112,8 @@ struct Request {
 
 struct Response {
   protocol::Writer& out;
-  bool send = true;  // false: no response at all (Produce acks=0)
+  bool send = true;    // false: no response at all (Produce acks=0)
+  bool close = false;  // close the connection once the response is sent (failed SASL)
 };
 
 }  // namespace gregor::server

@@ -361,7 +361,17 @@ Status KafkaZkClient::CreateIsrChangeNotification(const std::vector<TopicPartiti
 }
 
 Result<std::map<std::string, std::string>> KafkaZkClient::GetTopicConfig(const std::string& topic) {
-  auto got = zk_->Get(paths::TopicConfig(topic));
+  return GetEntityConfig("topics", topic);
+}
+
+Status KafkaZkClient::SetTopicConfig(const std::string& topic,
+                                     const std::map<std::string, std::string>& c) {
+  return SetEntityConfig("topics", topic, c);
+}
+
+Result<std::map<std::string, std::string>> KafkaZkClient::GetEntityConfig(
+    const std::string& entity_type, const std::string& name) {
+  auto got = zk_->Get(paths::EntityConfig(entity_type, name));
   if (!got.ok()) {
     if (IsCode(got.status(), Status::Code::kNotFound)) {
       return std::map<std::string, std::string>();
@@ -371,17 +381,29 @@ Result<std::map<std::string, std::string>> KafkaZkClient::GetTopicConfig(const s
   return DecodeEntityConfig(got->data);
 }
 
-Status KafkaZkClient::SetTopicConfig(const std::string& topic,
-                                     const std::map<std::string, std::string>& c) {
-  const std::string path = paths::TopicConfig(topic);
-  const std::string data = EncodeEntityConfig(c);
-  auto set = zk_->Set(path, data, -1);
-  if (!set.ok()) {
-    if (!IsCode(set.status(), Status::Code::kNotFound)) return set.status();
-    auto created = zk_->CreateRecursive(path, data);
-    if (!created.ok()) return created.status();
+Status KafkaZkClient::SetEntityConfig(const std::string& entity_type, const std::string& name,
+                                      const std::map<std::string, std::string>& c,
+                                      bool remove_if_empty) {
+  const std::string path = paths::EntityConfig(entity_type, name);
+  if (c.empty() && remove_if_empty) {
+    Status st = zk_->Delete(path, -1);
+    if (!st.ok() && !IsCode(st, Status::Code::kNotFound)) return st;
+  } else {
+    const std::string data = EncodeEntityConfig(c);
+    auto set = zk_->Set(path, data, -1);
+    if (!set.ok()) {
+      if (!IsCode(set.status(), Status::Code::kNotFound)) return set.status();
+      auto created = zk_->CreateRecursive(path, data);
+      if (!created.ok()) return created.status();
+    }
   }
-  return CreateConfigChangeNotification("topics/" + topic);
+  return CreateConfigChangeNotification(entity_type + "/" + name);
+}
+
+Result<std::vector<std::string>> KafkaZkClient::GetEntityNames(const std::string& entity_type) {
+  auto r = zk_->GetChildren(std::string(paths::kConfig) + "/" + entity_type);
+  if (!r.ok() && IsCode(r.status(), Status::Code::kNotFound)) return std::vector<std::string>();
+  return r;
 }
 
 Status KafkaZkClient::CreateConfigChangeNotification(const std::string& entity_path) {
@@ -391,7 +413,7 @@ Status KafkaZkClient::CreateConfigChangeNotification(const std::string& entity_p
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Status KafkaZkClient::WatchConfigChanges(std::function<void(const std::string& topic)> cb) {
+Status KafkaZkClient::WatchConfigChanges(ConfigChangeCallback cb) {
   {
     std::lock_guard<std::mutex> lk(config_mu_);
     config_cb_ = std::move(cb);
@@ -433,8 +455,11 @@ void KafkaZkClient::ProcessConfigChanges() {
       auto entity = DecodeConfigChange(got->data);
       if (!entity.ok()) {
         LOG(WARNING) << "[KafkaZkClient] ignoring " << path << ": " << entity.status().message();
-      } else if (entity->rfind("topics/", 0) == 0) {
-        config_cb_(entity->substr(7));
+      } else if (size_t slash = entity->find('/'); slash != std::string::npos) {
+        config_cb_(entity->substr(0, slash), entity->substr(slash + 1));
+      } else {
+        LOG(WARNING) << "[KafkaZkClient] ignoring " << path << ": entity path " << *entity
+                     << " has no type";
       }
       last_config_change_ = seq;
       if (clock_->NowMs() - got->stat.ctime > kConfigChangeExpirationMs) {

@@ -1,5 +1,6 @@
 #include "gregor/zk/zk_data.h"
 
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -251,8 +252,53 @@ std::string TopicPartition(const std::string& topic, int32_t partition) {
 std::string PartitionState(const gregor::TopicPartition& tp) {
   return TopicPartition(tp.topic, tp.partition) + "/state";
 }
-std::string TopicConfig(const std::string& topic) {
-  return std::string(kConfigTopics) + "/" + topic;
+std::string TopicConfig(const std::string& topic) { return EntityConfig("topics", topic); }
+std::string EntityConfig(const std::string& entity_type, const std::string& name) {
+  return std::string(kConfig) + "/" + entity_type + "/" + name;
+}
+std::string SanitizeEntityName(const std::string& name) {
+  // java.net.URLEncoder keeps [A-Za-z0-9.*_-] and turns ' ' into '+'; Kafka's Sanitizer then
+  // writes '*' as %2A and '+' as %20.
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : name) {
+    if (std::isalnum(ch) != 0 || ch == '.' || ch == '_' || ch == '-') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+Result<std::string> DesanitizeEntityName(const std::string& sanitized) {
+  std::string out;
+  for (size_t i = 0; i < sanitized.size(); ++i) {
+    char ch = sanitized[i];
+    if (ch == '+') {
+      out += ' ';
+    } else if (ch != '%') {
+      out += ch;
+    } else {
+      if (i + 2 >= sanitized.size()) {
+        return Status::InvalidArgument("truncated escape in entity name '" + sanitized + "'");
+      }
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+      };
+      int hi = hex(sanitized[i + 1]), lo = hex(sanitized[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return Status::InvalidArgument("bad escape in entity name '" + sanitized + "'");
+      }
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  return out;
 }
 std::string DeleteTopicMarker(const std::string& topic) {
   return std::string(kAdminDeleteTopics) + "/" + topic;

@@ -326,6 +326,42 @@ TEST(BrokerConfigTest, UnknownFlagIsAnErrorNamingIt) {
   }
 }
 
+TEST(BrokerConfigTest, SaslListenersAndListenerPrefixedFlags) {
+  const std::string jaas =
+      "org.apache.kafka.common.security.plain.PlainLoginModule required user_a=\"x\";";
+  Argv a({"gregord", "--zookeeper.connect=zk:2181",
+          "--listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093,CLIENT://:9094",
+          "--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+          "CLIENT:SASL_PLAINTEXT",
+          "--sasl.enabled.mechanisms=GSSAPI,plain,SCRAM-SHA-512",
+          "--listener.name.sasl_plaintext.plain.sasl.jaas.config=" + jaas,
+          "--listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-256",
+          "--listener.name.client.max.connections=7", "--connections.max.reauth.ms=60000"});
+  BrokerConfig c = ParseBrokerConfig(a.argc(), a.argv(), nullptr);
+  ASSERT_EQ(c.listener_sasl.size(), 2u);
+  EXPECT_EQ(c.listener_sasl["SASL_PLAINTEXT"].mechanisms,
+            (std::vector<std::string>{"GSSAPI", "PLAIN", "SCRAM-SHA-512"}));
+  EXPECT_EQ(c.listener_sasl["SASL_PLAINTEXT"].jaas.at("PLAIN"), jaas);
+  EXPECT_EQ(c.listener_sasl["CLIENT"].mechanisms, std::vector<std::string>{"SCRAM-SHA-256"});
+  EXPECT_EQ(c.listener_max_connections.at("CLIENT"), 7);
+  EXPECT_EQ(c.connections_max_reauth_ms, 60000);
+  EXPECT_EQ(c.connection_failed_authentication_delay_ms, 100);
+}
+
+TEST(BrokerConfigTest, SaslListenerNeedsAServedMechanismAndPlainUsers) {
+  Props sasl = {{"listeners", "PLAINTEXT://:9092,SASL_PLAINTEXT://:9093"}};
+  // Kafka's default mechanism, GSSAPI, is not served.
+  ExpectError(sasl, {}, {"SASL_PLAINTEXT", "GSSAPI", "sasl.enabled.mechanisms"});
+  Props plain = sasl;
+  plain["sasl.enabled.mechanisms"] = "PLAIN";
+  ExpectError(plain, {}, {"listener.name.sasl_plaintext.plain.sasl.jaas.config"});
+  // A prefixed key must name a SASL listener of this broker.
+  ExpectError({{"listener.name.nope.max.connections", "3"}}, {}, {"no listener named NOPE"});
+  ExpectError({{"listener.name.plaintext.sasl.enabled.mechanisms", "PLAIN"}}, {},
+              {"does not use SASL"});
+  ExpectError({{"super.users", "admin"}}, {}, {"super.users", "Type:name"});
+}
+
 TEST(BrokerConfigTest, MissingConfigFileIsAnError) {
   Argv a({"gregord", "/nonexistent/server.properties"});
   EXPECT_THROW(ParseBrokerConfig(a.argc(), a.argv(), nullptr), ConfigError);

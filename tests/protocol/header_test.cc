@@ -133,6 +133,8 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kDescribeConfigs, 0, 4},
               {ApiKey::kAlterConfigs, 0, 2},
               {ApiKey::kCreatePartitions, 0, 3},
+              {ApiKey::kSaslHandshake, 0, 1},
+              {ApiKey::kSaslAuthenticate, 0, 2},
               {ApiKey::kIncrementalAlterConfigs, 0, 1},
               {ApiKey::kControlledShutdown, 0, 3},
               {ApiKey::kOffsetForLeaderEpoch, 0, 4},

@@ -15,6 +15,8 @@ namespace {
 
 using gregor::testing::UniqueConnect;
 using gregor::testing::WaitFor;
+using paths::DesanitizeEntityName;
+using paths::SanitizeEntityName;
 
 [[maybe_unused]] auto* const kZkEnv = gregor::testing::RegisterZkServer();
 
@@ -232,9 +234,9 @@ TEST(KafkaZkClientTest, ConfigChangeNotificationsReachWatcher) {
   std::mutex mu;
   std::vector<std::string> seen;
   ASSERT_TRUE(broker
-                  .WatchConfigChanges([&](const std::string& t) {
+                  .WatchConfigChanges([&](const std::string& type, const std::string& t) {
                     std::lock_guard<std::mutex> lk(mu);
-                    seen.push_back(t);
+                    seen.push_back(type == "topics" ? t : type + "/" + t);
                   })
                   .ok());
   {
@@ -251,8 +253,34 @@ TEST(KafkaZkClientTest, ConfigChangeNotificationsReachWatcher) {
     std::lock_guard<std::mutex> lk(mu);
     return seen.size() == 3;
   }));
-  std::lock_guard<std::mutex> lk(mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"old", "t1", "t2"}));
+  ASSERT_TRUE(writer.SetEntityConfig("users", SanitizeEntityName("bob smith"), {{"a", "1"}}).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    return seen.size() == 4;
+  }));
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    EXPECT_EQ(seen, (std::vector<std::string>{"old", "t1", "t2", "users/bob%20smith"}));
+  }
+  EXPECT_EQ(writer.GetEntityConfig("users", "bob%20smith")->at("a"), "1");
+  EXPECT_EQ(*writer.GetEntityNames("users"), std::vector<std::string>{"bob%20smith"});
+  ASSERT_TRUE(writer.SetEntityConfig("users", "bob%20smith", {}, true).ok());
+  EXPECT_TRUE(writer.GetEntityNames("users")->empty());
+  // The removal is notified too; wait for it, so the watcher is idle before `seen` goes.
+  EXPECT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    return seen.size() == 5;
+  }));
+}
+
+TEST(ZkDataTest, EntityNamesAreSanitizedAsKafkaDoes) {
+  EXPECT_EQ(SanitizeEntityName("alice"), "alice");
+  EXPECT_EQ(SanitizeEntityName("CN=a b,O=x*"), "CN%3Da%20b%2CO%3Dx%2A");
+  EXPECT_EQ(SanitizeEntityName("user@EXAMPLE.COM"), "user%40EXAMPLE.COM");
+  EXPECT_EQ(*DesanitizeEntityName("CN%3Da%20b%2CO%3Dx%2A"), "CN=a b,O=x*");
+  EXPECT_EQ(*DesanitizeEntityName("a+b"), "a b");
+  EXPECT_FALSE(DesanitizeEntityName("bad%2").ok());
+  EXPECT_FALSE(DesanitizeEntityName("bad%zz").ok());
 }
 
 TEST(KafkaZkClientTest, BrokerReRegistersAfterSessionExpiry) {

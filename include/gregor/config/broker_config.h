@@ -172,6 +172,29 @@ struct BrokerConfig {
   std::vector<std::string> ssl_enabled_protocols = {"TLSv1.2", "TLSv1.3"};
   std::vector<std::string> ssl_cipher_suites;  // empty: OpenSSL defaults
 
+  // --- SASL (KIP-43, KIP-86, KIP-152, KIP-368). Mechanisms gregor serves: PLAIN,
+  // SCRAM-SHA-256, SCRAM-SHA-512. Kafka's defaults name GSSAPI, which gregor does not
+  // serve: a SASL listener must enable one of the others.
+  std::vector<std::string> sasl_enabled_mechanisms = {"GSSAPI"};
+  std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";
+  int64_t connections_max_reauth_ms = 0;  // 0: sessions never expire
+  int32_t connection_failed_authentication_delay_ms = 100;
+  int32_t sasl_server_max_receive_size = 524288;  // largest SASL token accepted
+  // Per SASL listener (by name): listener.name.<l>.sasl.enabled.mechanisms or the broker's,
+  // and listener.name.<l>.<mechanism>.sasl.jaas.config by upper-case mechanism name.
+  struct ListenerSasl {
+    std::vector<std::string> mechanisms;
+    std::map<std::string, std::string> jaas;
+  };
+  std::map<std::string, ListenerSasl> listener_sasl;
+
+  // --- Authorization. Empty: none (everyone may do everything). Kafka's
+  // kafka.security.authorizer.AclAuthorizer or kafka.security.auth.SimpleAclAuthorizer
+  // turn on gregor's ACL authorizer (ACLs in ZooKeeper, Kafka's layout).
+  std::string authorizer_class_name;
+  std::vector<std::string> super_users;  // "User:admin", ';'-separated in the key
+  bool allow_everyone_if_no_acl_found = false;
+
   // Every known key exactly as given (file then flags), for logging and for
   // DescribeConfigs (a key present here is STATIC_BROKER_CONFIG).
   std::map<std::string, std::string> original;

@@ -111,11 +111,24 @@ class KafkaZkClient {
   Result<std::map<std::string, std::string>> GetTopicConfig(const std::string& topic);
   // Writes /config/topics/<t> and a change notification.
   Status SetTopicConfig(const std::string& topic, const std::map<std::string, std::string>& c);
+  // Any entity: /config/<entity_type>/<name>, `name` as stored (sanitized for users and
+  // clients). Empty map when absent. Set writes a change notification for `entity_type/name`;
+  // an empty map with `remove_if_empty` deletes the znode instead (Kafka removes a user's
+  // znode when its last credential or quota goes).
+  Result<std::map<std::string, std::string>> GetEntityConfig(const std::string& entity_type,
+                                                             const std::string& name);
+  Status SetEntityConfig(const std::string& entity_type, const std::string& name,
+                         const std::map<std::string, std::string>& c, bool remove_if_empty = false);
+  // Names (as stored) of the entities of a type with a config znode.
+  Result<std::vector<std::string>> GetEntityNames(const std::string& entity_type);
   Status CreateConfigChangeNotification(const std::string& entity_path);
-  // Brokers: calls `cb(topic)` for every topic config change notification, first for all
-  // existing notifications, then for each new one (child watch on /config/changes, re-armed,
-  // and re-registered after a session re-creation). Runs on ZkClient's event thread.
-  Status WatchConfigChanges(std::function<void(const std::string& topic)> cb);
+  // Brokers: calls `cb(entity_type, name)` for every config change notification (entity path
+  // "topics/t" -> ("topics", "t"); "users/u/clients/c" -> ("users", "u/clients/c")), first for
+  // all existing notifications, then for each new one (child watch on /config/changes,
+  // re-armed, and re-registered after a session re-creation). Runs on ZkClient's event thread.
+  using ConfigChangeCallback =
+      std::function<void(const std::string& entity_type, const std::string& name)>;
+  Status WatchConfigChanges(ConfigChangeCallback cb);
 
   // --- Deletion ---
   Status MarkTopicForDeletion(const std::string& topic);
@@ -133,7 +146,7 @@ class KafkaZkClient {
   const Clock* const clock_;
 
   std::mutex config_mu_;
-  std::function<void(const std::string&)> config_cb_;
+  ConfigChangeCallback config_cb_;
   int64_t last_config_change_ = -1;  // highest processed sequence number
   int session_cb_id_ = 0;
   // Watch callbacks hold a weak reference so a late event after destruction is dropped.

@@ -87,12 +87,21 @@ inline constexpr char kIsrChangePrefix[] = "isr_change_";
 inline constexpr char kClusterId[] = "/cluster/id";
 inline constexpr char kLatestProducerIdBlock[] = "/latest_producer_id_block";
 
+// Kafka's Sanitizer: user and client-id names are URL-encoded in znode names (UTF-8,
+// unreserved characters kept, space as %20, '*' as %2A); Desanitize reverses it and
+// fails on a malformed escape.
+std::string SanitizeEntityName(const std::string& name);
+Result<std::string> DesanitizeEntityName(const std::string& sanitized);
+
 std::string BrokerId(int32_t id);
 std::string Topic(const std::string& topic);
 std::string TopicPartitions(const std::string& topic);
 std::string TopicPartition(const std::string& topic, int32_t partition);
 std::string PartitionState(const gregor::TopicPartition& tp);
 std::string TopicConfig(const std::string& topic);
+// /config/<entity_type>/<name> ("topics", "users", "clients", "brokers"); `name` as stored
+// (user and client names sanitized, see SanitizeEntityName).
+std::string EntityConfig(const std::string& entity_type, const std::string& name);
 std::string DeleteTopicMarker(const std::string& topic);
 // ZkData.PersistentZkPaths: created by every broker at startup.
 const std::vector<std::string>& PersistentPaths();

@@ -38,6 +38,10 @@ asio::awaitable<bool> HandleDescribeProducers(ServerContext&, Request&, Response
 asio::awaitable<bool> HandleDescribeTransactions(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleListTransactions(ServerContext&, Request&, Response&);
 
+// SASL (the exchange itself; see sasl_authenticator.h).
+asio::awaitable<bool> HandleSaslHandshake(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleSaslAuthenticate(ServerContext&, Request&, Response&);
+
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
