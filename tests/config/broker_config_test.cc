@@ -360,6 +360,9 @@ TEST(BrokerConfigTest, SaslListenerNeedsAServedMechanismAndPlainUsers) {
   ExpectError({{"listener.name.plaintext.sasl.enabled.mechanisms", "PLAIN"}}, {},
               {"does not use SASL"});
   ExpectError({{"super.users", "admin"}}, {}, {"super.users", "Type:name"});
+  // Not silently ignored while ACLs are not enforced.
+  ExpectError({{"authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"}}, {},
+              {"authorizer.class.name", "not available yet"});
 }
 
 TEST(BrokerConfigTest, MissingConfigFileIsAnError) {
