@@ -690,27 +690,27 @@ void Controller::SendBatch(Batch* batch) {
       if (b != live_brokers_.end()) live_leaders.push_back(b->second);
     }
     int32_t id = broker;
-    channel_->SendLeaderAndIsr(
-        to->second, options_.broker_id, epoch_, states, live_leaders,
-        [prefix, id](Status st, PartitionErrors errors) {
-          if (!st.ok()) {
-            LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
-                         << " failed: " << st.ToString();
-            return;
-          }
-          for (const auto& [tp, code] : errors) {
-            // STALE_CONTROLLER_EPOCH per partition: the broker already
-            // has this leader epoch (a new controller re-sends every
-            // state it loaded; Kafka answers the same way).
-            if (code == static_cast<int16_t>(protocol::ErrorCode::kStaleControllerEpoch)) {
-              VLOG(1) << prefix << "LeaderAndIsr to broker " << id << ": " << tp.ToString()
-                      << " already at this leader epoch";
-            } else if (code != 0) {
-              LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id << ": " << tp.ToString()
-                           << " error " << protocol::ErrorCodeName(code);
-            }
-          }
-        });
+    channel_->SendLeaderAndIsr(to->second, options_.broker_id, epoch_, states, live_leaders,
+                               [prefix, id](Status st, PartitionErrors errors) {
+                                 if (!st.ok()) {
+                                   LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
+                                                << " failed: " << st.ToString();
+                                   return;
+                                 }
+                                 for (const auto& [tp, code] : errors) {
+                                   // STALE_CONTROLLER_EPOCH per partition: the broker already
+                                   // has this leader epoch (a new controller re-sends every
+                                   // state it loaded; Kafka answers the same way).
+                                   if (code == protocol::ErrorCode::kStaleControllerEpoch) {
+                                     VLOG(1) << prefix << "LeaderAndIsr to broker " << id << ": "
+                                             << tp.ToString() << " already at this leader epoch";
+                                   } else if (code != protocol::ErrorCode::kNone) {
+                                     LOG(WARNING) << prefix << "LeaderAndIsr to broker " << id
+                                                  << ": " << tp.ToString() << " error "
+                                                  << protocol::ErrorCodeName(code);
+                                   }
+                                 }
+                               });
   }
   if (!batch->update_metadata.empty() || batch->update_metadata_all) {
     std::set<TopicPartition> tps;
@@ -734,9 +734,10 @@ void Controller::SendBatch(Batch* batch) {
                                     return;
                                   }
                                   for (const auto& [tp, code] : errors) {
-                                    if (code != 0) {
-                                      LOG(WARNING) << prefix << "StopReplica to broker " << id
-                                                   << ": " << tp.ToString() << " error " << code;
+                                    if (code != protocol::ErrorCode::kNone) {
+                                      LOG(WARNING)
+                                          << prefix << "StopReplica to broker " << id << ": "
+                                          << tp.ToString() << " error " << static_cast<int>(code);
                                     }
                                   }
                                 });

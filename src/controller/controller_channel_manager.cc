@@ -404,10 +404,9 @@ void ControllerChannelManager::SendLeaderAndIsr(const BrokerInfo& to, int32_t co
       if (!resp.Decode(r, version)) {
         st =
             Status::Corruption("unreadable LeaderAndIsr v" + std::to_string(version) + " response");
-      } else if (resp.error_code != 0) {
-        st = Status::Stale(
-            std::string("LeaderAndIsr: ") +
-            protocol::ErrorCodeName(static_cast<protocol::ErrorCode>(resp.error_code)));
+      } else if (resp.error_code != protocol::ErrorCode::kNone) {
+        st =
+            Status::Stale(std::string("LeaderAndIsr: ") + protocol::ErrorCodeName(resp.error_code));
       } else {
         // v5+ name topics by id, older versions by name.
         for (const auto& t : resp.topics) {
@@ -470,10 +469,9 @@ void ControllerChannelManager::SendUpdateMetadata(const BrokerInfo& to, int32_t 
       if (!resp.Decode(r, version)) {
         st = Status::Corruption("unreadable UpdateMetadata v" + std::to_string(version) +
                                 " response");
-      } else if (resp.error_code != 0) {
-        st = Status::Stale(
-            std::string("UpdateMetadata: ") +
-            protocol::ErrorCodeName(static_cast<protocol::ErrorCode>(resp.error_code)));
+      } else if (resp.error_code != protocol::ErrorCode::kNone) {
+        st = Status::Stale(std::string("UpdateMetadata: ") +
+                           protocol::ErrorCodeName(resp.error_code));
       }
     }
     done(st);
@@ -513,10 +511,8 @@ void ControllerChannelManager::SendStopReplica(
       protocol::Reader r(body, size);
       if (!resp.Decode(r, version)) {
         st = Status::Corruption("unreadable StopReplica v" + std::to_string(version) + " response");
-      } else if (resp.error_code != 0) {
-        st = Status::Stale(
-            std::string("StopReplica: ") +
-            protocol::ErrorCodeName(static_cast<protocol::ErrorCode>(resp.error_code)));
+      } else if (resp.error_code != protocol::ErrorCode::kNone) {
+        st = Status::Stale(std::string("StopReplica: ") + protocol::ErrorCodeName(resp.error_code));
       } else {
         for (const auto& e : resp.partition_errors) {
           errors.push_back({{e.topic_name, e.partition_index}, e.error_code});

@@ -93,7 +93,7 @@ void Controller::HandleStopReplicaResponse(const std::string& topic, int32_t bro
   auto it = deletions_.find(topic);
   if (it == deletions_.end() || !it->second.started) return;
   bool ok = st.ok();
-  for (const auto& [tp, code] : errors) ok = ok && code == 0;
+  for (const auto& [tp, code] : errors) ok = ok && code == protocol::ErrorCode::kNone;
   if (!ok) {
     LOG(WARNING) << Prefix() << "broker " << broker << " failed StopReplica for " << topic
                  << (st.ok() ? "" : ": " + st.ToString()) << "; retrying deletion";

@@ -544,12 +544,10 @@ Status BrokerClient::NegotiateApiVersions(int64_t deadline_ms) {
     protocol::ApiVersionsResponse decoded;
     protocol::Reader r(resp.body, resp.size);
     bool ok = decoded.Decode(r, version);
-    if (!ok ||
-        decoded.error_code == static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion)) {
+    if (!ok || decoded.error_code == protocol::ErrorCode::kUnsupportedVersion) {
       protocol::ApiVersionsResponse v0;
       protocol::Reader r0(resp.body, resp.size);
-      if (v0.Decode(r0, 0) &&
-          v0.error_code == static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion)) {
+      if (v0.Decode(r0, 0) && v0.error_code == protocol::ErrorCode::kUnsupportedVersion) {
         int16_t peer_max = -1;
         for (const auto& k : v0.api_keys) {
           if (k.api_key == static_cast<int16_t>(ApiKey::kApiVersions)) peer_max = k.max_version;
@@ -562,10 +560,9 @@ Status BrokerClient::NegotiateApiVersions(int64_t deadline_ms) {
       return Status::Unavailable("unreadable or refused ApiVersions v" + std::to_string(version) +
                                  " response from " + Where());
     }
-    if (decoded.error_code != 0) {
-      return Status::Unavailable(
-          "ApiVersions to " + Where() + ": " +
-          protocol::ErrorCodeName(static_cast<protocol::ErrorCode>(decoded.error_code)));
+    if (decoded.error_code != protocol::ErrorCode::kNone) {
+      return Status::Unavailable("ApiVersions to " + Where() + ": " +
+                                 protocol::ErrorCodeName(decoded.error_code));
     }
     peer_versions_.clear();
     for (const auto& k : decoded.api_keys) {

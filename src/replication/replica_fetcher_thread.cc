@@ -316,12 +316,11 @@ void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t ve
     Backoff();
     return;
   }
-  if (resp.error_code != 0) {
+  if (resp.error_code != ErrorCode::kNone) {
     const int64_t now = NowMs();
     if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
       last_transport_warn_ms_ = now;
-      LOG(WARNING) << prefix_ << "Fetch failed: "
-                   << protocol::ErrorCodeName(static_cast<ErrorCode>(resp.error_code));
+      LOG(WARNING) << prefix_ << "Fetch failed: " << protocol::ErrorCodeName(resp.error_code);
     }
     for (const auto& [tp, f] : in_flight_) Delay(tp, f.leader_epoch);
     return;
@@ -346,7 +345,7 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
   // too, which closes the window between this check and the write.)
   if (!StillFetching(tp, f.leader_epoch)) return;
   cluster::Partition& partition = *f.partition;
-  const auto ec = static_cast<ErrorCode>(pd.error_code);
+  const ErrorCode ec = pd.error_code;
   if (ec == ErrorCode::kNone) {
     if (pd.diverging_epoch.epoch >= 0) {
       // KIP-320: our log diverges from the leader's after this epoch's end; cut it and fetch

@@ -76,10 +76,9 @@ Status ControlledShutdownClient::Run(const cluster::MetadataCache& metadata, int
       if (!st.ok()) {
         last = Status::Unavailable("controller " + std::to_string(controller_id) + ": " +
                                    st.ToString());
-      } else if (resp.error_code != 0) {
-        last = Status::Unavailable(
-            "controller " + std::to_string(controller_id) + " answered error " +
-            protocol::ErrorCodeName(static_cast<protocol::ErrorCode>(resp.error_code)));
+      } else if (resp.error_code != protocol::ErrorCode::kNone) {
+        last = Status::Unavailable("controller " + std::to_string(controller_id) +
+                                   " answered error " + protocol::ErrorCodeName(resp.error_code));
       } else if (resp.remaining_partitions.empty()) {
         LOG(INFO) << prefix << "controller " << controller_id << " moved every leadership in " << ms
                   << " ms";

@@ -208,7 +208,7 @@ Status BrokerConnection::AskApiVersions(Clock::time_point deadline) {
     protocol::ApiVersionsResponse resp;
     protocol::Reader r(*body);
     const bool decoded = resp.Decode(r, version) && r.ok();
-    const int16_t unsupported = protocol::ToInt16(protocol::ErrorCode::kUnsupportedVersion);
+    const protocol::ErrorCode unsupported = protocol::ErrorCode::kUnsupportedVersion;
     if (!decoded || resp.error_code == unsupported) {
       protocol::ApiVersionsResponse v0;
       protocol::Reader r0(*body);
@@ -224,7 +224,7 @@ Status BrokerConnection::AskApiVersions(Clock::time_point deadline) {
       }
       return Fail("unreadable or refused ApiVersions v" + std::to_string(version) + " response");
     }
-    if (resp.error_code != 0) {
+    if (resp.error_code != protocol::ErrorCode::kNone) {
       return Fail(std::string("ApiVersions: ") + protocol::ErrorCodeName(resp.error_code));
     }
     versions_.clear();

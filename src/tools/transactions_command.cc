@@ -38,10 +38,8 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-bool Is(int16_t code, ErrorCode e) { return code == protocol::ToInt16(e); }
-
 // "NAME" or "NAME: message" when the broker sent one.
-std::string ErrorText(int16_t code, const std::optional<std::string>& message = std::nullopt) {
+std::string ErrorText(ErrorCode code, const std::optional<std::string>& message = std::nullopt) {
   std::string text = protocol::ErrorCodeName(code);
   if (message && !message->empty() && *message != text) text += ": " + *message;
   return text;
@@ -104,10 +102,10 @@ Status ListTransactionsOn(Cluster& cluster, int32_t id,
       if (!resp.ok()) {
         last = resp.status();
         outcome = TransportOutcome(last);
-      } else if (Is(resp->error_code, ErrorCode::kCoordinatorLoadInProgress)) {
+      } else if (resp->error_code == ErrorCode::kCoordinatorLoadInProgress) {
         last = Status::Unavailable(ErrorText(resp->error_code));
         outcome = Outcome::kRetry;
-      } else if (resp->error_code != 0) {
+      } else if (resp->error_code != ErrorCode::kNone) {
         last = Status::Unavailable(ErrorText(resp->error_code));
       } else {
         for (const auto& unknown : resp->unknown_state_filters) {
@@ -188,7 +186,7 @@ Outcome FindTxnCoordinator(Cluster& cluster, const std::string& transactional_id
     *error = resp.status();
     return TransportOutcome(*error);
   }
-  int16_t code = resp->error_code;
+  ErrorCode code = resp->error_code;
   std::optional<std::string> message = resp->error_message;
   Coordinator c{resp->node_id, HostPort{resp->host, resp->port}};
   if (*v >= 4) {
@@ -203,12 +201,12 @@ Outcome FindTxnCoordinator(Cluster& cluster, const std::string& transactional_id
     message = k.error_message;
     c = Coordinator{k.node_id, HostPort{k.host, k.port}};
   }
-  if (code != 0) {
+  if (code != ErrorCode::kNone) {
     *error = Status::Unavailable("FindCoordinator for transactional id '" + transactional_id +
                                  "': " + ErrorText(code, message));
-    const bool retriable = Is(code, ErrorCode::kCoordinatorNotAvailable) ||
-                           Is(code, ErrorCode::kCoordinatorLoadInProgress) ||
-                           Is(code, ErrorCode::kNotCoordinator);
+    const bool retriable = code == ErrorCode::kCoordinatorNotAvailable ||
+                           code == ErrorCode::kCoordinatorLoadInProgress ||
+                           code == ErrorCode::kNotCoordinator;
     return retriable ? Outcome::kRetry : Outcome::kFail;
   }
   *out = std::move(c);
@@ -242,18 +240,18 @@ Outcome DescribeOnce(Cluster& cluster, const std::string& tid, TransactionDescri
                                 std::to_string(coordinator.node_id) + " lacks '" + tid + "'");
     return Outcome::kFail;
   }
-  if (state->error_code != 0) {
-    const int16_t code = state->error_code;
-    if (Is(code, ErrorCode::kTransactionalIdNotFound)) {
+  if (state->error_code != ErrorCode::kNone) {
+    const ErrorCode code = state->error_code;
+    if (code == ErrorCode::kTransactionalIdNotFound) {
       *error =
           Status::NotFound("transactional id '" + tid + "' not found (" + ErrorText(code) + ")");
       return Outcome::kFail;
     }
     *error = Status::Unavailable("DescribeTransactions of '" + tid + "' on coordinator " +
                                  std::to_string(coordinator.node_id) + ": " + ErrorText(code));
-    const bool retriable = Is(code, ErrorCode::kCoordinatorNotAvailable) ||
-                           Is(code, ErrorCode::kCoordinatorLoadInProgress) ||
-                           Is(code, ErrorCode::kNotCoordinator);
+    const bool retriable = code == ErrorCode::kCoordinatorNotAvailable ||
+                           code == ErrorCode::kCoordinatorLoadInProgress ||
+                           code == ErrorCode::kNotCoordinator;
     return retriable ? Outcome::kRetry : Outcome::kFail;
   }
   out->coordinator = coordinator.node_id;
@@ -309,10 +307,10 @@ Outcome FindLeader(Cluster& cluster, const TopicPartition& tp, bool refresh, int
   }
   for (const auto& t : (*md)->topics) {
     if (!t.name || *t.name != tp.topic) continue;
-    if (Is(t.error_code, ErrorCode::kUnknownTopicOrPartition)) break;
-    if (t.error_code != 0) {
+    if (t.error_code == ErrorCode::kUnknownTopicOrPartition) break;
+    if (t.error_code != ErrorCode::kNone) {
       *error = Status::Unavailable("topic '" + tp.topic + "': " + ErrorText(t.error_code));
-      return Is(t.error_code, ErrorCode::kLeaderNotAvailable) ? Outcome::kRetry : Outcome::kFail;
+      return t.error_code == ErrorCode::kLeaderNotAvailable ? Outcome::kRetry : Outcome::kFail;
     }
     for (const auto& p : t.partitions) {
       if (p.partition_index != tp.partition) continue;
@@ -338,9 +336,9 @@ struct PartitionProducers {
 
 // Worth another DescribeProducers: a moved leader (unless the user chose the
 // broker), or a partition the broker does not have yet.
-bool RetriableDescribeProducersError(int16_t code, bool broker_chosen) {
-  return (!broker_chosen && Is(code, ErrorCode::kNotLeaderOrFollower)) ||
-         Is(code, ErrorCode::kUnknownTopicOrPartition) || Is(code, ErrorCode::kLeaderNotAvailable);
+bool RetriableDescribeProducersError(ErrorCode code, bool broker_chosen) {
+  return (!broker_chosen && code == ErrorCode::kNotLeaderOrFollower) ||
+         code == ErrorCode::kUnknownTopicOrPartition || code == ErrorCode::kLeaderNotAvailable;
 }
 
 std::vector<ProducerStateRow> ProducerRows(
@@ -385,8 +383,8 @@ Outcome DescribeProducersOnce(Cluster& cluster, const TopicPartition& tp,
                                 " lacks " + tp.ToString());
     return Outcome::kFail;
   }
-  if (part->error_code != 0) {
-    const int16_t code = part->error_code;
+  if (part->error_code != ErrorCode::kNone) {
+    const ErrorCode code = part->error_code;
     *error =
         Status::Unavailable("DescribeProducers of " + tp.ToString() + " on broker " +
                             std::to_string(target) + ": " + ErrorText(code, part->error_message));
@@ -455,17 +453,17 @@ Outcome WriteAbortMarkerOnce(Cluster& cluster, const AbortSpec& spec, bool refre
                            " on " + spec.tp.ToString() + " alone");
     return Outcome::kFail;
   }
-  const int16_t code = markers[0].topics[0].partitions[0].error_code;
-  if (code == 0) return Outcome::kDone;
+  const ErrorCode code = markers[0].topics[0].partitions[0].error_code;
+  if (code == ErrorCode::kNone) return Outcome::kDone;
   *error = Status::Unavailable(
       "WriteTxnMarkers (ABORT) for producer " + std::to_string(spec.producer_id) + " (epoch " +
       std::to_string(spec.producer_epoch) + ", coordinator epoch " +
       std::to_string(spec.coordinator_epoch) + ") on " + spec.tp.ToString() + " at broker " +
       std::to_string(leader) + ": " + ErrorText(code));
   const bool retriable =
-      Is(code, ErrorCode::kNotLeaderOrFollower) || Is(code, ErrorCode::kReplicaNotAvailable) ||
-      Is(code, ErrorCode::kBrokerNotAvailable) || Is(code, ErrorCode::kUnknownTopicOrPartition) ||
-      Is(code, ErrorCode::kLeaderNotAvailable);
+      code == ErrorCode::kNotLeaderOrFollower || code == ErrorCode::kReplicaNotAvailable ||
+      code == ErrorCode::kBrokerNotAvailable || code == ErrorCode::kUnknownTopicOrPartition ||
+      code == ErrorCode::kLeaderNotAvailable;
   return retriable ? Outcome::kRetry : Outcome::kFail;
 }
 
@@ -522,7 +520,7 @@ Result<std::vector<TopicPartition>> PartitionsToSearch(const protocol::MetadataR
   bool topic_found = false;
   for (const auto& t : md.topics) {
     if (!t.name || (!o.topic.empty() && *t.name != o.topic)) continue;
-    if (Is(t.error_code, ErrorCode::kUnknownTopicOrPartition)) continue;
+    if (t.error_code == ErrorCode::kUnknownTopicOrPartition) continue;
     topic_found = true;
     for (const auto& p : t.partitions) {
       if (!o.partitions.empty()) {
@@ -588,7 +586,7 @@ Status DescribeProducersBatch(Cluster& cluster, int32_t broker, bool broker_chos
                                 " lacks " + tp.ToString());
     }
     const auto& part = *it->second;
-    if (part.error_code != 0) {
+    if (part.error_code != ErrorCode::kNone) {
       Status error = Status::Unavailable("DescribeProducers of " + tp.ToString() + " on broker " +
                                          std::to_string(broker) + ": " +
                                          ErrorText(part.error_code, part.error_message));

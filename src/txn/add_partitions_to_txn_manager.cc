@@ -330,18 +330,18 @@ void AddPartitionsToTxnManager::SenderLoop(Sender* s) {
       for (auto& p : batch) {
         done.push_back(p->CompleteAll(ProduceErrorFor(ErrorCode::kNetworkException)));
       }
-    } else if (out.error_code != 0) {
+    } else if (out.error_code != ErrorCode::kNone) {
       LOG(ERROR) << s->prefix << "AddPartitionsToTxn (verify) answered "
                  << protocol::ErrorCodeName(out.error_code);
       for (auto& p : batch) {
-        done.push_back(p->CompleteAll(ProduceErrorFor(static_cast<ErrorCode>(out.error_code))));
+        done.push_back(p->CompleteAll(ProduceErrorFor(out.error_code)));
       }
     } else {
       std::map<std::string, const protocol::AddPartitionsToTxnResponse::AddPartitionsToTxnResult*>
           results;
       for (const auto& r : out.results_by_transaction) results.emplace(r.transactional_id, &r);
       for (auto& p : batch) {
-        std::map<TopicPartition, int16_t> answered;
+        std::map<TopicPartition, ErrorCode> answered;
         if (auto r = results.find(p->transactional_id); r != results.end()) {
           for (const auto& t : r->second->topic_results) {
             for (const auto& pr : t.results_by_partition) {
@@ -353,8 +353,8 @@ void AddPartitionsToTxnManager::SenderLoop(Sender* s) {
         for (const auto& tp : p->partitions) {
           auto a = answered.find(tp);
           // A partition the coordinator did not answer for is not verified.
-          errors[tp] = ProduceErrorFor(a == answered.end() ? ErrorCode::kNetworkException
-                                                           : static_cast<ErrorCode>(a->second));
+          errors[tp] =
+              ProduceErrorFor(a == answered.end() ? ErrorCode::kNetworkException : a->second);
         }
         done.push_back(p->Complete(std::move(errors)));
       }

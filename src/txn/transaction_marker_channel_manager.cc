@@ -43,8 +43,8 @@ enum class Outcome {
   kUnexpected,  // Kafka throws IllegalStateException; here: ERROR and retry
 };
 
-Outcome Classify(int16_t code) {
-  switch (static_cast<ErrorCode>(code)) {
+Outcome Classify(ErrorCode code) {
+  switch (code) {
     case ErrorCode::kNone:
       return Outcome::kDone;
     // The producer cannot have written to a partition that refuses transactions (old message
@@ -547,15 +547,15 @@ void TransactionMarkerChannelManager::OnResponse(Sender* s, const Batch& batch,
     auto mit = markers_.find(id);
     if (mit == markers_.end()) continue;  // fenced or removed while in flight
     Marker& m = *mit->second;
-    std::map<TopicPartition, int16_t> errors;
+    std::map<TopicPartition, ErrorCode> errors;
     if (auto r = results.find(m.marker.producer_id); r != results.end()) {
       for (const auto& t : r->second->topics) {
         for (const auto& p : t.partitions) errors[{t.name, p.partition_index}] = p.error_code;
       }
     }
     std::set<TopicPartition> retry;
-    int16_t retry_error = -1;  // the first, for the log
-    std::optional<std::pair<TopicPartition, int16_t>> fenced;
+    ErrorCode retry_error = ErrorCode::kUnknownServerError;  // the first, for the log
+    std::optional<std::pair<TopicPartition, ErrorCode>> fenced;
     for (const auto& tp : tps) {
       auto e = errors.find(tp);
       if (e == errors.end()) {
@@ -567,7 +567,7 @@ void TransactionMarkerChannelManager::OnResponse(Sender* s, const Batch& batch,
       }
       switch (Classify(e->second)) {
         case Outcome::kDone:
-          if (e->second != 0) {
+          if (e->second != ErrorCode::kNone) {
             LOG(INFO) << s->prefix << tp.ToString() << " of " << Describe(m.marker) << " answered "
                       << protocol::ErrorCodeName(e->second) << "; no marker is needed there";
           }

@@ -30,6 +30,7 @@ namespace gregor::controller {
 namespace {
 
 using protocol::ApiKey;
+using protocol::ErrorCode;
 using SteadyClock = std::chrono::steady_clock;
 
 int64_t MsSince(SteadyClock::time_point t) {
@@ -102,7 +103,7 @@ class FakeBroker {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_;
   }
-  int16_t partition_error = 0;
+  ErrorCode partition_error = ErrorCode::kNone;
 
  private:
   void AcceptLoop() {
@@ -155,7 +156,7 @@ class FakeBroker {
             std::vector<protocol::LeaderAndIsrResponse::LeaderAndIsrPartitionError> errs;
             for (const auto& p : t.partition_states) {
               errs.push_back({t.topic_name, p.partition_index,
-                              p.partition_index == 1 ? partition_error : int16_t{0}});
+                              p.partition_index == 1 ? partition_error : ErrorCode::kNone});
             }
             if (h.api_version >= 5) {
               resp.topics.push_back({t.topic_id, errs});
@@ -174,7 +175,7 @@ class FakeBroker {
           protocol::StopReplicaResponse resp;
           for (const auto& t : req.topic_states) {
             for (const auto& p : t.partition_states) {
-              resp.partition_errors.push_back({t.topic_name, p.partition_index, 0});
+              resp.partition_errors.push_back({t.topic_name, p.partition_index, ErrorCode::kNone});
             }
           }
           resp.Encode(w, h.api_version);
@@ -311,8 +312,8 @@ TEST(ControllerChannelManagerTest, SilentBrokerHoldsUpOnlyItsOwnQueueAndIsRetrie
 TEST(ControllerChannelManagerTest, RequestsAreEncodedAtTheNegotiatedVersion) {
   FakeBroker v6(false);
   FakeBroker v4(false, /*leader_and_isr_max=*/4);
-  v6.partition_error = 6;  // NOT_LEADER_OR_FOLLOWER for partition 1
-  v4.partition_error = 75;
+  v6.partition_error = ErrorCode::kNotLeaderOrFollower;  // for partition 1
+  v4.partition_error = ErrorCode::kUnknownLeaderEpoch;
   Done a, b, stop, um;
   ControllerChannelManager channel(Opts(5000));
   const std::vector<BrokerInfo> live = {Info(1, v6), Info(2, v4)};
@@ -322,8 +323,10 @@ TEST(ControllerChannelManagerTest, RequestsAreEncodedAtTheNegotiatedVersion) {
   ASSERT_TRUE(a.status.ok()) << a.status.ToString();
   ASSERT_TRUE(b.status.ok()) << b.status.ToString();
   // v6 answers name topics by id, v4 answers by name: both map back to the partition.
-  const PartitionErrors want_a = {{{"orders", 0}, 0}, {{"orders", 1}, 6}};
-  const PartitionErrors want_b = {{{"orders", 0}, 0}, {{"orders", 1}, 75}};
+  const PartitionErrors want_a = {{{"orders", 0}, ErrorCode::kNone},
+                                  {{"orders", 1}, ErrorCode::kNotLeaderOrFollower}};
+  const PartitionErrors want_b = {{{"orders", 0}, ErrorCode::kNone},
+                                  {{"orders", 1}, ErrorCode::kUnknownLeaderEpoch}};
   EXPECT_EQ(want_a, a.errors);
   EXPECT_EQ(want_b, b.errors);
   EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 3}, {4, 6}}), v6.seen());

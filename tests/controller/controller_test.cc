@@ -200,7 +200,8 @@ TEST_F(ClusterTest, TopicDeletionStopsReplicasThenRemovesZnodes) {
                                 {{"retention.ms", "1"}})
                   .ok());
   ASSERT_TRUE(WaitFor([&] { return State(kzk(), {"gone", 1}).has_value(); }));
-  channel_.FailStopReplica(/*KAFKA_STORAGE_ERROR*/ 56, 1);  // first answer fails: retried
+  channel_.FailStopReplica(protocol::ErrorCode::kKafkaStorageError,
+                           1);  // first answer fails: retried
   ASSERT_TRUE(kzk()->MarkTopicForDeletion("gone").ok());
   ASSERT_TRUE(WaitFor([&] {
     return kzk()->GetAllTopics()->empty() && kzk()->GetTopicsMarkedForDeletion()->empty();

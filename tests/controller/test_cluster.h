@@ -46,7 +46,7 @@ class FakeChannel : public ControllerChannel {
       lisr_.push_back({to.id, controller_id, controller_epoch, partitions});
     }
     PartitionErrors errors;
-    for (const auto& p : partitions) errors.push_back({p.tp, 0});
+    for (const auto& p : partitions) errors.push_back({p.tp, protocol::ErrorCode::kNone});
     done(Status::Ok(), errors);
   }
   void SendUpdateMetadata(const BrokerInfo& to, int32_t, int32_t controller_epoch,
@@ -64,13 +64,13 @@ class FakeChannel : public ControllerChannel {
   void SendStopReplica(const BrokerInfo& to, int32_t, int32_t,
                        const std::vector<TopicPartition>& partitions, bool del,
                        std::function<void(Status, PartitionErrors)> done) override {
-    int16_t code;
+    protocol::ErrorCode code;
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_.push_back({to.id, partitions, del});
       code = stop_replica_error_;
-      if (code != 0) --stop_replica_failures_left_;
-      if (stop_replica_failures_left_ <= 0) stop_replica_error_ = 0;
+      if (code != protocol::ErrorCode::kNone) --stop_replica_failures_left_;
+      if (stop_replica_failures_left_ <= 0) stop_replica_error_ = protocol::ErrorCode::kNone;
     }
     PartitionErrors errors;
     for (const auto& p : partitions) errors.push_back({p, code});
@@ -89,7 +89,7 @@ class FakeChannel : public ControllerChannel {
     std::lock_guard<std::mutex> lk(mu_);
     return stop_;
   }
-  void FailStopReplica(int16_t code, int times) {
+  void FailStopReplica(protocol::ErrorCode code, int times) {
     std::lock_guard<std::mutex> lk(mu_);
     stop_replica_error_ = code;
     stop_replica_failures_left_ = times;
@@ -123,7 +123,7 @@ class FakeChannel : public ControllerChannel {
   std::vector<LeaderAndIsr> lisr_;
   std::vector<UpdateMetadata> um_;
   std::vector<StopReplica> stop_;
-  int16_t stop_replica_error_ = 0;
+  protocol::ErrorCode stop_replica_error_ = protocol::ErrorCode::kNone;
   int stop_replica_failures_left_ = 0;
 };
 

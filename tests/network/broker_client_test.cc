@@ -80,7 +80,7 @@ std::string ApiVersionsFrame(const protocol::RequestHeader& h,
   int16_t version = h.api_version;
   if (version > max_version) {
     version = 0;
-    resp.error_code = static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion);
+    resp.error_code = protocol::ErrorCode::kUnsupportedVersion;
     resp.api_keys.push_back({static_cast<int16_t>(ApiKey::kApiVersions), 0, max_version});
   } else {
     resp.api_keys = apis;

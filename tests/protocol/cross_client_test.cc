@@ -44,7 +44,7 @@ TEST(CrossClientTest, MetadataResponseV1) {
   m.brokers.push_back({2, "h2", 9093, std::string("r2")});
   m.controller_id = 2;
   MetadataResponse::MetadataResponseTopic t;
-  t.error_code = 0;
+  t.error_code = ErrorCode::kNone;
   t.name = "t";
   t.is_internal = false;
   MetadataResponse::MetadataResponsePartition p0;
@@ -53,7 +53,7 @@ TEST(CrossClientTest, MetadataResponseV1) {
   p0.replica_nodes = {1, 2};
   p0.isr_nodes = {1};
   MetadataResponse::MetadataResponsePartition p1;
-  p1.error_code = 6;
+  p1.error_code = ErrorCode::kNotLeaderOrFollower;
   p1.partition_index = 1;
   p1.leader_id = -1;
   p1.replica_nodes = {2};
@@ -115,7 +115,7 @@ TEST(CrossClientTest, CreateTopicsResponseV2) {
   CreateTopicsResponse c;
   CreateTopicsResponse::CreatableTopicResult t;
   t.name = "t";
-  t.error_code = 36;
+  t.error_code = ErrorCode::kTopicAlreadyExists;
   t.error_message = "exists";
   c.topics.push_back(t);
   ExpectBytes(c, 2, "000000000000000100017400240006657869737473");
@@ -124,7 +124,7 @@ TEST(CrossClientTest, CreateTopicsResponseV2) {
 TEST(CrossClientTest, DescribeConfigsResponseV1) {
   DescribeConfigsResponse d;
   DescribeConfigsResponse::DescribeConfigsResult res;
-  res.error_code = 0;
+  res.error_code = ErrorCode::kNone;
   res.error_message = std::nullopt;
   res.resource_type = 2;
   res.resource_name = "t";

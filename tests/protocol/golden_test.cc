@@ -176,7 +176,7 @@ TEST(GoldenTest, EveryTruncationOfProduceFails) {
 TEST(GoldenTest, ApiVersionsResponseV3MatchesKafkaLayout) {
   // ApiVersions v3 response: header v0 (no tagged fields) + compact body.
   ApiVersionsResponse resp;
-  resp.error_code = 0;
+  resp.error_code = ErrorCode::kNone;
   resp.api_keys.push_back({18, 0, 3});
   resp.throttle_time_ms = 0;
   Writer w;
@@ -193,7 +193,7 @@ TEST(GoldenTest, ApiVersionsResponseV3MatchesKafkaLayout) {
 
 TEST(GoldenTest, ApiVersionsResponseV0ForOldClients) {
   ApiVersionsResponse resp;
-  resp.error_code = 35;  // UNSUPPORTED_VERSION
+  resp.error_code = ErrorCode::kUnsupportedVersion;
   resp.api_keys.push_back({18, 0, 3});
   Writer w;
   EncodeResponseHeader(w, ApiKey::kApiVersions, 0, 1);

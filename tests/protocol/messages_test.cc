@@ -112,7 +112,7 @@ TEST(MessagesTest, ProduceResponseV8Layout) {
   resp.responses[0].partition_responses.emplace_back();
   auto& p = resp.responses[0].partition_responses[0];
   p.index = 2;
-  p.error_code = 0;
+  p.error_code = ErrorCode::kNone;
   p.base_offset = 5;
   resp.throttle_time_ms = 1;
   Writer w;

@@ -133,7 +133,7 @@ TEST(TxnMessagesTest, AddPartitionsToTxnResponseV4GroupsResultsByTransaction) {
   EXPECT_EQ(topic.name, "t");
   ASSERT_EQ(topic.results_by_partition.size(), 1u);
   EXPECT_EQ(topic.results_by_partition[0].partition_index, 3);
-  EXPECT_EQ(topic.results_by_partition[0].partition_error_code, 48);
+  EXPECT_EQ(topic.results_by_partition[0].partition_error_code, ErrorCode::kInvalidTxnState);
   EXPECT_EQ(EncodeHex(resp, 4), golden);
 }
 

@@ -204,7 +204,7 @@ class LeaderServer {
         pd.partition_index = fp.partition;
         auto partition = replicas_->GetPartition({t.topic, fp.partition});
         if (!partition) {
-          pd.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+          pd.error_code = ErrorCode::kUnknownTopicOrPartition;
           *done = true;
           continue;
         }
@@ -219,7 +219,7 @@ class LeaderServer {
         ff.min_one_message = *bytes == 0;
         auto res = partition->ReadForFollower(ff);
         if (!res.ok()) {
-          pd.error_code = static_cast<int16_t>(ToErrorCode(res.status()));
+          pd.error_code = ToErrorCode(res.status());
           *done = true;
           continue;
         }

@@ -184,7 +184,7 @@ TEST_F(HandlerTest, AcksOneAnswersAtOnceAcksZeroSendsNothing) {
   auto a = Call(&HandleProduce, 0, 7, Produce(1, 5000));
   ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
   auto pr = ProduceAnswer(a.get());
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kNone), pr.error_code);
+  EXPECT_EQ(ErrorCode::kNone, pr.error_code);
   EXPECT_EQ(0, pr.base_offset);
   auto z = Call(&HandleProduce, 0, 7, Produce(0, 5000));
   ASSERT_EQ(std::future_status::ready, z.wait_for(kWait));
@@ -201,7 +201,7 @@ TEST_F(HandlerTest, AcksAllWaitsForTheIsrThenAnswers) {
   FollowerFetchesFrom(3);  // broker 2 now holds offsets 0-2
   ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
   auto pr = ProduceAnswer(a.get());
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kNone), pr.error_code);
+  EXPECT_EQ(ErrorCode::kNone, pr.error_code);
   EXPECT_EQ(0, pr.base_offset);
   EXPECT_EQ(3, replicas_->GetPartition(kTp)->log()->HighWatermark());
 }
@@ -211,7 +211,7 @@ TEST_F(HandlerTest, AcksAllTimesOutWhileTheFollowerLags) {
   auto a = Call(&HandleProduce, 0, 7, Produce(-1, 300));
   ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
   auto pr = ProduceAnswer(a.get());
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kRequestTimedOut), pr.error_code);
+  EXPECT_EQ(ErrorCode::kRequestTimedOut, pr.error_code);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
 }
 
@@ -220,12 +220,10 @@ TEST_F(HandlerTest, WaitingProduceFailsWhenLeadershipMovesAndDeposedLeaderRefuse
   EXPECT_EQ(std::future_status::timeout, a.wait_for(std::chrono::milliseconds(200)));
   MakeRole(2, 1, {2});  // broker 2 leads now: the append may be truncated away
   ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower),
-            ProduceAnswer(a.get()).error_code);
+  EXPECT_EQ(ErrorCode::kNotLeaderOrFollower, ProduceAnswer(a.get()).error_code);
   auto b = Call(&HandleProduce, 0, 7, Produce(1, 1000));
   ASSERT_EQ(std::future_status::ready, b.wait_for(kWait));
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower),
-            ProduceAnswer(b.get()).error_code);
+  EXPECT_EQ(ErrorCode::kNotLeaderOrFollower, ProduceAnswer(b.get()).error_code);
 }
 
 TEST_F(HandlerTest, NotEnoughReplicasWritesNothing) {
@@ -233,7 +231,7 @@ TEST_F(HandlerTest, NotEnoughReplicasWritesNothing) {
   MakeRole(1, 1, {1});  // broker 2 left the ISR
   auto a = Call(&HandleProduce, 0, 7, Produce(-1, 1000));
   ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
-  EXPECT_EQ(static_cast<int16_t>(ErrorCode::kNotEnoughReplicas), ProduceAnswer(a.get()).error_code);
+  EXPECT_EQ(ErrorCode::kNotEnoughReplicas, ProduceAnswer(a.get()).error_code);
   EXPECT_EQ(0, replicas_->GetPartition(kTp)->log()->LogEndOffset());
 }
 

@@ -62,14 +62,12 @@ bool WriteFully(int fd, const std::string& s) {
   return true;
 }
 
-int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
-
 // A transaction coordinator's AddPartitionsToTxn side: each partition of each transaction is
 // answered with `errors(transactional id, tp)`; `top_error` is the response's error code.
 // `max_version` < 4: the broker does not speak verify_only.
 class FakeCoordinator {
  public:
-  using ErrorScript = std::function<int16_t(const std::string&, const TopicPartition&)>;
+  using ErrorScript = std::function<ErrorCode(const std::string&, const TopicPartition&)>;
 
   explicit FakeCoordinator(int16_t max_version = 4, bool silent = false)
       : max_version_(max_version), silent_(silent) {
@@ -103,7 +101,7 @@ class FakeCoordinator {
     std::lock_guard<std::mutex> lock(mu_);
     errors_ = std::move(f);
   }
-  void set_top_error(ErrorCode e) { top_error_.store(E(e)); }
+  void set_top_error(ErrorCode e) { top_error_.store(e); }
   void Hold() {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = true;
@@ -180,7 +178,7 @@ class FakeCoordinator {
               for (int32_t p : topic.partitions) {
                 const TopicPartition tp{topic.name, p};
                 top.results_by_partition.push_back(
-                    {p, errors_ ? errors_(t.transactional_id, tp) : int16_t{0}});
+                    {p, errors_ ? errors_(t.transactional_id, tp) : ErrorCode::kNone});
               }
             }
           }
@@ -206,7 +204,7 @@ class FakeCoordinator {
   bool stopped_ = false;
   bool hold_ = false;
   ErrorScript errors_;
-  std::atomic<int16_t> top_error_{0};
+  std::atomic<ErrorCode> top_error_{ErrorCode::kNone};
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
   std::vector<std::pair<int16_t, AddPartitionsToTxnRequest>> received_;
@@ -290,7 +288,7 @@ TEST(AddPartitionsToTxnManagerTest, AsksTheRemoteCoordinatorWithVerifyOnly) {
   FakeCoordinator c1;
   const std::string id = IdIn(0);
   c1.set_errors([](const std::string&, const TopicPartition& tp) {
-    return tp.partition == 0 ? int16_t{0} : E(ErrorCode::kInvalidTxnState);
+    return tp.partition == 0 ? ErrorCode::kNone : ErrorCode::kInvalidTxnState;
   });
   cluster::MetadataCache metadata;
   metadata.Update(0, {Broker(1, c1.port())}, TxnTopic(1, 1));
@@ -335,9 +333,9 @@ TEST(AddPartitionsToTxnManagerTest, MapsCoordinatorErrorsAsKafkaDoesForProduce) 
   };
   c1.set_errors([&](const std::string& id, const TopicPartition&) {
     for (const auto& [k, e] : script) {
-      if (id.rfind(k, 0) == 0) return E(e);
+      if (id.rfind(k, 0) == 0) return e;
     }
-    return int16_t{0};
+    return ErrorCode::kNone;
   });
   cluster::MetadataCache metadata;
   metadata.Update(0, {Broker(1, c1.port())}, TxnTopic(1, 1));

@@ -68,15 +68,13 @@ bool WriteFully(int fd, const std::string& s) {
   return true;
 }
 
-int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
-
 // A partition leader's WriteTxnMarkers side. Each partition of each marker is answered with
 // `errors(tp, attempt)` (attempt counts from 0 per producer id and partition). `silent`:
 // reads requests (ApiVersions answered) and never answers them; `hold`: answers wait until
 // released.
 class FakeLeader {
  public:
-  using ErrorScript = std::function<int16_t(const TopicPartition&, int attempt)>;
+  using ErrorScript = std::function<ErrorCode(const TopicPartition&, int attempt)>;
 
   explicit FakeLeader(int16_t max_version = 1, bool silent = false)
       : max_version_(max_version), silent_(silent) {
@@ -188,7 +186,7 @@ class FakeLeader {
               for (int32_t p : t.partition_indexes) {
                 const TopicPartition tp{t.name, p};
                 const int attempt = attempts_[{m.producer_id, tp}]++;
-                tr.partitions.push_back({p, errors_ ? errors_(tp, attempt) : int16_t{0}});
+                tr.partitions.push_back({p, errors_ ? errors_(tp, attempt) : ErrorCode::kNone});
               }
             }
           }
@@ -379,8 +377,8 @@ TEST(TransactionMarkerChannelManagerTest, BatchesMarkersPerLeaderOnePerProducer)
 TEST(TransactionMarkerChannelManagerTest, RetriesNotLeaderUntilWritten) {
   FakeLeader leader;
   leader.set_errors([](const TopicPartition& tp, int attempt) {
-    if (tp.partition == 0 && attempt < 2) return E(ErrorCode::kNotLeaderOrFollower);
-    return E(ErrorCode::kNone);
+    if (tp.partition == 0 && attempt < 2) return ErrorCode::kNotLeaderOrFollower;
+    return ErrorCode::kNone;
   });
   cluster::MetadataCache metadata;
   metadata.Update(0, {Broker(1, leader)}, {Leader("t", 0, 1), Leader("t", 1, 1)});
@@ -401,8 +399,7 @@ TEST(TransactionMarkerChannelManagerTest, RetriesNotLeaderUntilWritten) {
 TEST(TransactionMarkerChannelManagerTest, FollowsALeaderThatMoved) {
   FakeLeader old_leader;
   FakeLeader new_leader;
-  old_leader.set_errors(
-      [](const TopicPartition&, int) { return E(ErrorCode::kNotLeaderOrFollower); });
+  old_leader.set_errors([](const TopicPartition&, int) { return ErrorCode::kNotLeaderOrFollower; });
   cluster::MetadataCache metadata;
   const std::vector<cluster::CachedBroker> brokers = {Broker(1, old_leader), Broker(2, new_leader)};
   metadata.Update(0, brokers, {Leader("t", 0, 1)});
@@ -423,7 +420,7 @@ TEST(TransactionMarkerChannelManagerTest, FollowsALeaderThatMoved) {
 TEST(TransactionMarkerChannelManagerTest, DropsPartitionsOfDeletedTopics) {
   FakeLeader leader;
   leader.set_errors([](const TopicPartition& tp, int) {
-    return tp.topic == "gone" ? E(ErrorCode::kUnknownTopicOrPartition) : E(ErrorCode::kNone);
+    return tp.topic == "gone" ? ErrorCode::kUnknownTopicOrPartition : ErrorCode::kNone;
   });
   cluster::MetadataCache metadata;
   const std::vector<cluster::CachedBroker> brokers = {Broker(1, leader)};
@@ -477,7 +474,7 @@ TEST(TransactionMarkerChannelManagerTest, FencedStopsTheWholeMarker) {
     SCOPED_TRACE(protocol::ErrorCodeName(fence));
     FakeLeader fencing;
     FakeLeader stopped(1, /*silent=*/true);
-    fencing.set_errors([fence](const TopicPartition&, int) { return E(fence); });
+    fencing.set_errors([fence](const TopicPartition&, int) { return fence; });
     cluster::MetadataCache metadata;
     metadata.Update(0, {Broker(1, fencing), Broker(2, stopped)},
                     {Leader("t", 0, 1), Leader("t", 1, 2)});

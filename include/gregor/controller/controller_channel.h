@@ -23,6 +23,7 @@
 
 #include "gregor/base/ids.h"
 #include "gregor/base/status.h"
+#include "gregor/protocol/error_code.h"
 #include "gregor/zk/zk_data.h"
 
 namespace gregor::controller {
@@ -50,7 +51,7 @@ struct PartitionState {
   bool is_new = false;  // first LeaderAndIsr for a new partition
 };
 
-using PartitionErrors = std::vector<std::pair<gregor::TopicPartition, int16_t>>;
+using PartitionErrors = std::vector<std::pair<gregor::TopicPartition, protocol::ErrorCode>>;
 
 class ControllerChannel {
  public:

@@ -2,9 +2,10 @@
 // ErrorCode: Kafka's numeric error codes as they appear in responses.
 //
 // What: every code the Kafka 3.7 protocol defines (-1 .. 119), so a response from gregor means
-// exactly what a Kafka client expects. Codes stay int16_t on the wire and in generated messages;
-// this enum is for readable handler code: `resp.error_code =
-// static_cast<int16_t>(ErrorCode::kNone)` or the ToInt16 helper. Owner/thread: none, constant data.
+// exactly what a Kafka client expects. Codes are int16_t on the wire; generated message fields
+// named ErrorCode or *ErrorCode have this type (the codecs cast), so handlers write
+// `resp.error_code = ErrorCode::kNone`. ToInt16 gives the wire value. Owner/thread: none,
+// constant data.
 // Errors: ErrorCodeName returns "UNKNOWN" for values outside the table instead of failing.
 
 #include <cstdint>

@@ -27,6 +27,8 @@ A field line is `Name Type Versions [nullable=V] [tagged=V tag=N] [default=D]` w
 `N+`, `N-M`, `N` or `none`, Type is a primitive (int8 int16 int32 int64 uint16 float64 bool
 string bytes uuid records), a struct name, or `[]` + either. A field with indented children
 defines a struct of that name. Default values follow Kafka's conventions (`null`, `-1`, ...).
+An int16 field named ErrorCode or ending in ErrorCode is typed gregor::protocol::ErrorCode in
+C++ (error_code.h) and cast to and from int16 on the wire.
 
 The generated code has one C++ struct per message, with nested structs named as in the spec,
 and Decode/Encode members that take the message version. Flexible versions use compact
@@ -121,6 +123,11 @@ class Field:
     @property
     def is_struct(self):
         return self.base not in PRIMITIVES
+
+    @property
+    def is_error_code(self):
+        """An int16 named ErrorCode or ...ErrorCode: typed ErrorCode in C++, int16 on the wire."""
+        return self.base == 'int16' and self.name.endswith('ErrorCode')
 
     @property
     def member(self):
@@ -262,6 +269,8 @@ def struct_comparable(sd):
 def cpp_elem_type(f):
     if f.is_struct:
         return f.struct.name
+    if f.is_error_code:
+        return 'ErrorCode'
     return PRIMITIVES[f.base]
 
 
@@ -298,6 +307,10 @@ def default_init(f):
         return ' = %s' % ('true' if d == 'true' else 'false')
     if f.base == 'float64':
         return ' = %s' % (d if d else '0.0')
+    if f.is_error_code:
+        if d in (None, '0'):
+            return ' = ErrorCode::kNone'
+        return ' = static_cast<ErrorCode>(%s)' % d
     return ' = %s' % (d if d else '0')
 
 
@@ -364,7 +377,7 @@ def emit_decode_value(e, f, x, r):
             e('v_.emplace_back();')
             e('if (!v_.back().Decode(%s, version)) break;' % r)
         else:
-            e('v_.push_back(%s);' % read_scalar_expr(f.base, r))
+            e('v_.push_back(%s);' % read_scalar_expr(f.base, r, f.is_error_code))
         e.ind -= 1
         e('}')
         e.ind -= 1
@@ -402,24 +415,28 @@ def emit_decode_value(e, f, x, r):
         else:
             e('%s = std::string(%s.BytesView(flex));' % (x, r))
     else:
-        e('%s = %s;' % (x, read_scalar_expr(f.base, r)))
+        e('%s = %s;' % (x, read_scalar_expr(f.base, r, f.is_error_code)))
 
 
-def read_scalar_expr(base, r):
+def read_scalar_expr(base, r, error_code=False):
     if base == 'string':
         return '%s.String(flex)' % r
     if base == 'bytes':
         return 'std::string(%s.BytesView(flex))' % r
     if base == 'records':
         raise SpecError('arrays of records are not supported')
+    if error_code:
+        return 'static_cast<ErrorCode>(%s.%s())' % (r, RW[base])
     return '%s.%s()' % (r, RW[base])
 
 
-def write_scalar_stmt(base, v, w):
+def write_scalar_stmt(base, v, w, error_code=False):
     if base == 'string':
         return '%s.String(%s, flex);' % (w, v)
     if base == 'bytes':
         return '%s.Bytes(%s, flex);' % (w, v)
+    if error_code:
+        v = 'static_cast<int16_t>(%s)' % v
     return '%s.%s(%s);' % (w, RW[base], v)
 
 
@@ -439,7 +456,7 @@ def emit_encode_value(e, f, x, w):
         if f.is_struct:
             e('  elem_.Encode(%s, version);' % w)
         else:
-            e('  ' + write_scalar_stmt(f.base, 'elem_', w))
+            e('  ' + write_scalar_stmt(f.base, 'elem_', w, f.is_error_code))
         e('}')
         if not f.nullable.empty:
             e.ind -= 1
@@ -465,7 +482,7 @@ def emit_encode_value(e, f, x, w):
             e('  %s.Bytes(%s ? std::string_view(*%s) : std::string_view(), flex);' % (w, x, x))
             e('}')
     else:
-        e(write_scalar_stmt(f.base, x, w))
+        e(write_scalar_stmt(f.base, x, w, f.is_error_code))
 
 
 def regular_cond(f):
@@ -650,6 +667,7 @@ def generate(spec_path, out_h, out_cc, include_path):
     for inc in ('array', 'cstdint', 'optional', 'string', 'string_view', 'vector'):
         h('#include <%s>' % inc)
     h()
+    h('#include "gregor/protocol/error_code.h"')
     h('#include "gregor/protocol/reader.h"')
     h('#include "gregor/protocol/records.h"')
     h('#include "gregor/protocol/writer.h"')
@@ -732,7 +750,7 @@ def fill_value(e, f, x, qual):
             e('v_.emplace_back();')
             e('FillForTest(v_.back(), version, rng);')
         else:
-            e('v_.push_back(%s);' % fill_scalar_expr(f.base))
+            e('v_.push_back(%s);' % fill_scalar_expr(f))
         e.ind -= 1
         e('}')
         if not f.nullable.empty:
@@ -753,10 +771,12 @@ def fill_value(e, f, x, qual):
         e('  %s = rng.String();' % x)
         e('}')
     else:
-        e('%s = %s;' % (x, fill_scalar_expr(f.base)))
+        e('%s = %s;' % (x, fill_scalar_expr(f)))
 
 
-def fill_scalar_expr(base):
+def fill_scalar_expr(f):
+    if f.is_error_code:
+        return 'static_cast<ErrorCode>(static_cast<int16_t>(rng.Next()))'
     return {
         'int8': 'static_cast<int8_t>(rng.Next())', 'int16': 'static_cast<int16_t>(rng.Next())',
         'int32': 'static_cast<int32_t>(rng.Next())',
@@ -764,7 +784,7 @@ def fill_scalar_expr(base):
         'uint16': 'static_cast<uint16_t>(rng.Next())', 'float64': '(rng.Next() / 7.0)',
         'bool': '(rng.Next() % 2 == 0)', 'string': 'rng.String()', 'bytes': 'rng.String()',
         'uuid': 'rng.Uuid()',
-    }[base]
+    }[f.base]
 
 
 def gen_fill_struct(e, msg, qual, sd):

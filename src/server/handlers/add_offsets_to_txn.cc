@@ -27,7 +27,7 @@ asio::awaitable<bool> HandleAddOffsetsToTxn(ServerContext& ctx, Request& req, Re
         };
     error = (co_await AwaitCallback<ErrorCode>(start)).value_or(error);
   }
-  out.error_code = static_cast<int16_t>(error);
+  out.error_code = error;
   out.Encode(resp.out, req.version());
   co_return true;
 }

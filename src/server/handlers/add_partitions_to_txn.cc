@@ -32,7 +32,7 @@ std::vector<TopicResult> Results(const std::map<TopicPartition, ErrorCode>& erro
     if (out.empty() || out.back().name != tp.topic) out.emplace_back().name = tp.topic;
     auto& r = out.back().results_by_partition.emplace_back();
     r.partition_index = tp.partition;
-    r.partition_error_code = static_cast<int16_t>(e);
+    r.partition_error_code = e;
   }
   return out;
 }

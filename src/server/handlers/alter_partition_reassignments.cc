@@ -34,7 +34,7 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext& ctx, Requ
   protocol::AlterPartitionReassignmentsResponse out;
   out.error_message = std::nullopt;
   if (ctx.controller == nullptr) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kNotController);
+    out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());
     co_return true;
   }
@@ -54,10 +54,10 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext& ctx, Requ
       },
       RequestDeadline(in.timeout_ms));
   if (!answer) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+    out.error_code = ErrorCode::kRequestTimedOut;
     out.error_message = "Timed out waiting for the controller.";
   } else if (answer->error != ErrorCode::kNone) {
-    out.error_code = static_cast<int16_t>(answer->error);
+    out.error_code = answer->error;
     out.error_message = "This broker is not the controller.";
   } else {
     std::map<std::string, size_t> index;
@@ -69,7 +69,7 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext& ctx, Requ
       }
       auto& p = out.responses[it->second].partitions.emplace_back();
       p.partition_index = tp.partition;
-      p.error_code = static_cast<int16_t>(result.error);
+      p.error_code = result.error;
       p.error_message = Message(result.error, result.message);
     }
   }

@@ -12,7 +12,7 @@ asio::awaitable<bool> HandleApiVersions(ServerContext&, Request& req, Response& 
     protocol::ApiVersionsRequest in;
     if (!in.Decode(req.body, req.version())) co_return false;
   } else {
-    out.error_code = static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion);
+    out.error_code = protocol::ErrorCode::kUnsupportedVersion;
   }
   for (const auto& api : protocol::SupportedApis()) {
     if (!api.advertised) continue;

@@ -30,7 +30,7 @@ asio::awaitable<bool> HandleControlledShutdown(ServerContext& ctx, Request& req,
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::ControlledShutdownResponse out;
   if (ctx.controller == nullptr) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kNotController);
+    out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());
     co_return true;
   }
@@ -45,9 +45,9 @@ asio::awaitable<bool> HandleControlledShutdown(ServerContext& ctx, Request& req,
       },
       asio::steady_timer::clock_type::now() + kControllerAnswerTimeout);
   if (!answer) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+    out.error_code = ErrorCode::kRequestTimedOut;
   } else {
-    out.error_code = static_cast<int16_t>(answer->error);
+    out.error_code = answer->error;
     for (const TopicPartition& tp : answer->remaining) {
       auto& p = out.remaining_partitions.emplace_back();
       p.topic_name = tp.topic;

@@ -16,7 +16,7 @@ using protocol::ErrorCode;
 using TopicResult = protocol::CreatePartitionsResponse::CreatePartitionsTopicResult;
 
 void SetError(TopicResult& r, ErrorCode e, const std::string& message) {
-  r.error_code = static_cast<int16_t>(e);
+  r.error_code = e;
   r.error_message = message.empty() ? std::nullopt : std::optional<std::string>(message);
 }
 }  // namespace

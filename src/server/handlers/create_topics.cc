@@ -17,7 +17,7 @@ using protocol::ErrorCode;
 using TopicResult = protocol::CreateTopicsResponse::CreatableTopicResult;
 
 void SetError(TopicResult& r, const AdminResult& a) {
-  r.error_code = static_cast<int16_t>(a.error);
+  r.error_code = a.error;
   r.error_message = a.message.empty() ? std::nullopt : std::optional<std::string>(a.message);
 }
 
@@ -131,7 +131,7 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
     std::set<std::string> late_set(late.begin(), late.end());
     for (auto& r : out.topics) {
       if (late_set.count(r.name)) {
-        r.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+        r.error_code = ErrorCode::kRequestTimedOut;
         r.error_message = "Timed out waiting for the partitions of topic '" + r.name +
                           "' to come online; the creation goes on in the background.";
       }

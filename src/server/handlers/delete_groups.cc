@@ -15,7 +15,7 @@ asio::awaitable<bool> HandleDeleteGroups(group::GroupCoordinator& gc, ServerCont
   for (const auto& id : in.groups_names) {
     auto& r = out.results.emplace_back();
     r.group_id = id;
-    r.error_code = static_cast<int16_t>(results[id]);
+    r.error_code = results[id];
   }
   out.Encode(resp.out, req.version());
   co_return true;

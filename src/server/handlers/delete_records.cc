@@ -72,20 +72,20 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext& ctx, Request& req, Resp
       if (!partition || !partition->IsLeader()) {
         auto t = md->topics.find(topic.name);
         bool known = t != md->topics.end() && t->second.partitions.count(p.partition_index);
-        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                   : ErrorCode::kUnknownTopicOrPartition);
+        pr.error_code =
+            known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
         continue;
       }
       // Kafka: records of a compacted-only topic cannot be deleted.
       if (!deletable) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kPolicyViolation);
+        pr.error_code = ErrorCode::kPolicyViolation;
         continue;
       }
       auto log = partition->log();
       int64_t hw = log->HighWatermark();
       int64_t offset = p.offset == kHighWatermark ? hw : p.offset;
       if (offset < 0 || offset > hw) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kOffsetOutOfRange);
+        pr.error_code = ErrorCode::kOffsetOutOfRange;
         continue;
       }
       work.push_back({&pr, std::move(log), offset});
@@ -98,7 +98,7 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext& ctx, Request& req, Resp
       for (auto& w : work) {
         Status st = w.offset > w.log->LogStartOffset() ? w.log->DeleteRecordsBefore(w.offset)
                                                        : Status::Ok();
-        w.result->error_code = static_cast<int16_t>(DeleteRecordsError(st));
+        w.result->error_code = DeleteRecordsError(st);
         w.result->low_watermark = st.ok() ? w.log->LogStartOffset() : -1;
       }
     });

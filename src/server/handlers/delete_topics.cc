@@ -23,7 +23,7 @@ bool IsZero(const std::array<uint8_t, 16>& id) {
 }
 
 void SetError(TopicResult& r, ErrorCode e, std::string message) {
-  r.error_code = static_cast<int16_t>(e);
+  r.error_code = e;
   r.error_message = message.empty() ? std::nullopt : std::optional<std::string>(message);
 }
 
@@ -94,7 +94,8 @@ asio::awaitable<bool> HandleDeleteTopics(ServerContext& ctx, Request& req, Respo
     });
     std::vector<std::string> waiting;
     for (size_t i : to_delete) {
-      if (out.responses[i].error_code == 0) waiting.push_back(out.responses[i].name.value_or(""));
+      if (out.responses[i].error_code == ErrorCode::kNone)
+        waiting.push_back(out.responses[i].name.value_or(""));
     }
     std::vector<std::string> late = waiting;
     if (in.timeout_ms > 0 && !waiting.empty()) {
@@ -103,7 +104,7 @@ asio::awaitable<bool> HandleDeleteTopics(ServerContext& ctx, Request& req, Respo
     std::set<std::string> late_set(late.begin(), late.end());
     for (size_t i : to_delete) {
       auto& r = out.responses[i];
-      if (r.error_code == 0 && late_set.count(r.name.value_or(""))) {
+      if (r.error_code == ErrorCode::kNone && late_set.count(r.name.value_or(""))) {
         SetError(r, ErrorCode::kRequestTimedOut,
                  "Timed out waiting for the deletion of topic '" + r.name.value_or("") +
                      "'; it goes on in the background.");

@@ -18,7 +18,7 @@ using protocol::ErrorCode;
 using ResourceResult = protocol::DescribeConfigsResponse::DescribeConfigsResult;
 
 void SetError(ResourceResult& r, ErrorCode e, const std::string& message) {
-  r.error_code = static_cast<int16_t>(e);
+  r.error_code = e;
   r.error_message = message.empty() ? std::nullopt : std::optional<std::string>(message);
 }
 

@@ -15,7 +15,7 @@ asio::awaitable<bool> HandleDescribeGroups(group::GroupCoordinator& gc, ServerCo
     group::GroupSummary s = gc.DescribeGroup(id);
     auto& og = out.groups.emplace_back();
     og.group_id = id;
-    og.error_code = static_cast<int16_t>(s.error);
+    og.error_code = s.error;
     og.group_state = s.state;
     og.protocol_type = s.protocol_type;
     og.protocol_data = s.protocol;

@@ -37,15 +37,14 @@ asio::awaitable<bool> HandleDescribeProducers(ServerContext& ctx, Request& req, 
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = index;
       if (topic_error) {
-        pr.error_code = static_cast<int16_t>(*topic_error);
+        pr.error_code = *topic_error;
         pr.error_message = topic_message;
         continue;
       }
       auto partition = ctx.replicas->GetPartition({topic.name, index});
       if (!partition) {
-        pr.error_code = static_cast<int16_t>(t->second.partitions.count(index)
-                                                 ? ErrorCode::kNotLeaderOrFollower
-                                                 : ErrorCode::kUnknownTopicOrPartition);
+        pr.error_code = t->second.partitions.count(index) ? ErrorCode::kNotLeaderOrFollower
+                                                          : ErrorCode::kUnknownTopicOrPartition;
         continue;
       }
       // A copy of the entries under the log's mutex: memory only, fine on the strand.

@@ -19,11 +19,11 @@ asio::awaitable<bool> HandleDescribeTransactions(ServerContext& ctx, Request& re
     s.producer_epoch = -1;
     s.transaction_start_time_ms = -1;
     if (ctx.txns == nullptr) {
-      s.error_code = static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable);
+      s.error_code = ErrorCode::kCoordinatorNotAvailable;
       continue;
     }
     txn::TransactionDescription d = ctx.txns->Describe(id);
-    s.error_code = static_cast<int16_t>(d.error);
+    s.error_code = d.error;
     if (d.error != ErrorCode::kNone) continue;
     s.transaction_state = d.state;
     s.transaction_timeout_ms = d.timeout_ms;

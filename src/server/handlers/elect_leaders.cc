@@ -29,7 +29,7 @@ asio::awaitable<bool> HandleElectLeaders(ServerContext& ctx, Request& req, Respo
   // v0 knows only preferred elections (ElectionType 0 = PREFERRED, 1 = UNCLEAN).
   const bool unclean = req.version() >= 1 && in.election_type == 1;
   if (req.version() >= 1 && in.election_type != 0 && in.election_type != 1) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
+    out.error_code = ErrorCode::kInvalidRequest;
     out.Encode(resp.out, req.version());
     co_return true;
   }
@@ -74,7 +74,7 @@ asio::awaitable<bool> HandleElectLeaders(ServerContext& ctx, Request& req, Respo
     }
     auto& p = out.replica_election_results[it->second].partition_result.emplace_back();
     p.partition_id = tp.partition;
-    p.error_code = static_cast<int16_t>(r.error);
+    p.error_code = r.error;
     p.error_message = r.message.empty() ? std::nullopt : std::optional<std::string>(r.message);
   }
   out.Encode(resp.out, req.version());

@@ -26,7 +26,7 @@ asio::awaitable<bool> HandleEndTxn(ServerContext& ctx, Request& req, Response& r
   if (error == ErrorCode::kProducerFenced && req.version() < 2) {
     error = ErrorCode::kInvalidProducerEpoch;
   }
-  out.error_code = static_cast<int16_t>(error);
+  out.error_code = error;
   out.Encode(resp.out, req.version());
   co_return true;
 }

@@ -50,8 +50,8 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
         auto md = ctx.metadata->Get();
         auto t = md->topics.find(topic.topic);
         bool known = t != md->topics.end() && t->second.partitions.count(fp.partition);
-        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                   : ErrorCode::kUnknownTopicOrPartition);
+        pr.error_code =
+            known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
         a.has_error = true;
         continue;
       }
@@ -95,7 +95,7 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       pr.last_stable_offset = log->LastStableOffset();
       pr.log_start_offset = log->LogStartOffset();
       if (!read.ok()) {
-        pr.error_code = static_cast<int16_t>(ReadError(read.status()));
+        pr.error_code = ReadError(read.status());
         a.has_error = true;
         continue;
       }

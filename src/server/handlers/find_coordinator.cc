@@ -165,12 +165,12 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
       c.node_id = found[i].node_id;
       c.host = found[i].host;
       c.port = found[i].port;
-      c.error_code = static_cast<int16_t>(found[i].error);
+      c.error_code = found[i].error;
       c.error_message = message(found[i].error);
     }
   } else {
     const Found& f = found.front();
-    out.error_code = static_cast<int16_t>(f.error);
+    out.error_code = f.error;
     out.error_message = message(f.error);
     out.node_id = f.node_id;
     out.host = f.host;

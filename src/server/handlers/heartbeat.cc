@@ -11,9 +11,9 @@ asio::awaitable<bool> HandleHeartbeat(group::GroupCoordinator& gc, ServerContext
   protocol::HeartbeatRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::HeartbeatResponse out;
-  out.error_code = static_cast<int16_t>(
+  out.error_code =
       gc.Heartbeat(in.group_id, in.member_id,
-                   req.version() >= 3 ? in.group_instance_id : std::nullopt, in.generation_id));
+                   req.version() >= 3 ? in.group_instance_id : std::nullopt, in.generation_id);
   out.Encode(resp.out, req.version());
   co_return true;
 }

@@ -57,7 +57,7 @@ asio::awaitable<bool> HandleIncrementalAlterConfigs(ServerContext& ctx, Request&
     auto& r = out.responses.emplace_back();
     r.resource_type = in.resources[i].resource_type;
     r.resource_name = in.resources[i].resource_name;
-    r.error_code = static_cast<int16_t>(results[i].error);
+    r.error_code = results[i].error;
     r.error_message =
         results[i].message.empty() ? std::nullopt : std::optional<std::string>(results[i].message);
   }

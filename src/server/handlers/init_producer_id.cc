@@ -60,7 +60,7 @@ asio::awaitable<bool> HandleInitProducerId(ServerContext& ctx, Request& req, Res
       error = ErrorCode::kCoordinatorNotAvailable;
     }
   }
-  out.error_code = static_cast<int16_t>(error);
+  out.error_code = error;
   out.Encode(resp.out, req.version());
   co_return true;
 }

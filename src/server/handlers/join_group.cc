@@ -35,7 +35,7 @@ asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext
       });
 
   protocol::JoinGroupResponse out;
-  out.error_code = static_cast<int16_t>(r.error);
+  out.error_code = r.error;
   out.generation_id = r.generation_id;
   out.protocol_type = r.protocol_type;
   out.protocol_name = r.protocol_name;

@@ -74,13 +74,13 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
                                                &results);
   });
   protocol::LeaderAndIsrResponse out;
-  out.error_code = static_cast<int16_t>(top);
+  out.error_code = top;
   if (v < 5) {
     for (const auto& [tp, ec] : results) {
       auto& e = out.partition_errors.emplace_back();
       e.topic_name = tp.topic;
       e.partition_index = tp.partition;
-      e.error_code = static_cast<int16_t>(ec);
+      e.error_code = ec;
     }
   } else {
     std::map<std::string, size_t> index;
@@ -92,7 +92,7 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
     for (const auto& [tp, ec] : results) {
       auto& e = out.topics[index[tp.topic]].partition_errors.emplace_back();
       e.partition_index = tp.partition;
-      e.error_code = static_cast<int16_t>(ec);
+      e.error_code = ec;
     }
   }
   out.Encode(resp.out, v);
@@ -144,7 +144,7 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext& ctx, Request& req, Res
   }
   protocol::UpdateMetadataResponse out;
   if (in.controller_epoch < ctx.replicas->controller_epoch()) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kStaleControllerEpoch);
+    out.error_code = ErrorCode::kStaleControllerEpoch;
   } else {
     ctx.metadata->Update(in.controller_id, std::move(brokers), parts);
     VLOG(1) << "[Broker " << ctx.broker_id << "] metadata from controller " << in.controller_id
@@ -185,12 +185,12 @@ asio::awaitable<bool> HandleStopReplica(ServerContext& ctx, Request& req, Respon
     }
   });
   protocol::StopReplicaResponse out;
-  out.error_code = static_cast<int16_t>(top);
+  out.error_code = top;
   for (const auto& [tp, ec] : results) {
     auto& e = out.partition_errors.emplace_back();
     e.topic_name = tp.topic;
     e.partition_index = tp.partition;
-    e.error_code = static_cast<int16_t>(ec);
+    e.error_code = ec;
   }
   out.Encode(resp.out, v);
   co_return true;

@@ -22,17 +22,17 @@ asio::awaitable<bool> HandleLeaveGroup(group::GroupCoordinator& gc, ServerContex
   group::LeaveGroupResult r = gc.LeaveGroup(in.group_id, members);
 
   protocol::LeaveGroupResponse out;
-  out.error_code = static_cast<int16_t>(r.error);
+  out.error_code = r.error;
   if (v >= 3) {
     for (const auto& m : r.members) {
       auto& om = out.members.emplace_back();
       om.member_id = m.member_id;
       om.group_instance_id = m.group_instance_id;
-      om.error_code = static_cast<int16_t>(m.error);
+      om.error_code = m.error;
     }
   } else if (r.error == protocol::ErrorCode::kNone && !r.members.empty()) {
     // Before batches the single member's outcome is the response's error.
-    out.error_code = static_cast<int16_t>(r.members.front().error);
+    out.error_code = r.members.front().error;
   }
   out.Encode(resp.out, v);
   co_return true;

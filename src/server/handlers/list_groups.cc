@@ -13,7 +13,7 @@ asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContex
   group::ListGroupsResult r =
       gc.ListGroups(req.version() >= 4 ? in.states_filter : std::vector<std::string>{});
   protocol::ListGroupsResponse out;
-  out.error_code = static_cast<int16_t>(r.error);
+  out.error_code = r.error;
   for (const auto& g : r.groups) {
     auto& og = out.groups.emplace_back();
     og.group_id = g.group_id;

@@ -39,15 +39,15 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
           auto md = ctx.metadata->Get();
           auto t = md->topics.find(topic.name);
           bool known = t != md->topics.end() && t->second.partitions.count(p.partition_index);
-          pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                     : ErrorCode::kUnknownTopicOrPartition);
+          pr.error_code =
+              known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
           continue;
         }
         if (v >= 4 && p.current_leader_epoch >= 0 &&
             p.current_leader_epoch != partition->leader_epoch()) {
-          pr.error_code = static_cast<int16_t>(p.current_leader_epoch < partition->leader_epoch()
-                                                   ? ErrorCode::kFencedLeaderEpoch
-                                                   : ErrorCode::kUnknownLeaderEpoch);
+          pr.error_code = p.current_leader_epoch < partition->leader_epoch()
+                              ? ErrorCode::kFencedLeaderEpoch
+                              : ErrorCode::kUnknownLeaderEpoch;
           continue;
         }
         // KIP-207: a new leader whose high watermark has not reached its epoch's start offset
@@ -63,7 +63,7 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
         int32_t epoch = -1;
         if (p.timestamp == kLatest) {
           if (hw_pending) {
-            pr.error_code = static_cast<int16_t>(not_available);
+            pr.error_code = not_available;
             continue;
           }
           offset = fetchable;
@@ -80,11 +80,11 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
             timestamp = found->timestamp;
             epoch = found->leader_epoch;
           } else if (hw_pending) {
-            pr.error_code = static_cast<int16_t>(not_available);
+            pr.error_code = not_available;
             continue;
           }
         } else if (p.timestamp < 0) {
-          pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
+          pr.error_code = ErrorCode::kInvalidRequest;
           continue;
         } else {
           auto found = log->FetchOffsetByTimestamp(p.timestamp);
@@ -93,10 +93,10 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
             timestamp = found->timestamp;
             epoch = found->leader_epoch;
           } else if (hw_pending) {
-            pr.error_code = static_cast<int16_t>(not_available);
+            pr.error_code = not_available;
             continue;
           } else if (!found.ok() && found.status().code() != Status::Code::kNotFound) {
-            pr.error_code = static_cast<int16_t>(ReadError(found.status()));
+            pr.error_code = ReadError(found.status());
             continue;
           }
         }

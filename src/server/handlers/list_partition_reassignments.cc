@@ -28,7 +28,7 @@ asio::awaitable<bool> HandleListPartitionReassignments(ServerContext& ctx, Reque
   protocol::ListPartitionReassignmentsResponse out;
   out.error_message = std::nullopt;
   if (ctx.controller == nullptr) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kNotController);
+    out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());
     co_return true;
   }
@@ -51,10 +51,10 @@ asio::awaitable<bool> HandleListPartitionReassignments(ServerContext& ctx, Reque
       },
       RequestDeadline(in.timeout_ms));
   if (!answer) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+    out.error_code = ErrorCode::kRequestTimedOut;
     out.error_message = "Timed out waiting for the controller.";
   } else if (answer->error != ErrorCode::kNone) {
-    out.error_code = static_cast<int16_t>(answer->error);
+    out.error_code = answer->error;
     out.error_message = "This broker is not the controller.";
   } else {
     std::map<std::string, size_t> index;

@@ -31,7 +31,7 @@ asio::awaitable<bool> HandleListTransactions(ServerContext& ctx, Request& req, R
   } else if (ctx.txns != nullptr) {
     error = ErrorCode::kNone;
   }
-  out.error_code = static_cast<int16_t>(error);
+  out.error_code = error;
   for (const auto& l : listed) {
     auto& s = out.transaction_states.emplace_back();
     s.transactional_id = l.transactional_id;

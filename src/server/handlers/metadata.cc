@@ -77,14 +77,14 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
     auto it = md->topics.find(name);
     if (it == md->topics.end()) {
       if (!ValidateTopicName(name).ok()) {
-        ot.error_code = static_cast<int16_t>(ErrorCode::kInvalidTopicException);
+        ot.error_code = ErrorCode::kInvalidTopicException;
       } else {
         auto c = created.find(name);
         bool creating = !cache_ready ||
                         (c != created.end() && (c->second.error == ErrorCode::kNone ||
                                                 c->second.error == ErrorCode::kTopicAlreadyExists));
-        ot.error_code = static_cast<int16_t>(creating ? ErrorCode::kLeaderNotAvailable
-                                                      : ErrorCode::kUnknownTopicOrPartition);
+        ot.error_code =
+            creating ? ErrorCode::kLeaderNotAvailable : ErrorCode::kUnknownTopicOrPartition;
       }
       continue;
     }
@@ -108,7 +108,7 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
       }
       if (!leader_live) {
         op.leader_id = -1;
-        op.error_code = static_cast<int16_t>(ErrorCode::kLeaderNotAvailable);
+        op.error_code = ErrorCode::kLeaderNotAvailable;
       }
     }
   }

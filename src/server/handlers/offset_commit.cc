@@ -57,8 +57,7 @@ asio::awaitable<bool> HandleOffsetCommit(group::GroupCoordinator& gc, ServerCont
       auto& op = ot.partitions.emplace_back();
       op.partition_index = part.partition_index;
       auto it = results.find({t.name, part.partition_index});
-      op.error_code = static_cast<int16_t>(
-          it == results.end() ? protocol::ErrorCode::kUnknownServerError : it->second);
+      op.error_code = it == results.end() ? protocol::ErrorCode::kUnknownServerError : it->second;
     }
   }
   out.Encode(resp.out, v);

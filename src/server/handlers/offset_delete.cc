@@ -27,7 +27,7 @@ asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator& gc, ServerCont
   }
   group::OffsetDeleteResult r = gc.DeleteOffsets(in.group_id, known);
   protocol::OffsetDeleteResponse out;
-  out.error_code = static_cast<int16_t>(r.error);
+  out.error_code = r.error;
   if (r.error == protocol::ErrorCode::kNone) {
     errors.insert(r.partitions.begin(), r.partitions.end());
     for (const auto& t : in.topics) {
@@ -37,8 +37,7 @@ asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator& gc, ServerCont
         auto& op = ot.partitions.emplace_back();
         op.partition_index = p.partition_index;
         auto it = errors.find({t.name, p.partition_index});
-        op.error_code =
-            static_cast<int16_t>(it == errors.end() ? protocol::ErrorCode::kNone : it->second);
+        op.error_code = it == errors.end() ? protocol::ErrorCode::kNone : it->second;
       }
     }
   }

@@ -76,7 +76,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
       GroupOffsets r = Fetch(gc, g.group_id, requested, in.require_stable);
       auto& og = out.groups.emplace_back();
       og.group_id = g.group_id;
-      og.error_code = static_cast<int16_t>(r.error);
+      og.error_code = r.error;
       if (r.error == ErrorCode::kNone) {
         for (const auto& [topic, parts] : r.topics) {
           auto& ot = og.topics.emplace_back();
@@ -87,7 +87,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
             op.committed_offset = f.offset;
             op.committed_leader_epoch = f.leader_epoch;
             op.metadata = f.metadata;
-            op.error_code = static_cast<int16_t>(f.error);
+            op.error_code = f.error;
           }
         }
       }
@@ -105,7 +105,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
     }
   }
   GroupOffsets r = Fetch(gc, in.group_id, requested, v >= 7 && in.require_stable);
-  if (v >= 2) out.error_code = static_cast<int16_t>(r.error);
+  if (v >= 2) out.error_code = r.error;
   // From v2 a group error is top-level only.
   if (v < 2 || r.error == ErrorCode::kNone) {
     for (const auto& [topic, parts] : r.topics) {
@@ -117,7 +117,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
         op.committed_offset = f.offset;
         op.committed_leader_epoch = f.leader_epoch;
         op.metadata = f.metadata;
-        op.error_code = static_cast<int16_t>(f.error);
+        op.error_code = f.error;
       }
     }
   }

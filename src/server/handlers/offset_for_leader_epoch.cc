@@ -27,15 +27,15 @@ asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext& ctx, Request& re
         auto md = ctx.metadata->Get();
         auto t = md->topics.find(topic.topic);
         bool known = t != md->topics.end() && t->second.partitions.count(p.partition);
-        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                   : ErrorCode::kUnknownTopicOrPartition);
+        pr.error_code =
+            known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
         continue;
       }
       std::optional<int32_t> current;
       if (v >= 2) current = p.current_leader_epoch;
       auto end = partition->LastOffsetForLeaderEpoch(current, p.leader_epoch, only_leader);
       if (!end.ok()) {
-        pr.error_code = static_cast<int16_t>(ReadError(end.status()));
+        pr.error_code = ReadError(end.status());
         continue;
       }
       pr.leader_epoch = end->leader_epoch;

@@ -128,7 +128,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       pr.index = pd.index;
       pr.base_offset = -1;
       if (!acks_valid) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequiredAcks);
+        pr.error_code = ErrorCode::kInvalidRequiredAcks;
         continue;
       }
       TopicPartition tp{topic.name, pd.index};
@@ -137,25 +137,25 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         auto md = ctx.metadata->Get();
         auto t = md->topics.find(topic.name);
         bool known = t != md->topics.end() && t->second.partitions.count(pd.index);
-        pr.error_code = static_cast<int16_t>(known ? ErrorCode::kNotLeaderOrFollower
-                                                   : ErrorCode::kUnknownTopicOrPartition);
+        pr.error_code =
+            known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
         continue;
       }
       if (pd.records.is_null || pd.records.bytes.empty()) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRecord);
+        pr.error_code = ErrorCode::kInvalidRecord;
         pr.error_message = "a produce request must carry at least one record batch";
         continue;
       }
       // Message format v2 only (KIP-896): the magic byte sits at offset 16.
       if (pd.records.bytes.size() > 16 && pd.records.bytes[16] != 2) {
-        pr.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedForMessageFormat);
+        pr.error_code = ErrorCode::kUnsupportedForMessageFormat;
         pr.error_message = "only message format v2 (magic 2) is accepted";
         continue;
       }
       if (auto log = partition->log(); log && log->config().compact && partition->IsLeader()) {
         auto keyless = KeylessRecords(pd.records.bytes, tp);
         if (!keyless.empty()) {
-          pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidRecord);
+          pr.error_code = ErrorCode::kInvalidRecord;
           pr.error_message = RecordErrorsMessage(keyless);
           pr.record_errors = std::move(keyless);
           VLOG(1) << "[Produce " << tp.ToString() << "] " << *pr.error_message;
@@ -188,7 +188,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
     if (transactional) {
       for (auto& tr : out.responses) {
         for (auto& pr : tr.partition_responses) {
-          pr.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
+          pr.error_code = ErrorCode::kTransactionalIdAuthorizationFailed;
           pr.error_message = std::nullopt;
           pr.record_errors.clear();
         }
@@ -214,7 +214,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       for (auto& a : appends) {
         if (a.txn_producer_id < 0) continue;
         auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
-        pr.error_code = static_cast<int16_t>(ErrorCode::kInvalidProducerIdMapping);
+        pr.error_code = ErrorCode::kInvalidProducerIdMapping;
         a.partition.reset();
       }
       std::erase_if(appends, [](const Append& a) { return !a.partition; });
@@ -228,7 +228,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         a.txn_producer_id >= 0 ? std::optional<log::VerificationGuard>(a.guard) : std::nullopt);
     if (!result.ok()) {
       ErrorCode ec = ProduceError(result.status());
-      pr.error_code = static_cast<int16_t>(ec);
+      pr.error_code = ec;
       if (req.version() >= 8) pr.error_message = result.status().message();
       VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
               << result.status().ToString();
@@ -287,7 +287,7 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         continue;
       }
       auto& pr = out.responses[a->topic_index].partition_responses[a->partition_index];
-      pr.error_code = static_cast<int16_t>(ec);
+      pr.error_code = ec;
       if (req.version() >= 8) {
         // Kafka's messages for the errors it rewrites.
         if (ec == ErrorCode::kInvalidTxnState) {

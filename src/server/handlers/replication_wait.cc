@@ -34,7 +34,7 @@ bool Settle(std::vector<ReplicationWait>& waits, bool timed_out) {
         ec = ErrorCode::kRequestTimedOut;
         break;
     }
-    *w.error_code = static_cast<int16_t>(ec);
+    *w.error_code = ec;
     w.partition.reset();
   }
   return all;

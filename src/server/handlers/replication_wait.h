@@ -10,6 +10,7 @@
 
 #include "gregor/cluster/partition.h"
 #include "gregor/network/asio.h"
+#include "gregor/protocol/error_code.h"
 #include "server/server_context.h"
 
 namespace gregor::server {
@@ -22,7 +23,7 @@ struct ReplicationWait {
   int64_t required_offset = 0;
   int32_t leader_epoch = -1;
   int32_t min_isr = 1;
-  int16_t* error_code = nullptr;
+  protocol::ErrorCode* error_code = nullptr;
 };
 
 // min.insync.replicas of `topic`: its override, else the broker's.

@@ -15,11 +15,11 @@ asio::awaitable<bool> HandleSaslAuthenticate(ServerContext& ctx, Request& req, R
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::SaslAuthenticateResponse out;
   if (ctx.sasl == nullptr) {
-    out.error_code = protocol::ToInt16(protocol::ErrorCode::kIllegalSaslState);
+    out.error_code = protocol::ErrorCode::kIllegalSaslState;
     out.error_message = "SaslAuthenticate request received after successful authentication";
   } else {
     auto r = ctx.sasl->Authenticate(req.conn, in.auth_bytes);
-    out.error_code = protocol::ToInt16(r.error);
+    out.error_code = r.error;
     if (!r.message.empty()) out.error_message = r.message;
     out.auth_bytes = std::move(r.token);
     out.session_lifetime_ms = r.session_lifetime_ms;

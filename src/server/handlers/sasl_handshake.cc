@@ -13,10 +13,10 @@ asio::awaitable<bool> HandleSaslHandshake(ServerContext& ctx, Request& req, Resp
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::SaslHandshakeResponse out;
   if (ctx.sasl == nullptr) {
-    out.error_code = protocol::ToInt16(protocol::ErrorCode::kIllegalSaslState);
+    out.error_code = protocol::ErrorCode::kIllegalSaslState;
   } else {
     auto r = ctx.sasl->Handshake(req.conn, req.version(), in.mechanism);
-    out.error_code = protocol::ToInt16(r.error);
+    out.error_code = r.error;
     out.mechanisms = r.mechanisms;
     resp.close = r.close;
   }

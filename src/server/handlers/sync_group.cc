@@ -31,7 +31,7 @@ asio::awaitable<bool> HandleSyncGroup(group::GroupCoordinator& gc, ServerContext
       });
 
   protocol::SyncGroupResponse out;
-  out.error_code = static_cast<int16_t>(r.error);
+  out.error_code = r.error;
   out.protocol_type = r.protocol_type;
   out.protocol_name = r.protocol_name;
   out.assignment = std::move(r.assignment);

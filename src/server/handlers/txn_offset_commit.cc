@@ -144,7 +144,7 @@ asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator& gc, ServerC
       if (v < 2 && e == protocol::ErrorCode::kCoordinatorLoadInProgress) {
         e = protocol::ErrorCode::kCoordinatorNotAvailable;
       }
-      op.error_code = static_cast<int16_t>(e);
+      op.error_code = e;
     }
   }
   out.Encode(resp.out, v);

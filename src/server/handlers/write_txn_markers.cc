@@ -81,7 +81,7 @@ struct MarkerAppend {
   bool waiting = false;
 };
 
-int16_t& ErrorOf(MarkersResponse& out, const MarkerAppend& a) {
+ErrorCode& ErrorOf(MarkersResponse& out, const MarkerAppend& a) {
   return out.markers[a.marker].topics[a.topic].partitions[a.partition_index].error_code;
 }
 
@@ -107,7 +107,7 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
         auto partition = ctx.replicas->GetPartition({topic.name, pr.partition_index});
         if (!partition) {
           // Kafka answers from the local log alone (getMagic): no replica here, unknown.
-          pr.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+          pr.error_code = ErrorCode::kUnknownTopicOrPartition;
           continue;
         }
         if (min_isr < 0) min_isr = MinInsyncReplicas(ctx, topic.name);
@@ -126,7 +126,7 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
                                                    marker.transaction_result, a.min_isr);
         if (!result.ok()) {
           ErrorCode ec = MarkerError(result.status());
-          ErrorOf(out, a) = static_cast<int16_t>(ec);
+          ErrorOf(out, a) = ec;
           VLOG(1) << "[WriteTxnMarkers " << tp.ToString() << "] producer " << marker.producer_id
                   << ": " << protocol::ErrorCodeName(ec) << ": " << result.status().ToString();
           continue;
@@ -162,7 +162,7 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
       for (const auto& tr : out.markers[m].topics) {
         if (tr.name != group::kOffsetsTopic) continue;
         for (const auto& pr : tr.partitions) {
-          if (pr.error_code == static_cast<int16_t>(ErrorCode::kNone)) {
+          if (pr.error_code == ErrorCode::kNone) {
             offsets_partitions.push_back(pr.partition_index);
           }
         }
