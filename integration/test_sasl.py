@@ -304,3 +304,95 @@ def test_sasl_ssl_and_credentials_added_while_running(ctx):
               sequence=True)
     wait_until(lambda: ck_metadata_error(b.sasl_ssl_bootstrap, dave, t=5) is not None, 20,
                "dave's deleted credentials to be refused")
+
+
+API_DESCRIBE_USER_SCRAM = 50
+API_ALTER_USER_SCRAM = 51
+
+
+def alter_scram(c, upsertions=(), deletions=()):
+    """AlterUserScramCredentials v0 (KIP-554). upsertions: (user, mechanism type, iterations, password); the
+    client computes the salted password, as Kafka's Admin does. Returns {user: (error, message)}."""
+    def cbytes(b):
+        return kproto.uvarint(len(b) + 1) + b
+
+    def upsert(u):
+        user, mech, iterations, password = u
+        h = "sha256" if mech == 1 else "sha512"
+        salt = os.urandom(16)
+        salted = hashlib.pbkdf2_hmac(h, password.encode(), salt, max(iterations, 1))
+        return (kproto.compact_string(user) + kproto.i8(mech) + kproto.i32(iterations) + cbytes(salt) +
+                cbytes(salted) + kproto.uvarint(0))
+
+    body = (kproto.compact_array(list(deletions), lambda d: kproto.compact_string(d[0]) + kproto.i8(d[1]) +
+                                 kproto.uvarint(0)) + kproto.compact_array(list(upsertions), upsert))
+    r = kproto.flexible_request(c, API_ALTER_USER_SCRAM, 0, body)
+    r.i32()  # throttle
+
+    def result(r):
+        user, err, msg = kproto.read_compact_string(r), r.i16(), kproto.read_compact_string(r)
+        kproto.skip_tagged_fields(r)
+        return user, (err, msg)
+    return dict(kproto.read_compact_array(r, result) or [])
+
+
+def describe_scram(c, users=None):
+    """DescribeUserScramCredentials v0: (error, {user: (error, [(mechanism, iterations)])})."""
+    body = (kproto.uvarint(0) if users is None else
+            kproto.compact_array(users, lambda u: kproto.compact_string(u) + kproto.uvarint(0)))
+    r = kproto.flexible_request(c, API_DESCRIBE_USER_SCRAM, 0, body)
+    r.i32()
+    err = r.i16()
+    kproto.read_compact_string(r)
+
+    def info(r):
+        m, i = r.i8(), r.i32()
+        kproto.skip_tagged_fields(r)
+        return m, i
+
+    def result(r):
+        user, e = kproto.read_compact_string(r), r.i16()
+        kproto.read_compact_string(r)
+        infos = kproto.read_compact_array(r, info) or []
+        kproto.skip_tagged_fields(r)
+        return user, (e, infos)
+    return err, dict(kproto.read_compact_array(r, result) or [])
+
+
+@timeout(90)
+def test_sasl_scram_credentials_through_the_admin_api(ctx):
+    """KIP-554: AlterUserScramCredentials writes /config/users as kafka-configs.sh does, and the new user logs in
+    with librdkafka at once; DescribeUserScramCredentials lists mechanisms and iterations only; Kafka's error codes
+    for bad requests."""
+    require_module("confluent_kafka", "python3-confluent-kafka")
+    b = ctx.start_broker(0, sasl=sasl_flags())
+    with kproto.connect(b.bootstrap) as c:
+        res = alter_scram(c, upsertions=[("frank", 1, 4096, "frank-secret"), ("frank", 2, 8192, "frank-secret")])
+        eq(res, {"frank": (0, None)}, "AlterUserScramCredentials upserting two mechanisms")
+        err, described = describe_scram(c)
+        eq((err, described), (0, {"frank": (0, [(1, 4096), (2, 8192)])}), "DescribeUserScramCredentials of all")
+        config = ctx.zk_json("/config/users/frank")[0]["config"]
+        eq(sorted(config), ["SCRAM-SHA-256", "SCRAM-SHA-512"], "credentials in ZooKeeper")
+        check(config["SCRAM-SHA-512"].startswith("salt=") and "iterations=8192" in config["SCRAM-SHA-512"],
+              f"Kafka's credential text form: {config['SCRAM-SHA-512']}")
+        for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+            frank = ck_sasl(mech, "frank", "frank-secret")
+            wait_until(lambda: ck_metadata_error(b.sasl_bootstrap, frank, t=3) is None, 20,
+                       f"frank to log in with {mech}")
+        # Kafka's per-user errors; nothing is written for a user with an error.
+        res = alter_scram(c, upsertions=[("", 1, 4096, "x"), ("gina", 0, 4096, "x"), ("hank", 1, 100, "x"),
+                                         ("ivan", 2, 20000, "x"), ("jill", 1, 4096, "x"), ("jill", 1, 4096, "y")],
+                          deletions=[("kate", 1)])
+        eq({u: e for u, (e, _) in res.items()},
+           {"": 93, "gina": 33, "hank": 93, "ivan": 93, "jill": 92, "kate": 91}, f"per-user errors ({res})")
+        eq(describe_scram(c, ["gina", "frank", "frank"])[1],
+           {"gina": (91, []), "frank": (92, [])}, "describing a missing user and a user named twice")
+        # Deleting one mechanism keeps the other; deleting the last removes the user.
+        eq(alter_scram(c, deletions=[("frank", 1)]), {"frank": (0, None)}, "deleting SCRAM-SHA-256")
+        eq(describe_scram(c, ["frank"])[1], {"frank": (0, [(2, 8192)])}, "frank after the deletion")
+        frank256 = ck_sasl("SCRAM-SHA-256", "frank", "frank-secret")
+        wait_until(lambda: ck_metadata_error(b.sasl_bootstrap, frank256, t=3) is not None, 20,
+                   "frank's deleted SCRAM-SHA-256 credential to be refused")
+        eq(alter_scram(c, deletions=[("frank", 2)]), {"frank": (0, None)}, "deleting SCRAM-SHA-512")
+        check(not ctx.zk().exists("/config/users/frank"), "/config/users/frank left without credentials")
+        eq(describe_scram(c), (0, {}), "no users left")

@@ -255,13 +255,29 @@ Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::s
                         reinterpret_cast<unsigned char*>(salted.data())) != 1) {
     return Status::Internal("PBKDF2 failed");
   }
+  Result<ScramCredential> c =
+      ScramCredentialFromSaltedPassword(mechanism, salt, salted, iterations);
+  OPENSSL_cleanse(salted.data(), salted.size());
+  return c;
+}
+
+Result<ScramCredential> ScramCredentialFromSaltedPassword(ScramMechanism mechanism,
+                                                          std::string_view salt,
+                                                          std::string_view salted_password,
+                                                          int32_t iterations) {
+  if (salt.empty()) return Status::InvalidArgument("SCRAM salt must not be empty");
+  if (salted_password.size() != DigestSize(mechanism)) {
+    return Status::InvalidArgument("a " + std::string(ScramMechanismName(mechanism)) +
+                                   " salted password has " + std::to_string(DigestSize(mechanism)) +
+                                   " bytes, not " + std::to_string(salted_password.size()));
+  }
+  const std::string salted(salted_password);
   Result<std::string> client_key = Hmac(mechanism, salted, "Client Key");
   if (!client_key.ok()) return client_key.status();
   Result<std::string> stored_key = Hash(mechanism, *client_key);
   if (!stored_key.ok()) return stored_key.status();
   Result<std::string> server_key = Hmac(mechanism, salted, "Server Key");
   if (!server_key.ok()) return server_key.status();
-  OPENSSL_cleanse(salted.data(), salted.size());
   OPENSSL_cleanse(client_key->data(), client_key->size());
   ScramCredential c;
   c.salt = std::string(salt);

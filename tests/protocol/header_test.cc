@@ -135,6 +135,8 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kCreatePartitions, 0, 3},
               {ApiKey::kSaslHandshake, 0, 1},
               {ApiKey::kSaslAuthenticate, 0, 2},
+              {ApiKey::kDescribeUserScramCredentials, 0, 0},
+              {ApiKey::kAlterUserScramCredentials, 0, 0},
               {ApiKey::kIncrementalAlterConfigs, 0, 1},
               {ApiKey::kControlledShutdown, 0, 3},
               {ApiKey::kOffsetForLeaderEpoch, 0, 4},

@@ -526,5 +526,21 @@ TEST(ScramCredentialTest, GenerationChecksItsInputs) {
   EXPECT_NE(*s1, *s2);
 }
 
+TEST(ScramTest, CredentialFromAClientsSaltedPassword) {
+  // AlterUserScramCredentials sends Hi(password, salt, i); the broker derives the same keys.
+  for (auto m : {ScramMechanism::kSha256, ScramMechanism::kSha512}) {
+    const EVP_MD* md = m == ScramMechanism::kSha256 ? EVP_sha256() : EVP_sha512();
+    std::string salted(EVP_MD_get_size(md), '\0');
+    PKCS5_PBKDF2_HMAC("pencil", 6, reinterpret_cast<const unsigned char*>("saltsalt"), 8, 4096, md,
+                      salted.size(), reinterpret_cast<unsigned char*>(salted.data()));
+    Result<ScramCredential> from_salted =
+        ScramCredentialFromSaltedPassword(m, "saltsalt", salted, 4096);
+    ASSERT_TRUE(from_salted.ok()) << from_salted.status().message();
+    EXPECT_EQ(*GenerateScramCredential(m, "pencil", "saltsalt", 4096), *from_salted);
+    EXPECT_FALSE(ScramCredentialFromSaltedPassword(m, "saltsalt", "short", 4096).ok());
+    EXPECT_FALSE(ScramCredentialFromSaltedPassword(m, "", salted, 4096).ok());
+  }
+}
+
 }  // namespace
 }  // namespace gregor::security

@@ -75,6 +75,14 @@ struct ScramCredential {
 Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::string_view password,
                                                 std::string_view salt, int32_t iterations);
 
+// The credential from a SaltedPassword the client computed (AlterUserScramCredentials, KIP-554):
+// StoredKey and ServerKey as RFC 5802 derives them. The salted password must have the
+// mechanism's digest size; the salt must not be empty.
+Result<ScramCredential> ScramCredentialFromSaltedPassword(ScramMechanism mechanism,
+                                                          std::string_view salt,
+                                                          std::string_view salted_password,
+                                                          int32_t iterations);
+
 // kScramSaltSize bytes from OpenSSL's CSPRNG.
 Result<std::string> GenerateScramSalt();
 

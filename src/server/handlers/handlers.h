@@ -41,6 +41,9 @@ asio::awaitable<bool> HandleListTransactions(ServerContext&, Request&, Response&
 // SASL (the exchange itself; see sasl_authenticator.h).
 asio::awaitable<bool> HandleSaslHandshake(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleSaslAuthenticate(ServerContext&, Request&, Response&);
+// SCRAM credentials in /config/users (KIP-554).
+asio::awaitable<bool> HandleDescribeUserScramCredentials(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterUserScramCredentials(ServerContext&, Request&, Response&);
 
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
