@@ -130,6 +130,10 @@ run: programs
 bench: programs
 	@sh mk/bench.sh
 
+# The cost of SASL and TLS on the produce path, PLAINTEXT vs SASL_PLAINTEXT vs SASL_SSL.
+bench-security: programs
+	@sh mk/bench-security.sh
+
 # The long fault runs (compound failures, network partitions), ROUNDS times in a row.
 torture: programs
 	@sh mk/deps.sh
@@ -156,7 +160,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: all programs check unit-tests run bench torture format install clean distclean deps check-sanitize sanitize-run
+.PHONY: all programs check unit-tests run bench bench-security torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 
