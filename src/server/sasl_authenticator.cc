@@ -144,7 +144,7 @@ bool SaslAuthenticator::Admits(const network::ConnectionContext& conn, int16_t a
   }
   if (api_key == kSaslHandshake || api_key == kSaslAuthenticate) return true;
   // KIP-368: past its lifetime a session may only re-authenticate.
-  return x == nullptr || x->expires_at_ms == 0 || clock_->NowMs() < x->expires_at_ms;
+  return x == nullptr || x->expires_at_ms == 0 || clock_->MonotonicMs() < x->expires_at_ms;
 }
 
 SaslAuthenticator::HandshakeResult SaslAuthenticator::Handshake(
@@ -260,7 +260,7 @@ SaslAuthenticator::StepResult SaslAuthenticator::Authenticate(network::Connectio
   x->scram.reset();
   x->reauthenticating = false;
   if (reauth_ms_ > 0) {
-    x->expires_at_ms = clock_->NowMs() + reauth_ms_;
+    x->expires_at_ms = clock_->MonotonicMs() + reauth_ms_;
     r.session_lifetime_ms = reauth_ms_;
   }
   VLOG(1) << "[SASL " << conn.client_address << "] authenticated " << principal << " with "
