@@ -162,13 +162,6 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
     if (l.name == c.inter_broker_listener_name)
       c.security_inter_broker_protocol = l.security_protocol;
   }
-  if (c.security_inter_broker_protocol == "SASL_PLAINTEXT" ||
-      c.security_inter_broker_protocol == "SASL_SSL") {
-    Invalid(ibl ? "inter.broker.listener.name" : "security.inter.broker.protocol",
-            c.inter_broker_listener_name,
-            "inter-broker " + c.security_inter_broker_protocol +
-                " is not supported yet (brokers do not authenticate to each other)");
-  }
 
   // log.dirs beats log.dir; both are comma-separated lists in Kafka.
   if (const std::string* dirs = Find(p, "log.dirs")) {
@@ -252,6 +245,16 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
       sasl->second.mechanisms = ParseList(v);
     } else {
       sasl->second.jaas[ToUpper(rest.substr(0, rest.find(".sasl.")))] = v;
+    }
+  }
+  // SASL between brokers: the mechanism must be one the inter-broker listener enables.
+  c.sasl_mechanism_inter_broker_protocol = ToUpper(c.sasl_mechanism_inter_broker_protocol);
+  if (auto ib = c.listener_sasl.find(c.inter_broker_listener_name); ib != c.listener_sasl.end()) {
+    const auto& m = ib->second.mechanisms;
+    if (std::find(m.begin(), m.end(), c.sasl_mechanism_inter_broker_protocol) == m.end()) {
+      Invalid("sasl.mechanism.inter.broker.protocol", c.sasl_mechanism_inter_broker_protocol,
+              "not enabled on the inter-broker listener " + ib->first + " (" +
+                  internal::JoinList(m) + ")");
     }
   }
   if (!c.authorizer_class_name.empty()) {

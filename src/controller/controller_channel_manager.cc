@@ -109,10 +109,11 @@ struct ControllerChannelManager::Sender {
           c.reconnect_backoff_max_ms = o.reconnect_backoff_max_ms;
           c.tls = o.tls;
           c.verify_hostname = o.verify_hostname;
+          c.authenticate = o.authenticate;
           return c;
         }()),
         max_queued(std::max<size_t>(1, o.max_queued_per_broker)) {
-    client.SetPeer(host, port, security_protocol == "SSL");
+    client.SetPeer(host, port, security_protocol == "SSL" || security_protocol == "SASL_SSL");
   }
 
   const int32_t broker_id;

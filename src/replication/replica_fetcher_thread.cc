@@ -42,6 +42,7 @@ network::BrokerClientOptions ClientOptions(const ReplicaFetcherManager::Options&
   c.max_response_bytes = kMaxResponseBytes;
   c.tls = o.tls;
   c.verify_hostname = o.verify_hostname;
+  c.authenticate = o.authenticate;
   return c;
 }
 
@@ -234,14 +235,16 @@ Status ReplicaFetcherThread::EnsureConnected() {
                             options_.listener + " in the metadata yet");
   }
   const std::string& protocol = ep->security_protocol;
-  const bool tls = protocol == "SSL";
-  if (!(protocol.empty() || protocol == "PLAINTEXT" || (tls && options_.tls))) {
+  const bool tls = protocol == "SSL" || protocol == "SASL_SSL";
+  const bool sasl = protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL";
+  const bool plain = protocol.empty() || protocol == "PLAINTEXT";
+  if (!(plain || tls || sasl) || (tls && !options_.tls) || (sasl && !options_.authenticate)) {
     if (!logged_tls_gap_) {
       logged_tls_gap_ = true;
       LOG(ERROR) << prefix_ << "listener " << options_.listener << " of broker " << source_broker_
                  << " uses " << protocol
-                 << (tls ? " and this broker has no inter-broker TLS settings"
-                         : ": inter-broker SASL is not implemented")
+                 << (tls && !options_.tls ? " and this broker has no inter-broker TLS settings"
+                                          : " and this broker has no inter-broker SASL settings")
                  << "; not replicating from it";
     }
     return Status::InvalidArgument("unsupported security protocol " + protocol);

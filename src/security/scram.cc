@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -505,6 +506,99 @@ Result<std::string> ScramServer::ClientFinal(std::string_view message) {
   credential_ = ScramCredential();
   state_ = State::kComplete;
   return "v=" + Base64Encode(*server_signature);
+}
+
+ScramClient::ScramClient(ScramMechanism mechanism, std::string username, std::string password,
+                         std::string client_nonce)
+    : mechanism_(mechanism),
+      username_(std::move(username)),
+      password_(std::move(password)),
+      nonce_(std::move(client_nonce)) {}
+
+std::string ScramClient::First() {
+  if (nonce_.empty()) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string random;
+    while (nonce_.size() < kServerNonceSize && RandomBytes(kServerNonceSize, &random).ok()) {
+      for (unsigned char b : random) {
+        if (b < 248 && nonce_.size() < kServerNonceSize) nonce_.push_back(kAlphabet[b % 62]);
+      }
+    }
+  }
+  std::string name;  // saslname: ',' and '=' escaped
+  for (char c : username_) {
+    if (c == ',') {
+      name += "=2C";
+    } else if (c == '=') {
+      name += "=3D";
+    } else {
+      name += c;
+    }
+  }
+  first_bare_ = "n=" + name + ",r=" + nonce_;
+  return "n,," + first_bare_;
+}
+
+Result<std::string> ScramClient::Final(std::string_view server_first) {
+  std::string nonce, salt_b64;
+  int64_t iterations = 0;
+  for (std::string_view attr : Split(server_first, ',')) {
+    if (attr.size() < 2 || attr[1] != '=') continue;
+    std::string_view v = attr.substr(2);
+    if (attr[0] == 'r') nonce = std::string(v);
+    if (attr[0] == 's') salt_b64 = std::string(v);
+    if (attr[0] == 'i') iterations = std::atoll(std::string(v).c_str());
+    if (attr[0] == 'm') return Status::InvalidArgument("unsupported mandatory SCRAM extension");
+  }
+  if (nonce.size() <= nonce_.size() || nonce.compare(0, nonce_.size(), nonce_) != 0) {
+    return Status::InvalidArgument("server-first nonce does not start with the client nonce");
+  }
+  Result<std::string> salt = Base64Decode(salt_b64);
+  if (!salt.ok() || salt->empty()) return Status::InvalidArgument("bad salt in server-first");
+  if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
+    return Status::InvalidArgument("iterations " + std::to_string(iterations) +
+                                   " in server-first outside [4096, 16384]");
+  }
+  std::string salted(DigestSize(mechanism_), '\0');
+  if (PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()),
+                        reinterpret_cast<const unsigned char*>(salt->data()),
+                        static_cast<int>(salt->size()), static_cast<int>(iterations),
+                        Md(mechanism_), static_cast<int>(salted.size()),
+                        reinterpret_cast<unsigned char*>(salted.data())) != 1) {
+    return Status::Internal("PBKDF2 failed");
+  }
+  Result<std::string> client_key = Hmac(mechanism_, salted, "Client Key");
+  if (!client_key.ok()) return client_key.status();
+  Result<std::string> stored_key = Hash(mechanism_, *client_key);
+  if (!stored_key.ok()) return stored_key.status();
+  const std::string without_proof = "c=biws,r=" + nonce;
+  const std::string auth_message =
+      first_bare_ + "," + std::string(server_first) + "," + without_proof;
+  Result<std::string> signature = Hmac(mechanism_, *stored_key, auth_message);
+  if (!signature.ok()) return signature.status();
+  std::string proof = *client_key;
+  for (size_t i = 0; i < proof.size(); ++i)
+    proof[i] = static_cast<char>(proof[i] ^ (*signature)[i]);
+  Result<std::string> server_key = Hmac(mechanism_, salted, "Server Key");
+  if (!server_key.ok()) return server_key.status();
+  Result<std::string> server_signature = Hmac(mechanism_, *server_key, auth_message);
+  if (!server_signature.ok()) return server_signature.status();
+  expected_server_signature_ = Base64Encode(*server_signature);
+  OPENSSL_cleanse(salted.data(), salted.size());
+  OPENSSL_cleanse(client_key->data(), client_key->size());
+  return without_proof + ",p=" + Base64Encode(proof);
+}
+
+Status ScramClient::Verify(std::string_view server_final) const {
+  if (server_final.rfind("e=", 0) == 0) {
+    return Status::InvalidArgument("SCRAM server error: " + std::string(server_final.substr(2)));
+  }
+  if (expected_server_signature_.empty() || server_final.rfind("v=", 0) != 0 ||
+      server_final.substr(2) != expected_server_signature_) {
+    return Status::InvalidArgument("the server's SCRAM signature does not match");
+  }
+  return Status::Ok();
 }
 
 }  // namespace gregor::security

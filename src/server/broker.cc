@@ -27,9 +27,11 @@
 #include "gregor/txn/transaction_marker_channel_manager.h"
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
+#include "server/acl_store.h"
 #include "server/controlled_shutdown_client.h"
 #include "server/request_dispatcher.h"
 #include "server/sasl_authenticator.h"
+#include "server/sasl_client.h"
 #include "server/server_context.h"
 
 namespace gregor::server {
@@ -123,6 +125,8 @@ struct Broker::Impl {
 
   std::unique_ptr<zk::ZkClient> zk_client;
   std::unique_ptr<zk::KafkaZkClient> zk;
+  // ACLs in ZooKeeper, cached; managed through the ACL APIs even with no authorizer.
+  std::unique_ptr<AclStore> acls;
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
   std::unique_ptr<cluster::ReplicaManager> replicas;
@@ -149,6 +153,7 @@ struct Broker::Impl {
   std::unique_ptr<controller::ControllerChannelManager> channel;
   // Client side of the ssl.* settings when the inter-broker listener speaks SSL.
   std::shared_ptr<asio::ssl::context> inter_broker_tls;
+  InterBrokerAuthenticate inter_broker_authenticate;  // null unless inter-broker SASL
   std::unique_ptr<controller::Controller> controller;
   int64_t broker_epoch = -1;
   // Partitions whose ISR this broker changed, for the next /isr_change_notification (Kafka's
@@ -436,7 +441,8 @@ Status Broker::Start() {
   });
   std::string ib_listener = cfg.inter_broker_listener_name.empty() ? cfg.listeners.front().name
                                                                    : cfg.inter_broker_listener_name;
-  if (cfg.security_inter_broker_protocol == "SSL") {
+  if (cfg.security_inter_broker_protocol == "SSL" ||
+      cfg.security_inter_broker_protocol == "SASL_SSL") {
     network::TlsOptions t;
     t.keystore_location = cfg.ssl_keystore_location;
     t.keystore_certificate_chain = cfg.ssl_keystore_certificate_chain;
@@ -452,6 +458,10 @@ Status Broker::Start() {
   }
   const bool ib_verify_hostname =
       network::VerifiesHostname(cfg.ssl_endpoint_identification_algorithm);
+  // SASL between brokers: every inter-broker client authenticates each new connection.
+  auto ib_authenticate = MakeInterBrokerSaslAuthenticator(cfg);
+  if (!ib_authenticate.ok()) return ib_authenticate.status();
+  d.inter_broker_authenticate = *ib_authenticate;
   replication::ReplicaFetcherManager::Options fo;
   fo.broker_id = cfg.broker_id;
   fo.listener = ib_listener;
@@ -466,6 +476,7 @@ Status Broker::Start() {
   fo.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
   fo.tls = d.inter_broker_tls;
   fo.verify_hostname = ib_verify_hostname;
+  fo.authenticate = d.inter_broker_authenticate;
   d.fetchers =
       std::make_unique<replication::ReplicaFetcherManager>(fo, d.replicas.get(), &d.metadata);
   // Consumer groups: each group lives with the leader of its __consumer_offsets partition.
@@ -489,6 +500,7 @@ Status Broker::Start() {
     o.connect_timeout_max_ms = static_cast<int32_t>(cfg.socket_connection_setup_timeout_max_ms);
     o.tls = d.inter_broker_tls;
     o.verify_hostname = ib_verify_hostname;
+    o.authenticate = d.inter_broker_authenticate;
   };
   txn::TransactionMarkerChannelManager::Options mo;
   inter_broker(mo);
@@ -585,6 +597,10 @@ Status Broker::Start() {
     LOG(INFO) << d.Prefix() << "SASL: " << d.scram_credentials.size()
               << " users with SCRAM credentials";
   }
+  // Every ACL now; changes follow through /kafka-acl*-changes (step 5).
+  d.acls = std::make_unique<AclStore>(d.zk_client.get());
+  GREGOR_RETURN_IF_ERROR(d.acls->Load());
+  d.ctx.acls = d.acls.get();
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.
@@ -595,7 +611,7 @@ Status Broker::Start() {
   }
 
   // 5. Register in ZooKeeper (and again after every session expiry), watch
-  //    topic config changes.
+  //    topic config changes and ACL changes.
   GREGOR_RETURN_IF_ERROR(d.RegisterBroker());
   d.zk_client->AddSessionReestablishedCallback([&d] {
     Status st = d.RegisterBroker();
@@ -612,6 +628,8 @@ Status Broker::Start() {
       d.ReloadTopicConfig(topic);
     });
   });
+
+  GREGOR_RETURN_IF_ERROR(d.acls->Watch());
 
   // 6. The controller: every broker runs for election.
   d.controller->Start();
@@ -642,6 +660,7 @@ void Broker::Shutdown() {
         static_cast<int32_t>(d.config.socket_connection_setup_timeout_max_ms);
     co.tls = d.inter_broker_tls;
     co.verify_hostname = network::VerifiesHostname(d.config.ssl_endpoint_identification_algorithm);
+    co.authenticate = d.inter_broker_authenticate;
     Status st = ControlledShutdownClient::Run(d.metadata, d.config.broker_id, d.broker_epoch, ib,
                                               d.config.controlled_shutdown_max_retries,
                                               d.config.controlled_shutdown_retry_backoff_ms, co);

@@ -49,8 +49,9 @@ Status ControlledShutdownClient::Run(const cluster::MetadataCache& metadata, int
                                                 : "controller " + std::to_string(controller_id) +
                                                       " has no endpoint on listener " + listener);
     } else {
-      client.SetPeer(endpoint->host.empty() ? "127.0.0.1" : endpoint->host, endpoint->port,
-                     endpoint->security_protocol == "SSL");
+      client.SetPeer(
+          endpoint->host.empty() ? "127.0.0.1" : endpoint->host, endpoint->port,
+          endpoint->security_protocol == "SSL" || endpoint->security_protocol == "SASL_SSL");
       auto started = std::chrono::steady_clock::now();
       network::BrokerClient::Response raw;
       Status st = client.Call(

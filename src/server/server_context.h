@@ -30,6 +30,7 @@
 
 namespace gregor::server {
 
+class AclStore;
 class SaslAuthenticator;
 
 // Topic-level config overrides, as stored in /config/topics/<t>; kept
@@ -93,6 +94,8 @@ struct ServerContext {
   std::function<asio::awaitable<void>(std::function<void()>)> run_io;
   // SASL on SASL_PLAINTEXT / SASL_SSL listeners (null when there are none).
   const SaslAuthenticator* sasl = nullptr;
+  // ACLs in ZooKeeper and their cache (CreateAcls / DescribeAcls / DeleteAcls).
+  AclStore* acls = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };

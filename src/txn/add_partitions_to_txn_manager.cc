@@ -108,6 +108,7 @@ struct AddPartitionsToTxnManager::Sender {
           c.reconnect_backoff_max_ms = o.reconnect_backoff_max_ms;
           c.tls = o.tls;
           c.verify_hostname = o.verify_hostname;
+          c.authenticate = o.authenticate;
           return c;
         }()) {}
 

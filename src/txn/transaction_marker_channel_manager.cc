@@ -122,6 +122,7 @@ struct TransactionMarkerChannelManager::Sender {
           c.reconnect_backoff_max_ms = o.reconnect_backoff_max_ms;
           c.tls = o.tls;
           c.verify_hostname = o.verify_hostname;
+          c.authenticate = o.authenticate;
           return c;
         }()) {}
 

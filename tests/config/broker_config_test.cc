@@ -360,6 +360,13 @@ TEST(BrokerConfigTest, SaslListenerNeedsAServedMechanismAndPlainUsers) {
   ExpectError({{"listener.name.plaintext.sasl.enabled.mechanisms", "PLAIN"}}, {},
               {"does not use SASL"});
   ExpectError({{"super.users", "admin"}}, {}, {"super.users", "Type:name"});
+  // Inter-broker SASL: the mechanism must be enabled on the inter-broker listener.
+  Props ib = plain;
+  ib["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
+      "org.apache.kafka.common.security.plain.PlainLoginModule required user_a=\"x\";";
+  ib["security.inter.broker.protocol"] = "SASL_PLAINTEXT";
+  ib["sasl.mechanism.inter.broker.protocol"] = "SCRAM-SHA-512";
+  ExpectError(ib, {}, {"sasl.mechanism.inter.broker.protocol", "not enabled"});
   // Not silently ignored while ACLs are not enforced.
   ExpectError({{"authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"}}, {},
               {"authorizer.class.name", "not available yet"});

@@ -542,5 +542,37 @@ TEST(ScramTest, CredentialFromAClientsSaltedPassword) {
   }
 }
 
+TEST(ScramTest, ClientAndServerAgree) {
+  for (auto m : {ScramMechanism::kSha256, ScramMechanism::kSha512}) {
+    Users users;
+    users.credentials["broker,one"] = MakeCredential(m, "secret");
+    ScramServer server(m, users.Lookup());
+    ScramClient client(m, "broker,one", "secret");
+    Result<std::string> first = server.Evaluate(client.First());
+    ASSERT_TRUE(first.ok()) << first.status().message();
+    Result<std::string> final_message = client.Final(*first);
+    ASSERT_TRUE(final_message.ok()) << final_message.status().message();
+    Result<std::string> server_final = server.Evaluate(*final_message);
+    ASSERT_TRUE(server_final.ok()) << server_final.status().message();
+    EXPECT_TRUE(server.complete());
+    EXPECT_EQ("broker,one", server.username());
+    EXPECT_TRUE(client.Verify(*server_final).ok());
+    EXPECT_FALSE(client.Verify("v=" + Base64Encode(std::string(32, 'x'))).ok());
+
+    ScramServer server2(m, users.Lookup());
+    ScramClient wrong(m, "broker,one", "not-the-secret");
+    Result<std::string> first2 = server2.Evaluate(wrong.First());
+    ASSERT_TRUE(first2.ok());
+    Result<std::string> final2 = wrong.Final(*first2);
+    ASSERT_TRUE(final2.ok());
+    EXPECT_FALSE(server2.Evaluate(*final2).ok());
+  }
+  // A server-first that does not extend the client nonce is refused.
+  ScramClient c(ScramMechanism::kSha256, "u", "p", "abc");
+  c.First();
+  EXPECT_FALSE(c.Final("r=xyz123,s=" + Base64Encode("salt") + ",i=4096").ok());
+  EXPECT_FALSE(c.Final("r=abc123,s=" + Base64Encode("salt") + ",i=10").ok());
+}
+
 }  // namespace
 }  // namespace gregor::security

@@ -23,14 +23,17 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "gregor/base/status.h"
 #include "gregor/controller/controller_channel.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/broker_client.h"
 
 namespace gregor::controller {
 
@@ -50,6 +53,9 @@ class ControllerChannelManager final : public ControllerChannel {
     // TLS settings for brokers whose inter-broker listener speaks SSL.
     std::shared_ptr<asio::ssl::context> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
+    // SASL between brokers (sasl.mechanism.inter.broker.protocol):
+    // BrokerClientOptions::authenticate.
+    std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
   };
 
   explicit ControllerChannelManager(Options options);

@@ -26,6 +26,7 @@
 // fetch made under an older target is never applied.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,9 +36,11 @@
 #include <vector>
 
 #include "gregor/base/ids.h"
+#include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/broker_client.h"
 
 namespace gregor::replication {
 
@@ -61,6 +64,9 @@ class ReplicaFetcherManager {
     // (network::MakeClientTlsContext); null: such leaders are not dialled (an ERROR, once).
     std::shared_ptr<asio::ssl::context> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
+    // SASL between brokers (sasl.mechanism.inter.broker.protocol):
+    // BrokerClientOptions::authenticate.
+    std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
   };
 
   ReplicaFetcherManager(Options o, cluster::ReplicaManager* replicas,

@@ -144,4 +144,26 @@ class ScramServer {
   std::string credential_problem_;  // why the user cannot succeed, when !known_user_
 };
 
+// The client side of one SCRAM exchange (RFC 5802), for brokers authenticating to each other
+// (sasl.mechanism.inter.broker.protocol). First() gives client-first (gs2 header "n,,"),
+// Final() answers server-first with client-final, Verify() checks the server's signature in
+// server-final, so the client knows it spoke to a broker that holds the credential.
+class ScramClient {
+ public:
+  // `client_nonce`: for tests; empty draws 32 random alphanumeric characters.
+  ScramClient(ScramMechanism mechanism, std::string username, std::string password,
+              std::string client_nonce = {});
+  std::string First();
+  Result<std::string> Final(std::string_view server_first);
+  Status Verify(std::string_view server_final) const;
+
+ private:
+  const ScramMechanism mechanism_;
+  const std::string username_;
+  const std::string password_;
+  std::string nonce_;
+  std::string first_bare_;
+  std::string expected_server_signature_;  // base64, once Final() ran
+};
+
 }  // namespace gregor::security

@@ -63,8 +63,10 @@
 #include <thread>
 
 #include "gregor/base/ids.h"
+#include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/broker_client.h"
 #include "gregor/protocol/error_code.h"
 
 namespace gregor::txn {
@@ -88,6 +90,9 @@ class AddPartitionsToTxnManager {
     // TLS settings for brokers whose inter-broker listener speaks SSL.
     std::shared_ptr<asio::ssl::context> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
+    // SASL between brokers (sasl.mechanism.inter.broker.protocol):
+    // BrokerClientOptions::authenticate.
+    std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
   };
 
   // `local`: this broker's coordinator (null: every coordinator is reached over the network).

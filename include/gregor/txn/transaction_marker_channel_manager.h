@@ -69,6 +69,7 @@
 #include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/broker_client.h"
 
 namespace gregor::txn {
 
@@ -104,6 +105,9 @@ class TransactionMarkerChannelManager {
     // TLS settings for brokers whose inter-broker listener speaks SSL.
     std::shared_ptr<asio::ssl::context> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
+    // SASL between brokers (sasl.mechanism.inter.broker.protocol):
+    // BrokerClientOptions::authenticate.
+    std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
   };
 
   TransactionMarkerChannelManager(Options options, const cluster::MetadataCache* metadata);

@@ -44,6 +44,10 @@ asio::awaitable<bool> HandleSaslAuthenticate(ServerContext&, Request&, Response&
 // SCRAM credentials in /config/users (KIP-554).
 asio::awaitable<bool> HandleDescribeUserScramCredentials(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterUserScramCredentials(ServerContext&, Request&, Response&);
+// ACLs in ZooKeeper (AclApis; see acl_store.h).
+asio::awaitable<bool> HandleDescribeAcls(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleCreateAcls(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDeleteAcls(ServerContext&, Request&, Response&);
 
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
