@@ -52,33 +52,6 @@ const std::string kPrefix = "[AclStore] ";
 
 }  // namespace
 
-protocol::ErrorCode AclError(const Status& st) {
-  using protocol::ErrorCode;
-  switch (st.code()) {
-    case Status::Code::kOk:
-      return ErrorCode::kNone;
-    case Status::Code::kInvalidArgument:
-      return ErrorCode::kInvalidRequest;
-    case Status::Code::kNotFound:
-    case Status::Code::kCorruption:
-    case Status::Code::kIOError:
-    case Status::Code::kNoSpace:
-    case Status::Code::kTimeout:
-    case Status::Code::kUnavailable:
-    case Status::Code::kAlreadyExists:
-    case Status::Code::kOutOfRange:
-    case Status::Code::kTooLarge:
-    case Status::Code::kNotLeader:
-    case Status::Code::kStale:
-    case Status::Code::kInternal:
-    case Status::Code::kOutOfOrder:
-    case Status::Code::kFenced:
-    case Status::Code::kFailedPrecondition:
-      return ErrorCode::kUnknownServerError;
-  }
-  return ErrorCode::kUnknownServerError;
-}
-
 AclStore::AclStore(zk::ZkClient* zk) : zk_(zk), alive_(std::make_shared<AclStore*>(this)) {}
 
 AclStore::~AclStore() {

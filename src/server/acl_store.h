@@ -32,7 +32,6 @@
 #include <vector>
 
 #include "gregor/base/status.h"
-#include "gregor/protocol/error_code.h"
 #include "gregor/security/acl.h"
 #include "gregor/security/authorizer.h"
 #include "gregor/zk/zk_client.h"
@@ -103,9 +102,5 @@ class AclStore {
   // Watch callbacks hold a weak reference so that a late event after destruction is dropped.
   std::shared_ptr<AclStore*> alive_;
 };
-
-// CreateAcls / DeleteAcls: the Kafka error of a failed ACL write (kInvalidArgument is
-// INVALID_REQUEST, as Kafka's InvalidRequestException; anything else UNKNOWN_SERVER_ERROR).
-protocol::ErrorCode AclError(const Status& st);
 
 }  // namespace gregor::server

@@ -11,5 +11,8 @@ namespace gregor::server {
 protocol::ErrorCode ProduceError(const Status& st);
 // Fetch and ListOffsets: reading a partition.
 protocol::ErrorCode ReadError(const Status& st);
+// CreateAcls / DeleteAcls: a failed ACL write (kInvalidArgument is INVALID_REQUEST, as Kafka's
+// InvalidRequestException; anything else UNKNOWN_SERVER_ERROR).
+protocol::ErrorCode AclError(const Status& st);
 
 }  // namespace gregor::server

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gregor/zk/zk_client.h"
+#include "server/errors.h"
 #include "zk/zk_test_server.h"
 
 namespace gregor::server {

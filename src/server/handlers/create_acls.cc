@@ -8,6 +8,7 @@
 
 #include "gregor/security/acl.h"
 #include "server/acl_store.h"
+#include "server/errors.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
