@@ -14,7 +14,7 @@ import threading
 import time
 
 import kproto
-from harness import check, create_topic, eq, timeout, unique_topic, wait_topic_ready, wait_until
+from harness import check, create_topic, eq, exclusive, timeout, unique_topic, wait_topic_ready, wait_until
 from test_confluent import ck
 
 COMPACT = {"cleanup.policy": "compact", "segment.bytes": "20000", "min.cleanable.dirty.ratio": "0.01",
@@ -100,6 +100,7 @@ def log_size(broker):
 
 
 # ---------------------------------------------------------------- 6. updates of few keys are compacted
+@exclusive  # waits for the cleaner within a deadline
 @timeout(150)
 def test_compaction_keeps_newest_value_per_key(ctx):
     k = ck()

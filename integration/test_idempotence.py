@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import kproto
-from harness import (INTEGRATION, Failure, Skip, check, create_topic, eq, list_offset, timeout, unique_topic,
+from harness import (INTEGRATION, Failure, Skip, check, create_topic, eq, exclusive, list_offset, timeout, unique_topic,
                      wait_topic_ready, wait_until)
 from test_cluster import (CLUSTER_EXTRA, by_id, consume_all_kafka_python, create_topic_rf, wait_isr_full,
                           wait_new_leader, wait_replicas_identical, wait_unregistered, zk_assignment, zk_state)
@@ -730,18 +730,21 @@ def idempotent_scenario(ctx, label, events_name, pause_limit_name):
         check(not bad, f"{label}: {len(bad)} batches of {topic}-{p} without a producer id, e.g. {bad[:1]}")
 
 
+@exclusive  # measures the longest pause
 @timeout(180)
 def test_failover_leader_then_controller_idempotent(ctx):
     idempotent_scenario(ctx, "leader then controller, idempotent", "leader_then_controller",
                         "ONE_AT_A_TIME_PAUSE_MS")
 
 
+@exclusive  # measures the longest pause
 @timeout(180)
 def test_failover_controller_then_leader_idempotent(ctx):
     idempotent_scenario(ctx, "controller then leader, idempotent", "controller_then_leader",
                         "ONE_AT_A_TIME_PAUSE_MS")
 
 
+@exclusive  # measures the longest pause
 @timeout(180)
 def test_failover_leader_and_controller_at_once_idempotent(ctx):
     idempotent_scenario(ctx, "leader and controller at once, idempotent", "leader_and_controller_at_once",

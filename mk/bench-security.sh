@@ -2,8 +2,11 @@
 # The cost of authentication (`make bench-security`): the same librdkafka client code
 # (bin/gregorctl bench produce, acks=1, 100-byte records) against one gregord through its
 # PLAINTEXT listener, a SASL_PLAINTEXT listener (SCRAM-SHA-512) and a SASL_SSL listener
-# (SCRAM-SHA-512 over TLS), each to its own one-partition topic. SASL costs only the
-# connection set-up; TLS costs per byte. Each listener runs BENCH_ROUNDS times, in turn; the
+# (SCRAM-SHA-512 over TLS), each to its own one-partition topic, and through the
+# SASL_PLAINTEXT listener of a second gregord with the ACL authorizer on (the user's WRITE ACL
+# among 200 other topics' ACLs and a prefixed one). SASL costs only the connection set-up;
+# TLS costs per byte; the authorizer one ACL lookup per topic per request. Each listener runs
+# BENCH_ROUNDS times, in turn; the
 # table shows each one's fastest round, its ratio to PLAINTEXT, and gregord's CPU time per
 # record in that round ((utime+stime) delta from /proc/<pid>/stat).
 #   BENCH_ROUNDS (default 3), BENCH_RECORDS (default 1000000)
@@ -15,8 +18,10 @@ rounds=${BENCH_ROUNDS:-3}
 records=${BENCH_RECORDS:-1000000}
 tmp=$(mktemp -d /tmp/gregor-bench-security.XXXXXX)
 gregord_pid=""
+acl_pid=""
 cleanup() {
   [ -n "$gregord_pid" ] && kill "$gregord_pid" 2>/dev/null && wait "$gregord_pid" 2>/dev/null
+  [ -n "$acl_pid" ] && kill "$acl_pid" 2>/dev/null && wait "$acl_pid" 2>/dev/null
   sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
@@ -44,8 +49,19 @@ cred = "salt=%s,stored_key=%s,server_key=%s,iterations=4096" % (
     base64.b64encode(hmac.new(salted, b"Server Key", hashlib.sha512).digest()).decode())
 zk = KazooClient(hosts="127.0.0.1:%s" % sys.argv[1])
 zk.start(timeout=15)
-zk.create("/bench-sec/config/users/bench", json.dumps({"version": 1, "config": {"SCRAM-SHA-512": cred}}).encode(),
-          makepath=True)
+user = json.dumps({"version": 1, "config": {"SCRAM-SHA-512": cred}}).encode()
+zk.create("/bench-sec/config/users/bench", user, makepath=True)
+# The broker with the authorizer: the same user, its WRITE ACL, and other ACLs around it, in
+# Kafka's layout (loaded at start-up).
+zk.create("/bench-acl/config/users/bench", user, makepath=True)
+def acls(*entries):
+    return json.dumps({"version": 1, "acls": [
+        {"principal": p, "permissionType": "Allow", "operation": op, "host": "*"} for p, op in entries]}).encode()
+zk.create("/bench-acl/kafka-acl/Topic/bench-acl", acls(("User:bench", "Write")), makepath=True)
+zk.create("/bench-acl/kafka-acl-extended/prefixed/Topic/bench-", acls(("User:bench", "Describe")), makepath=True)
+for i in range(200):
+    zk.create("/bench-acl/kafka-acl/Topic/other-%d" % i, acls(("User:u%d" % i, "Read"), ("User:u%d" % i, "Write")),
+              makepath=True)
 zk.stop()
 EOF
 p_plain=$(free_port); p_sasl=$(free_port); p_ssl=$(free_port)
@@ -54,40 +70,57 @@ p_plain=$(free_port); p_sasl=$(free_port); p_ssl=$(free_port)
   --sasl.enabled.mechanisms=SCRAM-SHA-512 --ssl.keystore.location="$tmp/server.pem" \
   >"$tmp/gregord.log" 2>&1 &
 gregord_pid=$!
-deadline=$(( $(date +%s) + 30 ))
-until "$ctl" -b "127.0.0.1:$p_plain" -X log_level=0 topic list >/dev/null 2>&1; do
-  kill -0 "$gregord_pid" 2>/dev/null || { tail -20 "$tmp/gregord.log" >&2; die "gregord exited"; }
-  [ "$(date +%s)" -lt "$deadline" ] || die "gregord not answering after 30 s"
-  sleep 0.2
-done
+# The second broker: its PLAINTEXT listener (inter-broker, User:ANONYMOUS) is a super user.
+p_acl_plain=$(free_port); p_acl=$(free_port)
+mkdir -p "$tmp/logs-acl"
+"$gregord" --zookeeper.connect="127.0.0.1:$zk_port/bench-acl" --broker.id=0 --log.dirs="$tmp/logs-acl" \
+  --listeners="PLAINTEXT://127.0.0.1:$p_acl_plain,SASL_PLAINTEXT://127.0.0.1:$p_acl" \
+  --sasl.enabled.mechanisms=SCRAM-SHA-512 \
+  --authorizer.class.name=kafka.security.authorizer.AclAuthorizer --super.users=User:ANONYMOUS \
+  >"$tmp/gregord-acl.log" 2>&1 &
+acl_pid=$!
+wait_ready() {  # wait_ready PID PORT LOG
+  deadline=$(( $(date +%s) + 30 ))
+  until "$ctl" -b "127.0.0.1:$2" -X log_level=0 topic list >/dev/null 2>&1; do
+    kill -0 "$1" 2>/dev/null || { tail -20 "$3" >&2; die "gregord exited"; }
+    [ "$(date +%s)" -lt "$deadline" ] || die "gregord not answering after 30 s"
+    sleep 0.2
+  done
+}
+wait_ready "$gregord_pid" "$p_plain" "$tmp/gregord.log"
+wait_ready "$acl_pid" "$p_acl_plain" "$tmp/gregord-acl.log"
 for t in plaintext sasl sasl_ssl; do
   "$ctl" -b "127.0.0.1:$p_plain" topic create "bench-$t" --partitions 1 --replication-factor 1 >/dev/null
 done
+"$ctl" -b "127.0.0.1:$p_acl_plain" topic create bench-acl --partitions 1 --replication-factor 1 >/dev/null
 sleep 1
 
 scram="-X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=bench -X sasl.password=bench-secret"
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$gregord_pid/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 run() {  # run NAME: one round; prints "records/s cpu_us_per_record"
   case $1 in
     plaintext) args="-b 127.0.0.1:$p_plain" ;;
     sasl) args="-b 127.0.0.1:$p_sasl -X security.protocol=sasl_plaintext $scram" ;;
     sasl_ssl) args="-b 127.0.0.1:$p_ssl -X security.protocol=sasl_ssl -X ssl.ca.location=$tmp/cert.pem $scram" ;;
+    acl) args="-b 127.0.0.1:$p_acl -X security.protocol=sasl_plaintext $scram" ;;
   esac
-  c0=$(cpu_ticks)
+  pid=$gregord_pid
+  [ "$1" = acl ] && pid=$acl_pid
+  c0=$(cpu_ticks "$pid")
   # shellcheck disable=SC2086
   out=$("$ctl" $args bench produce --topic "bench-$1" --records "$records" --acks 1) ||
     die "bench produce over $1 failed"
-  c1=$(cpu_ticks)
+  c1=$(cpu_ticks "$pid")
   rate=$(echo "$out" | sed -n 's/.* \([0-9][0-9]*\) records\/s.*/\1/p' | head -1)
   [ -n "$rate" ] || die "no records/s in: $out"
   echo "$rate $(( (c1 - c0) * 1000000 / hz * 1000 / records ))"
 }
-best_plaintext=0; best_sasl=0; best_sasl_ssl=0
-cpu_plaintext=0; cpu_sasl=0; cpu_sasl_ssl=0
+best_plaintext=0; best_sasl=0; best_sasl_ssl=0; best_acl=0
+cpu_plaintext=0; cpu_sasl=0; cpu_sasl_ssl=0; cpu_acl=0
 i=1
 while [ "$i" -le "$rounds" ]; do
-  for l in plaintext sasl sasl_ssl; do
+  for l in plaintext sasl sasl_ssl acl; do
     set -- $(run "$l")
     eval "best=\$best_$l"
     if [ "$1" -gt "$best" ]; then eval "best_$l=$1; cpu_$l=$2"; fi
@@ -95,10 +128,10 @@ while [ "$i" -le "$rounds" ]; do
   i=$((i + 1))
 done
 printf '%-28s %12s %8s %22s\n' "produce acks=1, $records x 100 B" "records/s" "ratio" "gregord ns CPU/record"
-for l in plaintext sasl sasl_ssl; do
+for l in plaintext sasl sasl_ssl acl; do
   eval "r=\$best_$l; c=\$cpu_$l"
   case $l in plaintext) name="PLAINTEXT" ;; sasl) name="SASL_PLAINTEXT (SCRAM-512)" ;;
-    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; esac
+    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; acl) name="SASL_PLAINTEXT + ACLs" ;; esac
   ratio=$(awk -v a="$r" -v b="$best_plaintext" 'BEGIN { printf "%.2f", a / b }')
   printf '%-28s %12s %8s %22s\n' "$name" "$r" "$ratio" "$c"
 done

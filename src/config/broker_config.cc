@@ -257,11 +257,17 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
                   internal::JoinList(m) + ")");
     }
   }
-  if (!c.authorizer_class_name.empty()) {
-    // Until the ACL authorizer is wired into the request handlers, refusing to start is safer
-    // than starting with no authorization an operator asked for.
+  // Kafka's ZooKeeper-mode ACL authorizers, old and new name, are gregor's ACL authorizer. Any
+  // other class (a KRaft StandardAuthorizer, a custom plugin) cannot be honoured, and starting
+  // without the authorization an operator asked for would be worse than not starting.
+  c.authorizer_class_name = Trim(c.authorizer_class_name);
+  if (!c.authorizer_class_name.empty() &&
+      c.authorizer_class_name != "kafka.security.authorizer.AclAuthorizer" &&
+      c.authorizer_class_name != "kafka.security.auth.SimpleAclAuthorizer") {
     Invalid("authorizer.class.name", c.authorizer_class_name,
-            "ACL authorization is not available yet in gregor");
+            "gregor's authorizer is Kafka's ZooKeeper ACL authorizer: "
+            "kafka.security.authorizer.AclAuthorizer (or kafka.security.auth."
+            "SimpleAclAuthorizer), or empty for none");
   }
   // The mechanisms gregor serves; GSSAPI and OAUTHBEARER are Kafka's but not served.
   for (auto& [name, sasl] : c.listener_sasl) {

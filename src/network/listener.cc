@@ -575,7 +575,8 @@ asio::awaitable<void> Listener::AcceptLoop() {
     if (!options_.tls) conn->socket.non_blocking(true, ec);
     conn->ctx.connection_id = next_id_++;
     conn->address = remote.address();
-    conn->ctx.client_address = remote.address().to_string() + ":" + std::to_string(remote.port());
+    conn->ctx.client_host = remote.address().to_string();
+    conn->ctx.client_address = conn->ctx.client_host + ":" + std::to_string(remote.port());
     conn->ctx.listener_name = options_.name;
     conn->ctx.security_protocol = options_.security_protocol;
     conn->ctx.authenticated = options_.security_protocol.rfind("SASL_", 0) != 0;

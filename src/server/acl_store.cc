@@ -52,7 +52,8 @@ const std::string kPrefix = "[AclStore] ";
 
 }  // namespace
 
-AclStore::AclStore(zk::ZkClient* zk) : zk_(zk), alive_(std::make_shared<AclStore*>(this)) {}
+AclStore::AclStore(zk::ZkClient* zk, security::AclCache* cache)
+    : zk_(zk), cache_(cache), alive_(std::make_shared<AclStore*>(this)) {}
 
 AclStore::~AclStore() {
   if (session_cb_id_ != 0) zk_->RemoveSessionCallback(session_cb_id_);
@@ -97,11 +98,11 @@ Status AclStore::Load() {
           continue;
         }
         GREGOR_RETURN_IF_ERROR(st);
-        cache_.Update(pattern, std::move(acls));
+        cache_->Update(pattern, std::move(acls));
       }
     }
   }
-  LOG(INFO) << kPrefix << "loaded the ACLs of " << cache_.size() << " resource patterns";
+  LOG(INFO) << kPrefix << "loaded the ACLs of " << cache_->size() << " resource patterns";
   return Status::Ok();
 }
 
@@ -173,7 +174,7 @@ void AclStore::Reload(const ResourcePattern& pattern) {
   }
   VLOG(1) << kPrefix << "ACL change of " << security::ToString(pattern) << ": " << acls.size()
           << " ACLs, version " << version;
-  cache_.Update(pattern, std::move(acls));
+  cache_->Update(pattern, std::move(acls));
 }
 
 Status AclStore::ReadResource(const ResourcePattern& pattern, Entries* acls, int32_t* version) {
@@ -203,7 +204,7 @@ Status AclStore::UpdateResource(const ResourcePattern& pattern, const Transform&
     next = transform(current);
     if (std::set<AccessControlEntry>(next.begin(), next.end()) ==
         std::set<AccessControlEntry>(current.begin(), current.end())) {
-      cache_.Update(pattern, std::move(current));
+      cache_->Update(pattern, std::move(current));
       return Status::Ok();  // nothing to write, nothing to notify
     }
     Status st;
@@ -230,7 +231,7 @@ Status AclStore::UpdateResource(const ResourcePattern& pattern, const Transform&
   }
   LOG(INFO) << kPrefix << "updated the ACLs of " << security::ToString(pattern) << ": "
             << next.size() << " ACLs";
-  cache_.Update(pattern, next);
+  cache_->Update(pattern, next);
   auto change = security::EncodeAclChange(pattern);
   if (!change.ok()) return change.status();
   auto created = zk_->Create(change->path, change->data, zk::CreateMode::kPersistentSequential);
@@ -266,7 +267,7 @@ std::vector<std::vector<AclStore::Deleted>> AclStore::Remove(
   // Kafka: the cache's patterns, plus the patterns a filter names exactly (they may be in
   // ZooKeeper without having reached this broker's cache yet).
   std::set<ResourcePattern> resources;
-  for (const ResourcePattern& p : cache_.Patterns()) resources.insert(p);
+  for (const ResourcePattern& p : cache_->Patterns()) resources.insert(p);
   for (const auto& f : filters) {
     if (!f.pattern.MatchesAtMostOne() || !f.pattern.name) continue;
     for (PatternType pt : kStoredPatternTypes) {

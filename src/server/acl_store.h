@@ -9,7 +9,8 @@
 //     resource (Kafka's ZkNodeChangeNotificationListener).
 //
 // Owned by the Broker, constructed always (ACLs can be managed with no authorizer configured,
-// as with Kafka's kafka-acls.sh against ZooKeeper); `zk` must outlive it.
+// as with Kafka's kafka-acls.sh against ZooKeeper). It fills `cache`, which the Broker's
+// AclAuthorizer reads; `zk` and `cache` must outlive it.
 //
 // Thread-safe. Add() and Remove() are serialized by one mutex (Kafka's authorizer lock) and
 // block on ZooKeeper: they run on the blocking pool. Load() blocks (start-up). Watch() blocks
@@ -40,13 +41,13 @@ namespace gregor::server {
 
 class AclStore {
  public:
-  explicit AclStore(zk::ZkClient* zk);
+  AclStore(zk::ZkClient* zk, security::AclCache* cache);
   ~AclStore();
   AclStore(const AclStore&) = delete;
   AclStore& operator=(const AclStore&) = delete;
 
-  security::AclCache& cache() { return cache_; }
-  const security::AclCache& cache() const { return cache_; }
+  security::AclCache& cache() { return *cache_; }
+  const security::AclCache& cache() const { return *cache_; }
 
   // Creates the ACL paths if missing (AclPersistentPaths) and reads every resource of both
   // stores into the cache. A resource znode whose content cannot be read is skipped with a
@@ -92,7 +93,7 @@ class AclStore {
   void ProcessChanges(size_t store);
 
   zk::ZkClient* const zk_;
-  security::AclCache cache_;
+  security::AclCache* const cache_;
   std::mutex update_mu_;  // Add / Remove, one at a time
 
   std::mutex watch_mu_;

@@ -125,7 +125,10 @@ struct Broker::Impl {
 
   std::unique_ptr<zk::ZkClient> zk_client;
   std::unique_ptr<zk::KafkaZkClient> zk;
-  // ACLs in ZooKeeper, cached; managed through the ACL APIs even with no authorizer.
+  // ACLs in ZooKeeper, cached; managed through the ACL APIs even with no authorizer. The
+  // authorizer owns the cache the store fills; handlers consult it only when
+  // authorizer.class.name is set.
+  std::unique_ptr<security::AclAuthorizer> authorizer;
   std::unique_ptr<AclStore> acls;
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
@@ -598,9 +601,18 @@ Status Broker::Start() {
               << " users with SCRAM credentials";
   }
   // Every ACL now; changes follow through /kafka-acl*-changes (step 5).
-  d.acls = std::make_unique<AclStore>(d.zk_client.get());
+  d.authorizer = std::make_unique<security::AclAuthorizer>(
+      security::AuthorizerOptions{cfg.super_users, cfg.allow_everyone_if_no_acl_found});
+  d.acls = std::make_unique<AclStore>(d.zk_client.get(), &d.authorizer->cache());
   GREGOR_RETURN_IF_ERROR(d.acls->Load());
   d.ctx.acls = d.acls.get();
+  if (!cfg.authorizer_class_name.empty()) {
+    d.ctx.authorizer = d.authorizer.get();
+    LOG(INFO) << d.Prefix() << "ACL authorizer on (" << cfg.authorizer_class_name
+              << "): " << d.authorizer->cache().size() << " resource patterns with ACLs, "
+              << cfg.super_users.size() << " super users, allow.everyone.if.no.acl.found="
+              << (cfg.allow_everyone_if_no_acl_found ? "true" : "false");
+  }
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.

@@ -367,9 +367,25 @@ TEST(BrokerConfigTest, SaslListenerNeedsAServedMechanismAndPlainUsers) {
   ib["security.inter.broker.protocol"] = "SASL_PLAINTEXT";
   ib["sasl.mechanism.inter.broker.protocol"] = "SCRAM-SHA-512";
   ExpectError(ib, {}, {"sasl.mechanism.inter.broker.protocol", "not enabled"});
-  // Not silently ignored while ACLs are not enforced.
-  ExpectError({{"authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"}}, {},
-              {"authorizer.class.name", "not available yet"});
+  // An authorizer gregor cannot be is refused, not ignored.
+  ExpectError(
+      {{"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"}}, {},
+      {"authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"});
+}
+
+TEST(BrokerConfigTest, KafkasAclAuthorizerNames) {
+  const std::pair<const char*, const char*> names[] = {
+      {"kafka.security.authorizer.AclAuthorizer", "kafka.security.authorizer.AclAuthorizer"},
+      {" kafka.security.auth.SimpleAclAuthorizer ", "kafka.security.auth.SimpleAclAuthorizer"}};
+  for (const auto& [value, name] : names) {
+    BrokerConfig c = Parse({{"authorizer.class.name", value},
+                            {"super.users", "User:admin; User:CN=broker"},
+                            {"allow.everyone.if.no.acl.found", "true"}});
+    EXPECT_EQ(c.authorizer_class_name, name);
+    EXPECT_EQ(c.super_users, (std::vector<std::string>{"User:admin", "User:CN=broker"}));
+    EXPECT_TRUE(c.allow_everyone_if_no_acl_found);
+  }
+  EXPECT_TRUE(Parse({}).authorizer_class_name.empty());
 }
 
 TEST(BrokerConfigTest, MissingConfigFileIsAnError) {

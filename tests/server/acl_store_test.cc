@@ -51,7 +51,7 @@ class AclStoreTest : public ::testing::Test {
   void SetUp() override {
     connect_ = gregor::testing::UniqueConnect("acl_store");
     zk_ = Connect(connect_);
-    store_ = std::make_unique<AclStore>(zk_.get());
+    store_ = std::make_unique<AclStore>(zk_.get(), &cache_);
     ASSERT_TRUE(store_->Load().ok());
   }
 
@@ -69,6 +69,7 @@ class AclStoreTest : public ::testing::Test {
 
   std::string connect_;
   std::unique_ptr<zk::ZkClient> zk_;
+  security::AclCache cache_;
   std::unique_ptr<AclStore> store_;
 };
 
@@ -227,7 +228,8 @@ TEST_F(AclStoreTest, LoadReadsZnodesWrittenByKafka) {
                                    R"("host":"1.2.3.4"}]})")
                   .ok());
   ASSERT_TRUE(zk_->CreateRecursive("/kafka-acl/Topic/broken", "not json").ok());
-  AclStore other(zk_.get());
+  security::AclCache other_cache;
+  AclStore other(zk_.get(), &other_cache);
   ASSERT_TRUE(other.Load().ok());
   auto all = other.cache().Acls(AclBindingFilter{});
   std::sort(all.begin(), all.end());
@@ -241,7 +243,8 @@ TEST_F(AclStoreTest, LoadReadsZnodesWrittenByKafka) {
 
 TEST_F(AclStoreTest, SecondBrokerFollowsTheNotifications) {
   auto zk2 = Connect(connect_);
-  AclStore other(zk2.get());
+  security::AclCache other_cache;
+  AclStore other(zk2.get(), &other_cache);
   ASSERT_TRUE(other.Load().ok());
   ASSERT_TRUE(other.Watch().ok());
   auto lit = Binding(ResourceType::kTopic, "orders", PatternType::kLiteral, "User:a",
@@ -278,7 +281,8 @@ TEST_F(AclStoreTest, SecondBrokerFollowsTheNotifications) {
 
 TEST_F(AclStoreTest, ConcurrentWritersOnOneResourceLoseNothing) {
   auto zk2 = Connect(connect_);
-  AclStore other(zk2.get());
+  security::AclCache other_cache;
+  AclStore other(zk2.get(), &other_cache);
   ASSERT_TRUE(other.Load().ok());
   constexpr int kEach = 8;
   auto add = [](AclStore* s, const std::string& who) {

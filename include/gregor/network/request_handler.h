@@ -24,6 +24,7 @@ struct AuthExchange {
 struct ConnectionContext {
   int64_t connection_id = 0;
   std::string client_address;     // "ip:port"
+  std::string client_host;        // "ip" (what ACL host patterns match)
   std::string listener_name;      // e.g. "PLAINTEXT"
   std::string security_protocol;  // "PLAINTEXT" or "SSL"
   std::string client_id;          // from the last request header

@@ -5,6 +5,7 @@
 #include "gregor/protocol/messages/add_offsets_to_txn.h"
 
 #include "gregor/group/group_coordinator.h"
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -16,7 +17,11 @@ asio::awaitable<bool> HandleAddOffsetsToTxn(ServerContext& ctx, Request& req, Re
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::AddOffsetsToTxnResponse out;
   ErrorCode error = ErrorCode::kCoordinatorNotAvailable;
-  if (in.group_id.empty()) {
+  if (!Authorized(ctx, req.conn, AclRuleId::kAddOffsetsToTxnTransactional, in.transactional_id)) {
+    error = Denied(AclRuleId::kAddOffsetsToTxnTransactional);
+  } else if (!Authorized(ctx, req.conn, AclRuleId::kAddOffsetsToTxnGroup, in.group_id)) {
+    error = Denied(AclRuleId::kAddOffsetsToTxnGroup);
+  } else if (in.group_id.empty()) {
     error = ErrorCode::kInvalidGroupId;
   } else if (ctx.txns != nullptr && ctx.groups != nullptr) {
     std::set<TopicPartition> tps{{group::kOffsetsTopic, ctx.groups->PartitionFor(in.group_id)}};

@@ -7,6 +7,8 @@
 
 #include <set>
 
+#include "gregor/group/group_records.h"
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -56,11 +58,37 @@ bool CheckKnown(ServerContext& ctx, const std::set<TopicPartition>& tps,
   return all;
 }
 
-asio::awaitable<std::map<TopicPartition, ErrorCode>> AddOne(ServerContext& ctx,
+// WRITE on the transactional id (v0-3; v4+ comes from brokers, authorized as a whole), then
+// WRITE on each topic but the internal ones: refused topics answer TOPIC_AUTHORIZATION_FAILED
+// and the rest OPERATION_NOT_ATTEMPTED.
+bool CheckAuthorized(ServerContext& ctx, const Request& req, const std::string& id,
+                     const std::set<TopicPartition>& tps,
+                     std::map<TopicPartition, ErrorCode>* errors) {
+  if (req.version() <= 3 &&
+      !Authorized(ctx, req.conn, AclRuleId::kAddPartitionsToTxnTransactional, id)) {
+    for (const auto& tp : tps) (*errors)[tp] = Denied(AclRuleId::kAddPartitionsToTxnTransactional);
+    return false;
+  }
+  bool all = true;
+  for (const auto& tp : tps) {
+    if (tp.topic == group::kOffsetsTopic || tp.topic == txn::kTransactionStateTopicName) continue;
+    if (!Authorized(ctx, req.conn, AclRuleId::kAddPartitionsToTxnTopic, tp.topic)) {
+      (*errors)[tp] = Denied(AclRuleId::kAddPartitionsToTxnTopic);
+      all = false;
+    }
+  }
+  if (!all) {
+    for (const auto& tp : tps) errors->emplace(tp, ErrorCode::kOperationNotAttempted);
+  }
+  return all;
+}
+
+asio::awaitable<std::map<TopicPartition, ErrorCode>> AddOne(ServerContext& ctx, const Request& req,
                                                             const std::string& id, int64_t pid,
                                                             int16_t epoch, bool verify_only,
                                                             const std::set<TopicPartition>& tps) {
   std::map<TopicPartition, ErrorCode> errors;
+  if (!CheckAuthorized(ctx, req, id, tps, &errors)) co_return errors;
   if (ctx.txns == nullptr) {
     for (const auto& tp : tps) errors[tp] = ErrorCode::kCoordinatorNotAvailable;
     co_return errors;
@@ -82,14 +110,16 @@ asio::awaitable<bool> HandleAddPartitionsToTxn(ServerContext& ctx, Request& req,
   protocol::AddPartitionsToTxnRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::AddPartitionsToTxnResponse out;
-  if (req.version() <= 3) {
-    auto errors = co_await AddOne(ctx, in.v3_and_below_transactional_id,
+  if (req.version() >= 4 && !Authorized(ctx, req.conn, AclRuleId::kAddPartitionsToTxnVerify)) {
+    out.error_code = Denied(AclRuleId::kAddPartitionsToTxnVerify);
+  } else if (req.version() <= 3) {
+    auto errors = co_await AddOne(ctx, req, in.v3_and_below_transactional_id,
                                   in.v3_and_below_producer_id, in.v3_and_below_producer_epoch,
                                   false, PartitionsOf(in.v3_and_below_topics));
     out.results_by_topic_v3_and_below = Results(errors);
   } else {
     for (const auto& t : in.transactions) {
-      auto errors = co_await AddOne(ctx, t.transactional_id, t.producer_id, t.producer_epoch,
+      auto errors = co_await AddOne(ctx, req, t.transactional_id, t.producer_id, t.producer_epoch,
                                     t.verify_only, PartitionsOf(t.topics));
       auto& r = out.results_by_transaction.emplace_back();
       r.transactional_id = t.transactional_id;

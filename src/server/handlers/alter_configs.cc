@@ -2,6 +2,7 @@
 // ZkAdminManager.alterConfigs). gregor has no dynamic broker configs.
 #include "gregor/protocol/messages/alter_configs.h"
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -19,7 +20,12 @@ asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Respo
   std::vector<AdminResult> results(in.resources.size());
   std::vector<size_t> topics;
   for (size_t i = 0; i < in.resources.size(); ++i) {
-    results[i] = CheckAlterableResource(in.resources[i].resource_type);
+    const auto& res = in.resources[i];
+    ErrorCode denied =
+        AuthorizeConfigResource(ctx, req.conn, res.resource_type, res.resource_name,
+                                AclRuleId::kAlterConfigsTopic, AclRuleId::kAlterConfigsBroker);
+    results[i] = denied != ErrorCode::kNone ? AdminResult::Error(denied, "")
+                                            : CheckAlterableResource(res.resource_type);
     if (results[i].ok()) topics.push_back(i);
   }
   if (!topics.empty()) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -33,6 +34,11 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext& ctx, Requ
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::AlterPartitionReassignmentsResponse out;
   out.error_message = std::nullopt;
+  if (!Authorized(ctx, req.conn, AclRuleId::kAlterPartitionReassignments)) {
+    out.error_code = Denied(AclRuleId::kAlterPartitionReassignments);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
   if (ctx.controller == nullptr) {
     out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());

@@ -14,6 +14,7 @@
 
 #include "gregor/security/scram.h"
 #include "gregor/zk/zk_data.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -76,7 +77,9 @@ asio::awaitable<bool> HandleAlterUserScramCredentials(ServerContext& ctx, Reques
            "A user credential cannot be altered twice in the same request");
     }
   }
-  if (ctx.zk == nullptr) {
+  if (!Authorized(ctx, req.conn, AclRuleId::kAlterUserScramCredentials)) {
+    for (auto& [user, r] : results) r = {Denied(AclRuleId::kAlterUserScramCredentials), ""};
+  } else if (ctx.zk == nullptr) {
     for (auto& [user, r] : results) {
       if (r.error == ErrorCode::kNone) r = {ErrorCode::kUnknownServerError, "no ZooKeeper client"};
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -29,6 +30,11 @@ asio::awaitable<bool> HandleControlledShutdown(ServerContext& ctx, Request& req,
   protocol::ControlledShutdownRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::ControlledShutdownResponse out;
+  if (!Authorized(ctx, req.conn, AclRuleId::kControlledShutdown)) {
+    out.error_code = Denied(AclRuleId::kControlledShutdown);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
   if (ctx.controller == nullptr) {
     out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());

@@ -8,6 +8,7 @@
 
 #include "gregor/security/acl.h"
 #include "server/acl_store.h"
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -35,6 +36,12 @@ asio::awaitable<bool> HandleCreateAcls(ServerContext& ctx, Request& req, Respons
       auto& r = out.results.emplace_back();
       r.error_code = protocol::ErrorCode::kSecurityDisabled;
       r.error_message = "No Authorizer is configured.";
+    }
+  } else if (!Authorized(ctx, req.conn, AclRuleId::kCreateAcls)) {
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      auto& r = out.results.emplace_back();
+      r.error_code = Denied(AclRuleId::kCreateAcls);
+      r.error_message = "Cluster authorization failed.";
     }
   } else {
     std::vector<Status> results;

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -42,6 +43,10 @@ asio::awaitable<bool> HandleCreatePartitions(ServerContext& ctx, Request& req, R
     r.name = t.name;
     if (occurrences[t.name] > 1) {
       SetError(r, ErrorCode::kInvalidRequest, "Duplicate topic in request.");
+      continue;
+    }
+    if (!Authorized(ctx, req.conn, AclRuleId::kCreatePartitions, t.name)) {
+      SetError(r, Denied(AclRuleId::kCreatePartitions), "The topic authorization is failed.");
       continue;
     }
     work.push_back({out.results.size() - 1, &t, {}});

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "gregor/config/topic_config.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -68,6 +69,8 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
   };
   std::vector<Pending> work;
   std::set<std::string> answered;
+  // CREATE on the cluster, or on each topic.
+  const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kCreateTopicsCluster);
   for (const auto& t : in.topics) {
     if (!answered.insert(t.name).second) continue;
     auto& r = out.topics.emplace_back();
@@ -78,6 +81,11 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
                       ErrorCode::kInvalidRequest,
                       "Create topics request from client `" + req.conn.client_id +
                           "` contains multiple entries for the following topics: " + t.name));
+      continue;
+    }
+    if (!cluster_create && !Authorized(ctx, req.conn, AclRuleId::kCreateTopicsTopic, t.name)) {
+      SetError(r,
+               AdminResult::Error(Denied(AclRuleId::kCreateTopicsTopic), "Authorization failed."));
       continue;
     }
     Pending p{out.topics.size() - 1, {}, {}};
@@ -103,7 +111,9 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
       continue;
     }
     r.topic_id = p.result.topic_id;
-    if (v >= 5) {
+    if (v >= 5 && !Authorized(ctx, req.conn, AclRuleId::kCreateTopicsDescribeConfigs, r.name)) {
+      r.topic_config_error_code = Denied(AclRuleId::kCreateTopicsDescribeConfigs);
+    } else if (v >= 5) {
       r.num_partitions = p.result.num_partitions;
       r.replication_factor = p.result.replication_factor;
       auto& list = r.configs.emplace();

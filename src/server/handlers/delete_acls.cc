@@ -8,6 +8,7 @@
 
 #include "gregor/security/acl.h"
 #include "server/acl_store.h"
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -40,6 +41,8 @@ asio::awaitable<bool> HandleDeleteAcls(ServerContext& ctx, Request& req, Respons
   };
   if (ctx.acls == nullptr) {
     fail_all(protocol::ErrorCode::kSecurityDisabled, "No Authorizer is configured.");
+  } else if (!Authorized(ctx, req.conn, AclRuleId::kDeleteAcls)) {
+    fail_all(Denied(AclRuleId::kDeleteAcls), "Cluster authorization failed.");
   } else if (unknown) {
     fail_all(protocol::ErrorCode::kInvalidRequest, "Filters contain UNKNOWN elements");
   } else {

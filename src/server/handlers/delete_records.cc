@@ -4,6 +4,7 @@
 #include "gregor/protocol/messages/delete_records.h"
 
 #include "gregor/config/topic_config.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -64,10 +65,15 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext& ctx, Request& req, Resp
     tr.partitions.reserve(topic.partitions.size());
     bool deletable =
         config::ToLogConfig(*ctx.config, ctx.topic_configs->Get(topic.name)).delete_enabled;
+    const bool allowed = Authorized(ctx, req.conn, AclRuleId::kDeleteRecords, topic.name);
     for (const auto& p : topic.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = p.partition_index;
       pr.low_watermark = -1;
+      if (!allowed) {
+        pr.error_code = Denied(AclRuleId::kDeleteRecords);
+        continue;
+      }
       auto partition = ctx.replicas->GetPartition({topic.name, p.partition_index});
       if (!partition || !partition->IsLeader()) {
         auto t = md->topics.find(topic.name);

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -75,7 +76,13 @@ asio::awaitable<bool> HandleDeleteTopics(ServerContext& ctx, Request& req, Respo
     }
     const std::string name = r.name.value_or("");
     if (!seen.insert(name).second) continue;  // named twice: one answer
-    if (!md->topics.count(name)) {
+    if (!Authorized(ctx, req.conn, AclRuleId::kDeleteTopics, name)) {
+      // By id without DESCRIBE: the name stays secret (the id is not).
+      if (!IsZero(t.topic_id) && !Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, name)) {
+        r.name = std::nullopt;
+      }
+      SetError(r, Denied(AclRuleId::kDeleteTopics), "");
+    } else if (!md->topics.count(name)) {
       SetError(r, ErrorCode::kUnknownTopicOrPartition, "");
     } else {
       r.topic_id = md->topics.at(name).id;

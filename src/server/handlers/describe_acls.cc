@@ -8,6 +8,7 @@
 
 #include "gregor/security/acl.h"
 #include "server/acl_store.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -29,6 +30,9 @@ asio::awaitable<bool> HandleDescribeAcls(ServerContext& ctx, Request& req, Respo
   if (ctx.acls == nullptr) {
     out.error_code = protocol::ErrorCode::kSecurityDisabled;
     out.error_message = "No Authorizer is configured on the broker";
+  } else if (!Authorized(ctx, req.conn, AclRuleId::kDescribeAcls)) {
+    out.error_code = Denied(AclRuleId::kDescribeAcls);
+    out.error_message = "Cluster authorization failed.";
   } else if (filter.IsUnknown()) {
     out.error_code = protocol::ErrorCode::kInvalidRequest;
     out.error_message = "DescribeAclsRequest contains UNKNOWN elements";

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "gregor/config/topic_config.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -65,7 +66,12 @@ asio::awaitable<bool> HandleDescribeConfigs(ServerContext& ctx, Request& req, Re
   // Topic overrides come from ZooKeeper (the source of truth), read in one
   // blocking batch for the known topics asked about.
   std::map<std::string, std::map<std::string, std::string>> overrides;
+  std::vector<ErrorCode> denied;
   for (const auto& res : in.resources) {
+    denied.push_back(AuthorizeConfigResource(ctx, req.conn, res.resource_type, res.resource_name,
+                                             AclRuleId::kDescribeConfigsTopic,
+                                             AclRuleId::kDescribeConfigsBroker));
+    if (denied.back() != ErrorCode::kNone) continue;
     if (res.resource_type == kTopicResource && md->topics.count(res.resource_name)) {
       overrides[res.resource_name];
     }
@@ -82,11 +88,16 @@ asio::awaitable<bool> HandleDescribeConfigs(ServerContext& ctx, Request& req, Re
     });
   }
 
-  for (const auto& res : in.resources) {
+  for (size_t i = 0; i < in.resources.size(); ++i) {
+    const auto& res = in.resources[i];
     auto& r = out.results.emplace_back();
     r.resource_type = res.resource_type;
     r.resource_name = res.resource_name;
     r.error_message = std::nullopt;
+    if (denied[i] != ErrorCode::kNone) {
+      SetError(r, denied[i], "");
+      continue;
+    }
     if (res.resource_type == kTopicResource) {
       Status st = ValidateTopicName(res.resource_name);
       if (!st.ok()) {

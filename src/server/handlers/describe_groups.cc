@@ -2,19 +2,24 @@
 // metadata and assignments only for Stable groups (Kafka's GroupSummary).
 #include "gregor/protocol/messages/describe_groups.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
-asio::awaitable<bool> HandleDescribeGroups(group::GroupCoordinator& gc, ServerContext&,
+asio::awaitable<bool> HandleDescribeGroups(group::GroupCoordinator& gc, ServerContext& ctx,
                                            Request& req, Response& resp) {
   protocol::DescribeGroupsRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::DescribeGroupsResponse out;
   for (const auto& id : in.groups) {
-    group::GroupSummary s = gc.DescribeGroup(id);
     auto& og = out.groups.emplace_back();
     og.group_id = id;
+    if (!Authorized(ctx, req.conn, AclRuleId::kDescribeGroups, id)) {
+      og.error_code = Denied(AclRuleId::kDescribeGroups);  // state, protocol: empty (unknown)
+      continue;
+    }
+    group::GroupSummary s = gc.DescribeGroup(id);
     og.error_code = s.error;
     og.group_state = s.state;
     og.protocol_type = s.protocol_type;

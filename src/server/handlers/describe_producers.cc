@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -30,6 +31,8 @@ asio::awaitable<bool> HandleDescribeProducers(ServerContext& ctx, Request& req, 
     if (Status valid = ValidateTopicName(topic.name); !valid.ok()) {
       topic_error = ErrorCode::kInvalidTopicException;
       topic_message = valid.message();
+    } else if (!Authorized(ctx, req.conn, AclRuleId::kDescribeProducers, topic.name)) {
+      topic_error = Denied(AclRuleId::kDescribeProducers);
     } else if (t == md->topics.end()) {
       topic_error = ErrorCode::kUnknownTopicOrPartition;
     }

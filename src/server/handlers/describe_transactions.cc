@@ -3,6 +3,7 @@
 // gregorctl.
 #include "gregor/protocol/messages/describe_transactions.h"
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -18,6 +19,10 @@ asio::awaitable<bool> HandleDescribeTransactions(ServerContext& ctx, Request& re
     s.producer_id = -1;
     s.producer_epoch = -1;
     s.transaction_start_time_ms = -1;
+    if (!Authorized(ctx, req.conn, AclRuleId::kDescribeTransactions, id)) {
+      s.error_code = Denied(AclRuleId::kDescribeTransactions);
+      continue;
+    }
     if (ctx.txns == nullptr) {
       s.error_code = ErrorCode::kCoordinatorNotAvailable;
       continue;
@@ -31,6 +36,7 @@ asio::awaitable<bool> HandleDescribeTransactions(ServerContext& ctx, Request& re
     s.producer_id = d.producer_id;
     s.producer_epoch = d.producer_epoch;
     for (const auto& tp : d.partitions) {
+      if (!Authorized(ctx, req.conn, AclRuleId::kDescribeTransactionsTopic, tp.topic)) continue;
       if (s.topics.empty() || s.topics.back().topic != tp.topic)
         s.topics.emplace_back().topic = tp.topic;
       s.topics.back().partitions.push_back(tp.partition);

@@ -9,6 +9,7 @@
 
 #include "gregor/security/scram.h"
 #include "gregor/zk/zk_data.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -54,6 +55,11 @@ asio::awaitable<bool> HandleDescribeUserScramCredentials(ServerContext& ctx, Req
   out.error_message = std::nullopt;  // null unless the request as a whole failed
   const bool all = !in.users || in.users->empty();
   Status failed;
+  if (!Authorized(ctx, req.conn, AclRuleId::kDescribeUserScramCredentials)) {
+    out.error_code = Denied(AclRuleId::kDescribeUserScramCredentials);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
   if (ctx.zk == nullptr) {
     failed = Status::Unavailable("ZooKeeper client not available");
   } else {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -42,7 +43,10 @@ asio::awaitable<bool> HandleElectLeaders(ServerContext& ctx, Request& req, Respo
   }
 
   Answer answer{ErrorCode::kNotController, {}};
-  if (ctx.controller != nullptr) {
+  if (!Authorized(ctx, req.conn, AclRuleId::kElectLeaders)) {
+    answer.error = Denied(AclRuleId::kElectLeaders);
+    out.error_code = answer.error;
+  } else if (ctx.controller != nullptr) {
     std::optional<Answer> got = co_await AwaitCallback<Answer>(
         [&](std::function<void(Answer)> done) {
           ctx.controller->ElectLeaders(unclean, partitions, [done](ErrorCode e, Results r) {

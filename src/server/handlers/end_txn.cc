@@ -3,6 +3,7 @@
 // follow.
 #include "gregor/protocol/messages/end_txn.h"
 
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -14,7 +15,9 @@ asio::awaitable<bool> HandleEndTxn(ServerContext& ctx, Request& req, Response& r
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::EndTxnResponse out;
   ErrorCode error = ErrorCode::kCoordinatorNotAvailable;
-  if (ctx.txns != nullptr) {
+  if (!Authorized(ctx, req.conn, AclRuleId::kEndTxn, in.transactional_id)) {
+    error = Denied(AclRuleId::kEndTxn);
+  } else if (ctx.txns != nullptr) {
     std::function<void(std::function<void(ErrorCode)>)> start =
         [&](std::function<void(ErrorCode)> done) {
           ctx.txns->EndTxn(in.transactional_id, in.producer_id, in.producer_epoch, in.committed,

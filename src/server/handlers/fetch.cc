@@ -11,6 +11,7 @@
 
 #include <chrono>
 
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -26,15 +27,18 @@ struct Attempt {
   bool has_error = false;
 };
 
-// One pass over the requested partitions: what can be answered right now.
-Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version) {
+// One pass over the requested partitions: what can be answered right now. `denied[i]`: the
+// principal may not read in.topics[i] (`denied` empty: it may read all).
+Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version,
+                 const std::vector<bool>& denied) {
   Attempt a;
   int64_t budget = version >= 3 ? in.max_bytes : INT32_MAX;
   // Kafka's FetchIsolation: followers read to the log end whatever the request says.
   const bool read_committed = version >= 4 && in.isolation_level == 1 && in.replica_id < 0;
   const log::FetchIsolation isolation =
       read_committed ? log::FetchIsolation::kTxnCommitted : log::FetchIsolation::kHighWatermark;
-  for (const auto& topic : in.topics) {
+  for (size_t ti = 0; ti < in.topics.size(); ++ti) {
+    const auto& topic = in.topics[ti];
     auto& tr = a.response.responses.emplace_back();
     tr.topic = topic.topic;
     for (const auto& fp : topic.partitions) {
@@ -44,6 +48,11 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       pr.last_stable_offset = -1;
       pr.log_start_offset = -1;
       pr.aborted_transactions.reset();
+      if (!denied.empty() && denied[ti]) {
+        pr.error_code = ErrorCode::kTopicAuthorizationFailed;
+        a.has_error = true;
+        continue;
+      }
       TopicPartition tp{topic.topic, fp.partition};
       auto partition = ctx.replicas->GetPartition(tp);
       if (!partition) {
@@ -139,11 +148,11 @@ bool ReadsTouchOnlyActiveSegments(ServerContext& ctx, const protocol::FetchReque
 
 // ReadOnce on the strand when the reads are hot, else on the I/O pool.
 asio::awaitable<void> Read(ServerContext& ctx, const protocol::FetchRequest& in, int16_t version,
-                           bool inline_reads, Attempt& out) {
+                           const std::vector<bool>& denied, bool inline_reads, Attempt& out) {
   if (inline_reads) {
-    out = ReadOnce(ctx, in, version);
+    out = ReadOnce(ctx, in, version, denied);
   } else {
-    co_await ctx.run_io([&] { out = ReadOnce(ctx, in, version); });
+    co_await ctx.run_io([&] { out = ReadOnce(ctx, in, version, denied); });
   }
 }
 
@@ -153,6 +162,18 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
   protocol::FetchRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
 
+  // Followers need CLUSTER_ACTION (every partition refused without it), consumers READ on
+  // each topic; refused partitions answer TOPIC_AUTHORIZATION_FAILED.
+  std::vector<bool> denied;  // empty: everything allowed (no authorizer, no allocation)
+  if (ctx.authorizer != nullptr) {
+    denied.resize(in.topics.size());
+    const bool follower = in.replica_id >= 0;
+    const bool cluster_ok = follower && Authorized(ctx, req.conn, AclRuleId::kFetchFromFollower);
+    for (size_t i = 0; i < in.topics.size(); ++i) {
+      denied[i] = follower ? !cluster_ok
+                           : !Authorized(ctx, req.conn, AclRuleId::kFetchTopic, in.topics[i].topic);
+    }
+  }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, in.max_wait_ms));
   std::vector<TopicPartition> tps;
@@ -164,7 +185,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
   const int16_t version = req.version();
   const bool inline_reads = ReadsTouchOnlyActiveSegments(ctx, in);
   Attempt attempt;
-  co_await Read(ctx, in, version, inline_reads, attempt);
+  co_await Read(ctx, in, version, denied, inline_reads, attempt);
   while (!attempt.has_error && attempt.bytes < in.min_bytes && !tps.empty() &&
          std::chrono::steady_clock::now() < deadline) {
     // Wait for an append on any requested partition, or the deadline, out of the request
@@ -177,7 +198,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     // Data may have arrived between the read and registering: look again
     // before sleeping so a wake-up is never missed.
     Attempt again;
-    co_await Read(ctx, in, version, inline_reads, again);
+    co_await Read(ctx, in, version, denied, inline_reads, again);
     if (again.has_error || again.bytes >= in.min_bytes) {
       ctx.replicas->listeners().Remove(handle);
       attempt = std::move(again);
@@ -186,7 +207,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     ctx.replicas->listeners().Remove(handle);
-    co_await Read(ctx, in, version, inline_reads, attempt);
+    co_await Read(ctx, in, version, denied, inline_reads, attempt);
   }
   attempt.response.Encode(resp.out, req.version());
   co_return true;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "gregor/txn/transaction_coordinator.h"
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 #include "server/topic_admin.h"
 
@@ -126,7 +127,17 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
 
   const bool group_keys = in.key_type == kGroupKeyType;
   const bool txn_keys = in.key_type == kTransactionKeyType && ctx.txns != nullptr;
-  if (group_keys || txn_keys) {
+  // DESCRIBE on the group or transactional id; a refused key is answered without a coordinator
+  // (and creates no internal topic).
+  const AclRuleId rule =
+      group_keys ? AclRuleId::kFindCoordinatorGroup : AclRuleId::kFindCoordinatorTransaction;
+  std::vector<bool> denied;
+  bool any_allowed = false;
+  for (const auto& key : keys) {
+    denied.push_back((group_keys || txn_keys) && !Authorized(ctx, req.conn, rule, key));
+    any_allowed = any_allowed || !denied.back();
+  }
+  if ((group_keys || txn_keys) && any_allowed) {
     InternalTopic topic =
         group_keys ? OffsetsTopic(*ctx.config) : TransactionStateTopic(*ctx.config);
     if (!ctx.metadata->Get()->topics.count(topic.name)) {
@@ -135,9 +146,12 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
   }
 
   std::vector<Found> found;
-  for (const auto& key : keys) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
     Found f;
-    if (group_keys) {
+    if (denied[i]) {
+      f.error = Denied(rule);
+    } else if (group_keys) {
       f = Lookup(ctx, group::kOffsetsTopic, gc.PartitionFor(key), req.conn.listener_name);
     } else if (txn_keys) {
       if (key.empty()) {

@@ -3,6 +3,7 @@
 // ZkAdminManager.incrementalAlterConfigs). No dynamic broker configs.
 #include "gregor/protocol/messages/incremental_alter_configs.h"
 
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -45,7 +46,12 @@ asio::awaitable<bool> HandleIncrementalAlterConfigs(ServerContext& ctx, Request&
   std::vector<AdminResult> results(in.resources.size());
   std::vector<size_t> topics;
   for (size_t i = 0; i < in.resources.size(); ++i) {
-    results[i] = CheckAlterableResource(in.resources[i].resource_type);
+    const auto& res = in.resources[i];
+    ErrorCode denied = AuthorizeConfigResource(ctx, req.conn, res.resource_type, res.resource_name,
+                                               AclRuleId::kIncrementalAlterConfigsTopic,
+                                               AclRuleId::kIncrementalAlterConfigsBroker);
+    results[i] = denied != ErrorCode::kNone ? AdminResult::Error(denied, "")
+                                            : CheckAlterableResource(res.resource_type);
     if (results[i].ok()) topics.push_back(i);
   }
   if (!topics.empty()) {

@@ -8,6 +8,7 @@
 #include <glog/logging.h>
 
 #include "gregor/txn/producer_id_manager.h"
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -23,6 +24,12 @@ asio::awaitable<bool> HandleInitProducerId(ServerContext& ctx, Request& req, Res
   ErrorCode error = ErrorCode::kNone;
   if (in.transactional_id && in.transactional_id->empty()) {
     error = ErrorCode::kInvalidRequest;
+  } else if (in.transactional_id &&
+             !Authorized(ctx, req.conn, AclRuleId::kInitProducerIdTransactional,
+                         *in.transactional_id)) {
+    error = Denied(AclRuleId::kInitProducerIdTransactional);
+  } else if (!in.transactional_id && !AuthorizedIdempotentWrite(ctx, req.conn)) {
+    error = Denied(AclRuleId::kInitProducerIdIdempotent);
   } else if (in.transactional_id) {
     if (ctx.txns == nullptr) {
       error = ErrorCode::kCoordinatorNotAvailable;

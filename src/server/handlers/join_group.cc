@@ -3,11 +3,12 @@
 // the first join (KIP-394); v5+ static membership (KIP-345); v9 SkipAssignment.
 #include "gregor/protocol/messages/join_group.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
-asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext&, Request& req,
+asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext& ctx, Request& req,
                                       Response& resp) {
   protocol::JoinGroupRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
@@ -28,11 +29,16 @@ asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext
   for (const auto& proto : in.protocols) p.protocols.emplace_back(proto.name, proto.metadata);
   p.reason = in.reason.value_or("");
 
-  req.conn.ParkRequest();  // waits for the other members (rebalance): out of the request queue
-  group::JoinGroupResult r = co_await AwaitCompletion<group::JoinGroupResult>(
-      [&](std::function<void(group::JoinGroupResult)> done) {
-        gc.JoinGroup(std::move(p), std::move(done));
-      });
+  group::JoinGroupResult r;
+  if (!Authorized(ctx, req.conn, AclRuleId::kJoinGroup, in.group_id)) {
+    r = group::JoinGroupResult::Error("", Denied(AclRuleId::kJoinGroup));
+  } else {
+    req.conn.ParkRequest();  // waits for the other members (rebalance): out of the request queue
+    r = co_await AwaitCompletion<group::JoinGroupResult>(
+        [&](std::function<void(group::JoinGroupResult)> done) {
+          gc.JoinGroup(std::move(p), std::move(done));
+        });
+  }
 
   protocol::JoinGroupResponse out;
   out.error_code = r.error;

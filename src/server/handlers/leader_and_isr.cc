@@ -8,6 +8,7 @@
 
 #include "gregor/protocol/messages/stop_replica.h"
 #include "gregor/protocol/messages/update_metadata.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -50,6 +51,15 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
       for (const auto& s : t.partition_states) add(t.topic_name, t.topic_id, s);
     }
   }
+  std::vector<std::pair<TopicPartition, ErrorCode>> results;
+  ErrorCode top = ErrorCode::kNone;
+  if (!Authorized(ctx, req.conn, AclRuleId::kLeaderAndIsr)) {
+    // Kafka's error response: the error at the top and on every partition.
+    top = Denied(AclRuleId::kLeaderAndIsr);
+    for (const auto& p : parts) results.emplace_back(p.tp, top);
+    parts.clear();
+    topics.clear();
+  }
   // A topic's overrides must be known before its logs are created.
   std::vector<std::string> unknown;
   for (const auto& t : topics) {
@@ -67,12 +77,12 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
       for (const auto& t : unknown) ctx.reload_topic_config(t);
     });
   }
-  std::vector<std::pair<TopicPartition, ErrorCode>> results;
-  ErrorCode top = ErrorCode::kNone;
-  co_await ctx.run_blocking([&] {
-    top = ctx.replicas->BecomeLeaderOrFollower(in.controller_id, in.controller_epoch, parts,
-                                               &results);
-  });
+  if (top == ErrorCode::kNone) {
+    co_await ctx.run_blocking([&] {
+      top = ctx.replicas->BecomeLeaderOrFollower(in.controller_id, in.controller_epoch, parts,
+                                                 &results);
+    });
+  }
   protocol::LeaderAndIsrResponse out;
   out.error_code = top;
   if (v < 5) {
@@ -143,7 +153,9 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext& ctx, Request& req, Res
     }
   }
   protocol::UpdateMetadataResponse out;
-  if (in.controller_epoch < ctx.replicas->controller_epoch()) {
+  if (!Authorized(ctx, req.conn, AclRuleId::kUpdateMetadata)) {
+    out.error_code = Denied(AclRuleId::kUpdateMetadata);
+  } else if (in.controller_epoch < ctx.replicas->controller_epoch()) {
     out.error_code = ErrorCode::kStaleControllerEpoch;
   } else {
     ctx.metadata->Update(in.controller_id, std::move(brokers), parts);
@@ -178,12 +190,19 @@ asio::awaitable<bool> HandleStopReplica(ServerContext& ctx, Request& req, Respon
   }
   std::vector<std::pair<TopicPartition, ErrorCode>> results;
   ErrorCode top = ErrorCode::kNone;
-  co_await ctx.run_blocking([&] {
-    top = ctx.replicas->StopReplicas(in.controller_epoch, keep, false, &results);
-    if (top == ErrorCode::kNone) {
-      top = ctx.replicas->StopReplicas(in.controller_epoch, remove, true, &results);
+  if (!Authorized(ctx, req.conn, AclRuleId::kStopReplica)) {
+    top = Denied(AclRuleId::kStopReplica);
+    for (const auto* list : {&keep, &remove}) {
+      for (const auto& tp : *list) results.emplace_back(tp, top);
     }
-  });
+  } else {
+    co_await ctx.run_blocking([&] {
+      top = ctx.replicas->StopReplicas(in.controller_epoch, keep, false, &results);
+      if (top == ErrorCode::kNone) {
+        top = ctx.replicas->StopReplicas(in.controller_epoch, remove, true, &results);
+      }
+    });
+  }
   protocol::StopReplicaResponse out;
   out.error_code = top;
   for (const auto& [tp, ec] : results) {

@@ -2,12 +2,13 @@
 // v3+ removes a batch, possibly by group.instance.id alone (KIP-345).
 #include "gregor/protocol/messages/leave_group.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
-asio::awaitable<bool> HandleLeaveGroup(group::GroupCoordinator& gc, ServerContext&, Request& req,
-                                       Response& resp) {
+asio::awaitable<bool> HandleLeaveGroup(group::GroupCoordinator& gc, ServerContext& ctx,
+                                       Request& req, Response& resp) {
   protocol::LeaveGroupRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   const int16_t v = req.version();
@@ -19,7 +20,12 @@ asio::awaitable<bool> HandleLeaveGroup(group::GroupCoordinator& gc, ServerContex
   } else {
     members.push_back({in.member_id, std::nullopt, std::nullopt});
   }
-  group::LeaveGroupResult r = gc.LeaveGroup(in.group_id, members);
+  group::LeaveGroupResult r;
+  if (Authorized(ctx, req.conn, AclRuleId::kLeaveGroup, in.group_id)) {
+    r = gc.LeaveGroup(in.group_id, members);
+  } else {
+    r.error = Denied(AclRuleId::kLeaveGroup);
+  }
 
   protocol::LeaveGroupResponse out;
   out.error_code = r.error;

@@ -2,19 +2,23 @@
 // state (v4, KIP-518).
 #include "gregor/protocol/messages/list_groups.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
-asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContext&, Request& req,
-                                       Response& resp) {
+asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContext& ctx,
+                                       Request& req, Response& resp) {
   protocol::ListGroupsRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   group::ListGroupsResult r =
       gc.ListGroups(req.version() >= 4 ? in.states_filter : std::vector<std::string>{});
   protocol::ListGroupsResponse out;
   out.error_code = r.error;
+  // DESCRIBE on the cluster lists every group, otherwise those the principal may DESCRIBE.
+  const bool all = Authorized(ctx, req.conn, AclRuleId::kListGroupsCluster);
   for (const auto& g : r.groups) {
+    if (!all && !Authorized(ctx, req.conn, AclRuleId::kListGroupsGroup, g.group_id)) continue;
     auto& og = out.groups.emplace_back();
     og.group_id = g.group_id;
     og.protocol_type = g.protocol_type;

@@ -4,6 +4,7 @@
 // lastFetchableOffset).
 #include "gregor/protocol/messages/list_offsets.h"
 
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -22,10 +23,15 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
   protocol::ListOffsetsResponse out;
   const int16_t v = req.version();
   const bool read_committed = v >= 2 && in.isolation_level == 1;
+  std::vector<bool> denied;
+  for (const auto& topic : in.topics) {
+    denied.push_back(!Authorized(ctx, req.conn, AclRuleId::kListOffsetsTopic, topic.name));
+  }
   // Timestamp lookups read time and offset indexes (cold pages may fault in from disk): on
   // the I/O pool.
   co_await ctx.run_io([&] {
-    for (const auto& topic : in.topics) {
+    for (size_t ti = 0; ti < in.topics.size(); ++ti) {
+      const auto& topic = in.topics[ti];
       auto& tr = out.topics.emplace_back();
       tr.name = topic.name;
       for (const auto& p : topic.partitions) {
@@ -33,6 +39,10 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
         pr.partition_index = p.partition_index;
         pr.timestamp = -1;
         pr.offset = -1;
+        if (denied[ti]) {
+          pr.error_code = Denied(AclRuleId::kListOffsetsTopic);
+          continue;
+        }
         TopicPartition tp{topic.name, p.partition_index};
         auto partition = ctx.replicas->GetPartition(tp);
         if (!partition || !partition->IsLeader()) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/authorization.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -27,6 +28,11 @@ asio::awaitable<bool> HandleListPartitionReassignments(ServerContext& ctx, Reque
   if (!in.Decode(req.body, req.version())) co_return false;
   protocol::ListPartitionReassignmentsResponse out;
   out.error_message = std::nullopt;
+  if (!Authorized(ctx, req.conn, AclRuleId::kListPartitionReassignments)) {
+    out.error_code = Denied(AclRuleId::kListPartitionReassignments);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
   if (ctx.controller == nullptr) {
     out.error_code = ErrorCode::kNotController;
     out.Encode(resp.out, req.version());

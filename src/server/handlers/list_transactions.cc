@@ -5,6 +5,7 @@
 #include <set>
 
 #include "gregor/txn/transaction_metadata.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -33,6 +34,8 @@ asio::awaitable<bool> HandleListTransactions(ServerContext& ctx, Request& req, R
   }
   out.error_code = error;
   for (const auto& l : listed) {
+    // Only the transactional ids the principal may DESCRIBE.
+    if (!Authorized(ctx, req.conn, AclRuleId::kListTransactions, l.transactional_id)) continue;
     auto& s = out.transaction_states.emplace_back();
     s.transactional_id = l.transactional_id;
     s.producer_id = l.producer_id;

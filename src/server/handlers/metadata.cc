@@ -4,6 +4,9 @@
 
 #include <glog/logging.h>
 
+#include <set>
+
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/topic_admin.h"
 
@@ -21,11 +24,21 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
 
   // v0: an empty list means all topics; v1+: null means all, empty none.
   bool all_topics = !in.topics.has_value() || (v == 0 && in.topics->empty());
+  // Topics the principal may not DESCRIBE: left out of an all-topics answer, answered
+  // TOPIC_AUTHORIZATION_FAILED (without saying whether they exist) when named.
   std::vector<std::string> names;
+  std::set<std::string> refused;
   if (all_topics) {
-    for (const auto& [name, t] : md->topics) names.push_back(name);
+    for (const auto& [name, t] : md->topics) {
+      if (Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, name)) names.push_back(name);
+    }
   } else {
-    for (const auto& t : *in.topics) names.push_back(t.name.value_or(""));
+    for (const auto& t : *in.topics) {
+      names.push_back(t.name.value_or(""));
+      if (!Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, names.back())) {
+        refused.insert(names.back());
+      }
+    }
   }
 
   // Auto-create unknown topics (Kafka: only when both the broker and, from
@@ -40,9 +53,16 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
   bool may_create = cache_ready && !all_topics && ctx.config->auto_create_topics_enable &&
                     (v < 4 || in.allow_auto_topic_creation);
   if (may_create) {
+    // Creation needs CREATE on the cluster or on the topic.
+    const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateCluster);
     std::vector<std::string> missing;
     for (const auto& n : names) {
-      if (!md->topics.count(n) && ValidateTopicName(n).ok()) missing.push_back(n);
+      if (md->topics.count(n) || refused.count(n) || !ValidateTopicName(n).ok()) continue;
+      if (!cluster_create && !Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateTopic, n)) {
+        refused.insert(n);
+        continue;
+      }
+      missing.push_back(n);
     }
     if (!missing.empty()) {
       co_await ctx.run_blocking([&] {
@@ -74,6 +94,10 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
     auto& ot = out.topics.emplace_back();
     ot.name = name;
     ot.is_internal = name == "__consumer_offsets" || name == "__transaction_state";
+    if (refused.count(name)) {
+      ot.error_code = ErrorCode::kTopicAuthorizationFailed;
+      continue;
+    }
     auto it = md->topics.find(name);
     if (it == md->topics.end()) {
       if (!ValidateTopicName(name).ok()) {

@@ -3,6 +3,7 @@
 // replicated. Unknown partitions get UNKNOWN_TOPIC_OR_PARTITION.
 #include "gregor/protocol/messages/offset_commit.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
@@ -23,10 +24,19 @@ asio::awaitable<bool> HandleOffsetCommit(group::GroupCoordinator& gc, ServerCont
 
   std::map<TopicPartition, protocol::ErrorCode> results;
   auto md = ctx.metadata->Get();
+  // READ on the group (every partition refused without it), then READ on each topic.
+  const bool group_ok = Authorized(ctx, req.conn, AclRuleId::kOffsetCommitGroup, in.group_id);
   for (const auto& t : in.topics) {
     auto topic = md->topics.find(t.name);
+    const bool topic_ok =
+        group_ok && Authorized(ctx, req.conn, AclRuleId::kOffsetCommitTopic, t.name);
     for (const auto& part : t.partitions) {
       TopicPartition tp{t.name, part.partition_index};
+      if (!topic_ok) {
+        results[tp] =
+            Denied(group_ok ? AclRuleId::kOffsetCommitTopic : AclRuleId::kOffsetCommitGroup);
+        continue;
+      }
       if (topic == md->topics.end() || !topic->second.partitions.count(part.partition_index)) {
         results[tp] = protocol::ErrorCode::kUnknownTopicOrPartition;
         continue;

@@ -3,6 +3,7 @@
 // (GROUP_SUBSCRIBED_TO_TOPIC).
 #include "gregor/protocol/messages/offset_delete.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
@@ -14,11 +15,21 @@ asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator& gc, ServerCont
   std::map<TopicPartition, protocol::ErrorCode> errors;
   std::vector<TopicPartition> known;
   auto md = ctx.metadata->Get();
+  // DELETE on the group (refused: the whole request), then READ on each topic.
+  if (!Authorized(ctx, req.conn, AclRuleId::kOffsetDeleteGroup, in.group_id)) {
+    protocol::OffsetDeleteResponse out;
+    out.error_code = Denied(AclRuleId::kOffsetDeleteGroup);
+    out.Encode(resp.out, req.version());
+    co_return true;
+  }
   for (const auto& t : in.topics) {
     auto topic = md->topics.find(t.name);
+    const bool readable = Authorized(ctx, req.conn, AclRuleId::kOffsetDeleteTopic, t.name);
     for (const auto& p : t.partitions) {
       TopicPartition tp{t.name, p.partition_index};
-      if (topic == md->topics.end() || !topic->second.partitions.count(p.partition_index)) {
+      if (!readable) {
+        errors[tp] = Denied(AclRuleId::kOffsetDeleteTopic);
+      } else if (topic == md->topics.end() || !topic->second.partitions.count(p.partition_index)) {
         errors[tp] = protocol::ErrorCode::kUnknownTopicOrPartition;
       } else {
         known.push_back(tp);

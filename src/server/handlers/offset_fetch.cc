@@ -6,6 +6,9 @@
 // commit in flight) answers UNSTABLE_OFFSET_COMMIT; the consumer retries.
 #include "gregor/protocol/messages/offset_fetch.h"
 
+#include <set>
+
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
@@ -20,19 +23,34 @@ struct GroupOffsets {
   std::vector<std::pair<std::string, std::vector<std::pair<int32_t, group::FetchedOffset>>>> topics;
 };
 
+// DESCRIBE on the group (refused: GROUP_AUTHORIZATION_FAILED), then on each topic: a named
+// topic the principal may not describe answers TOPIC_AUTHORIZATION_FAILED, and a request for
+// every committed offset leaves such topics out (Kafka's handleOffsetFetchRequest).
 GroupOffsets Fetch(
-    group::GroupCoordinator& gc, const std::string& group_id,
+    group::GroupCoordinator& gc, const ServerContext& ctx, const Request& req,
+    const std::string& group_id,
     const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& requested,
     bool require_stable) {
   GroupOffsets out;
+  const bool group_ok = Authorized(ctx, req.conn, AclRuleId::kOffsetFetchGroup, group_id);
+  std::set<std::string> refused;
   std::optional<std::vector<TopicPartition>> tps;
   if (requested) {
     tps.emplace();
     for (const auto& [topic, parts] : *requested) {
+      if (!Authorized(ctx, req.conn, AclRuleId::kOffsetFetchTopic, topic)) {
+        refused.insert(topic);
+        continue;
+      }
       for (int32_t p : parts) tps->push_back({topic, p});
     }
   }
-  group::OffsetFetchResult r = gc.FetchOffsets(group_id, tps, require_stable);
+  group::OffsetFetchResult r;
+  if (group_ok) {
+    r = gc.FetchOffsets(group_id, tps, require_stable);
+  } else {
+    r.error = Denied(AclRuleId::kOffsetFetchGroup);
+  }
   out.error = r.error;
   if (requested) {
     for (const auto& [topic, parts] : *requested) {
@@ -42,12 +60,14 @@ GroupOffsets Fetch(
         group::FetchedOffset f;
         auto it = r.offsets.find({topic, p});
         if (it != r.offsets.end()) f = it->second;
+        if (refused.count(topic)) f.error = Denied(AclRuleId::kOffsetFetchTopic);
         if (r.error != ErrorCode::kNone) f.error = r.error;
         t.second.emplace_back(p, f);
       }
     }
   } else {
     for (const auto& [tp, f] : r.offsets) {
+      if (!Authorized(ctx, req.conn, AclRuleId::kOffsetFetchTopic, tp.topic)) continue;
       if (out.topics.empty() || out.topics.back().first != tp.topic) {
         out.topics.emplace_back(tp.topic, std::vector<std::pair<int32_t, group::FetchedOffset>>{});
       }
@@ -59,8 +79,8 @@ GroupOffsets Fetch(
 
 }  // namespace
 
-asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerContext&, Request& req,
-                                        Response& resp) {
+asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerContext& ctx,
+                                        Request& req, Response& resp) {
   protocol::OffsetFetchRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
   const int16_t v = req.version();
@@ -73,7 +93,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
         requested.emplace();
         for (const auto& t : *g.topics) requested->emplace_back(t.name, t.partition_indexes);
       }
-      GroupOffsets r = Fetch(gc, g.group_id, requested, in.require_stable);
+      GroupOffsets r = Fetch(gc, ctx, req, g.group_id, requested, in.require_stable);
       auto& og = out.groups.emplace_back();
       og.group_id = g.group_id;
       og.error_code = r.error;
@@ -104,7 +124,7 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
       for (const auto& t : *in.topics) requested->emplace_back(t.name, t.partition_indexes);
     }
   }
-  GroupOffsets r = Fetch(gc, in.group_id, requested, v >= 7 && in.require_stable);
+  GroupOffsets r = Fetch(gc, ctx, req, in.group_id, requested, v >= 7 && in.require_stable);
   if (v >= 2) out.error_code = r.error;
   // From v2 a group error is top-level only.
   if (v < 2 || r.error == ErrorCode::kNone) {

@@ -4,6 +4,7 @@
 // replica id (-3) may read any replica, as in Kafka.
 #include "gregor/protocol/messages/offset_for_leader_epoch.h"
 
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 
@@ -16,12 +17,22 @@ asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext& ctx, Request& re
   const int16_t v = req.version();
   const bool only_leader = in.replica_id != -3;  // Kafka's DebuggingConsumerId
   protocol::OffsetForLeaderEpochResponse out;
+  // CLUSTER_ACTION (followers) lets every partition through; otherwise DESCRIBE on each topic
+  // (consumers checking for truncation, KIP-320).
+  const bool cluster_action = Authorized(ctx, req.conn, AclRuleId::kOffsetForLeaderEpochFollower);
   for (const auto& topic : in.topics) {
     auto& tr = out.topics.emplace_back();
     tr.topic = topic.topic;
+    const bool allowed =
+        cluster_action ||
+        Authorized(ctx, req.conn, AclRuleId::kOffsetForLeaderEpochTopic, topic.topic);
     for (const auto& p : topic.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition = p.partition;
+      if (!allowed) {
+        pr.error_code = Denied(AclRuleId::kOffsetForLeaderEpochTopic);
+        continue;
+      }
       auto partition = ctx.replicas->GetPartition({topic.topic, p.partition});
       if (!partition) {
         auto md = ctx.metadata->Get();

@@ -15,6 +15,7 @@
 
 #include "gregor/log/producer_state.h"
 #include "gregor/protocol/record_batch.h"
+#include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
@@ -123,12 +124,17 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
     auto& tr = out.responses.emplace_back();
     tr.name = topic.name;
     int32_t min_isr = -1;
+    const bool may_write = Authorized(ctx, req.conn, AclRuleId::kProduceTopic, topic.name);
     for (auto& pd : topic.partition_data) {
       auto& pr = tr.partition_responses.emplace_back();
       pr.index = pd.index;
       pr.base_offset = -1;
       if (!acks_valid) {
         pr.error_code = ErrorCode::kInvalidRequiredAcks;
+        continue;
+      }
+      if (!may_write) {
+        pr.error_code = Denied(AclRuleId::kProduceTopic);
         continue;
       }
       TopicPartition tp{topic.name, pd.index};
@@ -172,10 +178,10 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
                          std::move(partition), data, pd.records.bytes.size(), min_isr});
     }
   }
-  // Transactional batches need a transactional id (Kafka's handleProduceRequest: the write is
-  // authorized on it, and without one it answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED for
-  // every partition and appends nothing).
-  if (!in.transactional_id || in.transactional_id->empty()) {
+  // Transactional batches need a transactional id that the principal may WRITE (Kafka's
+  // handleProduceRequest: otherwise TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition
+  // and nothing appended).
+  {
     int64_t pid = -1;
     int16_t epoch = -1;
     bool transactional = false;
@@ -185,7 +191,9 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         break;
       }
     }
-    if (transactional) {
+    if (transactional &&
+        (!in.transactional_id || in.transactional_id->empty() ||
+         !Authorized(ctx, req.conn, AclRuleId::kProduceTransactionalId, *in.transactional_id))) {
       for (auto& tr : out.responses) {
         for (auto& pr : tr.partition_responses) {
           pr.error_code = ErrorCode::kTransactionalIdAuthorizationFailed;

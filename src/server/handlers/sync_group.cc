@@ -3,11 +3,12 @@
 // written to __consumer_offsets.
 #include "gregor/protocol/messages/sync_group.h"
 
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
-asio::awaitable<bool> HandleSyncGroup(group::GroupCoordinator& gc, ServerContext&, Request& req,
+asio::awaitable<bool> HandleSyncGroup(group::GroupCoordinator& gc, ServerContext& ctx, Request& req,
                                       Response& resp) {
   protocol::SyncGroupRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
@@ -24,11 +25,16 @@ asio::awaitable<bool> HandleSyncGroup(group::GroupCoordinator& gc, ServerContext
   }
   for (const auto& a : in.assignments) p.assignments[a.member_id] = a.assignment;
 
-  req.conn.ParkRequest();  // waits for the leader's assignment: out of the request queue
-  group::SyncGroupResult r = co_await AwaitCompletion<group::SyncGroupResult>(
-      [&](std::function<void(group::SyncGroupResult)> done) {
-        gc.SyncGroup(std::move(p), std::move(done));
-      });
+  group::SyncGroupResult r;
+  if (!Authorized(ctx, req.conn, AclRuleId::kSyncGroup, in.group_id)) {
+    r = group::SyncGroupResult::Error(Denied(AclRuleId::kSyncGroup));
+  } else {
+    req.conn.ParkRequest();  // waits for the leader's assignment: out of the request queue
+    r = co_await AwaitCompletion<group::SyncGroupResult>(
+        [&](std::function<void(group::SyncGroupResult)> done) {
+          gc.SyncGroup(std::move(p), std::move(done));
+        });
+  }
 
   protocol::SyncGroupResponse out;
   out.error_code = r.error;

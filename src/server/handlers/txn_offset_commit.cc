@@ -13,6 +13,7 @@
 
 #include "gregor/log/producer_state.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
+#include "server/authorization.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
@@ -99,10 +100,26 @@ asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator& gc, ServerC
 
   std::map<TopicPartition, protocol::ErrorCode> results;
   auto md = ctx.metadata->Get();
+  // WRITE on the transactional id, then READ on the group (either refused: every partition
+  // gets that error), then READ on each topic.
+  std::optional<AclRuleId> denied_by;
+  if (!Authorized(ctx, req.conn, AclRuleId::kTxnOffsetCommitTransactional, in.transactional_id)) {
+    denied_by = AclRuleId::kTxnOffsetCommitTransactional;
+  } else if (!Authorized(ctx, req.conn, AclRuleId::kTxnOffsetCommitGroup, in.group_id)) {
+    denied_by = AclRuleId::kTxnOffsetCommitGroup;
+  }
   for (const auto& t : in.topics) {
     auto topic = md->topics.find(t.name);
+    std::optional<AclRuleId> topic_refused = denied_by;
+    if (!topic_refused && !Authorized(ctx, req.conn, AclRuleId::kTxnOffsetCommitTopic, t.name)) {
+      topic_refused = AclRuleId::kTxnOffsetCommitTopic;
+    }
     for (const auto& part : t.partitions) {
       TopicPartition tp{t.name, part.partition_index};
+      if (topic_refused) {
+        results[tp] = Denied(*topic_refused);
+        continue;
+      }
       if (topic == md->topics.end() || !topic->second.partitions.count(part.partition_index)) {
         results[tp] = protocol::ErrorCode::kUnknownTopicOrPartition;
         continue;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gregor/group/group_records.h"
+#include "server/authorization.h"
 #include "server/handlers/handlers.h"
 #include "server/handlers/replication_wait.h"
 
@@ -92,6 +93,7 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
   if (!in.Decode(req.body, req.version())) co_return false;
   MarkersResponse out;
   std::vector<MarkerAppend> appends;
+  const bool allowed = Authorized(ctx, req.conn, AclRuleId::kWriteTxnMarkers);
   for (size_t m = 0; m < in.markers.size(); ++m) {
     const auto& marker = in.markers[m];
     auto& mr = out.markers.emplace_back();
@@ -104,6 +106,10 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
       for (size_t p = 0; p < topic.partition_indexes.size(); ++p) {
         auto& pr = tr.partitions.emplace_back();
         pr.partition_index = topic.partition_indexes[p];
+        if (!allowed) {
+          pr.error_code = Denied(AclRuleId::kWriteTxnMarkers);
+          continue;
+        }
         auto partition = ctx.replicas->GetPartition({topic.name, pr.partition_index});
         if (!partition) {
           // Kafka answers from the local log alone (getMagic): no replica here, unknown.
