@@ -510,6 +510,10 @@ std::vector<BrokerKeyDef> BuildTable() {
                         true));
   t.push_back(StringKey("ssl.client.auth", &C::ssl_client_auth, {"none", "requested", "required"},
                         "Whether clients must present a certificate."));
+  t.push_back(StringKey("ssl.principal.mapping.rules", &C::ssl_principal_mapping_rules, {},
+                        "How an SSL client's certificate subject (RFC 2253) becomes its principal "
+                        "name: DEFAULT or RULE:pattern/replacement/[LU], comma-separated, first "
+                        "match wins."));
   t.push_back(StringKey("ssl.endpoint.identification.algorithm",
                         &C::ssl_endpoint_identification_algorithm, {},
                         "https: inter-broker TLS checks that the peer certificate names the host "

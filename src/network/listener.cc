@@ -11,6 +11,8 @@
 #include <optional>
 #include <span>
 
+#include "gregor/network/tls.h"
+
 namespace gregor::network {
 
 namespace {
@@ -636,6 +638,19 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       });
       co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_awaitable);
       conn->timer.cancel();
+      if (options_.ssl_principal) {
+        if (auto subject = PeerCertificateSubject(conn->tls->native_handle())) {
+          auto name = options_.ssl_principal(*subject);
+          if (!name.ok()) {
+            LOG(WARNING) << where << "refusing client certificate " << *subject << ": "
+                         << name.status().message();
+            conn->Close();
+            conn->ReleaseFrame();
+            co_return;
+          }
+          conn->ctx.principal = "User:" + *name;
+        }
+      }
       conn->Touch(ConnectionState::SteadyClock::now());
     }
     // connections.max.idle.ms and socket.request.read.timeout.ms.

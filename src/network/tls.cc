@@ -1,7 +1,9 @@
 #include "gregor/network/tls.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace gregor::network {
 namespace {
@@ -150,6 +152,22 @@ Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const TlsOption
                                    OpenSslError());
   }
   return ctx;
+}
+
+std::optional<std::string> PeerCertificateSubject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  std::string out;
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr &&
+      X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  X509_free(cert);
+  return out;
 }
 
 }  // namespace gregor::network

@@ -21,6 +21,7 @@
 #include "gregor/network/listener.h"
 #include "gregor/network/tls.h"
 #include "gregor/replication/replica_fetcher_manager.h"
+#include "gregor/security/principal_mapping.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "gregor/txn/producer_id_manager.h"
 #include "gregor/txn/transaction_coordinator.h"
@@ -129,6 +130,8 @@ struct Broker::Impl {
   // authorizer owns the cache the store fills; handlers consult it only when
   // authorizer.class.name is set.
   std::unique_ptr<security::AclAuthorizer> authorizer;
+  // KIP-371: SSL clients' principals from their certificates.
+  std::shared_ptr<const security::SslPrincipalMapper> ssl_principal_mapper;
   std::unique_ptr<AclStore> acls;
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
@@ -245,6 +248,10 @@ struct Broker::Impl {
   }
 
   Status StartListeners() {
+    // ssl.principal.mapping.rules: refused at start-up when unreadable, as Kafka does.
+    auto mapper = security::SslPrincipalMapper::Parse(config.ssl_principal_mapping_rules);
+    if (!mapper.ok()) return mapper.status();
+    ssl_principal_mapper = std::make_shared<const security::SslPrincipalMapper>(std::move(*mapper));
     network::TlsOptions tls;
     tls.keystore_location = config.ssl_keystore_location;
     tls.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
@@ -282,6 +289,11 @@ struct Broker::Impl {
         if (!ctx_or.ok()) return ctx_or.status();
         o.tls = *ctx_or;
         o.file_io = io_pool.get_executor();
+        if (l.security_protocol == "SSL") {
+          o.ssl_principal = [mapper = ssl_principal_mapper](const std::string& subject) {
+            return mapper->Map(subject);
+          };
+        }
       } else if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
         return Status::InvalidArgument("listener " + l.name + ": security protocol " +
                                        l.security_protocol + " is not supported");

@@ -167,6 +167,9 @@ struct BrokerConfig {
   std::string ssl_truststore_password;
   std::string ssl_truststore_certificates;
   std::string ssl_client_auth = "none";  // none | requested | required
+  // KIP-371: the principal of an SSL client from its certificate subject (security/
+  // principal_mapping.h has the syntax; checked when the broker starts).
+  std::string ssl_principal_mapping_rules = "DEFAULT";
   // Client side (inter-broker): "https" checks the peer certificate names the host dialled.
   std::string ssl_endpoint_identification_algorithm = "https";
   std::vector<std::string> ssl_enabled_protocols = {"TLSv1.2", "TLSv1.3"};

@@ -20,6 +20,7 @@
 // socket.request.read.timeout.ms is closed with a rate-limited warning.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,10 @@ struct ListenerOptions {
   int64_t request_read_timeout_ms = 30000;  // socket.request.read.timeout.ms; <= 0: none
   bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
+  // SSL listeners: the principal name of a client that presented a certificate, from its
+  // subject in RFC 2253 form (KIP-371); an error refuses the client (the connection is
+  // closed). Unset, or no certificate: User:ANONYMOUS. SASL listeners authenticate with SASL.
+  std::function<Result<std::string>(const std::string& subject)> ssl_principal;
   // Where TLS listeners read fetched file regions (pread may wait on the disk; plaintext
   // sends them with sendfile instead). Unset: read on the network thread (tests).
   std::optional<asio::any_io_executor> file_io;

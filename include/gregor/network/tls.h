@@ -3,7 +3,10 @@
 // server context is shared read-only by all connections of an SSL listener, a
 // client context by the inter-broker clients (BrokerClient) of this broker.
 
+#include <openssl/ssl.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,11 @@ Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsOption
 // Hostname verification (ssl.endpoint.identification.algorithm) is per connection: see
 // BrokerClientOptions::verify_hostname. kInvalidArgument names the bad setting.
 Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const TlsOptions& options);
+
+// The subject of the certificate the peer of `ssl` presented, in RFC 2253 form as Java's
+// X500Principal.getName() writes it ("CN=alice,OU=eng,O=Example,C=US"); none when it
+// presented none.
+std::optional<std::string> PeerCertificateSubject(SSL* ssl);
 
 // ssl.endpoint.identification.algorithm: "https" (Kafka's default) verifies that the peer's
 // certificate names the host dialled; "" turns that off. Other values are refused by config.
