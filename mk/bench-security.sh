@@ -4,8 +4,10 @@
 # PLAINTEXT listener, a SASL_PLAINTEXT listener (SCRAM-SHA-512) and a SASL_SSL listener
 # (SCRAM-SHA-512 over TLS), each to its own one-partition topic, and through the
 # SASL_PLAINTEXT listener of a second gregord with the ACL authorizer on (the user's WRITE ACL
-# among 200 other topics' ACLs and a prefixed one). SASL costs only the connection set-up;
-# TLS costs per byte; the authorizer one ACL lookup per topic per request. Each listener runs
+# among 200 other topics' ACLs and a prefixed one) and the audit log recording every decision
+# (audit.log.authorization.allowed=true). SASL costs only the connection set-up; TLS costs per
+# byte; the authorizer one ACL lookup per topic per request, the audit log one line per
+# decision. Each listener runs
 # BENCH_ROUNDS times, in turn; the
 # table shows each one's fastest round, its ratio to PLAINTEXT, and gregord's CPU time per
 # record in that round ((utime+stime) delta from /proc/<pid>/stat).
@@ -77,6 +79,7 @@ mkdir -p "$tmp/logs-acl"
   --listeners="PLAINTEXT://127.0.0.1:$p_acl_plain,SASL_PLAINTEXT://127.0.0.1:$p_acl" \
   --sasl.enabled.mechanisms=SCRAM-SHA-512 \
   --authorizer.class.name=kafka.security.authorizer.AclAuthorizer --super.users=User:ANONYMOUS \
+  --audit.log.file="$tmp/audit.log" --audit.log.authorization.allowed=true \
   >"$tmp/gregord-acl.log" 2>&1 &
 acl_pid=$!
 wait_ready() {  # wait_ready PID PORT LOG
@@ -131,7 +134,8 @@ printf '%-28s %12s %8s %22s\n' "produce acks=1, $records x 100 B" "records/s" "r
 for l in plaintext sasl sasl_ssl acl; do
   eval "r=\$best_$l; c=\$cpu_$l"
   case $l in plaintext) name="PLAINTEXT" ;; sasl) name="SASL_PLAINTEXT (SCRAM-512)" ;;
-    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; acl) name="SASL_PLAINTEXT + ACLs" ;; esac
+    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; acl) name="SASL_PLAINTEXT+ACLs+audit" ;; esac
   ratio=$(awk -v a="$r" -v b="$best_plaintext" 'BEGIN { printf "%.2f", a / b }')
   printf '%-28s %12s %8s %22s\n' "$name" "$r" "$ratio" "$c"
 done
+echo "audit log lines (every decision of the last broker): $(cat "$tmp"/audit.log* 2>/dev/null | wc -l)"

@@ -577,6 +577,17 @@ std::vector<BrokerKeyDef> BuildTable() {
                       "With the ACL authorizer: allow an operation on a resource that has no "
                       "ACL at all."));
 
+  // The audit log (gregor's own).
+  t.push_back(StringKey("audit.log.file", &C::audit_log_file, {},
+                        "File for the audit log of security decisions (one JSON line per "
+                        "authentication and authorization denial); empty: none."));
+  t.push_back(IntKey("audit.log.max.bytes", &C::audit_log_max_bytes, 1024, kLongMax,
+                     "Size at which the audit log is rotated."));
+  t.push_back(IntKey("audit.log.max.files", &C::audit_log_max_files, 0, 1000,
+                     "Rotated audit log files kept (audit.log.file.1 is the newest)."));
+  t.push_back(BoolKey("audit.log.authorization.allowed", &C::audit_log_authorization_allowed,
+                      "Log every allowed authorization too, not only denials."));
+
   std::sort(t.begin(), t.end(),
             [](const BrokerKeyDef& a, const BrokerKeyDef& b) { return a.name < b.name; });
   return t;

@@ -640,7 +640,7 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       conn->timer.cancel();
       if (options_.ssl_principal) {
         if (auto subject = PeerCertificateSubject(conn->tls->native_handle())) {
-          auto name = options_.ssl_principal(*subject);
+          auto name = options_.ssl_principal(*subject, conn->ctx.client_address);
           if (!name.ok()) {
             LOG(WARNING) << where << "refusing client certificate " << *subject << ": "
                          << name.status().message();

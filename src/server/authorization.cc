@@ -181,6 +181,15 @@ void LogDenial(const network::ConnectionContext& conn, const AclRule& rule,
             << protocol::ApiKeyName(rule.api) << ")";
 }
 
+// Denials always, allowed decisions when audit.log.authorization.allowed.
+void Audit(const ServerContext& ctx, const network::ConnectionContext& conn, const AclRule& rule,
+           const std::string& name, bool allowed) {
+  if (ctx.audit == nullptr || (allowed && !ctx.audit->log_allowed())) return;
+  ctx.audit->Authorization(
+      conn.principal, conn.client_host, security::AclOperationName(rule.operation),
+      security::ResourceTypeName(rule.type), name, protocol::ApiKeyName(rule.api), allowed);
+}
+
 }  // namespace
 
 std::span<const AclRule> AclRules() { return kRules; }
@@ -188,21 +197,25 @@ std::span<const AclRule> AclRules() { return kRules; }
 const AclRule& Rule(AclRuleId id) { return kRules[static_cast<size_t>(id)]; }
 
 bool Authorized(const ServerContext& ctx, const network::ConnectionContext& conn, AclRuleId id,
-                const std::string& name) {
+                const std::string& name, bool log_denial) {
   if (ctx.authorizer == nullptr) return true;
   const AclRule& rule = Rule(id);
   static const std::string kCluster(kClusterResourceName);
   const std::string& n = rule.type == ResourceType::kCluster ? kCluster : name;
   bool ok =
       ctx.authorizer->Authorize(conn.principal, conn.client_host, rule.operation, rule.type, n);
+  if (!ok && !log_denial) return false;
   if (!ok) LogDenial(conn, rule, n);
+  Audit(ctx, conn, rule, n, ok);
   return ok;
 }
 
 bool AuthorizedIdempotentWrite(const ServerContext& ctx, const network::ConnectionContext& conn) {
   if (ctx.authorizer == nullptr) return true;
   bool ok = ctx.authorizer->AuthorizeIdempotentWrite(conn.principal, conn.client_host);
-  if (!ok) LogDenial(conn, Rule(AclRuleId::kInitProducerIdIdempotent), kClusterResourceName);
+  const AclRule& rule = Rule(AclRuleId::kInitProducerIdIdempotent);
+  if (!ok) LogDenial(conn, rule, kClusterResourceName);
+  Audit(ctx, conn, rule, kClusterResourceName, ok);
   return ok;
 }
 

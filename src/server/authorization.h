@@ -115,9 +115,11 @@ std::span<const AclRule> AclRules();
 const AclRule& Rule(AclRuleId id);
 
 // May this connection do what `id` says on the resource `name` (the cluster rules ignore it)?
-// True when the broker has no authorizer.
+// True when the broker has no authorizer. `log_denial` false: a refusal is expected and not
+// worth recording (the first check of an "or", a filter over every topic or group), as Kafka
+// passes logIfDenied=false there.
 bool Authorized(const ServerContext& ctx, const network::ConnectionContext& conn, AclRuleId id,
-                const std::string& name = kClusterResourceName);
+                const std::string& name = kClusterResourceName, bool log_denial = true);
 
 // kInitProducerIdIdempotent: IDEMPOTENT_WRITE on the cluster or WRITE on at least one topic
 // (KIP-679, AclAuthorizer::AuthorizeIdempotentWrite).

@@ -132,6 +132,9 @@ struct Broker::Impl {
   std::unique_ptr<security::AclAuthorizer> authorizer;
   // KIP-371: SSL clients' principals from their certificates.
   std::shared_ptr<const security::SslPrincipalMapper> ssl_principal_mapper;
+  // audit.log.file. Declared before the SASL authenticator and the listeners, which write to
+  // it, so that it outlives them.
+  std::unique_ptr<security::AuditLog> audit;
   std::unique_ptr<AclStore> acls;
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
@@ -290,8 +293,14 @@ struct Broker::Impl {
         o.tls = *ctx_or;
         o.file_io = io_pool.get_executor();
         if (l.security_protocol == "SSL") {
-          o.ssl_principal = [mapper = ssl_principal_mapper](const std::string& subject) {
-            return mapper->Map(subject);
+          o.ssl_principal = [this, name = l.name](const std::string& subject,
+                                                  const std::string& client) {
+            auto mapped = ssl_principal_mapper->Map(subject);
+            if (audit) {
+              audit->Authentication(mapped.ok() ? "User:" + *mapped : "", "SSL", name, client,
+                                    mapped.ok(), mapped.ok() ? "" : mapped.status().message());
+            }
+            return mapped;
           };
         }
       } else if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
@@ -600,10 +609,23 @@ Status Broker::Start() {
   co.leader_imbalance_check_interval_seconds = cfg.leader_imbalance_check_interval_seconds;
   d.controller = std::make_unique<controller::Controller>(co, d.zk.get(), d.channel.get(), d.clock);
   d.ctx.controller = d.controller.get();
+  if (!cfg.audit_log_file.empty()) {
+    security::AuditLogOptions ao;
+    ao.path = cfg.audit_log_file;
+    ao.max_bytes = cfg.audit_log_max_bytes;
+    ao.max_files = cfg.audit_log_max_files;
+    ao.log_allowed = cfg.audit_log_authorization_allowed;
+    auto audit = security::AuditLog::Open(ao);
+    if (!audit.ok()) return audit.status();
+    d.audit = std::move(*audit);
+    d.ctx.audit = d.audit.get();
+    LOG(INFO) << d.Prefix() << "audit log: " << cfg.audit_log_file;
+  }
   if (!cfg.listener_sasl.empty()) {
     auto sasl = SaslAuthenticator::Create(cfg, &d.scram_credentials, d.clock);
     if (!sasl.ok()) return sasl.status();
     d.sasl = std::move(*sasl);
+    d.sasl->SetAuditLog(d.audit.get());
     d.ctx.sasl = d.sasl.get();
     // Every user's SCRAM credentials now; changes follow through /config/changes (step 5).
     auto users = d.zk->GetEntityNames("users");

@@ -245,6 +245,10 @@ SaslAuthenticator::StepResult SaslAuthenticator::Authenticate(network::Connectio
                    << "] authentication with " << x->mechanism << " failed: " << failure.message()
                    << "; closing";
     }
+    if (audit_ != nullptr) {
+      audit_->Authentication(user.empty() ? "" : principal, x->mechanism, conn.listener_name,
+                             conn.client_address, false, failure.message());
+    }
     r.error = ErrorCode::kSaslAuthenticationFailed;
     r.message =
         "Authentication failed during authentication due to invalid credentials with "
@@ -262,6 +266,10 @@ SaslAuthenticator::StepResult SaslAuthenticator::Authenticate(network::Connectio
   if (reauth_ms_ > 0) {
     x->expires_at_ms = clock_->MonotonicMs() + reauth_ms_;
     r.session_lifetime_ms = reauth_ms_;
+  }
+  if (audit_ != nullptr) {
+    audit_->Authentication(principal, x->mechanism, conn.listener_name, conn.client_address, true,
+                           "");
   }
   VLOG(1) << "[SASL " << conn.client_address << "] authenticated " << principal << " with "
           << x->mechanism;

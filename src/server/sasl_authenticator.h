@@ -33,6 +33,7 @@
 #include "gregor/config/broker_config.h"
 #include "gregor/network/request_handler.h"
 #include "gregor/protocol/error_code.h"
+#include "gregor/security/audit_log.h"
 #include "gregor/security/scram.h"
 
 namespace gregor::server {
@@ -88,6 +89,10 @@ class SaslAuthenticator {
 
   int32_t failed_authentication_delay_ms() const { return failed_delay_ms_; }
 
+  // Every completed or failed exchange is recorded there (audit.log.file); null: nowhere. Set
+  // before the listeners start.
+  void SetAuditLog(security::AuditLog* audit) { audit_ = audit; }
+
  private:
   struct ListenerState {
     std::vector<std::string> mechanisms;
@@ -101,6 +106,7 @@ class SaslAuthenticator {
   const Clock* clock_ = nullptr;
   int64_t reauth_ms_ = 0;
   int32_t failed_delay_ms_ = 100;
+  security::AuditLog* audit_ = nullptr;
 };
 
 }  // namespace gregor::server

@@ -23,6 +23,7 @@
 #include "gregor/protocol/header.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
+#include "gregor/security/audit_log.h"
 #include "gregor/security/authorizer.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "gregor/txn/producer_id_manager.h"
@@ -100,6 +101,8 @@ struct ServerContext {
   // The ACL authorizer over that cache when authorizer.class.name names one (null: every
   // request is authorized); handlers ask it through server/authorization.h.
   const security::AclAuthorizer* authorizer = nullptr;
+  // audit.log.file: authentications and authorization decisions (null: none).
+  security::AuditLog* audit = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };

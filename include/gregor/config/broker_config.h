@@ -198,6 +198,12 @@ struct BrokerConfig {
   std::vector<std::string> super_users;  // "User:admin", ';'-separated in the key
   bool allow_everyone_if_no_acl_found = false;
 
+  // --- The audit log of security decisions (gregor's own keys; security/audit_log.h).
+  std::string audit_log_file;  // empty: no audit log
+  int64_t audit_log_max_bytes = 100 * 1024 * 1024;
+  int32_t audit_log_max_files = 10;
+  bool audit_log_authorization_allowed = false;
+
   // Every known key exactly as given (file then flags), for logging and for
   // DescribeConfigs (a key present here is STATIC_BROKER_CONFIG).
   std::map<std::string, std::string> original;

@@ -50,9 +50,11 @@ struct ListenerOptions {
   bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
   // SSL listeners: the principal name of a client that presented a certificate, from its
-  // subject in RFC 2253 form (KIP-371); an error refuses the client (the connection is
-  // closed). Unset, or no certificate: User:ANONYMOUS. SASL listeners authenticate with SASL.
-  std::function<Result<std::string>(const std::string& subject)> ssl_principal;
+  // subject in RFC 2253 form (KIP-371) and the client's "ip:port"; an error refuses the client
+  // (the connection is closed). Unset, or no certificate: User:ANONYMOUS. SASL listeners
+  // authenticate with SASL.
+  std::function<Result<std::string>(const std::string& subject, const std::string& client)>
+      ssl_principal;
   // Where TLS listeners read fetched file regions (pread may wait on the disk; plaintext
   // sends them with sendfile instead). Unset: read on the network thread (tests).
   std::optional<asio::any_io_executor> file_io;

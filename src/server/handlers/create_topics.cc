@@ -70,7 +70,8 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
   std::vector<Pending> work;
   std::set<std::string> answered;
   // CREATE on the cluster, or on each topic.
-  const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kCreateTopicsCluster);
+  const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kCreateTopicsCluster,
+                                         kClusterResourceName, /*log_denial=*/false);
   for (const auto& t : in.topics) {
     if (!answered.insert(t.name).second) continue;
     auto& r = out.topics.emplace_back();

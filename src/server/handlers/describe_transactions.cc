@@ -36,7 +36,9 @@ asio::awaitable<bool> HandleDescribeTransactions(ServerContext& ctx, Request& re
     s.producer_id = d.producer_id;
     s.producer_epoch = d.producer_epoch;
     for (const auto& tp : d.partitions) {
-      if (!Authorized(ctx, req.conn, AclRuleId::kDescribeTransactionsTopic, tp.topic)) continue;
+      if (!Authorized(ctx, req.conn, AclRuleId::kDescribeTransactionsTopic, tp.topic, false)) {
+        continue;
+      }
       if (s.topics.empty() || s.topics.back().topic != tp.topic)
         s.topics.emplace_back().topic = tp.topic;
       s.topics.back().partitions.push_back(tp.partition);

@@ -16,9 +16,12 @@ asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContex
   protocol::ListGroupsResponse out;
   out.error_code = r.error;
   // DESCRIBE on the cluster lists every group, otherwise those the principal may DESCRIBE.
-  const bool all = Authorized(ctx, req.conn, AclRuleId::kListGroupsCluster);
+  const bool all = Authorized(ctx, req.conn, AclRuleId::kListGroupsCluster, kClusterResourceName,
+                              /*log_denial=*/false);
   for (const auto& g : r.groups) {
-    if (!all && !Authorized(ctx, req.conn, AclRuleId::kListGroupsGroup, g.group_id)) continue;
+    if (!all && !Authorized(ctx, req.conn, AclRuleId::kListGroupsGroup, g.group_id, false)) {
+      continue;
+    }
     auto& og = out.groups.emplace_back();
     og.group_id = g.group_id;
     og.protocol_type = g.protocol_type;

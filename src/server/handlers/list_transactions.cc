@@ -35,7 +35,9 @@ asio::awaitable<bool> HandleListTransactions(ServerContext& ctx, Request& req, R
   out.error_code = error;
   for (const auto& l : listed) {
     // Only the transactional ids the principal may DESCRIBE.
-    if (!Authorized(ctx, req.conn, AclRuleId::kListTransactions, l.transactional_id)) continue;
+    if (!Authorized(ctx, req.conn, AclRuleId::kListTransactions, l.transactional_id, false)) {
+      continue;
+    }
     auto& s = out.transaction_states.emplace_back();
     s.transactional_id = l.transactional_id;
     s.producer_id = l.producer_id;

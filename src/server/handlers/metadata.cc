@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include <optional>
 #include <set>
 
 #include "server/authorization.h"
@@ -30,7 +31,9 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
   std::set<std::string> refused;
   if (all_topics) {
     for (const auto& [name, t] : md->topics) {
-      if (Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, name)) names.push_back(name);
+      if (Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, name, /*log_denial=*/false)) {
+        names.push_back(name);
+      }
     }
   } else {
     for (const auto& t : *in.topics) {
@@ -54,11 +57,15 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
                     (v < 4 || in.allow_auto_topic_creation);
   if (may_create) {
     // Creation needs CREATE on the cluster or on the topic.
-    const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateCluster);
+    std::optional<bool> cluster_create;  // asked once, when a topic is missing
     std::vector<std::string> missing;
     for (const auto& n : names) {
       if (md->topics.count(n) || refused.count(n) || !ValidateTopicName(n).ok()) continue;
-      if (!cluster_create && !Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateTopic, n)) {
+      if (!cluster_create.has_value()) {
+        cluster_create = Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateCluster,
+                                    kClusterResourceName, /*log_denial=*/false);
+      }
+      if (!*cluster_create && !Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateTopic, n)) {
         refused.insert(n);
         continue;
       }

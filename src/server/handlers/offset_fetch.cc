@@ -67,7 +67,7 @@ GroupOffsets Fetch(
     }
   } else {
     for (const auto& [tp, f] : r.offsets) {
-      if (!Authorized(ctx, req.conn, AclRuleId::kOffsetFetchTopic, tp.topic)) continue;
+      if (!Authorized(ctx, req.conn, AclRuleId::kOffsetFetchTopic, tp.topic, false)) continue;
       if (out.topics.empty() || out.topics.back().first != tp.topic) {
         out.topics.emplace_back(tp.topic, std::vector<std::pair<int32_t, group::FetchedOffset>>{});
       }

@@ -19,7 +19,8 @@ asio::awaitable<bool> HandleOffsetForLeaderEpoch(ServerContext& ctx, Request& re
   protocol::OffsetForLeaderEpochResponse out;
   // CLUSTER_ACTION (followers) lets every partition through; otherwise DESCRIBE on each topic
   // (consumers checking for truncation, KIP-320).
-  const bool cluster_action = Authorized(ctx, req.conn, AclRuleId::kOffsetForLeaderEpochFollower);
+  const bool cluster_action = Authorized(ctx, req.conn, AclRuleId::kOffsetForLeaderEpochFollower,
+                                         kClusterResourceName, /*log_denial=*/false);
   for (const auto& topic : in.topics) {
     auto& tr = out.topics.emplace_back();
     tr.topic = topic.topic;

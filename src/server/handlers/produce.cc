@@ -120,17 +120,45 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   std::vector<Append> appends;
   std::vector<ReplicationWait> pending;
 
+  // Transactional batches need a transactional id that the principal may WRITE, checked
+  // before any topic (Kafka's handleProduceRequest: otherwise TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+  // for every partition and nothing appended).
+  const bool has_txn_records = [&] {
+    for (const auto& topic : in.topic_data) {
+      for (const auto& pd : topic.partition_data) {
+        int64_t pid = -1;
+        int16_t epoch = -1;
+        if (!pd.records.is_null &&
+            TransactionalProducer(reinterpret_cast<const uint8_t*>(pd.records.bytes.data()),
+                                  pd.records.bytes.size(), &pid, &epoch)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }();
+  const bool txn_denied =
+      has_txn_records &&
+      (!in.transactional_id || in.transactional_id->empty() ||
+       !Authorized(ctx, req.conn, AclRuleId::kProduceTransactionalId, *in.transactional_id));
+  if (txn_denied) VLOG(1) << "[Produce] transactional records not authorized";
+
   for (auto& topic : in.topic_data) {
     auto& tr = out.responses.emplace_back();
     tr.name = topic.name;
     int32_t min_isr = -1;
-    const bool may_write = Authorized(ctx, req.conn, AclRuleId::kProduceTopic, topic.name);
+    const bool may_write =
+        txn_denied || Authorized(ctx, req.conn, AclRuleId::kProduceTopic, topic.name);
     for (auto& pd : topic.partition_data) {
       auto& pr = tr.partition_responses.emplace_back();
       pr.index = pd.index;
       pr.base_offset = -1;
       if (!acks_valid) {
         pr.error_code = ErrorCode::kInvalidRequiredAcks;
+        continue;
+      }
+      if (txn_denied) {
+        pr.error_code = ErrorCode::kTransactionalIdAuthorizationFailed;
         continue;
       }
       if (!may_write) {
@@ -176,33 +204,6 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
                                     reinterpret_cast<const uint8_t*>(req.frame.data()));
       appends.push_back({out.responses.size() - 1, tr.partition_responses.size() - 1,
                          std::move(partition), data, pd.records.bytes.size(), min_isr});
-    }
-  }
-  // Transactional batches need a transactional id that the principal may WRITE (Kafka's
-  // handleProduceRequest: otherwise TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition
-  // and nothing appended).
-  {
-    int64_t pid = -1;
-    int16_t epoch = -1;
-    bool transactional = false;
-    for (const auto& a : appends) {
-      if (TransactionalProducer(a.data, a.size, &pid, &epoch)) {
-        transactional = true;
-        break;
-      }
-    }
-    if (transactional &&
-        (!in.transactional_id || in.transactional_id->empty() ||
-         !Authorized(ctx, req.conn, AclRuleId::kProduceTransactionalId, *in.transactional_id))) {
-      for (auto& tr : out.responses) {
-        for (auto& pr : tr.partition_responses) {
-          pr.error_code = ErrorCode::kTransactionalIdAuthorizationFailed;
-          pr.error_message = std::nullopt;
-          pr.record_errors.clear();
-        }
-      }
-      appends.clear();
-      VLOG(1) << "[Produce] transactional records without a transactional id";
     }
   }
   // KIP-890 part 1: which record sets need the coordinator's word first. Only requests with a
