@@ -1,7 +1,8 @@
 """Hand-built Kafka wire frames for the integration tests.
 
 Only what the tests need, written from the public message schemas: request header v1/v2, ApiVersions,
-Metadata v1, CreateTopics v0, Produce v3, ListOffsets v1, DeleteRecords v0, Fetch v4, and RecordBatch v2
+Metadata v1, CreateTopics v0, Produce v3, ListOffsets v1, DeleteRecords v0, Fetch v4, DescribeClientQuotas v0,
+AlterClientQuotas v0, and RecordBatch v2
 (magic 2) with CRC-32C computed here. Encoders return bytes; decoders take the response body (after the
 correlation id) and raise ProtocolError when the bytes do not parse.
 """
@@ -32,6 +33,8 @@ API_FIND_COORDINATOR = 10
 API_API_VERSIONS = 18
 API_CREATE_TOPICS = 19
 API_DELETE_RECORDS = 21
+API_DESCRIBE_CLIENT_QUOTAS = 48
+API_ALTER_CLIENT_QUOTAS = 49
 
 
 class ProtocolError(Exception):
@@ -239,11 +242,14 @@ class Conn:
         except (ConnectionResetError, BrokenPipeError):
             return None
 
+    client_id = "gregor-it"
+
     def request(self, api_key, api_version, body, flexible=False):
         """Sends one request; returns the response body after the correlation id (header v0)."""
         self.corr += 1
         corr = self.corr
-        self.send_raw(frame(request_header(api_key, api_version, corr, flexible=flexible) + body))
+        self.send_raw(frame(request_header(api_key, api_version, corr, client_id=self.client_id, flexible=flexible)
+                            + body))
         resp = self.recv_frame()
         if resp is None:
             raise ProtocolError(f"connection closed instead of a response to api {api_key} v{api_version}")
@@ -754,3 +760,51 @@ def write_txn_markers(conn, markers, version=1):
     if r.remaining():
         raise ProtocolError(f"WriteTxnMarkers v{version}: {r.remaining()} bytes after the response")
     return dict(out)
+
+
+# ---------------------------------------------------------------- client quotas (KIP-546)
+def _nullable_string(s):
+    return i16(-1) if s is None else string(s)
+
+
+def _nullable_string_r(r):
+    n = r.i16()
+    return None if n < 0 else r.take(n).decode()
+
+
+def alter_client_quotas_v0(conn, entries, validate_only=False):
+    """entries: [({"user": "alice" or None (default), "client-id": ...}, {"producer_byte_rate": 1024.0 or None
+    (remove)})]. Returns (throttle_ms, [(error_code, error_message, {entity})])."""
+    def entry(e):
+        entity, ops = e
+        body = array(list(entity.items()), lambda kv: string(kv[0]) + _nullable_string(kv[1]))
+        return body + array(list(ops.items()), lambda kv: string(kv[0]) + struct.pack(">d", kv[1] or 0.0)
+                            + i8(1 if kv[1] is None else 0))
+    r = conn.request(API_ALTER_CLIENT_QUOTAS, 0, array(entries, entry) + i8(1 if validate_only else 0))
+    throttle = r.i32()
+
+    def result(r):
+        code = r.i16()
+        msg = _nullable_string_r(r)
+        ent = dict(r.array(lambda r: (r.string(), _nullable_string_r(r))))
+        return code, msg, ent
+    return throttle, r.array(result)
+
+
+def describe_client_quotas_v0(conn, components, strict=False):
+    """components: [(entity_type, match_type, match)]. Returns (throttle_ms, error_code, error_message,
+    entries or None) with entries [({entity_type: name or None}, {key: value})]."""
+    body = array(components, lambda c: string(c[0]) + i8(c[1]) + _nullable_string(c[2])) + i8(1 if strict else 0)
+    r = conn.request(API_DESCRIBE_CLIENT_QUOTAS, 0, body)
+    throttle = r.i32()
+    code = r.i16()
+    msg = _nullable_string_r(r)
+    n = r.i32()
+    entries = None
+    if n >= 0:
+        entries = []
+        for _ in range(n):
+            ent = dict(r.array(lambda r: (r.string(), _nullable_string_r(r))))
+            vals = dict(r.array(lambda r: (r.string(), struct.unpack(">d", r.take(8))[0])))
+            entries.append((ent, vals))
+    return throttle, code, msg, entries

@@ -577,6 +577,17 @@ std::vector<BrokerKeyDef> BuildTable() {
                       "With the ACL authorizer: allow an operation on a resource that has no "
                       "ACL at all."));
 
+  // Client quotas: the rate windows (the quotas themselves are per entity in ZooKeeper).
+  t.push_back(IntKey("quota.window.num", &C::quota_window_num, 1, kIntMax,
+                     "Samples kept for client byte-rate and request quotas."));
+  t.push_back(IntKey("quota.window.size.seconds", &C::quota_window_size_seconds, 1, kIntMax,
+                     "Time span of each sample for client quotas."));
+  t.push_back(IntKey("controller.quota.window.num", &C::controller_quota_window_num, 1, kIntMax,
+                     "Samples kept for controller mutation quotas."));
+  t.push_back(IntKey("controller.quota.window.size.seconds",
+                     &C::controller_quota_window_size_seconds, 1, kIntMax,
+                     "Time span of each sample for controller mutation quotas."));
+
   // The audit log (gregor's own).
   t.push_back(StringKey("audit.log.file", &C::audit_log_file, {},
                         "File for the audit log of security decisions (one JSON line per "

@@ -75,6 +75,7 @@ struct Listener::ConnectionState {
   ConnectionState(asio::any_io_executor ex, const ListenerOptions& o)
       : socket(ex),
         timer(ex),
+        throttle_timer(ex),
         waiter(std::make_shared<Waiter>(ex)),
         lease(o.memory_pool),
         file_io(o.file_io),
@@ -85,10 +86,11 @@ struct Listener::ConnectionState {
   // The TLS handshake deadline, then connections.max.idle.ms and
   // socket.request.read.timeout.ms.
   asio::steady_timer timer;
-  std::shared_ptr<Waiter> waiter;  // muted by the memory pool or queued.max.requests
-  MemoryPool::Lease lease;         // the bytes of `frame`
-  std::string frame;               // the current request body
-  size_t frame_reserved = 0;       // bytes of `frame` reserved in `lease`
+  asio::steady_timer throttle_timer;  // KIP-219: muted after a throttled response
+  std::shared_ptr<Waiter> waiter;     // muted by the memory pool or queued.max.requests
+  MemoryPool::Lease lease;            // the bytes of `frame`
+  std::string frame;                  // the current request body
+  size_t frame_reserved = 0;          // bytes of `frame` reserved in `lease`
   ConnectionContext ctx;
   asio::ip::address address;
   std::string where;  // log prefix
@@ -121,6 +123,7 @@ struct Listener::ConnectionState {
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
     timer.cancel();
+    throttle_timer.cancel();
     waiter->Cancel();
   }
 
@@ -686,6 +689,15 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
       // the response is written.
       conn->ReleaseFrame();
       if (out.size() > 0) co_await conn->WriteResponse(out);
+      if (conn->ctx.throttle_ms > 0) {
+        // Client quotas (KIP-219): the response is out with its throttle time; nothing more
+        // is read from this client until that time has passed (busy: not idle meanwhile).
+        conn->throttle_timer.expires_after(std::chrono::milliseconds(conn->ctx.throttle_ms));
+        conn->ctx.throttle_ms = 0;
+        boost::system::error_code ec;
+        co_await conn->throttle_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (conn->closed) ConnectionState::ThrowClosed();
+      }
       conn->busy = false;
       conn->Touch(ConnectionState::SteadyClock::now());
       if (!keep) {

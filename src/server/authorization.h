@@ -92,6 +92,8 @@ enum class AclRuleId : uint8_t {
   kListPartitionReassignments,
   kOffsetDeleteGroup,  // DELETE on the group
   kOffsetDeleteTopic,  // READ on each topic
+  kDescribeClientQuotas,
+  kAlterClientQuotas,
   kDescribeUserScramCredentials,
   kAlterUserScramCredentials,
   kDescribeProducers,          // READ on each topic

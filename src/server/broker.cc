@@ -30,6 +30,7 @@
 #include "gregor/zk/zk_client.h"
 #include "server/acl_store.h"
 #include "server/controlled_shutdown_client.h"
+#include "server/quota_store.h"
 #include "server/request_dispatcher.h"
 #include "server/sasl_authenticator.h"
 #include "server/sasl_client.h"
@@ -136,6 +137,7 @@ struct Broker::Impl {
   // it, so that it outlives them.
   std::unique_ptr<security::AuditLog> audit;
   std::unique_ptr<AclStore> acls;
+  std::unique_ptr<ClientQuotas> quotas;
   std::unique_ptr<log::LogManager> logs;
   cluster::MetadataCache metadata;
   std::unique_ptr<cluster::ReplicaManager> replicas;
@@ -647,6 +649,13 @@ Status Broker::Start() {
               << cfg.super_users.size() << " super users, allow.everyone.if.no.acl.found="
               << (cfg.allow_everyone_if_no_acl_found ? "true" : "false");
   }
+  // Client quotas now; changes follow through /config/changes (step 5).
+  d.quotas = std::make_unique<ClientQuotas>(
+      QuotaWindow{cfg.quota_window_num, cfg.quota_window_size_seconds * int64_t{1000}},
+      QuotaWindow{cfg.controller_quota_window_num,
+                  cfg.controller_quota_window_size_seconds * int64_t{1000}});
+  GREGOR_RETURN_IF_ERROR(LoadClientQuotas(*d.zk, d.quotas.get()));
+  d.ctx.quotas = d.quotas.get();
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.
@@ -664,6 +673,21 @@ Status Broker::Start() {
     if (!st.ok()) LOG(ERROR) << d.Prefix() << "re-registration failed: " << st.ToString();
   });
   d.zk->WatchConfigChanges([&d](const std::string& type, const std::string& name) {
+    if (type == "users" || type == "clients") {
+      if (auto entity = QuotaEntity::FromEntityPath(type + "/" + name)) {
+        asio::post(d.blocking_pool, [&d, e = *entity] {
+          auto values = ReadQuotaEntity(*d.zk, e);
+          if (!values.ok()) {
+            LOG(WARNING) << d.Prefix() << "cannot read the quotas of " << e.EntityPath() << ": "
+                         << values.status().ToString();
+            return;
+          }
+          LOG(INFO) << d.Prefix() << "quotas of " << e.EntityPath() << " changed ("
+                    << values->size() << " set)";
+          d.quotas->Set(e, *values);
+        });
+      }
+    }
     if (type == "users" && d.sasl && name.find('/') == std::string::npos) {
       asio::post(d.blocking_pool, [&d, name] { d.ReloadUser(name); });
       return;

@@ -2,8 +2,10 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <string>
 
 #include "gregor/protocol/api_key.h"
 #include "server/handlers/handlers.h"
@@ -23,7 +25,52 @@ bool ShouldWarn() {
   return now - prev >= 1000 && g_last_warning_ms.compare_exchange_strong(prev, now);
 }
 
+// Kafka's exemptions from the request quota: inter-broker (ClusterAction) APIs, and the
+// version and SASL exchange every connection needs.
+bool ExemptFromRequestQuota(int16_t key) {
+  switch (static_cast<protocol::ApiKey>(key)) {
+    case protocol::ApiKey::kLeaderAndIsr:
+    case protocol::ApiKey::kStopReplica:
+    case protocol::ApiKey::kUpdateMetadata:
+    case protocol::ApiKey::kControlledShutdown:
+    case protocol::ApiKey::kWriteTxnMarkers:
+    case protocol::ApiKey::kApiVersions:
+    case protocol::ApiKey::kSaslHandshake:
+    case protocol::ApiKey::kSaslAuthenticate:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
+
+std::string QuotaUser(const network::ConnectionContext& conn) {
+  const std::string& p = conn.principal;
+  auto colon = p.find(':');
+  return colon == std::string::npos ? p : p.substr(colon + 1);
+}
+
+int32_t FinishRequestQuotas(ServerContext& ctx, Request& req, Response& resp) {
+  resp.quotas_done = true;
+  int32_t throttle = resp.throttle_ms;
+  ClientQuotas* quotas = ctx.quotas;
+  if (quotas != nullptr && quotas->Enabled(QuotaType::kRequest) && !resp.quota_exempt &&
+      !ExemptFromRequestQuota(req.header.api_key)) {
+    const auto parked = req.conn.parked_at;
+    const auto end = parked != std::chrono::steady_clock::time_point{} && parked > req.start
+                         ? parked
+                         : std::chrono::steady_clock::now();
+    const double nanos = static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(end - req.start).count());
+    // Percent of one thread per second (Kafka's nanosToPercentage).
+    const int32_t t = quotas->Record(QuotaType::kRequest, QuotaUser(req.conn), req.conn.client_id,
+                                     nanos * 100.0 / 1e9, ctx.clock->NowMs());
+    throttle = std::max(throttle, t);
+  }
+  if (throttle > 0) req.conn.throttle_ms = std::max(req.conn.throttle_ms, throttle);
+  return throttle;
+}
 
 asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn,
                                                 std::string& frame, protocol::Writer& out) {
@@ -44,6 +91,7 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
   protocol::RequestHeader header;
   if (!protocol::DecodeRequestHeader(reader, &header)) co_return false;
   if (header.client_id) conn.client_id = *header.client_id;
+  conn.parked_at = {};
 
   const int16_t key = header.api_key;
   if (sasl != nullptr && !sasl->Admits(conn, key)) {
@@ -88,6 +136,7 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
   out.Int32(0);  // size, patched below
   protocol::EncodeResponseHeader(out, static_cast<protocol::ApiKey>(key), header.api_version,
                                  header.correlation_id);
+  const size_t body_start = out.size();
   Request req{conn, header, reader, frame, downgraded};
   Response resp{out};
   bool ok = co_await handler(*ctx_, req, resp);
@@ -99,6 +148,13 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
     }
     out = protocol::Writer();
     co_return false;
+  }
+  if (!resp.quotas_done) {
+    const int32_t throttle = FinishRequestQuotas(*ctx_, req, resp);
+    const int16_t since = protocol::ThrottleTimeFirstSince(static_cast<protocol::ApiKey>(key));
+    if (throttle > 0 && resp.send && since >= 0 && header.api_version >= since) {
+      out.PatchInt32(body_start, throttle);
+    }
   }
   if (!resp.send) {
     out = protocol::Writer();

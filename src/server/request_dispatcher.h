@@ -13,6 +13,17 @@ namespace gregor::server {
 
 class SaslAuthenticator;
 
+// Client quotas (KIP-219) of a handled request: records its time before it parked (Kafka's
+// request handler time) against the request quota unless the API is exempt (inter-broker and
+// SASL APIs, resp.quota_exempt), takes the larger of that throttle and the handler's
+// resp.throttle_ms, and has the connection muted for it after the response. Returns the
+// throttle time for the response's ThrottleTimeMs. The dispatcher runs it after the handler;
+// Produce runs it itself before encoding (resp.quotas_done).
+int32_t FinishRequestQuotas(ServerContext& ctx, Request& req, Response& resp);
+
+// The principal's name as quotas key users ("alice" for User:alice).
+std::string QuotaUser(const network::ConnectionContext& conn);
+
 // Waits connection.failed.authentication.delay.ms on the calling connection's strand.
 asio::awaitable<void> DelayFailedAuthentication(const SaslAuthenticator& sasl);
 

@@ -3,6 +3,7 @@
 // owns every service named here and outlives all connections. Handlers run
 // on connection strands; every service here is thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,6 +30,7 @@
 #include "gregor/txn/producer_id_manager.h"
 #include "gregor/txn/transaction_coordinator.h"
 #include "gregor/zk/kafka_zk_client.h"
+#include "server/client_quotas.h"
 
 namespace gregor::server {
 
@@ -103,6 +105,8 @@ struct ServerContext {
   const security::AclAuthorizer* authorizer = nullptr;
   // audit.log.file: authentications and authorization decisions (null: none).
   security::AuditLog* audit = nullptr;
+  // Client quotas from /config/users and /config/clients (null: none, in tests).
+  ClientQuotas* quotas = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };
@@ -117,6 +121,8 @@ struct Request {
   // ApiVersions asked at a version we do not know: answered as v0 with
   // UNSUPPORTED_VERSION (KIP-511).
   bool unsupported_version = false;
+  // When the dispatcher took the request (client request quotas count from here).
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   int16_t version() const { return header.api_version; }
 };
 
@@ -124,6 +130,12 @@ struct Response {
   protocol::Writer& out;
   bool send = true;    // false: no response at all (Produce acks=0)
   bool close = false;  // close the connection once the response is sent (failed SASL)
+  // Client quotas (KIP-219): the handler's byte-rate throttle (Produce, Fetch); not counted
+  // against the request quota (a follower's fetch); the throttle already settled and written
+  // by the handler (Produce, whose ThrottleTimeMs is its last field).
+  int32_t throttle_ms = 0;
+  bool quota_exempt = false;
+  bool quotas_done = false;
 };
 
 }  // namespace gregor::server

@@ -165,7 +165,9 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kAddOffsetsToTxn, 0, 3},
               {ApiKey::kEndTxn, 0, 3},
               {ApiKey::kDescribeTransactions, 0, 0},
-              {ApiKey::kListTransactions, 0, 0}};
+              {ApiKey::kListTransactions, 0, 0},
+              {ApiKey::kDescribeClientQuotas, 0, 1},
+              {ApiKey::kAlterClientQuotas, 0, 1}};
   EXPECT_EQ(SupportedApis().size(), sizeof(want) / sizeof(want[0]));
   for (const Want& w : want) {
     const ApiVersionRange* r = FindApi(static_cast<int16_t>(w.key));
@@ -178,6 +180,18 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
   EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kAlterPartition)), nullptr);
   ASSERT_NE(FindAnyApi(static_cast<int16_t>(ApiKey::kAlterPartition)), nullptr);
   EXPECT_FALSE(FindAnyApi(static_cast<int16_t>(ApiKey::kAlterPartition))->advertised);
+}
+
+TEST(ApiKeyTest, ThrottleTimeFirstSinceFollowsTheResponseLayouts) {
+  // Kafka's response schemas: ThrottleTimeMs leads the body from these versions on; Produce
+  // has it last, ApiVersions after its key list, SaslHandshake not at all.
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kFetch), 1);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kMetadata), 3);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kListOffsets), 2);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kDescribeClientQuotas), 0);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kProduce), -1);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kApiVersions), -1);
+  EXPECT_EQ(ThrottleTimeFirstSince(ApiKey::kSaslHandshake), -1);
 }
 
 TEST(ApiKeyTest, Names) {

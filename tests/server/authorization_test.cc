@@ -832,6 +832,24 @@ Outcome OffsetDelete(Client& c, const Names& n, bool partition) {
   return Err(r->topics[0].partitions[0].error_code);
 }
 
+Outcome DescribeClientQuotas(Client& c, const Names&) {
+  protocol::DescribeClientQuotasRequest req;
+  return TopLevel<protocol::DescribeClientQuotasResponse>(c, ApiKey::kDescribeClientQuotas, req);
+}
+
+// Validates a quota for client "nobody-NN": past the check, no error.
+Outcome AlterClientQuotas(Client& c, const Names& n) {
+  protocol::AlterClientQuotasRequest req;
+  req.validate_only = true;
+  auto& e = req.entries.emplace_back();
+  e.entity.push_back({"client-id", "nobody-" + n.tag});
+  e.ops.push_back({"producer_byte_rate", 1024, false});
+  auto r = c.Call<protocol::AlterClientQuotasResponse>(ApiKey::kAlterClientQuotas, req);
+  if (!r.ok()) return Failed(r.status());
+  if (r->entries.size() != 1) return Failed("AlterClientQuotas: not one entry");
+  return Err(r->entries[0].error_code);
+}
+
 Outcome DescribeUserScramCredentials(Client& c, const Names&) {
   protocol::DescribeUserScramCredentialsRequest req;
   req.users = std::nullopt;
@@ -1055,6 +1073,8 @@ const std::map<AclRuleId, Case>& Cases() {
        {kTopic | kGroup, {{RT::kGroup, Op::kDelete}}, {}, [](Client& c, const Names& n) {
           return OffsetDelete(c, n, true);
         }}},
+      {Id::kDescribeClientQuotas, {kNothing, {}, {}, DescribeClientQuotas}},
+      {Id::kAlterClientQuotas, {kNothing, {}, {}, AlterClientQuotas}},
       {Id::kDescribeUserScramCredentials, {kNothing, {}, {}, DescribeUserScramCredentials}},
       {Id::kAlterUserScramCredentials, {kNothing, {}, {}, AlterUserScramCredentials}},
       {Id::kDescribeProducers, {kTopic, {}, {}, DescribeProducers}},

@@ -198,6 +198,12 @@ struct BrokerConfig {
   std::vector<std::string> super_users;  // "User:admin", ';'-separated in the key
   bool allow_everyone_if_no_acl_found = false;
 
+  // --- Client quotas (KIP-13/124/219/599; values per entity live in ZooKeeper).
+  int32_t quota_window_num = 11;
+  int32_t quota_window_size_seconds = 1;
+  int32_t controller_quota_window_num = 11;
+  int32_t controller_quota_window_size_seconds = 1;
+
   // --- The audit log of security decisions (gregor's own keys; security/audit_log.h).
   std::string audit_log_file;  // empty: no audit log
   int64_t audit_log_max_bytes = 100 * 1024 * 1024;

@@ -17,7 +17,9 @@
 // connection; an inter-broker connection past max.connections evicts the
 // least recently active connection of another listener (KIP-402). A
 // connection that started a frame and sends nothing more for
-// socket.request.read.timeout.ms is closed with a rate-limited warning.
+// socket.request.read.timeout.ms is closed with a rate-limited warning. A
+// response that throttles its client (ConnectionContext::throttle_ms, client
+// quotas, KIP-219) is sent, then the connection is not read for that long.
 
 #include <atomic>
 #include <functional>

@@ -5,6 +5,7 @@
 // a connection's requests in order), many connections concurrently.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,9 +43,19 @@ struct ConnectionContext {
   // slot back so that the requests that would end its wait (followers' fetches) are not
   // queued behind it. Idempotent; a no-op when the request holds no slot.
   void ParkRequest() {
+    if (parked_at == std::chrono::steady_clock::time_point{}) {
+      parked_at = std::chrono::steady_clock::now();
+    }
     if (park_) park_();
     park_ = nullptr;
   }
+  // When the current request first parked (its time since then is not the broker's work:
+  // client request quotas count only the time before); reset per request by the server.
+  std::chrono::steady_clock::time_point parked_at{};
+
+  // Client quotas (KIP-219): set by the server with a response whose client is over a quota;
+  // the Listener sends the response, then reads nothing more from the connection for this long.
+  int32_t throttle_ms = 0;
   std::function<void()> park_;  // set by the Listener while a request holds a slot
 };
 

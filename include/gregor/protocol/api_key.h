@@ -115,6 +115,9 @@ const std::vector<ApiVersionRange>& AllApis();
 const ApiVersionRange* FindApi(int16_t key);
 // Any API with a codec (advertised or not), or nullptr.
 const ApiVersionRange* FindAnyApi(int16_t key);
+// KIP-219: the lowest version of the API whose response body starts with ThrottleTimeMs (the
+// versions above it do too), or -1 (generated from the specs; Produce has it last).
+int16_t ThrottleTimeFirstSince(ApiKey key);
 
 // True when `version` of the API uses compact encodings and tagged fields. False for APIs
 // without a codec.

@@ -903,7 +903,29 @@ def api_table(out_cc, specs):
         flex = -1 if m.flexible.empty else m.flexible.lo
         lines.append('      {ApiKey::k%s, %d, %d, %d, %s},' % (api_name(m), lo, hi, flex,
                                                              'true' if m.served else 'false'))
-    lines += ['  };', '  return table;', '}', '', '}  // namespace gregor::protocol']
+    lines += ['  };', '  return table;', '}', '']
+    # KIP-219: from which version the response body starts with ThrottleTimeMs (so that the
+    # server can set it after the handler has written the response).
+    responses = {}
+    for path in specs:
+        for m in parse(path):
+            if m.kind == 'response':
+                responses[m.api_key] = m
+    lines += ['int16_t ThrottleTimeFirstSince(ApiKey key) {', '  switch (key) {']
+    for m in request_messages(specs):
+        r = responses.get(m.api_key)
+        since = -1
+        if r is not None:
+            for v in range(r.hi, r.lo - 1, -1):
+                first = next((f for f in r.fields
+                              if f.versions.intersects(v, v) and
+                              not (f.tagged and f.tagged.intersects(v, v))), None)
+                if first is None or first.name != 'ThrottleTimeMs':
+                    break
+                since = v
+        lines.append('    case ApiKey::k%s:' % api_name(m))
+        lines.append('      return %d;' % since)
+    lines += ['    default:', '      return -1;', '  }', '}', '', '}  // namespace gregor::protocol']
     write_if_changed(out_cc, '\n'.join(lines) + '\n')
 
 

@@ -8,6 +8,7 @@
 
 #include "server/authorization.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/mutation_quota.h"
 #include "server/topic_admin.h"
 
 namespace gregor::server {
@@ -37,6 +38,7 @@ asio::awaitable<bool> HandleCreatePartitions(ServerContext& ctx, Request& req, R
   };
   std::vector<Work> work;
   std::set<std::string> answered;
+  MutationQuota mutations(ctx, req, resp, /*strict_since=*/3);
   for (const auto& t : in.topics) {
     if (!answered.insert(t.name).second) continue;
     auto& r = out.results.emplace_back();
@@ -48,6 +50,17 @@ asio::awaitable<bool> HandleCreatePartitions(ServerContext& ctx, Request& req, R
     if (!Authorized(ctx, req.conn, AclRuleId::kCreatePartitions, t.name)) {
       SetError(r, Denied(AclRuleId::kCreatePartitions), "The topic authorization is failed.");
       continue;
+    }
+    if (!in.validate_only) {
+      auto md = ctx.metadata->Get();
+      auto topic = md->topics.find(t.name);
+      const int32_t existing = topic == md->topics.end()
+                                   ? t.count
+                                   : static_cast<int32_t>(topic->second.partitions.size());
+      if (!mutations.TryRecord(t.count - existing)) {
+        SetError(r, ErrorCode::kThrottlingQuotaExceeded, kThrottlingQuotaExceededMessage);
+        continue;
+      }
     }
     work.push_back({out.results.size() - 1, &t, {}});
   }

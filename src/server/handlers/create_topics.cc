@@ -8,6 +8,7 @@
 #include "gregor/config/topic_config.h"
 #include "server/authorization.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/mutation_quota.h"
 #include "server/topic_admin.h"
 
 namespace gregor::server {
@@ -52,6 +53,17 @@ AdminResult ToCreation(const protocol::CreateTopicsRequest::CreatableTopic& t, T
 
 }  // namespace
 
+namespace {
+
+// The partitions a creation makes (controller mutations, KIP-599).
+int32_t PartitionsOf(const config::BrokerConfig& config,
+                     const protocol::CreateTopicsRequest::CreatableTopic& t) {
+  if (!t.assignments.empty()) return static_cast<int32_t>(t.assignments.size());
+  return t.num_partitions > 0 ? t.num_partitions : config.num_partitions;
+}
+
+}  // namespace
+
 asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Response& resp) {
   protocol::CreateTopicsRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
@@ -70,6 +82,7 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
   std::vector<Pending> work;
   std::set<std::string> answered;
   // CREATE on the cluster, or on each topic.
+  MutationQuota mutations(ctx, req, resp, /*strict_since=*/6);
   const bool cluster_create = Authorized(ctx, req.conn, AclRuleId::kCreateTopicsCluster,
                                          kClusterResourceName, /*log_denial=*/false);
   for (const auto& t : in.topics) {
@@ -93,6 +106,11 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
     AdminResult decoded = ToCreation(t, &p.creation);
     if (!decoded.ok()) {
       SetError(r, decoded);
+      continue;
+    }
+    if (!in.validate_only && !mutations.TryRecord(PartitionsOf(*ctx.config, t))) {
+      SetError(r, AdminResult::Error(ErrorCode::kThrottlingQuotaExceeded,
+                                     kThrottlingQuotaExceededMessage));
       continue;
     }
     work.push_back(std::move(p));

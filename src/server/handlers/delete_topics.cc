@@ -7,6 +7,7 @@
 
 #include "server/authorization.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/mutation_quota.h"
 #include "server/topic_admin.h"
 
 namespace gregor::server {
@@ -45,6 +46,7 @@ asio::awaitable<bool> HandleDeleteTopics(ServerContext& ctx, Request& req, Respo
     for (const auto& n : in.topic_names) wanted.push_back({n, {}});
   }
 
+  MutationQuota mutations(ctx, req, resp, /*strict_since=*/5);
   std::vector<size_t> to_delete;  // indexes into out.responses
   std::set<std::string> seen;
   for (const auto& t : wanted) {
@@ -84,6 +86,8 @@ asio::awaitable<bool> HandleDeleteTopics(ServerContext& ctx, Request& req, Respo
       SetError(r, Denied(AclRuleId::kDeleteTopics), "");
     } else if (!md->topics.count(name)) {
       SetError(r, ErrorCode::kUnknownTopicOrPartition, "");
+    } else if (!mutations.TryRecord(static_cast<int32_t>(md->topics.at(name).partitions.size()))) {
+      SetError(r, ErrorCode::kThrottlingQuotaExceeded, kThrottlingQuotaExceededMessage);
     } else {
       r.topic_id = md->topics.at(name).id;
       to_delete.push_back(out.responses.size());

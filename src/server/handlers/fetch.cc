@@ -14,6 +14,7 @@
 #include "server/authorization.h"
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
+#include "server/request_dispatcher.h"
 
 namespace gregor::server {
 
@@ -174,6 +175,17 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
                            : !Authorized(ctx, req.conn, AclRuleId::kFetchTopic, in.topics[i].topic);
     }
   }
+  // Client quotas: followers are exempt; a consumer with a consumer_byte_rate gets at most
+  // what one quota window allows per fetch (Kafka's getMaxValueInQuotaWindow), so that a
+  // response is never bigger than any wait could make acceptable.
+  const bool consumer_quota =
+      in.replica_id < 0 && ctx.quotas != nullptr && ctx.quotas->Enabled(QuotaType::kFetch);
+  if (in.replica_id >= 0) resp.quota_exempt = true;
+  if (consumer_quota) {
+    const double cap =
+        ctx.quotas->MaxValueInWindow(QuotaType::kFetch, QuotaUser(req.conn), req.conn.client_id);
+    if (cap < static_cast<double>(in.max_bytes)) in.max_bytes = static_cast<int32_t>(cap);
+  }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, in.max_wait_ms));
   std::vector<TopicPartition> tps;
@@ -208,6 +220,18 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     ctx.replicas->listeners().Remove(handle);
     co_await Read(ctx, in, version, denied, inline_reads, attempt);
+  }
+  if (consumer_quota) {
+    const std::string user = QuotaUser(req.conn);
+    const int64_t now = ctx.clock->NowMs();
+    const double bytes = static_cast<double>(attempt.bytes);
+    resp.throttle_ms = ctx.quotas->Record(QuotaType::kFetch, user, req.conn.client_id, bytes, now);
+    if (resp.throttle_ms > 0) {
+      // Kafka answers a throttled fetch empty, and its bytes do not count.
+      ctx.quotas->Unrecord(QuotaType::kFetch, user, req.conn.client_id, bytes, now);
+      attempt.response.responses.clear();
+      attempt.response.throttle_time_ms = resp.throttle_ms;
+    }
   }
   attempt.response.Encode(resp.out, req.version());
   co_return true;

@@ -42,6 +42,8 @@ asio::awaitable<bool> HandleListTransactions(ServerContext&, Request&, Response&
 asio::awaitable<bool> HandleSaslHandshake(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleSaslAuthenticate(ServerContext&, Request&, Response&);
 // SCRAM credentials in /config/users (KIP-554).
+asio::awaitable<bool> HandleDescribeClientQuotas(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterClientQuotas(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleDescribeUserScramCredentials(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterUserScramCredentials(ServerContext&, Request&, Response&);
 // ACLs in ZooKeeper (AclApis; see acl_store.h).

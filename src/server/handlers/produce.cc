@@ -20,6 +20,7 @@
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 #include "server/handlers/replication_wait.h"
+#include "server/request_dispatcher.h"
 
 namespace gregor::server {
 
@@ -314,14 +315,23 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
       });
     }
   }
+  // producer_byte_rate counts the whole request, as Kafka's request.sizeInBytes.
+  if (ctx.quotas != nullptr && ctx.quotas->Enabled(QuotaType::kProduce)) {
+    resp.throttle_ms =
+        ctx.quotas->Record(QuotaType::kProduce, QuotaUser(req.conn), req.conn.client_id,
+                           static_cast<double>(req.frame.size() + 4), ctx.clock->NowMs());
+  }
   if (in.acks == 0) {
     resp.send = false;
+    FinishRequestQuotas(ctx, req, resp);  // no response, but the connection is muted
     co_return true;
   }
   if (!pending.empty()) {
     req.conn.ParkRequest();  // waiting on followers: out of the request queue (purgatory)
     co_await AwaitReplication(ctx, in.timeout_ms, pending);
   }
+  // ThrottleTimeMs is Produce's last field: settled here rather than patched by the dispatcher.
+  out.throttle_time_ms = FinishRequestQuotas(ctx, req, resp);
   out.Encode(resp.out, req.version());
   co_return true;
 }

@@ -1,0 +1,205 @@
+"""Client quotas as Kafka keeps them: producer_byte_rate and consumer_byte_rate per client id (and user), set in
+ZooKeeper the way `kafka-configs.sh --zookeeper --alter --add-config ... --entity-type clients` writes them and
+through AlterClientQuotas / DescribeClientQuotas (KIP-546). A noisy producer (confluent-kafka) is held to its rate
+and told so through throttle_time_ms (KIP-219) while a producer of another client id (kafka-python) on the same
+broker is not; a consumer with a consumer_byte_rate reads at that rate; removing the quota frees the client.
+Short quota windows (3 samples of 1 s) keep the test quick; the rates are measured after the first windows."""
+
+import json
+import threading
+import time
+
+import kproto
+from harness import check, create_topic, eq, timeout, unique_topic, wait_until
+from test_confluent import ck
+
+PRODUCE_QUOTA = 200 * 1024  # bytes/s
+FETCH_QUOTA = 300 * 1024
+VALUE = b"q" * 1000
+QUOTA_WINDOWS = {"quota.window.num": 3, "quota.window.size.seconds": 1}
+
+
+def set_quota_in_zk(ctx, entity_path, config):
+    """What kafka-configs.sh --zookeeper writes: the entity's config znode, then a change notification."""
+    zk = ctx.zk()
+    path = "/config/" + entity_path
+    data = json.dumps({"version": 1, "config": config}).encode()
+    if zk.exists(path):
+        zk.set(path, data)
+    else:
+        zk.create(path, data, makepath=True)
+    zk.create("/config/changes/config_change_", json.dumps({"version": 2, "entity_path": entity_path}).encode(),
+              sequence=True, makepath=True)
+
+
+def produce_for(bootstrap, topic, client_id, seconds, throttles=None):
+    """confluent-kafka producer sending VALUE as fast as it may; returns [(ack time, bytes)]."""
+    k = ck()
+    conf = {"bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5, "acks": 1,
+            "queue.buffering.max.kbytes": 512, "message.timeout.ms": 60000}
+    if throttles is not None:
+        conf["throttle_cb"] = lambda ev: throttles.append(ev.throttle_time)
+    p = k.Producer(conf)
+    acks = []
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            p.produce(topic, value=VALUE, on_delivery=lambda err, msg: acks.append((time.time(), len(msg.value())))
+                      if err is None else None)
+        except BufferError:
+            p.poll(0.05)
+        p.poll(0)
+    p.flush(30)
+    return acks
+
+
+def rate_between(acks, t0, t1):
+    return sum(n for t, n in acks if t0 <= t < t1) / (t1 - t0)
+
+
+@timeout(150)
+def test_producer_held_to_its_byte_rate_others_unaffected(ctx):
+    b = ctx.start_broker(0, extra=QUOTA_WINDOWS)
+    topic = unique_topic("quota")
+    create_topic(b.bootstrap, topic, partitions=1)
+    set_quota_in_zk(ctx, "clients/noisy", {"producer_byte_rate": str(PRODUCE_QUOTA)})
+    # The broker applies it once the notification is read: DescribeClientQuotas shows it.
+    with kproto.connect(b.bootstrap) as c:
+        def described():
+            _, code, _, entries = kproto.describe_client_quotas_v0(c, [("client-id", 0, "noisy")])
+            return code == 0 and entries == [({"client-id": "noisy"}, {"producer_byte_rate": float(PRODUCE_QUOTA)})]
+        wait_until(described, 10, "the quota of clients/noisy in DescribeClientQuotas")
+
+    # A quiet kafka-python producer runs at the same time under another client id.
+    from kafka import KafkaProducer
+    quiet_bytes = []
+    quiet_done = threading.Event()
+
+    def quiet():
+        p = KafkaProducer(bootstrap_servers=b.bootstrap, client_id="quiet", linger_ms=5, acks=1)
+        t_end = time.time() + 8
+        n = 0
+        while time.time() < t_end:
+            p.send(topic, VALUE)
+            n += 1
+            if n % 500 == 0:
+                p.flush()
+        p.flush()
+        quiet_bytes.append(n * len(VALUE))
+        p.close()
+        quiet_done.set()
+
+    th = threading.Thread(target=quiet)
+    start = time.time()
+    th.start()
+    throttles = []
+    acks = produce_for(b.bootstrap, topic, "noisy", 10, throttles)
+    th.join(60)
+    check(quiet_done.is_set(), "the quiet producer did not finish")
+
+    noisy = rate_between(acks, start + 4, start + 10)
+    quiet_rate = quiet_bytes[0] / 8
+    print(f"noisy producer (quota {PRODUCE_QUOTA} B/s): {noisy:.0f} B/s after the first windows; "
+          f"quiet producer: {quiet_rate:.0f} B/s; throttle callbacks: {len(throttles)} (max {max(throttles or [0]):.3f} s)")
+    check(0.5 * PRODUCE_QUOTA <= noisy <= 1.5 * PRODUCE_QUOTA,
+          f"noisy producer at {noisy:.0f} B/s, quota {PRODUCE_QUOTA}")
+    check(quiet_rate >= 4 * PRODUCE_QUOTA, f"quiet producer slowed to {quiet_rate:.0f} B/s")
+    check(throttles and max(throttles) > 0, "no throttle_time_ms reached the noisy producer")
+
+    # Removed through AlterClientQuotas: the same client runs free again.
+    with kproto.connect(b.bootstrap) as c:
+        _, results = kproto.alter_client_quotas_v0(c, [({"client-id": "noisy"}, {"producer_byte_rate": None})])
+        eq(results, [(0, None, {"client-id": "noisy"})], "AlterClientQuotas removal")
+        wait_until(lambda: kproto.describe_client_quotas_v0(c, [("client-id", 0, "noisy")])[3] == [], 10,
+                   "the quota gone from DescribeClientQuotas")
+    time.sleep(3)  # the throttled windows expire (3 x 1 s)
+    start = time.time()
+    acks = produce_for(b.bootstrap, topic, "noisy", 4)
+    free = rate_between(acks, start, start + 4)
+    print(f"noisy producer without its quota: {free:.0f} B/s")
+    check(free >= 4 * PRODUCE_QUOTA, f"still held to {free:.0f} B/s after the quota was removed")
+
+
+@timeout(150)
+def test_consumer_held_to_its_byte_rate(ctx):
+    b = ctx.start_broker(0, extra=QUOTA_WINDOWS)
+    topic = unique_topic("cquota")
+    create_topic(b.bootstrap, topic, partitions=1)
+    produce_for(b.bootstrap, topic, "filler", 3)  # several MB to read
+    with kproto.connect(b.bootstrap) as c:
+        _, results = kproto.alter_client_quotas_v0(
+            c, [({"user": None, "client-id": "slowreader"}, {"consumer_byte_rate": float(FETCH_QUOTA)})])
+        eq(results, [(0, None, {"user": None, "client-id": "slowreader"})], "AlterClientQuotas")
+        # Kafka's layout: /config/users/<default>/clients/slowreader holds the key.
+        data, _ = ctx.zk().get("/config/users/<default>/clients/slowreader")
+        eq(json.loads(data)["config"], {"consumer_byte_rate": str(FETCH_QUOTA)}, "znode written")
+        wait_until(lambda: kproto.describe_client_quotas_v0(c, [("user", 1, None)])[3] ==
+                   [({"user": None, "client-id": "slowreader"}, {"consumer_byte_rate": float(FETCH_QUOTA)})],
+                   10, "the quota in DescribeClientQuotas")
+        # Bad requests are refused with a message and change nothing.
+        _, bad = kproto.alter_client_quotas_v0(c, [({"client-id": "x"}, {"no_such_quota": 1.0}),
+                                                  ({"client-id": "x"}, {"producer_byte_rate": 1.5}),
+                                                  ({"topic": "x"}, {"producer_byte_rate": 1.0})])
+        check(all(code == 42 and msg for code, msg, _ in bad), f"bad entries: {bad}")
+        check(not ctx.zk().exists("/config/clients/x"), "a refused entry was written")
+
+    k = ck()
+    cons = k.Consumer({"bootstrap.servers": b.bootstrap, "client.id": "slowreader", "group.id": "g-slow",
+                       "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                       "fetch.max.bytes": 4 * 1024 * 1024})
+    cons.subscribe([topic])
+    got = []
+    start = time.time()
+    while time.time() < start + 9:
+        m = cons.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append((time.time(), len(m.value())))
+    cons.close()
+    rate = rate_between(got, start + 4, start + 9)
+    print(f"consumer (quota {FETCH_QUOTA} B/s): {rate:.0f} B/s after the first windows, "
+          f"{sum(n for _, n in got)} bytes in 9 s")
+    check(0.4 * FETCH_QUOTA <= rate <= 1.5 * FETCH_QUOTA, f"consumer at {rate:.0f} B/s, quota {FETCH_QUOTA}")
+
+    # kafka-python under another client id reads everything quickly.
+    from kafka import KafkaConsumer, TopicPartition
+    kc = KafkaConsumer(bootstrap_servers=b.bootstrap, client_id="fastreader", enable_auto_commit=False,
+                       auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    kc.assign([TopicPartition(topic, 0)])
+    start = time.time()
+    total = sum(len(m.value) for m in kc)
+    kc.close()
+    fast = total / max(time.time() - start - 3, 0.1)
+    print(f"fast reader: {total} bytes at {fast:.0f} B/s")
+    check(fast >= 4 * FETCH_QUOTA, f"the other client was slowed to {fast:.0f} B/s")
+
+
+@timeout(120)
+def test_controller_mutation_rate_slows_topic_creation(ctx):
+    """controller_mutation_rate (KIP-599) for one client id: the partitions its CreateTopics requests create beyond
+    the burst are paid for with throttle time, during which the broker reads nothing more from the connection
+    (kafka-python sends CreateTopics v3, where Kafka's quota is permissive: the topics are created). Another client
+    id creates as many topics at once."""
+    b = ctx.start_broker(0, extra={"controller.quota.window.num": 2, "controller.quota.window.size.seconds": 1})
+    set_quota_in_zk(ctx, "clients/mutator", {"controller_mutation_rate": "2.0"})  # burst: 2 x 2 x 1 s = 4
+    with kproto.connect(b.bootstrap) as c:
+        wait_until(lambda: kproto.describe_client_quotas_v0(c, [("client-id", 0, "mutator")])[3] ==
+                   [({"client-id": "mutator"}, {"controller_mutation_rate": 2.0})], 10, "the quota applied")
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    def create_five(client_id):
+        admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, client_id=client_id, request_timeout_ms=30000)
+        start = time.time()
+        for i in range(5):
+            admin.create_topics([NewTopic(unique_topic(client_id), 3, 1)])
+        took = time.time() - start
+        admin.close()
+        return took
+
+    free = create_five("free")
+    held = create_five("mutator")
+    print(f"5 topics x 3 partitions: {free:.2f} s without a quota, {held:.2f} s at 2 partitions/s (burst 4)")
+    # 15 partitions against a burst of 4 refilled at 2/s: the second, third and fourth responses owe 1, 1.5 and
+    # 1.5 s, and the connection is muted that long before the next request is read (the fifth's wait ends no
+    # request).
+    check(held >= 3.5, f"creation at controller_mutation_rate=2 took only {held:.2f} s")
+    check(free < held, "the client without a quota was slowed too")
