@@ -203,3 +203,37 @@ def test_controller_mutation_rate_slows_topic_creation(ctx):
     # request).
     check(held >= 3.5, f"creation at controller_mutation_rate=2 took only {held:.2f} s")
     check(free < held, "the client without a quota was slowed too")
+
+
+@timeout(60)
+def test_request_percentage_mutes_the_connection(ctx):
+    """request_percentage (KIP-124): a client id allowed 1% of a thread that keeps the broker busy gets
+    throttle_time_ms in its responses, and the broker does not read its next request until that time has passed
+    (KIP-219); another client id on another connection is answered at once meanwhile."""
+    b = ctx.start_broker(0, extra=QUOTA_WINDOWS)
+    set_quota_in_zk(ctx, "clients/chatty", {"request_percentage": "1.0"})
+    with kproto.connect(b.bootstrap) as other:
+        wait_until(lambda: kproto.describe_client_quotas_v0(other, [("client-id", 0, "chatty")])[3] ==
+                   [({"client-id": "chatty"}, {"request_percentage": 1.0})], 10, "the quota applied")
+        with kproto.connect(b.bootstrap) as c:
+            c.client_id = "chatty"
+            throttle = 0
+            for _ in range(5000):
+                throttle = kproto.describe_client_quotas_v0(c, [])[0]
+                if throttle > 0:
+                    break
+            check(throttle > 0, "1% of a thread never throttled a client sending requests back to back")
+            check(throttle <= 1000, f"request throttle {throttle} ms beyond one window (Kafka's cap)")
+            # The next request is read only after the throttle time; another connection is served meanwhile.
+            start = time.time()
+            c.send_raw(kproto.frame(kproto.request_header(kproto.API_DESCRIBE_CLIENT_QUOTAS, 0, 9999,
+                                                          client_id="chatty") + kproto.i32(0) + kproto.i8(0)))
+            t_other = time.time()
+            kproto.describe_client_quotas_v0(other, [])
+            other_took = time.time() - t_other
+            check(c.recv_frame() is not None, "no answer after the throttle")
+            waited = time.time() - start
+            print(f"request quota 1%: throttle {throttle} ms, next response after {waited * 1000:.0f} ms, "
+                  f"another client answered in {other_took * 1000:.1f} ms")
+            check(waited * 1000 >= 0.8 * throttle, f"answered after {waited * 1000:.0f} ms, throttle {throttle} ms")
+            check(other_took < 0.5, f"the other client waited {other_took:.2f} s")
