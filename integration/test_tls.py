@@ -11,8 +11,8 @@ from test_confluent import consume_assigned, produce_all
 from test_kcat import kcat
 
 
-def make_certs(ctx):
-    d = ctx.mkdir("tls")
+def make_certs(ctx, name="tls"):
+    d = ctx.mkdir(name)
 
     def openssl(*args):
         ctx.run(["openssl", *args], timeout=30, check_rc=0, cwd=d)

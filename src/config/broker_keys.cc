@@ -514,6 +514,9 @@ std::vector<BrokerKeyDef> BuildTable() {
                         "How an SSL client's certificate subject (RFC 2253) becomes its principal "
                         "name: DEFAULT or RULE:pattern/replacement/[LU], comma-separated, first "
                         "match wins."));
+  t.push_back(IntKey("ssl.reload.check.interval.ms", &C::ssl_reload_check_interval_ms, 0, kLongMax,
+                     "How often SSL listeners look for changed key and trust store files and "
+                     "reload them for new connections (open ones are kept); 0: never."));
   t.push_back(StringKey("ssl.endpoint.identification.algorithm",
                         &C::ssl_endpoint_identification_algorithm, {},
                         "https: inter-broker TLS checks that the peer certificate names the host "

@@ -83,6 +83,7 @@ struct Listener::ConnectionState {
         read_timeout_ms(o.request_read_timeout_ms) {}
   tcp::socket socket;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
+  std::shared_ptr<asio::ssl::context> tls_context;  // the listener's when it was accepted
   // The TLS handshake deadline, then connections.max.idle.ms and
   // socket.request.read.timeout.ms.
   asio::steady_timer timer;
@@ -452,6 +453,7 @@ Listener::Listener(asio::io_context& io, ListenerOptions options, RequestHandler
   if (!options_.connection_quotas)
     options_.connection_quotas = std::make_shared<ConnectionQuotas>();
   accept_waiter_ = std::make_shared<Waiter>(acceptor_.get_executor());
+  tls_ = options_.tls;
 }
 
 Listener::~Listener() { Stop(); }
@@ -510,6 +512,11 @@ void Listener::Stop() {
   for (auto& c : connections_) {
     asio::post(c->socket.get_executor(), [c] { c->Close(); });
   }
+}
+
+void Listener::SetTls(std::shared_ptr<asio::ssl::context> tls) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tls_ = std::move(tls);
 }
 
 bool Listener::EvictOne() {
@@ -634,7 +641,12 @@ asio::awaitable<void> Listener::Serve(std::shared_ptr<ConnectionState> conn) {
   const std::string& where = conn->where;
   try {
     if (options_.tls) {
-      conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *options_.tls);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        conn->tls_context = tls_;
+      }
+      conn->tls =
+          std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *conn->tls_context);
       conn->timer.expires_after(std::chrono::seconds(10));
       conn->timer.async_wait([c = conn.get()](boost::system::error_code ec) {
         if (!ec) c->Close();

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 namespace gregor::network {
 namespace {
@@ -17,6 +18,23 @@ std::string OpenSslError() {
 }
 
 }  // namespace
+
+std::string TlsFilesStamp(const TlsOptions& o) {
+  std::string stamp;
+  for (const std::string* path : {&o.keystore_location, &o.truststore_location}) {
+    if (path->empty()) continue;
+    struct stat st {};
+    stamp += *path;
+    if (::stat(path->c_str(), &st) == 0) {
+      stamp += ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+               std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
+    } else {
+      stamp += ":missing";
+    }
+    stamp += ";";
+  }
+  return stamp;
+}
 
 Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsOptions& o) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);

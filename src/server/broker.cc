@@ -133,6 +133,7 @@ struct Broker::Impl {
   std::unique_ptr<security::AclAuthorizer> authorizer;
   // KIP-371: SSL clients' principals from their certificates.
   std::shared_ptr<const security::SslPrincipalMapper> ssl_principal_mapper;
+  std::string tls_stamp;  // TlsFilesStamp of the stores the SSL listeners use (scheduler)
   // audit.log.file. Declared before the SASL authenticator and the listeners, which write to
   // it, so that it outlives them.
   std::unique_ptr<security::AuditLog> audit;
@@ -252,11 +253,7 @@ struct Broker::Impl {
     return Status::Ok();
   }
 
-  Status StartListeners() {
-    // ssl.principal.mapping.rules: refused at start-up when unreadable, as Kafka does.
-    auto mapper = security::SslPrincipalMapper::Parse(config.ssl_principal_mapping_rules);
-    if (!mapper.ok()) return mapper.status();
-    ssl_principal_mapper = std::make_shared<const security::SslPrincipalMapper>(std::move(*mapper));
+  network::TlsOptions ServerTlsOptions() const {
     network::TlsOptions tls;
     tls.keystore_location = config.ssl_keystore_location;
     tls.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
@@ -265,6 +262,41 @@ struct Broker::Impl {
     tls.truststore_location = config.ssl_truststore_location;
     tls.truststore_certificates = config.ssl_truststore_certificates;
     tls.client_auth = config.ssl_client_auth;
+    return tls;
+  }
+
+  // ssl.reload.check.interval.ms: when the key or trust store files changed, SSL listeners
+  // take a context built from them for new connections; open connections keep theirs. A
+  // context that cannot be built (a half-written file) is retried at the next check.
+  void MaybeReloadTls() {
+    const network::TlsOptions tls = ServerTlsOptions();
+    const std::string stamp = network::TlsFilesStamp(tls);
+    if (stamp == tls_stamp) return;
+    auto ctx_or = network::MakeServerTlsContext(tls);
+    if (!ctx_or.ok()) {
+      LOG(WARNING) << Prefix() << "key or trust store changed but cannot be loaded, keeping the "
+                   << "previous ones: " << ctx_or.status().ToString();
+      return;
+    }
+    int reloaded = 0;
+    for (auto& l : listeners) {
+      if (l->options().tls) {
+        l->SetTls(*ctx_or);
+        ++reloaded;
+      }
+    }
+    tls_stamp = stamp;
+    LOG(INFO) << Prefix() << "reloaded the key and trust stores for " << reloaded
+              << " SSL listener(s); open connections keep their sessions";
+  }
+
+  Status StartListeners() {
+    // ssl.principal.mapping.rules: refused at start-up when unreadable, as Kafka does.
+    auto mapper = security::SslPrincipalMapper::Parse(config.ssl_principal_mapping_rules);
+    if (!mapper.ok()) return mapper.status();
+    ssl_principal_mapper = std::make_shared<const security::SslPrincipalMapper>(std::move(*mapper));
+    const network::TlsOptions tls = ServerTlsOptions();
+    tls_stamp = network::TlsFilesStamp(tls);
     // Shared by every listener: queued.max.request.bytes, queued.max.requests, max.connections*.
     auto memory_pool = std::make_shared<network::MemoryPool>(config.queued_max_request_bytes);
     auto request_slots = std::make_shared<network::RequestSlots>(config.queued_max_requests);
@@ -369,12 +401,17 @@ struct Broker::Impl {
     int64_t next_checkpoint = clock->MonotonicMs() + config.log_flush_offset_checkpoint_interval_ms;
     int64_t next_hw_checkpoint =
         clock->MonotonicMs() + config.replica_high_watermark_checkpoint_interval_ms;
+    int64_t next_tls_check = clock->MonotonicMs() + config.ssl_reload_check_interval_ms;
     std::unique_lock<std::mutex> lock(mu);
     while (!stopping) {
       cv.wait_for(lock, std::chrono::milliseconds(100));
       if (stopping) break;
       lock.unlock();
       int64_t now = clock->MonotonicMs();
+      if (config.ssl_reload_check_interval_ms > 0 && now >= next_tls_check) {
+        MaybeReloadTls();
+        next_tls_check = now + config.ssl_reload_check_interval_ms;
+      }
       logs->FlushDirty();
       if (now >= next_deleted_sweep) {
         logs->RemoveDueDeletedFiles();  // segments the cleaner replaced

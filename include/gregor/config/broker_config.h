@@ -170,6 +170,9 @@ struct BrokerConfig {
   // KIP-371: the principal of an SSL client from its certificate subject (security/
   // principal_mapping.h has the syntax; checked when the broker starts).
   std::string ssl_principal_mapping_rules = "DEFAULT";
+  // gregor's own: how often SSL listeners look for changed key and trust store files and
+  // reload them for new connections; 0: never.
+  int64_t ssl_reload_check_interval_ms = 10000;
   // Client side (inter-broker): "https" checks the peer certificate names the host dialled.
   std::string ssl_endpoint_identification_algorithm = "https";
   std::vector<std::string> ssl_enabled_protocols = {"TLSv1.2", "TLSv1.3"};

@@ -80,6 +80,9 @@ class Listener {
   // KIP-402: closes the least recently active connection (asynchronously);
   // false when there is none. Registered with the ConnectionQuotas by Start.
   bool EvictOne();
+  // SSL listeners: new connections handshake with `tls` from now on (reloaded key and trust
+  // stores); connections already open keep the context they started with. Any thread.
+  void SetTls(std::shared_ptr<asio::ssl::context> tls);
 
   struct ConnectionState;  // internal
 
@@ -96,6 +99,7 @@ class Listener {
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;
   std::set<std::shared_ptr<ConnectionState>> connections_;
+  std::shared_ptr<asio::ssl::context> tls_;  // guarded by mu_; options_.tls at first
   std::atomic<int64_t> next_id_{1};
 };
 

@@ -39,6 +39,11 @@ Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsOption
 // BrokerClientOptions::verify_hostname. kInvalidArgument names the bad setting.
 Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const TlsOptions& options);
 
+// What the key and trust store files look like now (path, size and modification time of
+// each file the options name; inline PEM counts as is): a change means MakeServerTlsContext
+// would read something else. Empty when the options name no file.
+std::string TlsFilesStamp(const TlsOptions& options);
+
 // The subject of the certificate the peer of `ssl` presented, in RFC 2253 form as Java's
 // X500Principal.getName() writes it ("CN=alice,OU=eng,O=Example,C=US"); none when it
 // presented none.
