@@ -5,10 +5,10 @@
 # (SCRAM-SHA-512 over TLS), each to its own one-partition topic, and through the
 # SASL_PLAINTEXT listener of a second gregord with the ACL authorizer on (the user's WRITE ACL
 # among 200 other topics' ACLs and a prefixed one) and the audit log recording every decision
-# (audit.log.authorization.allowed=true). SASL costs only the connection set-up; TLS costs per
-# byte; the authorizer one ACL lookup per topic per request, the audit log one line per
-# decision. Each listener runs
-# BENCH_ROUNDS times, in turn; the
+# (audit.log.authorization.allowed=true) and client quotas accounted on every request (set too
+# high to throttle). SASL costs only the connection set-up; TLS costs per byte; the authorizer
+# one ACL lookup per topic per request, the audit log one line per decision, quotas two rate
+# recordings per request. Each listener runs BENCH_ROUNDS times, in turn; the
 # table shows each one's fastest round, its ratio to PLAINTEXT, and gregord's CPU time per
 # record in that round ((utime+stime) delta from /proc/<pid>/stat).
 #   BENCH_ROUNDS (default 3), BENCH_RECORDS (default 1000000)
@@ -54,8 +54,13 @@ zk.start(timeout=15)
 user = json.dumps({"version": 1, "config": {"SCRAM-SHA-512": cred}}).encode()
 zk.create("/bench-sec/config/users/bench", user, makepath=True)
 # The broker with the authorizer: the same user, its WRITE ACL, and other ACLs around it, in
-# Kafka's layout (loaded at start-up).
-zk.create("/bench-acl/config/users/bench", user, makepath=True)
+# Kafka's layout (loaded at start-up); client quotas so high that they never throttle, so that
+# every request pays for the accounting (producer bytes and request time).
+zk.create("/bench-acl/config/users/bench", json.dumps({"version": 1, "config": {
+    "SCRAM-SHA-512": cred, "producer_byte_rate": "1000000000000", "request_percentage": "100000.0"}}).encode(),
+    makepath=True)
+zk.create("/bench-acl/config/clients/<default>",
+          json.dumps({"version": 1, "config": {"consumer_byte_rate": "1000000000000"}}).encode(), makepath=True)
 def acls(*entries):
     return json.dumps({"version": 1, "acls": [
         {"principal": p, "permissionType": "Allow", "operation": op, "host": "*"} for p, op in entries]}).encode()
@@ -130,12 +135,12 @@ while [ "$i" -le "$rounds" ]; do
   done
   i=$((i + 1))
 done
-printf '%-28s %12s %8s %22s\n' "produce acks=1, $records x 100 B" "records/s" "ratio" "gregord ns CPU/record"
+printf '%-31s %12s %8s %22s\n' "produce acks=1, $records x 100 B" "records/s" "ratio" "gregord ns CPU/record"
 for l in plaintext sasl sasl_ssl acl; do
   eval "r=\$best_$l; c=\$cpu_$l"
   case $l in plaintext) name="PLAINTEXT" ;; sasl) name="SASL_PLAINTEXT (SCRAM-512)" ;;
-    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; acl) name="SASL_PLAINTEXT+ACLs+audit" ;; esac
+    sasl_ssl) name="SASL_SSL (SCRAM-512)" ;; acl) name="SASL_PLAINTEXT+ACL+audit+quota" ;; esac
   ratio=$(awk -v a="$r" -v b="$best_plaintext" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-28s %12s %8s %22s\n' "$name" "$r" "$ratio" "$c"
+  printf '%-31s %12s %8s %22s\n' "$name" "$r" "$ratio" "$c"
 done
 echo "audit log lines (every decision of the last broker): $(cat "$tmp"/audit.log* 2>/dev/null | wc -l)"

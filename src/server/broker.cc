@@ -692,6 +692,9 @@ Status Broker::Start() {
       QuotaWindow{cfg.controller_quota_window_num,
                   cfg.controller_quota_window_size_seconds * int64_t{1000}});
   GREGOR_RETURN_IF_ERROR(LoadClientQuotas(*d.zk, d.quotas.get()));
+  if (auto n = d.quotas->Entities().size(); n > 0) {
+    LOG(INFO) << d.Prefix() << "client quotas: " << n << " entities";
+  }
   d.ctx.quotas = d.quotas.get();
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
