@@ -31,6 +31,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 CPPFLAGS := -Iinclude -Isrc -I$(GEN) -DBOOST_ASIO_NO_DEPRECATED
 LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog -lpthread
+# sd_notify (Type=notify readiness, the watchdog) from Debian's libsystemd, gregord only.
+GREGORD_LIBS := -lsystemd
 
 all: programs
 
@@ -71,7 +73,7 @@ programs: $(BIN)/gregord $(BIN)/gregorctl
 
 $(BIN)/gregord: $(BUILD)/obj/server/main/gregord_main.o $(ALL_LIBS)
 	@mkdir -p $(BIN)
-	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) $(GREGORD_LIBS)
 
 $(BIN)/gregorctl: $(TOOLS_OBJS) $(TOOLS_LIBS)
 	@mkdir -p $(BIN)

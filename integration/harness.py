@@ -385,6 +385,7 @@ class Broker:
         self.log_path = ctx.dir / f"gregord-{broker_id}.log"
         self.proc = None
         self.starts = 0
+        self.env = None  # extra environment variables for gregord (e.g. NOTIFY_SOCKET)
 
     @property
     def bootstrap(self):
@@ -427,7 +428,8 @@ class Broker:
             f.write(f"\n===== start {self.starts}: {' '.join(map(str, self.args()))}\n".encode())
         # GREGOR_IT_WRAPPER="valgrind --quiet" (say) runs every broker under a tool, for debugging.
         wrapper = shlex.split(os.environ.get("GREGOR_IT_WRAPPER", ""))
-        self.proc = self.ctx.popen(self.run_as() + wrapper + self.args(), log_name=self.log_path.name)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = self.ctx.popen(self.run_as() + wrapper + self.args(), log_name=self.log_path.name, env=env)
         if wait:
             self.wait_ready(timeout)
         return self

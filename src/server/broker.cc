@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -134,6 +135,7 @@ struct Broker::Impl {
   // KIP-371: SSL clients' principals from their certificates.
   std::shared_ptr<const security::SslPrincipalMapper> ssl_principal_mapper;
   std::string tls_stamp;  // TlsFilesStamp of the stores the SSL listeners use (scheduler)
+  std::atomic<bool> reload_requested{false};  // SIGHUP, served by the scheduler
   // audit.log.file. Declared before the SASL authenticator and the listeners, which write to
   // it, so that it outlives them.
   std::unique_ptr<security::AuditLog> audit;
@@ -408,7 +410,10 @@ struct Broker::Impl {
       if (stopping) break;
       lock.unlock();
       int64_t now = clock->MonotonicMs();
-      if (config.ssl_reload_check_interval_ms > 0 && now >= next_tls_check) {
+      if (reload_requested.exchange(false)) {
+        LOG(INFO) << Prefix() << "reload requested (SIGHUP)";
+        MaybeReloadTls();
+      } else if (config.ssl_reload_check_interval_ms > 0 && now >= next_tls_check) {
         MaybeReloadTls();
         next_tls_check = now + config.ssl_reload_check_interval_ms;
       }
@@ -825,6 +830,24 @@ void Broker::Shutdown() {
 void Broker::Wait() {
   std::unique_lock<std::mutex> lock(impl_->mu);
   impl_->cv.wait(lock, [this] { return impl_->stopped; });
+}
+
+bool Broker::Responsive(std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  auto io_done = std::make_shared<std::promise<void>>();
+  auto pool_done = std::make_shared<std::promise<void>>();
+  auto io_future = io_done->get_future();
+  auto pool_future = pool_done->get_future();
+  asio::post(d.io, [io_done] { io_done->set_value(); });
+  asio::post(d.blocking_pool, [pool_done] { pool_done->set_value(); });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  return io_future.wait_until(deadline) == std::future_status::ready &&
+         pool_future.wait_until(deadline) == std::future_status::ready;
+}
+
+void Broker::RequestReload() {
+  impl_->reload_requested = true;
+  impl_->cv.notify_all();
 }
 
 int Broker::BoundPort(const std::string& listener_name) const {

@@ -10,7 +10,9 @@
 // unreachable, a listener that cannot bind, every log dir failed); main
 // prints it and exits non-zero.
 
+#include <chrono>
 #include <memory>
+#include <string>
 
 #include "gregor/base/status.h"
 #include "gregor/config/broker_config.h"
@@ -30,6 +32,12 @@ class Broker {
   void Wait();
   // The port a listener bound (useful with port 0).
   int BoundPort(const std::string& listener_name) const;
+  // True when the network threads and the background pool each run a posted task within
+  // `timeout` (the systemd watchdog asks before each ping). Any thread.
+  bool Responsive(std::chrono::milliseconds timeout);
+  // SIGHUP: reload what can change without a restart (now: the TLS key and trust stores,
+  // when their files changed), on the background scheduler soon after. Any thread.
+  void RequestReload();
 
  private:
   struct Impl;
