@@ -145,6 +145,12 @@ FORMAT_FILES = $(shell find src include tests -name '*.cc' -o -name '*.h' | grep
 format:
 	clang-format -i $(FORMAT_FILES)
 
+# Where `make install` puts the systemd unit (systemd also looks in /usr/local/lib/systemd).
+SYSTEMD_UNIT_DIR ?= $(prefix)/lib/systemd/system
+
+deb: programs
+	@sh mk/deb.sh
+
 install: programs
 	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/sbin \
 	  $(DESTDIR)$(prefix)/share/man/man1 $(DESTDIR)$(prefix)/share/man/man5 \
@@ -155,6 +161,9 @@ install: programs
 	install -m 644 man/gregor.properties.5 $(DESTDIR)$(prefix)/share/man/man5/
 	install -m 644 man/gregord.8 $(DESTDIR)$(prefix)/share/man/man8/
 	install -m 644 conf/server.properties conf/gregord.service $(DESTDIR)$(prefix)/share/gregor/conf/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|/usr/sbin/gregord|$(prefix)/sbin/gregord|' conf/gregord.service \
+	  >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/gregord.service
 
 clean:
 	rm -rf $(BUILD) bin
@@ -162,7 +171,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: all programs check unit-tests run bench bench-security torture format install clean distclean deps check-sanitize sanitize-run
+.PHONY: deb all programs check unit-tests run bench bench-security torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 

@@ -70,6 +70,18 @@ if [ -n "$fuzz_names" ]; then
     echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
   fi
 fi
+# The Debian package (make deb): built with dpkg-buildpackage from the programs above, and
+# lintian finds no error in it. One counted check; lintian's findings are printed.
+if [ -z "$GREGOR_UNIT_ONLY" ]; then
+  echo "== package: make deb, lintian"
+  if sh "$top/mk/deb.sh" >"$logdir/deb.log" 2>&1 && grep -q '^lintian: 0 errors' "$logdir/deb.log"; then
+    grep '^lintian:' "$logdir/deb.log" | sed 's/^/   /'
+    echo "   1 passed, 0 failed, 0 skipped"; passed=$((passed + 1))
+  else
+    tail -20 "$logdir/deb.log"
+    echo "   0 passed, 1 failed, 0 skipped"; failed=$((failed + 1))
+  fi
+fi
 if [ -x "$top/integration/run" ] && [ -z "$GREGOR_UNIT_ONLY" ]; then
   echo "== integration"
   out="$logdir/integration.log"
