@@ -72,6 +72,7 @@ std::map<std::string, std::string> ParseProtocolMap(const std::string& value) {
 bool SplitListenerKey(const std::string& key, std::string* listener, std::string* rest) {
   static const std::regex kKey(
       R"(^listener\.name\.([A-Za-z0-9_\-]+)\.(max\.connections|sasl\.enabled\.mechanisms|)"
+      R"(oauthbearer\.sasl\.server\.callback\.handler\.class|)"
       R"((?:plain|scram-sha-256|scram-sha-512|gssapi|oauthbearer)\.sasl\.jaas\.config)$)");
   std::smatch m;
   if (!std::regex_match(key, m, kKey)) return false;
@@ -243,6 +244,17 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
     if (sasl == c.listener_sasl.end()) Invalid(k, v, "listener " + name + " does not use SASL");
     if (rest == "sasl.enabled.mechanisms") {
       sasl->second.mechanisms = ParseList(v);
+    } else if (rest == "oauthbearer.sasl.server.callback.handler.class") {
+      // Kafka's JWT validator (3.1+ under .secured, 3.4+ without) is what gregor does;
+      // another handler class cannot be honoured.
+      if (Trim(v) !=
+              "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler" &&
+          Trim(v) !=
+              "org.apache.kafka.common.security.oauthbearer.secured."
+              "OAuthBearerValidatorCallbackHandler") {
+        Invalid(k, v,
+                "gregor validates signed JWTs as Kafka's OAuthBearerValidatorCallbackHandler");
+      }
     } else {
       sasl->second.jaas[ToUpper(rest.substr(0, rest.find(".sasl.")))] = v;
     }
@@ -269,12 +281,22 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
             "kafka.security.authorizer.AclAuthorizer (or kafka.security.auth."
             "SimpleAclAuthorizer), or empty for none");
   }
-  // The mechanisms gregor serves; GSSAPI and OAUTHBEARER are Kafka's but not served.
+  // The mechanisms gregor serves; GSSAPI is Kafka's but not served. OAUTHBEARER needs the
+  // key set its tokens are signed with (Kafka's unsecured default validator is for
+  // development only and not offered).
   for (auto& [name, sasl] : c.listener_sasl) {
     for (auto& m : sasl.mechanisms) m = ToUpper(m);
     std::vector<std::string> served;
     for (const auto& m : sasl.mechanisms) {
       if (m == "PLAIN" || m == "SCRAM-SHA-256" || m == "SCRAM-SHA-512") served.push_back(m);
+      if (m == "OAUTHBEARER") {
+        if (Trim(c.sasl_oauthbearer_jwks_endpoint_url).empty()) {
+          throw ConfigError("SASL listener " + name +
+                            " enables OAUTHBEARER but sasl.oauthbearer.jwks.endpoint.url names "
+                            "no JWKS to check tokens with");
+        }
+        served.push_back(m);
+      }
     }
     if (served.empty()) {
       throw ConfigError("SASL listener " + name + " enables no mechanism gregor serves (" +

@@ -529,7 +529,25 @@ std::vector<BrokerKeyDef> BuildTable() {
   // SASL (listener-prefixed forms are resolved in broker_config.cc).
   t.push_back(ListKey("sasl.enabled.mechanisms", &C::sasl_enabled_mechanisms,
                       "SASL mechanisms served on SASL listeners: PLAIN, SCRAM-SHA-256, "
-                      "SCRAM-SHA-512 (Kafka's default GSSAPI is not served)."));
+                      "SCRAM-SHA-512, OAUTHBEARER (Kafka's default GSSAPI is not served)."));
+  t.push_back(StringKey("sasl.oauthbearer.jwks.endpoint.url",
+                        &C::sasl_oauthbearer_jwks_endpoint_url, {},
+                        "OAUTHBEARER: the JSON Web Key Set that signs the tokens, a file "
+                        "(file:///path or /path)."));
+  t.push_back(IntKey("sasl.oauthbearer.jwks.endpoint.refresh.ms",
+                     &C::sasl_oauthbearer_jwks_endpoint_refresh_ms, 1, kLongMax,
+                     "How often the JWKS file is looked at for changes (and at once, at most "
+                     "every second, for a token signed by an unknown key)."));
+  t.push_back(ListKey("sasl.oauthbearer.expected.audience", &C::sasl_oauthbearer_expected_audience,
+                      "OAUTHBEARER: a token's 'aud' must name one of these (empty: any)."));
+  t.push_back(StringKey("sasl.oauthbearer.expected.issuer", &C::sasl_oauthbearer_expected_issuer,
+                        {}, "OAUTHBEARER: a token's 'iss' must be this (empty: any)."));
+  t.push_back(IntKey("sasl.oauthbearer.clock.skew.seconds", &C::sasl_oauthbearer_clock_skew_seconds,
+                     0, kIntMax, "OAUTHBEARER: tolerance for 'exp', 'nbf' and 'iat'."));
+  t.push_back(StringKey("sasl.oauthbearer.sub.claim.name", &C::sasl_oauthbearer_sub_claim_name, {},
+                        "OAUTHBEARER: the claim naming the principal."));
+  t.push_back(StringKey("sasl.oauthbearer.scope.claim.name", &C::sasl_oauthbearer_scope_claim_name,
+                        {}, "OAUTHBEARER: the claim holding the token's scopes."));
   t.push_back(StringKey("sasl.mechanism.inter.broker.protocol",
                         &C::sasl_mechanism_inter_broker_protocol, {},
                         "SASL mechanism brokers use with each other on a SASL inter-broker "

@@ -52,4 +52,16 @@ Result<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+Result<std::string> Base64UrlDecode(std::string_view text) {
+  std::string std_text(text);
+  for (char& c : std_text) {
+    if (c == '+' || c == '/') return Status::InvalidArgument("not base64url: '+' or '/'");
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  if (std_text.size() % 4 == 1) return Status::InvalidArgument("base64url of a bad length");
+  while (std_text.size() % 4 != 0) std_text.push_back('=');
+  return Base64Decode(std_text);
+}
+
 }  // namespace gregor::security

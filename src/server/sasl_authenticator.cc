@@ -26,6 +26,9 @@ struct SaslExchange : network::AuthExchange {
   std::unique_ptr<security::ScramServer> scram;
   int64_t expires_at_ms = 0;  // 0: the session never expires
   bool reauthenticating = false;
+  // OAUTHBEARER: the token was refused and the error challenge sent (RFC 7628 section 3.2.2);
+  // the client's \x01 answer ends the exchange with a failure.
+  std::string oauth_failure;
 };
 
 bool IsSaslListener(const network::ConnectionContext& conn) {
@@ -103,6 +106,22 @@ Result<std::unique_ptr<SaslAuthenticator>> SaslAuthenticator::Create(
     ListenerState& st = a->listeners_[listener];
     for (const auto& m : sasl.mechanisms) {
       if (m == "PLAIN" || security::ParseScramMechanism(m)) st.mechanisms.push_back(m);
+      if (m == "OAUTHBEARER") {
+        if (!a->oauth_) {
+          security::OAuthBearerOptions o;
+          o.jwks_url = config.sasl_oauthbearer_jwks_endpoint_url;
+          o.jwks_refresh_ms = config.sasl_oauthbearer_jwks_endpoint_refresh_ms;
+          o.expected_audience = config.sasl_oauthbearer_expected_audience;
+          o.expected_issuer = config.sasl_oauthbearer_expected_issuer;
+          o.clock_skew_s = config.sasl_oauthbearer_clock_skew_seconds;
+          o.sub_claim = config.sasl_oauthbearer_sub_claim_name;
+          o.scope_claim = config.sasl_oauthbearer_scope_claim_name;
+          auto v = security::OAuthBearerValidator::Create(std::move(o));
+          if (!v.ok()) return Status::InvalidArgument("OAUTHBEARER: " + v.status().message());
+          a->oauth_ = std::move(*v);
+        }
+        st.mechanisms.push_back(m);
+      }
     }
     auto plain = sasl.jaas.find("PLAIN");
     if (plain != sasl.jaas.end() &&
@@ -186,6 +205,7 @@ SaslAuthenticator::HandshakeResult SaslAuthenticator::Handshake(
   x.mechanism = mechanism;
   x.reauthenticating = reauth;
   x.scram.reset();
+  x.oauth_failure.clear();
   if (auto scram = security::ParseScramMechanism(mechanism)) {
     const ScramCredentialCache* cache = scram_;
     auto m = *scram;
@@ -212,7 +232,35 @@ SaslAuthenticator::StepResult SaslAuthenticator::Authenticate(network::Connectio
   }
   std::string user;
   Status failure;
-  if (x->mechanism == "PLAIN") {
+  int64_t token_expires_at_ms = 0;  // OAUTHBEARER: the token's exp (Unix ms)
+  if (x->mechanism == "OAUTHBEARER" && !x->oauth_failure.empty()) {
+    // The client's answer to the error challenge: the exchange fails.
+    failure = Status::InvalidArgument(x->oauth_failure);
+  } else if (x->mechanism == "OAUTHBEARER" && oauth_) {
+    auto jwt = security::ParseOAuthBearerClientResponse(token);
+    auto t = jwt.ok() ? oauth_->Validate(*jwt, clock_->NowMs())
+                      : Result<security::OAuthBearerToken>(jwt.status());
+    if (t.ok()) {
+      user = t->principal_name;
+      token_expires_at_ms = t->expires_at_ms;
+    } else if (jwt.ok()) {
+      // RFC 7628: the error as a JSON challenge; the client answers \x01 and fails then (or
+      // just closes), so the refusal is logged and audited now.
+      x->oauth_failure = t.status().message();
+      if (ShouldLogFailure()) {
+        LOG(WARNING) << "[SASL " << conn.client_address << " " << conn.listener_name
+                     << "] OAUTHBEARER token refused: " << x->oauth_failure;
+      }
+      if (audit_ != nullptr) {
+        audit_->Authentication("", x->mechanism, conn.listener_name, conn.client_address, false,
+                               x->oauth_failure);
+      }
+      r.token = R"({"status":"invalid_token"})";
+      return r;
+    } else {
+      failure = t.status();
+    }
+  } else if (x->mechanism == "PLAIN") {
     auto u = security::AuthenticatePlain(token, listener->plain_users);
     if (u.ok()) {
       user = *u;
@@ -262,10 +310,16 @@ SaslAuthenticator::StepResult SaslAuthenticator::Authenticate(network::Connectio
   conn.principal = principal;
   x->stage = SaslExchange::Stage::kDone;
   x->scram.reset();
+  x->oauth_failure.clear();
   x->reauthenticating = false;
   if (reauth_ms_ > 0) {
-    x->expires_at_ms = clock_->MonotonicMs() + reauth_ms_;
-    r.session_lifetime_ms = reauth_ms_;
+    // KIP-368: a session lasts connections.max.reauth.ms, or until its token expires.
+    int64_t lifetime = reauth_ms_;
+    if (token_expires_at_ms > 0) {
+      lifetime = std::max<int64_t>(1, std::min(lifetime, token_expires_at_ms - clock_->NowMs()));
+    }
+    x->expires_at_ms = clock_->MonotonicMs() + lifetime;
+    r.session_lifetime_ms = lifetime;
   }
   if (audit_ != nullptr) {
     audit_->Authentication(principal, x->mechanism, conn.listener_name, conn.client_address, true,

@@ -34,6 +34,7 @@
 #include "gregor/network/request_handler.h"
 #include "gregor/protocol/error_code.h"
 #include "gregor/security/audit_log.h"
+#include "gregor/security/oauthbearer.h"
 #include "gregor/security/scram.h"
 
 namespace gregor::server {
@@ -107,6 +108,8 @@ class SaslAuthenticator {
   int64_t reauth_ms_ = 0;
   int32_t failed_delay_ms_ = 100;
   security::AuditLog* audit_ = nullptr;
+  // OAUTHBEARER's token validator (null when no listener enables it). Thread-safe.
+  std::unique_ptr<security::OAuthBearerValidator> oauth_;
 };
 
 }  // namespace gregor::server

@@ -367,6 +367,15 @@ TEST(BrokerConfigTest, SaslListenerNeedsAServedMechanismAndPlainUsers) {
   ib["security.inter.broker.protocol"] = "SASL_PLAINTEXT";
   ib["sasl.mechanism.inter.broker.protocol"] = "SCRAM-SHA-512";
   ExpectError(ib, {}, {"sasl.mechanism.inter.broker.protocol", "not enabled"});
+  // OAUTHBEARER needs the key set its tokens are checked against, and only Kafka's JWT
+  // validator may be named as its callback handler.
+  Props oauth = sasl;
+  oauth["sasl.enabled.mechanisms"] = "OAUTHBEARER";
+  ExpectError(oauth, {}, {"OAUTHBEARER", "sasl.oauthbearer.jwks.endpoint.url"});
+  oauth["sasl.oauthbearer.jwks.endpoint.url"] = "file:///etc/gregor/jwks.json";
+  oauth["listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class"] =
+      "com.example.MyValidator";
+  ExpectError(oauth, {}, {"OAuthBearerValidatorCallbackHandler"});
   // An authorizer gregor cannot be is refused, not ignored.
   ExpectError(
       {{"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"}}, {},

@@ -184,6 +184,14 @@ struct BrokerConfig {
   std::vector<std::string> sasl_enabled_mechanisms = {"GSSAPI"};
   std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";
   int64_t connections_max_reauth_ms = 0;  // 0: sessions never expire
+  // SASL/OAUTHBEARER: signed JWTs checked against a JWKS (KIP-768 keys).
+  std::string sasl_oauthbearer_jwks_endpoint_url;  // file:///path or /path
+  int64_t sasl_oauthbearer_jwks_endpoint_refresh_ms = 3600000;
+  std::vector<std::string> sasl_oauthbearer_expected_audience;
+  std::string sasl_oauthbearer_expected_issuer;
+  int32_t sasl_oauthbearer_clock_skew_seconds = 30;
+  std::string sasl_oauthbearer_sub_claim_name = "sub";
+  std::string sasl_oauthbearer_scope_claim_name = "scope";
   int32_t connection_failed_authentication_delay_ms = 100;
   int32_t sasl_server_max_receive_size = 524288;  // largest SASL token accepted
   // Per SASL listener (by name): listener.name.<l>.sasl.enabled.mechanisms or the broker's,

@@ -19,4 +19,8 @@ std::string Base64Encode(std::string_view bytes);
 // The bytes that `text` encodes. The empty string decodes to the empty string.
 Result<std::string> Base64Decode(std::string_view text);
 
+// base64url without padding (RFC 4648 section 5, as JWS and JWK use it: '-' and '_' for '+'
+// and '/'); padding is accepted too.
+Result<std::string> Base64UrlDecode(std::string_view text);
+
 }  // namespace gregor::security
