@@ -223,6 +223,34 @@ bool AuthorizedIdempotentWrite(const ServerContext& ctx, const network::Connecti
   return ok;
 }
 
+int32_t AuthorizedOperations(const ServerContext& ctx, const network::ConnectionContext& conn,
+                             ResourceType type, const std::string& name) {
+  using Op = AclOperation;
+  // Kafka's AclEntry.supportedOperations.
+  static const std::vector<Op> kTopic = {
+      Op::kRead,   Op::kWrite, Op::kCreate,          Op::kDescribe,
+      Op::kDelete, Op::kAlter, Op::kDescribeConfigs, Op::kAlterConfigs};
+  static const std::vector<Op> kGroup = {Op::kRead, Op::kDescribe, Op::kDelete};
+  static const std::vector<Op> kClusterOps = {
+      Op::kCreate,          Op::kClusterAction, Op::kDescribeConfigs, Op::kAlterConfigs,
+      Op::kIdempotentWrite, Op::kAlter,         Op::kDescribe};
+  static const std::vector<Op> kTransactionalId = {Op::kDescribe, Op::kWrite};
+  static const std::vector<Op> kNone;
+  const std::vector<Op>& ops = type == ResourceType::kTopic             ? kTopic
+                               : type == ResourceType::kGroup           ? kGroup
+                               : type == ResourceType::kCluster         ? kClusterOps
+                               : type == ResourceType::kTransactionalId ? kTransactionalId
+                                                                        : kNone;
+  int32_t bits = 0;
+  for (Op op : ops) {
+    if (ctx.authorizer == nullptr ||
+        ctx.authorizer->Authorize(conn.principal, conn.client_host, op, type, name)) {
+      bits |= int32_t{1} << security::ToCode(op);
+    }
+  }
+  return bits;
+}
+
 ErrorCode AuthorizeConfigResource(const ServerContext& ctx, const network::ConnectionContext& conn,
                                   int8_t resource_type, const std::string& name,
                                   AclRuleId topic_rule, AclRuleId cluster_rule) {

@@ -127,6 +127,13 @@ bool Authorized(const ServerContext& ctx, const network::ConnectionContext& conn
 // (KIP-679, AclAuthorizer::AuthorizeIdempotentWrite).
 bool AuthorizedIdempotentWrite(const ServerContext& ctx, const network::ConnectionContext& conn);
 
+// Kafka's authorized-operations bitfield (Metadata v8+, DescribeGroups v3+; AuthHelper.
+// authorizedOperations): bit (1 << code) for each operation the resource type supports that
+// the principal may perform on the resource, every supported one without an authorizer. These
+// checks are neither logged nor audited.
+int32_t AuthorizedOperations(const ServerContext& ctx, const network::ConnectionContext& conn,
+                             security::ResourceType type, const std::string& name);
+
 // DescribeConfigs, AlterConfigs, IncrementalAlterConfigs: a TOPIC resource (type 2) is checked
 // with `topic_rule`, BROKER (4) and BROKER_LOGGER (8) with `cluster_rule`; other types pass (the
 // handler refuses them itself). kNone when allowed, otherwise the rule's error.

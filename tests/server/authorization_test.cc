@@ -1506,5 +1506,50 @@ TEST_F(AuthorizationTest, DeleteTopicsByIdDoesNotNameAnUndescribableTopic) {
   ASSERT_NO_FATAL_FAILURE(RevokeAll());
 }
 
+// Metadata v8+ and DescribeGroups v3+ report, when asked, the operations alice may perform
+// (Kafka's AuthHelper.authorizedOperations); not asked, INT32_MIN.
+TEST_F(AuthorizationTest, AuthorizedOperationsBitfields) {
+  const Names n{"ops-t", "ops-g", "ops-x", "ops"};
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(n.topic));
+  ASSERT_NO_FATAL_FAILURE(GrantAcl(ResourceType::kTopic, n.topic, AclOperation::kRead));
+  ASSERT_NO_FATAL_FAILURE(GrantAcl(ResourceType::kGroup, n.group, AclOperation::kRead));
+  auto bit = [](AclOperation op) { return int32_t{1} << static_cast<int>(op); };
+  protocol::MetadataRequest md;
+  md.topics.emplace().push_back({{}, n.topic});
+  md.include_topic_authorized_operations = true;
+  md.include_cluster_authorized_operations = true;
+  auto r = alice_->Call<protocol::MetadataResponse>(ApiKey::kMetadata, md, {9, 9});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->topics.size(), 1u);
+  // READ, and DESCRIBE which READ implies.
+  EXPECT_EQ(r->topics[0].topic_authorized_operations,
+            bit(AclOperation::kRead) | bit(AclOperation::kDescribe));
+  EXPECT_EQ(r->cluster_authorized_operations, 0);
+  auto admin = admin_->Call<protocol::MetadataResponse>(ApiKey::kMetadata, md, {9, 9});
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(admin->cluster_authorized_operations,
+            bit(AclOperation::kCreate) | bit(AclOperation::kClusterAction) |
+                bit(AclOperation::kDescribeConfigs) | bit(AclOperation::kAlterConfigs) |
+                bit(AclOperation::kIdempotentWrite) | bit(AclOperation::kAlter) |
+                bit(AclOperation::kDescribe))
+      << "a super user may do everything the cluster supports";
+  md.include_topic_authorized_operations = false;
+  md.include_cluster_authorized_operations = false;
+  r = alice_->Call<protocol::MetadataResponse>(ApiKey::kMetadata, md, {9, 9});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->topics[0].topic_authorized_operations, INT32_MIN);
+  EXPECT_EQ(r->cluster_authorized_operations, INT32_MIN);
+
+  protocol::DescribeGroupsRequest dg;
+  dg.groups = {n.group};
+  dg.include_authorized_operations = true;
+  auto g = alice_->Call<protocol::DescribeGroupsResponse>(ApiKey::kDescribeGroups, dg, {5, 5});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->groups.size(), 1u);
+  EXPECT_EQ(g->groups[0].authorized_operations,
+            bit(AclOperation::kRead) | bit(AclOperation::kDescribe));
+  ASSERT_NO_FATAL_FAILURE(RevokeAll());
+}
+
 }  // namespace
 }  // namespace gregor::server

@@ -19,6 +19,10 @@ asio::awaitable<bool> HandleDescribeGroups(group::GroupCoordinator& gc, ServerCo
       og.error_code = Denied(AclRuleId::kDescribeGroups);  // state, protocol: empty (unknown)
       continue;
     }
+    if (req.version() >= 3 && in.include_authorized_operations) {
+      og.authorized_operations =
+          AuthorizedOperations(ctx, req.conn, security::ResourceType::kGroup, id);
+    }
     group::GroupSummary s = gc.DescribeGroup(id);
     og.error_code = s.error;
     og.group_state = s.state;

@@ -96,11 +96,19 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
   }
   out.cluster_id = ctx.cluster_id;
   out.controller_id = md->controller_id;
+  if (v >= 8 && in.include_cluster_authorized_operations) {
+    out.cluster_authorized_operations = AuthorizedOperations(
+        ctx, req.conn, security::ResourceType::kCluster, std::string(kClusterResourceName));
+  }
 
   for (const auto& name : names) {
     auto& ot = out.topics.emplace_back();
     ot.name = name;
     ot.is_internal = name == "__consumer_offsets" || name == "__transaction_state";
+    if (v >= 8 && in.include_topic_authorized_operations) {
+      ot.topic_authorized_operations =
+          AuthorizedOperations(ctx, req.conn, security::ResourceType::kTopic, name);
+    }
     if (refused.count(name)) {
       ot.error_code = ErrorCode::kTopicAuthorizationFailed;
       continue;
