@@ -146,11 +146,16 @@ inline constexpr char kMainUsage[] =
     "  transactions abort --topic T --partition P --start-offset O\n"
     "  transactions find-hanging (--broker-id N | --topic T [--partitions P,...])\n"
     "          [--max-transaction-timeout MINUTES]\n"
+    "  acl add|remove (--allow-principal P | --deny-principal P)... (--operation OP... |\n"
+    "          --producer | --consumer) (--topic T | --group G | --cluster |\n"
+    "          --transactional-id T)... [--resource-pattern-type literal|prefixed]\n"
+    "  acl list [RESOURCE] [--principal P]\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"
     "                                    else 127.0.0.1:9092)\n"
     "  -X key=value                      librdkafka client property (repeatable)\n"
+    "  --command-config FILE             Kafka client properties (SASL, TLS) as -X settings\n"
     "  -h, --help                        this text; COMMAND --help for a command's\n";
 
 inline constexpr char kTopicUsage[] =

@@ -3,11 +3,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "gregor/config/properties.h"
+#include "tools/acl_command.h"
 #include "tools/args.h"
+#include "tools/command_config.h"
 #include "tools/commands.h"
 #include "tools/group_command.h"
 #include "tools/transactions_command.h"
@@ -37,7 +41,33 @@ int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
 
 int main(int argc, char** argv) {
   using namespace gregor::tools;
-  std::vector<std::string> args(argv + 1, argv + argc);
+  auto expanded = ExpandCommandConfig(
+      std::vector<std::string>(argv + 1, argv + argc),
+      [](const std::string& path) -> gregor::Result<std::map<std::string, std::string>> {
+        try {
+          return gregor::config::ReadPropertiesFile(path);
+        } catch (const gregor::config::ConfigError& e) {
+          return gregor::Status::InvalidArgument(e.what());
+        }
+      });
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "gregorctl: %s\n", expanded.status().message().c_str());
+    return 2;
+  }
+  std::vector<std::string> args = std::move(*expanded);
+  if (auto acl = ParseAclCommand(args, std::getenv(kBootstrapEnv))) {
+    if (!acl->ok()) {
+      const std::string& m = acl->status().message();
+      std::fprintf(stderr, "gregorctl: %s", m.c_str());
+      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+      return 2;
+    }
+    if ((*acl)->help) {
+      std::fputs((*acl)->usage.c_str(), stdout);
+      return 0;
+    }
+    return RunAclCommand(**acl);
+  }
   if (auto txn = ParseTransactionsCommand(args, std::getenv(kBootstrapEnv))) {
     if (!txn->ok()) {
       const std::string& m = txn->status().message();
