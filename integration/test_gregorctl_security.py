@@ -43,3 +43,30 @@ def test_gregorctl_acl_with_command_config(ctx):
                       "-X", "socket.timeout.ms=5000", "acl", "list"], timeout=30, check_rc=1)
     ctl("acl", "add", "--allow-principal", "alice", "--operation", "Read", "--topic", topic, rc=2)
     ctx.run([GREGORCTL, "--command-config", ctx.dir / "missing.properties", "acl", "list"], timeout=10, check_rc=2)
+
+
+@timeout(60)
+def test_gregorctl_quota_set_and_describe(ctx):
+    """gregorctl quota set|describe (AlterClientQuotas / DescribeClientQuotas, kafka-configs.sh's entities): the
+    quotas it sets are Kafka's znodes, describe filters by entity, --delete removes a key."""
+    b = ctx.start_broker(0)
+
+    def ctl(*args, rc=0):
+        _, out, err = ctx.run([GREGORCTL, "-b", b.bootstrap, "quota", *args], timeout=30, check_rc=rc)
+        return out
+
+    out = ctl("set", "--user", "alice", "--client-default", "--add",
+              "producer_byte_rate=1048576,request_percentage=25")
+    check("Updated the quotas of user=alice, client-id=<default>" in out, out)
+    ctl("set", "--client", "loader", "--add", "consumer_byte_rate=2048")
+    data, _ = ctx.zk().get("/config/users/alice/clients/<default>")
+    import json
+    eq(json.loads(data)["config"], {"producer_byte_rate": "1048576", "request_percentage": "25.0"}, "znode")
+    eq(ctl("describe", "--client", "loader"), "client-id=loader: consumer_byte_rate=2048\n", "describe one client")
+    out = ctl("describe")
+    check("user=alice, client-id=<default>: producer_byte_rate=1048576, request_percentage=25" in out, out)
+    ctl("set", "--client", "loader", "--delete", "consumer_byte_rate")
+    eq(ctl("describe", "--client", "loader"), "", "describe after --delete")
+    err = ctx.run([GREGORCTL, "-b", b.bootstrap, "quota", "set", "--client", "x", "--add", "bogus_rate=1"],
+                  timeout=30, check_rc=1)[2]
+    check("INVALID_REQUEST" in err, err)

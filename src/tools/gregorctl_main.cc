@@ -14,6 +14,7 @@
 #include "tools/command_config.h"
 #include "tools/commands.h"
 #include "tools/group_command.h"
+#include "tools/quota_command.h"
 #include "tools/transactions_command.h"
 
 namespace gregor::tools {
@@ -55,6 +56,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args = std::move(*expanded);
+  if (auto quota = ParseQuotaCommand(args, std::getenv(kBootstrapEnv))) {
+    if (!quota->ok()) {
+      const std::string& m = quota->status().message();
+      std::fprintf(stderr, "gregorctl: %s", m.c_str());
+      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+      return 2;
+    }
+    if ((*quota)->help) {
+      std::fputs((*quota)->usage.c_str(), stdout);
+      return 0;
+    }
+    return RunQuotaCommand(**quota);
+  }
   if (auto acl = ParseAclCommand(args, std::getenv(kBootstrapEnv))) {
     if (!acl->ok()) {
       const std::string& m = acl->status().message();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tools/command_config.h"
+#include "tools/quota_command.h"
 
 namespace gregor::tools {
 namespace {
@@ -108,6 +109,40 @@ TEST(CommandConfigTest, JavaClientPropertiesBecomeLibrdkafkaSettings) {
   EXPECT_FALSE(ExpandCommandConfig({"--command-config=/jks.properties"}, read).ok());
   EXPECT_FALSE(ExpandCommandConfig({"--command-config", "/missing"}, read).ok());
   EXPECT_FALSE(ExpandCommandConfig({"--command-config"}, read).ok());
+}
+
+}  // namespace
+}  // namespace gregor::tools
+
+namespace gregor::tools {
+namespace {
+
+TEST(QuotaCommandTest, ParsesKafkaConfigsStyleEntities) {
+  EXPECT_FALSE(ParseQuotaCommand({"topic", "list"}, nullptr).has_value());
+  auto c = ParseQuotaCommand(
+      {"quota", "set", "--user", "alice", "--client-default", "--add",
+       "producer_byte_rate=1024,request_percentage=12.5", "--delete", "consumer_byte_rate"},
+      nullptr);
+  ASSERT_TRUE(c.has_value() && c->ok()) << (c ? c->status().ToString() : "");
+  const QuotaCommand& q = **c;
+  EXPECT_TRUE(q.set);
+  EXPECT_EQ(q.user, (QuotaEntityPart{true, std::string("alice")}));
+  EXPECT_EQ(q.client, (QuotaEntityPart{true, std::nullopt}));
+  EXPECT_EQ(q.add, (std::vector<std::pair<std::string, double>>{{"producer_byte_rate", 1024},
+                                                                {"request_percentage", 12.5}}));
+  EXPECT_EQ(q.remove, std::vector<std::string>{"consumer_byte_rate"});
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"quota", "set", "--add", "producer_byte_rate=1"},
+        {"quota", "set", "--user", "a"},
+        {"quota", "set", "--user", "a", "--user", "b", "--add", "x=1"},
+        {"quota", "set", "--user", "a", "--add", "x=lots"},
+        {"quota", "describe", "--add", "x=1"},
+        {"quota", "frob"},
+        {"-X", "security.protocol=ssl", "quota", "describe"}}) {
+    auto r = ParseQuotaCommand(bad, nullptr);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->ok()) << bad.back();
+  }
 }
 
 }  // namespace
