@@ -67,7 +67,7 @@ $(BUILD)/obj/tools/%.o: src/tools/%.cc | $(GEN_HEADERS)
 GREGORD_MAIN := src/server/main/gregord_main.cc
 TOOLS_SRCS := $(wildcard src/tools/*.cc)
 TOOLS_OBJS := $(patsubst src/%.cc,$(BUILD)/obj/%.o,$(TOOLS_SRCS))
-TOOLS_LIBS := $(foreach m,protocol config base,$($(m)_LIB))
+TOOLS_LIBS := $(foreach m,security protocol config base,$($(m)_LIB))
 
 programs: $(BIN)/gregord $(BIN)/gregorctl
 
@@ -93,7 +93,7 @@ replication_DEPS := replication cluster network log zk protocol config base
 group_DEPS := group cluster log zk protocol config base
 txn_DEPS := txn cluster network log zk protocol config base
 server_DEPS := $(LINK_MODULES)
-tools_DEPS := protocol config base
+tools_DEPS := security protocol config base
 
 # Unit tests: tests/<module>/*_test.cc -> build/tests/<module>_test.
 TEST_MODULES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*_test.cc))))

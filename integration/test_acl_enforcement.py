@@ -149,3 +149,102 @@ def test_acl_enforcement_confluent_and_kafka_python(ctx):
            "alice's idempotent writes with topic WRITE only")
     finally:
         acls.close()
+
+
+@timeout(150)
+def test_acl_changes_reach_running_clients_on_every_broker(ctx):
+    """ACL changes take effect on connections that are already open and busy, on every broker: one confluent-kafka
+    producer (librdkafka, writing continuously to two partitions led by different brokers) and one kafka-python
+    consumer keep their connections while ACLs made through broker 0 deny and then allow them again. Reports how
+    long each change took to show in the running clients."""
+    import threading
+    k = ck()
+    brokers = ctx.start_cluster(2, sasl=sasl_flags({"listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS}),
+                                extra={"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+                                       "super.users": "User:admin;User:ANONYMOUS"})
+    b0 = brokers[0]
+    topic = unique_topic("live")
+    create_topic(b0.bootstrap, topic, partitions=2)
+    leaders = {p.id: p.leader for p in k.Producer({"bootstrap.servers": b0.bootstrap}).list_topics(
+        topic, timeout=10).topics[topic].partitions.values()}
+    check(sorted(leaders.values()) == [0, 1], f"the two partitions' leaders are on both brokers: {leaders}")
+    acls = Acls(b0)
+    acls.add("User:alice", "WRITE", "TOPIC", topic)
+    acls.add("User:alice", "READ", "TOPIC", topic)
+
+    results = []  # (monotonic time, partition, error code or None)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def produce_forever():
+        p = k.Producer({**ck_conf(b0, "alice"), "acks": "all", "linger.ms": 5, "message.timeout.ms": 5000,
+                        "topic.metadata.refresh.interval.ms": 500})
+
+        def done(err, msg):
+            with lock:
+                results.append((time.monotonic(), msg.partition(), err.code() if err else None))
+        i = 0
+        while not stop.is_set():
+            for part in (0, 1):
+                try:
+                    p.produce(topic, value=b"v%d" % i, partition=part, on_delivery=done)
+                except k.KafkaException as e:  # refused at once while metadata says so
+                    with lock:
+                        results.append((time.monotonic(), part, e.args[0].code()))
+                    time.sleep(0.01)
+            i += 1
+            p.poll(0.01)
+        p.flush(10)
+    worker = threading.Thread(target=produce_forever, daemon=True)
+    worker.start()
+
+    def outcomes_since(t0):
+        with lock:
+            return {part: [e for (t, pp, e) in results if t >= t0 and pp == part] for part in (0, 1)}
+
+    def all_since(t0, want):
+        got = outcomes_since(t0)
+        return all(len(v) >= 20 and all(e == want for e in v[-20:]) for v in got.values())
+
+    try:
+        wait_until(lambda: all_since(0, None), 30, "alice's producer acknowledged on both partitions")
+        from kafka import KafkaConsumer, TopicPartition
+        from kafka.errors import TopicAuthorizationFailedError
+        consumer = KafkaConsumer(**kp_conf(b0, "alice"), enable_auto_commit=False, auto_offset_reset="earliest")
+        consumer.assign([TopicPartition(topic, 0), TopicPartition(topic, 1)])
+        check(sum(len(v) for v in consumer.poll(timeout_ms=5000).values()) > 0, "alice's consumer reads")
+
+        # A DENY through broker 0 stops the running producer on both brokers, and the running consumer.
+        t_deny = time.monotonic()
+        acls.add("User:alice", "ALL", "TOPIC", topic, permission="DENY")
+        wait_until(lambda: all_since(t_deny, k.KafkaError.TOPIC_AUTHORIZATION_FAILED), 30,
+                   "the running producer refused on both partitions")
+        first_refusal = min(t for (t, _, e) in results if t >= t_deny and e is not None) - t_deny
+
+        def consumer_refused():
+            try:
+                consumer.poll(timeout_ms=500)
+            except TopicAuthorizationFailedError:
+                return True
+            return False
+        wait_until(consumer_refused, 30, "the running consumer refused")
+        t_refused = time.monotonic() - t_deny
+
+        # Deleting the DENY lets the same producer and consumer go on.
+        from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
+                                 ResourcePattern, ResourceType)
+        t_allow = time.monotonic()
+        acls.admin.delete_acls([ACLFilter("User:alice", "*", ACLOperation.ALL, ACLPermissionType.DENY,
+                                          ResourcePattern(ResourceType.TOPIC, topic,
+                                                          ACLResourcePatternType.LITERAL))])
+        wait_until(lambda: all_since(t_allow, None), 30, "the running producer acknowledged again")
+        first_ack = min(t for (t, _, e) in results if t >= t_allow and e is None) - t_allow
+        wait_until(lambda: sum(len(v) for v in consumer.poll(timeout_ms=500).values()) > 0, 30,
+                   "the running consumer reads again")
+        consumer.close()
+        print(f"DENY -> first refused produce {first_refusal * 1000:.0f} ms, consumer refused after "
+              f"{t_refused * 1000:.0f} ms; DENY removed -> first acknowledged produce {first_ack * 1000:.0f} ms")
+    finally:
+        stop.set()
+        worker.join(20)
+        acls.close()

@@ -8,7 +8,7 @@ import base64
 import json
 import time
 
-from harness import check, create_topic, eq, require_module, timeout, unique_topic
+from harness import check, create_topic, eq, require_module, timeout, unique_topic, wait_until
 from test_confluent import ck
 from test_sasl import sasl_flags
 
@@ -129,3 +129,125 @@ def test_oauthbearer_signed_jwts(ctx):
     log = b.log_path.read_text(errors="replace")
     for reason in ("token expired", "signature does not verify", "audience"):
         check(reason in log, f"no '{reason}' in the broker log")
+
+
+class JwksEndpoint:
+    """An HTTPS JWKS endpoint (Python's http.server with TLS, certificate from make_certs): serves the current
+    key set at /certs and counts the fetches."""
+
+    def __init__(self, certs):
+        import http.server
+        import ssl
+        import threading
+        endpoint = self
+        self.document, self.fetches = b"{}", 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                endpoint.fetches += 1
+                body = endpoint.document if self.path == "/certs" else b"not here"
+                self.send_response(200 if self.path == "/certs" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(str(certs / "server.pem"))
+        self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/certs"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def publish(self, *issuers):
+        self.document = json.dumps({"keys": [i.jwk() for i in issuers]}).encode()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@timeout(120)
+def test_oauthbearer_jwks_from_an_https_endpoint(ctx):
+    """sasl.oauthbearer.jwks.endpoint.url=https://...: the broker fetches the key set over TLS (trusting the CA in
+    the OAUTHBEARER JAAS string's ssl.truststore.location, as Kafka's JaasOptionsUtils reads it), confluent-kafka and
+    kafka-python authenticate with tokens it signs; when the issuer rotates to a new key, the first token naming it
+    makes the broker fetch again and the client's next attempt gets in; a token from an unknown key fetches at most
+    once a second."""
+    require_module("cryptography", "python3-cryptography")
+    from test_tls import make_certs
+    certs = make_certs(ctx)
+    old, new = Issuer("2026-a"), Issuer("2026-b")
+    endpoint = JwksEndpoint(certs)
+    endpoint.publish(old)
+    jaas = ('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required '
+            f'ssl.truststore.type="PEM" ssl.truststore.location="{certs / "ca.pem"}";')
+    flags = sasl_flags({"sasl.enabled.mechanisms": "PLAIN,OAUTHBEARER",
+                        "sasl.oauthbearer.jwks.endpoint.url": endpoint.url,
+                        "sasl.oauthbearer.expected.audience": "kafka",
+                        "sasl.oauthbearer.expected.issuer": "https://idp.example",
+                        "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config": jaas,
+                        "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+                            "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"})
+    try:
+        b = ctx.start_broker(0, sasl=flags)
+        check(endpoint.fetches >= 1, "the broker fetched the JWKS at startup")
+        topic = unique_topic("jwks")
+        create_topic(b.bootstrap, topic, partitions=1)
+        k = ck()
+
+        def produce(tok):
+            p = k.Producer({**ck_conf(b, tok), "message.timeout.ms": 8000})
+            codes = []
+            p.produce(topic, value=b"x", on_delivery=lambda e, m: codes.append(e.code() if e else None))
+            p.flush(15)
+            return codes
+        eq(produce(old.token("svc")), [None], "confluent-kafka with a token of the published key")
+
+        # Rotation: the endpoint now publishes the new key only.
+        endpoint.publish(new)
+        before = endpoint.fetches
+        from kafka import KafkaProducer
+
+        def kafka_python_send():
+            try:
+                kp = KafkaProducer(bootstrap_servers=b.sasl_bootstrap, security_protocol="SASL_PLAINTEXT",
+                                   sasl_mechanism="OAUTHBEARER", request_timeout_ms=5000,
+                                   sasl_oauth_token_provider=Provider(new.token("svc")[0]))
+            except Exception as e:  # noqa: BLE001 (the refusal of the first attempt)
+                print(f"kafka-python before the refetch: {e!r}", flush=True)
+                return False
+            kp.send(topic, b"rotated").get(timeout=10)
+            kp.close()
+            return True
+        t0 = time.monotonic()
+        wait_until(kafka_python_send, 30, "kafka-python to authenticate with the rotated key")
+        print(f"rotation: new key accepted {time.monotonic() - t0:.2f} s after its first token; "
+              f"{endpoint.fetches - before} fetch(es)", flush=True)
+        check(endpoint.fetches - before >= 1, "the rotation made the broker fetch the JWKS again")
+        eq(produce(new.token("svc")), [None], "confluent-kafka with the rotated key")
+        # The old key is gone from the set: refused.
+        p = k.Producer({**ck_conf(b, old.token("svc")), "socket.timeout.ms": 5000})
+        p.poll(0.5)
+        try:
+            p.list_topics(timeout=5)
+            check(False, "a token of the retired key was accepted")
+        except k.KafkaException:
+            pass
+        # Tokens from a key nobody publishes, many at once: at most about one fetch a second.
+        stranger = Issuer("nobody")
+        before, t0 = endpoint.fetches, time.monotonic()
+        from kafka.errors import KafkaError as KafkaPythonError
+        for _ in range(6):
+            try:
+                KafkaProducer(bootstrap_servers=b.sasl_bootstrap, security_protocol="SASL_PLAINTEXT",
+                              sasl_mechanism="OAUTHBEARER", request_timeout_ms=3000,
+                              sasl_oauth_token_provider=Provider(stranger.token("svc")[0])).close()
+                check(False, "a token of an unknown key was accepted")
+            except KafkaPythonError:
+                pass
+        elapsed = time.monotonic() - t0
+        check(endpoint.fetches - before <= elapsed + 1, f"{endpoint.fetches - before} fetches in {elapsed:.1f} s")
+    finally:
+        endpoint.close()

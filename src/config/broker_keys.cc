@@ -532,12 +532,19 @@ std::vector<BrokerKeyDef> BuildTable() {
                       "SCRAM-SHA-512, OAUTHBEARER (Kafka's default GSSAPI is not served)."));
   t.push_back(StringKey("sasl.oauthbearer.jwks.endpoint.url",
                         &C::sasl_oauthbearer_jwks_endpoint_url, {},
-                        "OAUTHBEARER: the JSON Web Key Set that signs the tokens, a file "
-                        "(file:///path or /path)."));
+                        "OAUTHBEARER: the JSON Web Key Set that signs the tokens, an https:// "
+                        "(or http://) endpoint or a file (file:///path or /path)."));
   t.push_back(IntKey("sasl.oauthbearer.jwks.endpoint.refresh.ms",
                      &C::sasl_oauthbearer_jwks_endpoint_refresh_ms, 1, kLongMax,
-                     "How often the JWKS file is looked at for changes (and at once, at most "
-                     "every second, for a token signed by an unknown key)."));
+                     "How often the JWKS is fetched again or its file looked at (and at once, "
+                     "at most every second, for a token signed by an unknown key)."));
+  t.push_back(IntKey("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms",
+                     &C::sasl_oauthbearer_jwks_endpoint_retry_backoff_ms, 1, kLongMax,
+                     "First wait before fetching the JWKS again after a failure; doubles."));
+  t.push_back(IntKey("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
+                     &C::sasl_oauthbearer_jwks_endpoint_retry_backoff_max_ms, 1, kLongMax,
+                     "Longest wait between JWKS fetch attempts, and the longest the broker "
+                     "retries the first fetch at startup."));
   t.push_back(ListKey("sasl.oauthbearer.expected.audience", &C::sasl_oauthbearer_expected_audience,
                       "OAUTHBEARER: a token's 'aud' must name one of these (empty: any)."));
   t.push_back(StringKey("sasl.oauthbearer.expected.issuer", &C::sasl_oauthbearer_expected_issuer,

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -156,15 +157,31 @@ std::string FileStamp(const std::string& path) {
          std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
 }
 
+// The key set of a JWKS document; `where` names its source in errors.
+Result<std::shared_ptr<const Jwks>> ParseJwksDocument(std::string_view text,
+                                                      const std::string& where) {
+  auto jwks = Jwks::Parse(text);
+  if (!jwks.ok()) return Bad("JWKS " + where + ": " + jwks.status().message());
+  if (jwks->size() == 0) return Bad("JWKS " + where + " has no usable key");
+  return std::shared_ptr<const Jwks>(std::make_shared<Jwks>(std::move(*jwks)));
+}
+
 Result<std::shared_ptr<const Jwks>> ReadJwksFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Bad("cannot read the JWKS file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  auto jwks = Jwks::Parse(ss.str());
-  if (!jwks.ok()) return Bad("JWKS file " + path + ": " + jwks.status().message());
-  if (jwks->size() == 0) return Bad("JWKS file " + path + " has no usable key");
-  return std::shared_ptr<const Jwks>(std::make_shared<Jwks>(std::move(*jwks)));
+  return ParseJwksDocument(ss.str(), "file " + path);
+}
+
+Result<std::shared_ptr<const Jwks>> FetchJwks(const OAuthBearerOptions& o) {
+  auto doc = o.fetch_jwks();
+  if (!doc.ok()) return Bad("fetching the JWKS: " + doc.status().message());
+  return ParseJwksDocument(*doc, "from " + o.jwks_url.substr(0, o.jwks_url.find('?')));
+}
+
+bool IsHttpUrl(const std::string& url) {
+  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
 }
 
 }  // namespace
@@ -316,14 +333,36 @@ Result<OAuthBearerToken> ValidateJwt(std::string_view jwt, const Jwks& keys,
 
 Result<std::unique_ptr<OAuthBearerValidator>> OAuthBearerValidator::Create(
     OAuthBearerOptions options) {
+  if (IsHttpUrl(options.jwks_url)) {
+    if (!options.fetch_jwks) return Bad("sasl.oauthbearer.jwks.endpoint.url: no HTTP client");
+    // The first fetch, retried with doubling backoff for at most retry.backoff.max.ms.
+    const auto start = std::chrono::steady_clock::now();
+    int64_t backoff = std::max<int64_t>(1, options.jwks_retry_backoff_ms);
+    Result<std::shared_ptr<const Jwks>> keys = FetchJwks(options);
+    while (!keys.ok()) {
+      const int64_t waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count();
+      if (waited + backoff > options.jwks_retry_backoff_max_ms) return keys.status();
+      LOG(WARNING) << "[OAUTHBEARER] " << keys.status().message() << "; retrying in " << backoff
+                   << " ms";
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      backoff = std::min(backoff * 2, std::max<int64_t>(1, options.jwks_retry_backoff_max_ms));
+      keys = FetchJwks(options);
+    }
+    std::unique_ptr<OAuthBearerValidator> v(new OAuthBearerValidator(std::move(options)));
+    v->keys_ = std::move(*keys);
+    v->refresher_ = std::thread([raw = v.get()] { raw->RefreshLoop(); });
+    return v;
+  }
   std::string path = options.jwks_url;
   if (path.rfind("file://", 0) == 0) {
     path = path.substr(7);
   } else if (path.find("://") != std::string::npos) {
     return Bad(
-        "sasl.oauthbearer.jwks.endpoint.url: only file:// URLs and paths are supported, "
-        "not " +
-        path);
+        "sasl.oauthbearer.jwks.endpoint.url: expected https://, http://, file:// or a "
+        "path, not " +
+        path.substr(0, path.find("://") + 3));
   }
   if (path.empty() || path[0] != '/') {
     return Bad("sasl.oauthbearer.jwks.endpoint.url must name an absolute file path");
@@ -337,7 +376,66 @@ Result<std::unique_ptr<OAuthBearerValidator>> OAuthBearerValidator::Create(
   return v;
 }
 
+OAuthBearerValidator::~OAuthBearerValidator() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+int64_t OAuthBearerValidator::reloads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reloads_;
+}
+
+std::shared_ptr<const Jwks> OAuthBearerValidator::Keys() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keys_;
+}
+
+void OAuthBearerValidator::RefreshLoop() {
+  const int64_t min_backoff = std::max<int64_t>(1, options_.jwks_retry_backoff_ms);
+  int64_t backoff = min_backoff;
+  auto next =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.jwks_refresh_ms);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait_until(lock, next, [this] { return stop_ || expedite_; });
+    if (stop_) return;
+    expedite_ = false;
+    lock.unlock();
+    auto keys = FetchJwks(options_);  // the network, outside the lock
+    lock.lock();
+    const auto now = std::chrono::steady_clock::now();
+    if (keys.ok()) {
+      keys_ = std::move(*keys);
+      ++reloads_;
+      backoff = min_backoff;
+      next = now + std::chrono::milliseconds(options_.jwks_refresh_ms);
+      VLOG(1) << "[OAUTHBEARER] JWKS fetched: " << keys_->size() << " keys";
+    } else {
+      LOG(WARNING) << "[OAUTHBEARER] keeping the previous keys: " << keys.status().message()
+                   << "; retrying in " << backoff << " ms";
+      next = now + std::chrono::milliseconds(backoff);
+      backoff = std::min(backoff * 2, std::max(min_backoff, options_.jwks_retry_backoff_max_ms));
+    }
+  }
+}
+
+void OAuthBearerValidator::Expedite(int64_t now_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now_ms - last_check_ms_ < 1000) return;
+    last_check_ms_ = now_ms;
+    expedite_ = true;
+  }
+  cv_.notify_all();
+}
+
 void OAuthBearerValidator::MaybeReload(int64_t now_ms, bool force) {
+  if (path_.empty()) return;  // URLs: the refresher's job
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t interval = force ? 1000 : options_.jwks_refresh_ms;
   if (now_ms - last_check_ms_ < interval) return;
@@ -351,25 +449,21 @@ void OAuthBearerValidator::MaybeReload(int64_t now_ms, bool force) {
   }
   keys_ = std::move(*keys);
   stamp_ = stamp;
+  ++reloads_;
   LOG(INFO) << "[OAUTHBEARER] JWKS reloaded from " << path_ << ": " << keys_->size() << " keys";
 }
 
 Result<OAuthBearerToken> OAuthBearerValidator::Validate(std::string_view jwt, int64_t now_ms) {
   MaybeReload(now_ms, false);
-  std::shared_ptr<const Jwks> keys;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    keys = keys_;
-  }
-  auto t = ValidateJwt(jwt, *keys, options_, now_ms);
+  auto t = ValidateJwt(jwt, *Keys(), options_, now_ms);
   if (t.ok() || t.status().code() != Status::Code::kNotFound) return t;
   // An unknown key id: the keys may have rotated.
-  MaybeReload(now_ms, true);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    keys = keys_;
+  if (path_.empty()) {
+    Expedite(now_ms);
+    return Bad(t.status().message() + " (the JWKS is being fetched again)");
   }
-  t = ValidateJwt(jwt, *keys, options_, now_ms);
+  MaybeReload(now_ms, true);
+  t = ValidateJwt(jwt, *Keys(), options_, now_ms);
   if (!t.ok() && t.status().code() == Status::Code::kNotFound) {
     return Bad(t.status().message());
   }

@@ -240,8 +240,8 @@ Result<ScramCredential> ScramCredential::Parse(std::string_view text) {
   return c;
 }
 
-Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::string_view password,
-                                                std::string_view salt, int32_t iterations) {
+Result<std::string> ScramSaltedPassword(ScramMechanism mechanism, std::string_view password,
+                                        std::string_view salt, int32_t iterations) {
   if (salt.empty()) return Status::InvalidArgument("SCRAM salt must not be empty");
   if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
     return Status::InvalidArgument("SCRAM iterations " + std::to_string(iterations) +
@@ -256,9 +256,16 @@ Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::s
                         reinterpret_cast<unsigned char*>(salted.data())) != 1) {
     return Status::Internal("PBKDF2 failed");
   }
+  return salted;
+}
+
+Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::string_view password,
+                                                std::string_view salt, int32_t iterations) {
+  Result<std::string> salted = ScramSaltedPassword(mechanism, password, salt, iterations);
+  if (!salted.ok()) return salted.status();
   Result<ScramCredential> c =
-      ScramCredentialFromSaltedPassword(mechanism, salt, salted, iterations);
-  OPENSSL_cleanse(salted.data(), salted.size());
+      ScramCredentialFromSaltedPassword(mechanism, salt, *salted, iterations);
+  OPENSSL_cleanse(salted->data(), salted->size());
   return c;
 }
 

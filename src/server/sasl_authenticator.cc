@@ -7,6 +7,8 @@
 #include <chrono>
 #include <mutex>
 
+#include "gregor/network/http_client.h"
+#include "gregor/network/tls.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/security/jaas.h"
 #include "gregor/security/plain.h"
@@ -16,6 +18,48 @@ namespace gregor::server {
 namespace {
 
 using protocol::ErrorCode;
+
+// The HTTP fetch of an http(s) JWKS endpoint. Its TLS trust comes from the OAUTHBEARER JAAS
+// string's ssl.truststore.location (PEM) and ssl.endpoint.identification.algorithm options,
+// as Kafka's JaasOptionsUtils reads them; without them, the system's CAs and a hostname check.
+Result<std::function<Result<std::string>()>> MakeJwksFetch(const config::BrokerConfig& config) {
+  const std::string& url = config.sasl_oauthbearer_jwks_endpoint_url;
+  network::HttpGetOptions http;
+  http.timeout_ms = 10000;
+  if (url.rfind("https://", 0) == 0) {
+    network::TlsOptions tls;
+    for (const auto& [listener, sasl] : config.listener_sasl) {
+      auto it = sasl.jaas.find("OAUTHBEARER");
+      if (it == sasl.jaas.end()) continue;
+      auto jaas = security::ParseJaasConfig(it->second);
+      if (!jaas.ok()) {
+        return Status::InvalidArgument(
+            "listener " + listener + ": oauthbearer.sasl.jaas.config: " + jaas.status().message());
+      }
+      auto opt = [&](const char* key) {
+        auto o = jaas->options.find(key);
+        return o == jaas->options.end() ? std::string() : o->second;
+      };
+      const std::string type = opt("ssl.truststore.type");
+      if (!type.empty() && type != "PEM") {
+        return Status::InvalidArgument("OAUTHBEARER JAAS option ssl.truststore.type=" + type +
+                                       ": only PEM trust stores are read");
+      }
+      if (!opt("ssl.truststore.location").empty()) {
+        tls.truststore_location = opt("ssl.truststore.location");
+      }
+      if (jaas->options.count("ssl.endpoint.identification.algorithm")) {
+        http.verify_hostname =
+            network::VerifiesHostname(opt("ssl.endpoint.identification.algorithm"));
+      }
+      break;
+    }
+    auto ctx = network::MakeClientTlsContext(tls);
+    if (!ctx.ok()) return Status::InvalidArgument("JWKS endpoint TLS: " + ctx.status().message());
+    http.tls = std::move(*ctx);
+  }
+  return std::function<Result<std::string>()>([url, http] { return network::HttpGet(url, http); });
+}
 
 // Per-connection exchange, in ConnectionContext::auth.
 struct SaslExchange : network::AuthExchange {
@@ -111,6 +155,15 @@ Result<std::unique_ptr<SaslAuthenticator>> SaslAuthenticator::Create(
           security::OAuthBearerOptions o;
           o.jwks_url = config.sasl_oauthbearer_jwks_endpoint_url;
           o.jwks_refresh_ms = config.sasl_oauthbearer_jwks_endpoint_refresh_ms;
+          o.jwks_retry_backoff_ms = config.sasl_oauthbearer_jwks_endpoint_retry_backoff_ms;
+          o.jwks_retry_backoff_max_ms = config.sasl_oauthbearer_jwks_endpoint_retry_backoff_max_ms;
+          const std::string& url = config.sasl_oauthbearer_jwks_endpoint_url;
+          if (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) {
+            auto fetch = MakeJwksFetch(config);
+            if (!fetch.ok())
+              return Status::InvalidArgument("OAUTHBEARER: " + fetch.status().message());
+            o.fetch_jwks = std::move(*fetch);
+          }
           o.expected_audience = config.sasl_oauthbearer_expected_audience;
           o.expected_issuer = config.sasl_oauthbearer_expected_issuer;
           o.clock_skew_s = config.sasl_oauthbearer_clock_skew_seconds;

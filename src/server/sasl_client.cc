@@ -10,7 +10,7 @@
 #include "gregor/protocol/messages/sasl_handshake.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/security/jaas.h"
-#include "gregor/security/scram.h"
+#include "gregor/security/sasl_client.h"
 
 namespace gregor::server {
 
@@ -78,8 +78,7 @@ Result<InterBrokerAuthenticate> MakeInterBrokerSaslAuthenticator(
                                    ? config.listeners.front().name
                                    : config.inter_broker_listener_name;
   const std::string mechanism = config.sasl_mechanism_inter_broker_protocol;
-  auto scram = security::ParseScramMechanism(mechanism);
-  if (mechanism != "PLAIN" && !scram) {
+  if (!security::IsClientSaslMechanism(mechanism)) {
     return Status::InvalidArgument("sasl.mechanism.inter.broker.protocol=" + mechanism +
                                    ": gregor's brokers authenticate with PLAIN, SCRAM-SHA-256 or "
                                    "SCRAM-SHA-512");
@@ -107,30 +106,12 @@ Result<InterBrokerAuthenticate> MakeInterBrokerSaslAuthenticator(
                                    " has no username and password for inter-broker SASL");
   }
   const std::string u = user->second, p = password->second;
-  if (mechanism == "PLAIN") {
-    return InterBrokerAuthenticate([u, p](network::BrokerClient& client, int64_t deadline) {
-      GREGOR_RETURN_IF_ERROR(Handshake(client, "PLAIN", deadline));
-      std::string token;
-      token += '\0';
-      token += u;
-      token += '\0';
-      token += p;
-      return Step(client, token, deadline).status();
-    });
-  }
-  const auto m = *scram;
-  return InterBrokerAuthenticate(
-      [m, mechanism, u, p](network::BrokerClient& client, int64_t deadline) -> Status {
-        GREGOR_RETURN_IF_ERROR(Handshake(client, mechanism, deadline));
-        security::ScramClient scram_client(m, u, p);
-        auto server_first = Step(client, scram_client.First(), deadline);
-        if (!server_first.ok()) return server_first.status();
-        auto final_message = scram_client.Final(*server_first);
-        if (!final_message.ok()) return final_message.status();
-        auto server_final = Step(client, *final_message, deadline);
-        if (!server_final.ok()) return server_final.status();
-        return scram_client.Verify(*server_final);
-      });
+  return InterBrokerAuthenticate([mechanism, u, p](network::BrokerClient& client,
+                                                   int64_t deadline) -> Status {
+    GREGOR_RETURN_IF_ERROR(Handshake(client, mechanism, deadline));
+    return security::AuthenticateSaslClient(
+        mechanism, u, p, [&](const std::string& token) { return Step(client, token, deadline); });
+  });
 }
 
 }  // namespace gregor::server

@@ -136,21 +136,7 @@ inline std::string AclPermissionName(AclPermission p) {
 inline std::optional<Result<AclCommand>> ParseAclCommand(const std::vector<std::string>& args,
                                                          const char* env_bootstrap) {
   // The global options (-b, -X) are Parse()'s; the rest is ours.
-  std::vector<std::string> globals, rest;
-  bool help = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      help = true;
-    } else if (a == "-b" || a == "--bootstrap-server" || a == "-X") {
-      globals.push_back(a);
-      if (i + 1 < args.size()) globals.push_back(args[++i]);
-    } else if (a.rfind("--bootstrap-server=", 0) == 0 || (a.size() > 2 && a.rfind("-X", 0) == 0)) {
-      globals.push_back(a);
-    } else {
-      rest.push_back(a);
-    }
-  }
+  auto [globals, rest, help] = SplitGlobalOptions(args);
   if (rest.empty() || rest[0] != "acl") return std::nullopt;
   AclCommand cmd;
   if (help || rest.size() < 2) {
@@ -161,11 +147,9 @@ inline std::optional<Result<AclCommand>> ParseAclCommand(const std::vector<std::
     cmd.usage = kAclUsage;
     return Result<AclCommand>(std::move(cmd));
   }
-  globals.push_back("topic");
-  globals.push_back("list");
-  Result<ParsedCommand> g = Parse(globals, env_bootstrap);
+  Result<GlobalOptions> g = ResolveGlobalOptions(globals, env_bootstrap);
   if (!g.ok()) return Result<AclCommand>(g.status());
-  cmd.global = g->global;
+  cmd.global = std::move(*g);
   const std::string& sub = rest[1];
   auto bad = [&](const std::string& why) {
     return Result<AclCommand>(

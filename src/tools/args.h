@@ -153,6 +153,10 @@ inline constexpr char kMainUsage[] =
     "  quota set (--user U | --user-default) [--client C | --client-default]\n"
     "          [--add k=v[,k=v]...] [--delete k[,k]...]\n"
     "  quota describe [--user U | --user-default] [--client C | --client-default]\n"
+    "  user scram set USER --mechanism M [--iterations N] (--password P |\n"
+    "          --password-file FILE)\n"
+    "  user scram list [USER...]\n"
+    "  user scram delete USER --mechanism M\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"
@@ -705,6 +709,45 @@ inline Result<ParsedCommand> Parse(const std::vector<std::string>& args,
   }
   out.options = std::move(*parsed);
   return out;
+}
+
+// For the commands that parse their own arguments (acl, quota, user): the
+// global options (-b, --bootstrap-server, -X, wherever they appear) apart from
+// the rest of the line, and whether -h/--help appeared.
+struct CommandLine {
+  std::vector<std::string> globals;
+  std::vector<std::string> rest;
+  bool help = false;
+};
+
+inline CommandLine SplitGlobalOptions(const std::vector<std::string>& args) {
+  CommandLine out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      out.help = true;
+    } else if (a == "-b" || a == "--bootstrap-server" || a == "-X") {
+      out.globals.push_back(a);
+      if (i + 1 < args.size()) out.globals.push_back(args[++i]);
+    } else if (a.rfind("--bootstrap-server=", 0) == 0 || (a.size() > 2 && a.rfind("-X", 0) == 0)) {
+      out.globals.push_back(a);
+    } else {
+      out.rest.push_back(a);
+    }
+  }
+  return out;
+}
+
+// The global options of SplitGlobalOptions' `globals`, resolved as Parse()
+// resolves them for every command (bootstrap from the flag, the environment or
+// the default; socket.timeout.ms as the request timeout).
+inline Result<GlobalOptions> ResolveGlobalOptions(std::vector<std::string> globals,
+                                                  const char* env_bootstrap) {
+  globals.push_back("topic");
+  globals.push_back("list");
+  Result<ParsedCommand> g = Parse(globals, env_bootstrap);
+  if (!g.ok()) return g.status();
+  return g->global;
 }
 
 }  // namespace gregor::tools

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "tools/group_command.h"
 #include "tools/quota_command.h"
 #include "tools/transactions_command.h"
+#include "tools/user_command.h"
 
 namespace gregor::tools {
 namespace {
@@ -37,6 +39,24 @@ int Dispatch(const GlobalOptions& g, const CommandOptions& options) {
   return std::visit(Visitor{g}, options);
 }
 
+// A command that parses itself (nullopt when the line is not that command):
+// bad usage prints the reason (exit 2), --help the usage (exit 0), else `run`.
+template <typename Command, typename Run>
+std::optional<int> RunSelfParsed(const std::optional<Result<Command>>& parsed, Run run) {
+  if (!parsed) return std::nullopt;
+  if (!parsed->ok()) {
+    const std::string& m = parsed->status().message();
+    std::fprintf(stderr, "gregorctl: %s", m.c_str());
+    if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+    return 2;
+  }
+  if ((*parsed)->help) {
+    std::fputs((*parsed)->usage.c_str(), stdout);
+    return 0;
+  }
+  return run(**parsed);
+}
+
 }  // namespace
 }  // namespace gregor::tools
 
@@ -56,57 +76,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args = std::move(*expanded);
-  if (auto quota = ParseQuotaCommand(args, std::getenv(kBootstrapEnv))) {
-    if (!quota->ok()) {
-      const std::string& m = quota->status().message();
-      std::fprintf(stderr, "gregorctl: %s", m.c_str());
-      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
-      return 2;
-    }
-    if ((*quota)->help) {
-      std::fputs((*quota)->usage.c_str(), stdout);
-      return 0;
-    }
-    return RunQuotaCommand(**quota);
+  const char* env = std::getenv(kBootstrapEnv);
+  if (auto rc = RunSelfParsed(ParseQuotaCommand(args, env), RunQuotaCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParseAclCommand(args, env), RunAclCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParseUserCommand(args, env), RunUserCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParseTransactionsCommand(args, env), RunTransactionsCommand)) {
+    return *rc;
   }
-  if (auto acl = ParseAclCommand(args, std::getenv(kBootstrapEnv))) {
-    if (!acl->ok()) {
-      const std::string& m = acl->status().message();
-      std::fprintf(stderr, "gregorctl: %s", m.c_str());
-      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
-      return 2;
-    }
-    if ((*acl)->help) {
-      std::fputs((*acl)->usage.c_str(), stdout);
-      return 0;
-    }
-    return RunAclCommand(**acl);
-  }
-  if (auto txn = ParseTransactionsCommand(args, std::getenv(kBootstrapEnv))) {
-    if (!txn->ok()) {
-      const std::string& m = txn->status().message();
-      std::fprintf(stderr, "gregorctl: %s", m.c_str());
-      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
-      return 2;
-    }
-    if ((*txn)->help) {
-      std::fputs((*txn)->usage.c_str(), stdout);
-      return 0;
-    }
-    return RunTransactionsCommand(**txn);
-  }
-  if (auto group = ParseGroupCommand(args, std::getenv(kBootstrapEnv))) {
-    if (!group->ok()) {
-      std::fprintf(stderr, "gregorctl: %s", group->status().message().c_str());
-      const std::string& m = group->status().message();
-      if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
-      return 2;
-    }
-    if ((*group)->help) {
-      std::fputs((*group)->usage.c_str(), stdout);
-      return 0;
-    }
-    return RunGroupCommand((*group)->global, *(*group)->options);
+  if (auto rc = RunSelfParsed(ParseGroupCommand(args, env), [](const ParsedGroupCommand& g) {
+        return RunGroupCommand(g.global, *g.options);
+      })) {
+    return *rc;
   }
   gregor::Result<ParsedCommand> parsed = Parse(args, std::getenv(kBootstrapEnv));
   if (!parsed.ok()) {

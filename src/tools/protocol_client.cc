@@ -2,13 +2,18 @@
 
 #include "tools/protocol_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +22,9 @@
 #include "gregor/config/broker_config.h"
 #include "gregor/protocol/error_code.h"
 #include "gregor/protocol/messages/api_versions.h"
+#include "gregor/protocol/messages/sasl_authenticate.h"
+#include "gregor/protocol/messages/sasl_handshake.h"
+#include "gregor/security/sasl_client.h"
 
 namespace gregor::tools {
 
@@ -76,6 +84,29 @@ int ConnectOne(const addrinfo* ai, Clock::time_point deadline, std::string* err)
   return fd;
 }
 
+// The newest OpenSSL error on this thread's queue, as text ("" when none).
+std::string TlsError() {
+  unsigned long e = ::ERR_get_error();
+  if (e == 0) return "";
+  char buf[256];
+  ::ERR_error_string_n(e, buf, sizeof(buf));
+  ::ERR_clear_error();
+  return buf;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+int KeyPassword(char* buf, int size, int /*rwflag*/, void* userdata) {
+  const auto* password = static_cast<const std::string*>(userdata);
+  if (password == nullptr || static_cast<int>(password->size()) > size) return 0;
+  std::memcpy(buf, password->data(), password->size());
+  return static_cast<int>(password->size());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -83,6 +114,8 @@ int ConnectOne(const addrinfo* ai, Clock::time_point deadline, std::string* err)
 
 Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const HostPort& address,
                                                                  const std::string& client_id,
+                                                                 const ClientSecurity& security,
+                                                                 ssl_ctx_st* tls,
                                                                  Clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -104,15 +137,24 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const HostPort&
     return Status::Unavailable("broker " + address.ToString() + ": cannot connect: " + err);
   }
   std::unique_ptr<BrokerConnection> conn(new BrokerConnection(fd, address, client_id));
+  if (tls != nullptr) {
+    GREGOR_RETURN_IF_ERROR(conn->StartTls(tls, security.verify_hostname, deadline));
+  }
   GREGOR_RETURN_IF_ERROR(conn->AskApiVersions(deadline));
+  if (security.sasl) GREGOR_RETURN_IF_ERROR(conn->Authenticate(security, deadline));
   return conn;
 }
 
 BrokerConnection::~BrokerConnection() {
+  if (ssl_ != nullptr) ::SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 Status BrokerConnection::Fail(const std::string& what) {
+  if (ssl_ != nullptr) {
+    ::SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -120,8 +162,88 @@ Status BrokerConnection::Fail(const std::string& what) {
   return Status::Unavailable(Where() + ": " + what);
 }
 
+Status BrokerConnection::StartTls(ssl_ctx_st* tls, bool verify_hostname,
+                                  Clock::time_point deadline) {
+  ssl_ = ::SSL_new(tls);
+  if (ssl_ == nullptr || ::SSL_set_fd(ssl_, fd_) != 1) return Fail("TLS: " + TlsError());
+  if (!IsIpLiteral(address_.host)) ::SSL_set_tlsext_host_name(ssl_, address_.host.c_str());
+  if (verify_hostname) {
+    // The broker's certificate must name the host we dialled (DNS or IP SAN).
+    if (IsIpLiteral(address_.host)) {
+      X509_VERIFY_PARAM* param = ::SSL_get0_param(ssl_);
+      if (::X509_VERIFY_PARAM_set1_ip_asc(param, address_.host.c_str()) != 1) {
+        return Fail("TLS: " + TlsError());
+      }
+    } else if (::SSL_set1_host(ssl_, address_.host.c_str()) != 1) {
+      return Fail("TLS: " + TlsError());
+    }
+  }
+  while (true) {
+    const int rc = ::SSL_connect(ssl_);
+    if (rc == 1) return Status::Ok();
+    const int err = ::SSL_get_error(ssl_, rc);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      const int w = WaitFd(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+      if (w == 0) return Fail("TLS handshake timed out");
+      if (w < 0) return Fail(Errno(errno));
+      continue;
+    }
+    const long verify = ::SSL_get_verify_result(ssl_);
+    std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
+                                                ::X509_verify_cert_error_string(verify)
+                                          : TlsError();
+    if (why.empty()) why = "the broker closed the connection (is this a TLS listener?)";
+    return Fail("TLS handshake failed: " + why);
+  }
+}
+
+Status BrokerConnection::Authenticate(const ClientSecurity& security, Clock::time_point deadline) {
+  protocol::SaslHandshakeRequest hello;
+  hello.mechanism = security.sasl_mechanism;
+  auto shake = Call<protocol::SaslHandshakeResponse>(hello, deadline, 1);
+  if (!shake.ok()) return shake.status();
+  if (shake->error_code != protocol::ErrorCode::kNone) {
+    std::string offered;
+    for (const auto& m : shake->mechanisms) offered += (offered.empty() ? "" : ", ") + m;
+    return Fail("SASL mechanism " + security.sasl_mechanism + " refused (" +
+                protocol::ErrorCodeName(shake->error_code) + "; the broker offers " +
+                (offered.empty() ? std::string("none") : offered) + ")");
+  }
+  auto step = [&](const std::string& token) -> Result<std::string> {
+    protocol::SaslAuthenticateRequest req;
+    req.auth_bytes = token;
+    auto resp = Call<protocol::SaslAuthenticateResponse>(req, deadline);
+    if (!resp.ok()) return resp.status();
+    if (resp->error_code != protocol::ErrorCode::kNone) {
+      return Fail(std::string("authentication failed: ") +
+                  protocol::ErrorCodeName(resp->error_code) +
+                  (resp->error_message ? ": " + *resp->error_message : std::string()));
+    }
+    return std::move(resp->auth_bytes);
+  };
+  Status st = security::AuthenticateSaslClient(security.sasl_mechanism, security.sasl_username,
+                                               security.sasl_password, step);
+  if (!st.ok() && fd_ >= 0) return Fail(st.message());
+  return st;
+}
+
 Status BrokerConnection::SendAll(const std::string& bytes, Clock::time_point deadline) {
   size_t sent = 0;
+  while (ssl_ != nullptr && sent < bytes.size()) {
+    const int n = ::SSL_write(ssl_, bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    const int err = ::SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      const int w = WaitFd(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+      if (w == 0) return Fail("timed out sending a request");
+      if (w < 0) return Fail(Errno(errno));
+      continue;
+    }
+    return Fail("TLS send failed: " + TlsError());
+  }
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -143,6 +265,24 @@ Status BrokerConnection::SendAll(const std::string& bytes, Clock::time_point dea
 Status BrokerConnection::RecvExact(size_t n, std::string* out, Clock::time_point deadline) {
   out->resize(n);
   size_t got = 0;
+  while (ssl_ != nullptr && got < n) {
+    const int r = ::SSL_read(ssl_, out->data() + got, static_cast<int>(n - got));
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+      continue;
+    }
+    const int err = ::SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      const int w = WaitFd(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+      if (w == 0) return Fail("timed out waiting for a response");
+      if (w < 0) return Fail(Errno(errno));
+      continue;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL) {
+      return Fail("connection closed by the broker");
+    }
+    return Fail("TLS receive failed: " + TlsError());
+  }
   while (got < n) {
     ssize_t r = ::recv(fd_, out->data() + got, n - got, 0);
     if (r > 0) {
@@ -262,12 +402,58 @@ Result<BrokerConnection*> Cluster::Connect(const HostPort& address) {
     if (!it->second->broken()) return it->second.get();
     connections_.erase(it);
   }
+  ssl_ctx_st* tls = nullptr;
+  if (security_.tls) {
+    Result<ssl_ctx_st*> ctx = TlsContext();
+    if (!ctx.ok()) return ctx.status();
+    tls = *ctx;
+  }
   Result<std::unique_ptr<BrokerConnection>> conn =
-      BrokerConnection::Open(address, client_id_, deadline_);
+      BrokerConnection::Open(address, client_id_, security_, tls, deadline_);
   if (!conn.ok()) return conn.status();
   BrokerConnection* raw = conn->get();
   connections_[key] = std::move(*conn);
   return raw;
+}
+
+Result<ssl_ctx_st*> Cluster::TlsContext() {
+  if (tls_) return tls_.get();
+  std::shared_ptr<SSL_CTX> ctx(::SSL_CTX_new(::TLS_client_method()), ::SSL_CTX_free);
+  auto bad = [](const std::string& what) {
+    return Status::InvalidArgument("TLS: " + what + ": " + TlsError());
+  };
+  if (!ctx) return bad("cannot create a context");
+  ::SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  ::SSL_CTX_set_mode(ctx.get(), SSL_MODE_AUTO_RETRY);
+  if (security_.verify_certificate) {
+    ::SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    const std::string& ca = security_.ca_location;
+    struct stat st {};
+    if (ca.empty() || ca == "probe") {
+      if (::SSL_CTX_set_default_verify_paths(ctx.get()) != 1) return bad("system trust store");
+    } else if (::stat(ca.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      if (::SSL_CTX_load_verify_locations(ctx.get(), nullptr, ca.c_str()) != 1) {
+        return bad("ssl.ca.location " + ca);
+      }
+    } else if (::SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1) {
+      return bad("ssl.ca.location " + ca);
+    }
+  }
+  if (!security_.certificate_location.empty()) {
+    ::SSL_CTX_set_default_passwd_cb(ctx.get(), KeyPassword);
+    ::SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &security_.key_password);
+    if (::SSL_CTX_use_certificate_chain_file(ctx.get(), security_.certificate_location.c_str()) !=
+        1) {
+      return bad("ssl.certificate.location " + security_.certificate_location);
+    }
+    if (::SSL_CTX_use_PrivateKey_file(ctx.get(), security_.key_location.c_str(),
+                                      SSL_FILETYPE_PEM) != 1 ||
+        ::SSL_CTX_check_private_key(ctx.get()) != 1) {
+      return bad("ssl.key.location " + security_.key_location);
+    }
+  }
+  tls_ = std::move(ctx);
+  return tls_.get();
 }
 
 Result<BrokerConnection*> Cluster::AnyBroker() {

@@ -3,13 +3,14 @@
 // no API for (the transactions commands: ListTransactions, DescribeTransactions,
 // DescribeProducers, WriteTxnMarkers).
 //
-// What: TCP connections to brokers (PLAINTEXT only: no TLS, no SASL), one
-// request in flight per connection, framed with protocol::Writer/Reader and
-// the request headers of gregor/protocol/header.h, bodies from gregor's
+// What: TCP connections to brokers, with TLS and SASL (PLAIN, SCRAM) as the
+// -X settings ask (client_security.h), one request in flight per connection, framed with
+// protocol::Writer/Reader and the request headers of gregor/protocol/header.h, bodies from gregor's
 // generated codecs. Each connection asks ApiVersions first and picks, per
 // request, the highest version both sides speak. A Cluster bootstraps from
 // the -b list, reads Metadata (every topic, never auto-creating one) and opens
-// connections to brokers by node id or address on demand.
+// connections to brokers by node id or address on demand. A SASL connection
+// authenticates (SaslHandshake v1, SaslAuthenticate) right after ApiVersions.
 // Owner/thread: the gregorctl main thread; nothing is shared.
 // Errors: Status values naming the broker and what failed; every wait is
 // bounded by the deadline given (the command's socket.timeout.ms). Kafka error
@@ -33,6 +34,10 @@
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
 #include "tools/args.h"
+#include "tools/client_security.h"
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace gregor::tools {
 
@@ -93,9 +98,12 @@ inline Result<std::vector<HostPort>> ParseBootstrapList(std::string_view text) {
 // One TCP connection to one broker.
 class BrokerConnection {
  public:
-  // Connects (each address of the host in turn) and asks ApiVersions.
+  // Connects (each address of the host in turn), runs the TLS handshake when
+  // `tls` is given, asks ApiVersions and authenticates when `security` says SASL.
   static Result<std::unique_ptr<BrokerConnection>> Open(const HostPort& address,
                                                         const std::string& client_id,
+                                                        const ClientSecurity& security,
+                                                        ssl_ctx_st* tls,
                                                         Clock::time_point deadline);
   ~BrokerConnection();
   BrokerConnection(const BrokerConnection&) = delete;
@@ -148,10 +156,13 @@ class BrokerConnection {
   Status SendAll(const std::string& bytes, Clock::time_point deadline);
   Status RecvExact(size_t n, std::string* out, Clock::time_point deadline);
   Status Fail(const std::string& what);  // closes the socket
+  Status StartTls(ssl_ctx_st* tls, bool verify_hostname, Clock::time_point deadline);
   Status AskApiVersions(Clock::time_point deadline);
+  Status Authenticate(const ClientSecurity& security, Clock::time_point deadline);
   std::string Where() const { return "broker " + address_.ToString(); }
 
   int fd_ = -1;
+  ssl_st* ssl_ = nullptr;  // owned; set once TLS is started
   HostPort address_;
   std::string client_id_;
   int32_t correlation_id_ = 0;
@@ -161,8 +172,12 @@ class BrokerConnection {
 // The brokers of one cluster, reached from the bootstrap list.
 class Cluster {
  public:
-  Cluster(std::vector<HostPort> bootstrap, std::string client_id, Clock::time_point deadline)
-      : bootstrap_(std::move(bootstrap)), client_id_(std::move(client_id)), deadline_(deadline) {}
+  Cluster(std::vector<HostPort> bootstrap, std::string client_id, Clock::time_point deadline,
+          ClientSecurity security = {})
+      : bootstrap_(std::move(bootstrap)),
+        client_id_(std::move(client_id)),
+        deadline_(deadline),
+        security_(std::move(security)) {}
 
   Clock::time_point deadline() const { return deadline_; }
   bool expired() const { return Clock::now() >= deadline_; }
@@ -181,9 +196,14 @@ class Cluster {
   void Drop(const HostPort& address) { connections_.erase(address.ToString()); }
 
  private:
+  // The TLS context every connection shares, made on first use.
+  Result<ssl_ctx_st*> TlsContext();
+
   std::vector<HostPort> bootstrap_;
   std::string client_id_;
   Clock::time_point deadline_;
+  ClientSecurity security_;
+  std::shared_ptr<ssl_ctx_st> tls_;
   std::map<std::string, std::unique_ptr<BrokerConnection>> connections_;  // by "host:port"
   std::optional<protocol::MetadataResponse> metadata_;
 };

@@ -28,7 +28,8 @@ int RunQuotaCommand(const QuotaCommand& cmd) {
   Result<std::vector<HostPort>> bootstrap = ParseBootstrapList(cmd.global.bootstrap);
   if (!bootstrap.ok()) return Fail(bootstrap.status().message());
   Cluster cluster(std::move(*bootstrap), cmd.client_id,
-                  Clock::now() + std::chrono::milliseconds(cmd.global.request_timeout_ms));
+                  Clock::now() + std::chrono::milliseconds(cmd.global.request_timeout_ms),
+                  cmd.security);
   Result<BrokerConnection*> conn = cluster.AnyBroker();
   if (!conn.ok()) return Fail(conn.status().message());
   if (cmd.set) {

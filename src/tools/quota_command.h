@@ -1,8 +1,8 @@
 #pragma once
 // `gregorctl quota set|describe`, kafka-configs.sh --entity-type users/clients for client
 // quotas, through AlterClientQuotas and DescribeClientQuotas (KIP-546), which librdkafka 2.0
-// lacks: these speak the protocol themselves (tools/protocol_client.h, PLAINTEXT only, like
-// the transactions commands). This header holds the pure part: ParseQuotaCommand()
+// lacks: these speak the protocol themselves (tools/protocol_client.h, with TLS and SASL from
+// -X, like the transactions commands). This header holds the pure part: ParseQuotaCommand()
 // recognises a `quota` command line (global options resolved by Parse()). Nothing here
 // throws; bad usage is a Status (printed by main, exit 2).
 
@@ -14,6 +14,7 @@
 
 #include "gregor/base/status.h"
 #include "tools/args.h"
+#include "tools/client_security.h"
 
 namespace gregor::tools {
 
@@ -28,6 +29,7 @@ struct QuotaCommand {
   bool set = false;  // set, else describe
   GlobalOptions global;
   std::string client_id = "gregorctl";
+  ClientSecurity security;  // -X security.protocol, sasl.*, ssl.*
   QuotaEntityPart user, client;
   std::vector<std::pair<std::string, double>> add;  // set
   std::vector<std::string> remove;                  // set
@@ -41,25 +43,11 @@ inline constexpr char kQuotaUsage[] =
     "       gregorctl quota set (--client C | --client-default) ...\n"
     "       gregorctl quota describe [--user U | --user-default] [--client C | --client-default]\n"
     "  keys: producer_byte_rate, consumer_byte_rate, request_percentage,\n"
-    "        controller_mutation_rate (speaks PLAINTEXT only)\n";
+    "        controller_mutation_rate\n";
 
 inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<std::string>& args,
                                                              const char* env_bootstrap) {
-  std::vector<std::string> globals, rest;
-  bool help = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      help = true;
-    } else if (a == "-b" || a == "--bootstrap-server" || a == "-X") {
-      globals.push_back(a);
-      if (i + 1 < args.size()) globals.push_back(args[++i]);
-    } else if (a.rfind("--bootstrap-server=", 0) == 0 || (a.size() > 2 && a.rfind("-X", 0) == 0)) {
-      globals.push_back(a);
-    } else {
-      rest.push_back(a);
-    }
-  }
+  auto [globals, rest, help] = SplitGlobalOptions(args);
   if (rest.empty() || rest[0] != "quota") return std::nullopt;
   using R = Result<QuotaCommand>;
   QuotaCommand cmd;
@@ -75,17 +63,15 @@ inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<s
     return bad("set or describe");
   }
   cmd.set = rest[1] == "set";
-  globals.push_back("topic");
-  globals.push_back("list");
-  Result<ParsedCommand> g = Parse(globals, env_bootstrap);
+  Result<GlobalOptions> g = ResolveGlobalOptions(globals, env_bootstrap);
   if (!g.ok()) return R(g.status());
-  cmd.global = g->global;
+  cmd.global = std::move(*g);
   for (const auto& kv : cmd.global.client_config) {
     if (kv.key == "client.id") cmd.client_id = kv.value;
-    if (kv.key == "security.protocol" && kv.value != "plaintext" && kv.value != "PLAINTEXT") {
-      return bad("security.protocol=" + kv.value + " is not supported (PLAINTEXT only)");
-    }
   }
+  Result<ClientSecurity> security = ParseClientSecurity(cmd.global.client_config);
+  if (!security.ok()) return bad(security.status().message());
+  cmd.security = std::move(*security);
   auto split = [](const std::string& s) {
     std::vector<std::string> out;
     size_t start = 0;

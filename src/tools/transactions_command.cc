@@ -731,7 +731,7 @@ int RunTransactionsCommand(const ParsedTransactionsCommand& command) {
   if (!bootstrap.ok()) return Fail(bootstrap.status().message());
   const int timeout_ms = command.global.request_timeout_ms;
   Cluster cluster(std::move(*bootstrap), command.client_id,
-                  Clock::now() + std::chrono::milliseconds(timeout_ms));
+                  Clock::now() + std::chrono::milliseconds(timeout_ms), command.security);
   struct Visitor {
     Cluster& cluster;
     int timeout_ms;

@@ -5,9 +5,9 @@
 //
 // librdkafka 2.0 (what gregorctl links) has no admin API for ListTransactions,
 // DescribeTransactions, DescribeProducers or WriteTxnMarkers, so these
-// commands speak the protocol themselves (tools/protocol_client.h, PLAINTEXT
-// only). The pure half lives here, header-only, so tests/tools can check it:
-// argument parsing, the choice of the transaction to abort, which open
+// commands speak the protocol themselves (tools/protocol_client.h, with TLS
+// and SASL from -X as client_security.h reads them). The pure half lives here, header-only, so
+// tests/tools can check it: argument parsing, the choice of the transaction to abort, which open
 // transactions find-hanging reports, and the tables.
 // The network half (RunTransactionsCommand) is in transactions_command.cc.
 //
@@ -32,6 +32,7 @@
 #include "gregor/base/ids.h"
 #include "gregor/base/status.h"
 #include "tools/args.h"
+#include "tools/client_security.h"
 #include "tools/group_command.h"  // FormatTable, kNone
 
 namespace gregor::tools {
@@ -86,6 +87,7 @@ using TransactionsCommandOptions =
 struct ParsedTransactionsCommand {
   GlobalOptions global;
   std::string client_id = "gregorctl";  // -X client.id
+  ClientSecurity security;              // -X security.protocol, sasl.*, ssl.*
   bool help = false;                    // print `usage` to stdout, exit 0
   std::string usage;
   std::optional<TransactionsCommandOptions> options;  // set unless help
@@ -124,8 +126,10 @@ inline constexpr char kTransactionsUsage[] =
     "  offset to pass to abort.\n"
     "\n"
     "These commands speak the Kafka protocol themselves (librdkafka 2.0 has no API\n"
-    "for them): PLAINTEXT only, no TLS or SASL. Of -X they honour socket.timeout.ms\n"
-    "(the time bound of the whole command, default 30000) and client.id.\n";
+    "for them). Of -X they honour socket.timeout.ms (the time bound of the whole\n"
+    "command, default 30000), client.id, security.protocol, sasl.mechanism (PLAIN,\n"
+    "SCRAM-SHA-256, SCRAM-SHA-512), sasl.username, sasl.password and the ssl.* file\n"
+    "settings, as librdkafka reads them.\n";
 
 // Kafka's transaction states (TransactionState.scala), as ListTransactions
 // names them.
@@ -342,21 +346,16 @@ inline bool KnownSub(const std::string& sub) {
          sub == "find-hanging";
 }
 
-// The -X settings the raw client understands: client.id, and a
-// security.protocol of PLAINTEXT; anything needing TLS or SASL is refused.
+// The -X settings the raw client understands: client.id, and the security
+// settings of client_security.h.
 inline Status ApplyClientConfig(const GlobalOptions& g, ParsedTransactionsCommand* out) {
   for (const auto& kv : g.client_config) {
     if (kv.key == "client.id") out->client_id = kv.value;
-    if (kv.key == "security.protocol") {
-      std::string v = kv.value;
-      for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (v != "plaintext") {
-        return Status::InvalidArgument("transactions: security.protocol=" + kv.value +
-                                       " is not supported; these commands speak PLAINTEXT only "
-                                       "(no TLS or SASL)");
-      }
-    }
   }
+  Result<ClientSecurity> security = ParseClientSecurity(g.client_config);
+  if (!security.ok())
+    return Status::InvalidArgument("transactions: " + security.status().message());
+  out->security = std::move(*security);
   return Status::Ok();
 }
 

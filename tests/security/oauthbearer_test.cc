@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "gregor/security/base64.h"
 
@@ -226,6 +228,72 @@ TEST(OAuthBearerTest, JwksFileReloadedOnKeyRotation) {
   std::remove(path);
   EXPECT_FALSE(OAuthBearerValidator::Create(o).ok()) << "a missing JWKS is a config error";
   o.jwks_url = "https://idp/jwks";
+  EXPECT_FALSE(OAuthBearerValidator::Create(o).ok());
+}
+
+TEST(OAuthBearerTest, JwksEndpointFetchedRetriedAndRefreshedOnRotation) {
+  // The endpoint, as the fetch function sees it: a document that can change, and failures.
+  std::mutex mu;
+  std::string document;
+  int failures_left = 2;
+  int fetches = 0;
+  Key first = Rsa("k1"), second = Ec("k2");
+  auto publish = [&](const Key& k) {
+    std::lock_guard<std::mutex> lock(mu);
+    document = json{{"keys", json::array({k.Jwk()})}}.dump();
+  };
+  publish(first);
+  OAuthBearerOptions o = Options();
+  o.jwks_url = "https://idp.example/certs";
+  o.jwks_retry_backoff_ms = 10;
+  o.jwks_retry_backoff_max_ms = 2000;
+  o.fetch_jwks = [&]() -> Result<std::string> {
+    std::lock_guard<std::mutex> lock(mu);
+    ++fetches;
+    if (failures_left > 0) {
+      --failures_left;
+      return Status::Unavailable("connection refused");
+    }
+    return document;
+  };
+  // Two failures at startup are retried with backoff.
+  auto v = OAuthBearerValidator::Create(o);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(3, fetches);
+  EXPECT_TRUE((*v)->Validate(Sign(first, "RS256", Claims()), kNow).ok());
+
+  // Rotation: the first token with the new key fails and asks the refresher for a fetch; once
+  // it ran, the new key is accepted and the old one is not.
+  publish(second);
+  auto t = (*v)->Validate(Sign(second, "ES256", Claims()), kNow + 2000);
+  EXPECT_FALSE(t.ok());
+  for (int i = 0; i < 500 && (*v)->reloads() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(1, (*v)->reloads());
+  EXPECT_TRUE((*v)->Validate(Sign(second, "ES256", Claims()), kNow + 2000).ok());
+  EXPECT_FALSE((*v)->Validate(Sign(first, "RS256", Claims()), kNow + 2000).ok());
+  // Unknown key ids at a high rate cause at most one fetch a second.
+  const int before = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return fetches;
+  }();
+  Key stranger = Rsa("k9");
+  for (int i = 0; i < 50; ++i) (*v)->Validate(Sign(stranger, "RS256", Claims()), kNow + 2100 + i);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(before, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return fetches;
+  }());
+
+  // An endpoint that stays down past the backoff budget fails startup with its reason.
+  o.fetch_jwks = [] { return Result<std::string>(Status::Unavailable("connection refused")); };
+  o.jwks_retry_backoff_max_ms = 100;
+  auto down = OAuthBearerValidator::Create(o);
+  ASSERT_FALSE(down.ok());
+  EXPECT_NE(std::string::npos, down.status().message().find("connection refused"));
+  // So does one that serves no usable key.
+  o.fetch_jwks = [] { return Result<std::string>(std::string(R"({"keys":[]})")); };
   EXPECT_FALSE(OAuthBearerValidator::Create(o).ok());
 }
 

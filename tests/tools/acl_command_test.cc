@@ -138,7 +138,7 @@ TEST(QuotaCommandTest, ParsesKafkaConfigsStyleEntities) {
         {"quota", "set", "--user", "a", "--add", "x=lots"},
         {"quota", "describe", "--add", "x=1"},
         {"quota", "frob"},
-        {"-X", "security.protocol=ssl", "quota", "describe"}}) {
+        {"-X", "security.protocol=sasl_ssl", "quota", "describe"}}) {  // no username
     auto r = ParseQuotaCommand(bad, nullptr);
     ASSERT_TRUE(r.has_value());
     EXPECT_FALSE(r->ok()) << bad.back();

@@ -185,8 +185,10 @@ struct BrokerConfig {
   std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";
   int64_t connections_max_reauth_ms = 0;  // 0: sessions never expire
   // SASL/OAUTHBEARER: signed JWTs checked against a JWKS (KIP-768 keys).
-  std::string sasl_oauthbearer_jwks_endpoint_url;  // file:///path or /path
+  std::string sasl_oauthbearer_jwks_endpoint_url;  // https://, http://, file:///path or /path
   int64_t sasl_oauthbearer_jwks_endpoint_refresh_ms = 3600000;
+  int64_t sasl_oauthbearer_jwks_endpoint_retry_backoff_ms = 100;
+  int64_t sasl_oauthbearer_jwks_endpoint_retry_backoff_max_ms = 10000;
   std::vector<std::string> sasl_oauthbearer_expected_audience;
   std::string sasl_oauthbearer_expected_issuer;
   int32_t sasl_oauthbearer_clock_skew_seconds = 30;

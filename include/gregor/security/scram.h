@@ -75,6 +75,12 @@ struct ScramCredential {
 Result<ScramCredential> GenerateScramCredential(ScramMechanism mechanism, std::string_view password,
                                                 std::string_view salt, int32_t iterations);
 
+// SaltedPassword = PBKDF2-HMAC-H(password, salt, iterations) (RFC 5802's Hi()), the mechanism's
+// digest size: what a client sends in AlterUserScramCredentials. Same limits and cost as
+// GenerateScramCredential.
+Result<std::string> ScramSaltedPassword(ScramMechanism mechanism, std::string_view password,
+                                        std::string_view salt, int32_t iterations);
+
 // The credential from a SaltedPassword the client computed (AlterUserScramCredentials, KIP-554):
 // StoredKey and ServerKey as RFC 5802 derives them. The salted password must have the
 // mechanism's digest size; the salt must not be empty.
