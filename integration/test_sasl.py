@@ -459,3 +459,52 @@ def test_sasl_between_brokers(ctx):
     bad.sasl = sasl_flags(interbroker_flags())
     bad.start()
     wait_until(lambda: len(isr()[1]) == 3, 60, "the broker to rejoin the ISR with the right password")
+
+
+@timeout(180)
+def test_sasl_ssl_between_brokers(ctx):
+    """Three brokers whose inter-broker traffic is SASL_SSL (TLS checked against the CA and the host name, SCRAM-SHA-512
+    inside): an RF 3 topic with min.insync.replicas=2 replicates, acks=all records written by a SASL_SSL client
+    survive the leader's kill -9 and are read back, and the killed broker rejoins the ISR over SASL_SSL."""
+    require_module("confluent_kafka", "python3-confluent-kafka")
+    d = make_certs(ctx)
+    set_scram_user(ctx, "broker", "broker-secret", mechanisms=("SCRAM-SHA-512",))
+    set_scram_user(ctx, "client", "client-secret")
+    ib = {"security.inter.broker.protocol": "SASL_SSL", "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+          "ssl.endpoint.identification.algorithm": "https",
+          "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+              'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" '
+              'password="broker-secret";'}
+    brokers = ctx.start_cluster(3, ssl=ssl_flags(d), sasl=sasl_flags(ib, ssl=True))
+    topic = unique_topic("saslsslib")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        res = kproto.create_topics_v0(c, [(topic, 1, 3, {"min.insync.replicas": "2"})])
+    eq(res.get(topic), 0, "CreateTopics of the RF 3 topic")
+    client = ck_sasl("SCRAM-SHA-256", "client", "client-secret", "SASL_SSL", {"ssl.ca.location": str(d / "ca.pem")})
+
+    def isr():
+        for b in brokers:
+            if not b.alive():
+                continue
+            with kproto.connect(b.bootstrap) as c:
+                parts = kproto.metadata_v1(c, [topic])["topics"][topic]["partitions"] or []
+            if parts:
+                return parts[0]["leader"], sorted(parts[0]["isr"] or [])
+        return -1, []
+    wait_until(lambda: len(isr()[1]) == 3, 30, "all three replicas in the ISR over inter-broker SASL_SSL")
+    records = [(0, None, f"ibssl-{i}".encode()) for i in range(500)]
+    produce_all(",".join(b.sasl_ssl_bootstrap for b in brokers), topic, records, extra=client)
+    leader = isr()[0]
+    brokers[leader].kill9()
+    rest = [b for b in brokers if b.broker_id != leader]
+    got = consume_assigned(",".join(b.sasl_ssl_bootstrap for b in rest), topic, [0], 500, extra=client)
+    eq([v for _, _, v in got[0]], [v for _, _, v in records], "acks=all records after the leader's kill -9")
+    old = brokers[leader]
+    wait_until(lambda: not ctx.zk().exists(f"/brokers/ids/{old.broker_id}"), 30,
+               "the killed broker's registration to expire")
+    old.start()
+    wait_until(lambda: len(isr()[1]) == 3, 60, "the restarted broker to rejoin the ISR over SASL_SSL")
+    # The fetchers reach their leaders only on the inter-broker listener, which each broker resolved to SASL_SSL.
+    for b in brokers:
+        check("inter.broker.listener.name = SASL_SSL" in b.log_path.read_text(errors="replace"),
+              f"broker {b.broker_id}'s inter-broker listener is not SASL_SSL")
