@@ -401,6 +401,8 @@ void Partition::OnIsrWritten(uint64_t seq, int32_t leader_epoch, int32_t expecte
       return;
     }
     if (role_.leader_epoch != leader_epoch || role_.zk_version != expected_zk_version) return;
+    if (isr.size() < role_.isr.size()) replica_counters_->isr_shrinks.Add();
+    if (isr.size() > role_.isr.size()) replica_counters_->isr_expands.Add();
     role_.isr = std::move(isr);
     role_.zk_version = *result;
     LOG(INFO) << Prefix() << "ISR is now " << IsrString(role_.isr) << " (partition epoch "
@@ -431,7 +433,9 @@ Result<log::AppendResult> Partition::AppendRecordsAsFollower(uint8_t* data, size
     std::lock_guard<std::mutex> lock(mu_);
     GREGOR_RETURN_IF_ERROR(CheckFollowerEpochLocked(leader_epoch));
   }
-  return log_->AppendAsFollower(data, size);
+  auto result = log_->AppendAsFollower(data, size);
+  if (result.ok()) topic_counters_->replication_bytes_in.Add(size);
+  return result;
 }
 
 void Partition::UpdateFollowerHighWatermark(int64_t leader_high_watermark) {

@@ -53,6 +53,9 @@ ErrorCode ReplicaManager::BecomeLeaderOrFollower(
       auto& slot = partitions_[p.tp];
       if (!slot) {
         slot = std::make_shared<Partition>(p.tp, p.topic_id, broker_id_, *created, clock_);
+        auto& counters = topic_counters_[p.tp.topic];
+        if (!counters) counters = std::make_shared<TopicCounters>();
+        slot->set_metrics(counters, replica_counters_);
         slot->set_isr_writer(isr_writer_);
         slot->set_on_high_watermark([this](const TopicPartition& tp) { listeners_.Notify(tp); });
       }
@@ -131,6 +134,21 @@ void ReplicaManager::RefreshLogConfig(const std::string& topic) {
   for (const auto& p : AllPartitions()) {
     if (p->topic_partition().topic == topic) p->log()->UpdateConfig(cfg);
   }
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<const TopicCounters>>>
+ReplicaManager::TopicCountersByTopic() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, std::shared_ptr<const TopicCounters>>> out;
+  for (auto it = topic_counters_.begin(); it != topic_counters_.end();) {
+    if (it->second.use_count() == 1) {  // no partition of the topic is left here
+      it = topic_counters_.erase(it);
+      continue;
+    }
+    out.emplace_back(it->first, it->second);
+    ++it;
+  }
+  return out;
 }
 
 }  // namespace gregor::cluster

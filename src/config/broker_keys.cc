@@ -526,6 +526,11 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(ListKey("ssl.cipher.suites", &C::ssl_cipher_suites,
                       "Cipher suites (OpenSSL names); empty = OpenSSL defaults."));
 
+  // Metrics.
+  t.push_back(ListKey("metrics.listeners", &C::metrics_listeners,
+                      "Prometheus endpoints (http://host:port, serving /metrics in the text "
+                      "format); empty: none."));
+
   // SASL (listener-prefixed forms are resolved in broker_config.cc).
   t.push_back(ListKey("sasl.enabled.mechanisms", &C::sasl_enabled_mechanisms,
                       "SASL mechanisms served on SASL listeners: PLAIN, SCRAM-SHA-256, "

@@ -118,7 +118,7 @@ asio::awaitable<Result<std::string>> Get(const HttpUrl& url, const HttpGetOption
 
 }  // namespace
 
-Result<HttpUrl> ParseHttpUrl(std::string_view text) {
+Result<HttpUrl> ParseHttpUrl(std::string_view text, bool allow_port_zero) {
   HttpUrl url;
   auto bad = [&](const char* why) {
     return Status::InvalidArgument("URL '" + std::string(text.substr(0, text.find('?'))) +
@@ -162,7 +162,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
         return bad("the port must be a number in [1, 65535]");
       }
     }
-    if (value == 0) return bad("the port must be a number in [1, 65535]");
+    if (value == 0 && !allow_port_zero) return bad("the port must be a number in [1, 65535]");
     url.port = std::to_string(value);
   }
   return url;

@@ -20,6 +20,7 @@
 #include "gregor/group/offsets_log.h"
 #include "gregor/log/log_manager.h"
 #include "gregor/network/listener.h"
+#include "gregor/network/metrics_server.h"
 #include "gregor/network/tls.h"
 #include "gregor/replication/replica_fetcher_manager.h"
 #include "gregor/security/principal_mapping.h"
@@ -30,6 +31,7 @@
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
 #include "server/acl_store.h"
+#include "server/broker_metrics.h"
 #include "server/controlled_shutdown_client.h"
 #include "server/quota_store.h"
 #include "server/request_dispatcher.h"
@@ -164,6 +166,10 @@ struct Broker::Impl {
   std::unique_ptr<SaslAuthenticator> sasl;  // when a listener speaks SASL
   std::unique_ptr<RequestDispatcher> dispatcher;
   std::vector<std::unique_ptr<network::Listener>> listeners;
+  std::shared_ptr<network::ConnectionQuotas> connection_quotas;  // shared by the listeners
+  std::shared_ptr<network::MemoryPool> memory_pool;              // queued.max.request.bytes
+  BrokerMetrics metrics;
+  std::unique_ptr<network::MetricsServer> metrics_server;  // metrics.listeners
   std::unique_ptr<controller::ControllerChannelManager> channel;
   // Client side of the ssl.* settings when the inter-broker listener speaks SSL.
   std::shared_ptr<asio::ssl::context> inter_broker_tls;
@@ -308,6 +314,8 @@ struct Broker::Impl {
     quota_options.max_connections_per_ip = config.max_connections_per_ip;
     quota_options.max_connections_per_ip_overrides = config.max_connections_per_ip_overrides;
     auto quotas = std::make_shared<network::ConnectionQuotas>(quota_options);
+    connection_quotas = quotas;
+    this->memory_pool = memory_pool;
     for (const auto& l : config.listeners) {
       network::ListenerOptions o;
       o.name = l.name;
@@ -701,10 +709,21 @@ Status Broker::Start() {
     LOG(INFO) << d.Prefix() << "client quotas: " << n << " entities";
   }
   d.ctx.quotas = d.quotas.get();
+  d.ctx.request_metrics = &d.metrics.requests();
   d.dispatcher = std::make_unique<RequestDispatcher>(&d.ctx);
 
   // 4. Listeners, then the network threads.
   GREGOR_RETURN_IF_ERROR(d.StartListeners());
+  if (!cfg.metrics_listeners.empty()) {
+    BrokerMetrics::Sources sources;
+    sources.ctx = &d.ctx;
+    sources.connections = d.connection_quotas.get();
+    for (const auto& l : cfg.listeners) sources.listeners.push_back(l.name);
+    sources.memory_pool = d.memory_pool.get();
+    d.metrics.set_sources(std::move(sources));
+    d.metrics_server = std::make_unique<network::MetricsServer>([&d] { return d.metrics.Render(); });
+    GREGOR_RETURN_IF_ERROR(d.metrics_server->Start(cfg.metrics_listeners));
+  }
   d.work.emplace(d.io.get_executor());
   for (int i = 0; i < std::max(1, cfg.num_network_threads); ++i) {
     d.network_threads.emplace_back([&d] { d.io.run(); });
@@ -761,6 +780,7 @@ void Broker::Shutdown() {
     return;
   }
   LOG(INFO) << d.Prefix() << "shutting down";
+  if (d.metrics_server) d.metrics_server->Stop();  // no scrape reads what is being torn down
   // Controlled shutdown (SIGTERM): the controller moves this broker's leaderships first, so
   // clients see a retriable NOT_LEADER_OR_FOLLOWER rather than a session-timeout outage. The
   // listeners and the controller channel still run: this broker may be the controller.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gregor/protocol/api_key.h"
+#include "server/request_metrics.h"
 #include "server/handlers/handlers.h"
 #include "server/sasl_authenticator.h"
 
@@ -155,6 +156,10 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
     if (throttle > 0 && resp.send && since >= 0 && header.api_version >= since) {
       out.PatchInt32(body_start, throttle);
     }
+  }
+  if (ctx_->request_metrics != nullptr) {
+    ctx_->request_metrics->Record(key, header.api_version, req.start, req.conn.parked_at,
+                                  std::chrono::steady_clock::now());
   }
   if (!resp.send) {
     out = protocol::Writer();

@@ -34,6 +34,8 @@
 
 namespace gregor::server {
 
+class RequestMetrics;
+
 class AclStore;
 class SaslAuthenticator;
 
@@ -107,6 +109,8 @@ struct ServerContext {
   security::AuditLog* audit = nullptr;
   // Client quotas from /config/users and /config/clients (null: none, in tests).
   ClientQuotas* quotas = nullptr;
+  // Kafka's RequestMetrics, recorded by the dispatcher (null: not counted, in tests).
+  RequestMetrics* request_metrics = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
 };

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "gregor/network/metrics_server.h"
 #include "gregor/network/tls.h"
 #include "network/test_certs.h"
 
@@ -171,6 +172,40 @@ TEST(HttpGetTest, HttpsVerifiesTheCertificateAndTheName) {
 
   // https without a context is a programming error reported, not a crash.
   EXPECT_EQ(Status::Code::kInvalidArgument, HttpGet(url, HttpGetOptions{}).status().code());
+}
+
+TEST(MetricsServerTest, ServesMetricsAndRefusesTheRest) {
+  int renders = 0;
+  MetricsServer server([&] {
+    ++renders;
+    return std::string("up 1\n");
+  });
+  ASSERT_TRUE(server.Start({"http://127.0.0.1:0"}).ok());
+  ASSERT_EQ(1u, server.ports().size());
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.ports()[0]);
+  auto body = HttpGet(base + "/metrics", {});
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ("up 1\n", *body);
+  EXPECT_TRUE(HttpGet(base + "/metrics?x=1", {}).ok());
+  auto other = HttpGet(base + "/", {});
+  EXPECT_NE(std::string::npos, other.status().message().find("404"));
+  EXPECT_EQ(2u, server.scrapes());
+  // Many connections at once: each is answered (beyond the limit they wait their turn).
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 3 * MetricsServer::kMaxConnections; ++i) {
+    clients.emplace_back([&] {
+      if (HttpGet(base + "/metrics", {}).ok()) ++ok;
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(3 * MetricsServer::kMaxConnections, ok.load());
+  server.Stop();
+  EXPECT_FALSE(HttpGet(base + "/metrics", {}).ok());
+
+  MetricsServer bad([] { return std::string(); });
+  EXPECT_FALSE(bad.Start({"https://127.0.0.1:0"}).ok());
+  EXPECT_FALSE(bad.Start({"127.0.0.1:9404"}).ok());
 }
 
 }  // namespace

@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "gregor/cluster/partition_metrics.h"
 #include "gregor/base/clock.h"
 #include "gregor/base/ids.h"
 #include "gregor/base/rw_lock.h"
@@ -177,6 +178,13 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // Set once, before the partition is shared. The writer may complete on any thread, but
   // must not call `done` from inside the call.
   void set_isr_writer(IsrWriter writer) { isr_writer_ = std::move(writer); }
+  // The counters this partition adds to (set by ReplicaManager before the partition is
+  // shared; a fresh pair otherwise).
+  void set_metrics(std::shared_ptr<TopicCounters> topic, std::shared_ptr<ReplicaCounters> replica) {
+    topic_counters_ = std::move(topic);
+    replica_counters_ = std::move(replica);
+  }
+  TopicCounters& topic_counters() const { return *topic_counters_; }
   // Called (outside the lock) when the high watermark moved: wakes long polls and acks=all.
   void set_on_high_watermark(std::function<void(const TopicPartition&)> fn) {
     on_high_watermark_ = std::move(fn);
@@ -212,6 +220,8 @@ class Partition : public std::enable_shared_from_this<Partition> {
   bool IsLeaderLocked() const { return role_.leader == local_broker_id_; }
 
   const TopicPartition tp_;
+  std::shared_ptr<TopicCounters> topic_counters_ = std::make_shared<TopicCounters>();
+  std::shared_ptr<ReplicaCounters> replica_counters_ = std::make_shared<ReplicaCounters>();
   const TopicId topic_id_;
   const int32_t local_broker_id_;
   const std::shared_ptr<log::Log> log_;

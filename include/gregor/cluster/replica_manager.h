@@ -75,6 +75,11 @@ class ReplicaManager {
   int32_t broker_id() const { return broker_id_; }
   int32_t controller_epoch() const;
 
+  // Metrics: the counters of every topic a partition here uses (topics whose partitions all
+  // left are dropped), and the broker's ISR change counters.
+  std::vector<std::pair<std::string, std::shared_ptr<const TopicCounters>>> TopicCountersByTopic();
+  const ReplicaCounters& replica_counters() const { return *replica_counters_; }
+
  private:
   const int32_t broker_id_;
   log::LogManager* const logs_;
@@ -83,6 +88,8 @@ class ReplicaManager {
   mutable std::mutex mu_;
   int32_t controller_epoch_ = 0;
   std::unordered_map<TopicPartition, std::shared_ptr<Partition>> partitions_;
+  std::map<std::string, std::shared_ptr<TopicCounters>> topic_counters_;  // guarded by mu_
+  const std::shared_ptr<ReplicaCounters> replica_counters_ = std::make_shared<ReplicaCounters>();
   AppendListeners listeners_;
   FollowerListener follower_listener_;
   IsrWriter isr_writer_;

@@ -182,6 +182,8 @@ struct BrokerConfig {
   // SCRAM-SHA-256, SCRAM-SHA-512. Kafka's defaults name GSSAPI, which gregor does not
   // serve: a SASL listener must enable one of the others.
   std::vector<std::string> sasl_enabled_mechanisms = {"GSSAPI"};
+  // --- Prometheus endpoint (gregor): "http://host:port" entries; empty: off.
+  std::vector<std::string> metrics_listeners;
   std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";
   int64_t connections_max_reauth_ms = 0;  // 0: sessions never expire
   // SASL/OAUTHBEARER: signed JWTs checked against a JWKS (KIP-768 keys).

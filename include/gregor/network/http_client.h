@@ -29,8 +29,8 @@ struct HttpUrl {
   bool operator==(const HttpUrl&) const = default;
 };
 
-// Pure.
-Result<HttpUrl> ParseHttpUrl(std::string_view url);
+// Pure. `allow_port_zero`: for addresses to listen on (0: any free port).
+Result<HttpUrl> ParseHttpUrl(std::string_view url, bool allow_port_zero = false);
 
 struct HttpGetOptions {
   std::shared_ptr<asio::ssl::context> tls;  // required for https://

@@ -26,6 +26,8 @@ struct Attempt {
   protocol::FetchResponse response;
   int64_t bytes = 0;
   bool has_error = false;
+  // The partitions read and the bytes each gave, counted once the response is final.
+  std::vector<std::pair<std::shared_ptr<cluster::Partition>, int64_t>> reads;
 };
 
 // One pass over the requested partitions: what can be answered right now. `denied[i]`: the
@@ -107,6 +109,7 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       if (!read.ok()) {
         pr.error_code = ReadError(read.status());
         a.has_error = true;
+        a.reads.emplace_back(partition, -1);
         continue;
       }
       pr.high_watermark = read->high_watermark;
@@ -123,6 +126,7 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
       size_t n = read->bytes();
       pr.records.files = std::move(read->regions);
       a.bytes += static_cast<int64_t>(n);
+      a.reads.emplace_back(std::move(partition), static_cast<int64_t>(n));
       budget -= static_cast<int64_t>(n);
     }
   }
@@ -231,6 +235,18 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
       ctx.quotas->Unrecord(QuotaType::kFetch, user, req.conn.client_id, bytes, now);
       attempt.response.responses.clear();
       attempt.response.throttle_time_ms = resp.throttle_ms;
+    }
+  }
+  // BrokerTopicMetrics: per partition read (-1: the read failed), bytes as sent.
+  const bool follower = in.replica_id >= 0;
+  const bool sent_records = resp.throttle_ms <= 0;
+  for (const auto& [partition, n] : attempt.reads) {
+    cluster::TopicCounters& c = partition->topic_counters();
+    c.fetch_requests.Add();
+    if (n < 0) {
+      c.failed_fetch_requests.Add();
+    } else if (sent_records) {
+      (follower ? c.replication_bytes_out : c.bytes_out).Add(static_cast<uint64_t>(n));
     }
   }
   attempt.response.Encode(resp.out, req.version());

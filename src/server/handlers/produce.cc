@@ -236,13 +236,20 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
     auto result = a.partition->AppendRecordsToLeader(
         a.data, a.size, in.acks, a.min_isr, log::AppendOrigin::kClient,
         a.txn_producer_id >= 0 ? std::optional<log::VerificationGuard>(a.guard) : std::nullopt);
+    cluster::TopicCounters& counters = a.partition->topic_counters();
+    counters.produce_requests.Add();
     if (!result.ok()) {
+      counters.failed_produce_requests.Add();
       ErrorCode ec = ProduceError(result.status());
       pr.error_code = ec;
       if (req.version() >= 8) pr.error_message = result.status().message();
       VLOG(1) << "[Produce " << tp.ToString() << "] " << protocol::ErrorCodeName(ec) << ": "
               << result.status().ToString();
       return;
+    }
+    if (!result->duplicate) {
+      counters.bytes_in.Add(a.size);
+      counters.messages_in.Add(static_cast<uint64_t>(result->record_count));
     }
     pr.base_offset = result->first_offset;
     pr.log_append_time_ms = result->log_append_time;
