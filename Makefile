@@ -160,7 +160,8 @@ install: programs
 	install -m 644 man/gregorctl.1 $(DESTDIR)$(prefix)/share/man/man1/
 	install -m 644 man/gregor.properties.5 $(DESTDIR)$(prefix)/share/man/man5/
 	install -m 644 man/gregord.8 $(DESTDIR)$(prefix)/share/man/man8/
-	install -m 644 conf/server.properties conf/gregord.service $(DESTDIR)$(prefix)/share/gregor/conf/
+	install -m 644 conf/server.properties conf/gregord.service conf/grafana-dashboard.json \
+	  $(DESTDIR)$(prefix)/share/gregor/conf/
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|/usr/sbin/gregord|$(prefix)/sbin/gregord|' conf/gregord.service \
 	  >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/gregord.service

@@ -112,6 +112,14 @@ def test_metrics_three_brokers_two_clients_promtool_and_prometheus(ctx):
     eq(value(s[coordinator[0]], "kafka_consumergroup_lag", consumergroup=group, topic=topic, partition="1"), 400,
        "consumer lag computed on the coordinator")
 
+    # Every metric the sample Grafana dashboard queries exists.
+    from harness import INTEGRATION
+    dashboard = json.loads((INTEGRATION.parent / "conf" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = {n for x in s.values() for (n, _) in x}
+    for name in sorted({m for e in exprs for m in re.findall(r"\b(kafka_\w+)", e)}):
+        check(name in names, f"the dashboard queries {name}, which no broker exports")
+
     # promtool accepts the exposition (format and naming lints).
     text = scrape(ports[0])
     p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
@@ -155,3 +163,37 @@ def prometheus_checks(prom_port, topic, brokers):
                and query("sum(kafka_server_replicamanager_underreplicatedpartitions)")[0] >= 3, 60,
                "under-replicated partitions after a broker died")
     wait_until(lambda: query('sum(up{job="gregor"})') == [2.0], 20, "Prometheus to see the dead broker down")
+
+
+@timeout(180)
+def test_metrics_scrape_of_a_broker_with_1000_partitions(ctx):
+    """Figures for the note: a broker with 1,000 partitions (10 topics of 100) and traffic on all of them: how long
+    a scrape takes and how many series it returns; promtool still accepts it."""
+    if not shutil.which("promtool"):
+        raise Skip("Debian's prometheus package (promtool) is not installed")
+    b = ctx.start_broker(0, extra={"metrics.listeners": "http://127.0.0.1:0"})
+    port = metrics_port(b)
+    topics = [unique_topic(f"mp{i}") for i in range(10)]
+    with kproto.connect(b.bootstrap, timeout=30) as c:
+        res = kproto.create_topics_v0(c, [(t, 100, 1, {}) for t in topics], timeout_ms=30000)
+    for t in topics:
+        eq(res.get(t), kproto.NONE, f"CreateTopics error for {t}")
+    for t in topics:
+        produce_all(b.bootstrap, t, [(p, None, b"%d" % p) for p in range(100)])
+    scrape(port)  # the first scrape starts the quantile windows
+    times, text = [], ""
+    for _ in range(7):
+        t0 = time.monotonic()
+        text = scrape(port)
+        times.append(time.monotonic() - t0)
+    series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    s = samples(text)
+    eq(value(s, "kafka_server_replicamanager_partitioncount") >= 1000, True, "1,000 partitions counted")
+    eq(sum(value(s, "kafka_server_brokertopicmetrics_messagesin_total", topic=t) for t in topics), 1000.0,
+       "one record per partition counted")
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+    eq(p.returncode, 0, f"promtool check metrics: {p.stdout.decode()}{p.stderr.decode()}")
+    times.sort()
+    print(f"1,000 partitions: scrape median {times[3] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms, "
+          f"{series} series, {len(text)} bytes", flush=True)
+    check(times[3] < 5, f"a scrape took {times[3]:.1f} s")

@@ -45,6 +45,8 @@
 #   BENCH_ROUNDS (3; 1 for a quick look),
 #   BENCH_MOCK_ONLY=1 (skip gregord; automatic when bin/gregord is missing),
 #   BENCH_REPLICATED=0 (skip the three-broker replicated row),
+#   BENCH_METRICS=1 (the one-broker gregord serves metrics.listeners and is
+#   scraped every second throughout, as Prometheus would),
 #   BENCH_OUT (where the results table goes as TSV, default build/bench/last.tsv;
 #   compare two with mk/bench-compare.sh), BENCH_KEEP=1 (keep the temp dir).
 # Everything started here is stopped by pid on exit, also on failure.
@@ -71,6 +73,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gregor-bench.XXXXXX") || die "mktemp failed"
 gregord_pid=""
+scraper_pid=""
 rep_pids=""
 zk_started=0
 failed=1
@@ -85,6 +88,7 @@ stop_pid() {
   fi
 }
 cleanup() {
+  stop_pid "$scraper_pid"
   stop_pid "$gregord_pid"
   # The replicated cluster: all at once (nothing to preserve), each with its deadline.
   for p in $rep_pids; do kill -TERM "$p" 2>/dev/null; done
@@ -162,10 +166,25 @@ if [ "$mock_only" != 1 ]; then
   sh "$top/zk/zk-server.sh" start "$tmp/zk" "$zk_port" >"$tmp/zk-start.log" 2>&1 ||
     { cat "$tmp/zk-start.log" >&2; die "ZooKeeper did not start"; }
   zk_started=1
+  metrics_flag=
+  if [ "${BENCH_METRICS:-0}" = 1 ]; then
+    metrics_port=$(free_port)
+    metrics_flag="--metrics.listeners=http://127.0.0.1:$metrics_port"
+  fi
   "$gregord" --zookeeper.connect="127.0.0.1:$zk_port/bench" --broker.id=0 \
-    --listeners="PLAINTEXT://127.0.0.1:$port" --log.dirs="$tmp/logs" \
+    --listeners="PLAINTEXT://127.0.0.1:$port" --log.dirs="$tmp/logs" $metrics_flag \
     >"$tmp/gregord.log" 2>&1 &
   gregord_pid=$!
+  if [ -n "$metrics_flag" ]; then
+    python3 -c 'import sys, time, urllib.request
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=5).read()
+    except OSError:
+        pass
+    time.sleep(1)' "http://127.0.0.1:$metrics_port/metrics" &
+    scraper_pid=$!
+  fi
   bootstrap="127.0.0.1:$port"
 
   # Ready when it answers metadata; 30 s deadline.

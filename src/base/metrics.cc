@@ -63,8 +63,7 @@ LatencyHistogram::Snapshot QuantileWindow::Recent(const std::string& key,
   return now_snapshot.Minus(h.front().second);
 }
 
-void PrometheusText::Family(std::string_view name, std::string_view type,
-                            std::string_view help) {
+void PrometheusText::Family(std::string_view name, std::string_view type, std::string_view help) {
   for (const auto& f : families_) {
     if (f == name) return;
   }
@@ -117,8 +116,9 @@ void PrometheusText::Sample(std::string_view name, const MetricLabels& labels, d
 void PrometheusText::Summary(std::string_view name, const MetricLabels& labels,
                              const LatencyHistogram::Snapshot& recent,
                              const LatencyHistogram::Snapshot& total) {
-  static constexpr std::pair<const char*, double> kQuantiles[] = {
-      {"0.5", 0.5}, {"0.75", 0.75}, {"0.95", 0.95}, {"0.98", 0.98}, {"0.99", 0.99}, {"0.999", 0.999}};
+  static constexpr std::pair<const char*, double> kQuantiles[] = {{"0.5", 0.5},   {"0.75", 0.75},
+                                                                  {"0.95", 0.95}, {"0.98", 0.98},
+                                                                  {"0.99", 0.99}, {"0.999", 0.999}};
   MetricLabels with = labels;
   with.emplace_back("quantile", "");
   for (const auto& [text, q] : kQuantiles) {

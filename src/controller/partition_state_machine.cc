@@ -129,6 +129,7 @@ void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch
         if (leader >= 0 && UncleanElectionEnabled(tp.topic)) {
           LOG(WARNING) << Prefix() << "unclean leader election for " << tp.ToString() << ": broker "
                        << leader << " was not in the ISR; data may be lost";
+          unclean_elections_.Add();
           next.leader = leader;
           next.isr = {leader};
         } else {

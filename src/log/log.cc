@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 #include "gregor/log/checkpoint.h"
@@ -692,6 +693,11 @@ bool Log::NeedsFlush() const {
   return recovery_point_ < ActiveLocked()->base_offset();
 }
 
+LatencyHistogram& LogFlushTimes() {
+  static LatencyHistogram histogram;
+  return histogram;
+}
+
 Status Log::Flush() {
   std::vector<std::shared_ptr<LogSegment>> segs;
   int64_t target;
@@ -708,11 +714,15 @@ Status Log::Flush() {
     Status st = ActiveLocked()->PersistIndexes(/*trim=*/false, /*sync=*/false);
     if (!st.ok()) return st;
   }
+  const auto started = std::chrono::steady_clock::now();
   for (const auto& seg : segs) {
     GREGOR_RETURN_IF_ERROR(seg->SyncLogFile());
     GREGOR_RETURN_IF_ERROR(seg->SyncIndexFiles());
   }
   GREGOR_RETURN_IF_ERROR(SyncDir(dir_));  // new segment files are durable too
+  LogFlushTimes().Record(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count());
   std::lock_guard<std::mutex> lock(mu_);
   recovery_point_ = std::max(recovery_point_, std::min(target, log_end_offset_));
   last_flush_ms_ = clock_->MonotonicMs();

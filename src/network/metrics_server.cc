@@ -20,7 +20,8 @@ Status MetricsServer::Start(const std::vector<std::string>& listeners) {
   for (const std::string& l : listeners) {
     auto url = ParseHttpUrl(l, /*allow_port_zero=*/true);
     if (!url.ok()) return Status::InvalidArgument("metrics.listeners: " + url.status().message());
-    if (url->tls) return Status::InvalidArgument("metrics.listeners: " + l + ": https is not served");
+    if (url->tls)
+      return Status::InvalidArgument("metrics.listeners: " + l + ": https is not served");
     boost::system::error_code ec;
     asio::ip::tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(url->host, url->port, asio::ip::tcp::resolver::passive, ec);
@@ -34,7 +35,8 @@ Status MetricsServer::Start(const std::vector<std::string>& listeners) {
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(64, ec);
-    if (ec) return Status::IOError("metrics.listeners: cannot listen on " + l + ": " + ec.message());
+    if (ec)
+      return Status::IOError("metrics.listeners: cannot listen on " + l + ": " + ec.message());
     ports_.push_back(acceptor->local_endpoint().port());
     LOG(INFO) << "[Metrics] serving Prometheus metrics on http://" << url->host << ":"
               << ports_.back() << "/metrics";

@@ -721,7 +721,8 @@ Status Broker::Start() {
     for (const auto& l : cfg.listeners) sources.listeners.push_back(l.name);
     sources.memory_pool = d.memory_pool.get();
     d.metrics.set_sources(std::move(sources));
-    d.metrics_server = std::make_unique<network::MetricsServer>([&d] { return d.metrics.Render(); });
+    d.metrics_server =
+        std::make_unique<network::MetricsServer>([&d] { return d.metrics.Render(); });
     GREGOR_RETURN_IF_ERROR(d.metrics_server->Start(cfg.metrics_listeners));
   }
   d.work.emplace(d.io.get_executor());

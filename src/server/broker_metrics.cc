@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "gregor/log/log.h"
 #include "gregor/protocol/api_key.h"
 #include "server/handlers/replication_wait.h"
 
@@ -32,6 +33,7 @@ std::string BrokerMetrics::Render() {
     RenderGroups(out);
   }
   RenderRequests(out, now_ms);
+  RenderPurgatoryAndFlushes(out, now_ms);
   if (sources_.connections != nullptr) {
     // Kafka's connection-count attribute; Prometheus reserves _count for summaries.
     const char* name = "kafka_server_socket_server_metrics_connections";
@@ -72,8 +74,8 @@ void BrokerMetrics::RenderTopics(PrometheusText& out) {
        "Record bytes sent to followers.", &cluster::TopicCounters::replication_bytes_out},
       {"kafka_server_brokertopicmetrics_totalproducerequests_total",
        "Partitions of produce requests.", &cluster::TopicCounters::produce_requests},
-      {"kafka_server_brokertopicmetrics_totalfetchrequests_total",
-       "Partitions of fetch requests.", &cluster::TopicCounters::fetch_requests},
+      {"kafka_server_brokertopicmetrics_totalfetchrequests_total", "Partitions of fetch requests.",
+       &cluster::TopicCounters::fetch_requests},
       {"kafka_server_brokertopicmetrics_failedproducerequests_total",
        "Partitions of produce requests that failed.",
        &cluster::TopicCounters::failed_produce_requests},
@@ -118,6 +120,8 @@ void BrokerMetrics::RenderRequests(PrometheusText& out, int64_t now_ms) {
       {"kafka_network_requestmetrics_remotetimems",
        "Milliseconds a request waited for replication or new data (acks=all, long polls).",
        &RequestMetrics::Api::remote_time},
+      {"kafka_network_requestmetrics_throttletimems",
+       "The throttle_time_ms answered (client quotas).", &RequestMetrics::Api::throttle_time},
   };
   for (const Timer& t : kTimers) {
     out.Family(t.name, "summary", t.help);
@@ -130,6 +134,20 @@ void BrokerMetrics::RenderRequests(PrometheusText& out, int64_t now_ms) {
       out.Summary(t.name, {{"request", name}}, recent, total);
     }
   }
+}
+
+void BrokerMetrics::RenderPurgatoryAndFlushes(PrometheusText& out, int64_t now_ms) {
+  const char* purgatory = "kafka_server_delayedoperationpurgatory_purgatorysize";
+  out.Family(purgatory, "gauge", "Requests parked waiting: acks=all produces, long-poll fetches.");
+  const auto& p = requests_.purgatory();
+  out.Sample(purgatory, {{"delayedoperation", "Produce"}},
+             static_cast<double>(p.produce.load(std::memory_order_relaxed)));
+  out.Sample(purgatory, {{"delayedoperation", "Fetch"}},
+             static_cast<double>(p.fetch.load(std::memory_order_relaxed)));
+  const char* flush = "kafka_log_logflushstats_logflushrateandtimems";
+  out.Family(flush, "summary", "Milliseconds per log flush (fsync of segments and indexes).");
+  const auto total = log::LogFlushTimes().Take();
+  out.Summary(flush, {}, window_.Recent(flush, total, now_ms), total);
 }
 
 void BrokerMetrics::RenderReplicas(PrometheusText& out) {
@@ -200,6 +218,10 @@ void BrokerMetrics::RenderReplicas(PrometheusText& out) {
   gauge("kafka_controller_kafkacontroller_offlinepartitionscount",
         "Partitions without a leader (reported by the active controller).",
         static_cast<double>(offline));
+  const char* unclean = "kafka_controller_controllerstats_uncleanleaderelections_total";
+  out.Family(unclean, "counter", "Unclean leader elections this broker made as controller.");
+  out.Sample(unclean, {},
+             ctx.controller != nullptr ? D(ctx.controller->unclean_leader_elections()) : 0.0);
 
   struct LogGauge {
     const char* name;

@@ -35,6 +35,7 @@ class BrokerMetrics {
  private:
   void RenderTopics(PrometheusText& out);
   void RenderRequests(PrometheusText& out, int64_t now_ms);
+  void RenderPurgatoryAndFlushes(PrometheusText& out, int64_t now_ms);
   void RenderReplicas(PrometheusText& out);
   void RenderGroups(PrometheusText& out);
 

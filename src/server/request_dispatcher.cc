@@ -8,8 +8,8 @@
 #include <string>
 
 #include "gregor/protocol/api_key.h"
-#include "server/request_metrics.h"
 #include "server/handlers/handlers.h"
+#include "server/request_metrics.h"
 #include "server/sasl_authenticator.h"
 
 namespace gregor::server {
@@ -70,6 +70,7 @@ int32_t FinishRequestQuotas(ServerContext& ctx, Request& req, Response& resp) {
     throttle = std::max(throttle, t);
   }
   if (throttle > 0) req.conn.throttle_ms = std::max(req.conn.throttle_ms, throttle);
+  resp.throttle_ms = throttle;
   return throttle;
 }
 
@@ -150,8 +151,9 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
     out = protocol::Writer();
     co_return false;
   }
+  int32_t throttle = resp.throttle_ms;
   if (!resp.quotas_done) {
-    const int32_t throttle = FinishRequestQuotas(*ctx_, req, resp);
+    throttle = FinishRequestQuotas(*ctx_, req, resp);
     const int16_t since = protocol::ThrottleTimeFirstSince(static_cast<protocol::ApiKey>(key));
     if (throttle > 0 && resp.send && since >= 0 && header.api_version >= since) {
       out.PatchInt32(body_start, throttle);
@@ -159,7 +161,7 @@ asio::awaitable<bool> RequestDispatcher::Handle(network::ConnectionContext& conn
   }
   if (ctx_->request_metrics != nullptr) {
     ctx_->request_metrics->Record(key, header.api_version, req.start, req.conn.parked_at,
-                                  std::chrono::steady_clock::now());
+                                  std::chrono::steady_clock::now(), throttle);
   }
   if (!resp.send) {
     out = protocol::Writer();

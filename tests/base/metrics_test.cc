@@ -74,7 +74,8 @@ TEST(PrometheusTextTest, FamiliesSamplesEscapingAndSummaries) {
   s.Family("x_totaltimems", "summary", "h");
   s.Summary("x_totaltimems", {{"request", "Produce"}}, h.Take(), h.Take());
   const std::string& t = s.text();
-  EXPECT_NE(std::string::npos, t.find("x_totaltimems{request=\"Produce\",quantile=\"0.99\"} 1.535\n"))
+  EXPECT_NE(std::string::npos,
+            t.find("x_totaltimems{request=\"Produce\",quantile=\"0.99\"} 1.535\n"))
       << t;
   EXPECT_NE(std::string::npos, t.find("x_totaltimems_sum{request=\"Produce\"} 1.5\n")) << t;
   EXPECT_NE(std::string::npos, t.find("x_totaltimems_count{request=\"Produce\"} 1\n")) << t;

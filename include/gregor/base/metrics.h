@@ -74,8 +74,7 @@ class QuantileWindow {
   explicit QuantileWindow(int64_t window_ms = 60000, int64_t step_ms = 15000)
       : window_ms_(window_ms), step_ms_(step_ms) {}
   LatencyHistogram::Snapshot Recent(const std::string& key,
-                                    const LatencyHistogram::Snapshot& now_snapshot,
-                                    int64_t now_ms);
+                                    const LatencyHistogram::Snapshot& now_snapshot, int64_t now_ms);
 
  private:
   const int64_t window_ms_;

@@ -41,12 +41,12 @@
 #include <utility>
 #include <vector>
 
-#include "gregor/cluster/partition_metrics.h"
 #include "gregor/base/clock.h"
 #include "gregor/base/ids.h"
 #include "gregor/base/rw_lock.h"
 #include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
+#include "gregor/cluster/partition_metrics.h"
 #include "gregor/log/log.h"
 
 namespace gregor::cluster {

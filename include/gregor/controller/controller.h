@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "gregor/base/clock.h"
+#include "gregor/base/metrics.h"
 #include "gregor/controller/controller_channel.h"
 #include "gregor/protocol/error_code.h"
 #include "gregor/zk/kafka_zk_client.h"
@@ -89,6 +90,8 @@ class Controller {
   void Stop();
 
   bool IsActive() const { return active_flag_.load(); }
+  // Unclean leader elections this broker made as controller (UncleanLeaderElectionsPerSec).
+  uint64_t unclean_leader_elections() const { return unclean_elections_.value(); }
   // This controller's epoch while active (0 otherwise).
   int32_t epoch() const { return epoch_flag_.load(); }
   // The cluster's controller as last seen in /controller (-1 if none).
@@ -261,6 +264,7 @@ class Controller {
   bool started_ = false;
 
   std::atomic<bool> active_flag_{false};
+  Counter unclean_elections_;  // counted by the partition state machine
   std::atomic<int32_t> epoch_flag_{0};
   std::atomic<int32_t> controller_id_flag_{-1};
 

@@ -34,12 +34,16 @@
 #include "gregor/base/clock.h"
 #include "gregor/base/file_region.h"
 #include "gregor/base/ids.h"
+#include "gregor/base/metrics.h"
 #include "gregor/base/status.h"
 #include "gregor/log/aborted_txn.h"
 #include "gregor/log/log_config.h"
 #include "gregor/log/producer_state.h"
 
 namespace gregor::log {
+
+// How long each Log::Flush that wrote something took (LogFlushRateAndTimeMs), process-wide.
+LatencyHistogram& LogFlushTimes();
 
 class LogSegment;
 class LeaderEpochCache;

@@ -15,6 +15,7 @@
 #include "server/errors.h"
 #include "server/handlers/handlers.h"
 #include "server/request_dispatcher.h"
+#include "server/request_metrics.h"
 
 namespace gregor::server {
 
@@ -207,6 +208,8 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     // Wait for an append on any requested partition, or the deadline, out of the request
     // queue (Kafka's fetch purgatory).
     req.conn.ParkRequest();
+    RequestMetrics::Parked parked(ctx.request_metrics ? &ctx.request_metrics->purgatory().fetch
+                                                      : nullptr);
     auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
     timer->expires_at(deadline);
     uint64_t handle = ctx.replicas->listeners().Add(

@@ -21,6 +21,7 @@
 #include "server/handlers/handlers.h"
 #include "server/handlers/replication_wait.h"
 #include "server/request_dispatcher.h"
+#include "server/request_metrics.h"
 
 namespace gregor::server {
 
@@ -335,6 +336,8 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   }
   if (!pending.empty()) {
     req.conn.ParkRequest();  // waiting on followers: out of the request queue (purgatory)
+    RequestMetrics::Parked parked(ctx.request_metrics ? &ctx.request_metrics->purgatory().produce
+                                                      : nullptr);
     co_await AwaitReplication(ctx, in.timeout_ms, pending);
   }
   // ThrottleTimeMs is Produce's last field: settled here rather than patched by the dispatcher.
