@@ -357,6 +357,8 @@ void Controller::OnControllerFailover() {
   if (!active_) return;
   HandleZkReassignment(true);
   if (!active_) return;
+  HandleZkPreferredElection(true);
+  if (!active_) return;
   HandleTopicDeletion();
   if (!active_) return;
   HandleIsrChangeNotification();

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "gregor/controller/controller.h"
+#include "gregor/zk/reassignment.h"
 
 namespace gregor::controller {
 
@@ -200,6 +201,48 @@ void Controller::DoElectLeaders(bool unclean,
   }
   SendBatch(&batch);
   done(ErrorCode::kNone, std::move(results));
+}
+
+void Controller::HandleZkPreferredElection(bool process) {
+  auto watch = NodeWatchPoster([this] { HandleZkPreferredElection(true); },
+                               [this] { HandleZkPreferredElection(false); });
+  auto got = zk::GetPreferredReplicaElection(zk_->zk(), watch);
+  if (!got.ok() && got.status().code() != Status::Code::kCorruption) {
+    Failed(got.status(), "watching /admin/preferred_replica_election");
+    return;
+  }
+  if (!process || (got.ok() && !got->has_value())) return;
+  if (!got.ok()) {
+    LOG(WARNING) << Prefix() << "deleting unreadable " << zk::paths::kPreferredReplicaElection
+                 << ": " << got.status().message();
+  } else {
+    std::vector<TopicPartition> electable;
+    for (const TopicPartition& tp : **got) {
+      auto topic = topics_.find(tp.topic);
+      if (topic == topics_.end() || !topic->second.assignment.count(tp.partition) ||
+          topics_to_delete_.count(tp.topic)) {
+        LOG(WARNING) << Prefix() << "preferred replica election of unknown partition "
+                     << tp.ToString();
+        continue;
+      }
+      electable.push_back(tp);
+    }
+    LOG(INFO) << Prefix() << zk::paths::kPreferredReplicaElection << ": electing the preferred "
+              << "leaders of " << electable.size() << " partition(s)";
+    Batch batch;
+    ElectPreferredLeaders(electable, &batch);
+    if (!active_) return;
+    SendBatch(&batch);
+    if (!active_) return;
+  }
+  // Kafka deletes the znode whatever the outcome, so the next request can be made.
+  Status st = zk::DeletePreferredReplicaElection(zk_->zk(), epoch_zk_version_);
+  if (st.code() == Status::Code::kNotLeader) {
+    ControllerMoved(st);
+  } else if (!st.ok()) {
+    LOG(WARNING) << Prefix() << "deleting " << zk::paths::kPreferredReplicaElection << ": "
+                 << st.ToString();
+  }
 }
 
 }  // namespace gregor::controller

@@ -60,4 +60,25 @@ Status SetReassignPartitions(ZkClient* zk, const ReassignmentRequest& r, int32_t
                      epoch_zk_version);
 }
 
+Result<std::optional<std::vector<TopicPartition>>> GetPreferredReplicaElection(
+    ZkClient* zk, WatchCallback watch) {
+  using Out = std::optional<std::vector<TopicPartition>>;
+  auto exists = zk->Exists(paths::kPreferredReplicaElection, std::move(watch));
+  if (!exists.ok()) return exists.status();
+  if (!exists->has_value()) return Out();
+  auto got = zk->Get(paths::kPreferredReplicaElection);
+  if (!got.ok()) {
+    if (got.status().code() == Status::Code::kNotFound) return Out();
+    return got.status();
+  }
+  auto tps = DecodePreferredReplicaElection(got->data);
+  if (!tps.ok()) return tps.status();
+  return Out(std::move(*tps));
+}
+
+Status DeletePreferredReplicaElection(ZkClient* zk, int32_t epoch_zk_version) {
+  Status st = FencedWrite(zk, ZkOp::Delete(paths::kPreferredReplicaElection, -1), epoch_zk_version);
+  return st.code() == Status::Code::kNotFound ? Status::Ok() : st;
+}
+
 }  // namespace gregor::zk

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 namespace gregor::zk {
 
@@ -474,6 +475,46 @@ Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json) {
       return Bad("reassign_partitions znode with bad entry", json);
     }
     out[{*topic, static_cast<int32_t>(*partition)}] = std::move(*list);
+  }
+  return out;
+}
+
+std::string EncodePreferredReplicaElection(const std::vector<gregor::TopicPartition>& tps) {
+  Json parts = Json::array();
+  for (const auto& tp : tps) {
+    Json p = Json::object();
+    p["topic"] = tp.topic;
+    p["partition"] = tp.partition;
+    parts.push_back(std::move(p));
+  }
+  Json j = Json::object();
+  j["version"] = 1;
+  j["partitions"] = std::move(parts);
+  return Dump(j);
+}
+
+Result<std::vector<gregor::TopicPartition>> DecodePreferredReplicaElection(
+    const std::string& json) {
+  auto parsed = ParseJson(json);
+  if (!parsed || !parsed->is_object()) return Bad("preferred_replica_election znode", json);
+  const Json* parts = Find(*parsed, "partitions");
+  if (parts == nullptr || !parts->is_array()) {
+    return Bad("preferred_replica_election znode", json);
+  }
+  std::vector<gregor::TopicPartition> out;
+  std::set<gregor::TopicPartition> seen;
+  for (const Json& p : *parts) {
+    auto topic = GetString(p, "topic");
+    auto partition = GetInt(p, "partition");
+    if (!topic || topic->empty() || !partition || *partition < 0 ||
+        *partition > std::numeric_limits<int32_t>::max()) {
+      return Bad("preferred_replica_election znode with bad entry", json);
+    }
+    gregor::TopicPartition tp{*topic, static_cast<int32_t>(*partition)};
+    if (!seen.insert(tp).second) {
+      return Bad("preferred_replica_election znode with a duplicate partition", json);
+    }
+    out.push_back(std::move(tp));
   }
   return out;
 }

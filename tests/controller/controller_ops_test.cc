@@ -365,6 +365,44 @@ TEST_F(ControllerOpsTest, ElectLeadersPreferredAndUnclean) {
             ErrorCode::kElectionNotNeeded);
 }
 
+TEST_F(ControllerOpsTest, PreferredReplicaElectionZnodeElectsAndIsDeleted) {
+  CreateTopic("p", {{0, {2, 3}}, {1, {3, 2}}});
+  const TopicPartition p0{"p", 0}, p1{"p", 1};
+  brokers_[2]->Kill();
+  ASSERT_TRUE(WaitFor([&] { return State(kzk(), p0)->leader == 3; }));
+  brokers_[2] = std::make_unique<TestBroker>(connect_, 2, &channel_, false);
+  LeaderSetsIsr(p0, {3, 2}, true);
+  ASSERT_TRUE(WaitFor([&] {
+    auto ps = channel_.LastUpdateMetadata(1, p0);
+    return ps && ps->isr == Replicas{3, 2};
+  }));
+  // What kafka-preferred-replica-election.sh --zookeeper writes; an unknown partition is
+  // skipped. The controller elects 2 for p-0 (p-1 already has its preferred leader) and
+  // deletes the znode.
+  const std::string json =
+      R"({"version":1,"partitions":[{"topic":"p","partition":0},{"topic":"p","partition":1},)"
+      R"({"topic":"nope","partition":0}]})";
+  auto decoded = zk::DecodePreferredReplicaElection(json);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(3u, decoded->size());
+  EXPECT_EQ(zk::EncodePreferredReplicaElection(*decoded), json);
+  EXPECT_FALSE(zk::DecodePreferredReplicaElection(
+                   R"({"version":1,"partitions":[{"topic":"p","partition":0},)"
+                   R"({"topic":"p","partition":0}]})")
+                   .ok());
+  ASSERT_TRUE(brokers_[1]->zk->Create(zk::paths::kPreferredReplicaElection, json).ok());
+  ASSERT_TRUE(WaitFor([&] { return State(kzk(), p0)->leader == 2; }));
+  EXPECT_EQ(State(kzk(), p1)->leader, 3);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = zk::GetPreferredReplicaElection(brokers_[1]->zk.get());
+    return r.ok() && !r->has_value();
+  }));
+  // Unreadable JSON is deleted too, and the watch stays armed for the next request.
+  ASSERT_TRUE(brokers_[1]->zk->Create(zk::paths::kPreferredReplicaElection, "{oops").ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return !brokers_[1]->zk->Exists(zk::paths::kPreferredReplicaElection)->has_value(); }));
+}
+
 // ---------------------------------------------------------------- reassignment
 
 TEST_F(ControllerOpsTest, ReassignmentCompletesOnlyAfterNewReplicasJoinTheIsr) {

@@ -219,6 +219,10 @@ class Controller {
   void StopRemovedReplicas(const gregor::TopicPartition& tp, const std::vector<int32_t>& removed,
                            Batch* batch);
   void HandleZkReassignment(bool process);
+  // /admin/preferred_replica_election (kafka-preferred-replica-election.sh --zookeeper): when
+  // the znode appears (or is pending at failover), elects the preferred leaders of the
+  // partitions it lists, then deletes it, as Kafka's controller does.
+  void HandleZkPreferredElection(bool process);
   void RemoveFromZkReassignment(const std::set<gregor::TopicPartition>& tps, bool only_completed);
   void ResumeReassignments();
   bool IsReassigning(const gregor::TopicPartition& tp) const;

@@ -38,4 +38,11 @@ Result<std::optional<ReassignmentRequest>> GetReassignPartitions(ZkClient* zk,
 // Writes the remaining requests, or deletes the znode when `r` is empty; fenced.
 Status SetReassignPartitions(ZkClient* zk, const ReassignmentRequest& r, int32_t epoch_zk_version);
 
+// Reads /admin/preferred_replica_election; nullopt when absent. `watch`: an exists watch, as
+// above.
+Result<std::optional<std::vector<TopicPartition>>> GetPreferredReplicaElection(
+    ZkClient* zk, WatchCallback watch = nullptr);
+// Deletes it (absent is fine); fenced by the controller epoch's znode version.
+Status DeletePreferredReplicaElection(ZkClient* zk, int32_t epoch_zk_version);
+
 }  // namespace gregor::zk

@@ -79,6 +79,7 @@ inline constexpr char kBrokerSeqId[] = "/brokers/seqid";
 inline constexpr char kConfig[] = "/config";
 inline constexpr char kConfigTopics[] = "/config/topics";
 inline constexpr char kReassignPartitions[] = "/admin/reassign_partitions";
+inline constexpr char kPreferredReplicaElection[] = "/admin/preferred_replica_election";
 inline constexpr char kConfigChanges[] = "/config/changes";
 inline constexpr char kConfigChangePrefix[] = "config_change_";
 inline constexpr char kAdminDeleteTopics[] = "/admin/delete_topics";
@@ -132,6 +133,12 @@ Result<TopicAssignment> DecodeTopicAssignment(const std::string& json);
 using ReassignmentRequest = std::map<gregor::TopicPartition, std::vector<int32_t>>;
 std::string EncodeReassignPartitions(const ReassignmentRequest& r);
 Result<ReassignmentRequest> DecodeReassignPartitions(const std::string& json);
+
+// /admin/preferred_replica_election (kafka-preferred-replica-election.sh --zookeeper):
+// {"version":1,"partitions":[{"topic":..,"partition":..}]}. Duplicates are refused, as Kafka
+// refuses them.
+std::string EncodePreferredReplicaElection(const std::vector<gregor::TopicPartition>& tps);
+Result<std::vector<gregor::TopicPartition>> DecodePreferredReplicaElection(const std::string& json);
 
 // /brokers/topics/<t>/partitions/<p>/state, version 1.
 std::string EncodePartitionState(const LeaderIsrAndControllerEpoch& state);
