@@ -160,6 +160,8 @@ constexpr std::array<AclRule, static_cast<size_t>(Id::kCount)> kRules{{
      AclOperation::kDescribe, kHidden},
     {Id::kListTransactions, ApiKey::kListTransactions, "transactional_id", kTxn,
      AclOperation::kDescribe, kHidden},
+    {Id::kDescribeLogDirs, ApiKey::kDescribeLogDirs, "cluster", kCluster, AclOperation::kDescribe,
+     kClusterDenied},
 }};
 
 constexpr bool InIdOrder() {

@@ -100,6 +100,7 @@ enum class AclRuleId : uint8_t {
   kDescribeTransactions,       // DESCRIBE on each transactional id
   kDescribeTransactionsTopic,  // its partitions of topics the principal may not DESCRIBE hidden
   kListTransactions,           // DESCRIBE on each transactional id, the rest hidden
+  kDescribeLogDirs,            // DESCRIBE on the cluster
   kCount,
 };
 

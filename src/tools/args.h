@@ -157,6 +157,8 @@ inline constexpr char kMainUsage[] =
     "          --password-file FILE)\n"
     "  user scram list [USER...]\n"
     "  user scram delete USER --mechanism M\n"
+    "  cluster describe [--output table|json]\n"
+    "  log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"

@@ -103,4 +103,17 @@ inline Result<ClientSecurity> ParseClientSecurity(const std::vector<KeyValue>& s
   return s;
 }
 
+// What every command of the raw protocol client takes from -X: client.id and the security
+// settings above.
+inline Status ReadRawClientSettings(const std::vector<KeyValue>& settings, std::string* client_id,
+                                    ClientSecurity* security) {
+  for (const auto& kv : settings) {
+    if (kv.key == "client.id") *client_id = kv.value;
+  }
+  Result<ClientSecurity> s = ParseClientSecurity(settings);
+  if (!s.ok()) return s.status();
+  *security = std::move(*s);
+  return Status::Ok();
+}
+
 }  // namespace gregor::tools

@@ -12,6 +12,7 @@
 #include "gregor/config/properties.h"
 #include "tools/acl_command.h"
 #include "tools/args.h"
+#include "tools/cluster_command.h"
 #include "tools/command_config.h"
 #include "tools/commands.h"
 #include "tools/group_command.h"
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   if (auto rc = RunSelfParsed(ParseQuotaCommand(args, env), RunQuotaCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseAclCommand(args, env), RunAclCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseUserCommand(args, env), RunUserCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParseClusterCommand(args, env), RunClusterCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseTransactionsCommand(args, env), RunTransactionsCommand)) {
     return *rc;
   }

@@ -66,12 +66,8 @@ inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<s
   Result<GlobalOptions> g = ResolveGlobalOptions(globals, env_bootstrap);
   if (!g.ok()) return R(g.status());
   cmd.global = std::move(*g);
-  for (const auto& kv : cmd.global.client_config) {
-    if (kv.key == "client.id") cmd.client_id = kv.value;
-  }
-  Result<ClientSecurity> security = ParseClientSecurity(cmd.global.client_config);
-  if (!security.ok()) return bad(security.status().message());
-  cmd.security = std::move(*security);
+  Status settings = ReadRawClientSettings(cmd.global.client_config, &cmd.client_id, &cmd.security);
+  if (!settings.ok()) return bad(settings.message());
   auto split = [](const std::string& s) {
     std::vector<std::string> out;
     size_t start = 0;

@@ -349,13 +349,8 @@ inline bool KnownSub(const std::string& sub) {
 // The -X settings the raw client understands: client.id, and the security
 // settings of client_security.h.
 inline Status ApplyClientConfig(const GlobalOptions& g, ParsedTransactionsCommand* out) {
-  for (const auto& kv : g.client_config) {
-    if (kv.key == "client.id") out->client_id = kv.value;
-  }
-  Result<ClientSecurity> security = ParseClientSecurity(g.client_config);
-  if (!security.ok())
-    return Status::InvalidArgument("transactions: " + security.status().message());
-  out->security = std::move(*security);
+  Status st = ReadRawClientSettings(g.client_config, &out->client_id, &out->security);
+  if (!st.ok()) return Status::InvalidArgument("transactions: " + st.message());
   return Status::Ok();
 }
 

@@ -81,12 +81,8 @@ inline std::optional<Result<UserCommand>> ParseUserCommand(const std::vector<std
   Result<GlobalOptions> g = ResolveGlobalOptions(globals, env_bootstrap);
   if (!g.ok()) return R(g.status());
   cmd.global = std::move(*g);
-  for (const auto& kv : cmd.global.client_config) {
-    if (kv.key == "client.id") cmd.client_id = kv.value;
-  }
-  Result<ClientSecurity> security = ParseClientSecurity(cmd.global.client_config);
-  if (!security.ok()) return bad(security.status().message());
-  cmd.security = std::move(*security);
+  Status settings = ReadRawClientSettings(cmd.global.client_config, &cmd.client_id, &cmd.security);
+  if (!settings.ok()) return bad(settings.message());
   const bool modifies = cmd.kind != UserCommand::Kind::kList;
   for (size_t i = 3; i < rest.size(); ++i) {
     const std::string& a = rest[i];

@@ -146,6 +146,8 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kElectLeaders, 0, 2},
               {ApiKey::kAlterPartitionReassignments, 0, 0},
               {ApiKey::kListPartitionReassignments, 0, 0},
+              {ApiKey::kDescribeLogDirs, 0, 4},
+              {ApiKey::kDescribeCluster, 0, 1},
               {ApiKey::kFindCoordinator, 0, 4},
               {ApiKey::kJoinGroup, 0, 9},
               {ApiKey::kSyncGroup, 0, 5},

@@ -812,6 +812,12 @@ Outcome ListPartitionReassignments(Client& c, const Names&) {
       c, ApiKey::kListPartitionReassignments, req);
 }
 
+Outcome DescribeLogDirs(Client& c, const Names&) {
+  protocol::DescribeLogDirsRequest req;
+  req.topics.reset();  // null: every partition
+  return TopLevel<protocol::DescribeLogDirsResponse>(c, ApiKey::kDescribeLogDirs, req);
+}
+
 // The group's error (`partition` false) or, once the group is allowed, the partition's.
 Outcome OffsetDelete(Client& c, const Names& n, bool partition) {
   protocol::OffsetDeleteRequest req;
@@ -1088,6 +1094,7 @@ const std::map<AclRuleId, Case>& Cases() {
         {},
         [](Client& c, const Names& n) { return DescribeTransactions(c, n, true); }}},
       {Id::kListTransactions, {kTopic | kTransaction, {}, {}, ListTransactions}},
+      {Id::kDescribeLogDirs, {kTopic, {}, {}, DescribeLogDirs}},
   };
   return *cases;
 }

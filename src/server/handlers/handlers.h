@@ -55,6 +55,8 @@ asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Respons
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleElectLeaders(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDescribeLogDirs(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleDescribeCluster(ServerContext&, Request&, Response&);
 
 // The handler for an API key, or nullptr. Generated from src/protocol/specs (every spec with
 // served= has one: Handle<Api> here, or in group_handlers.h with handler=group).

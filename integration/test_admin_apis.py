@@ -1,0 +1,79 @@
+"""Kafka's admin APIs for operators, on two real brokers: DescribeCluster (KIP-700) and DescribeLogDirs through
+gregorctl (`cluster describe`, `log-dirs describe`, JSON as kafka-log-dirs.sh prints it) and a raw client (kproto),
+checked against ZooKeeper and the files on disk."""
+
+import json
+import os
+
+import kproto
+from harness import GREGORCTL, check, eq, timeout, unique_topic, wait_until
+from test_confluent import produce_all
+
+API_DESCRIBE_CLUSTER = 60
+
+
+def describe_cluster(c, endpoint_type=1, version=1):
+    body = kproto.i8(0) + (kproto.i8(endpoint_type) if version >= 1 else b"") + kproto.uvarint(0)
+    r = kproto.flexible_request(c, API_DESCRIBE_CLUSTER, version, body)
+    r.i32()  # throttle
+    err = r.i16()
+    kproto.read_compact_string(r)
+    if version >= 1:
+        r.i8()
+    cluster_id = kproto.read_compact_string(r)
+    controller = r.i32()
+
+    def broker(r):
+        b = (r.i32(), kproto.read_compact_string(r), r.i32(), kproto.read_compact_string(r))
+        kproto.skip_tagged_fields(r)
+        return b
+    brokers = kproto.read_compact_array(r, broker) or []
+    return err, cluster_id, controller, brokers
+
+
+@timeout(120)
+def test_cluster_and_log_dirs_describe(ctx):
+    brokers = ctx.start_cluster(2)
+    topic = unique_topic("dirs")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        eq(kproto.create_topics_v0(c, [(topic, 2, 2, {})]).get(topic), 0, "CreateTopics")
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    produce_all(bootstrap, topic, [(i % 2, None, b"%04d" % i * 25) for i in range(400)])
+
+    cluster_id = ctx.zk().get("/cluster/id")[0].decode()
+    controller = json.loads(ctx.zk().get("/controller")[0])["brokerid"]
+    with kproto.connect(brokers[1].bootstrap) as c:
+        err, cid, ctl, listed = describe_cluster(c)
+        eq((err, cid, ctl), (0, json.loads(cluster_id)["id"], controller), "DescribeCluster v1")
+        eq(sorted((b[0], b[2]) for b in listed), sorted((b.broker_id, b.port) for b in brokers), "brokers listed")
+        eq(describe_cluster(c, endpoint_type=2)[0], 114, "controllers asked of a broker: MISMATCHED_ENDPOINT_TYPE")
+        eq(describe_cluster(c, endpoint_type=7)[0], 115, "an unknown endpoint type: UNSUPPORTED_ENDPOINT_TYPE")
+        eq(describe_cluster(c, version=0)[0], 0, "DescribeCluster v0")
+
+    def ctl(*args):
+        _, out, _ = ctx.run([GREGORCTL, "-b", bootstrap, *args], timeout=30, check_rc=0)
+        return out
+    described = json.loads(ctl("cluster", "describe", "--output", "json"))
+    eq((described["cluster_id"], described["controller"]), (json.loads(cluster_id)["id"], controller),
+       "gregorctl cluster describe")
+    eq([b["id"] for b in described["brokers"]], [0, 1], "gregorctl cluster describe brokers")
+    table = ctl("cluster", "describe")
+    check("Controller: %d" % controller in table and "BROKER" in table, table)
+
+    def on_disk(b, p):
+        d = b.log_dir / f"{topic}-{p}"
+        return sum(os.path.getsize(d / f) for f in os.listdir(d) if f.endswith(".log"))
+    wait_until(lambda: all(on_disk(b, p) > 0 for b in brokers for p in (0, 1)), 20, "both replicas written")
+    dirs = json.loads(ctl("log-dirs", "describe", "--topic", topic, "--output", "json"))
+    eq(dirs["version"], 1, "kafka-log-dirs.sh's layout")
+    eq([b["broker"] for b in dirs["brokers"]], [0, 1], "every broker described")
+    for entry in dirs["brokers"]:
+        b = brokers[entry["broker"]]
+        eq(len(entry["logDirs"]), 1, "one log dir")
+        d = entry["logDirs"][0]
+        eq((d["logDir"], d["error"]), (os.path.realpath(b.log_dir), None), f"broker {b.broker_id}'s log dir")
+        got = {p["partition"]: (p["size"], p["offsetLag"], p["isFuture"]) for p in d["partitions"]}
+        eq(got, {f"{topic}-{p}": (on_disk(b, p), 0, False) for p in (0, 1)}, f"broker {b.broker_id}'s partitions")
+    one = json.loads(ctl("log-dirs", "describe", "--broker", "1", "--output", "json"))
+    eq([b["broker"] for b in one["brokers"]], [1], "--broker limits the brokers asked")
+    check(f"{topic}-0" in ctl("log-dirs", "describe"), "the table lists the partitions")
