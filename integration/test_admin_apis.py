@@ -77,3 +77,42 @@ def test_cluster_and_log_dirs_describe(ctx):
     one = json.loads(ctl("log-dirs", "describe", "--broker", "1", "--output", "json"))
     eq([b["broker"] for b in one["brokers"]], [1], "--broker limits the brokers asked")
     check(f"{topic}-0" in ctl("log-dirs", "describe"), "the table lists the partitions")
+
+
+@timeout(120)
+def test_topic_describe_filters_after_a_broker_dies(ctx):
+    """gregorctl topic describe --under-replicated / --under-min-isr / --at-min-isr / --unavailable, as
+    kafka-topics.sh --describe filters: nothing while the cluster is healthy; after broker 1's kill -9, the RF 2
+    topic's partitions are under-replicated and under min.insync.replicas=2, the RF 1 topic's partition on broker 1
+    is unavailable."""
+    brokers = ctx.start_cluster(2)
+    rf2, rf1 = unique_topic("rf2"), unique_topic("rf1")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        res = kproto.create_topics_v0(c, [(rf2, 2, 2, {"min.insync.replicas": "2"}), (rf1, 2, 1, {})])
+    eq((res.get(rf2), res.get(rf1)), (0, 0), "CreateTopics")
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+
+    def describe(*flags, bs=bootstrap):
+        _, out, _ = ctx.run([GREGORCTL, "-b", bs, "topic", "describe", *flags], timeout=30, check_rc=0)
+        return sorted(line.split("\t")[1:3] for line in out.splitlines() if line.startswith("\tTopic:"))
+
+    def healthy():
+        return len(describe()) == 4 and describe("--under-replicated") == []
+    wait_until(healthy, 30, "all partitions in sync")
+    for flag in ("--under-min-isr", "--unavailable"):
+        eq(describe(flag), [], f"{flag} on a healthy cluster")
+    eq(len(describe("--at-min-isr")), 4, "every partition is at its min.insync.replicas (2 and the default 1)")
+
+    on_1 = [p for p in (0, 1) if describe(rf1) and
+            any(f"Partition: {p}" in line and "Leader: 1" in line for line in
+                ctx.run([GREGORCTL, "-b", bootstrap, "topic", "describe", rf1], timeout=30, check_rc=0)[1]
+                .splitlines())]
+    eq(len(on_1), 1, "one RF 1 partition is led by broker 1")
+    brokers[1].kill9()
+    survivor = brokers[0].bootstrap
+    want_rf2 = [[f"Topic: {rf2}", f"Partition: {p}"] for p in (0, 1)]
+    wait_until(lambda: describe("--under-replicated", bs=survivor) == want_rf2, 40,
+               "the RF 2 topic's partitions under-replicated")
+    eq(describe("--under-min-isr", bs=survivor), want_rf2, "and under min.insync.replicas")
+    wait_until(lambda: describe("--unavailable", bs=survivor) == [[f"Topic: {rf1}", f"Partition: {on_1[0]}"]], 30,
+               "the RF 1 partition of the dead broker unavailable")

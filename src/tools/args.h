@@ -53,7 +53,27 @@ struct TopicCreateOptions {
 struct TopicListOptions {};
 struct TopicDescribeOptions {
   std::optional<std::string> name;  // none: every topic
+  // kafka-topics.sh --describe's filters: only the partitions that match one of them.
+  bool under_replicated = false;  // --under-replicated: ISR smaller than the replica set
+  bool under_min_isr = false;     // --under-min-isr: ISR below min.insync.replicas
+  bool at_min_isr = false;        // --at-min-isr: ISR exactly min.insync.replicas
+  bool unavailable = false;       // --unavailable: no leader, or a leader that is not live
+  bool filtered() const { return under_replicated || under_min_isr || at_min_isr || unavailable; }
+  bool operator==(const TopicDescribeOptions&) const = default;
 };
+
+// Whether a partition passes TopicDescribeOptions' filters (all partitions when none is set).
+// `leader_live`: the leader is one of the brokers in the metadata; `min_isr`: the topic's
+// min.insync.replicas (<= 0: unknown, and the min-ISR filters do not match).
+inline bool PartitionMatches(const TopicDescribeOptions& o, size_t replicas, size_t isr,
+                             int32_t leader, bool leader_live, int32_t min_isr) {
+  if (!o.filtered()) return true;
+  const auto n = static_cast<int64_t>(isr);
+  return (o.under_replicated && isr < replicas) ||
+         (o.unavailable && (leader < 0 || !leader_live)) ||
+         (o.under_min_isr && min_isr > 0 && n < min_isr) ||
+         (o.at_min_isr && min_isr > 0 && n == min_isr);
+}
 struct TopicDeleteOptions {
   std::string name;
 };
@@ -129,7 +149,8 @@ inline constexpr char kMainUsage[] =
     "Commands:\n"
     "  topic create NAME [--partitions N] [--replication-factor N] [--config k=v]...\n"
     "  topic list\n"
-    "  topic describe [NAME]\n"
+    "  topic describe [NAME] [--under-replicated] [--under-min-isr] [--at-min-isr]\n"
+    "          [--unavailable]\n"
     "  topic delete NAME\n"
     "  topic alter-config NAME [--config k=v]... [--delete-config k]...\n"
     "  produce TOPIC [--key-separator SEP] [--partition N] [--acks A]\n"
@@ -171,7 +192,8 @@ inline constexpr char kTopicUsage[] =
     "usage: gregorctl topic create NAME [--partitions N] [--replication-factor N] "
     "[--config k=v]...\n"
     "       gregorctl topic list\n"
-    "       gregorctl topic describe [NAME]\n"
+    "       gregorctl topic describe [NAME] [--under-replicated] [--under-min-isr]\n"
+    "                                [--at-min-isr] [--unavailable]\n"
     "       gregorctl topic delete NAME\n"
     "       gregorctl topic alter-config NAME [--config k=v]... [--delete-config k]...\n"
     "\n"
@@ -400,6 +422,10 @@ inline Result<CommandOptions> ParseTopic(const std::string& sub, const ScannedAr
     GREGOR_RETURN_IF_ERROR(ExpectPositionals(s, 0, 1, "topic describe"));
     TopicDescribeOptions o;
     if (!s.positionals.empty()) o.name = s.positionals[0];
+    o.under_replicated = s.Has("--under-replicated");
+    o.under_min_isr = s.Has("--under-min-isr");
+    o.at_min_isr = s.Has("--at-min-isr");
+    o.unavailable = s.Has("--unavailable");
     return CommandOptions(std::move(o));
   }
   if (sub == "delete") {
@@ -431,6 +457,12 @@ inline std::vector<FlagSpec> TopicFlags(const std::string& sub) {
             {"--config", true, true}};
   }
   if (sub == "alter-config") return {{"--config", true, true}, {"--delete-config", true, true}};
+  if (sub == "describe") {
+    return {{"--under-replicated", false, false},
+            {"--under-min-isr", false, false},
+            {"--at-min-isr", false, false},
+            {"--unavailable", false, false}};
+  }
   return {};
 }
 

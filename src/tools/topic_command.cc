@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -124,9 +125,21 @@ const rd_kafka_metadata_topic_t* FindTopic(const rd_kafka_metadata_t* md, const 
   return nullptr;
 }
 
-void PrintTopic(const rd_kafka_metadata_topic_t& t, const std::string& configs) {
+// The topic's header line and its partitions that pass the filters (with filters, a topic with
+// none is not printed at all, as kafka-topics.sh does).
+void PrintTopic(const rd_kafka_metadata_t& md, const rd_kafka_metadata_topic_t& t,
+                const std::string& configs, const TopicDescribeOptions& o, int32_t min_isr) {
   std::vector<const rd_kafka_metadata_partition_t*> parts;
-  for (int p = 0; p < t.partition_cnt; ++p) parts.push_back(&t.partitions[p]);
+  for (int p = 0; p < t.partition_cnt; ++p) {
+    const auto& part = t.partitions[p];
+    bool live = false;
+    for (int b = 0; b < md.broker_cnt; ++b) live = live || md.brokers[b].id == part.leader;
+    if (PartitionMatches(o, static_cast<size_t>(part.replica_cnt),
+                         static_cast<size_t>(part.isr_cnt), part.leader, live, min_isr)) {
+      parts.push_back(&part);
+    }
+  }
+  if (o.filtered() && parts.empty()) return;
   std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
   int rf = parts.empty() ? 0 : parts[0]->replica_cnt;
   std::printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t.topic,
@@ -213,8 +226,18 @@ int RunTopicDescribe(const GlobalOptions& global, const TopicDescribeOptions& o)
       names.empty() ? Result<TopicConfigs>(TopicConfigs{})
                     : DescribeTopicConfigs(rk->get(), names, global.request_timeout_ms / 3);
   for (const auto* t : topics) {
-    PrintTopic(
-        *t, OverridesField(configs.ok() ? *configs : TopicConfigs{}, configs.status(), t->topic));
+    int32_t min_isr = -1;  // the effective min.insync.replicas, from DescribeConfigs
+    if (configs.ok()) {
+      auto it = configs->find(t->topic);
+      if (it != configs->end() && it->second.ok()) {
+        for (const auto& e : *it->second) {
+          if (e.name == "min.insync.replicas") min_isr = std::atoi(e.value.c_str());
+        }
+      }
+    }
+    PrintTopic(**md, *t,
+               OverridesField(configs.ok() ? *configs : TopicConfigs{}, configs.status(), t->topic),
+               o, min_isr);
   }
   return 0;
 }

@@ -300,3 +300,36 @@ TEST(ParseIntegerTest, RangesAndJunk) {
 
 }  // namespace
 }  // namespace gregor::tools
+
+namespace gregor::tools {
+namespace {
+
+TEST(TopicDescribeFiltersTest, AsKafkaTopicsSh) {
+  TopicDescribeOptions none;
+  EXPECT_TRUE(PartitionMatches(none, 3, 1, -1, false, 2));
+  TopicDescribeOptions ur;
+  ur.under_replicated = true;
+  EXPECT_TRUE(PartitionMatches(ur, 3, 2, 1, true, 2));
+  EXPECT_FALSE(PartitionMatches(ur, 3, 3, 1, true, 2));
+  TopicDescribeOptions min;
+  min.under_min_isr = true;
+  EXPECT_TRUE(PartitionMatches(min, 3, 1, 1, true, 2));
+  EXPECT_FALSE(PartitionMatches(min, 3, 2, 1, true, 2));
+  EXPECT_FALSE(PartitionMatches(min, 3, 1, 1, true, -1)) << "unknown min.insync.replicas";
+  TopicDescribeOptions at;
+  at.at_min_isr = true;
+  EXPECT_TRUE(PartitionMatches(at, 3, 2, 1, true, 2));
+  EXPECT_FALSE(PartitionMatches(at, 3, 3, 1, true, 2));
+  TopicDescribeOptions un;
+  un.unavailable = true;
+  EXPECT_TRUE(PartitionMatches(un, 1, 1, -1, false, 1));
+  EXPECT_TRUE(PartitionMatches(un, 1, 1, 4, false, 1)) << "a leader that is not live";
+  EXPECT_FALSE(PartitionMatches(un, 1, 1, 4, true, 1));
+  auto parsed = Parse({"topic", "describe", "t", "--under-replicated", "--unavailable"}, nullptr);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const auto& o = std::get<TopicDescribeOptions>(*parsed->options);
+  EXPECT_TRUE(o.under_replicated && o.unavailable && !o.under_min_isr && !o.at_min_isr);
+}
+
+}  // namespace
+}  // namespace gregor::tools
