@@ -1,6 +1,7 @@
-"""Kafka's ZooKeeper admin paths as its own tools write them, on real gregord processes:
+"""Preferred leader elections on real gregord processes, the two ways Kafka's tools ask for them:
 /admin/preferred_replica_election (what `kafka-preferred-replica-election.sh --zookeeper` creates) moves leadership
-back to the preferred replicas and is deleted by the controller; confluent-kafka's metadata shows the result."""
+back to the preferred replicas and is deleted by the controller, and ElectLeaders (gregorctl partition
+elect-leaders, like kafka-leader-election.sh); confluent-kafka's metadata shows the result."""
 
 import json
 
@@ -9,8 +10,10 @@ from harness import check, eq, timeout, unique_topic, wait_until
 from test_confluent import ck
 
 
-@timeout(120)
-def test_preferred_replica_election_znode(ctx):
+def leadership_piled_on_broker_0(ctx):
+    """Two brokers without auto leader rebalance, a topic of 4 partitions with 2 replicas whose preferred leaders
+    are spread, and broker 1 killed and back in every ISR: broker 0 leads all. Returns (brokers, topic,
+    partitions(), {partition: preferred leader})."""
     brokers = ctx.start_cluster(2, extra={"auto.leader.rebalance.enable": "false"})
     topic = unique_topic("pref")
     with kproto.connect(brokers[0].bootstrap) as c:
@@ -32,6 +35,12 @@ def test_preferred_replica_election_znode(ctx):
     brokers[1].start()
     wait_until(lambda: all(len(isr) == 2 for _, _, isr in partitions().values()), 60, "broker 1 back in every ISR")
     eq({p: leader for p, (leader, _, _) in partitions().items()}, {p: 0 for p in preferred}, "leaders before")
+    return brokers, topic, partitions, preferred
+
+
+@timeout(120)
+def test_preferred_replica_election_znode(ctx):
+    brokers, topic, partitions, preferred = leadership_piled_on_broker_0(ctx)
 
     # kafka-preferred-replica-election.sh --zookeeper: the znode names the partitions.
     request = {"version": 1, "partitions": [{"topic": topic, "partition": p} for p in sorted(preferred)]}
@@ -40,3 +49,25 @@ def test_preferred_replica_election_znode(ctx):
                "the preferred replicas to lead again")
     wait_until(lambda: not ctx.zk().exists("/admin/preferred_replica_election"), 10,
                "the controller to delete /admin/preferred_replica_election")
+
+
+@timeout(120)
+def test_gregorctl_partition_elect_leaders(ctx):
+    """gregorctl partition elect-leaders (ElectLeaders to the controller, like kafka-leader-election.sh) moves
+    leadership back to the preferred replicas; asked again, it says no election was needed."""
+    from harness import GREGORCTL
+    brokers, topic, partitions, preferred = leadership_piled_on_broker_0(ctx)
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    moved = [p for p, b in preferred.items() if b == 1]
+    _, out, _ = ctx.run([GREGORCTL, "-b", bootstrap, "partition", "elect-leaders", "--topic", topic,
+                         "--partition", str(moved[0])], timeout=30, check_rc=0)
+    check(f"Successfully completed preferred leader election for partitions {topic}-{moved[0]}" in out, out)
+    _, out, _ = ctx.run([GREGORCTL, "-b", bootstrap, "partition", "elect-leaders", "--all-topic-partitions"],
+                        timeout=30, check_rc=0)
+    wait_until(lambda: {p: leader for p, (leader, _, _) in partitions().items()} == preferred, 30,
+               "the preferred replicas to lead again")
+    _, out, _ = ctx.run([GREGORCTL, "-b", bootstrap, "partition", "elect-leaders", "--topic", topic], timeout=30,
+                        check_rc=0)
+    check("Valid replica already elected for partitions" in out and "Successfully" not in out, out)
+    ctx.run([GREGORCTL, "-b", bootstrap, "partition", "elect-leaders", "--topic", "no-such-topic"], timeout=30,
+            check_rc=1)

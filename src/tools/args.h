@@ -180,6 +180,8 @@ inline constexpr char kMainUsage[] =
     "  user scram delete USER --mechanism M\n"
     "  cluster describe [--output table|json]\n"
     "  log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n"
+    "  partition elect-leaders [--election-type preferred|unclean]\n"
+    "          (--all-topic-partitions | (--topic T [--partition P]...)...)\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"

@@ -16,6 +16,7 @@
 #include "tools/command_config.h"
 #include "tools/commands.h"
 #include "tools/group_command.h"
+#include "tools/partition_command.h"
 #include "tools/quota_command.h"
 #include "tools/transactions_command.h"
 #include "tools/user_command.h"
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   if (auto rc = RunSelfParsed(ParseAclCommand(args, env), RunAclCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseUserCommand(args, env), RunUserCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseClusterCommand(args, env), RunClusterCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParsePartitionCommand(args, env), RunPartitionCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseTransactionsCommand(args, env), RunTransactionsCommand)) {
     return *rc;
   }
