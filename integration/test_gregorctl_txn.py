@@ -186,7 +186,12 @@ def test_gregorctl_txn_views(ctx):
     ctl(ctx, b, "transactions", "describe", check_rc=2)
     ctl(ctx, b, "transactions", "abort", "--topic", topic, "--partition", "0", check_rc=2)
     ctl(ctx, b, "transactions", "list", "--state", "Running", check_rc=2)
-    ctl(ctx, b, "-X", "security.protocol=SSL", "transactions", "list", check_rc=2)
+    # A security setting the raw client does not speak is bad usage; TLS against a plain port fails cleanly.
+    ctl(ctx, b, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=GSSAPI", "-X", "sasl.username=u",
+        "transactions", "list", check_rc=2)
+    _, _, err = ctl(ctx, b, "-X", "security.protocol=SSL", "-X", "socket.timeout.ms=3000", "transactions", "list",
+                    check_rc=1)
+    check("TLS handshake failed" in err, f"TLS against the PLAINTEXT port: {err!r}")
 
 
 # A transactional producer that writes into an open transaction, reports, and waits to be killed.
