@@ -116,3 +116,52 @@ def test_topic_describe_filters_after_a_broker_dies(ctx):
     eq(describe("--under-min-isr", bs=survivor), want_rf2, "and under min.insync.replicas")
     wait_until(lambda: describe("--unavailable", bs=survivor) == [[f"Topic: {rf1}", f"Partition: {on_1[0]}"]], 30,
                "the RF 1 partition of the dead broker unavailable")
+
+
+@timeout(180)
+def test_gregorctl_partition_reassign_plan_execute_verify(ctx):
+    """gregorctl partition reassign, the kafka-reassign-partitions.sh workflow: --plan proposes replication factor 2
+    over three brokers for a topic written with one replica, --execute --wait starts it (AlterPartitionReassignments)
+    and shows progress until ListPartitionReassignments has nothing left, --verify reports it complete; the
+    metadata then has the planned replicas in sync and a consumer reads every record back."""
+    from test_confluent import consume_assigned
+    brokers = ctx.start_cluster(3)
+    topic = unique_topic("move")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        eq(kproto.create_topics_v0(c, [(topic, 3, 1, {})]).get(topic), 0, "CreateTopics")
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    records = [(i % 3, None, b"r%05d" % i) for i in range(3000)]
+    produce_all(bootstrap, topic, records)
+
+    def ctl(*args, rc=0):
+        _, out, err = ctx.run([GREGORCTL, "-b", bootstrap, "partition", "reassign", *args], timeout=120,
+                              check_rc=rc)
+        return out, err
+    out, _ = ctl("--plan", "--topic", topic, "--brokers", "0,1,2", "--replication-factor", "2")
+    lines = out.splitlines()
+    proposed = json.loads(lines[lines.index("Proposed partition reassignment configuration") + 1])
+    eq(sorted((p["partition"], len(p["replicas"])) for p in proposed["partitions"]), [(0, 2), (1, 2), (2, 2)],
+       "the plan gives every partition two replicas")
+    plan = ctx.dir / "plan.json"
+    plan.write_text(json.dumps(proposed))
+    out, err = ctl("--execute", "--reassignment-json-file", plan, "--wait")
+    check("Successfully started partition reassignments for" in out, out)
+    check("3/3 partitions reassigned" in err, f"progress on stderr: {err!r}")
+    check(out.count("is complete.") == 3, out)
+    out, _ = ctl("--verify", "--reassignment-json-file", plan)
+    eq(out.count("is complete."), 3, f"--verify: {out}")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        parts = kproto.metadata_v1(c, [topic])["topics"][topic]["partitions"]
+    want = {p["partition"]: sorted(p["replicas"]) for p in proposed["partitions"]}
+    eq({p["partition"]: sorted(p["replicas"]) for p in parts}, want, "replicas as planned")
+    eq({p["partition"]: sorted(p["isr"]) for p in parts}, want, "and all in sync")
+    got = consume_assigned(bootstrap, topic, [0, 1, 2], 3000)
+    eq(sorted(v for part in got.values() for _, _, v in part), sorted(v for _, _, v in records),
+       "every record read back after the move")
+    # A plan naming a partition that does not exist is refused before anything starts.
+    bad = ctx.dir / "bad.json"
+    bad.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 9, "replicas": [0]}]}))
+    _, err = ctl("--execute", "--reassignment-json-file", bad, rc=1)
+    check("does not exist" in err, err)
+    bad.write_text("{not json")
+    ctl("--verify", "--reassignment-json-file", bad, rc=2)

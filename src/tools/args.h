@@ -182,6 +182,8 @@ inline constexpr char kMainUsage[] =
     "  log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n"
     "  partition elect-leaders [--election-type preferred|unclean]\n"
     "          (--all-topic-partitions | (--topic T [--partition P]...)...)\n"
+    "  partition reassign --plan --topic T... --brokers B,B,... [--replication-factor N]\n"
+    "  partition reassign (--execute [--wait] | --verify) --reassignment-json-file F\n"
     "\n"
     "Global options:\n"
     "  -b, --bootstrap-server HOST:PORT  broker to contact (default $GREGOR_BOOTSTRAP,\n"

@@ -4,9 +4,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
+#include <thread>
 
+#include "gregor/protocol/messages/alter_partition_reassignments.h"
 #include "gregor/protocol/messages/elect_leaders.h"
+#include "gregor/protocol/messages/list_partition_reassignments.h"
 #include "tools/protocol_client.h"
 
 namespace gregor::tools {
@@ -18,14 +24,154 @@ int Fail(const std::string& m) {
   return 1;
 }
 
-}  // namespace
+// The replicas of every partition of `topics` (all topics when empty), from Metadata.
+std::map<TopicPartition, std::vector<int32_t>> CurrentReplicas(
+    const protocol::MetadataResponse& md, const std::set<std::string>& topics) {
+  std::map<TopicPartition, std::vector<int32_t>> out;
+  for (const auto& t : md.topics) {
+    if (!t.name || (!topics.empty() && !topics.count(*t.name))) continue;
+    for (const auto& p : t.partitions) out[{*t.name, p.partition_index}] = p.replica_nodes;
+  }
+  return out;
+}
 
-int RunPartitionCommand(const PartitionCommand& cmd) {
-  Result<std::vector<HostPort>> bootstrap = ParseBootstrapList(cmd.global.bootstrap);
-  if (!bootstrap.ok()) return Fail(bootstrap.status().message());
-  Cluster cluster(std::move(*bootstrap), cmd.client_id,
-                  Clock::now() + std::chrono::milliseconds(cmd.global.request_timeout_ms),
-                  cmd.security);
+Result<ReassignmentPlan> ReadPlan(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return DecodeReassignmentPlan(ss.str());
+}
+
+// The partitions of `plan` still being reassigned (ListPartitionReassignments on the controller).
+Result<std::set<TopicPartition>> Ongoing(Cluster& cluster, const ReassignmentPlan& plan) {
+  auto md = cluster.Metadata(/*refresh=*/true);
+  if (!md.ok()) return md.status();
+  Result<BrokerConnection*> conn = cluster.Broker((*md)->controller_id);
+  if (!conn.ok()) return conn.status();
+  protocol::ListPartitionReassignmentsRequest req;
+  req.topics.reset();  // all ongoing ones
+  auto r = (*conn)->Call<protocol::ListPartitionReassignmentsResponse>(req, cluster.deadline());
+  if (!r.ok()) return r.status();
+  if (r->error_code != protocol::ErrorCode::kNone) {
+    return Status::Unavailable(std::string("ListPartitionReassignments: ") +
+                               protocol::ErrorCodeName(r->error_code));
+  }
+  std::set<TopicPartition> out;
+  for (const auto& t : r->topics) {
+    for (const auto& p : t.partitions) {
+      if (plan.count({t.name, p.partition_index})) out.insert({t.name, p.partition_index});
+    }
+  }
+  return out;
+}
+
+int RunPlan(Cluster& cluster, const PartitionCommand& cmd) {
+  auto md = cluster.Metadata();
+  if (!md.ok()) return Fail(md.status().message());
+  const std::set<std::string> topics(cmd.whole_topics.begin(), cmd.whole_topics.end());
+  auto current = CurrentReplicas(**md, topics);
+  for (const auto& t : topics) {
+    bool found = false;
+    for (const auto& [tp, r] : current) found = found || tp.topic == t;
+    if (!found) return Fail("topic '" + t + "' does not exist");
+  }
+  auto proposed = ProposeReassignment(current, cmd.target_brokers, cmd.replication_factor);
+  if (!proposed.ok()) return Fail(proposed.status().message());
+  std::printf(
+      "Current partition replica assignment\n%s\n\nProposed partition reassignment "
+      "configuration\n%s\n",
+      EncodeReassignmentPlan(current).c_str(), EncodeReassignmentPlan(*proposed).c_str());
+  return 0;
+}
+
+int RunVerify(Cluster& cluster, const ReassignmentPlan& plan) {
+  auto ongoing = Ongoing(cluster, plan);
+  if (!ongoing.ok()) return Fail(ongoing.status().message());
+  auto md = cluster.Metadata();
+  if (!md.ok()) return Fail(md.status().message());
+  auto current = CurrentReplicas(**md, {});
+  int rc = 0;
+  std::printf("Status of partition reassignment:\n");
+  for (const auto& [tp, replicas] : plan) {
+    const char* state = "is complete.";
+    if (ongoing->count(tp)) {
+      state = "is still in progress.";
+      rc = 1;
+    } else if (current[tp] != replicas) {
+      state = "failed: its replicas are not the planned ones.";
+      rc = 1;
+    }
+    std::printf("Reassignment of partition %s %s\n", tp.ToString().c_str(), state);
+  }
+  return rc;
+}
+
+int RunExecute(Cluster& cluster, const PartitionCommand& cmd, const ReassignmentPlan& plan) {
+  auto md = cluster.Metadata();
+  if (!md.ok()) return Fail(md.status().message());
+  auto current = CurrentReplicas(**md, {});
+  for (const auto& [tp, replicas] : plan) {
+    if (!current.count(tp)) return Fail("partition " + tp.ToString() + " does not exist");
+  }
+  protocol::AlterPartitionReassignmentsRequest req;
+  req.timeout_ms = cmd.global.request_timeout_ms;
+  for (const auto& [tp, replicas] : plan) {
+    if (req.topics.empty() || req.topics.back().name != tp.topic) {
+      req.topics.emplace_back().name = tp.topic;
+    }
+    auto& p = req.topics.back().partitions.emplace_back();
+    p.partition_index = tp.partition;
+    p.replicas = replicas;
+  }
+  Result<BrokerConnection*> conn = cluster.Broker((*md)->controller_id);
+  if (!conn.ok()) return Fail("the controller: " + conn.status().message());
+  auto r = (*conn)->Call<protocol::AlterPartitionReassignmentsResponse>(req, cluster.deadline());
+  if (!r.ok()) return Fail(r.status().message());
+  if (r->error_code != protocol::ErrorCode::kNone) {
+    return Fail(std::string("AlterPartitionReassignments: ") +
+                protocol::ErrorCodeName(r->error_code) + " " + r->error_message.value_or(""));
+  }
+  int rc = 0;
+  std::string started;
+  for (const auto& t : r->responses) {
+    for (const auto& p : t.partitions) {
+      const std::string tp = t.name + "-" + std::to_string(p.partition_index);
+      if (p.error_code != protocol::ErrorCode::kNone) {
+        std::fprintf(stderr, "Error: %s: %s %s\n", tp.c_str(),
+                     protocol::ErrorCodeName(p.error_code), p.error_message.value_or("").c_str());
+        rc = 1;
+      } else {
+        started += (started.empty() ? "" : ",") + tp;
+      }
+    }
+  }
+  if (!started.empty())
+    std::printf("Successfully started partition reassignments for %s\n", started.c_str());
+  if (rc != 0 || !cmd.wait) return rc;
+  // --wait: a progress bar on standard error until no planned partition is moving.
+  const size_t total = plan.size();
+  while (true) {
+    auto ongoing = Ongoing(cluster, plan);
+    if (!ongoing.ok()) return Fail(ongoing.status().message());
+    const size_t done = total - ongoing->size();
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / total);
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu partitions reassigned", std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), done, total);
+    std::fflush(stderr);
+    if (ongoing->empty()) break;
+    if (cluster.expired()) {
+      std::fprintf(stderr, "\n");
+      return Fail("still in progress when socket.timeout.ms ran out; check with --verify");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  std::fprintf(stderr, "\n");
+  return RunVerify(cluster, plan);
+}
+
+int RunElectLeaders(Cluster& cluster, const PartitionCommand& cmd) {
   auto md = cluster.Metadata();
   if (!md.ok()) return Fail(md.status().message());
   protocol::ElectLeadersRequest req;
@@ -91,6 +237,35 @@ int RunPartitionCommand(const PartitionCommand& cmd) {
     std::printf("Valid replica already elected for partitions %s\n", list(not_needed).c_str());
   }
   return rc;
+}
+
+}  // namespace
+
+int RunPartitionCommand(const PartitionCommand& cmd) {
+  Result<std::vector<HostPort>> bootstrap = ParseBootstrapList(cmd.global.bootstrap);
+  if (!bootstrap.ok()) return Fail(bootstrap.status().message());
+  // --wait may take long: its deadline is the command's socket.timeout.ms, at least 10 minutes.
+  const int64_t budget_ms = cmd.wait ? std::max<int64_t>(cmd.global.request_timeout_ms, 600000)
+                                     : cmd.global.request_timeout_ms;
+  Cluster cluster(std::move(*bootstrap), cmd.client_id,
+                  Clock::now() + std::chrono::milliseconds(budget_ms), cmd.security);
+  switch (cmd.kind) {
+    case PartitionCommand::Kind::kElectLeaders:
+      return RunElectLeaders(cluster, cmd);
+    case PartitionCommand::Kind::kPlan:
+      return RunPlan(cluster, cmd);
+    case PartitionCommand::Kind::kExecute:
+    case PartitionCommand::Kind::kVerify: {
+      auto plan = ReadPlan(cmd.plan_file);
+      if (!plan.ok()) {
+        std::fprintf(stderr, "gregorctl: %s\n", plan.status().message().c_str());
+        return 2;
+      }
+      return cmd.kind == PartitionCommand::Kind::kExecute ? RunExecute(cluster, cmd, *plan)
+                                                          : RunVerify(cluster, *plan);
+    }
+  }
+  return 2;
 }
 
 }  // namespace gregor::tools

@@ -37,3 +37,57 @@ TEST(PartitionCommandTest, ElectLeadersAsKafkaLeaderElectionSh) {
 
 }  // namespace
 }  // namespace gregor::tools
+
+namespace gregor::tools {
+namespace {
+
+TEST(PartitionCommandTest, ReassignParsesPlansAndProposes) {
+  auto plan = P({"partition", "reassign", "--plan", "--topic", "a", "--topic", "b", "--brokers",
+                 "0,1,2", "--replication-factor", "2"});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(PartitionCommand::Kind::kPlan, plan->kind);
+  EXPECT_EQ((std::vector<std::string>{"a", "b"}), plan->whole_topics);
+  EXPECT_EQ((std::vector<int32_t>{0, 1, 2}), plan->target_brokers);
+  EXPECT_EQ(2, plan->replication_factor);
+  auto exec = P({"partition", "reassign", "--execute", "--reassignment-json-file", "f", "--wait"});
+  ASSERT_TRUE(exec.ok());
+  EXPECT_TRUE(exec->wait);
+  EXPECT_EQ("f", exec->plan_file);
+  for (auto bad : std::vector<std::vector<std::string>>{
+           {"partition", "reassign"},
+           {"partition", "reassign", "--plan", "--topic", "a"},
+           {"partition", "reassign", "--plan", "--brokers", "0,x", "--topic", "a"},
+           {"partition", "reassign", "--execute"},
+           {"partition", "reassign", "--verify", "--reassignment-json-file", "f", "--wait"},
+           {"partition", "reassign", "--plan", "--execute", "--reassignment-json-file", "f"}}) {
+    EXPECT_FALSE(P(bad).ok()) << testing::PrintToString(bad);
+  }
+
+  std::map<TopicPartition, std::vector<int32_t>> current = {
+      {{"t", 0}, {5}}, {{"t", 1}, {5}}, {{"t", 2}, {5}}, {{"t", 3}, {5}}};
+  auto proposed = ProposeReassignment(current, {0, 1, 2}, 2);
+  ASSERT_TRUE(proposed.ok());
+  EXPECT_EQ((std::vector<int32_t>{0, 1}), proposed->at({"t", 0}));
+  EXPECT_EQ((std::vector<int32_t>{1, 2}), proposed->at({"t", 1}));
+  EXPECT_EQ((std::vector<int32_t>{2, 0}), proposed->at({"t", 2}));
+  EXPECT_EQ((std::vector<int32_t>{0, 1}), proposed->at({"t", 3}));
+  EXPECT_EQ((std::vector<int32_t>{1}), ProposeReassignment(current, {0, 1}, -1)->at({"t", 1}));
+  EXPECT_FALSE(ProposeReassignment(current, {0}, 2).ok());
+
+  const std::string json = EncodeReassignmentPlan(*proposed);
+  auto decoded = DecodeReassignmentPlan(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*proposed, *decoded);
+  EXPECT_NE(std::string::npos, json.find(R"("log_dirs":["any","any"])"));
+  for (const char* bad :
+       {"", "{}", R"({"partitions":[]})", R"({"partitions":[{"topic":"t","partition":0}]})",
+        R"({"partitions":[{"topic":"t","partition":0,"replicas":[]}]})",
+        R"({"partitions":[{"topic":"t","partition":-1,"replicas":[1]}]})",
+        R"({"partitions":[{"topic":"t","partition":0,"replicas":[1]},)"
+        R"({"topic":"t","partition":0,"replicas":[2]}]})"}) {
+    EXPECT_FALSE(DecodeReassignmentPlan(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace gregor::tools
