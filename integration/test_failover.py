@@ -1,5 +1,7 @@
 """Compound failures under load: a partition leader and the controller die (one after the other, in either
-order, or at the same moment) while a confluent-kafka producer sends numbered records with acks=all.
+order, or at the same moment) while two confluent-kafka producers send numbered records with acks=all, one
+without idempotence and one with enable.idempotence=true (each on its own topic; both live through the same
+faults). The idempotent one must also leave no duplicate and no fatal client error.
 
 Setup, as in the issue that asked for it: three brokers, one topic with 3 partitions, replication factor 3,
 min.insync.replicas=2, a producer (acks=all, request.timeout.ms=5000, message.timeout.ms=60000, no
@@ -51,6 +53,19 @@ class PartitionTimedProducer(SeqProducer):
                 self.part_ack_times.setdefault(msg.partition(), []).append(now)
         super()._on_delivery(err, msg)
 
+    def worst_gap(self):
+        """(partition, start, end) of the longest gap, in seconds after the scenario's t0: which fault it
+        followed, for the failure message."""
+        t0 = getattr(self, "t0", 0.0)
+        best = None
+        with self.mu:
+            for p, ts in self.part_ack_times.items():
+                ts = sorted(ts)
+                for a, b in zip(ts, ts[1:]):
+                    if best is None or b - a > best[2] - best[1]:
+                        best = (p, a, b)
+        return None if best is None else (best[0], round(best[1] - t0, 2), round(best[2] - t0, 2))
+
     def longest_partition_pause_ms(self):
         """{partition: longest gap between two acknowledgements of that partition}."""
         with self.mu:
@@ -80,30 +95,8 @@ def at(t0, seconds):
         time.sleep(delay)
 
 
-def run_scenario(ctx, label, events, producer_extra=None):
-    """Starts a cluster and the producer, runs events(ctx, ids, topic, t0) (which kills and restarts brokers
-    on the scenario's clock and returns when every broker it killed is running again), lets the producer run
-    on, then checks the figures. Returns them with the topic and the producer's fatal client errors.
-    `producer_extra`: more producer config (enable.idempotence)."""
-    brokers = ctx.start_cluster(3, extra=FAILOVER_EXTRA)
-    ids = by_id(brokers)
-    topic = unique_topic("fo")
-    create_topic_rf(brokers, topic, PARTITIONS, 3, configs={"min.insync.replicas": "2"})
-    wait_isr_full(ctx, brokers, topic, range(PARTITIONS))
-    prod = PartitionTimedProducer(brokers, topic, partitions=PARTITIONS, rate=1000,
-                                  extra={"message.timeout.ms": 60000, "request.timeout.ms": 5000,
-                                         **(producer_extra or {})})
-    with prod:
-        prod.wait_acked(500, 30, "before any failure")
-        t0 = time.monotonic()
-        events(ctx, ids, topic, t0)
-        for b in brokers:
-            b.check_alive("after its restart")
-        wait_isr_full(ctx, brokers, topic, range(PARTITIONS), timeout_s=60)
-        prod.wait_more(2000, 40, "after every broker was back in the ISR")
-    left = prod.stop(flush_s=70)
-    eq(left, 0, f"{label}: records without a delivery report after flush")
-    got = consume_all_kafka_python(brokers, topic, range(PARTITIONS))
+def _producer_figures(label, prod, got):
+    """The checker's counts for one producer from what was read back ({partition: [(offset, value)]})."""
     counts = {}
     for recs in got.values():
         for _, v in recs:
@@ -117,15 +110,53 @@ def run_scenario(ctx, label, events, producer_extra=None):
     per_partition = prod.longest_partition_pause_ms()
     figures = {"sent": prod.sent, "acknowledged": len(acked), "failed": len(errors), "lost": len(lost),
                "duplicates": dups, "longest_pause_ms": max(per_partition.values(), default=0),
-               "pause_ms_by_partition": per_partition}
+               "pause_ms_by_partition": per_partition, "worst_gap": prod.worst_gap()}
     print(f"FIGURES {label}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     check(not unknown, f"{label}: the log holds numbers that were never sent: {unknown[:10]}")
     check(not lost, f"{label}: {len(lost)} acknowledged numbers lost, e.g. {lost[:20]}")
     check(not errors, f"{label}: {len(errors)} deliveries failed, e.g. {errors[:5]}")
     eq(len(acked), prod.sent, f"{label}: acknowledged records")
-    figures["topic"] = topic
     figures["fatal_client_errors"] = [e for f, e in prod.client_errors if f]
     return figures
+
+
+def run_scenario(ctx, label, events):
+    """Starts a cluster and two producers, each on its own topic: one without idempotence (librdkafka
+    2.0.2's default) and one with enable.idempotence=true. Runs events(ctx, ids, topic, t0) (which kills and
+    restarts brokers on the scenario's clock, choosing victims by the first topic's leaders, and returns when
+    every broker it killed is running again), lets the producers run on, then checks the figures of each.
+    Returns (plain figures, idempotent figures), each with its topic and the producer's fatal client
+    errors. Both producers live through the same faults, so one run covers both kinds of producer."""
+    brokers = ctx.start_cluster(3, extra=FAILOVER_EXTRA)
+    ids = by_id(brokers)
+    topic, idem_topic = unique_topic("fo"), unique_topic("fo-idem")
+    for t in (topic, idem_topic):
+        create_topic_rf(brokers, t, PARTITIONS, 3, configs={"min.insync.replicas": "2"})
+        wait_isr_full(ctx, brokers, t, range(PARTITIONS))
+    common = {"message.timeout.ms": 60000, "request.timeout.ms": 5000}
+    prod = PartitionTimedProducer(brokers, topic, partitions=PARTITIONS, rate=1000, extra=common)
+    idem = PartitionTimedProducer(brokers, idem_topic, partitions=PARTITIONS, rate=1000,
+                                  extra={**common, "enable.idempotence": True})
+    with prod, idem:
+        prod.wait_acked(500, 30, "before any failure")
+        idem.wait_acked(500, 30, "before any failure (idempotent producer)")
+        t0 = time.monotonic()
+        prod.t0 = idem.t0 = t0
+        events(ctx, ids, topic, t0)
+        for b in brokers:
+            b.check_alive("after its restart")
+        for t in (topic, idem_topic):
+            wait_isr_full(ctx, brokers, t, range(PARTITIONS), timeout_s=60)
+        prod.wait_more(2000, 40, "after every broker was back in the ISR")
+        idem.wait_more(2000, 40, "after every broker was back in the ISR (idempotent producer)")
+    for p, what in ((prod, label), (idem, f"{label}, idempotent")):
+        eq(p.stop(flush_s=70), 0, f"{what}: records without a delivery report after flush")
+    plain = _producer_figures(label, prod, consume_all_kafka_python(brokers, topic, range(PARTITIONS)))
+    plain["topic"] = topic
+    idem_figures = _producer_figures(f"{label}, idempotent", idem,
+                                     consume_all_kafka_python(brokers, idem_topic, range(PARTITIONS)))
+    idem_figures["topic"] = idem_topic
+    return plain, idem_figures
 
 
 def restart(ctx, b):
@@ -190,9 +221,21 @@ def leader_and_controller_at_once(ctx, ids, topic, t0):
 
 
 def scenario(ctx, label, events, pause_limit_ms):
-    figures = run_scenario(ctx, label, events)
-    check(figures["longest_pause_ms"] <= pause_limit_ms,
-          f"{label}: longest pause {figures['longest_pause_ms']} ms > {pause_limit_ms} ms")
+    from test_idempotence import read_partition_raw
+    plain, idem = run_scenario(ctx, label, events)
+    for f, what in ((plain, label), (idem, f"{label}, idempotent")):
+        check(f["longest_pause_ms"] <= pause_limit_ms,
+              f"{what}: longest pause {f['longest_pause_ms']} ms > {pause_limit_ms} ms (worst gap, seconds after "
+              f"the first fault: {f['worst_gap']})")
+    check(not idem["fatal_client_errors"], f"{label}: fatal idempotent producer errors: "
+                                           f"{idem['fatal_client_errors'][:5]}")
+    eq(idem["duplicates"], 0, f"{label}: duplicated records with enable.idempotence=true")
+    # The idempotent producer's records were written as such (every stored batch carries its producer id).
+    brokers = by_id(ctx.brokers)
+    for p in range(PARTITIONS):
+        leader = brokers[zk_state(ctx, idem["topic"], p)["leader"]]
+        bad = [h for h in read_partition_raw(leader, idem["topic"], p) if h["producer_id"] < 0]
+        check(not bad, f"{label}: {len(bad)} batches of {idem['topic']}-{p} without a producer id, e.g. {bad[:1]}")
 
 
 @exclusive

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import kproto
-from harness import (INTEGRATION, Failure, Skip, check, create_topic, eq, exclusive, list_offset, timeout, unique_topic,
+from harness import (INTEGRATION, Failure, Skip, check, create_topic, eq, list_offset, timeout, unique_topic,
                      wait_topic_ready, wait_until)
 from test_cluster import (CLUSTER_EXTRA, by_id, consume_all_kafka_python, create_topic_rf, wait_isr_full,
                           wait_new_leader, wait_replicas_identical, wait_unregistered, zk_assignment, zk_state)
@@ -706,46 +706,3 @@ def test_replicated_retry_deduplicated_after_leader_kill(ctx):
         print(f"the first leader {old.broker_id} was not the preferred replica {preferred}; rebalance part skipped")
     eq(summarize(read_partition_raw(ids[zk_state(ctx, topic, 0)["leader"]], topic, 0)), expected_log(log),
        "stored batches (producer id, epoch, base sequence, count, offset)")
-
-
-# ---------------------------------------------------------------- 7. the failover scenarios, idempotent producer
-def idempotent_scenario(ctx, label, events_name, pause_limit_name):
-    """test_failover.run_scenario with enable.idempotence=true on its producer."""
-    import test_failover as tf
-    figures = tf.run_scenario(ctx, label, getattr(tf, events_name),
-                              producer_extra={"enable.idempotence": True})
-    fatal = figures["fatal_client_errors"]
-    check(not fatal, f"{label}: fatal producer errors: {fatal[:5]}")
-    eq(figures["duplicates"], 0, f"{label}: duplicated records with enable.idempotence=true")
-    limit = getattr(tf, pause_limit_name)
-    check(figures["longest_pause_ms"] <= limit, f"{label}: longest pause {figures['longest_pause_ms']} ms > "
-                                                f"{limit} ms")
-    # The records were written by an idempotent producer (every stored batch carries its producer id).
-    brokers = by_id(ctx.brokers)
-    topic = figures["topic"]
-    for p in range(tf.PARTITIONS):
-        leader = brokers[zk_state(ctx, topic, p)["leader"]]
-        batches = read_partition_raw(leader, topic, p)
-        bad = [h for h in batches if h["producer_id"] < 0]
-        check(not bad, f"{label}: {len(bad)} batches of {topic}-{p} without a producer id, e.g. {bad[:1]}")
-
-
-@exclusive  # measures the longest pause
-@timeout(180)
-def test_failover_leader_then_controller_idempotent(ctx):
-    idempotent_scenario(ctx, "leader then controller, idempotent", "leader_then_controller",
-                        "ONE_AT_A_TIME_PAUSE_MS")
-
-
-@exclusive  # measures the longest pause
-@timeout(180)
-def test_failover_controller_then_leader_idempotent(ctx):
-    idempotent_scenario(ctx, "controller then leader, idempotent", "controller_then_leader",
-                        "ONE_AT_A_TIME_PAUSE_MS")
-
-
-@exclusive  # measures the longest pause
-@timeout(180)
-def test_failover_leader_and_controller_at_once_idempotent(ctx):
-    idempotent_scenario(ctx, "leader and controller at once, idempotent", "leader_and_controller_at_once",
-                        "BOTH_AT_ONCE_PAUSE_MS")
