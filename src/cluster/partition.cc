@@ -200,16 +200,40 @@ Status Partition::CheckLeaderEpochLocked(std::optional<int32_t> current) const {
 
 Result<log::ReadResult> Partition::Read(int64_t offset, int32_t max_bytes, bool min_one_message,
                                         std::optional<int32_t> current_leader_epoch,
-                                        log::FetchIsolation isolation) const {
+                                        log::FetchIsolation isolation, bool leader_only) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!IsLeaderLocked()) {
+    if (leader_only ? !IsLeaderLocked() : role_.leader < 0) {
       return Status::NotLeader(tp_.ToString() + " is not led by this broker");
     }
     GREGOR_RETURN_IF_ERROR(CheckLeaderEpochLocked(current_leader_epoch));
   }
   // The bound (HW or LSO) is taken with the read's own snapshot of the log.
   return log_->Read(offset, max_bytes, isolation, min_one_message);
+}
+
+std::optional<int32_t> Partition::PreferredReadReplica(
+    const std::string& client_rack, int64_t fetch_offset,
+    const std::function<std::string(int32_t)>& rack_of) const {
+  if (client_rack.empty()) return std::nullopt;
+  const int64_t now = clock_->MonotonicMs();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!IsLeaderLocked() || rack_of(local_broker_id_) == client_rack) return std::nullopt;
+  // The most caught-up follower of the client's rack that has the offset: highest log end,
+  // then the most recently caught up.
+  std::optional<int32_t> best;
+  int64_t best_end = -1, best_lag = 0;
+  for (const auto& [id, st] : followers_) {
+    if (st.log_end_offset < fetch_offset || rack_of(id) != client_rack) continue;
+    const int64_t lag = now - st.last_caught_up_ms;
+    if (!best || st.log_end_offset > best_end ||
+        (st.log_end_offset == best_end && lag < best_lag)) {
+      best = id;
+      best_end = st.log_end_offset;
+      best_lag = lag;
+    }
+  }
+  return best;
 }
 
 Result<FollowerReadResult> Partition::ReadForFollower(const FollowerFetch& fetch) {

@@ -136,6 +136,16 @@ void ReplicaManager::RefreshLogConfig(const std::string& topic) {
   }
 }
 
+void ReplicaManager::RefreshAllLogConfigs() {
+  std::map<std::string, log::LogConfig> by_topic;
+  for (const auto& p : AllPartitions()) {
+    const std::string& topic = p->topic_partition().topic;
+    auto it = by_topic.find(topic);
+    if (it == by_topic.end()) it = by_topic.emplace(topic, log_config_(topic)).first;
+    p->log()->UpdateConfig(it->second);
+  }
+}
+
 std::vector<std::pair<std::string, std::shared_ptr<const TopicCounters>>>
 ReplicaManager::TopicCountersByTopic() {
   std::lock_guard<std::mutex> lock(mu_);

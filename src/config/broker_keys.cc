@@ -419,6 +419,17 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "Socket timeout of follower fetches."));
   t.push_back(IntKey("num.replica.fetchers", &C::num_replica_fetchers, kIntMin, kIntMax,
                      "Fetcher threads per source broker."));
+  t.push_back(StringKey("replica.selector.class", &C::replica_selector_class,
+                        {"", "org.apache.kafka.common.replica.RackAwareReplicaSelector"},
+                        "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector sends a "
+                        "consumer that names its rack (client.rack) to a replica in that rack; "
+                        "empty: consumers fetch from leaders."));
+  t.push_back(IntKey("max.incremental.fetch.session.cache.slots",
+                     &C::max_incremental_fetch_session_cache_slots, 0, kIntMax,
+                     "Incremental fetch sessions (KIP-227) kept at once; 0 turns them off."));
+  t.push_back(IntKey("min.incremental.fetch.session.eviction.ms",
+                     &C::min_incremental_fetch_session_eviction_ms, 0, kIntMax,
+                     "Idle time after which a fetch session may give its slot to a new one."));
   t.push_back(IntKey("replica.high.watermark.checkpoint.interval.ms",
                      &C::replica_high_watermark_checkpoint_interval_ms, kLongMin, kLongMax,
                      "How often high watermarks are checkpointed."));

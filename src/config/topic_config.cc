@@ -11,6 +11,7 @@
 
 #include "config/broker_keys.h"
 #include "config/value_parse.h"
+#include "gregor/config/dynamic_broker_config.h"
 
 namespace gregor::config {
 namespace {
@@ -204,7 +205,8 @@ Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides) 
 }
 
 std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
-    const BrokerConfig& broker, const std::map<std::string, std::string>& overrides) {
+    const BrokerConfig& broker, const std::map<std::string, std::string>& overrides,
+    const DynamicLayers& layers) {
   std::vector<ResolvedTopicConfig> out;
   for (const auto& k : Table()) {
     ResolvedTopicConfig r;
@@ -216,10 +218,15 @@ std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
     if (ov != overrides.end()) {
       r.synonyms.push_back({r.name, internal::Trim(ov->second), ConfigSource::kTopicOverride});
     }
-    for (const auto& syn : k.broker_synonyms) {
-      auto it = broker.original.find(syn);
-      if (it != broker.original.end()) {
-        r.synonyms.push_back({syn, internal::Trim(it->second), ConfigSource::kStaticBroker});
+    // Kafka's order: by source (per broker, cluster default, static), then by synonym.
+    const std::pair<const std::map<std::string, std::string>*, ConfigSource> levels[] = {
+        {&layers.per_broker, ConfigSource::kDynamicBroker},
+        {&layers.defaults, ConfigSource::kDynamicDefaultBroker},
+        {&broker.original, ConfigSource::kStaticBroker}};
+    for (const auto& [props, source] : levels) {
+      for (const auto& syn : k.broker_synonyms) {
+        auto it = props->find(syn);
+        if (it != props->end()) r.synonyms.push_back({syn, internal::Trim(it->second), source});
       }
     }
     r.synonyms.push_back({primary->name, BrokerDefault(*primary), ConfigSource::kDefault});
@@ -241,7 +248,28 @@ std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
   return out;
 }
 
-std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker) {
+std::vector<std::string> BrokerKeySynonyms(const std::string& broker_key) {
+  for (const auto& k : Table()) {
+    if (k.def.broker_key == broker_key) return k.broker_synonyms;
+  }
+  return {broker_key};
+}
+
+std::vector<std::string> TopicDefaultBrokerKeys() {
+  std::vector<std::string> out;
+  for (const auto& k : Table())
+    out.insert(out.end(), k.broker_synonyms.begin(), k.broker_synonyms.end());
+  return out;
+}
+
+std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker,
+                                                  const DynamicLayers& layers,
+                                                  bool per_broker_view) {
+  static const std::map<std::string, std::string> kNone;
+  const std::pair<const std::map<std::string, std::string>*, ConfigSource> levels[] = {
+      {per_broker_view ? &layers.per_broker : &kNone, ConfigSource::kDynamicBroker},
+      {&layers.defaults, ConfigSource::kDynamicDefaultBroker},
+      {&broker.original, ConfigSource::kStaticBroker}};
   std::vector<ResolvedConfig> out;
   for (const auto& d : internal::BrokerKeyDefs()) {
     std::string value = d.get(broker);
@@ -251,13 +279,19 @@ std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker) {
     r.type_name = d.type_name;
     r.documentation = d.documentation;
     r.sensitive = d.sensitive;
-    r.read_only = true;
+    r.read_only = DynamicScopeOf(d.name) == DynamicScope::kStatic;
     r.value = d.sensitive ? "" : value;
-    bool given = broker.original.count(d.name) > 0;
-    r.source = given ? ConfigSource::kStaticBroker : ConfigSource::kDefault;
-    r.synonyms.push_back({d.name, r.value, r.source});
-    if (given)
-      r.synonyms.push_back({d.name, d.sensitive ? "" : BrokerDefault(d), ConfigSource::kDefault});
+    const std::vector<std::string> synonyms = BrokerKeySynonyms(d.name);
+    for (const auto& [props, source] : levels) {
+      for (const auto& syn : synonyms) {
+        auto it = props->find(syn);
+        if (it != props->end()) {
+          r.synonyms.push_back({syn, d.sensitive ? "" : internal::Trim(it->second), source});
+        }
+      }
+    }
+    r.synonyms.push_back({d.name, d.sensitive ? "" : BrokerDefault(d), ConfigSource::kDefault});
+    r.source = r.synonyms.front().source;
     for (const auto& s : r.synonyms) r.synonyms_with_values.emplace_back(s.name, s.source);
     out.push_back(std::move(r));
   }

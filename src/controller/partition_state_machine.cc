@@ -82,7 +82,7 @@ bool Controller::UncleanElectionEnabled(const std::string& topic) {
     auto it = config->find("unclean.leader.election.enable");
     if (it != config->end()) return it->second == "true";
   }
-  return options_.unclean_leader_election_enable;
+  return options_.unclean_leader_election_enable();
 }
 
 void Controller::ElectOfflinePartitions(const std::set<int32_t>& excluded, Batch* batch) {

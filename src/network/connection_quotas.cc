@@ -37,17 +37,37 @@ std::vector<asio::ip::address> Resolve(const std::string& host) {
   return out;
 }
 
-}  // namespace
-
-ConnectionQuotas::ConnectionQuotas(ConnectionQuotaOptions options) : options_(std::move(options)) {
-  for (const auto& [host, limit] : options_.max_connections_per_ip_overrides) {
+// Resolves the hosts of max.connections.per.ip.overrides (blocking DNS); an unresolvable
+// host is skipped with a warning.
+std::map<asio::ip::address, int32_t> ResolveOverrides(const std::map<std::string, int32_t>& hosts) {
+  std::map<asio::ip::address, int32_t> out;
+  for (const auto& [host, limit] : hosts) {
     auto addrs = Resolve(host);
     if (addrs.empty()) {
       LOG(WARNING) << "[ConnectionQuotas] max.connections.per.ip.overrides: cannot resolve " << host
                    << "; its override is ignored";
     }
-    for (const auto& a : addrs) ip_overrides_[Normalize(a)] = limit;
+    for (const auto& a : addrs) out[ConnectionQuotas::Normalize(a)] = limit;
   }
+  return out;
+}
+
+}  // namespace
+
+ConnectionQuotas::ConnectionQuotas(ConnectionQuotaOptions options)
+    : options_(std::move(options)),
+      ip_overrides_(ResolveOverrides(options_.max_connections_per_ip_overrides)) {}
+
+void ConnectionQuotas::Reconfigure(ConnectionQuotaOptions options) {
+  auto overrides = ResolveOverrides(options.max_connections_per_ip_overrides);
+  std::vector<std::weak_ptr<Waiter>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    options_ = std::move(options);
+    ip_overrides_ = std::move(overrides);
+    wake = waiters_.TakeAll();  // a raised limit may admit an acceptor that waits
+  }
+  WaitList::NotifyAll(wake);
 }
 
 asio::ip::address ConnectionQuotas::Normalize(const asio::ip::address& a) {
@@ -59,17 +79,22 @@ asio::ip::address ConnectionQuotas::Normalize(const asio::ip::address& a) {
 }
 
 int32_t ConnectionQuotas::MaxConnectionsPerIp(const asio::ip::address& address) const {
-  auto it = ip_overrides_.find(Normalize(address));
+  std::lock_guard<std::mutex> lock(mu_);
+  return MaxConnectionsPerIpLocked(Normalize(address));
+}
+
+int32_t ConnectionQuotas::MaxConnectionsPerIpLocked(const asio::ip::address& normalized) const {
+  auto it = ip_overrides_.find(normalized);
   return it == ip_overrides_.end() ? options_.max_connections_per_ip : it->second;
 }
 
 bool ConnectionQuotas::TryAcquireSlot(const std::string& listener, bool inter_broker,
                                       const std::shared_ptr<Waiter>& waiter) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto lit = options_.listener_max_connections.find(listener);
   int64_t listener_limit = lit == options_.listener_max_connections.end()
                                ? ConnectionQuotaOptions::kUnlimited
                                : lit->second;
-  std::lock_guard<std::mutex> lock(mu_);
   int64_t& mine = per_listener_[listener];
   // Slots exempt acceptors hold are not connections yet and do not count
   // against max.connections for the others.
@@ -92,9 +117,11 @@ bool ConnectionQuotas::TryAcquireSlot(const std::string& listener, bool inter_br
 void ConnectionQuotas::MakeRoomFor(const std::string& listener) {
   std::function<bool()> evict;
   std::string victim;
+  int32_t max_connections = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (total_ - held_ <= options_.max_connections) return;
+    max_connections = options_.max_connections;
+    if (total_ - held_ <= max_connections) return;
     // The listener with the most connections gives one up.
     int64_t most = 0;
     for (const auto& [name, fn] : evictors_) {
@@ -112,7 +139,7 @@ void ConnectionQuotas::MakeRoomFor(const std::string& listener) {
     ++evictions_;
   }
   LOG_EVERY_N(WARNING, 100) << "[ConnectionQuotas] an inter-broker connection on " << listener
-                            << " took the broker past max.connections=" << options_.max_connections
+                            << " took the broker past max.connections=" << max_connections
                             << "; closing the least recently "
                             << "active connection of " << victim << " (KIP-402)";
 }
@@ -158,8 +185,8 @@ void ConnectionQuotas::DropHeldLocked(const std::string& listener) {
 bool ConnectionQuotas::TryAddAddress(const std::string& listener,
                                      const asio::ip::address& address) {
   auto a = Normalize(address);
-  int32_t limit = MaxConnectionsPerIp(a);
   std::lock_guard<std::mutex> lock(mu_);
+  int32_t limit = MaxConnectionsPerIpLocked(a);
   int32_t& n = per_ip_[a];
   if (n >= limit) {
     if (n == 0) per_ip_.erase(a);

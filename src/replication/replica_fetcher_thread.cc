@@ -177,6 +177,8 @@ void ReplicaFetcherThread::Run() {
         [this](protocol::Writer& w, int16_t version) { request_.Encode(w, version); }, &resp,
         read_timeout_ms);
     if (!st.ok()) {
+      // Whether the leader saw the request is unknown: start over with a full fetch.
+      ResetSession();
       if (stopping()) break;
       const int64_t now = NowMs();
       if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
@@ -255,6 +257,10 @@ Status ReplicaFetcherThread::EnsureConnected() {
     LOG(INFO) << prefix_ << "leader moved from " << client_.host() << ":" << client_.port()
               << " to " << host << ":" << ep->port;
   }
+  if (host != client_.host() || ep->port != client_.port()) {
+    ResetSession();  // another leader: our session was with the previous one
+    closing_session_id_ = 0;
+  }
   client_.SetPeer(host, ep->port, tls);
   if (client_.connected()) return Status::Ok();
   GREGOR_RETURN_IF_ERROR(client_.Connect());
@@ -272,9 +278,12 @@ bool ReplicaFetcherThread::BuildRequest(
   req.min_bytes = options_.fetch_min_bytes;
   req.max_bytes = options_.fetch_response_max_bytes;
   req.isolation_level = 0;
-  // No fetch sessions (KIP-227): every request is a full one.
-  req.session_id = 0;
-  req.session_epoch = -1;
+  // KIP-227: a full request opens a session (epoch 0); then each lists what changed.
+  const bool full = session_id_ == 0;
+  req.session_id = full ? closing_session_id_ : session_id_;
+  req.session_epoch = full ? 0 : session_epoch_;
+  closing_session_id_ = 0;
+  session_next_.clear();
   std::map<std::string, size_t> topic_index;
   for (const auto& [tp, epoch] : fetchable) {
     auto partition = replicas_->GetPartition(tp);
@@ -287,6 +296,14 @@ bool ReplicaFetcherThread::BuildRequest(
       continue;
     }
     auto log = partition->log();
+    const Sent now{epoch, log->LogEndOffset(), log->LatestEpoch().value_or(-1),
+                   log->LogStartOffset()};
+    session_next_[tp] = now;
+    in_flight_[tp] = InFlight{std::move(partition), epoch, now.fetch_offset};
+    if (!full) {
+      auto held = session_.find(tp);
+      if (held != session_.end() && held->second == now) continue;  // the leader knows
+    }
     auto it = topic_index.find(tp.topic);
     if (it == topic_index.end()) {
       it = topic_index.emplace(tp.topic, req.topics.size()).first;
@@ -294,16 +311,38 @@ bool ReplicaFetcherThread::BuildRequest(
     }
     auto& fp = req.topics[it->second].partitions.emplace_back();
     fp.partition = tp.partition;
-    fp.current_leader_epoch = epoch;
-    fp.fetch_offset = log->LogEndOffset();
-    fp.last_fetched_epoch = log->LatestEpoch().value_or(-1);
-    fp.log_start_offset = log->LogStartOffset();
+    fp.current_leader_epoch = now.leader_epoch;
+    fp.fetch_offset = now.fetch_offset;
+    fp.last_fetched_epoch = now.last_fetched_epoch;
+    fp.log_start_offset = now.log_start_offset;
     fp.partition_max_bytes = options_.fetch_max_bytes;
-    in_flight_[tp] = InFlight{std::move(partition), epoch, fp.fetch_offset};
   }
-  if (in_flight_.empty()) return false;
+  if (in_flight_.empty()) {
+    // Nothing to fetch: the session would be empty, which closes it on the leader anyway.
+    ResetSession();
+    return false;
+  }
+  if (!full) {
+    std::map<std::string, size_t> forgotten_index;
+    for (const auto& [tp, sent] : session_) {
+      if (session_next_.count(tp)) continue;
+      auto it = forgotten_index.find(tp.topic);
+      if (it == forgotten_index.end()) {
+        it = forgotten_index.emplace(tp.topic, req.forgotten_topics_data.size()).first;
+        req.forgotten_topics_data.emplace_back().topic = tp.topic;
+      }
+      req.forgotten_topics_data[it->second].partitions.push_back(tp.partition);
+    }
+  }
   VLOG(2) << prefix_ << "fetching " << in_flight_.size() << " partitions";
   return true;
+}
+
+void ReplicaFetcherThread::ResetSession() {
+  if (session_id_ != 0) closing_session_id_ = session_id_;
+  session_id_ = 0;
+  session_epoch_ = 0;
+  session_.clear();
 }
 
 void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t version) {
@@ -315,11 +354,21 @@ void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t ve
     // The leader speaks something else: start over.
     LOG(WARNING) << prefix_ << "unreadable Fetch v" << version << " response (" << size
                  << " bytes); reconnecting after " << options_.fetch_backoff_ms << " ms";
+    ResetSession();
     client_.Close();
     Backoff();
     return;
   }
+  if (resp.error_code == ErrorCode::kFetchSessionIdNotFound ||
+      resp.error_code == ErrorCode::kInvalidFetchSessionEpoch) {
+    // The leader lost or moved past our session (restart, eviction): a full fetch at once.
+    VLOG(1) << prefix_ << "fetch session " << session_id_ << ": "
+            << protocol::ErrorCodeName(resp.error_code) << "; starting a new one";
+    ResetSession();
+    return;
+  }
   if (resp.error_code != ErrorCode::kNone) {
+    ResetSession();
     const int64_t now = NowMs();
     if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
       last_transport_warn_ms_ = now;
@@ -327,6 +376,21 @@ void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t ve
     }
     for (const auto& [tp, f] : in_flight_) Delay(tp, f.leader_epoch);
     return;
+  }
+  // The session as the leader now holds it. An incremental answer from another session
+  // (the leader restarted and reused nothing) is a reset.
+  if (request_.session_epoch == 0) {
+    session_id_ = resp.session_id;
+    session_epoch_ = 1;
+  } else if (resp.session_id == session_id_) {
+    session_epoch_ = session_epoch_ == INT32_MAX ? 1 : session_epoch_ + 1;
+  } else {
+    session_id_ = 0;
+  }
+  if (session_id_ == 0) {
+    session_.clear();
+  } else {
+    session_.swap(session_next_);
   }
   TopicPartition tp;
   for (const auto& topic : resp.responses) {

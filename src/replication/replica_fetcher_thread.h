@@ -98,6 +98,24 @@ class ReplicaFetcherThread {
   network::BrokerClient client_;
   protocol::FetchRequest request_;
   std::unordered_map<TopicPartition, InFlight> in_flight_;
+  // The incremental fetch session with the leader (KIP-227): its id (0: none; the next
+  // request is a full one that asks for a session), the epoch the next request carries, and
+  // what the leader holds of each partition, as last sent. A request lists only the
+  // partitions that changed and forgets those no longer fetched; an error of any kind starts
+  // over with a full fetch.
+  struct Sent {
+    int32_t leader_epoch = -1;
+    int64_t fetch_offset = 0;
+    int32_t last_fetched_epoch = -1;
+    int64_t log_start_offset = -1;
+    bool operator==(const Sent&) const = default;
+  };
+  int32_t session_id_ = 0;
+  int32_t session_epoch_ = 0;
+  int32_t closing_session_id_ = 0;  // sent with the next full fetch, which closes it
+  std::unordered_map<TopicPartition, Sent> session_;
+  std::unordered_map<TopicPartition, Sent> session_next_;  // what the request in flight sets
+  void ResetSession();
   std::unordered_map<TopicPartition, int64_t> last_warn_ms_;
   int64_t last_transport_warn_ms_ = 0;
   bool logged_tls_gap_ = false;

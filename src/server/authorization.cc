@@ -9,6 +9,7 @@
 
 #include "gregor/security/authorizer.h"
 #include "server/server_context.h"
+#include "server/topic_admin.h"
 
 namespace gregor::server {
 
@@ -256,12 +257,10 @@ int32_t AuthorizedOperations(const ServerContext& ctx, const network::Connection
 ErrorCode AuthorizeConfigResource(const ServerContext& ctx, const network::ConnectionContext& conn,
                                   int8_t resource_type, const std::string& name,
                                   AclRuleId topic_rule, AclRuleId cluster_rule) {
-  constexpr int8_t kTopicConfig = 2;
-  constexpr int8_t kBrokerConfig = 4;
-  constexpr int8_t kBrokerLoggerConfig = 8;
   std::optional<AclRuleId> rule;
-  if (resource_type == kTopicConfig) rule = topic_rule;
-  if (resource_type == kBrokerConfig || resource_type == kBrokerLoggerConfig) rule = cluster_rule;
+  if (resource_type == kTopicResource) rule = topic_rule;
+  if (resource_type == kBrokerResource || resource_type == kBrokerLoggerResource)
+    rule = cluster_rule;
   if (!rule || Authorized(ctx, conn, *rule, name)) return ErrorCode::kNone;
   return Denied(*rule);
 }

@@ -33,8 +33,10 @@
 #include "server/acl_store.h"
 #include "server/broker_metrics.h"
 #include "server/controlled_shutdown_client.h"
+#include "server/fetch_session_cache.h"
 #include "server/quota_store.h"
 #include "server/request_dispatcher.h"
+#include "server/runtime_loggers.h"
 #include "server/sasl_authenticator.h"
 #include "server/sasl_client.h"
 #include "server/server_context.h"
@@ -118,6 +120,9 @@ struct Broker::Impl {
         blocking_pool(std::max(1, config.background_threads)) {}
 
   config::BrokerConfig config;
+  // The keys that can change at run time (KIP-226), from /config/brokers once the broker id
+  // is known (start-up step 1).
+  std::unique_ptr<config::DynamicBrokerConfig> dynamic;
   const Clock* clock = SystemClock::Get();
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -185,6 +190,9 @@ struct Broker::Impl {
 
   std::thread scheduler;
   std::mutex mu;
+  std::mutex dynamic_mu;                              // serializes ReloadBrokerConfig
+  RuntimeLoggers loggers;                             // BROKER_LOGGER
+  std::unique_ptr<FetchSessionCache> fetch_sessions;  // KIP-227
   std::condition_variable cv;
   bool stopping = false;
   bool stopped = false;
@@ -193,7 +201,40 @@ struct Broker::Impl {
   std::string Prefix() const { return "[Broker id=" + std::to_string(config.broker_id) + "] "; }
 
   log::LogConfig LogConfigFor(const std::string& topic) {
-    return ToLog(config::ToLogConfig(config, topic_configs.Get(topic)));
+    auto now = dynamic ? dynamic->Current() : nullptr;
+    return ToLog(config::ToLogConfig(now ? *now : config, topic_configs.Get(topic)));
+  }
+
+  // Re-reads /config/brokers/<id> and /config/brokers/<default> and applies what changed
+  // (blocking ZooKeeper calls). Serialized: notifications and AlterConfigs may race.
+  void ReloadBrokerConfig() {
+    std::lock_guard<std::mutex> lock(dynamic_mu);
+    auto mine = zk->GetEntityConfig("brokers", std::to_string(config.broker_id));
+    auto defaults = zk->GetEntityConfig("brokers", zk::paths::kDefaultEntity);
+    if (!mine.ok() || !defaults.ok()) {
+      LOG(WARNING) << Prefix() << "cannot read the dynamic broker configs: "
+                   << (!mine.ok() ? mine.status() : defaults.status()).ToString();
+      return;
+    }
+    std::vector<std::string> warnings;
+    std::vector<std::string> changed = dynamic->Update(*mine, *defaults, &warnings);
+    for (const auto& w : warnings) LOG(WARNING) << Prefix() << "dynamic broker config: " << w;
+    if (changed.empty()) return;
+    std::string names;
+    for (const auto& c : changed) names += (names.empty() ? "" : ", ") + c;
+    LOG(INFO) << Prefix() << "dynamic broker configs changed: " << names;
+    auto now = dynamic->Current();
+    if (connection_quotas) connection_quotas->Reconfigure(ConnectionQuotaOptionsOf(*now));
+    if (replicas) replicas->RefreshAllLogConfigs();
+  }
+
+  static network::ConnectionQuotaOptions ConnectionQuotaOptionsOf(const config::BrokerConfig& c) {
+    network::ConnectionQuotaOptions o;
+    o.max_connections = c.max_connections;
+    o.listener_max_connections = c.listener_max_connections;
+    o.max_connections_per_ip = c.max_connections_per_ip;
+    o.max_connections_per_ip_overrides = c.max_connections_per_ip_overrides;
+    return o;
   }
 
   // Reads /config/topics/<t> into the store (blocking ZooKeeper call).
@@ -308,12 +349,8 @@ struct Broker::Impl {
     // Shared by every listener: queued.max.request.bytes, queued.max.requests, max.connections*.
     auto memory_pool = std::make_shared<network::MemoryPool>(config.queued_max_request_bytes);
     auto request_slots = std::make_shared<network::RequestSlots>(config.queued_max_requests);
-    network::ConnectionQuotaOptions quota_options;
-    quota_options.max_connections = config.max_connections;
-    quota_options.listener_max_connections = config.listener_max_connections;
-    quota_options.max_connections_per_ip = config.max_connections_per_ip;
-    quota_options.max_connections_per_ip_overrides = config.max_connections_per_ip_overrides;
-    auto quotas = std::make_shared<network::ConnectionQuotas>(quota_options);
+    auto quotas = std::make_shared<network::ConnectionQuotas>(
+        ConnectionQuotaOptionsOf(dynamic ? *dynamic->Current() : config));
     connection_quotas = quotas;
     this->memory_pool = memory_pool;
     for (const auto& l : config.listeners) {
@@ -421,6 +458,7 @@ struct Broker::Impl {
       if (reload_requested.exchange(false)) {
         LOG(INFO) << Prefix() << "reload requested (SIGHUP)";
         MaybeReloadTls();
+        asio::post(blocking_pool, [this] { ReloadBrokerConfig(); });
       } else if (config.ssl_reload_check_interval_ms > 0 && now >= next_tls_check) {
         MaybeReloadTls();
         next_tls_check = now + config.ssl_reload_check_interval_ms;
@@ -487,6 +525,9 @@ Status Broker::Start() {
     cfg.broker_id = stat->version + cfg.reserved_broker_max_id;
   }
   LOG(INFO) << d.Prefix() << "cluster id " << *cluster_id;
+  // Dynamic broker configs apply from the start, before the logs open (as in Kafka).
+  d.dynamic = std::make_unique<config::DynamicBrokerConfig>(cfg);
+  d.ReloadBrokerConfig();
 
   // 2. Logs: recovery happens here, before anything is served.
   log::LogManager::Options lo;
@@ -647,6 +688,16 @@ Status Broker::Start() {
   };
   d.ctx.run_io = RunOn(d.io_pool);
   d.ctx.reload_topic_config = [&d](const std::string& topic) { d.ReloadTopicConfig(topic); };
+  d.ctx.dynamic_config = d.dynamic.get();
+  d.ctx.reload_broker_config = [&d] { d.ReloadBrokerConfig(); };
+  d.ctx.loggers = &d.loggers;
+  if (cfg.max_incremental_fetch_session_cache_slots > 0) {
+    d.fetch_sessions = std::make_unique<FetchSessionCache>(
+        FetchSessionCache::Options{cfg.max_incremental_fetch_session_cache_slots,
+                                   cfg.min_incremental_fetch_session_eviction_ms},
+        d.clock);
+    d.ctx.fetch_sessions = d.fetch_sessions.get();
+  }
   // The controller exists before requests are served (handlers reach it); it runs for
   // election once this broker is registered (step 6).
   controller::ControllerChannelManager::Options cho;
@@ -655,7 +706,9 @@ Status Broker::Start() {
   controller::Controller::Options co;
   co.broker_id = cfg.broker_id;
   co.delete_topic_enable = cfg.delete_topic_enable;
-  co.unclean_leader_election_enable = cfg.unclean_leader_election_enable;
+  co.unclean_leader_election_enable = [&d] {
+    return d.dynamic->Current()->unclean_leader_election_enable;
+  };
   co.auto_leader_rebalance_enable = cfg.auto_leader_rebalance_enable;
   co.leader_imbalance_per_broker_percentage = cfg.leader_imbalance_per_broker_percentage;
   co.leader_imbalance_check_interval_seconds = cfg.leader_imbalance_check_interval_seconds;
@@ -755,6 +808,11 @@ Status Broker::Start() {
     }
     if (type == "users" && d.sasl && name.find('/') == std::string::npos) {
       asio::post(d.blocking_pool, [&d, name] { d.ReloadUser(name); });
+      return;
+    }
+    if (type == "brokers" &&
+        (name == zk::paths::kDefaultEntity || name == std::to_string(d.config.broker_id))) {
+      asio::post(d.blocking_pool, [&d] { d.ReloadBrokerConfig(); });
       return;
     }
     if (type != "topics") return;

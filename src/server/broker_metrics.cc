@@ -6,6 +6,7 @@
 
 #include "gregor/log/log.h"
 #include "gregor/protocol/api_key.h"
+#include "server/fetch_session_cache.h"
 #include "server/handlers/replication_wait.h"
 
 namespace gregor::server {
@@ -218,6 +219,17 @@ void BrokerMetrics::RenderReplicas(PrometheusText& out) {
   gauge("kafka_controller_kafkacontroller_offlinepartitionscount",
         "Partitions without a leader (reported by the active controller).",
         static_cast<double>(offline));
+  if (ctx.fetch_sessions != nullptr) {
+    gauge("kafka_server_fetchsessioncache_numincrementalfetchsessions",
+          "Incremental fetch sessions (KIP-227) held.",
+          static_cast<double>(ctx.fetch_sessions->sessions()));
+    gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached",
+          "Partitions in all fetch sessions.",
+          static_cast<double>(ctx.fetch_sessions->cached_partitions()));
+    const char* evictions = "kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total";
+    out.Family(evictions, "counter", "Fetch sessions evicted to make room for new ones.");
+    out.Sample(evictions, {}, D(ctx.fetch_sessions->evictions()));
+  }
   const char* unclean = "kafka_controller_controllerstats_uncleanleaderelections_total";
   out.Family(unclean, "counter", "Unclean leader elections this broker made as controller.");
   out.Sample(unclean, {},

@@ -9,8 +9,6 @@ namespace gregor::server {
 
 namespace {
 
-constexpr char kDefaultName[] = "<default>";
-
 constexpr std::array<const char*, kQuotaTypeCount> kQuotaKeys = {
     "producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"};
 
@@ -32,14 +30,15 @@ std::string PartyKey(bool by_user, const std::string& user, bool by_client,
 // Parses one "<name>" or sanitized name of an entity path.
 std::optional<std::pair<QuotaEntity::Part, std::string>> ParsePart(std::string_view text) {
   if (text.empty()) return std::nullopt;
-  if (text == kDefaultName) return std::make_pair(QuotaEntity::Part::kDefault, std::string());
+  if (text == zk::paths::kDefaultEntity)
+    return std::make_pair(QuotaEntity::Part::kDefault, std::string());
   auto name = zk::paths::DesanitizeEntityName(std::string(text));
   if (!name.ok()) return std::nullopt;
   return std::make_pair(QuotaEntity::Part::kNamed, *name);
 }
 
 std::string PartText(QuotaEntity::Part part, const std::string& name) {
-  return part == QuotaEntity::Part::kDefault ? std::string(kDefaultName)
+  return part == QuotaEntity::Part::kDefault ? std::string(zk::paths::kDefaultEntity)
                                              : zk::paths::SanitizeEntityName(name);
 }
 

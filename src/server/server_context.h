@@ -15,6 +15,7 @@
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/config/broker_config.h"
+#include "gregor/config/dynamic_broker_config.h"
 #include "gregor/controller/controller.h"
 #include "gregor/group/group_coordinator.h"
 #include "gregor/log/log_manager.h"
@@ -37,6 +38,8 @@ namespace gregor::server {
 class RequestMetrics;
 
 class AclStore;
+class FetchSessionCache;
+class RuntimeLoggers;
 class SaslAuthenticator;
 
 // Topic-level config overrides, as stored in /config/topics/<t>; kept
@@ -63,7 +66,16 @@ class TopicConfigStore {
 };
 
 struct ServerContext {
+  // The static configuration (server.properties and flags).
   const config::BrokerConfig* config = nullptr;
+  // The configuration as it is now, dynamic broker configs applied (KIP-226); null in unit
+  // tests, where `config` is all there is. Read the keys that can change through
+  // CurrentConfig().
+  config::DynamicBrokerConfig* dynamic_config = nullptr;
+  std::shared_ptr<const config::BrokerConfig> CurrentConfig() const {
+    if (dynamic_config) return dynamic_config->Current();
+    return std::shared_ptr<const config::BrokerConfig>(std::shared_ptr<const void>(), config);
+  }
   int32_t broker_id = -1;
   std::string cluster_id;
   const Clock* clock = nullptr;
@@ -113,6 +125,12 @@ struct ServerContext {
   RequestMetrics* request_metrics = nullptr;
   // Re-reads a topic's overrides from ZooKeeper and applies them.
   std::function<void(const std::string& topic)> reload_topic_config;
+  // Re-reads /config/brokers/<id> and /config/brokers/<default> and applies them (blocking).
+  std::function<void()> reload_broker_config;
+  // Incremental fetch sessions (KIP-227; null: every fetch is sessionless).
+  FetchSessionCache* fetch_sessions = nullptr;
+  // BROKER_LOGGER: log levels changed at run time (null: not served, in tests).
+  RuntimeLoggers* loggers = nullptr;
 };
 
 // One request as handlers see it. The body reader is positioned after the

@@ -5,9 +5,11 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 
+#include "gregor/config/dynamic_broker_config.h"
 #include "gregor/config/topic_config.h"
 #include "gregor/zk/zk_data.h"
 
@@ -111,13 +113,6 @@ std::string JoinList(const std::vector<std::string>& v) {
     s += v[i];
   }
   return s;
-}
-
-const config::TopicConfigDef* FindDef(const std::string& name) {
-  for (const auto& d : config::TopicConfigDefs()) {
-    if (name == d.name) return &d;
-  }
-  return nullptr;
 }
 
 bool PartitionOnline(const cluster::MetadataCache::Snapshot& md,
@@ -316,9 +311,13 @@ AdminResult AssignNewPartitions(const std::string& topic, const ReplicaAssignmen
   return r;
 }
 
-AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
-                                      const std::vector<ConfigOp>& ops,
-                                      std::map<std::string, std::string>* overrides) {
+namespace {
+
+// Kafka's prepareIncrementalConfigs over any resource: `configs` describes every key of the
+// resource (its type and effective value), for APPEND and SUBTRACT on LIST keys.
+AdminResult ApplyConfigOps(const std::vector<config::ResolvedConfig>& configs,
+                           const std::vector<ConfigOp>& ops,
+                           std::map<std::string, std::string>* entity) {
   std::set<std::string> seen;
   for (const auto& op : ops) {
     if (!seen.insert(op.name).second) {
@@ -339,33 +338,26 @@ AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
     }
     switch (type) {
       case ConfigOpType::kSet:
-        (*overrides)[op.name] = *op.value;
+        (*entity)[op.name] = *op.value;
         break;
       case ConfigOpType::kDelete:
-        overrides->erase(op.name);
+        entity->erase(op.name);
         break;
       case ConfigOpType::kAppend:
       case ConfigOpType::kSubtract: {
-        const config::TopicConfigDef* def = FindDef(op.name);
-        if (!def) {
+        auto def = std::find_if(configs.begin(), configs.end(),
+                                [&](const config::ResolvedConfig& c) { return c.name == op.name; });
+        if (def == configs.end()) {
           return AdminResult::Error(ErrorCode::kInvalidConfig, "Unknown config name: " + op.name);
         }
-        if (std::string(def->type_name) != "LIST") {
+        if (def->type_name != "LIST") {
           return AdminResult::Error(ErrorCode::kInvalidConfig,
                                     std::string("Config value ") +
                                         (type == ConfigOpType::kAppend ? "append" : "subtract") +
                                         " is not allowed for config key: " + op.name);
         }
-        std::string current;
-        auto it = overrides->find(op.name);
-        if (it != overrides->end()) {
-          current = it->second;
-        } else {
-          for (const auto& rc : config::ResolveTopicConfigs(broker, {})) {
-            if (rc.name == op.name) current = rc.value;
-          }
-        }
-        std::vector<std::string> values = SplitList(current);
+        auto it = entity->find(op.name);
+        std::vector<std::string> values = SplitList(it != entity->end() ? it->second : def->value);
         std::vector<std::string> change = SplitList(*op.value);
         if (type == ConfigOpType::kAppend) {
           for (const auto& v : change) {
@@ -376,11 +368,95 @@ AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
             return std::find(change.begin(), change.end(), v) != change.end();
           });
         }
-        (*overrides)[op.name] = JoinList(values);
+        (*entity)[op.name] = JoinList(values);
         break;
       }
     }
   }
+  return AdminResult();
+}
+
+}  // namespace
+
+AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
+                                      const std::vector<ConfigOp>& ops,
+                                      std::map<std::string, std::string>* overrides) {
+  return ApplyConfigOps(config::ResolveTopicConfigs(broker, {}), ops, overrides);
+}
+
+AdminResult ApplyIncrementalBrokerConfigOps(const config::BrokerConfig& broker,
+                                            const std::vector<ConfigOp>& ops,
+                                            std::map<std::string, std::string>* entity) {
+  return ApplyConfigOps(config::DescribeBrokerConfigs(broker), ops, entity);
+}
+
+namespace {
+
+// "" (the cluster default) or this broker's id; else Kafka's INVALID_REQUEST.
+AdminResult BrokerEntity(ServerContext& ctx, const std::string& name, std::string* entity) {
+  if (name.empty()) {
+    *entity = zk::paths::kDefaultEntity;
+    return AdminResult();
+  }
+  int32_t id = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+  if (ec != std::errc() || p != name.data() + name.size()) {
+    return AdminResult::Error(ErrorCode::kInvalidRequest,
+                              "Broker id must be an integer, but it is: " + name);
+  }
+  if (id != ctx.broker_id) {
+    return AdminResult::Error(ErrorCode::kInvalidRequest, "Unexpected broker id, expected " +
+                                                              std::to_string(ctx.broker_id) +
+                                                              ", but received " + name);
+  }
+  *entity = name;
+  return AdminResult();
+}
+
+}  // namespace
+
+AdminResult AlterBrokerConfig(ServerContext& ctx, const std::string& name,
+                              const std::vector<ConfigOp>* ops,
+                              const std::map<std::string, std::string>* replacement,
+                              bool validate_only) {
+  std::string entity;
+  AdminResult r = BrokerEntity(ctx, name, &entity);
+  if (!r.ok()) return r;
+  if (!ctx.dynamic_config) {
+    return AdminResult::Error(ErrorCode::kInvalidRequest,
+                              "dynamic broker configs are not available");
+  }
+  if (!ctx.zk) return NoZk();
+  const std::string resource = "ConfigResource(type=BROKER, name='" + name + "')";
+  std::map<std::string, std::string> configs;
+  if (replacement) {
+    configs = *replacement;
+  } else {
+    auto stored = ctx.zk->GetEntityConfig("brokers", entity);
+    if (!stored.ok()) return ZkError(stored.status(), "cannot read /config/brokers/" + entity);
+    configs = *stored;
+    AdminResult applied =
+        ApplyIncrementalBrokerConfigOps(*ctx.dynamic_config->Current(), *ops, &configs);
+    if (!applied.ok()) {
+      if (applied.error == ErrorCode::kInvalidConfig) {
+        applied.message = "Invalid config value for resource " + resource + ": " + applied.message;
+      }
+      return applied;
+    }
+  }
+  Status st = ctx.dynamic_config->Validate(configs, !name.empty());
+  if (!st.ok()) {
+    return AdminResult::Error(ErrorCode::kInvalidConfig, "Invalid config value for resource " +
+                                                             resource + ": " + st.message());
+  }
+  if (validate_only) return AdminResult();
+  st = ctx.zk->SetEntityConfig("brokers", entity, configs, /*remove_if_empty=*/false);
+  if (!st.ok()) return ZkError(st, "cannot write /config/brokers/" + entity);
+  LOG(INFO) << "[TopicAdmin broker=" << ctx.broker_id << "] updated "
+            << (name.empty() ? "the cluster-wide default" : "broker " + name)
+            << " dynamic config: " << configs.size() << " key(s)";
+  // Every broker follows the change notification; this one applies it at once as well.
+  if (ctx.reload_broker_config) ctx.reload_broker_config();
   return AdminResult();
 }
 
@@ -542,12 +618,7 @@ AdminResult DeleteTopic(ServerContext& ctx, const std::string& topic) {
 }
 
 AdminResult CheckAlterableResource(int8_t resource_type) {
-  if (resource_type == kTopicResource) return AdminResult();
-  if (resource_type == kBrokerResource) {
-    return AdminResult::Error(
-        ErrorCode::kInvalidRequest,
-        "Dynamic broker configs are not supported; set broker configs in server.properties.");
-  }
+  if (resource_type == kTopicResource || resource_type == kBrokerResource) return AdminResult();
   return AdminResult::Error(
       ErrorCode::kInvalidRequest,
       "AlterConfigs is only supported for topics and brokers, but resource type is " +

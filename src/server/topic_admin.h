@@ -99,6 +99,24 @@ AdminResult ApplyIncrementalConfigOps(const config::BrokerConfig& broker,
                                       const std::vector<ConfigOp>& ops,
                                       std::map<std::string, std::string>* overrides);
 
+// The same for a BROKER resource: LIST keys APPEND/SUBTRACT from the broker's effective value.
+AdminResult ApplyIncrementalBrokerConfigOps(const config::BrokerConfig& broker,
+                                            const std::vector<ConfigOp>& ops,
+                                            std::map<std::string, std::string>* entity);
+
+// AlterConfigs / IncrementalAlterConfigs on a BROKER resource (Kafka's
+// ZkAdminManager.alterBrokerConfigs): `name` is "" (the cluster default,
+// /config/brokers/<default>) or this broker's id (/config/brokers/<id>; another id is
+// INVALID_REQUEST, as the request belongs to that broker). Either `replacement` (AlterConfigs:
+// the entity's complete new content) or `ops` (read-modify-write of the stored entity).
+// Validated by DynamicBrokerConfig (INVALID_CONFIG for a key that is not dynamic or a bad
+// value); unless validate_only, written with a change notification and applied here at once.
+// Blocking.
+AdminResult AlterBrokerConfig(ServerContext& ctx, const std::string& name,
+                              const std::vector<ConfigOp>* ops,
+                              const std::map<std::string, std::string>* replacement,
+                              bool validate_only);
+
 // Validates and (unless validate_only) writes /config/topics/<t> and
 // /brokers/topics/<t>. Blocking.
 AdminResult CreateTopic(ServerContext& ctx, const TopicCreation& topic, bool validate_only);
@@ -117,10 +135,11 @@ AdminResult DeleteTopic(ServerContext& ctx, const std::string& topic);
 // ConfigResource types of the config APIs (Kafka's ConfigResource.Type ids).
 constexpr int8_t kTopicResource = 2;
 constexpr int8_t kBrokerResource = 4;
+constexpr int8_t kBrokerLoggerResource = 8;
 
 // Whether AlterConfigs / IncrementalAlterConfigs can change a resource of
-// this type: topics yes; brokers and anything else INVALID_REQUEST with the
-// reason (there are no dynamic broker configs).
+// this type: topics and brokers yes; anything else INVALID_REQUEST with the
+// reason (BROKER_LOGGER has its own path, in IncrementalAlterConfigs only).
 AdminResult CheckAlterableResource(int8_t resource_type);
 
 // Replaces a topic's overrides (validated) unless validate_only, then makes

@@ -15,6 +15,7 @@
 #include "tools/cluster_command.h"
 #include "tools/command_config.h"
 #include "tools/commands.h"
+#include "tools/config_command.h"
 #include "tools/group_command.h"
 #include "tools/partition_command.h"
 #include "tools/quota_command.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   if (auto rc = RunSelfParsed(ParseAclCommand(args, env), RunAclCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseUserCommand(args, env), RunUserCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseClusterCommand(args, env), RunClusterCommand)) return *rc;
+  if (auto rc = RunSelfParsed(ParseConfigCommand(args, env), RunConfigCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParsePartitionCommand(args, env), RunPartitionCommand)) return *rc;
   if (auto rc = RunSelfParsed(ParseTransactionsCommand(args, env), RunTransactionsCommand)) {
     return *rc;
@@ -94,13 +96,13 @@ int main(int argc, char** argv) {
   }
   gregor::Result<ParsedCommand> parsed = Parse(args, std::getenv(kBootstrapEnv));
   if (!parsed.ok()) {
-    const std::string m = WithGroupUsage(parsed.status().message());
+    const std::string m = WithConfigUsage(WithGroupUsage(parsed.status().message()));
     std::fprintf(stderr, "gregorctl: %s", m.c_str());
     if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
     return 2;
   }
   if (parsed->help) {
-    std::fputs(WithGroupUsage(parsed->usage).c_str(), stdout);
+    std::fputs(WithConfigUsage(WithGroupUsage(parsed->usage)).c_str(), stdout);
     return 0;
   }
   return Dispatch(parsed->global, *parsed->options);

@@ -517,7 +517,8 @@ TEST_F(ReplicaFetcherTest, FollowerCatchesUpWithIdenticalBytesAndFollowsHighWate
   // What the follower asked for.
   protocol::FetchRequest req = leader.server->last_request();
   EXPECT_EQ(2, req.replica_id);
-  EXPECT_EQ(-1, req.session_epoch);
+  // KIP-227: full fetches that ask for a session (this test leader grants none).
+  EXPECT_EQ(0, req.session_epoch);
   EXPECT_EQ(0, req.session_id);
   EXPECT_EQ(200, req.max_wait_ms);
   EXPECT_EQ(10485760, req.max_bytes);

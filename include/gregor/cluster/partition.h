@@ -138,11 +138,20 @@ class Partition : public std::enable_shared_from_this<Partition> {
   ReplicationStatus CheckReplicated(int64_t required_offset, int32_t min_insync_replicas,
                                     int32_t append_leader_epoch) const;
   // Reads for a consumer: up to the high watermark, or for read_committed (kTxnCommitted) up to
-  // the last stable offset, with the aborted transactions of the range.
-  Result<log::ReadResult> Read(
-      int64_t offset, int32_t max_bytes, bool min_one_message,
-      std::optional<int32_t> current_leader_epoch,
-      log::FetchIsolation isolation = log::FetchIsolation::kHighWatermark) const;
+  // the last stable offset, with the aborted transactions of the range. `leader_only` false
+  // (KIP-392: Fetch v11+ from a consumer) lets a follower serve the read, up to its own high
+  // watermark, with the same leader-epoch fencing.
+  Result<log::ReadResult> Read(int64_t offset, int32_t max_bytes, bool min_one_message,
+                               std::optional<int32_t> current_leader_epoch,
+                               log::FetchIsolation isolation = log::FetchIsolation::kHighWatermark,
+                               bool leader_only = true) const;
+  // KIP-392, Kafka's RackAwareReplicaSelector on the leader: the replica a consumer in rack
+  // `client_rack` should fetch from, when it is not this leader: among the replicas in that rack
+  // that hold `fetch_offset`, the leader if it is one of them, else the most caught-up follower.
+  // nullopt: fetch from the leader. `rack_of(broker)` gives a broker's rack ("" if none).
+  std::optional<int32_t> PreferredReadReplica(
+      const std::string& client_rack, int64_t fetch_offset,
+      const std::function<std::string(int32_t)>& rack_of) const;
   // The log's last stable offset: min(first unstable offset, high watermark). It moves when the
   // high watermark does (a marker replicated), so the high watermark's notification wakes
   // read_committed long polls too.

@@ -58,6 +58,8 @@ class ReplicaManager {
   std::vector<std::shared_ptr<Partition>> AllPartitions() const;
   // A topic's config changed: re-resolve and apply to its logs at once.
   void RefreshLogConfig(const std::string& topic);
+  // The same for every partition here (the broker defaults changed).
+  void RefreshAllLogConfigs();
   // Called by the produce path after an append and by partitions when their high watermark
   // moves (wakes long polls and acks=all waits).
   AppendListeners& listeners() { return listeners_; }

@@ -123,6 +123,11 @@ struct BrokerConfig {
   int32_t replica_fetch_backoff_ms = 1000;
   int32_t replica_socket_timeout_ms = 30000;
   int32_t num_replica_fetchers = 1;
+  // KIP-392: "" or org.apache.kafka.common.replica.RackAwareReplicaSelector.
+  std::string replica_selector_class;
+  // Incremental fetch sessions (KIP-227), for consumers and followers.
+  int32_t max_incremental_fetch_session_cache_slots = 1000;
+  int32_t min_incremental_fetch_session_eviction_ms = 120000;
   int64_t replica_high_watermark_checkpoint_interval_ms = 5000;
   bool controlled_shutdown_enable = true;
   int32_t controlled_shutdown_max_retries = 3;

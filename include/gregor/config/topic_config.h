@@ -24,9 +24,19 @@ namespace gregor::config {
 
 // DescribeConfigs ConfigSource ids (DescribeConfigsResponse): cast to int8.
 enum class ConfigSource : int8_t {
-  kTopicOverride = 1,  // DYNAMIC_TOPIC_CONFIG
-  kStaticBroker = 4,   // STATIC_BROKER_CONFIG
-  kDefault = 5,        // DEFAULT_CONFIG
+  kTopicOverride = 1,         // DYNAMIC_TOPIC_CONFIG
+  kDynamicBroker = 2,         // DYNAMIC_BROKER_CONFIG: /config/brokers/<id>
+  kDynamicDefaultBroker = 3,  // DYNAMIC_DEFAULT_BROKER_CONFIG: /config/brokers/<default>
+  kStaticBroker = 4,          // STATIC_BROKER_CONFIG
+  kDefault = 5,               // DEFAULT_CONFIG
+  kDynamicBrokerLogger = 6,   // DYNAMIC_BROKER_LOGGER_CONFIG
+};
+
+// The dynamic layers of broker configs (KIP-226) above the static ones, for the
+// synonyms DescribeConfigs lists: the per-broker entity, then the cluster default.
+struct DynamicLayers {
+  std::map<std::string, std::string> per_broker;  // /config/brokers/<id>
+  std::map<std::string, std::string> defaults;    // /config/brokers/<default>
 };
 
 // A synonym of a config, most specific first (DescribeConfigs v1+).
@@ -71,16 +81,30 @@ bool IsKnownTopicKey(const std::string& key);
 Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides);
 
 // Every supported topic key with its effective value: the override
-// (kTopicOverride) else the broker key if set in the broker's config
-// (kStaticBroker) else the default (kDefault). Sorted by name. Overrides are
-// assumed validated; unknown keys in `overrides` are ignored.
+// (kTopicOverride) else the broker key from the dynamic layers (per broker, then
+// cluster default) or the static config (`broker.original`) else the default.
+// `broker` is the effective config (dynamic layers applied). Synonyms in Kafka's
+// order: by source, then by synonym. Sorted by name. Overrides are assumed
+// validated; unknown keys in `overrides` are ignored.
 std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
-    const BrokerConfig& broker, const std::map<std::string, std::string>& overrides);
+    const BrokerConfig& broker, const std::map<std::string, std::string>& overrides,
+    const DynamicLayers& layers = {});
 
-// Every broker key with its value and source (kStaticBroker when given in the
-// file or on the command line, else kDefault), sorted by name, all read-only
-// (gregor has no dynamic broker configs). Sensitive values are blanked.
-std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker);
+// Every broker key with its value, source and synonyms, sorted by name: from
+// `layers.per_broker` (when `per_broker_view`; the cluster-default resource "" does
+// not show them), `layers.defaults`, the static config, else the default. `read_only`
+// unless the key can change at run time (dynamic_broker_config.h). Sensitive values
+// are blanked.
+std::vector<ResolvedConfig> DescribeBrokerConfigs(const BrokerConfig& broker,
+                                                  const DynamicLayers& layers = {},
+                                                  bool per_broker_view = true);
+
+// The broker keys a topic key takes its default from, most specific first
+// (log.retention.ms, log.retention.minutes, log.retention.hours); {key} for a
+// broker key no topic key uses.
+std::vector<std::string> BrokerKeySynonyms(const std::string& broker_key);
+// Every broker key that supplies a topic default (the synonyms of every topic key).
+std::vector<std::string> TopicDefaultBrokerKeys();
 
 // The log module's view of a topic's config; field names match
 // gregor::log::LogConfig so the conversion is one line per field.

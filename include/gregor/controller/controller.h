@@ -53,10 +53,12 @@ class Controller {
  public:
   struct Options {
     int32_t broker_id = -1;
-    bool delete_topic_enable = true;              // delete.topic.enable
-    bool unclean_leader_election_enable = false;  // broker default; topic config overrides
-    int32_t retry_backoff_ms = 1000;              // after ZooKeeper errors / failed deletions
-    bool auto_leader_rebalance_enable = true;     // auto.leader.rebalance.enable
+    bool delete_topic_enable = true;  // delete.topic.enable
+    // unclean.leader.election.enable, the broker default (dynamic: read when electing); a
+    // topic's config overrides it.
+    std::function<bool()> unclean_leader_election_enable = [] { return false; };
+    int32_t retry_backoff_ms = 1000;           // after ZooKeeper errors / failed deletions
+    bool auto_leader_rebalance_enable = true;  // auto.leader.rebalance.enable
     int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
     int64_t leader_imbalance_check_interval_seconds =
         300;  // leader.imbalance.check.interval.seconds

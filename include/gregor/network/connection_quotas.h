@@ -55,6 +55,10 @@ struct ConnectionQuotaOptions {
 class ConnectionQuotas {
  public:
   explicit ConnectionQuotas(ConnectionQuotaOptions options = {});
+  // New limits (dynamic broker configs): they apply to connections accepted from now on;
+  // existing connections above a lowered limit stay, as in Kafka. Resolves the override
+  // hosts (blocking DNS): call off the network threads.
+  void Reconfigure(ConnectionQuotaOptions options);
 
   // Takes one connection slot on `listener` when neither its limit nor (unless
   // `inter_broker`) the broker-wide one is reached; otherwise registers
@@ -85,13 +89,14 @@ class ConnectionQuotas {
   int64_t evictions() const;
 
   int32_t MaxConnectionsPerIp(const asio::ip::address& address) const;
+  static asio::ip::address Normalize(const asio::ip::address& a);
   // Slots taken: connections, plus the one each acceptor holds for the
   // connection it is waiting to accept.
   int64_t total() const;
   int64_t count(const std::string& listener) const;
 
  private:
-  static asio::ip::address Normalize(const asio::ip::address& a);
+  int32_t MaxConnectionsPerIpLocked(const asio::ip::address& normalized) const;
   std::vector<std::weak_ptr<Waiter>> ReleaseLocked(const std::string& listener);
   void DropHeldLocked(const std::string& listener);
 

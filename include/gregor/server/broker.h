@@ -35,8 +35,9 @@ class Broker {
   // True when the network threads and the background pool each run a posted task within
   // `timeout` (the systemd watchdog asks before each ping). Any thread.
   bool Responsive(std::chrono::milliseconds timeout);
-  // SIGHUP: reload what can change without a restart (now: the TLS key and trust stores,
-  // when their files changed), on the background scheduler soon after. Any thread.
+  // SIGHUP: reload what can change without a restart (the TLS key and trust stores, when
+  // their files changed, and the dynamic broker configs from ZooKeeper), on the background
+  // scheduler soon after. Any thread.
   void RequestReload();
 
  private:

@@ -87,6 +87,9 @@ inline constexpr char kIsrChangeNotification[] = "/isr_change_notification";
 inline constexpr char kIsrChangePrefix[] = "isr_change_";
 inline constexpr char kClusterId[] = "/cluster/id";
 inline constexpr char kLatestProducerIdBlock[] = "/latest_producer_id_block";
+// The entity name of a cluster-wide default: /config/brokers/<default> (dynamic broker
+// configs), /config/users/<default> and /config/clients/<default> (quotas).
+inline constexpr char kDefaultEntity[] = "<default>";
 
 // Kafka's Sanitizer: user and client-id names are URL-encoded in znode names (UTF-8,
 // unreserved characters kept, space as %20, '*' as %2A); Desanitize reverses it and

@@ -1,5 +1,5 @@
-// AlterConfigs (33): replace every override of a topic (Kafka's
-// ZkAdminManager.alterConfigs). gregor has no dynamic broker configs.
+// AlterConfigs (33): replace every override of a topic, or the whole dynamic config of
+// this broker or of the cluster default (Kafka's ZkAdminManager.alterConfigs).
 #include "gregor/protocol/messages/alter_configs.h"
 
 #include "server/authorization.h"
@@ -32,13 +32,16 @@ asio::awaitable<bool> HandleAlterConfigs(ServerContext& ctx, Request& req, Respo
     co_await ctx.run_blocking([&] {
       for (size_t i : topics) {
         const auto& res = in.resources[i];
-        // The request's entries are the topic's complete overrides; a null
+        // The request's entries are the resource's complete config; a null
         // value just leaves that key at its default (Kafka drops it).
-        std::map<std::string, std::string> overrides;
+        std::map<std::string, std::string> configs;
         for (const auto& c : res.configs) {
-          if (c.value) overrides[c.name] = *c.value;
+          if (c.value) configs[c.name] = *c.value;
         }
-        results[i] = AlterTopicConfig(ctx, res.resource_name, overrides, in.validate_only);
+        results[i] =
+            res.resource_type == kBrokerResource
+                ? AlterBrokerConfig(ctx, res.resource_name, nullptr, &configs, in.validate_only)
+                : AlterTopicConfig(ctx, res.resource_name, configs, in.validate_only);
       }
     });
   }

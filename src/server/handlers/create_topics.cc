@@ -136,7 +136,7 @@ asio::awaitable<bool> HandleCreateTopics(ServerContext& ctx, Request& req, Respo
       r.num_partitions = p.result.num_partitions;
       r.replication_factor = p.result.replication_factor;
       auto& list = r.configs.emplace();
-      for (const auto& c : config::ResolveTopicConfigs(*ctx.config, p.creation.configs)) {
+      for (const auto& c : config::ResolveTopicConfigs(*ctx.CurrentConfig(), p.creation.configs)) {
         auto& e = list.emplace_back();
         e.name = c.name;
         e.value = c.sensitive ? std::nullopt : std::optional<std::string>(c.value);

@@ -63,8 +63,8 @@ asio::awaitable<bool> HandleDeleteRecords(ServerContext& ctx, Request& req, Resp
     auto& tr = out.topics.emplace_back();
     tr.name = topic.name;
     tr.partitions.reserve(topic.partitions.size());
-    bool deletable =
-        config::ToLogConfig(*ctx.config, ctx.topic_configs->Get(topic.name)).delete_enabled;
+    bool deletable = config::ToLogConfig(*ctx.CurrentConfig(), ctx.topic_configs->Get(topic.name))
+                         .delete_enabled;
     const bool allowed = Authorized(ctx, req.conn, AclRuleId::kDeleteRecords, topic.name);
     for (const auto& p : topic.partitions) {
       auto& pr = tr.partitions.emplace_back();

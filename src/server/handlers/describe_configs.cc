@@ -1,6 +1,7 @@
-// DescribeConfigs (32): a topic's effective configs (override, static broker
-// config or default, with synonyms) or this broker's static configs, as
-// Kafka's ConfigHelper.describeConfigs.
+// DescribeConfigs (32): a topic's effective configs (override, dynamic or static
+// broker config or default, with synonyms), this broker's configs or the cluster
+// defaults (BROKER), or its log levels (BROKER_LOGGER), as Kafka's
+// ConfigHelper.describeConfigs.
 #include "gregor/protocol/messages/describe_configs.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "gregor/config/topic_config.h"
 #include "server/authorization.h"
 #include "server/handlers/handlers.h"
+#include "server/runtime_loggers.h"
 #include "server/topic_admin.h"
 
 namespace gregor::server {
@@ -110,8 +112,10 @@ asio::awaitable<bool> HandleDescribeConfigs(ServerContext& ctx, Request& req, Re
                  "The topic '" + res.resource_name + "' does not exist.");
         continue;
       }
-      AddEntries(r, config::ResolveTopicConfigs(*ctx.config, it->second), res.configuration_keys,
-                 in, v);
+      AddEntries(r,
+                 ctx.dynamic_config ? ctx.dynamic_config->DescribeTopic(it->second)
+                                    : config::ResolveTopicConfigs(*ctx.config, it->second),
+                 res.configuration_keys, in, v);
     } else if (res.resource_type == kBrokerResource) {
       const std::string& name = res.resource_name;
       if (!name.empty()) {
@@ -129,7 +133,31 @@ asio::awaitable<bool> HandleDescribeConfigs(ServerContext& ctx, Request& req, Re
           continue;
         }
       }
-      AddEntries(r, config::DescribeBrokerConfigs(*ctx.config), res.configuration_keys, in, v);
+      AddEntries(r,
+                 ctx.dynamic_config ? ctx.dynamic_config->Describe(!name.empty())
+                                    : config::DescribeBrokerConfigs(*ctx.config),
+                 res.configuration_keys, in, v);
+    } else if (res.resource_type == kBrokerLoggerResource && ctx.loggers) {
+      const std::string& name = res.resource_name;
+      if (name.empty()) {
+        SetError(r, ErrorCode::kInvalidRequest, "Broker id must not be empty");
+        continue;
+      }
+      if (name != std::to_string(ctx.broker_id)) {
+        SetError(r, ErrorCode::kInvalidRequest,
+                 "Unexpected broker id, expected " + std::to_string(ctx.broker_id) +
+                     " but received " + name);
+        continue;
+      }
+      std::vector<config::ResolvedConfig> loggers;
+      for (const auto& [logger, level] : ctx.loggers->Describe()) {
+        auto& c = loggers.emplace_back();
+        c.name = logger;
+        c.value = level;
+        c.source = config::ConfigSource::kDynamicBrokerLogger;
+        c.type_name = "STRING";
+      }
+      AddEntries(r, loggers, res.configuration_keys, in, v);
     } else {
       SetError(r, ErrorCode::kInvalidRequest,
                "Unsupported resource type: " + std::to_string(res.resource_type));

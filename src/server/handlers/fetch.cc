@@ -3,7 +3,8 @@
 // aborted transactions of the range from the .txnindex files) and for follower
 // replicas (replica_id >= 0: up to the log end, recording the follower's
 // position, with KIP-320 divergence checks), with long polling on max.wait.ms /
-// min.bytes (Kafka's DelayedFetch). Records are sent as file regions (sendfile)
+// min.bytes (Kafka's DelayedFetch), in incremental fetch sessions (KIP-227,
+// server/fetch_session_cache.h) from v7. Records are sent as file regions (sendfile)
 // without being copied.
 #include "gregor/protocol/messages/fetch.h"
 
@@ -13,6 +14,7 @@
 
 #include "server/authorization.h"
 #include "server/errors.h"
+#include "server/fetch_session_cache.h"
 #include "server/handlers/handlers.h"
 #include "server/request_dispatcher.h"
 #include "server/request_metrics.h"
@@ -26,7 +28,7 @@ using protocol::ErrorCode;
 struct Attempt {
   protocol::FetchResponse response;
   int64_t bytes = 0;
-  bool has_error = false;
+  bool has_error = false;  // or anything else that is answered at once (a preferred replica)
   // The partitions read and the bytes each gave, counted once the response is final.
   std::vector<std::pair<std::shared_ptr<cluster::Partition>, int64_t>> reads;
 };
@@ -41,6 +43,15 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
   const bool read_committed = version >= 4 && in.isolation_level == 1 && in.replica_id < 0;
   const log::FetchIsolation isolation =
       read_committed ? log::FetchIsolation::kTxnCommitted : log::FetchIsolation::kHighWatermark;
+  // replica.selector.class (KIP-392): brokers' racks from the metadata, looked up only when a
+  // consumer names its rack.
+  const bool rack_aware = !ctx.config->replica_selector_class.empty() && in.replica_id < 0;
+  std::shared_ptr<const cluster::MetadataCache::Snapshot> md;
+  auto rack_of = [&](int32_t broker) -> std::string {
+    if (!md) md = ctx.metadata->Get();
+    auto it = md->brokers.find(broker);
+    return it == md->brokers.end() || !it->second.rack ? std::string() : *it->second.rack;
+  };
   for (size_t ti = 0; ti < in.topics.size(); ++ti) {
     const auto& topic = in.topics[ti];
     auto& tr = a.response.responses.emplace_back();
@@ -102,7 +113,23 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
           read = fr.status();
         }
       } else {
-        read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch, isolation);
+        // KIP-392: from v11 a consumer may read from a follower (up to its high watermark), and
+        // the leader may send it to a replica in its rack.
+        const bool v11 = version >= 11;
+        if (v11 && rack_aware && !in.rack_id.empty()) {
+          if (auto preferred =
+                  partition->PreferredReadReplica(in.rack_id, fp.fetch_offset, rack_of)) {
+            pr.preferred_read_replica = *preferred;
+            pr.high_watermark = log->HighWatermark();
+            pr.last_stable_offset = log->LastStableOffset();
+            pr.log_start_offset = log->LogStartOffset();
+            if (read_committed) pr.aborted_transactions.emplace();
+            a.has_error = true;  // answered at once, as Kafka does
+            continue;
+          }
+        }
+        read = partition->Read(fp.fetch_offset, max_bytes, min_one, epoch, isolation,
+                               /*leader_only=*/!v11);
       }
       pr.high_watermark = log->HighWatermark();
       pr.last_stable_offset = log->LastStableOffset();
@@ -167,6 +194,19 @@ asio::awaitable<void> Read(ServerContext& ctx, const protocol::FetchRequest& in,
 asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& resp) {
   protocol::FetchRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
+  // KIP-227: an incremental fetch reads every partition of its session (`in` is rewritten to
+  // list them); the response is trimmed to what changed when it is final.
+  const bool sessions = ctx.fetch_sessions != nullptr && req.version() >= 7;
+  FetchSessionCache::Context session;
+  if (sessions) {
+    session = ctx.fetch_sessions->NewContext(&in, in.replica_id >= 0);
+    if (session.kind == FetchSessionCache::Kind::kError) {
+      protocol::FetchResponse out;
+      ctx.fetch_sessions->Finish(session, in, &out);
+      out.Encode(resp.out, req.version());
+      co_return true;
+    }
+  }
 
   // Followers need CLUSTER_ACTION (every partition refused without it), consumers READ on
   // each topic; refused partitions answer TOPIC_AUTHORIZATION_FAILED.
@@ -252,6 +292,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
       (follower ? c.replication_bytes_out : c.bytes_out).Add(static_cast<uint64_t>(n));
     }
   }
+  if (sessions) ctx.fetch_sessions->Finish(session, in, &attempt.response);
   attempt.response.Encode(resp.out, req.version());
   co_return true;
 }

@@ -50,7 +50,7 @@ int32_t MinInsyncReplicas(ServerContext& ctx, const std::string& topic) {
     auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
     if (ec == std::errc() && v > 0) return v;
   }
-  return ctx.config->min_insync_replicas;
+  return ctx.CurrentConfig()->min_insync_replicas;
 }
 
 asio::awaitable<void> AwaitReplication(ServerContext& ctx, int32_t timeout_ms,
