@@ -1,17 +1,19 @@
 #!/bin/sh
 # What incremental fetch sessions (KIP-227) save (`make bench-fetch-sessions`): two gregord
-# brokers share a topic of BENCH_PARTITIONS partitions (default 1000) with replication factor 2,
-# idle, so that each follower fetches every partition of the other broker over and over
-# (replica.fetch.wait.max.ms long polls). The same cluster runs twice: with sessions (the
-# default) and with max.incremental.fetch.session.cache.slots=0 (every fetch full, as before
-# KIP-227). For each it prints the two brokers' CPU time over BENCH_SECONDS (default 60;
-# (utime+stime) deltas from /proc/<pid>/stat), then the ratio.
-#   BENCH_PARTITIONS (default 1000), BENCH_SECONDS (default 60)
+# brokers share a topic of BENCH_PARTITIONS partitions (default 1000) with replication factor 2;
+# a producer (confluent-kafka, acks=1) writes BENCH_RATE records/s (default 2000, 100 bytes)
+# to 10 of them, so each follower fetches often and most partitions have nothing new: the case
+# sessions are for. The same run twice: with sessions (the default) and with
+# max.incremental.fetch.session.cache.slots=0 (every fetch full, as before KIP-227). For each
+# it prints the two brokers' CPU time over BENCH_SECONDS (default 60; (utime+stime) deltas from
+# /proc/<pid>/stat), then the ratio.
+#   BENCH_PARTITIONS (default 1000), BENCH_SECONDS (default 60), BENCH_RATE (default 2000)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 gregord="$top/bin/gregord"
 partitions=${BENCH_PARTITIONS:-1000}
 seconds=${BENCH_SECONDS:-60}
+rate=${BENCH_RATE:-2000}
 tmp=$(mktemp -d /tmp/gregor-bench-fs.XXXXXX)
 pids=""
 cleanup() {
@@ -65,14 +67,26 @@ EOF
   sleep 10  # leaders and fetchers settle
   set -- $pids
   before=$(( $(cpu_ticks "$1") + $(cpu_ticks "$2") ))
-  sleep "$seconds"
+  /usr/bin/python3 - "127.0.0.1:$p0,127.0.0.1:$p1" "$seconds" "$rate" <<'EOF' || die "producer failed"
+import sys, time
+from confluent_kafka import Producer
+p = Producer({"bootstrap.servers": sys.argv[1], "acks": 1, "linger.ms": 5})
+end = time.time() + float(sys.argv[2])
+rate, sent, t0 = int(sys.argv[3]), 0, time.time()
+while time.time() < end:
+    while sent < (time.time() - t0) * rate:
+        p.produce("bench-fs", b"x" * 100, partition=sent % 10)
+        sent += 1
+    p.poll(0.001)
+p.flush(10)
+EOF
   after=$(( $(cpu_ticks "$1") + $(cpu_ticks "$2") ))
   for p in $pids; do kill "$p"; wait "$p" 2>/dev/null || true; done
   pids=""
   echo "$label $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN{printf "%.2f", t / hz}')"
 }
 
-echo "fetch sessions: 2 brokers, $partitions partitions RF 2, idle, ${seconds} s"
+echo "fetch sessions: 2 brokers, $partitions partitions RF 2, $rate records/s to 10 of them, ${seconds} s"
 with=$(run sessions 1000 | awk '{print $2}')
 without=$(run full 0 | awk '{print $2}')
 printf '%-28s %10s\n' "" "CPU s"

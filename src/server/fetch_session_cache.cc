@@ -144,6 +144,7 @@ FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest*
   c.kind = Kind::kIncremental;
   // The read covers every partition of the session, in its order.
   in->topics.clear();
+  c.positions = s.order;
   for (uint32_t pos : s.order) {
     const Cached& p = s.parts[pos];
     if (in->topics.empty() || in->topics.back().topic != p.topic) {
@@ -229,11 +230,14 @@ void FetchSessionCache::Finish(const Context& c, const protocol::FetchRequest& i
   Session& s = it->second;
   out->session_id = s.id;
   bool moved = false;
+  // The response follows the rewritten request, whose partitions are c.positions in order (the
+  // epoch check above guarantees the session has not changed since).
+  size_t next = 0;
   for (auto& t : out->responses) {
     std::erase_if(t.partitions, [&](const protocol::FetchResponse::PartitionData& r) {
-      auto at = s.index.find({t.topic, r.partition_index});
-      if (at == s.index.end()) return false;
-      Cached& cp = s.parts[at->second];
+      if (next >= c.positions.size()) return false;
+      Cached& cp = s.parts[c.positions[next++]];
+      if (cp.partition != r.partition_index) return false;  // not ours: keep, untouched
       bool respond = false;
       if (r.records.size() > 0) {
         respond = true;

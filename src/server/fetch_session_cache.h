@@ -48,6 +48,9 @@ class FetchSessionCache {
     int32_t session_id = 0;
     int32_t request_epoch = -1;
     bool privileged = false;
+    // Incremental: the session position of each partition the rewritten request lists, in its
+    // order (the response lists them in the same order).
+    std::vector<uint32_t> positions;
   };
 
   FetchSessionCache(Options options, const Clock* clock);
