@@ -4,9 +4,12 @@ ZooKeeper and answering requests, WATCHDOG=1 at half of WATCHDOG_USEC while its 
 READY=1 on SIGHUP (ExecReload), STOPPING=1 on SIGTERM before the controlled shutdown. A datagram socket of the test
 stands in for systemd."""
 
+import shutil
 import signal
 import socket
+import tempfile
 import time
+from pathlib import Path
 
 import kproto
 from harness import check, eq, timeout, wait_until
@@ -34,7 +37,16 @@ class NotifySocket:
 
 @timeout(90)
 def test_sd_notify_ready_watchdog_reload_stopping(ctx):
-    path = ctx.dir / "notify.sock"
+    # AF_UNIX paths are limited to 107 bytes and the test's log directory may be deeper than that
+    # (a clone in a long path): the socket lives in a short directory of its own.
+    sock_dir = tempfile.mkdtemp(prefix="gregor-sd-")
+    try:
+        notify_scenario(ctx, Path(sock_dir) / "notify.sock")
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def notify_scenario(ctx, path):
     n = NotifySocket(path)
     b = ctx.broker(0)
     b.env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "1000000"}
