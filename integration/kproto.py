@@ -586,6 +586,50 @@ def list_transactions_v0(conn, state_filters=(), producer_id_filters=()):
     return {"error": err, "unknown_state_filters": unknown, "states": states}
 
 
+def list_transactions_v1(conn, duration_filter_ms=-1, state_filters=(), producer_id_filters=()):
+    """ListTransactions v1 (KIP-994: DurationFilter, -1 = none). Returns what list_transactions_v0 returns."""
+    body = (compact_array(list(state_filters), compact_string) + compact_array(list(producer_id_filters), i64)
+            + i64(duration_filter_ms))
+    r = flexible_request(conn, API_LIST_TRANSACTIONS, 1, body)
+    r.i32()  # throttle
+    err = r.i16()
+    unknown = read_compact_array(r, read_compact_string) or []
+
+    def state(r):
+        d = (read_compact_string(r), r.i64(), read_compact_string(r))
+        skip_tagged_fields(r)
+        return d
+
+    states = read_compact_array(r, state) or []
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"ListTransactions v1: {r.remaining()} bytes after the response")
+    return {"error": err, "unknown_state_filters": unknown, "states": states}
+
+
+API_LIST_GROUPS = 16
+
+
+def list_groups_v5(conn, states_filter=(), types_filter=()):
+    """ListGroups v5 (KIP-848: TypesFilter, GroupType). Returns dict(error, groups=[(group_id, protocol_type,
+    state, type)])."""
+    body = compact_array(list(states_filter), compact_string) + compact_array(list(types_filter), compact_string)
+    r = flexible_request(conn, API_LIST_GROUPS, 5, body)
+    r.i32()  # throttle
+    err = r.i16()
+
+    def group(r):
+        d = (read_compact_string(r), read_compact_string(r), read_compact_string(r), read_compact_string(r))
+        skip_tagged_fields(r)
+        return d
+
+    groups = read_compact_array(r, group) or []
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"ListGroups v5: {r.remaining()} bytes after the response")
+    return {"error": err, "groups": groups}
+
+
 def describe_producers_v0(conn, topic, partitions):
     """DescribeProducers v0 for one topic. Returns {partition: dict(error, message, producers=[dict(producer_id,
     producer_epoch, last_sequence, last_timestamp, coordinator_epoch, current_txn_start_offset)])}."""

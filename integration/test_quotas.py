@@ -6,11 +6,12 @@ broker is not; a consumer with a consumer_byte_rate reads at that rate; removing
 Short quota windows (3 samples of 1 s) keep the test quick; the rates are measured after the first windows."""
 
 import json
+import socket
 import threading
 import time
 
 import kproto
-from harness import check, create_topic, eq, timeout, unique_topic, wait_until
+from harness import GREGORCTL, Failure, check, create_topic, eq, timeout, unique_topic, wait_until
 from test_confluent import ck
 
 PRODUCE_QUOTA = 200 * 1024  # bytes/s
@@ -237,3 +238,96 @@ def test_request_percentage_mutes_the_connection(ctx):
                   f"another client answered in {other_took * 1000:.1f} ms")
             check(waited * 1000 >= 0.8 * throttle, f"answered after {waited * 1000:.0f} ms, throttle {throttle} ms")
             check(other_took < 0.5, f"the other client waited {other_took:.2f} s")
+
+
+def connection_burst(bootstrap, n, source=None, wait=3.0):
+    """Opens n connections at once (from `source`, an address of this host, if given), then sends ApiVersions v0
+    on each. Returns (served, closed, seconds until the last close): a connection is served when it is answered,
+    closed when the broker closes it unanswered."""
+    host, port = bootstrap.rsplit(":", 1)
+    socks = [socket.create_connection((host, int(port)), timeout=5,
+                                      source_address=(source, 0) if source else None) for _ in range(n)]
+    start = time.time()
+    served = closed = 0
+    last_close = 0.0
+    try:
+        for i, s in enumerate(socks):
+            try:
+                s.sendall(kproto.frame(kproto.request_header(kproto.API_API_VERSIONS, 0, i)))
+                s.settimeout(wait)
+                data = s.recv(4)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""
+            except socket.timeout:
+                raise Failure(f"connection {i} of the burst neither answered nor closed within {wait} s")
+            if data:
+                served += 1
+            else:
+                closed += 1
+                last_close = time.time() - start
+    finally:
+        for s in socks:
+            s.close()
+    return served, closed, last_close
+
+
+def wait_log(b, text, t=10):
+    wait_until(lambda: text in b.log_path.read_text(errors="replace"), t, f"{text!r} in the broker's log")
+
+
+@timeout(90)
+def test_ip_connection_creation_rate(ctx):
+    """KIP-612 IP quotas (`kafka-configs.sh --entity-type ips`): connection_creation_rate set through
+    AlterClientQuotas lands in /config/ips/<ip> with a change notification, DescribeClientQuotas shows it, and the
+    broker applies it at once: of a burst of connections from 127.0.0.1 those over the rate are closed unanswered
+    (after the throttle time, at most one window), while 127.0.0.2 is not limited; once the window has passed a
+    new burst is admitted. The <default> entity through `gregorctl quota --ip-default` limits every address without
+    its own quota. "ip" with a user or client id, bad addresses, other keys and fractions are INVALID_REQUEST."""
+    b = ctx.start_broker(0, extra=QUOTA_WINDOWS)  # 3 samples of 1 s: a rate divides by at least 2 s
+    with kproto.connect(b.bootstrap) as c:
+        for entity, ops in (({"ip": "127.0.0.1", "user": "u"}, {"connection_creation_rate": 5.0}),
+                            ({"ip": "not-an-address"}, {"connection_creation_rate": 5.0}),
+                            ({"ip": "127.0.0.1"}, {"producer_byte_rate": 1024.0}),
+                            ({"ip": "127.0.0.1"}, {"connection_creation_rate": 2.5}),
+                            ({"user": "u"}, {"connection_creation_rate": 5.0})):
+            (code, msg, _), = kproto.alter_client_quotas_v0(c, [(entity, ops)])[1]
+            check(code == 42 and msg, f"AlterClientQuotas {entity} {ops}: {code} {msg!r}")
+        eq(ctx.zk().exists("/config/ips/127.0.0.1"), None, "a refused entry wrote /config/ips/127.0.0.1")
+        (code, msg, _), = kproto.alter_client_quotas_v0(c, [({"ip": "127.0.0.1"},
+                                                             {"connection_creation_rate": 4.0})])[1]
+        eq((code, msg), (0, None), "AlterClientQuotas ip=127.0.0.1 connection_creation_rate=4")
+        eq(ctx.zk_json("/config/ips/127.0.0.1")[0], {"version": 1, "config": {"connection_creation_rate": "4"}},
+           "/config/ips/127.0.0.1")
+        _, code, _, entries = kproto.describe_client_quotas_v0(c, [("ip", 0, "127.0.0.1")])
+        eq((code, entries), (0, [({"ip": "127.0.0.1"}, {"connection_creation_rate": 4.0})]), "DescribeClientQuotas ip")
+        _, code, msg, _ = kproto.describe_client_quotas_v0(c, [("ip", 2, None), ("user", 1, None)])
+        check(code == 42 and msg, f"DescribeClientQuotas ip with user: {code} {msg!r}")
+        wait_log(b, "connection_creation_rate of 127.0.0.1 is now 4")
+
+        # 4/s over at least 2 s: 8 of a fresh burst fit, the others are throttled and closed within one window.
+        served, closed, last_close = connection_burst(b.bootstrap, 12)
+        print(f"burst of 12 at connection_creation_rate=4: {served} served, {closed} closed "
+              f"(last after {last_close:.2f} s)")
+        check(6 <= served <= 8 and served + closed == 12, f"{served} served, {closed} closed")
+        check(last_close < 2.5, f"a throttled connection stayed open {last_close:.2f} s")
+        eq(connection_burst(b.bootstrap, 3, source="127.0.0.2")[:2], (3, 0), "connections from 127.0.0.2")
+        # The window span (3 x 1 s) passes: the rate of 127.0.0.1 is back to zero.
+        time.sleep(3.5)
+        eq(connection_burst(b.bootstrap, 4)[:2], (4, 0), "a burst of 4 once the window has passed")
+
+    # The default, through gregorctl; 127.0.0.1's own quota removed so that the default applies to it.
+    time.sleep(3.5)  # the burst above is out of the window: gregorctl's connections are admitted
+    ctx.run([GREGORCTL, "-b", b.bootstrap, "quota", "set", "--ip-default", "--add", "connection_creation_rate=2"],
+            check_rc=0)
+    ctx.run([GREGORCTL, "-b", b.bootstrap, "quota", "set", "--ip", "127.0.0.1", "--delete",
+             "connection_creation_rate"], check_rc=0)
+    _, out, _ = ctx.run([GREGORCTL, "-b", b.bootstrap, "quota", "describe", "--ip-default"], check_rc=0)
+    eq(out.strip(), "ip=<default>: connection_creation_rate=2", "gregorctl quota describe --ip-default")
+    eq(ctx.zk_json("/config/ips/<default>")[0], {"version": 1, "config": {"connection_creation_rate": "2"}},
+       "/config/ips/<default>")
+    wait_log(b, "connection_creation_rate of <default> is now 2")
+    wait_log(b, "connection_creation_rate of 127.0.0.1 is now unlimited")
+    time.sleep(3.5)
+    served, closed, _ = connection_burst(b.bootstrap, 8)
+    check(served <= 4 and closed >= 4, f"at the default of 2/s: {served} served, {closed} closed")
+    eq(connection_burst(b.bootstrap, 2, source="127.0.0.2")[:2], (2, 0), "127.0.0.2 at the default, 2 at once")

@@ -10,7 +10,7 @@ import ssl as pyssl
 import time
 
 import kproto
-from harness import check, create_topic, eq, timeout, unique_topic, wait_until
+from harness import GREGORCTL, check, create_topic, eq, timeout, unique_topic, wait_until
 from test_confluent import ck
 from test_tls import make_certs
 
@@ -109,3 +109,54 @@ def test_key_store_reloaded_without_dropping_connections(ctx):
     check(s is not None, f"a broken key store replaced the working certificate: {err}")
     s.close()
     kept.close()
+
+
+@timeout(180)
+def test_inter_broker_clients_take_reloaded_stores(ctx):
+    """Two brokers replicating over an SSL inter-broker listener rotate to a new CA (every broker's key and trust
+    store files replaced): once the files changed, broker 0's inter-broker clients (fetchers, controller channel)
+    use the new stores for their next connection. Broker 1 restarts with the new files only; broker 0, still
+    running, must then fetch from it and send it the controller's requests with the new CA, or broker 0 would drop
+    out of the ISR of the partition broker 1 leads."""
+    from test_cluster import create_topic_rf, wait_isr_full, zk_state
+    from test_confluent import produce_all
+    from test_tls import ssl_flags
+    old = make_certs(ctx, "ib-old")
+    new = make_certs(ctx, "ib-new")
+    live = {}
+    for i in (0, 1):
+        live[i] = ctx.mkdir(f"ib-live-{i}")
+        shutil.copyfile(old / "server.pem", live[i] / "server.pem")
+        shutil.copyfile(old / "ca.pem", live[i] / "ca.pem")
+    extra = {"security.inter.broker.protocol": "SSL", "ssl.reload.check.interval.ms": 300,
+             "replica.lag.time.max.ms": 5000}
+    brokers = [ctx.broker(i, extra=extra, ssl=ssl_flags(live[i])) for i in (0, 1)]
+    for b in brokers:
+        b.start(wait=False)
+    for b in brokers:
+        b.wait_ready(30)
+    topic = unique_topic("ibreload")
+    create_topic_rf(brokers, topic, 2, 2)
+    wait_isr_full(ctx, brokers, topic, [0, 1])
+    led_by_1 = [p for p in (0, 1) if zk_state(ctx, topic, p)["leader"] == 1]
+    check(led_by_1, "broker 1 leads no partition")
+
+    for i in (0, 1):
+        replace_atomically(new / "server.pem", live[i] / "server.pem")
+        replace_atomically(new / "ca.pem", live[i] / "ca.pem")
+    wait_until(lambda: "and the inter-broker clients" in brokers[0].log_path.read_text(errors="replace"), 15,
+               "broker 0 to reload its stores for its inter-broker clients")
+    brokers[1].stop()
+    brokers[1].start()
+    wait_isr_full(ctx, brokers, topic, [0, 1])
+    # Broker 1 leads its preferred partitions again, so broker 0 must fetch from it over a new connection.
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    ctx.run([GREGORCTL, "-b", bootstrap, "partition", "elect-leaders", "--all-topic-partitions"], timeout=30,
+            check_rc=0)
+    wait_until(lambda: all(zk_state(ctx, topic, p)["leader"] == 1 for p in led_by_1), 20,
+               f"broker 1 leading {led_by_1} again")
+    produce_all(bootstrap, topic, [(p, None, b"after-rotation-%d-%d" % (p, i)) for p in (0, 1) for i in range(20)])
+    wait_isr_full(ctx, brokers, topic, [0, 1])
+    text = brokers[0].log_path.read_text(errors="replace")
+    check("certificate verify failed" not in text.split("and the inter-broker clients")[-1],
+          "broker 0 failed a TLS handshake with the new CA after the reload")

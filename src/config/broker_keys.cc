@@ -276,6 +276,9 @@ std::vector<BrokerKeyDef> BuildTable() {
                         "Throttle of the cleaner's read plus write I/O, all threads together."));
   t.push_back(IntKey("log.cleaner.backoff.ms", &C::log_cleaner_backoff_ms, 0, kLongMax,
                      "Sleep of a cleaner thread that found no log to clean."));
+  t.push_back(IntKey("replica.alter.log.dirs.io.max.bytes.per.second",
+                     &C::replica_alter_log_dirs_io_max_bytes_per_second, 1, kLongMax,
+                     "Copy rate of replica moves between log dirs (AlterReplicaLogDirs)."));
   t.push_back(BoolKey("log.preallocate", &C::log_preallocate,
                       "Preallocate segment files (accepted, not used)."));
   t.push_back(IntKey("num.recovery.threads.per.data.dir", &C::num_recovery_threads_per_data_dir, 1,
@@ -631,6 +634,21 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(IntKey("controller.quota.window.size.seconds",
                      &C::controller_quota_window_size_seconds, 1, kIntMax,
                      "Time span of each sample for controller mutation quotas."));
+
+  // Replication throttles (KIP-73).
+  t.push_back(IntKey("leader.replication.throttled.rate", &C::leader_replication_throttled_rate, 0,
+                     kLongMax,
+                     "Bytes/s a leader sends to followers of the replicas throttled by "
+                     "leader.replication.throttled.replicas."));
+  t.push_back(IntKey("follower.replication.throttled.rate", &C::follower_replication_throttled_rate,
+                     0, kLongMax,
+                     "Bytes/s a follower fetches for the replicas throttled by "
+                     "follower.replication.throttled.replicas."));
+  t.push_back(IntKey("replication.quota.window.num", &C::replication_quota_window_num, 1, kIntMax,
+                     "Samples kept for replication throttles."));
+  t.push_back(IntKey("replication.quota.window.size.seconds",
+                     &C::replication_quota_window_size_seconds, 1, kIntMax,
+                     "Time span of each sample for replication throttles."));
 
   // The audit log (gregor's own).
   t.push_back(StringKey("audit.log.file", &C::audit_log_file, {},

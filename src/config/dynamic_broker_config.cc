@@ -36,9 +36,11 @@ DynamicScope DynamicScopeOf(const std::string& key) {
     std::set<std::string> k;
     for (const auto& t : TopicDefaultBrokerKeys()) k.insert(t);
     for (const char* n : {"producer.id.expiration.ms", "max.connections", "max.connections.per.ip",
-                          "max.connections.per.ip.overrides"}) {
+                          "max.connections.per.ip.overrides", "leader.replication.throttled.rate",
+                          "follower.replication.throttled.rate"}) {
       k.insert(n);
     }
+    k.insert("replica.alter.log.dirs.io.max.bytes.per.second");  // KIP-113's throttle
     return k;
   }();
   return keys.count(key) || IsListenerMaxConnections(key) ? DynamicScope::kClusterWide
@@ -82,8 +84,8 @@ Status DynamicBrokerConfig::Validate(const std::map<std::string, std::string>& p
   if (!not_dynamic.empty()) {
     return Status::InvalidArgument(
         "Cannot update these configs dynamically: " + SetOf(not_dynamic) +
-        " (gregor changes only topic defaults, producer.id.expiration.ms "
-        "and connection limits at run time; set the others in "
+        " (gregor changes only topic defaults, producer.id.expiration.ms, "
+        "connection limits and replication throttles at run time; set the others in "
         "server.properties)");
   }
   DynamicLayers layers = Layers();

@@ -52,6 +52,14 @@ Validator ListOf(std::vector<std::string> allowed) {
   };
 }
 
+Validator ThrottledReplicaList() {
+  return [](const std::string& v) -> std::string {
+    if (ParseThrottledReplicas(v)) return "";
+    return "must be the literal '*' or a list of replicas in the following format: "
+           "[partitionId]:[brokerId],[partitionId]:[brokerId],...";
+  };
+}
+
 struct TopicKey {
   TopicConfigDef def;
   std::vector<std::string> broker_synonyms;  // most specific first; [0] == def.broker_key
@@ -93,6 +101,14 @@ const std::vector<TopicKey>& Table() {
           "Largest record batch accepted for this topic."},
          {"message.max.bytes"},
          Integer(0, kIntMax)},
+        {{"follower.replication.throttled.replicas", "LIST", "",
+          "Replicas whose follower fetches are throttled by follower.replication.throttled.rate."},
+         {},
+         ThrottledReplicaList()},
+        {{"leader.replication.throttled.replicas", "LIST", "",
+          "Replicas whose leader side is throttled by leader.replication.throttled.rate."},
+         {},
+         ThrottledReplicaList()},
         {{"max.compaction.lag.ms", "LONG", "log.cleaner.max.compaction.lag.ms",
           "Maximum time a record stays ineligible for compaction."},
          {"log.cleaner.max.compaction.lag.ms"},
@@ -177,6 +193,31 @@ const std::vector<TopicConfigDef>& TopicConfigDefs() {
 
 bool IsKnownTopicKey(const std::string& key) { return FindTopicKey(key) != nullptr; }
 
+std::optional<ThrottledReplicas> ParseThrottledReplicas(const std::string& value) {
+  ThrottledReplicas out;
+  if (internal::Trim(value) == "*") {
+    out.all = true;
+    return out;
+  }
+  for (const auto& entry : internal::ParseList(value)) {
+    const std::string e = internal::Trim(entry);
+    if (e.empty()) continue;
+    const size_t colon = e.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    int64_t partition = 0, broker = 0;
+    const std::string p = e.substr(0, colon), b = e.substr(colon + 1);
+    auto digits = [](const std::string& x) {
+      return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(p) || !digits(b) || !internal::ParseInteger(p, 0, kIntMax, &partition).empty() ||
+        !internal::ParseInteger(b, 0, kIntMax, &broker).empty()) {
+      return std::nullopt;
+    }
+    out.replicas.emplace_back(static_cast<int32_t>(partition), static_cast<int32_t>(broker));
+  }
+  return out;
+}
+
 Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides) {
   for (const auto& [key, value] : overrides) {
     const TopicKey* k = FindTopicKey(key);
@@ -215,6 +256,18 @@ std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
     r.documentation = k.def.documentation;
     const internal::BrokerKeyDef* primary = FindBrokerKey(k.def.broker_key);
     auto ov = overrides.find(r.name);
+    if (!primary) {  // no broker default (Kafka: no synonyms, DEFAULT_CONFIG, value "")
+      if (ov != overrides.end()) {
+        r.value = internal::Trim(ov->second);
+        r.source = ConfigSource::kTopicOverride;
+        r.synonyms.push_back({r.name, r.value, ConfigSource::kTopicOverride});
+        r.synonyms_with_values.emplace_back(r.name, r.source);
+      } else {
+        r.source = ConfigSource::kDefault;
+      }
+      out.push_back(std::move(r));
+      continue;
+    }
     if (ov != overrides.end()) {
       r.synonyms.push_back({r.name, internal::Trim(ov->second), ConfigSource::kTopicOverride});
     }

@@ -3,6 +3,8 @@
 // offset commit/fetch/delete, offsets retention, and the administrative APIs.
 #include <glog/logging.h>
 
+#include <cctype>
+
 #include "gregor/group/group_coordinator.h"
 
 namespace gregor::group {
@@ -318,16 +320,25 @@ OffsetDeleteResult GroupCoordinator::DeleteOffsets(const std::string& group_id,
 // ---------------------------------------------------------------------------------------------
 // Administration
 
-ListGroupsResult GroupCoordinator::ListGroups(const std::vector<std::string>& states_filter) {
+ListGroupsResult GroupCoordinator::ListGroups(const std::vector<std::string>& states_filter,
+                                              const std::vector<std::string>& types_filter) {
   std::lock_guard<std::mutex> lock(mu_);
   ListGroupsResult out;
   if (shutdown_) {
     out.error = ErrorCode::kCoordinatorNotAvailable;
     return out;
   }
+  // KIP-848: the types filter names group types case-insensitively; unknown names are not an
+  // error, they just match no group.
+  bool classic_wanted = types_filter.empty();
+  for (std::string t : types_filter) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (t == "classic") classic_wanted = true;
+  }
   for (const auto& [p, st] : partitions_) {
     if (st.state == PartitionState::kLoading) out.error = ErrorCode::kCoordinatorLoadInProgress;
   }
+  if (!classic_wanted) return out;
   for (const auto& [id, g] : groups_) {
     std::string state = GroupStateName(g->state());
     if (!states_filter.empty() &&

@@ -9,6 +9,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <system_error>
 
 namespace gregor::log {
@@ -151,6 +152,14 @@ Status PreadAll(int fd, void* data, size_t n, uint64_t offset, const std::string
     offset += static_cast<uint64_t>(r);
   }
   return Status::Ok();
+}
+
+std::string RandomHex32() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
 }
 
 }  // namespace gregor::log

@@ -27,6 +27,9 @@ Status SyncDir(const std::string& dir);
 Result<std::vector<std::string>> ListDir(const std::string& dir);
 bool EndsWith(const std::string& s, const std::string& suffix);
 
+// 32 random hex digits: the uuid of `<topic>-<p>.<uuid>-delete` and `-future` dir names.
+std::string RandomHex32();
+
 // "<dir>/<20-digit base offset><suffix>", Kafka's segment file naming.
 std::string SegmentFilePath(const std::string& dir, int64_t base_offset, const char* suffix);
 

@@ -33,10 +33,12 @@ class LeaderEpochCache {
   // Drops entries wholly below `start_offset`; the one in force there now starts at it.
   Status TruncateFromStart(int64_t start_offset);
   const EpochEntries& entries() const { return entries_; }
+  // The log moved to another log dir (Log::RelocateTo): later writes go to `path`.
+  void set_path(std::string path) { path_ = std::move(path); }
 
  private:
   Status Write();
-  const std::string path_;
+  std::string path_;
   EpochEntries entries_;
 };
 

@@ -49,7 +49,7 @@ size_t ReadResult::bytes() const {
 }
 
 Log::Log(std::string dir, gregor::TopicPartition tp, LogConfig config, const gregor::Clock* clock)
-    : dir_(std::move(dir)), tp_(std::move(tp)), clock_(clock), config_(config) {}
+    : tp_(std::move(tp)), clock_(clock), dir_(std::move(dir)), config_(config) {}
 
 Log::~Log() = default;
 
@@ -533,6 +533,11 @@ void Log::TakeProducerSnapshotLocked() {
   }
 }
 
+std::string Log::dir() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dir_;
+}
+
 bool Log::offline() const {
   std::lock_guard<std::mutex> lock(mu_);
   return offline_;
@@ -701,12 +706,14 @@ LatencyHistogram& LogFlushTimes() {
 Status Log::Flush() {
   std::vector<std::shared_ptr<LogSegment>> segs;
   int64_t target;
+  std::string dir;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (offline_) return Status::IOError("log " + tp_.ToString() + " is offline");
     if (closed_) return Status::Ok();  // Close flushed everything
     target = log_end_offset_;
     if (target <= recovery_point_) return Status::Ok();
+    dir = dir_;
     auto floor = segments_.upper_bound(recovery_point_);
     if (floor != segments_.begin()) --floor;
     for (auto it = floor; it != segments_.end(); ++it) segs.push_back(it->second);
@@ -719,7 +726,7 @@ Status Log::Flush() {
     GREGOR_RETURN_IF_ERROR(seg->SyncLogFile());
     GREGOR_RETURN_IF_ERROR(seg->SyncIndexFiles());
   }
-  GREGOR_RETURN_IF_ERROR(SyncDir(dir_));  // new segment files are durable too
+  GREGOR_RETURN_IF_ERROR(SyncDir(dir));  // new segment files are durable too
   LogFlushTimes().Record(std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count());

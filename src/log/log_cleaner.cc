@@ -229,6 +229,21 @@ void LogCleaner::Forget(const gregor::TopicPartition& tp) {
   uncleanable_.erase(tp);
 }
 
+Status LogCleaner::MoveCheckpoint(const gregor::TopicPartition& tp, const std::string& from_dir,
+                                  const std::string& to_dir) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto from = checkpoints_.find(from_dir);
+    if (from == checkpoints_.end()) return Status::Ok();
+    auto it = from->second.find(tp);
+    if (it == from->second.end()) return Status::Ok();
+    checkpoints_[to_dir][tp] = it->second;
+    from->second.erase(it);
+  }
+  GREGOR_RETURN_IF_ERROR(WriteCheckpoint(from_dir));
+  return WriteCheckpoint(to_dir);
+}
+
 std::optional<int64_t> LogCleaner::CheckpointFor(const gregor::TopicPartition& tp) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [dir, cps] : checkpoints_) {

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "log/file_util.h"
@@ -46,19 +47,14 @@ std::string Base64UrlNoPad(const std::array<uint8_t, 16>& id) {
   return out;
 }
 
-std::string RandomHex32() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
 }  // namespace
 
-LogManager::LogManager(Options options) : options_(std::move(options)) {}
+LogManager::LogManager(Options options)
+    : options_(std::move(options)),
+      move_throttle_(options_.alter_log_dirs_io_max_bytes_per_second) {}
 
 LogManager::~LogManager() {
+  StopMover();
   if (cleaner_ != nullptr) cleaner_->Stop();
 }
 
@@ -108,11 +104,14 @@ Result<std::unique_ptr<LogManager>> LogManager::Open(Options options) {
     } else {
       st = text.status();
     }
-    if (!st.ok()) {
-      m->MarkOffline(i, st);
-      continue;
-    }
-    st = m->LoadDir(i);
+    if (!st.ok()) m->MarkOffline(i, st);
+  }
+  // Before any dir is loaded: a move interrupted by a crash spans two dirs.
+  Status resolved = m->ResolveFutureDirs();
+  if (!resolved.ok()) LOG(ERROR) << "[LogManager] " << resolved.ToString();
+  for (size_t i = 0; i < m->dirs_.size(); ++i) {
+    if (m->dirs_[i].offline) continue;
+    Status st = m->LoadDir(i);
     if (!st.ok()) m->MarkOffline(i, st);
   }
   bool any_online = false;
@@ -160,6 +159,53 @@ void LogManager::MarkOffline(size_t index, const Status& why) {
   }
 }
 
+Status LogManager::ResolveFutureDirs() {
+  Status first_error;
+  bool any_offline = false;
+  for (const auto& d : dirs_) any_offline |= d.offline;
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    if (dirs_[i].offline) continue;
+    auto names = ListDir(dirs_[i].path);
+    if (!names.ok()) continue;  // LoadDir reports it
+    for (const std::string& name : *names) {
+      const std::string full = dirs_[i].path + "/" + name;
+      if (!EndsWith(name, "-future") || !IsDirectory(full)) continue;
+      // "<topic>-<partition>.<uuid>-future"
+      const std::string stem = name.substr(0, name.size() - std::strlen("-future"));
+      const size_t dot = stem.rfind('.');
+      gregor::TopicPartition tp;
+      if (dot == std::string::npos || !ParsePartitionDir(stem.substr(0, dot), &tp)) continue;
+      const std::string current_name = stem.substr(0, dot);
+      bool doomed = false, current = false;
+      for (const auto& d : dirs_) {
+        if (d.offline) continue;
+        doomed |= PathExists(d.path + "/" + stem + "-delete");
+        current |= IsDirectory(d.path + "/" + current_name);
+      }
+      Status st;
+      if (any_offline) {
+        // The other half of the move may be in the offline dir: decide when all are back.
+        LOG(WARNING) << "[LogManager] keeping " << full << " (an interrupted move) while a log dir "
+                     << "is offline";
+        continue;
+      }
+      if (doomed && !current) {
+        LOG(WARNING) << "[LogManager] completing the move of " << tp.ToString() << " to "
+                     << dirs_[i].path << " that a restart interrupted";
+        st = RenamePath(full, dirs_[i].path + "/" + current_name);
+        if (st.ok()) st = SyncDir(dirs_[i].path);
+      } else {
+        LOG(WARNING) << "[LogManager] removing " << full
+                     << ": an unfinished move of the replica (not resumed; the current log "
+                     << "is kept, move it again with AlterReplicaLogDirs)";
+        st = RemoveAll(full);
+      }
+      if (!st.ok() && first_error.ok()) first_error = st;
+    }
+  }
+  return first_error;
+}
+
 Status LogManager::LoadDir(size_t index) {
   LogDir& d = dirs_[index];
   // The marker is consumed at once: a crash while loading makes the next start unclean
@@ -188,7 +234,15 @@ Status LogManager::LoadDir(size_t index) {
     std::string full = d.path + "/" + name;
     if (!IsDirectory(full)) continue;
     if (EndsWith(name, "-delete")) {
-      LOG(INFO) << "[LogManager] removing " << full << " left by a topic deletion";
+      bool any_offline = false;
+      for (const auto& other : dirs_) any_offline |= other.offline;
+      if (any_offline) {
+        // It may be the only copy of a replica whose move (to the offline dir) a crash
+        // interrupted after its first rename: kept until every dir is back.
+        LOG(WARNING) << "[LogManager] keeping " << full << " while a log dir is offline";
+        continue;
+      }
+      LOG(INFO) << "[LogManager] removing " << full << " left by a topic deletion or a move";
       GREGOR_RETURN_IF_ERROR(RemoveAll(full));
       continue;
     }
@@ -241,6 +295,12 @@ Result<std::shared_ptr<Log>> LogManager::GetOrCreateLog(const gregor::TopicParti
     if (dirs_[i].offline) continue;
     if (best == dirs_.size() || counts[i] < counts[best]) best = i;
   }
+  // AlterReplicaLogDirs named a dir before the replica existed (KIP-113).
+  auto preferred = preferred_dirs_.find(tp);
+  if (preferred != preferred_dirs_.end()) {
+    if (!dirs_[preferred->second].offline) best = preferred->second;
+    preferred_dirs_.erase(preferred);
+  }
   if (best == dirs_.size()) return Status::IOError("no online log dir");
   std::string path = dirs_[best].path + "/" + tp.ToString();
   auto log = Log::Open(path, tp, config, options_.clock, 0, /*had_clean_shutdown=*/true);
@@ -271,11 +331,16 @@ Status LogManager::DeleteLog(const gregor::TopicPartition& tp) {
     auto it = logs_.find(tp);
     if (it == logs_.end()) return Status::NotFound("no log for " + tp.ToString());
     log = it->second;
-    dir = dirs_[log_dir_of_[tp]].path;
     logs_.erase(it);
     log_dir_of_.erase(tp);
     hw_checkpoint_.erase(tp);
+    auto move = moves_.find(tp);
+    if (move != moves_.end()) {  // the closed log gives the copy up
+      move->second->cancelled = true;
+      moves_.erase(move);
+    }
   }
+  mover_cv_.notify_all();
   // Kafka aborts a clean in progress before deleting the log (its files are about to go).
   cleaner_->AbortAndPause(tp);
   Status st = log->Close();
@@ -284,8 +349,11 @@ Status LogManager::DeleteLog(const gregor::TopicPartition& tp) {
   cleaner_->Resume(tp);
   if (!st.ok()) LOG(WARNING) << "[LogManager] closing " << tp.ToString() << ": " << st.ToString();
   // Renamed first so a crash mid-removal leaves a `-delete` dir that the next start removes.
+  // Where the log is now: a move may have finished just before the close.
+  const std::string log_dir = log->dir();
+  dir = log_dir.substr(0, log_dir.rfind('/'));
   std::string doomed = dir + "/" + tp.ToString() + "." + RandomHex32() + "-delete";
-  GREGOR_RETURN_IF_ERROR(RenamePath(log->dir(), doomed));
+  GREGOR_RETURN_IF_ERROR(RenamePath(log_dir, doomed));
   GREGOR_RETURN_IF_ERROR(SyncDir(dir));
   LOG(INFO) << "[LogManager] deleted log " << tp.ToString();
   return RemoveAll(doomed);
@@ -313,6 +381,27 @@ int LogManager::RemoveExpiredProducers() {
 
 void LogManager::RemoveDueDeletedFiles() {
   for (const auto& log : AllLogs()) log->RemoveDueDeletedFiles();
+  std::vector<std::string> due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = options_.clock->MonotonicMs();
+    for (auto it = pending_dir_deletes_.begin(); it != pending_dir_deletes_.end();) {
+      if (it->due_ms <= now) {
+        due.push_back(it->path);
+        it = pending_dir_deletes_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& path : due) {
+    Status st = RemoveAll(path);
+    if (st.ok()) {
+      LOG(INFO) << "[LogManager] removed " << path << " (a replica moved away)";
+    } else {
+      LOG(WARNING) << "[LogManager] " << st.ToString();
+    }
+  }
 }
 
 void LogManager::FlushDirty() {
@@ -364,6 +453,8 @@ void LogManager::StartCleaner() {
 }
 
 Status LogManager::Shutdown() {
+  // A move in progress is given up (its future dir removed); the next start does not resume it.
+  StopMover();
   // Before taking our mutex: a cleaner thread lists the logs under it.
   cleaner_->Stop();
   std::lock_guard<std::mutex> lock(mu_);

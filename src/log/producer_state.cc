@@ -471,6 +471,11 @@ Result<std::vector<ProducerStateEntry>> ProducerStateManager::DecodeSnapshot(
   return entries;
 }
 
+Status ProducerStateManager::ChangeDir(std::string dir) {
+  dir_ = std::move(dir);
+  return ScanSnapshots();
+}
+
 Status ProducerStateManager::ScanSnapshots() {
   snapshots_.clear();
   auto names = ListDir(dir_);

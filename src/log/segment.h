@@ -63,6 +63,10 @@ class LogSegment {
   const std::string& offset_index_path() const { return offset_index_.path(); }
   const std::string& time_index_path() const { return time_index_.path(); }
   const std::string& txn_index_path() const { return txn_index_path_; }
+  // Bytes of the .index and .timeindex holding entries (the files of the active segment are
+  // preallocated past them). Writer-side state: under the Log mutex.
+  uint64_t offset_index_bytes() const { return offset_index_.entries() * OffsetIndex::kEntrySize; }
+  uint64_t time_index_bytes() const { return time_index_.entries() * TimeIndex::kEntrySize; }
   // Under the Log's mutex (the cleaner's own segment before its swap: its thread only).
   TransactionIndex& txn_index() { return txn_index_; }
   const TransactionIndex& txn_index() const { return txn_index_; }

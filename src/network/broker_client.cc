@@ -179,6 +179,7 @@ void BrokerClient::CloseSocket() {
     SSL_free(ssl_);
     ssl_ = nullptr;
   }
+  tls_ctx_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   peer_versions_.clear();
@@ -335,7 +336,9 @@ Status BrokerClient::TcpConnect(int64_t deadline_ms) {
 }
 
 Status BrokerClient::TlsHandshake(int64_t deadline_ms) {
-  ssl_ = SSL_new(options_.tls->native_handle());
+  tls_ctx_ = options_.tls->Get();
+  if (tls_ctx_ == nullptr) return Status::InvalidArgument("no TLS context");
+  ssl_ = SSL_new(tls_ctx_->native_handle());
   if (ssl_ == nullptr) return Status::Unavailable("SSL_new failed");
   SSL_set_fd(ssl_, fd_);
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

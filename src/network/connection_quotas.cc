@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace gregor::network {
 
@@ -208,6 +209,69 @@ void ConnectionQuotas::Remove(const std::string& listener, const asio::ip::addre
     wake = ReleaseLocked(listener);
   }
   WaitList::NotifyAll(wake);
+}
+
+void ConnectionQuotas::SetIpConnectionRateWindow(QuotaWindow window) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ip_rate_window_ = window;
+  ip_rate_samples_.clear();
+}
+
+void ConnectionQuotas::SetIpConnectionRate(const std::optional<asio::ip::address>& ip,
+                                           std::optional<int32_t> rate) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int32_t value = rate.value_or(ConnectionQuotaOptions::kUnlimited);
+  if (!ip) {
+    default_ip_rate_ = value;
+  } else if (rate) {
+    ip_rates_[Normalize(*ip)] = value;
+  } else {
+    ip_rates_.erase(Normalize(*ip));
+  }
+  LOG(INFO) << "[ConnectionQuotas] connection_creation_rate of "
+            << (ip ? Normalize(*ip).to_string() : std::string("<default>")) << " is now "
+            << (value == ConnectionQuotaOptions::kUnlimited ? std::string("unlimited")
+                                                            : std::to_string(value));
+}
+
+int32_t ConnectionQuotas::IpConnectionRate(const asio::ip::address& address) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ip_rates_.find(Normalize(address));
+  return it == ip_rates_.end() ? default_ip_rate_ : it->second;
+}
+
+int64_t ConnectionQuotas::RecordIpConnection(const asio::ip::address& address, int64_t now_ms) {
+  const auto a = Normalize(address);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto q = ip_rates_.find(a);
+  const int32_t quota = q == ip_rates_.end() ? default_ip_rate_ : q->second;
+  // Kafka keeps no rate for an address without a quota.
+  if (quota == ConnectionQuotaOptions::kUnlimited) return 0;
+  // A rate idle for a whole window span measures zero: dropping it changes nothing, and bounds
+  // what an address can make us keep.
+  const int64_t span = ip_rate_window_.samples * ip_rate_window_.window_ms;
+  if (ip_rate_samples_.size() >= ip_rate_prune_at_) {
+    std::erase_if(ip_rate_samples_,
+                  [&](const auto& kv) { return now_ms - kv.second.last_record_ms() > span; });
+    ip_rate_prune_at_ = std::max<size_t>(1024, 2 * ip_rate_samples_.size());
+  }
+  SampledRate& rate = ip_rate_samples_.try_emplace(a, ip_rate_window_).first->second;
+  rate.Record(1.0, now_ms);
+  const double observed = rate.Measure(now_ms);
+  if (observed <= quota) return 0;
+  // Kafka's QuotaUtils.boundedThrottleTime: the time that brings the rate back to the quota,
+  // at most one window; the refused connection is taken back out of the rate.
+  const int64_t max_ms = ip_rate_window_.window_ms;
+  const double window = static_cast<double>(rate.WindowSizeMs(now_ms));
+  rate.Record(-1.0, now_ms);
+  if (quota <= 0) return max_ms;
+  const double ms = (observed - quota) / quota * window;
+  return std::clamp<int64_t>(static_cast<int64_t>(std::llround(ms)), 1, max_ms);
+}
+
+size_t ConnectionQuotas::ip_rate_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ip_rate_samples_.size();
 }
 
 int64_t ConnectionQuotas::total() const {

@@ -31,8 +31,44 @@ bool ShouldWarn(std::atomic<int64_t>& last_ms) {
 std::atomic<int64_t> g_last_frame_warning{0};
 std::atomic<int64_t> g_last_stall_warning{0};
 std::atomic<int64_t> g_last_quota_warning{0};
+std::atomic<int64_t> g_last_rate_warning{0};
 
 constexpr size_t kTlsFileChunk = 256 * 1024;
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// KIP-612: a connection over its address's connection_creation_rate is kept unread and closed
+// after the throttle time (Kafka's Acceptor.throttledSockets), so that the client does not
+// reconnect at once. At most kMaxThrottledSockets wait so; past that they close at once.
+constexpr int64_t kMaxThrottledSockets = 1024;
+std::atomic<int64_t> g_throttled_sockets{0};
+
+void CloseAfter(tcp::socket sock, int64_t delay_ms) {
+  boost::system::error_code ec;
+  if (g_throttled_sockets.fetch_add(1) >= kMaxThrottledSockets) {
+    g_throttled_sockets.fetch_sub(1);
+    sock.close(ec);
+    return;
+  }
+  struct Held {
+    explicit Held(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+    tcp::socket socket;
+    asio::steady_timer timer;
+  };
+  auto held = std::make_shared<Held>(std::move(sock));
+  held->timer.expires_after(std::chrono::milliseconds(delay_ms));
+  // The handler owns the socket; when the io_context stops first, destroying the handler
+  // closes it.
+  held->timer.async_wait([held](const boost::system::error_code&) {
+    boost::system::error_code ignored;
+    held->socket.close(ignored);
+    g_throttled_sockets.fetch_sub(1);
+  });
+}
 
 // Plaintext read-ahead: one recv takes the size prefix, a small request and
 // whatever the client pipelined behind it, instead of two recvs per request.
@@ -565,6 +601,20 @@ asio::awaitable<void> Listener::AcceptLoop() {
     if (ec) {  // the client is already gone
       quotas.ReleaseSlot(options_.name);
       sock.close(ec);
+      continue;
+    }
+    // connection_creation_rate (KIP-612), checked before the count per address as Kafka's
+    // ConnectionQuotas.inc does.
+    if (int64_t throttle_ms = quotas.RecordIpConnection(remote.address(), SteadyNowMs());
+        throttle_ms > 0) {
+      quotas.ReleaseSlot(options_.name);
+      if (ShouldWarn(g_last_rate_warning)) {
+        LOG(WARNING) << "[Listener " << options_.name << "] throttling connection from "
+                     << remote.address().to_string() << " for " << throttle_ms
+                     << " ms: over its connection_creation_rate="
+                     << quotas.IpConnectionRate(remote.address());
+      }
+      CloseAfter(std::move(sock), throttle_ms);
       continue;
     }
     // max.connections.per.ip: Kafka closes the new connection at once.

@@ -170,7 +170,12 @@ void ReplicaFetcherThread::Run() {
       Backoff();
       continue;
     }
-    if (!BuildRequest(fetchable)) continue;
+    if (!BuildRequest(fetchable)) {
+      // Everything fetchable was throttled: wait for the rate to fall, as Kafka's fetcher
+      // backs off when it has no partition to fetch.
+      if (throttled_all_) Backoff();
+      continue;
+    }
     network::BrokerClient::Response resp;
     st = client_.Call(
         protocol::ApiKey::kFetch, kFetchVersions,
@@ -285,7 +290,12 @@ bool ReplicaFetcherThread::BuildRequest(
   closing_session_id_ = 0;
   session_next_.clear();
   std::map<std::string, size_t> topic_index;
+  size_t throttled = 0;
   for (const auto& [tp, epoch] : fetchable) {
+    if (ShouldThrottle(tp)) {
+      ++throttled;
+      continue;  // left out: the leader forgets it from the session until it is asked again
+    }
     auto partition = replicas_->GetPartition(tp);
     if (!partition) {
       Drop(tp, epoch, "it is no longer hosted here");
@@ -317,6 +327,7 @@ bool ReplicaFetcherThread::BuildRequest(
     fp.log_start_offset = now.log_start_offset;
     fp.partition_max_bytes = options_.fetch_max_bytes;
   }
+  throttled_all_ = in_flight_.empty() && throttled > 0;
   if (in_flight_.empty()) {
     // Nothing to fetch: the session would be empty, which closes it on the leader anyway.
     ResetSession();
@@ -458,6 +469,9 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
         Delay(tp, f.leader_epoch);
         return;
       }
+      if (options_.quota && options_.quota->IsThrottled(tp)) {
+        options_.quota->Record(static_cast<int64_t>(whole));
+      }
       auto appended = partition.AppendRecordsAsFollower(data, whole, f.leader_epoch);
       if (!appended.ok()) {
         // kStale: the role changed since the fetch; the manager hears of it via Update(),
@@ -476,6 +490,10 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
     // become leader (its HW is its own business) or moved to another leadership.
     if (partition.IsLeader() || partition.leader_epoch() != f.leader_epoch) return;
     if (pd.high_watermark >= 0) partition.UpdateFollowerHighWatermark(pd.high_watermark);
+    if (options_.quota) {
+      caught_up_[tp] =
+          pd.high_watermark >= 0 && partition.log()->LogEndOffset() >= pd.high_watermark;
+    }
     // Kafka's follower also takes the leader's log start offset (DeleteRecords and retention
     // on the leader), bounded by its own high watermark: only committed records go.
     auto log = partition.log();
@@ -551,6 +569,14 @@ bool ReplicaFetcherThread::StillFetching(const TopicPartition& tp, int32_t leade
   std::lock_guard<std::mutex> lock(mu_);
   auto it = partitions_.find(tp);
   return it != partitions_.end() && it->second.leader_epoch == leader_epoch;
+}
+
+bool ReplicaFetcherThread::ShouldThrottle(const TopicPartition& tp) {
+  ReplicationQuota* q = options_.quota;
+  if (q == nullptr || !q->IsThrottled(tp)) return false;
+  auto it = caught_up_.find(tp);
+  if (it != caught_up_.end() && it->second) return false;
+  return q->IsQuotaExceeded();
 }
 
 bool ReplicaFetcherThread::ShouldWarn(const TopicPartition& tp) {

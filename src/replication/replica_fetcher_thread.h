@@ -75,6 +75,9 @@ class ReplicaFetcherThread {
   void Delay(const TopicPartition& tp, int32_t leader_epoch);
   void Drop(const TopicPartition& tp, int32_t leader_epoch, const char* why);
   bool StillFetching(const TopicPartition& tp, int32_t leader_epoch) const;
+  // KIP-73: a follower out of sync skips its throttled partitions while the follower quota is
+  // exceeded. In sync means its log end reached the leader's high watermark in the last answer.
+  bool ShouldThrottle(const TopicPartition& tp);
   // Rate limit for per-partition warnings (one per partition per 10 s).
   bool ShouldWarn(const TopicPartition& tp);
   bool stopping() const;
@@ -117,6 +120,10 @@ class ReplicaFetcherThread {
   std::unordered_map<TopicPartition, Sent> session_next_;  // what the request in flight sets
   void ResetSession();
   std::unordered_map<TopicPartition, int64_t> last_warn_ms_;
+  // Loop thread only: partitions whose log end reached the leader's high watermark in the
+  // last answer (KIP-73's "in sync" for the follower throttle).
+  std::unordered_map<TopicPartition, bool> caught_up_;
+  bool throttled_all_ = false;  // the last BuildRequest left out every partition (throttle)
   int64_t last_transport_warn_ms_ = 0;
   bool logged_tls_gap_ = false;
 };

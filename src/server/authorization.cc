@@ -163,6 +163,8 @@ constexpr std::array<AclRule, static_cast<size_t>(Id::kCount)> kRules{{
      AclOperation::kDescribe, kHidden},
     {Id::kDescribeLogDirs, ApiKey::kDescribeLogDirs, "cluster", kCluster, AclOperation::kDescribe,
      kClusterDenied},
+    {Id::kAlterReplicaLogDirs, ApiKey::kAlterReplicaLogDirs, "cluster", kCluster,
+     AclOperation::kAlter, kClusterDenied},
 }};
 
 constexpr bool InIdOrder() {

@@ -101,6 +101,7 @@ enum class AclRuleId : uint8_t {
   kDescribeTransactionsTopic,  // its partitions of topics the principal may not DESCRIBE hidden
   kListTransactions,           // DESCRIBE on each transactional id, the rest hidden
   kDescribeLogDirs,            // DESCRIBE on the cluster
+  kAlterReplicaLogDirs,        // ALTER on the cluster
   kCount,
 };
 

@@ -176,8 +176,9 @@ struct Broker::Impl {
   BrokerMetrics metrics;
   std::unique_ptr<network::MetricsServer> metrics_server;  // metrics.listeners
   std::unique_ptr<controller::ControllerChannelManager> channel;
-  // Client side of the ssl.* settings when the inter-broker listener speaks SSL.
-  std::shared_ptr<asio::ssl::context> inter_broker_tls;
+  // Client side of the ssl.* settings when the inter-broker listener speaks SSL; replaced
+  // when the key or trust stores are reloaded (MaybeReloadTls).
+  std::shared_ptr<network::TlsContextSlot> inter_broker_tls;
   InterBrokerAuthenticate inter_broker_authenticate;  // null unless inter-broker SASL
   std::unique_ptr<controller::Controller> controller;
   int64_t broker_epoch = -1;
@@ -193,6 +194,9 @@ struct Broker::Impl {
   std::mutex dynamic_mu;                              // serializes ReloadBrokerConfig
   RuntimeLoggers loggers;                             // BROKER_LOGGER
   std::unique_ptr<FetchSessionCache> fetch_sessions;  // KIP-227
+  // KIP-73 replication throttles; rates from the (dynamic) config, replicas from topic configs.
+  std::unique_ptr<replication::ReplicationQuota> leader_quota;
+  std::unique_ptr<replication::ReplicationQuota> follower_quota;
   std::condition_variable cv;
   bool stopping = false;
   bool stopped = false;
@@ -225,7 +229,30 @@ struct Broker::Impl {
     LOG(INFO) << Prefix() << "dynamic broker configs changed: " << names;
     auto now = dynamic->Current();
     if (connection_quotas) connection_quotas->Reconfigure(ConnectionQuotaOptionsOf(*now));
+    ApplyReplicationRates(*now);
     if (replicas) replicas->RefreshAllLogConfigs();
+    if (logs) logs->SetAlterLogDirsThrottle(now->replica_alter_log_dirs_io_max_bytes_per_second);
+  }
+
+  void ApplyReplicationRates(const config::BrokerConfig& c) {
+    if (leader_quota) leader_quota->SetRate(c.leader_replication_throttled_rate);
+    if (follower_quota) follower_quota->SetRate(c.follower_replication_throttled_rate);
+  }
+
+  // The topic's throttled replicas lists, as this broker reads them (KIP-73).
+  void ApplyThrottledReplicas(const std::string& topic,
+                              const std::map<std::string, std::string>& overrides) {
+    for (auto [quota, key] :
+         {std::pair{leader_quota.get(), "leader.replication.throttled.replicas"},
+          std::pair{follower_quota.get(), "follower.replication.throttled.replicas"}}) {
+      if (quota == nullptr) continue;
+      auto it = overrides.find(key);
+      if (it == overrides.end()) {
+        quota->RemoveTopic(topic);
+      } else {
+        quota->SetThrottledReplicas(topic, it->second, config.broker_id);
+      }
+    }
   }
 
   static network::ConnectionQuotaOptions ConnectionQuotaOptionsOf(const config::BrokerConfig& c) {
@@ -241,8 +268,10 @@ struct Broker::Impl {
   void ReloadTopicConfig(const std::string& topic) {
     auto cfg = zk->GetTopicConfig(topic);
     if (cfg.ok()) {
+      ApplyThrottledReplicas(topic, *cfg);
       topic_configs.Set(topic, *cfg);
     } else if (cfg.status().code() == Status::Code::kNotFound) {
+      ApplyThrottledReplicas(topic, {});
       topic_configs.Erase(topic);
     } else {
       LOG(WARNING) << Prefix() << "cannot read config of topic " << topic << ": "
@@ -314,9 +343,24 @@ struct Broker::Impl {
     return tls;
   }
 
+  // The client side of the ssl.* settings, for connections to other brokers.
+  network::TlsOptions InterBrokerTlsOptions() const {
+    network::TlsOptions t;
+    t.keystore_location = config.ssl_keystore_location;
+    t.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
+    t.keystore_key = config.ssl_keystore_key;
+    t.key_password = config.ssl_key_password;
+    t.truststore_location = config.ssl_truststore_location;
+    t.truststore_certificates = config.ssl_truststore_certificates;
+    t.enabled_protocols = config.ssl_enabled_protocols;
+    t.cipher_suites = config.ssl_cipher_suites;
+    return t;
+  }
+
   // ssl.reload.check.interval.ms: when the key or trust store files changed, SSL listeners
-  // take a context built from them for new connections; open connections keep theirs. A
-  // context that cannot be built (a half-written file) is retried at the next check.
+  // and inter-broker clients take contexts built from them for new connections; open
+  // connections keep theirs. A context that cannot be built (a half-written file) is retried
+  // at the next check.
   void MaybeReloadTls() {
     const network::TlsOptions tls = ServerTlsOptions();
     const std::string stamp = network::TlsFilesStamp(tls);
@@ -327,6 +371,16 @@ struct Broker::Impl {
                    << "previous ones: " << ctx_or.status().ToString();
       return;
     }
+    std::shared_ptr<asio::ssl::context> client;
+    if (inter_broker_tls) {
+      auto c = network::MakeClientTlsContext(InterBrokerTlsOptions());
+      if (!c.ok()) {
+        LOG(WARNING) << Prefix() << "key or trust store changed but the inter-broker client "
+                     << "cannot load them, keeping the previous ones: " << c.status().ToString();
+        return;
+      }
+      client = std::move(*c);
+    }
     int reloaded = 0;
     for (auto& l : listeners) {
       if (l->options().tls) {
@@ -334,9 +388,11 @@ struct Broker::Impl {
         ++reloaded;
       }
     }
+    if (client) inter_broker_tls->Set(std::move(client));
     tls_stamp = stamp;
     LOG(INFO) << Prefix() << "reloaded the key and trust stores for " << reloaded
-              << " SSL listener(s); open connections keep their sessions";
+              << " SSL listener(s)" << (inter_broker_tls ? " and the inter-broker clients" : "")
+              << "; open connections keep their sessions";
   }
 
   Status StartListeners() {
@@ -544,6 +600,8 @@ Status Broker::Start() {
   lo.cleaner.io_buffer_size = cfg.log_cleaner_io_buffer_size;
   lo.cleaner.io_max_bytes_per_second = cfg.log_cleaner_io_max_bytes_per_second;
   lo.cleaner.backoff_ms = cfg.log_cleaner_backoff_ms;
+  lo.alter_log_dirs_io_max_bytes_per_second =
+      d.dynamic->Current()->replica_alter_log_dirs_io_max_bytes_per_second;
   auto logs = log::LogManager::Open(lo);
   if (!logs.ok()) return logs.status();
   d.logs = std::move(*logs);
@@ -560,18 +618,9 @@ Status Broker::Start() {
                                                                    : cfg.inter_broker_listener_name;
   if (cfg.security_inter_broker_protocol == "SSL" ||
       cfg.security_inter_broker_protocol == "SASL_SSL") {
-    network::TlsOptions t;
-    t.keystore_location = cfg.ssl_keystore_location;
-    t.keystore_certificate_chain = cfg.ssl_keystore_certificate_chain;
-    t.keystore_key = cfg.ssl_keystore_key;
-    t.key_password = cfg.ssl_key_password;
-    t.truststore_location = cfg.ssl_truststore_location;
-    t.truststore_certificates = cfg.ssl_truststore_certificates;
-    t.enabled_protocols = cfg.ssl_enabled_protocols;
-    t.cipher_suites = cfg.ssl_cipher_suites;
-    auto tls = network::MakeClientTlsContext(t);
+    auto tls = network::MakeClientTlsContext(d.InterBrokerTlsOptions());
     if (!tls.ok()) return tls.status();
-    d.inter_broker_tls = *tls;
+    d.inter_broker_tls = std::make_shared<network::TlsContextSlot>(*tls);
   }
   const bool ib_verify_hostname =
       network::VerifiesHostname(cfg.ssl_endpoint_identification_algorithm);
@@ -579,7 +628,13 @@ Status Broker::Start() {
   auto ib_authenticate = MakeInterBrokerSaslAuthenticator(cfg);
   if (!ib_authenticate.ok()) return ib_authenticate.status();
   d.inter_broker_authenticate = *ib_authenticate;
+  const QuotaWindow replication_window{cfg.replication_quota_window_num,
+                                       cfg.replication_quota_window_size_seconds * int64_t{1000}};
+  d.leader_quota = std::make_unique<replication::ReplicationQuota>(replication_window, d.clock);
+  d.follower_quota = std::make_unique<replication::ReplicationQuota>(replication_window, d.clock);
+  d.ApplyReplicationRates(d.dynamic ? *d.dynamic->Current() : cfg);
   replication::ReplicaFetcherManager::Options fo;
+  fo.quota = d.follower_quota.get();
   fo.broker_id = cfg.broker_id;
   fo.listener = ib_listener;
   fo.fetch_max_bytes = cfg.replica_fetch_max_bytes;
@@ -691,6 +746,8 @@ Status Broker::Start() {
   d.ctx.dynamic_config = d.dynamic.get();
   d.ctx.reload_broker_config = [&d] { d.ReloadBrokerConfig(); };
   d.ctx.loggers = &d.loggers;
+  d.ctx.leader_replication_quota = d.leader_quota.get();
+  d.ctx.follower_replication_quota = d.follower_quota.get();
   if (cfg.max_incremental_fetch_session_cache_slots > 0) {
     d.fetch_sessions = std::make_unique<FetchSessionCache>(
         FetchSessionCache::Options{cfg.max_incremental_fetch_session_cache_slots,
@@ -767,6 +824,14 @@ Status Broker::Start() {
 
   // 4. Listeners, then the network threads.
   GREGOR_RETURN_IF_ERROR(d.StartListeners());
+  {
+    // IP connection-rate quotas (KIP-612); changes follow through /config/changes (step 5).
+    d.connection_quotas->SetIpConnectionRateWindow(
+        QuotaWindow{cfg.quota_window_num, cfg.quota_window_size_seconds * int64_t{1000}});
+    auto ips = ReadAllIpQuotas(*d.zk);
+    if (!ips.ok()) return ips.status();
+    for (const auto& [ip, rate] : *ips) ApplyIpQuota(*d.connection_quotas, ip, rate);
+  }
   if (!cfg.metrics_listeners.empty()) {
     BrokerMetrics::Sources sources;
     sources.ctx = &d.ctx;
@@ -791,6 +856,21 @@ Status Broker::Start() {
     if (!st.ok()) LOG(ERROR) << d.Prefix() << "re-registration failed: " << st.ToString();
   });
   d.zk->WatchConfigChanges([&d](const std::string& type, const std::string& name) {
+    // KIP-612 IP quotas: the acceptors' connection_creation_rate.
+    if (type == "ips") {
+      if (auto ip = IpEntityOfZnode(name)) {
+        asio::post(d.blocking_pool, [&d, ip = *ip] {
+          auto rate = ReadIpQuota(*d.zk, ip);
+          if (!rate.ok()) {
+            LOG(WARNING) << d.Prefix() << "cannot read the quota of ips/"
+                         << ip.value_or("<default>") << ": " << rate.status().ToString();
+            return;
+          }
+          if (d.connection_quotas) ApplyIpQuota(*d.connection_quotas, ip, *rate);
+        });
+      }
+      return;
+    }
     if (type == "users" || type == "clients") {
       if (auto entity = QuotaEntity::FromEntityPath(type + "/" + name)) {
         asio::post(d.blocking_pool, [&d, e = *entity] {

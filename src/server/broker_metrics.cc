@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <tuple>
 
 #include "gregor/log/log.h"
 #include "gregor/protocol/api_key.h"
@@ -229,6 +230,16 @@ void BrokerMetrics::RenderReplicas(PrometheusText& out) {
     const char* evictions = "kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total";
     out.Family(evictions, "counter", "Fetch sessions evicted to make room for new ones.");
     out.Sample(evictions, {}, D(ctx.fetch_sessions->evictions()));
+  }
+  // KIP-73 replication throttles, as Kafka's LeaderReplication / FollowerReplication byte-rate.
+  for (const auto& [name, help, quota] :
+       {std::tuple{"kafka_server_leaderreplication_byte_rate",
+                   "Bytes/s this broker sent of throttled replicas as leader (KIP-73).",
+                   ctx.leader_replication_quota},
+        std::tuple{"kafka_server_followerreplication_byte_rate",
+                   "Bytes/s this broker fetched of throttled replicas as follower (KIP-73).",
+                   ctx.follower_replication_quota}}) {
+    if (quota != nullptr) gauge(name, help, quota->MeasuredRate());
   }
   const char* unclean = "kafka_controller_controllerstats_uncleanleaderelections_total";
   out.Family(unclean, "counter", "Unclean leader elections this broker made as controller.");

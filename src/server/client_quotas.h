@@ -35,6 +35,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gregor/base/sampled_rate.h"
+
 namespace gregor::server {
 
 enum class QuotaType : uint8_t { kProduce, kFetch, kRequest, kControllerMutation };
@@ -60,37 +62,6 @@ struct QuotaEntity {
   // malformed names).
   static std::optional<QuotaEntity> FromEntityPath(std::string_view path);
   auto operator<=>(const QuotaEntity&) const = default;
-};
-
-struct QuotaWindow {
-  int32_t samples = 11;      // quota.window.num
-  int64_t window_ms = 1000;  // quota.window.size.seconds * 1000
-};
-
-// Kafka's Rate over a SampledStat of sums. Not thread-safe (ClientQuotas locks).
-class SampledRate {
- public:
-  explicit SampledRate(QuotaWindow window) : window_(window) {}
-  void Record(double value, int64_t now_ms);
-  // Per second over WindowSizeMs.
-  double Measure(int64_t now_ms);
-  // The span the rate divides by: from the oldest sample's start, at least samples - 1 whole
-  // windows, at least 1 ms.
-  int64_t WindowSizeMs(int64_t now_ms);
-  int64_t last_record_ms() const { return last_record_ms_; }
-
- private:
-  struct Sample {
-    int64_t start_ms = 0;
-    double value = 0;
-    bool used = false;
-  };
-  void PurgeObsolete(int64_t now_ms);
-
-  QuotaWindow window_;
-  std::vector<Sample> samples_;
-  size_t current_ = 0;
-  int64_t last_record_ms_ = 0;
 };
 
 // Kafka's TokenBucket (controller mutations, KIP-599): a burst of quota * samples * window

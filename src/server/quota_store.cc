@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+
+#include "gregor/zk/zk_data.h"
 
 namespace gregor::server {
 
@@ -103,6 +106,88 @@ Status LoadClientQuotas(zk::KafkaZkClient& zk, ClientQuotas* quotas) {
   if (!all.ok()) return all.status();
   for (const auto& [entity, values] : *all) quotas->Set(entity, values);
   return Status::Ok();
+}
+
+namespace {
+
+std::string IpZnode(const IpEntity& ip) {
+  return ip ? zk::paths::SanitizeEntityName(*ip) : std::string(zk::paths::kDefaultEntity);
+}
+
+std::optional<int32_t> ParseIpRate(const IpEntity& ip, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || end != text.c_str() + text.size() || v < 0 ||
+      v > std::numeric_limits<int32_t>::max()) {
+    LOG(WARNING) << "[Quotas] ignoring " << kIpConnectionRateKey << "=" << text << " of ips/"
+                 << IpZnode(ip) << ": not an int >= 0";
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(v);
+}
+
+}  // namespace
+
+std::optional<IpEntity> IpEntityOfZnode(const std::string& znode_name) {
+  if (znode_name == zk::paths::kDefaultEntity) return IpEntity();
+  auto name = zk::paths::DesanitizeEntityName(znode_name);
+  if (!name.ok() || name->empty()) return std::nullopt;
+  return IpEntity(*name);
+}
+
+Result<std::optional<int32_t>> ReadIpQuota(zk::KafkaZkClient& zk, const IpEntity& ip) {
+  auto config = zk.GetEntityConfig("ips", IpZnode(ip));
+  if (!config.ok()) return config.status();
+  auto it = config->find(kIpConnectionRateKey);
+  if (it == config->end()) return std::optional<int32_t>();
+  return ParseIpRate(ip, it->second);
+}
+
+Result<std::map<IpEntity, int32_t>> ReadAllIpQuotas(zk::KafkaZkClient& zk) {
+  std::map<IpEntity, int32_t> out;
+  auto names = zk.GetEntityNames("ips");
+  if (!names.ok()) return names.status();
+  for (const auto& n : *names) {
+    auto ip = IpEntityOfZnode(n);
+    if (!ip) {
+      LOG(WARNING) << "[Quotas] ignoring /config/ips/" << n << ": not an IP entity";
+      continue;
+    }
+    auto rate = ReadIpQuota(zk, *ip);
+    if (!rate.ok()) return rate.status();
+    if (*rate) out[*ip] = **rate;
+  }
+  return out;
+}
+
+Status WriteIpQuota(zk::KafkaZkClient& zk, const IpEntity& ip, std::optional<int32_t> rate) {
+  auto config = zk.GetEntityConfig("ips", IpZnode(ip));
+  if (!config.ok()) return config.status();
+  std::map<std::string, std::string> next = *config;
+  if (rate) {
+    next[kIpConnectionRateKey] = std::to_string(*rate);
+  } else {
+    next.erase(kIpConnectionRateKey);
+  }
+  // As for users and clients, Kafka keeps the znode when its last key goes.
+  return zk.SetEntityConfig("ips", IpZnode(ip), next, /*remove_if_empty=*/false);
+}
+
+void ApplyIpQuota(network::ConnectionQuotas& quotas, const IpEntity& ip,
+                  std::optional<int32_t> rate) {
+  if (!ip) {
+    quotas.SetIpConnectionRate(std::nullopt, rate);
+    return;
+  }
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(*ip, ec);
+  if (ec) {
+    LOG(WARNING) << "[Quotas] ignoring the connection_creation_rate of ips/" << *ip
+                 << ": not an IP address";
+    return;
+  }
+  quotas.SetIpConnectionRate(address, rate);
 }
 
 }  // namespace gregor::server

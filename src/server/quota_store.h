@@ -4,12 +4,16 @@
 // sanitized, <default> for defaults) beside other keys of the same entity (a user's SCRAM
 // credentials), and every change is announced under /config/changes. Used at startup and on
 // change notifications (to fill ClientQuotas) and by DescribeClientQuotas / AlterClientQuotas.
+// IP entities (KIP-612) are kept apart: they hold one key and feed the acceptors'
+// ConnectionQuotas.
 // Blocking ZooKeeper calls: run on background threads.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "gregor/base/status.h"
+#include "gregor/network/connection_quotas.h"
 #include "gregor/zk/kafka_zk_client.h"
 #include "server/client_quotas.h"
 
@@ -31,5 +35,26 @@ Status WriteQuotaEntity(zk::KafkaZkClient& zk, const QuotaEntity& entity,
 
 // Fills `quotas` with every entity in ZooKeeper.
 Status LoadClientQuotas(zk::KafkaZkClient& zk, ClientQuotas* quotas);
+
+// --- IP quotas (KIP-612) ---
+// /config/ips/<ip> (sanitized) and /config/ips/<default> hold connection_creation_rate, an
+// int, beside any other keys; changes are announced as "ips/<name>" under /config/changes.
+inline constexpr char kIpConnectionRateKey[] = "connection_creation_rate";
+// An IP entity: the address as named, or nullopt for <default>.
+using IpEntity = std::optional<std::string>;
+
+// The entity of a znode name under /config/ips; nullopt when the name does not desanitize.
+std::optional<IpEntity> IpEntityOfZnode(const std::string& znode_name);
+// The rate of one entity; empty when it has none (an unparsable value is logged and skipped).
+Result<std::optional<int32_t>> ReadIpQuota(zk::KafkaZkClient& zk, const IpEntity& ip);
+// Every IP entity with a rate.
+Result<std::map<IpEntity, int32_t>> ReadAllIpQuotas(zk::KafkaZkClient& zk);
+// Sets (or with an empty `rate` removes) the rate of an entity, keeping its other keys, and
+// writes the change notification.
+Status WriteIpQuota(zk::KafkaZkClient& zk, const IpEntity& ip, std::optional<int32_t> rate);
+// Applies one entity to the acceptors' quotas: an entity that is not an IP literal is logged
+// and ignored (gregor does not resolve host names here).
+void ApplyIpQuota(network::ConnectionQuotas& quotas, const IpEntity& ip,
+                  std::optional<int32_t> rate);
 
 }  // namespace gregor::server

@@ -25,6 +25,7 @@
 #include "gregor/protocol/header.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/writer.h"
+#include "gregor/replication/replication_quota.h"
 #include "gregor/security/audit_log.h"
 #include "gregor/security/authorizer.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
@@ -131,6 +132,11 @@ struct ServerContext {
   FetchSessionCache* fetch_sessions = nullptr;
   // BROKER_LOGGER: log levels changed at run time (null: not served, in tests).
   RuntimeLoggers* loggers = nullptr;
+  // leader.replication.throttled.* (KIP-73): what this leader sends to followers out of the
+  // ISR (null: nothing is throttled, in tests).
+  replication::ReplicationQuota* leader_replication_quota = nullptr;
+  // follower.replication.throttled.* (the replica fetchers hold it; here for metrics).
+  replication::ReplicationQuota* follower_replication_quota = nullptr;
 };
 
 // One request as handlers see it. The body reader is positioned after the

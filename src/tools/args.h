@@ -180,6 +180,7 @@ inline constexpr char kMainUsage[] =
     "  user scram delete USER --mechanism M\n"
     "  cluster describe [--output table|json]\n"
     "  log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n"
+    "  log-dirs move --broker N --topic T --partition P... --dir PATH [--wait]\n"
     "  partition elect-leaders [--election-type preferred|unclean]\n"
     "          (--all-topic-partitions | (--topic T [--partition P]...)...)\n"
     "  partition reassign --plan --topic T... --brokers B,B,... [--replication-factor N]\n"

@@ -1,6 +1,6 @@
 // gregorctl cluster describe | log-dirs describe over the raw protocol client (DescribeCluster
 // and DescribeLogDirs, which librdkafka 2.0 lacks); parsing and formats are in
-// cluster_command.h.
+// cluster_command.h. log-dirs move is in log_dirs_move.cc.
 #include "tools/cluster_command.h"
 
 #include <chrono>
@@ -9,6 +9,7 @@
 
 #include "gregor/protocol/messages/describe_cluster.h"
 #include "gregor/protocol/messages/describe_log_dirs.h"
+#include "tools/log_dirs_move.h"
 #include "tools/protocol_client.h"
 
 namespace gregor::tools {
@@ -106,6 +107,7 @@ int RunClusterCommand(const ClusterCommand& cmd) {
   Cluster cluster(std::move(*bootstrap), cmd.client_id,
                   Clock::now() + std::chrono::milliseconds(cmd.global.request_timeout_ms),
                   cmd.security);
+  if (cmd.kind == ClusterCommand::Kind::kLogDirsMove) return RunLogDirsMove(cmd);
   if (cmd.kind == ClusterCommand::Kind::kClusterDescribe) {
     auto c = Describe(cluster);
     if (!c.ok()) return Fail(c.status().message());

@@ -20,7 +20,7 @@
 namespace gregor::tools {
 
 struct ClusterCommand {
-  enum class Kind { kClusterDescribe, kLogDirsDescribe };
+  enum class Kind { kClusterDescribe, kLogDirsDescribe, kLogDirsMove };
   Kind kind = Kind::kClusterDescribe;
   GlobalOptions global;
   std::string client_id = "gregorctl";
@@ -28,13 +28,20 @@ struct ClusterCommand {
   bool json = false;                // --output json (else table)
   std::vector<int32_t> brokers;     // log-dirs: --broker (none: every broker)
   std::vector<std::string> topics;  // log-dirs: --topic (none: every topic)
+  // log-dirs move: --broker B --topic T --partition P... --dir PATH [--wait]
+  int32_t move_broker = -1;
+  std::vector<int32_t> move_partitions;
+  std::string move_dir;
+  bool wait = false;
   bool help = false;
   std::string usage;
 };
 
 inline constexpr char kClusterUsage[] =
     "usage: gregorctl cluster describe [--output table|json]\n"
-    "       gregorctl log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n";
+    "       gregorctl log-dirs describe [--broker N]... [--topic T]... [--output table|json]\n"
+    "       gregorctl log-dirs move --broker N --topic T --partition P [--partition P]...\n"
+    "                --dir PATH [--wait]\n";
 
 struct DescribedBroker {
   int32_t id = -1;
@@ -79,8 +86,12 @@ inline std::optional<Result<ClusterCommand>> ParseClusterCommand(
   auto bad = [&](const std::string& why) {
     return R(Status::InvalidArgument(rest[0] + ": " + why + "\n" + kClusterUsage));
   };
-  if (rest.size() < 2 || rest[1] != "describe") return bad("expected describe");
+  const bool move = rest[0] == "log-dirs" && rest.size() >= 2 && rest[1] == "move";
+  if (rest.size() < 2 || (rest[1] != "describe" && !move)) {
+    return bad(rest[0] == "log-dirs" ? "expected describe or move" : "expected describe");
+  }
   cmd.kind = rest[0] == "cluster" ? ClusterCommand::Kind::kClusterDescribe
+             : move               ? ClusterCommand::Kind::kLogDirsMove
                                   : ClusterCommand::Kind::kLogDirsDescribe;
   Result<GlobalOptions> g = ResolveGlobalOptions(globals, env_bootstrap);
   if (!g.ok()) return R(g.status());
@@ -90,8 +101,32 @@ inline std::optional<Result<ClusterCommand>> ParseClusterCommand(
   const bool log_dirs = cmd.kind == ClusterCommand::Kind::kLogDirsDescribe;
   for (size_t i = 2; i < rest.size(); ++i) {
     const std::string& a = rest[i];
+    if (a == "--wait" && move) {
+      cmd.wait = true;
+      continue;
+    }
     if (i + 1 >= rest.size()) return bad(a + " needs a value");
     const std::string& v = rest[++i];
+    if (move) {
+      if (a == "--broker") {
+        Result<int32_t> id = ParseInteger<int32_t>("--broker", v, 0, INT32_MAX);
+        if (!id.ok()) return bad(id.status().message());
+        cmd.move_broker = *id;
+      } else if (a == "--topic") {
+        if (v.empty() || !cmd.topics.empty()) return bad("one --topic with a name");
+        cmd.topics.push_back(v);
+      } else if (a == "--partition") {
+        Result<int32_t> p = ParseInteger<int32_t>("--partition", v, 0, INT32_MAX);
+        if (!p.ok()) return bad(p.status().message());
+        cmd.move_partitions.push_back(*p);
+      } else if (a == "--dir") {
+        if (v.empty() || v[0] != '/') return bad("--dir is an absolute path");
+        cmd.move_dir = v;
+      } else {
+        return bad("unknown option " + a);
+      }
+      continue;
+    }
     if (a == "--output") {
       if (v != "table" && v != "json") return bad("--output is table or json");
       cmd.json = v == "json";
@@ -105,6 +140,10 @@ inline std::optional<Result<ClusterCommand>> ParseClusterCommand(
     } else {
       return bad("unknown option " + a);
     }
+  }
+  if (move && (cmd.move_broker < 0 || cmd.topics.empty() || cmd.move_partitions.empty() ||
+               cmd.move_dir.empty())) {
+    return bad("move needs --broker, --topic, --partition and --dir");
   }
   return R(std::move(cmd));
 }

@@ -12,7 +12,9 @@
 
 #include "gregor/protocol/messages/alter_partition_reassignments.h"
 #include "gregor/protocol/messages/elect_leaders.h"
+#include "gregor/protocol/messages/incremental_alter_configs.h"
 #include "gregor/protocol/messages/list_partition_reassignments.h"
+#include "tools/log_dirs_move.h"
 #include "tools/protocol_client.h"
 
 namespace gregor::tools {
@@ -66,6 +68,109 @@ Result<std::set<TopicPartition>> Ongoing(Cluster& cluster, const ReassignmentPla
   return out;
 }
 
+// KIP-73 keys: the rates on brokers, the replica lists on topics.
+constexpr const char* kBrokerThrottleKeys[] = {"leader.replication.throttled.rate",
+                                               "follower.replication.throttled.rate"};
+constexpr const char* kTopicThrottleKeys[] = {"leader.replication.throttled.replicas",
+                                              "follower.replication.throttled.replicas"};
+constexpr int8_t kTopicResource = 2, kBrokerResource = 4;  // ConfigResource types
+constexpr int8_t kSet = 0, kDelete = 1;                    // IncrementalAlterConfigs ops
+
+// One IncrementalAlterConfigs for one resource: a broker's own configs go to that broker (as
+// Kafka's admin client sends them), a topic's to any broker.
+Status AlterResource(Cluster& cluster, int8_t type, const std::string& name,
+                     const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) {
+  Result<BrokerConnection*> conn =
+      type == kBrokerResource ? cluster.Broker(std::stoi(name)) : cluster.AnyBroker();
+  if (!conn.ok()) return conn.status();
+  protocol::IncrementalAlterConfigsRequest req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = type;
+  res.resource_name = name;
+  for (const auto& [key, value] : ops) {
+    auto& c = res.configs.emplace_back();
+    c.name = key;
+    c.config_operation = value ? kSet : kDelete;
+    c.value = value;
+  }
+  auto r = (*conn)->Call<protocol::IncrementalAlterConfigsResponse>(req, cluster.deadline());
+  if (!r.ok()) return r.status();
+  for (const auto& out : r->responses) {
+    if (out.error_code != protocol::ErrorCode::kNone) {
+      return Status::InvalidArgument(std::string(type == kBrokerResource ? "broker " : "topic ") +
+                                     name + ": " + protocol::ErrorCodeName(out.error_code) + " " +
+                                     out.error_message.value_or(""));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string JoinIds(const std::set<int32_t>& ids) {
+  std::string s;
+  for (int32_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s;
+}
+
+// Sets the reassignment's throttles (topics first, so that no rate applies to replicas nobody
+// meant to throttle).
+int SetThrottles(Cluster& cluster, const ReassignmentPlan& plan,
+                 const std::map<TopicPartition, std::vector<int32_t>>& current, int64_t rate) {
+  const ReassignmentThrottles t = ComputeReassignmentThrottles(plan, current);
+  for (const auto& [topic, leader] : t.leader) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> ops = {
+        {kTopicThrottleKeys[0], leader}};
+    auto f = t.follower.find(topic);
+    if (f != t.follower.end()) ops.emplace_back(kTopicThrottleKeys[1], f->second);
+    Status st = AlterResource(cluster, kTopicResource, topic, ops);
+    if (!st.ok()) return Fail("setting the throttled replicas: " + st.message());
+  }
+  for (int32_t b : t.brokers) {
+    Status st = AlterResource(cluster, kBrokerResource, std::to_string(b),
+                              {{kBrokerThrottleKeys[0], std::to_string(rate)},
+                               {kBrokerThrottleKeys[1], std::to_string(rate)}});
+    if (!st.ok()) return Fail("setting the throttle rate: " + st.message());
+  }
+  std::printf("The replication throttle was set to %lld B/s on brokers %s\n",
+              static_cast<long long>(rate), JoinIds(t.brokers).c_str());
+  std::printf(
+      "Warning: the throttle stays until --verify (or --wait) sees the reassignment complete\n");
+  return 0;
+}
+
+// Removes every throttle a reassignment may have set: the rates on every broker of the cluster
+// and of the plan (an earlier plan may have involved others), the lists on the plan's topics.
+int ClearThrottles(Cluster& cluster, const ReassignmentPlan& plan) {
+  auto md = cluster.Metadata(/*refresh=*/true);
+  if (!md.ok()) return Fail(md.status().message());
+  std::set<int32_t> brokers;
+  for (const auto& b : (*md)->brokers) brokers.insert(b.node_id);
+  std::set<std::string> topics;
+  for (const auto& [tp, replicas] : plan) {
+    topics.insert(tp.topic);
+    brokers.insert(replicas.begin(), replicas.end());
+  }
+  int rc = 0;
+  for (int32_t b : brokers) {
+    Status st = AlterResource(
+        cluster, kBrokerResource, std::to_string(b),
+        {{kBrokerThrottleKeys[0], std::nullopt}, {kBrokerThrottleKeys[1], std::nullopt}});
+    if (!st.ok()) rc = Fail("clearing the throttle rate: " + st.message());
+  }
+  std::string names;
+  for (const auto& t : topics) {
+    names += (names.empty() ? "" : ",") + t;
+    Status st = AlterResource(
+        cluster, kTopicResource, t,
+        {{kTopicThrottleKeys[0], std::nullopt}, {kTopicThrottleKeys[1], std::nullopt}});
+    if (!st.ok()) rc = Fail("clearing the throttled replicas: " + st.message());
+  }
+  if (rc == 0) {
+    std::printf("Cleared the replication throttles on brokers %s and topics %s\n",
+                JoinIds(brokers).c_str(), names.c_str());
+  }
+  return rc;
+}
+
 int RunPlan(Cluster& cluster, const PartitionCommand& cmd) {
   auto md = cluster.Metadata();
   if (!md.ok()) return Fail(md.status().message());
@@ -85,7 +190,7 @@ int RunPlan(Cluster& cluster, const PartitionCommand& cmd) {
   return 0;
 }
 
-int RunVerify(Cluster& cluster, const ReassignmentPlan& plan) {
+int RunVerify(Cluster& cluster, const ReassignmentPlan& plan, bool preserve_throttles) {
   auto ongoing = Ongoing(cluster, plan);
   if (!ongoing.ok()) return Fail(ongoing.status().message());
   auto md = cluster.Metadata();
@@ -104,6 +209,7 @@ int RunVerify(Cluster& cluster, const ReassignmentPlan& plan) {
     }
     std::printf("Reassignment of partition %s %s\n", tp.ToString().c_str(), state);
   }
+  if (rc == 0 && !preserve_throttles) rc = ClearThrottles(cluster, plan);
   return rc;
 }
 
@@ -113,6 +219,9 @@ int RunExecute(Cluster& cluster, const PartitionCommand& cmd, const Reassignment
   auto current = CurrentReplicas(**md, {});
   for (const auto& [tp, replicas] : plan) {
     if (!current.count(tp)) return Fail("partition " + tp.ToString() + " does not exist");
+  }
+  if (cmd.throttle >= 0) {
+    if (int rc = SetThrottles(cluster, plan, current, cmd.throttle); rc != 0) return rc;
   }
   protocol::AlterPartitionReassignmentsRequest req;
   req.timeout_ms = cmd.global.request_timeout_ms;
@@ -168,7 +277,7 @@ int RunExecute(Cluster& cluster, const PartitionCommand& cmd, const Reassignment
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   std::fprintf(stderr, "\n");
-  return RunVerify(cluster, plan);
+  return RunVerify(cluster, plan, cmd.preserve_throttles);
 }
 
 int RunElectLeaders(Cluster& cluster, const PartitionCommand& cmd) {
@@ -261,8 +370,14 @@ int RunPartitionCommand(const PartitionCommand& cmd) {
         std::fprintf(stderr, "gregorctl: %s\n", plan.status().message().c_str());
         return 2;
       }
-      return cmd.kind == PartitionCommand::Kind::kExecute ? RunExecute(cluster, cmd, *plan)
-                                                          : RunVerify(cluster, *plan);
+      // The plan's log_dirs (AlterReplicaLogDirs to each broker; see log_dirs_move.h).
+      if (cmd.kind == PartitionCommand::Kind::kExecute &&
+          SendReassignmentLogDirs(cluster, cmd.plan_file) != 0) {
+        return 1;
+      }
+      return cmd.kind == PartitionCommand::Kind::kExecute
+                 ? RunExecute(cluster, cmd, *plan)
+                 : RunVerify(cluster, *plan, cmd.preserve_throttles);
     }
   }
   return 2;

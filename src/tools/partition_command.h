@@ -4,10 +4,12 @@
 // (KIP-183/KIP-460), which librdkafka 2.0 lacks: the raw protocol client sends it to the
 // controller. Parsing is pure, here.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,8 @@ struct PartitionCommand {
   int32_t replication_factor = -1;      // --plan: -1 keeps each partition's
   std::string plan_file;                // --execute / --verify --reassignment-json-file
   bool wait = false;                    // --execute --wait: a progress bar until done
+  int64_t throttle = -1;                // --execute --throttle B/s (KIP-73); -1: none
+  bool preserve_throttles = false;      // --verify / --wait: leave the throttles set
   bool help = false;
   std::string usage;
 };
@@ -46,8 +50,10 @@ inline constexpr char kPartitionUsage[] =
     "           (--all-topic-partitions | (--topic T [--partition P]...)...)\n"
     "       gregorctl partition reassign --plan --topic T... --brokers B,B,...\n"
     "           [--replication-factor N]\n"
-    "       gregorctl partition reassign --execute --reassignment-json-file F [--wait]\n"
-    "       gregorctl partition reassign --verify --reassignment-json-file F\n";
+    "       gregorctl partition reassign --execute --reassignment-json-file F\n"
+    "           [--throttle BYTES_PER_SEC] [--wait [--preserve-throttles]]\n"
+    "       gregorctl partition reassign --verify --reassignment-json-file F\n"
+    "           [--preserve-throttles]\n";
 
 // {"version":1,"partitions":[{"topic":..,"partition":..,"replicas":[..],"log_dirs":[..]}]}
 inline std::string EncodeReassignmentPlan(const ReassignmentPlan& plan) {
@@ -93,6 +99,46 @@ inline Result<ReassignmentPlan> DecodeReassignmentPlan(const std::string& text) 
   }
   if (plan.empty()) return bad("no partitions");
   return plan;
+}
+
+// The throttles of a reassignment, as kafka-reassign-partitions.sh sets them: for each topic,
+// leader.replication.throttled.replicas lists every current replica of its planned partitions
+// (the sources) and follower.replication.throttled.replicas the replicas being added (the
+// destinations), as "partition:broker" sorted as strings; the rates go to every source and
+// destination broker.
+struct ReassignmentThrottles {
+  std::map<std::string, std::string> leader;    // topic -> leader.replication.throttled.replicas
+  std::map<std::string, std::string> follower;  // topic -> follower.replication.throttled.replicas
+  std::set<int32_t> brokers;
+};
+
+inline ReassignmentThrottles ComputeReassignmentThrottles(
+    const ReassignmentPlan& plan, const std::map<TopicPartition, std::vector<int32_t>>& current) {
+  std::map<std::string, std::set<std::string>> leader, follower;
+  ReassignmentThrottles out;
+  for (const auto& [tp, target] : plan) {
+    auto it = current.find(tp);
+    const std::vector<int32_t> sources = it == current.end() ? std::vector<int32_t>{} : it->second;
+    auto& l = leader[tp.topic];
+    auto& f = follower[tp.topic];
+    for (int32_t b : sources) {
+      l.insert(std::to_string(tp.partition) + ":" + std::to_string(b));
+      out.brokers.insert(b);
+    }
+    for (int32_t b : target) {
+      if (std::find(sources.begin(), sources.end(), b) != sources.end()) continue;
+      f.insert(std::to_string(tp.partition) + ":" + std::to_string(b));
+      out.brokers.insert(b);
+    }
+  }
+  auto join = [](const std::set<std::string>& parts) {
+    std::string s;
+    for (const auto& p : parts) s += (s.empty() ? "" : ",") + p;
+    return s;
+  };
+  for (const auto& [topic, parts] : leader) out.leader[topic] = join(parts);
+  for (const auto& [topic, parts] : follower) out.follower[topic] = join(parts);
+  return out;
 }
 
 // A balanced proposal for `partitions` (partition -> current replicas) over `brokers`: partition
@@ -166,6 +212,10 @@ inline std::optional<Result<PartitionCommand>> ParsePartitionCommand(
       cmd.wait = true;
       continue;
     }
+    if (reassign && a == "--preserve-throttles") {
+      cmd.preserve_throttles = true;
+      continue;
+    }
     if (i + 1 >= rest.size()) return bad(a + " needs a value");
     const std::string& v = rest[++i];
     if (reassign && a == "--brokers") {
@@ -183,6 +233,10 @@ inline std::optional<Result<PartitionCommand>> ParsePartitionCommand(
       Result<int32_t> rf = ParseInteger<int32_t>("--replication-factor", v, 1, 32767);
       if (!rf.ok()) return bad(rf.status().message());
       cmd.replication_factor = *rf;
+    } else if (reassign && a == "--throttle") {
+      Result<int64_t> t = ParseInteger<int64_t>("--throttle", v, 0, INT64_MAX);
+      if (!t.ok()) return bad(t.status().message());
+      cmd.throttle = *t;
     } else if (reassign && a == "--reassignment-json-file") {
       cmd.plan_file = v;
     } else if (a == "--election-type" && !reassign) {
@@ -221,6 +275,12 @@ inline std::optional<Result<PartitionCommand>> ParsePartitionCommand(
     }
     if (cmd.wait && cmd.kind != PartitionCommand::Kind::kExecute) {
       return bad("--wait goes with --execute");
+    }
+    if (cmd.throttle >= 0 && cmd.kind != PartitionCommand::Kind::kExecute) {
+      return bad("--throttle goes with --execute");
+    }
+    if (cmd.preserve_throttles && cmd.kind != PartitionCommand::Kind::kVerify && !cmd.wait) {
+      return bad("--preserve-throttles goes with --verify or --wait");
     }
     return R(std::move(cmd));
   }

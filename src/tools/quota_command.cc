@@ -37,6 +37,7 @@ int RunQuotaCommand(const QuotaCommand& cmd) {
     auto& e = req.entries.emplace_back();
     if (cmd.user.present) e.entity.push_back({"user", cmd.user.name});
     if (cmd.client.present) e.entity.push_back({"client-id", cmd.client.name});
+    if (cmd.ip.present) e.entity.push_back({"ip", cmd.ip.name});
     for (const auto& [k, v] : cmd.add) e.ops.push_back({k, v, false});
     for (const auto& k : cmd.remove) e.ops.push_back({k, 0, true});
     auto r = (*conn)->Call<protocol::AlterClientQuotasResponse>(req, cluster.deadline());
@@ -68,6 +69,7 @@ int RunQuotaCommand(const QuotaCommand& cmd) {
   };
   filter("user", cmd.user);
   filter("client-id", cmd.client);
+  filter("ip", cmd.ip);
   auto r = (*conn)->Call<protocol::DescribeClientQuotasResponse>(req, cluster.deadline());
   if (!r.ok()) return Fail(r.status().message());
   if (r->error_code != protocol::ErrorCode::kNone) {

@@ -1,5 +1,5 @@
 #pragma once
-// `gregorctl quota set|describe`, kafka-configs.sh --entity-type users/clients for client
+// `gregorctl quota set|describe`, kafka-configs.sh --entity-type users/clients/ips for client
 // quotas, through AlterClientQuotas and DescribeClientQuotas (KIP-546), which librdkafka 2.0
 // lacks: these speak the protocol themselves (tools/protocol_client.h, with TLS and SASL from
 // -X, like the transactions commands). This header holds the pure part: ParseQuotaCommand()
@@ -31,6 +31,7 @@ struct QuotaCommand {
   std::string client_id = "gregorctl";
   ClientSecurity security;  // -X security.protocol, sasl.*, ssl.*
   QuotaEntityPart user, client;
+  QuotaEntityPart ip;                               // KIP-612, alone: connection_creation_rate
   std::vector<std::pair<std::string, double>> add;  // set
   std::vector<std::string> remove;                  // set
   bool help = false;
@@ -41,9 +42,11 @@ inline constexpr char kQuotaUsage[] =
     "usage: gregorctl quota set (--user U | --user-default) [--client C | --client-default]\n"
     "           [--add key=value[,key=value]...] [--delete key[,key]...]\n"
     "       gregorctl quota set (--client C | --client-default) ...\n"
+    "       gregorctl quota set (--ip A | --ip-default) --add connection_creation_rate=N\n"
     "       gregorctl quota describe [--user U | --user-default] [--client C | --client-default]\n"
+    "       gregorctl quota describe (--ip A | --ip-default)\n"
     "  keys: producer_byte_rate, consumer_byte_rate, request_percentage,\n"
-    "        controller_mutation_rate\n";
+    "        controller_mutation_rate; for IPs connection_creation_rate\n";
 
 inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<std::string>& args,
                                                              const char* env_bootstrap) {
@@ -87,10 +90,11 @@ inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<s
       p->name = std::move(name);
       return true;
     };
-    if (a == "--user-default" || a == "--client-default") {
-      if (!part(a == "--user-default" ? &cmd.user : &cmd.client, std::nullopt)) {
-        return bad("the user or client is given twice");
-      }
+    if (a == "--user-default" || a == "--client-default" || a == "--ip-default") {
+      QuotaEntityPart* p = a == "--user-default"     ? &cmd.user
+                           : a == "--client-default" ? &cmd.client
+                                                     : &cmd.ip;
+      if (!part(p, std::nullopt)) return bad("the user, client or ip is given twice");
       continue;
     }
     if (i + 1 >= rest.size()) return bad(a + " needs a value");
@@ -100,6 +104,9 @@ inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<s
       if (!part(a == "--user" ? &cmd.user : &cmd.client, v)) {
         return bad("the user or client is given twice");
       }
+    } else if (a == "--ip") {
+      if (v.empty()) return bad("--ip needs an address");
+      if (!part(&cmd.ip, v)) return bad("the ip is given twice");
     } else if (a == "--add" && cmd.set) {
       for (const std::string& item : split(v)) {
         auto eq = item.find('=');
@@ -118,7 +125,12 @@ inline std::optional<Result<QuotaCommand>> ParseQuotaCommand(const std::vector<s
       return bad("unknown option " + a);
     }
   }
-  if (cmd.set && !cmd.user.present && !cmd.client.present) return bad("no --user or --client");
+  if (cmd.ip.present && (cmd.user.present || cmd.client.present)) {
+    return bad("--ip cannot be combined with --user or --client");
+  }
+  if (cmd.set && !cmd.user.present && !cmd.client.present && !cmd.ip.present) {
+    return bad("no --user, --client or --ip");
+  }
   if (cmd.set && cmd.add.empty() && cmd.remove.empty()) return bad("nothing to --add or --delete");
   return R(std::move(cmd));
 }

@@ -643,18 +643,23 @@ TransactionDescription TransactionCoordinator::Describe(const std::string& trans
 
 ErrorCode TransactionCoordinator::List(const std::set<int64_t>& producer_ids,
                                        const std::set<std::string>& states,
-                                       std::vector<TransactionListing>* out) {
+                                       std::vector<TransactionListing>* out,
+                                       int64_t min_duration_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return ErrorCode::kCoordinatorNotAvailable;
   for (const auto& [p, ps] : partitions_) {
     if (ps.loading) return ErrorCode::kCoordinatorLoadInProgress;
   }
+  const int64_t now = clock_->NowMs();
   for (const auto& [p, ps] : partitions_) {
     for (const auto& [id, entry] : ps.txns) {
       const TransactionMetadata& t = *entry.metadata;
       std::string state = TransactionStateName(t.state());
       if (!producer_ids.empty() && !producer_ids.count(t.producer_id())) continue;
       if (!states.empty() && !states.count(state)) continue;
+      // Kafka's listTransactionStates measures from the transaction's start timestamp, whatever
+      // the state, and keeps only those strictly longer than the filter.
+      if (min_duration_ms >= 0 && now - t.txn_start_timestamp() <= min_duration_ms) continue;
       out->push_back({id, t.producer_id(), state});
     }
   }

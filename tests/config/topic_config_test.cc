@@ -206,5 +206,41 @@ TEST(TopicConfigTest, DescribeBrokerConfigsSourcesAndSecrets) {
   EXPECT_EQ(ConfigTypeId(pw.type_name), 9);
 }
 
+TEST(TopicConfigTest, ThrottledReplicasListsAreKafkasFormat) {
+  auto all = ParseThrottledReplicas(" * ");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_TRUE(all->all);
+  auto list = ParseThrottledReplicas("0:1, 0:2,1:3");
+  ASSERT_TRUE(list.has_value());
+  EXPECT_FALSE(list->all);
+  const std::vector<std::pair<int32_t, int32_t>> want = {{0, 1}, {0, 2}, {1, 3}};
+  EXPECT_EQ(list->replicas, want);
+  auto none = ParseThrottledReplicas("");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->replicas.empty());
+  EXPECT_FALSE(none->all);
+  for (const char* bad : {"0", "0:", ":1", "a:1", "0:1,*", "-1:2", "0:1:2", "0:99999999999"}) {
+    EXPECT_FALSE(ParseThrottledReplicas(bad).has_value()) << bad;
+    Status s = ValidateTopicConfig({{"leader.replication.throttled.replicas", bad}});
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("[partitionId]:[brokerId]"), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE(ValidateTopicConfig({{"follower.replication.throttled.replicas", "3:0,3:1"}}).ok());
+}
+
+TEST(TopicConfigTest, ThrottledReplicasHaveNoBrokerDefault) {
+  BrokerConfig b = Broker({});
+  auto r = ResolveTopicConfigs(b, {{"leader.replication.throttled.replicas", "0:1"}});
+  const auto& leader = Find(r, "leader.replication.throttled.replicas");
+  EXPECT_EQ(leader.value, "0:1");
+  EXPECT_EQ(leader.source, ConfigSource::kTopicOverride);
+  EXPECT_EQ(leader.type_name, "LIST");
+  ASSERT_EQ(leader.synonyms.size(), 1u);
+  const auto& follower = Find(r, "follower.replication.throttled.replicas");
+  EXPECT_EQ(follower.value, "");
+  EXPECT_EQ(follower.source, ConfigSource::kDefault);
+  EXPECT_TRUE(follower.synonyms.empty());
+}
+
 }  // namespace
 }  // namespace gregor::config

@@ -445,6 +445,15 @@ TEST_F(CoordinatorTest, ListAndDescribeGroups) {
   ASSERT_EQ(stable.groups.size(), 1u);
   EXPECT_EQ(stable.groups[0].group_id, "g");
   EXPECT_EQ(stable.groups[0].protocol_type, "consumer");
+  EXPECT_EQ(stable.groups[0].group_type, "classic");
+  // ListGroups v5 (KIP-848): every group is classic; type names are case-insensitive, and a
+  // filter without "classic" (another type or an unknown name) lists nothing, without error.
+  EXPECT_EQ(coordinator_->ListGroups({}, {"Classic"}).groups.size(), 2u);
+  EXPECT_EQ(coordinator_->ListGroups({"Stable"}, {"consumer", "CLASSIC"}).groups.size(), 1u);
+  auto consumer = coordinator_->ListGroups({}, {"consumer"});
+  EXPECT_EQ(consumer.error, ErrorCode::kNone);
+  EXPECT_TRUE(consumer.groups.empty());
+  EXPECT_TRUE(coordinator_->ListGroups({}, {"bogus"}).groups.empty());
   auto d = coordinator_->DescribeGroup("g");
   EXPECT_EQ(d.state, "Stable");
   EXPECT_EQ(d.protocol, "range");

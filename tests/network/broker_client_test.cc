@@ -636,7 +636,7 @@ class BrokerClientTlsTest : public ::testing::Test {
     auto ctx = MakeClientTlsContext(t);
     EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
     BrokerClientOptions o = FastOptions();
-    o.tls = ctx.ok() ? *ctx : nullptr;
+    o.tls = ctx.ok() ? std::make_shared<TlsContextSlot>(*ctx) : nullptr;
     o.verify_hostname = verify_hostname;
     return o;
   }
@@ -711,6 +711,22 @@ TEST_F(BrokerClientTlsTest, ClientCertificateWhenTheListenerRequiresOne) {
   Status st = with_cert.Call(ApiKey::kMetadata, kAny, Body("mtls"), &resp);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ("pong:mtls", Text(resp));
+}
+
+TEST_F(BrokerClientTlsTest, AReloadedContextServesTheNextConnection) {
+  // The key and trust stores reloaded (ssl.reload.check.interval.ms): the client's slot gets
+  // a context trusting the listener's CA; the open connection is not touched, the next one
+  // takes the new context.
+  StartListener("none");
+  BrokerClientOptions o = ClientTls(other_ca_, false);
+  BrokerClient client(o);
+  client.SetPeer("localhost", listener_->port(), true);
+  EXPECT_EQ(Status::Code::kUnavailable, client.Connect().code());
+  o.tls->Set(ClientTls(ca_, false).tls->Get());
+  BrokerClient::Response resp;
+  Status st = client.Call(ApiKey::kMetadata, kAny, Body("reloaded"), &resp);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ("pong:reloaded", Text(resp));
 }
 
 TEST_F(BrokerClientTlsTest, InterruptWakesATlsHandshakeThatNeverCompletes) {

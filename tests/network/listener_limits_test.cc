@@ -265,6 +265,65 @@ TEST_F(ListenerLimitsTest, PerIpLimitAndOverrides) {
   EXPECT_EQ(3, quotas->MaxConnectionsPerIp(asio::ip::make_address("::ffff:127.0.0.2")));
 }
 
+TEST(ConnectionRateTest, IpRateQuotaThrottlesPastTheRateAndRecoversAfterTheWindow) {
+  ConnectionQuotas quotas;
+  quotas.SetIpConnectionRateWindow(QuotaWindow{2, 1000});
+  const auto a = asio::ip::make_address("10.0.0.1");
+  const auto b = asio::ip::make_address("10.0.0.2");
+  // No quota: nothing recorded or kept.
+  EXPECT_EQ(0, quotas.RecordIpConnection(a, 0));
+  EXPECT_EQ(0u, quotas.ip_rate_count());
+  // 5/s for a (named; an IPv4-mapped address is the same address), 1/s by default.
+  quotas.SetIpConnectionRate(asio::ip::make_address("::ffff:10.0.0.1"), 5);
+  quotas.SetIpConnectionRate(std::nullopt, 1);
+  EXPECT_EQ(5, quotas.IpConnectionRate(a));
+  EXPECT_EQ(1, quotas.IpConnectionRate(b));
+  // The rate divides by at least (samples - 1) windows, 1 s: five connections at once fit,
+  // the sixth is throttled and not counted, so the next one is throttled the same.
+  int64_t now = 10'000;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(0, quotas.RecordIpConnection(a, now)) << i;
+  int64_t throttle = quotas.RecordIpConnection(a, now);
+  EXPECT_EQ(200, throttle);  // (6 - 5) / 5 * 1000 ms
+  EXPECT_NEAR(throttle, quotas.RecordIpConnection(a, now + 1), 1);
+  EXPECT_EQ(0, quotas.RecordIpConnection(b, now));
+  EXPECT_GT(quotas.RecordIpConnection(b, now), 0);
+  // Once the samples are older than the window span, a burst is admitted again.
+  now += 2 * 1000 + 1;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(0, quotas.RecordIpConnection(a, now)) << i;
+  // Removing a's quota leaves it with the default; a rate of 0 refuses every connection for
+  // at most one window.
+  quotas.SetIpConnectionRate(a, std::nullopt);
+  EXPECT_EQ(1, quotas.IpConnectionRate(a));
+  quotas.SetIpConnectionRate(std::nullopt, 0);
+  EXPECT_EQ(1000, quotas.RecordIpConnection(b, now + 10'000));
+}
+
+TEST_F(ListenerLimitsTest, ConnectionsOverTheIpRateAreClosedAfterTheThrottleTime) {
+  auto o = Options();
+  o.connection_quotas = std::make_shared<ConnectionQuotas>();
+  o.connection_quotas->SetIpConnectionRateWindow(QuotaWindow{2, 1000});
+  o.connection_quotas->SetIpConnectionRate(asio::ip::make_address("127.0.0.1"), 3);
+  Start(o);
+  // The rate divides by at least one 1 s window: three at once fit, the rest of the burst is
+  // throttled (kept unread, then closed after ~333 ms).
+  std::vector<tcp::socket> burst;
+  for (int i = 0; i < 6; ++i) burst.push_back(Connect());
+  int served = 0, closed = 0;
+  for (auto& s : burst) {
+    if (Served(s, milliseconds(1500))) {
+      ++served;
+    } else if (ClosedWithin(s, milliseconds(2000))) {
+      ++closed;
+    }
+  }
+  EXPECT_EQ(3, served);
+  EXPECT_EQ(3, closed);
+  EXPECT_EQ(6, served + closed);
+  // Another address has no quota.
+  auto other = Connect("127.0.0.2");
+  EXPECT_TRUE(Served(other));
+}
+
 TEST_F(ListenerLimitsTest, MaxConnectionsStopsAcceptingUntilOneCloses) {
   auto o = Options();
   ConnectionQuotaOptions q;

@@ -146,6 +146,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kElectLeaders, 0, 2},
               {ApiKey::kAlterPartitionReassignments, 0, 0},
               {ApiKey::kListPartitionReassignments, 0, 0},
+              {ApiKey::kAlterReplicaLogDirs, 0, 2},
               {ApiKey::kDescribeLogDirs, 0, 4},
               {ApiKey::kDescribeCluster, 0, 1},
               {ApiKey::kFindCoordinator, 0, 4},
@@ -155,7 +156,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kLeaveGroup, 0, 5},
               {ApiKey::kOffsetCommit, 0, 9},
               {ApiKey::kOffsetFetch, 0, 9},
-              {ApiKey::kListGroups, 0, 4},
+              {ApiKey::kListGroups, 0, 5},
               {ApiKey::kDescribeGroups, 0, 5},
               {ApiKey::kDeleteGroups, 0, 2},
               {ApiKey::kOffsetDelete, 0, 0},
@@ -167,7 +168,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kAddOffsetsToTxn, 0, 3},
               {ApiKey::kEndTxn, 0, 3},
               {ApiKey::kDescribeTransactions, 0, 0},
-              {ApiKey::kListTransactions, 0, 0},
+              {ApiKey::kListTransactions, 0, 1},
               {ApiKey::kDescribeClientQuotas, 0, 1},
               {ApiKey::kAlterClientQuotas, 0, 1}};
   EXPECT_EQ(SupportedApis().size(), sizeof(want) / sizeof(want[0]));

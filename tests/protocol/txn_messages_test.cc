@@ -328,6 +328,25 @@ TEST(TxnMessagesTest, ListTransactionsRequestV0) {
   EXPECT_EQ(EncodeHex(built, 0), golden);
 }
 
+TEST(TxnMessagesTest, ListTransactionsRequestV1HasADurationFilter) {
+  const std::string golden =
+      "01"                // StateFilters: empty
+      "01"                // ProducerIdFilters: empty
+      "00000000000003e8"  // DurationFilter: 1000 ms
+      "00";               // request tagged fields
+  ListTransactionsRequest req;
+  ASSERT_TRUE(DecodesExactly(golden, 1, &req));
+  EXPECT_EQ(req.duration_filter, 1000);
+
+  ListTransactionsRequest built;
+  built.duration_filter = 1000;
+  EXPECT_EQ(EncodeHex(built, 1), golden);
+  // v0 has no such field: it stays at its default, "no filter".
+  ListTransactionsRequest v0;
+  ASSERT_TRUE(DecodesExactly("010100", 0, &v0));
+  EXPECT_EQ(v0.duration_filter, -1);
+}
+
 TEST(TxnMessagesTest, VersionRangesAreKafka37s) {
   EXPECT_EQ(AddPartitionsToTxnRequest::kMaxVersion, 4);
   EXPECT_EQ(AddPartitionsToTxnRequest::kFlexibleMin, 3);
@@ -338,7 +357,7 @@ TEST(TxnMessagesTest, VersionRangesAreKafka37s) {
   EXPECT_EQ(WriteTxnMarkersRequest::kFlexibleMin, 1);
   EXPECT_EQ(DescribeProducersRequest::kMaxVersion, 0);
   EXPECT_EQ(DescribeTransactionsRequest::kMaxVersion, 0);
-  EXPECT_EQ(ListTransactionsRequest::kMaxVersion, 0);
+  EXPECT_EQ(ListTransactionsRequest::kMaxVersion, 1);  // 3.8's DurationFilter (KIP-994)
   EXPECT_EQ(ListTransactionsRequest::kFlexibleMin, 0);
   EXPECT_EQ(InitProducerIdRequest::kMaxVersion, 4);
   EXPECT_EQ(InitProducerIdRequest::kFlexibleMin, 2);
@@ -360,7 +379,7 @@ TEST(TxnMessagesTest, TransactionApisAreServedAtKafka37Ranges) {
                                                {ApiKey::kAddOffsetsToTxn, 3},
                                                {ApiKey::kEndTxn, 3},
                                                {ApiKey::kDescribeTransactions, 0},
-                                               {ApiKey::kListTransactions, 0}};
+                                               {ApiKey::kListTransactions, 1}};
   for (const auto& [key, max] : served) {
     const ApiVersionRange* r = FindApi(static_cast<int16_t>(key));
     ASSERT_NE(r, nullptr) << ApiKeyName(key);

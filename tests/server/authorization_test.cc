@@ -818,6 +818,22 @@ Outcome DescribeLogDirs(Client& c, const Names&) {
   return TopLevel<protocol::DescribeLogDirsResponse>(c, ApiKey::kDescribeLogDirs, req);
 }
 
+// A move of a partition of a topic that does not exist, to a dir that is not a log dir.
+Outcome AlterReplicaLogDirs(Client& c, const Names& n) {
+  protocol::AlterReplicaLogDirsRequest req;
+  auto& d = req.dirs.emplace_back();
+  d.path = "/nonexistent-log-dir";
+  auto& t = d.topics.emplace_back();
+  t.name = n.topic;
+  t.partitions = {0};
+  auto r = c.Call<protocol::AlterReplicaLogDirsResponse>(ApiKey::kAlterReplicaLogDirs, req);
+  if (!r.ok()) return Failed(r.status());
+  if (r->results.size() != 1 || r->results[0].partitions.size() != 1) {
+    return Failed("AlterReplicaLogDirs: not one result");
+  }
+  return Err(r->results[0].partitions[0].error_code);
+}
+
 // The group's error (`partition` false) or, once the group is allowed, the partition's.
 Outcome OffsetDelete(Client& c, const Names& n, bool partition) {
   protocol::OffsetDeleteRequest req;
@@ -1095,6 +1111,7 @@ const std::map<AclRuleId, Case>& Cases() {
         [](Client& c, const Names& n) { return DescribeTransactions(c, n, true); }}},
       {Id::kListTransactions, {kTopic | kTransaction, {}, {}, ListTransactions}},
       {Id::kDescribeLogDirs, {kTopic, {}, {}, DescribeLogDirs}},
+      {Id::kAlterReplicaLogDirs, {kNothing, {}, {}, AlterReplicaLogDirs}},
   };
   return *cases;
 }

@@ -131,6 +131,15 @@ TEST(QuotaCommandTest, ParsesKafkaConfigsStyleEntities) {
   EXPECT_EQ(q.add, (std::vector<std::pair<std::string, double>>{{"producer_byte_rate", 1024},
                                                                 {"request_percentage", 12.5}}));
   EXPECT_EQ(q.remove, std::vector<std::string>{"consumer_byte_rate"});
+  EXPECT_FALSE(q.ip.present);
+  // KIP-612: --ip / --ip-default, alone.
+  auto ip = ParseQuotaCommand(
+      {"quota", "set", "--ip", "1.2.3.4", "--add", "connection_creation_rate=10"}, nullptr);
+  ASSERT_TRUE(ip.has_value() && ip->ok()) << (ip ? ip->status().ToString() : "");
+  EXPECT_EQ((*ip)->ip, (QuotaEntityPart{true, std::string("1.2.3.4")}));
+  auto ip_default = ParseQuotaCommand({"quota", "describe", "--ip-default"}, nullptr);
+  ASSERT_TRUE(ip_default.has_value() && ip_default->ok());
+  EXPECT_EQ((*ip_default)->ip, (QuotaEntityPart{true, std::nullopt}));
   for (std::vector<std::string> bad :
        {std::vector<std::string>{"quota", "set", "--add", "producer_byte_rate=1"},
         {"quota", "set", "--user", "a"},
@@ -138,6 +147,8 @@ TEST(QuotaCommandTest, ParsesKafkaConfigsStyleEntities) {
         {"quota", "set", "--user", "a", "--add", "x=lots"},
         {"quota", "describe", "--add", "x=1"},
         {"quota", "frob"},
+        {"quota", "set", "--ip", "1.2.3.4", "--user", "a", "--add", "connection_creation_rate=1"},
+        {"quota", "describe", "--ip-default", "--ip", "1.2.3.4"},
         {"-X", "security.protocol=sasl_ssl", "quota", "describe"}}) {  // no username
     auto r = ParseQuotaCommand(bad, nullptr);
     ASSERT_TRUE(r.has_value());

@@ -89,5 +89,38 @@ TEST(PartitionCommandTest, ReassignParsesPlansAndProposes) {
   }
 }
 
+TEST(PartitionCommandTest, ReassignThrottlesAsKafkaReassignPartitionsSh) {
+  auto exec = P({"partition", "reassign", "--execute", "--reassignment-json-file", "f",
+                 "--throttle", "1000000", "--wait", "--preserve-throttles"});
+  ASSERT_TRUE(exec.ok()) << exec.status().ToString();
+  EXPECT_EQ(1000000, exec->throttle);
+  EXPECT_TRUE(exec->preserve_throttles);
+  auto verify = P({"partition", "reassign", "--verify", "--reassignment-json-file", "f",
+                   "--preserve-throttles"});
+  ASSERT_TRUE(verify.ok());
+  EXPECT_EQ(-1, verify->throttle);
+  for (auto bad : std::vector<std::vector<std::string>>{
+           {"partition", "reassign", "--verify", "--reassignment-json-file", "f", "--throttle",
+            "1"},
+           {"partition", "reassign", "--execute", "--reassignment-json-file", "f", "--throttle",
+            "-5"},
+           {"partition", "reassign", "--execute", "--reassignment-json-file", "f", "--throttle",
+            "fast"},
+           {"partition", "reassign", "--execute", "--reassignment-json-file", "f",
+            "--preserve-throttles"}}) {
+    EXPECT_FALSE(P(bad).ok()) << testing::PrintToString(bad);
+  }
+
+  // t-0 moves from {1,2} to {2,3}; t-10 from {1} to {4,1}; u-0 stays on {5}.
+  ReassignmentPlan plan = {{{"t", 0}, {2, 3}}, {{"t", 10}, {4, 1}}, {{"u", 0}, {5}}};
+  std::map<TopicPartition, std::vector<int32_t>> current = {
+      {{"t", 0}, {1, 2}}, {{"t", 10}, {1}}, {{"u", 0}, {5}}, {{"v", 0}, {9}}};
+  ReassignmentThrottles t = ComputeReassignmentThrottles(plan, current);
+  // Sorted as strings, as Kafka's tool sorts them: "0:1" < "0:2" < "10:1".
+  EXPECT_EQ((std::map<std::string, std::string>{{"t", "0:1,0:2,10:1"}, {"u", "0:5"}}), t.leader);
+  EXPECT_EQ((std::map<std::string, std::string>{{"t", "0:3,10:4"}, {"u", ""}}), t.follower);
+  EXPECT_EQ((std::set<int32_t>{1, 2, 3, 4, 5}), t.brokers);
+}
+
 }  // namespace
 }  // namespace gregor::tools

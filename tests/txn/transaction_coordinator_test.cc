@@ -323,6 +323,14 @@ TEST_F(TransactionCoordinatorTest, VerifyListAndExpiry) {
   ASSERT_EQ(coordinator_->List({}, {"Ongoing"}, &listed), ErrorCode::kNone);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].transactional_id, "v");
+  // ListTransactions v1 (KIP-994): only transactions running longer than the filter.
+  clock_.AdvanceMs(500);
+  listed.clear();
+  ASSERT_EQ(coordinator_->List({}, {"Ongoing"}, &listed, 500), ErrorCode::kNone);
+  EXPECT_TRUE(listed.empty());
+  ASSERT_EQ(coordinator_->List({}, {"Ongoing"}, &listed, 499), ErrorCode::kNone);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].transactional_id, "v");
   // Idle ids expire (a tombstone); ongoing ones do not.
   clock_.AdvanceMs(config_.transactional_id_expiration_ms + 1);
   coordinator_->RemoveExpiredTransactionalIds();

@@ -81,6 +81,8 @@ struct BrokerConfig {
   double log_cleaner_io_buffer_load_factor = 0.9;  // how full the dedupe map may get
   double log_cleaner_io_max_bytes_per_second = std::numeric_limits<double>::max();
   int64_t log_cleaner_backoff_ms = 15000;
+  // replica.alter.log.dirs.io.max.bytes.per.second: replica moves between log dirs (KIP-113).
+  int64_t replica_alter_log_dirs_io_max_bytes_per_second = INT64_MAX;
   bool log_preallocate = false;
   int32_t num_recovery_threads_per_data_dir = 1;
   std::string compression_type = "producer";  // only "producer" is supported
@@ -223,6 +225,14 @@ struct BrokerConfig {
   int32_t quota_window_size_seconds = 1;
   int32_t controller_quota_window_num = 11;
   int32_t controller_quota_window_size_seconds = 1;
+
+  // --- Replication throttles (KIP-73): bytes/s for the partitions the topic configs
+  // leader/follower.replication.throttled.replicas name; Long.MAX_VALUE is no limit. Kafka
+  // sets the two rates only dynamically (/config/brokers); gregor also takes them from the file.
+  int64_t leader_replication_throttled_rate = INT64_MAX;
+  int64_t follower_replication_throttled_rate = INT64_MAX;
+  int32_t replication_quota_window_num = 11;
+  int32_t replication_quota_window_size_seconds = 1;
 
   // --- The audit log of security decisions (gregor's own keys; security/audit_log.h).
   std::string audit_log_file;  // empty: no audit log

@@ -70,9 +70,18 @@ int8_t ConfigTypeId(const std::string& type_name);
 struct TopicConfigDef {
   const char* name;
   const char* type_name;
-  const char* broker_key;  // the broker key that supplies the default
+  const char* broker_key;  // the broker key that supplies the default; "" for none
   const char* documentation;
 };
+
+// leader.replication.throttled.replicas / follower.replication.throttled.replicas (KIP-73):
+// "*" (every replica of the topic) or "partition:broker,..."; "" throttles nothing.
+struct ThrottledReplicas {
+  bool all = false;
+  std::vector<std::pair<int32_t, int32_t>> replicas;  // (partition, broker id)
+};
+// nullopt when the value is neither "*" nor such a list (Kafka's ThrottledReplicaListValidator).
+std::optional<ThrottledReplicas> ParseThrottledReplicas(const std::string& value);
 const std::vector<TopicConfigDef>& TopicConfigDefs();
 bool IsKnownTopicKey(const std::string& key);
 

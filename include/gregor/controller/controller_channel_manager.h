@@ -51,7 +51,7 @@ class ControllerChannelManager final : public ControllerChannel {
     int32_t reconnect_backoff_max_ms = 1000;
     size_t max_queued_per_broker = 1000;
     // TLS settings for brokers whose inter-broker listener speaks SSL.
-    std::shared_ptr<asio::ssl::context> tls;
+    std::shared_ptr<network::TlsContextSlot> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.

@@ -151,6 +151,9 @@ struct GroupOverview {
   std::string group_id;
   std::string protocol_type;
   std::string state;
+  // Every group here uses the classic rebalance protocol (JoinGroup/SyncGroup); a ZooKeeper-mode
+  // Kafka broker reports "classic" too (ListGroups v5, KIP-848).
+  std::string group_type = "classic";
 };
 struct ListGroupsResult {
   ErrorCode error = ErrorCode::kNone;
@@ -236,7 +239,11 @@ class GroupCoordinator {
                                    const std::vector<TopicPartition>& partitions);
 
   // Administration.
-  ListGroupsResult ListGroups(const std::vector<std::string>& states_filter);
+  // An empty filter does not filter. Type names match case-insensitively; since every group is
+  // "classic", a types filter without "classic" (only "consumer", "share" or unknown names)
+  // lists nothing, with no error, as Kafka's ZooKeeper-mode GroupCoordinator answers.
+  ListGroupsResult ListGroups(const std::vector<std::string>& states_filter,
+                              const std::vector<std::string>& types_filter = {});
   GroupSummary DescribeGroup(const std::string& group_id);
   std::map<std::string, ErrorCode> DeleteGroups(const std::vector<std::string>& group_ids);
 

@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,21 @@ struct OffsetAndTimestamp {
   int64_t offset = -1;
   int64_t timestamp = -1;
   int32_t leader_epoch = -1;
+};
+
+// How Log::RelocateTo copies a log to another log dir (the LogManager's mover thread sets it).
+struct RelocationOptions {
+  // Called on the copying thread after each chunk copied without the log's mutex, with its
+  // size; may sleep (replica.alter.log.dirs.io.max.bytes.per.second). False gives up the move.
+  std::function<bool(uint64_t bytes)> pace;
+  // Progress, for DescribeLogDirs: the copy holds the log up to `end_offset` (the end of the
+  // last segment copied whole), `bytes` in all.
+  std::function<void(int64_t end_offset, uint64_t bytes)> progress;
+  size_t chunk_bytes = 1 << 20;
+  // The copy goes on in the background while a round finds more than this to copy; the rest
+  // is copied under the log's mutex, appends waiting. A log written faster than the copy goes
+  // (a low throttle) is never switched, as Kafka's future replica never catches up then.
+  uint64_t catch_up_bytes = 512 << 10;
 };
 
 class Log {
@@ -247,7 +263,8 @@ class Log {
   VerificationGuard MaybeStartTransactionVerification(int64_t producer_id);
 
   LogConfig config() const;
-  const std::string& dir() const { return dir_; }
+  // `<log dir>/<topic>-<partition>`; changes when the log is moved (RelocateTo).
+  std::string dir() const;
   const gregor::TopicPartition& topic_partition() const { return tp_; }
 
   // Leader epoch cache (leader-epoch-checkpoint): epoch -> start offset.
@@ -275,6 +292,22 @@ class Log {
   // (retention); kIOError (the log goes offline when the swap could not be completed in memory).
   Status ReplaceSegments(const std::shared_ptr<LogSegment>& cleaned,
                          const std::vector<std::shared_ptr<LogSegment>>& old, uint64_t generation);
+
+  // ---- moving to another log dir (KIP-113, AlterReplicaLogDirs) ----
+  // Copies this log into `future_dir` (`<dest dir>/<topic>-<p>.<uuid>-future`, created) and
+  // makes it the log: segments, indexes, .txnindex, producer snapshots, leader-epoch-checkpoint
+  // and partition.metadata are copied in the background without the mutex, appends and reads
+  // going on; then, under the mutex, what was appended since, all fsynced; then the current dir
+  // is renamed to `doomed_dir` (`<its dir>/<topic>-<p>.<uuid>-delete`, same uuid: LogManager::
+  // Open takes a `-future` dir as complete only when that `-delete` dir exists) and the future
+  // dir to `final_dir` (`<dest dir>/<topic>-<p>`), and the segments are reopened there. Offsets,
+  // high watermark, leader epochs and producer state do not change; readers holding regions of
+  // the old files keep reading them (the old dir is the caller's to delete, later). Blocks for
+  // the whole copy: the mover thread only. Errors: kStale when the log was closed or
+  // `options.pace` gave up, kIOError (nothing changed unless the log went offline), both with
+  // the future dir removed.
+  Status RelocateTo(const std::string& future_dir, const std::string& final_dir,
+                    const std::string& doomed_dir, const RelocationOptions& options);
 
   // Flushes and trims the indexes; the log refuses appends afterwards.
   Status Close();
@@ -323,12 +356,14 @@ class Log {
                               FetchIsolation isolation, bool min_one_message) const;
   // Snapshot at LEO (roll, close); a failure is logged, the state is rebuilt from the log.
   void TakeProducerSnapshotLocked();
+  // RelocateTo's last step, under the mutex: the segments reopened from `final_dir`.
+  Status SwitchToDirLocked(const std::string& final_dir);
 
-  const std::string dir_;
   const gregor::TopicPartition tp_;
   const gregor::Clock* const clock_;
 
   mutable std::mutex mu_;
+  std::string dir_;  // guarded: RelocateTo switches it
   LogConfig config_;
   std::map<int64_t, std::shared_ptr<LogSegment>> segments_;  // by base offset
   int64_t log_start_offset_ = 0;

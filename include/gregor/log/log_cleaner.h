@@ -99,6 +99,11 @@ class LogCleaner {
   void Resume(const gregor::TopicPartition& tp);
   // Forgets the checkpoint of a deleted log (it is dropped from the file at the next write).
   void Forget(const gregor::TopicPartition& tp);
+  // The log of `tp` moved from log dir `from_dir` to `to_dir` (AlterReplicaLogDirs): its
+  // checkpoint goes with it and both dirs' files are rewritten (Kafka's alterCheckpointDir).
+  // Takes the LogsFn's lock: never call it under the LogManager's mutex.
+  Status MoveCheckpoint(const gregor::TopicPartition& tp, const std::string& from_dir,
+                        const std::string& to_dir);
 
   // The checkpointed first dirty offset of `tp`, if any.
   std::optional<int64_t> CheckpointFor(const gregor::TopicPartition& tp) const;

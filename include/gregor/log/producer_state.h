@@ -196,6 +196,9 @@ class ProducerStateManager {
   static std::string EncodeSnapshot(const std::vector<ProducerStateEntry>& entries);
   static Result<std::vector<ProducerStateEntry>> DecodeSnapshot(const std::string& bytes);
   static std::string SnapshotPath(const std::string& dir, int64_t offset);
+  // The log moved to another log dir (Log::RelocateTo, whose copy holds the same snapshot
+  // files): snapshots are listed again from `dir` and written there from now on.
+  Status ChangeDir(std::string dir);
 
  private:
   Status ScanSnapshots();
@@ -207,7 +210,7 @@ class ProducerStateManager {
   // Forgets every open and completed transaction, then takes the open ones from producers_.
   void RebuildOngoingTxns();
 
-  const std::string dir_;
+  std::string dir_;
   const gregor::TopicPartition tp_;
   std::unordered_map<int64_t, ProducerStateEntry> producers_;
   std::map<int64_t, std::string> snapshots_;  // offset -> path

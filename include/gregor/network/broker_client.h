@@ -39,6 +39,7 @@
 
 #include "gregor/base/status.h"
 #include "gregor/network/asio.h"
+#include "gregor/network/tls.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/writer.h"
 
@@ -67,9 +68,10 @@ struct BrokerClientOptions {
   int32_t reconnect_backoff_ms = 50;             // reconnect.backoff.ms (0: none)
   int32_t reconnect_backoff_max_ms = 1000;       // reconnect.backoff.max.ms
   size_t max_response_bytes = size_t{64} << 20;  // frames larger than this are kCorruption
-  // TLS settings for peers whose listener speaks SSL (MakeClientTlsContext); null: SSL
-  // peers are refused (kInvalidArgument).
-  std::shared_ptr<asio::ssl::context> tls;
+  // TLS settings for peers whose listener speaks SSL (MakeClientTlsContext, replaced in the
+  // slot when the key or trust stores are reloaded); null: SSL peers are refused
+  // (kInvalidArgument).
+  std::shared_ptr<TlsContextSlot> tls;
   // ssl.endpoint.identification.algorithm=https: the peer certificate must name the host
   // dialled (a DNS name or an IP address in its subjectAltName).
   bool verify_hostname = true;
@@ -163,6 +165,8 @@ class BrokerClient {
   std::string host_;
   int32_t port_ = 0;
   bool tls_ = false;
+  // The context the TLS session in use was made from (kept alive with it).
+  std::shared_ptr<asio::ssl::context> tls_ctx_;
   State state_ = State::kDisconnected;
   int fd_ = -1;
   SSL* ssl_ = nullptr;

@@ -22,6 +22,14 @@
 //                                          once. Overrides name hosts or IP
 //                                          addresses; host names are resolved
 //                                          when the quotas are built.
+//   connection_creation_rate               per IP (KIP-612), from the client
+//   (/config/ips/<ip>, /config/ips/<default>)  quota configs: a new connection
+//                                          that takes its address's sampled
+//                                          rate (quota.window.*) past the quota
+//                                          is not admitted; the acceptor keeps
+//                                          it unread and closes it after the
+//                                          throttle time, as Kafka's Acceptor
+//                                          does (RecordIpConnection).
 //
 // Protocol: the acceptor takes a slot (TryAcquireSlot) before accepting, then
 // admits the new connection's address (TryAddAddress), and on the
@@ -36,10 +44,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "gregor/base/sampled_rate.h"
 #include "gregor/network/waiter.h"
 
 namespace gregor::network {
@@ -88,6 +98,20 @@ class ConnectionQuotas {
   void ClearEvictor(const std::string& listener);
   int64_t evictions() const;
 
+  // KIP-612 connection_creation_rate: the rates' window (quota.window.num and
+  // quota.window.size.seconds; set before connections arrive), and the quota of one address
+  // (`ip` set) or the default of all (`ip` empty); an empty `rate` removes it. Unlimited
+  // (kUnlimited) is Kafka's "no quota".
+  void SetIpConnectionRateWindow(QuotaWindow window);
+  void SetIpConnectionRate(const std::optional<asio::ip::address>& ip, std::optional<int32_t> rate);
+  int32_t IpConnectionRate(const asio::ip::address& address) const;
+  // Records a new connection from `address` against its rate quota. Returns 0 when it is
+  // admitted, else the throttle time (Kafka's (rate - quota) / quota * window, at most one
+  // window), and the connection is not counted.
+  int64_t RecordIpConnection(const asio::ip::address& address, int64_t now_ms);
+  // Addresses with a rate kept (tests: idle ones are dropped).
+  size_t ip_rate_count() const;
+
   int32_t MaxConnectionsPerIp(const asio::ip::address& address) const;
   static asio::ip::address Normalize(const asio::ip::address& a);
   // Slots taken: connections, plus the one each acceptor holds for the
@@ -110,6 +134,11 @@ class ConnectionQuotas {
   std::map<std::string, int64_t> per_listener_;
   std::map<asio::ip::address, int32_t> per_ip_;
   std::map<std::string, std::function<bool()>> evictors_;
+  QuotaWindow ip_rate_window_;
+  int32_t default_ip_rate_ = ConnectionQuotaOptions::kUnlimited;
+  std::map<asio::ip::address, int32_t> ip_rates_;  // per-address connection_creation_rate
+  std::map<asio::ip::address, SampledRate> ip_rate_samples_;
+  size_t ip_rate_prune_at_ = 1024;
   int64_t evictions_ = 0;
   WaitList waiters_;
 };

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,25 @@ Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsOption
 // Hostname verification (ssl.endpoint.identification.algorithm) is per connection: see
 // BrokerClientOptions::verify_hostname. kInvalidArgument names the bad setting.
 Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const TlsOptions& options);
+
+// A client context that a key or trust store reload replaces while clients use it: each new
+// connection takes the one current then; open connections keep theirs. Thread-safe.
+class TlsContextSlot {
+ public:
+  explicit TlsContextSlot(std::shared_ptr<asio::ssl::context> ctx) : ctx_(std::move(ctx)) {}
+  std::shared_ptr<asio::ssl::context> Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ctx_;
+  }
+  void Set(std::shared_ptr<asio::ssl::context> ctx) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ctx_ = std::move(ctx);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<asio::ssl::context> ctx_;
+};
 
 // What the key and trust store files look like now (path, size and modification time of
 // each file the options name; inline PEM counts as is): a change means MakeServerTlsContext

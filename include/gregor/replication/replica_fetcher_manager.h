@@ -41,6 +41,7 @@
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/broker_client.h"
+#include "gregor/replication/replication_quota.h"
 
 namespace gregor::replication {
 
@@ -62,11 +63,14 @@ class ReplicaFetcherManager {
     int32_t connect_timeout_max_ms = 30000;  // socket.connection.setup.timeout.max.ms
     // TLS settings for leaders whose inter-broker listener speaks SSL
     // (network::MakeClientTlsContext); null: such leaders are not dialled (an ERROR, once).
-    std::shared_ptr<asio::ssl::context> tls;
+    std::shared_ptr<network::TlsContextSlot> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.
     std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
+    // follower.replication.throttled.* (KIP-73); null: nothing is throttled. Outlives the
+    // manager.
+    ReplicationQuota* quota = nullptr;
   };
 
   ReplicaFetcherManager(Options o, cluster::ReplicaManager* replicas,

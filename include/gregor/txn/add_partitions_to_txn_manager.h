@@ -88,7 +88,7 @@ class AddPartitionsToTxnManager {
     int32_t reconnect_backoff_max_ms = 1000;
     size_t max_queued_per_broker = 1000;  // verifications waiting for one coordinator
     // TLS settings for brokers whose inter-broker listener speaks SSL.
-    std::shared_ptr<asio::ssl::context> tls;
+    std::shared_ptr<network::TlsContextSlot> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.

@@ -133,10 +133,11 @@ class TransactionCoordinator {
   // ---- admin ----
   TransactionDescription Describe(const std::string& transactional_id);
   // The transactional ids of the partitions this broker coordinates (filters empty = all);
-  // COORDINATOR_LOAD_IN_PROGRESS while one is loading.
+  // COORDINATOR_LOAD_IN_PROGRESS while one is loading. With min_duration_ms >= 0 (ListTransactions
+  // v1, KIP-994) only those whose transaction started more than min_duration_ms ago.
   protocol::ErrorCode List(const std::set<int64_t>& producer_ids,
                            const std::set<std::string>& states,
-                           std::vector<TransactionListing>* out);
+                           std::vector<TransactionListing>* out, int64_t min_duration_ms = -1);
   // For gregorctl/tests: abort an ongoing transaction as if it had timed out.
   protocol::ErrorCode AbortTransaction(const std::string& transactional_id);
 

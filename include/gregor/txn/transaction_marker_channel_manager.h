@@ -103,7 +103,7 @@ class TransactionMarkerChannelManager {
     size_t max_queued_per_broker = 1000;  // markers waiting for one broker's sender
     size_t max_pending_markers = 100000;  // markers held in all
     // TLS settings for brokers whose inter-broker listener speaks SSL.
-    std::shared_ptr<asio::ssl::context> tls;
+    std::shared_ptr<network::TlsContextSlot> tls;
     bool verify_hostname = true;  // ssl.endpoint.identification.algorithm=https
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.

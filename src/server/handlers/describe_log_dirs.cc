@@ -1,6 +1,8 @@
 // DescribeLogDirs (35): per log directory (log.dirs), the partitions this broker holds there with
 // their size and offset lag, and (v4+) the volume's total and usable bytes, as Kafka's
-// ReplicaManager.describeLogDirs answers it. Needs DESCRIBE on the cluster: without it the
+// ReplicaManager.describeLogDirs answers it. A replica being moved to another dir
+// (AlterReplicaLogDirs) is listed there too, as the future replica (IsFutureKey, OffsetLag = the
+// current log end - the copy's end). Needs DESCRIBE on the cluster: without it the
 // answer is empty, with CLUSTER_AUTHORIZATION_FAILED from v3 on.
 #include "gregor/protocol/messages/describe_log_dirs.h"
 
@@ -47,6 +49,7 @@ asio::awaitable<bool> HandleDescribeLogDirs(ServerContext& ctx, Request& req, Re
   struct Row {
     TopicPartition tp;
     int64_t size, lag;
+    bool future;
   };
   std::map<std::string, std::vector<Row>> by_dir;  // absolute log dir -> partitions
   std::map<std::string, std::pair<int64_t, int64_t>> space;
@@ -58,7 +61,18 @@ asio::awaitable<bool> HandleDescribeLogDirs(ServerContext& ctx, Request& req, Re
       if (!log) continue;
       const std::string dir = Absolute(std::filesystem::path(log->dir()).parent_path().string());
       by_dir[dir].push_back({p->topic_partition(), log->Size(),
-                             std::max<int64_t>(0, log->HighWatermark() - log->LogEndOffset())});
+                             std::max<int64_t>(0, log->HighWatermark() - log->LogEndOffset()),
+                             false});
+    }
+    const auto futures =
+        ctx.logs ? ctx.logs->FutureLogs() : std::vector<log::LogManager::FutureLog>{};
+    for (const auto& f : futures) {
+      if (wanted && !wanted->count(f.tp)) continue;
+      auto log = ctx.logs->GetLog(f.tp);
+      if (!log) continue;
+      const int64_t end = std::max(f.end_offset, log->LogStartOffset());
+      by_dir[Absolute(f.dir)].push_back(
+          {f.tp, f.size, std::max<int64_t>(0, log->LogEndOffset() - end), true});
     }
     for (const auto& [dir, rows] : by_dir) {
       struct statvfs st {};
@@ -78,7 +92,9 @@ asio::awaitable<bool> HandleDescribeLogDirs(ServerContext& ctx, Request& req, Re
     }
     r.total_bytes = s->second.first;
     r.usable_bytes = s->second.second;
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.tp < b.tp; });
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      return a.tp != b.tp ? a.tp < b.tp : a.future < b.future;
+    });
     for (const Row& row : rows) {
       if (r.topics.empty() || r.topics.back().name != row.tp.topic) {
         r.topics.emplace_back().name = row.tp.topic;
@@ -87,7 +103,7 @@ asio::awaitable<bool> HandleDescribeLogDirs(ServerContext& ctx, Request& req, Re
       p.partition_index = row.tp.partition;
       p.partition_size = row.size;
       p.offset_lag = row.lag;
-      p.is_future_key = false;
+      p.is_future_key = row.future;
     }
   }
   out.Encode(resp.out, v);

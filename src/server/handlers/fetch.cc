@@ -10,6 +10,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "server/authorization.h"
@@ -32,6 +33,14 @@ struct Attempt {
   // The partitions read and the bytes each gave, counted once the response is final.
   std::vector<std::pair<std::shared_ptr<cluster::Partition>, int64_t>> reads;
 };
+
+bool LeaderThrottled(ServerContext& ctx, const cluster::Partition& partition, int32_t replica) {
+  replication::ReplicationQuota* q = ctx.leader_replication_quota;
+  if (q == nullptr || !q->IsThrottled(partition.topic_partition())) return false;
+  const auto isr = partition.role().isr;
+  if (std::find(isr.begin(), isr.end(), replica) != isr.end()) return false;
+  return q->IsQuotaExceeded();
+}
 
 // One pass over the requested partitions: what can be answered right now. `denied[i]`: the
 // principal may not read in.topics[i] (`denied` empty: it may read all).
@@ -97,6 +106,11 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
         ff.max_bytes = max_bytes;
         ff.min_one_message = min_one;
         auto fr = partition->ReadForFollower(ff);
+        // KIP-73: a follower out of the ISR gets nothing of a throttled partition while the
+        // leader's quota is exceeded; the read above still recorded its position.
+        if (fr.ok() && !fr->diverging_epoch && LeaderThrottled(ctx, *partition, in.replica_id)) {
+          fr->read.regions.clear();
+        }
         if (fr.ok() && fr->diverging_epoch) {
           // The follower must truncate first: answer at once with where our history parts.
           pr.diverging_epoch.epoch = fr->diverging_epoch->leader_epoch;
@@ -291,6 +305,16 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     } else if (sent_records) {
       (follower ? c.replication_bytes_out : c.bytes_out).Add(static_cast<uint64_t>(n));
     }
+  }
+  // KIP-73: the bytes sent of throttled partitions count against the leader's quota.
+  if (follower && ctx.leader_replication_quota != nullptr) {
+    int64_t throttled = 0;
+    for (const auto& [partition, n] : attempt.reads) {
+      if (n > 0 && ctx.leader_replication_quota->IsThrottled(partition->topic_partition())) {
+        throttled += n;
+      }
+    }
+    ctx.leader_replication_quota->Record(throttled);
   }
   if (sessions) ctx.fetch_sessions->Finish(session, in, &attempt.response);
   attempt.response.Encode(resp.out, req.version());

@@ -56,6 +56,7 @@ asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&
 asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleElectLeaders(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleDescribeLogDirs(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterReplicaLogDirs(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleDescribeCluster(ServerContext&, Request&, Response&);
 
 // The handler for an API key, or nullptr. Generated from src/protocol/specs (every spec with

@@ -1,5 +1,5 @@
 // ListGroups (16): the groups this broker coordinates, optionally filtered by
-// state (v4, KIP-518).
+// state (v4, KIP-518) and by group type (v5, KIP-848; every gregor group is "classic").
 #include "gregor/protocol/messages/list_groups.h"
 
 #include "server/authorization.h"
@@ -11,8 +11,8 @@ asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContex
                                        Request& req, Response& resp) {
   protocol::ListGroupsRequest in;
   if (!in.Decode(req.body, req.version())) co_return false;
-  group::ListGroupsResult r =
-      gc.ListGroups(req.version() >= 4 ? in.states_filter : std::vector<std::string>{});
+  // The decoder leaves fields absent at this version empty.
+  group::ListGroupsResult r = gc.ListGroups(in.states_filter, in.types_filter);
   protocol::ListGroupsResponse out;
   out.error_code = r.error;
   // DESCRIBE on the cluster lists every group, otherwise those the principal may DESCRIBE.
@@ -26,6 +26,7 @@ asio::awaitable<bool> HandleListGroups(group::GroupCoordinator& gc, ServerContex
     og.group_id = g.group_id;
     og.protocol_type = g.protocol_type;
     og.group_state = g.state;
+    og.group_type = g.group_type;
   }
   out.Encode(resp.out, req.version());
   co_return true;

@@ -1,5 +1,6 @@
 // ListTransactions (66, KIP-664): the transactional ids this broker coordinates, filtered by
-// state and producer id; unknown state names are reported back, as Kafka does.
+// state and producer id, and (v1, KIP-994) by how long the transaction has been running;
+// unknown state names are reported back, as Kafka does.
 #include "gregor/protocol/messages/list_transactions.h"
 
 #include <set>
@@ -28,7 +29,8 @@ asio::awaitable<bool> HandleListTransactions(ServerContext& ctx, Request& req, R
   std::vector<txn::TransactionListing> listed;
   // Only unknown states asked for: nothing can match.
   if (ctx.txns != nullptr && (in.state_filters.empty() || !states.empty())) {
-    error = ctx.txns->List(pids, states, &listed);
+    // v0 decodes DurationFilter as its default, -1: no filter.
+    error = ctx.txns->List(pids, states, &listed, in.duration_filter);
   } else if (ctx.txns != nullptr) {
     error = ErrorCode::kNone;
   }
