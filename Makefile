@@ -30,7 +30,9 @@ CXXFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-m
 LDFLAGS += -fsanitize=address,undefined
 endif
 CPPFLAGS := -Iinclude -Isrc -I$(GEN) -DBOOST_ASIO_NO_DEPRECATED
-LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog -lpthread
+# The record-batch codecs of the protocol module (gzip, snappy, lz4, zstd), from Debian's libraries.
+COMPRESSION_LIBS := -lz -lsnappy -llz4 -lzstd
+LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog $(COMPRESSION_LIBS) -lpthread
 # sd_notify (Type=notify readiness, the watchdog) from Debian's libsystemd, gregord only.
 GREGORD_LIBS := -lsystemd
 

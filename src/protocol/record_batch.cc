@@ -3,71 +3,36 @@
 #include <cstring>
 
 #include "gregor/base/crc32c.h"
+#include "gregor/protocol/compression.h"
+#include "gregor/protocol/record_batch_builder.h"
+#include "protocol/batch_bytes.h"
 
 namespace gregor::protocol {
 namespace {
 
-// Field offsets of the v2 header (Kafka's DefaultRecordBatch constants).
-constexpr size_t kBaseOffsetAt = 0;
-constexpr size_t kLengthAt = 8;
-constexpr size_t kLeaderEpochAt = 12;
-constexpr size_t kMagicAt = 16;
-constexpr size_t kCrcAt = 17;
-constexpr size_t kAttributesAt = 21;
-constexpr size_t kLastOffsetDeltaAt = 23;
-constexpr size_t kBaseTimestampAt = 27;
-constexpr size_t kMaxTimestampAt = 35;
-constexpr size_t kProducerIdAt = 43;
-constexpr size_t kProducerEpochAt = 51;
-constexpr size_t kBaseSequenceAt = 53;
-constexpr size_t kRecordsCountAt = 57;
+using batch_bytes::AppendVarlong;
+using batch_bytes::kAttributesAt;
+using batch_bytes::kBaseOffsetAt;
+using batch_bytes::kBaseSequenceAt;
+using batch_bytes::kBaseTimestampAt;
+using batch_bytes::kCrcAt;
+using batch_bytes::kLastOffsetDeltaAt;
+using batch_bytes::kLeaderEpochAt;
+using batch_bytes::kLengthAt;
+using batch_bytes::kMagicAt;
+using batch_bytes::kMaxTimestampAt;
+using batch_bytes::kProducerEpochAt;
+using batch_bytes::kProducerIdAt;
+using batch_bytes::kRecordsCountAt;
+using batch_bytes::Load16;
+using batch_bytes::Load32;
+using batch_bytes::Load64;
+using batch_bytes::LoadBE;
+using batch_bytes::ReadVarint;
+using batch_bytes::ReadVarlong;
+using batch_bytes::StoreBE;
+using batch_bytes::WrappingAdd;
 
-uint64_t LoadBE(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-void StoreBE(uint8_t* p, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-int16_t Load16(const uint8_t* p) { return static_cast<int16_t>(LoadBE(p, 2)); }
-int32_t Load32(const uint8_t* p) { return static_cast<int32_t>(LoadBE(p, 4)); }
-int64_t Load64(const uint8_t* p) { return static_cast<int64_t>(LoadBE(p, 8)); }
-// a + b with two's-complement wrap-around (Java's long addition) instead of undefined behaviour.
-int64_t WrappingAdd(int64_t a, int64_t b) {
-  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-}
-
-// Zig-zag varint reader over [p, end). Returns false when truncated or over-long.
-bool ReadVarlong(const uint8_t*& p, const uint8_t* end, int64_t* out) {
-  uint64_t raw = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (p >= end) return false;
-    uint8_t b = *p++;
-    raw |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
-      return true;
-    }
-  }
-  return false;
-}
-bool ReadVarint(const uint8_t*& p, const uint8_t* end, int32_t* out) {
-  uint32_t raw = 0;
-  for (int shift = 0; shift < 35; shift += 7) {
-    if (p >= end) return false;
-    uint8_t b = *p++;
-    raw |= static_cast<uint32_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = static_cast<int32_t>(raw >> 1) ^ -static_cast<int32_t>(raw & 1);
-      return true;
-    }
-  }
-  return false;
-}
 // A length-prefixed byte field (-1 = null). Skips over it; optionally returns it.
 bool ReadBytesField(const uint8_t*& p, const uint8_t* end, std::optional<std::string>* out) {
   int32_t len;
@@ -125,23 +90,6 @@ bool WalkRecords(const uint8_t* batch, size_t total, int32_t count) {
     p += len;
   }
   return p == end;
-}
-
-void AppendVarlong(std::string* s, int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  while (z >= 0x80) {
-    s->push_back(static_cast<char>((z & 0x7f) | 0x80));
-    z >>= 7;
-  }
-  s->push_back(static_cast<char>(z));
-}
-void AppendBytesField(std::string* s, const std::optional<std::string>& v) {
-  if (!v) {
-    AppendVarlong(s, -1);
-    return;
-  }
-  AppendVarlong(s, static_cast<int64_t>(v->size()));
-  s->append(*v);
 }
 
 }  // namespace
@@ -260,46 +208,43 @@ std::string BuildRecordBatch(int64_t base_offset, int64_t base_timestamp,
 }
 
 std::string BuildRecordBatch(const BatchSpec& spec, const std::vector<RecordSpec>& records) {
-  int64_t base_ts = records.empty() ? -1 : records.front().timestamp;
-  int64_t max_ts = base_ts;
-  std::string body;
-  std::string rec;
+  RecordBatchHeader h;
+  h.base_offset = spec.base_offset;
+  h.partition_leader_epoch = spec.partition_leader_epoch;
+  h.attributes = spec.attributes;
+  h.producer_id = spec.producer_id;
+  h.producer_epoch = spec.producer_epoch;
+  h.base_sequence = spec.base_sequence;
+  h.base_timestamp = records.empty() ? -1 : records.front().timestamp;
+  h.max_timestamp = h.base_timestamp;
+  h.last_offset_delta = 0;
+  RecordBatchBuilder builder;
+  builder.Reset(h);
+  std::vector<uint8_t> headers;
   for (size_t i = 0; i < records.size(); ++i) {
     const RecordSpec& r = records[i];
-    if (r.timestamp > max_ts) max_ts = r.timestamp;
-    rec.clear();
-    rec.push_back(0);  // record attributes
-    AppendVarlong(&rec, r.timestamp - base_ts);
-    AppendVarlong(&rec, static_cast<int64_t>(i));
-    AppendBytesField(&rec, r.key);
-    AppendBytesField(&rec, r.value);
-    AppendVarlong(&rec, static_cast<int64_t>(r.headers.size()));
+    headers.clear();
     for (const auto& [hk, hv] : r.headers) {
-      AppendVarlong(&rec, static_cast<int64_t>(hk.size()));
-      rec.append(hk);
-      AppendBytesField(&rec, hv);
+      AppendVarlong(&headers, static_cast<int64_t>(hk.size()));
+      headers.insert(headers.end(), hk.begin(), hk.end());
+      AppendVarlong(&headers, hv ? static_cast<int64_t>(hv->size()) : -1);
+      if (hv) headers.insert(headers.end(), hv->begin(), hv->end());
     }
-    AppendVarlong(&body, static_cast<int64_t>(rec.size()));
-    body.append(rec);
+    RecordView v;
+    v.offset = WrappingAdd(spec.base_offset, static_cast<int64_t>(i));
+    v.create_timestamp = r.timestamp;
+    v.has_key = r.key.has_value();
+    if (r.key) v.key = {reinterpret_cast<const uint8_t*>(r.key->data()), r.key->size()};
+    v.has_value = r.value.has_value();
+    if (r.value) v.value = {reinterpret_cast<const uint8_t*>(r.value->data()), r.value->size()};
+    v.header_count = static_cast<int32_t>(r.headers.size());
+    v.headers = headers;
+    builder.Add(v);  // offsets base + i always fit
   }
-  std::string out(kRecordBatchOverhead, '\0');
-  out.append(body);
-  auto* b = reinterpret_cast<uint8_t*>(out.data());
-  StoreBE(b + kBaseOffsetAt, static_cast<uint64_t>(spec.base_offset), 8);
-  StoreBE(b + kLengthAt, out.size() - kRecordBatchLogOverhead, 4);
-  StoreBE(b + kLeaderEpochAt, static_cast<uint32_t>(spec.partition_leader_epoch), 4);
-  b[kMagicAt] = 2;
-  StoreBE(b + kAttributesAt, static_cast<uint16_t>(spec.attributes), 2);
-  int32_t last_delta = records.empty() ? 0 : static_cast<int32_t>(records.size() - 1);
-  StoreBE(b + kLastOffsetDeltaAt, static_cast<uint32_t>(last_delta), 4);
-  StoreBE(b + kBaseTimestampAt, static_cast<uint64_t>(base_ts), 8);
-  StoreBE(b + kMaxTimestampAt, static_cast<uint64_t>(max_ts), 8);
-  StoreBE(b + kProducerIdAt, static_cast<uint64_t>(spec.producer_id), 8);
-  StoreBE(b + kProducerEpochAt, static_cast<uint16_t>(spec.producer_epoch), 2);
-  StoreBE(b + kBaseSequenceAt, static_cast<uint32_t>(spec.base_sequence), 4);
-  StoreBE(b + kRecordsCountAt, static_cast<uint32_t>(records.size()), 4);
-  UpdateBatchCrc(b);
-  return out;
+  const int codec = spec.attributes & kCompressionMask;
+  std::vector<uint8_t> out;
+  if (!builder.Finish(codec, DefaultCompressionLevel(codec), &out).ok()) return {};
+  return std::string(out.begin(), out.end());
 }
 
 bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out) {

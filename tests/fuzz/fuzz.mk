@@ -43,7 +43,7 @@ $(FUZZ_DIR)/obj/tests/fuzz/request_fuzzer.o $(BUILD)/obj/tests/fuzz/request_fuzz
   $(PROTOCOL_MSG_DIR)/test_fill.h
 
 $(FUZZ_DIR)/%_fuzzer: $(FUZZ_DIR)/obj/tests/fuzz/%_fuzzer.o $(FUZZ_LIB_OBJS)
-	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $@ $^ $(COMPRESSION_LIBS)
 
 fuzz: $(foreach n,$(FUZZ_NAMES),$(FUZZ_DIR)/$(n)_fuzzer)
 	@for n in $(FUZZ_NAMES); do \
@@ -65,14 +65,14 @@ fuzz: $(foreach n,$(FUZZ_NAMES),$(FUZZ_DIR)/$(n)_fuzzer)
 $(FUZZ_REPLAY_DIR)/%_fuzzer: $(BUILD)/obj/tests/fuzz/%_fuzzer.o $(BUILD)/obj/tests/fuzz/replay_main.o \
     $(protocol_LIB) $(base_LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -pthread -o $@ $^
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(COMPRESSION_LIBS)
 
 fuzz-replay: $(foreach n,$(FUZZ_NAMES),$(FUZZ_REPLAY_DIR)/$(n)_fuzzer)
 
 $(BUILD)/obj/tests/fuzz/seed_corpus.o: $(PROTOCOL_MSG_DIR)/test_fill.h
 $(FUZZ_REPLAY_DIR)/seed_corpus: $(BUILD)/obj/tests/fuzz/seed_corpus.o $(protocol_LIB) $(base_LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -pthread -o $@ $^
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(COMPRESSION_LIBS)
 
 fuzz-seeds: $(FUZZ_REPLAY_DIR)/seed_corpus
 	$(FUZZ_REPLAY_DIR)/seed_corpus tests/fuzz/corpus

@@ -8,6 +8,8 @@
 // producerEpoch i16 @51, baseSequence i32 @53, recordsCount i32 @57, records @61.
 // Error contract: parsers return false / a BatchError on malformed bytes; they never read past
 // the given length and never crash on hostile input.
+// Compressed batches: record_batch_reader.h reads the records of any codec, and
+// record_batch_builder.h writes them back (compression.h has the codecs).
 
 #include <cstddef>
 #include <cstdint>
@@ -97,7 +99,7 @@ using KeyValue = std::pair<std::optional<std::string>, std::optional<std::string
 std::string BuildRecordBatch(int64_t base_offset, int64_t base_timestamp,
                              const std::vector<KeyValue>& key_values);
 
-// A fuller writer for tests and tools.
+// A fuller writer for tests and tools (allocates; the broker's paths use RecordBatchBuilder).
 struct RecordSpec {
   std::optional<std::string> key;
   std::optional<std::string> value;
@@ -107,7 +109,7 @@ struct RecordSpec {
 struct BatchSpec {
   int64_t base_offset = 0;
   int32_t partition_leader_epoch = -1;
-  int16_t attributes = 0;  // compression bits must be 0 (the records are written uncompressed)
+  int16_t attributes = 0;  // the codec bits choose the compression (at the codec's default level)
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
