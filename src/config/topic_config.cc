@@ -55,8 +55,8 @@ Validator ListOf(std::vector<std::string> allowed) {
 Validator ThrottledReplicaList() {
   return [](const std::string& v) -> std::string {
     if (ParseThrottledReplicas(v)) return "";
-    return "must be the literal '*' or a list of replicas in the following format: "
-           "[partitionId]:[brokerId],[partitionId]:[brokerId],...";
+    return "expected * (every replica) or partition:broker pairs separated by commas, such as "
+           "0:1,0:2,1:2";
   };
 }
 
