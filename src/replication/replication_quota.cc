@@ -4,8 +4,22 @@
 
 namespace gregor::replication {
 
-ReplicationQuota::ReplicationQuota(QuotaWindow window, const Clock* clock)
-    : clock_(clock), rate_(window) {}
+ReplicationQuota::ReplicationQuota(Side side, QuotaWindow window, const Clock* clock)
+    : key_(side == Side::kLeader ? "leader.replication.throttled.replicas"
+                                 : "follower.replication.throttled.replicas"),
+      clock_(clock),
+      rate_(window) {}
+
+void ReplicationQuota::ApplyTopicConfig(const std::string& topic,
+                                        const std::map<std::string, std::string>& overrides,
+                                        int32_t broker_id) {
+  auto it = overrides.find(key_);
+  if (it == overrides.end()) {
+    RemoveTopic(topic);
+  } else {
+    SetThrottledReplicas(topic, it->second, broker_id);
+  }
+}
 
 void ReplicationQuota::SetRate(int64_t bytes_per_second) {
   bound_.store(bytes_per_second < 0 ? kUnlimited : bytes_per_second, std::memory_order_relaxed);

@@ -242,17 +242,8 @@ struct Broker::Impl {
   // The topic's throttled replicas lists, as this broker reads them (KIP-73).
   void ApplyThrottledReplicas(const std::string& topic,
                               const std::map<std::string, std::string>& overrides) {
-    for (auto [quota, key] :
-         {std::pair{leader_quota.get(), "leader.replication.throttled.replicas"},
-          std::pair{follower_quota.get(), "follower.replication.throttled.replicas"}}) {
-      if (quota == nullptr) continue;
-      auto it = overrides.find(key);
-      if (it == overrides.end()) {
-        quota->RemoveTopic(topic);
-      } else {
-        quota->SetThrottledReplicas(topic, it->second, config.broker_id);
-      }
-    }
+    if (leader_quota) leader_quota->ApplyTopicConfig(topic, overrides, config.broker_id);
+    if (follower_quota) follower_quota->ApplyTopicConfig(topic, overrides, config.broker_id);
   }
 
   static network::ConnectionQuotaOptions ConnectionQuotaOptionsOf(const config::BrokerConfig& c) {
@@ -331,7 +322,9 @@ struct Broker::Impl {
     return Status::Ok();
   }
 
-  network::TlsOptions ServerTlsOptions() const {
+  // The ssl.* settings, for SSL listeners (MakeServerTlsContext) and for connections to other
+  // brokers (MakeClientTlsContext); each reads the fields of its side.
+  network::TlsOptions TlsOptionsOfConfig() const {
     network::TlsOptions tls;
     tls.keystore_location = config.ssl_keystore_location;
     tls.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
@@ -340,21 +333,9 @@ struct Broker::Impl {
     tls.truststore_location = config.ssl_truststore_location;
     tls.truststore_certificates = config.ssl_truststore_certificates;
     tls.client_auth = config.ssl_client_auth;
+    tls.enabled_protocols = config.ssl_enabled_protocols;
+    tls.cipher_suites = config.ssl_cipher_suites;
     return tls;
-  }
-
-  // The client side of the ssl.* settings, for connections to other brokers.
-  network::TlsOptions InterBrokerTlsOptions() const {
-    network::TlsOptions t;
-    t.keystore_location = config.ssl_keystore_location;
-    t.keystore_certificate_chain = config.ssl_keystore_certificate_chain;
-    t.keystore_key = config.ssl_keystore_key;
-    t.key_password = config.ssl_key_password;
-    t.truststore_location = config.ssl_truststore_location;
-    t.truststore_certificates = config.ssl_truststore_certificates;
-    t.enabled_protocols = config.ssl_enabled_protocols;
-    t.cipher_suites = config.ssl_cipher_suites;
-    return t;
   }
 
   // ssl.reload.check.interval.ms: when the key or trust store files changed, SSL listeners
@@ -362,7 +343,7 @@ struct Broker::Impl {
   // connections keep theirs. A context that cannot be built (a half-written file) is retried
   // at the next check.
   void MaybeReloadTls() {
-    const network::TlsOptions tls = ServerTlsOptions();
+    const network::TlsOptions tls = TlsOptionsOfConfig();
     const std::string stamp = network::TlsFilesStamp(tls);
     if (stamp == tls_stamp) return;
     auto ctx_or = network::MakeServerTlsContext(tls);
@@ -373,7 +354,7 @@ struct Broker::Impl {
     }
     std::shared_ptr<asio::ssl::context> client;
     if (inter_broker_tls) {
-      auto c = network::MakeClientTlsContext(InterBrokerTlsOptions());
+      auto c = network::MakeClientTlsContext(TlsOptionsOfConfig());
       if (!c.ok()) {
         LOG(WARNING) << Prefix() << "key or trust store changed but the inter-broker client "
                      << "cannot load them, keeping the previous ones: " << c.status().ToString();
@@ -400,7 +381,7 @@ struct Broker::Impl {
     auto mapper = security::SslPrincipalMapper::Parse(config.ssl_principal_mapping_rules);
     if (!mapper.ok()) return mapper.status();
     ssl_principal_mapper = std::make_shared<const security::SslPrincipalMapper>(std::move(*mapper));
-    const network::TlsOptions tls = ServerTlsOptions();
+    const network::TlsOptions tls = TlsOptionsOfConfig();
     tls_stamp = network::TlsFilesStamp(tls);
     // Shared by every listener: queued.max.request.bytes, queued.max.requests, max.connections*.
     auto memory_pool = std::make_shared<network::MemoryPool>(config.queued_max_request_bytes);
@@ -618,7 +599,7 @@ Status Broker::Start() {
                                                                    : cfg.inter_broker_listener_name;
   if (cfg.security_inter_broker_protocol == "SSL" ||
       cfg.security_inter_broker_protocol == "SASL_SSL") {
-    auto tls = network::MakeClientTlsContext(d.InterBrokerTlsOptions());
+    auto tls = network::MakeClientTlsContext(d.TlsOptionsOfConfig());
     if (!tls.ok()) return tls.status();
     d.inter_broker_tls = std::make_shared<network::TlsContextSlot>(*tls);
   }
@@ -630,8 +611,11 @@ Status Broker::Start() {
   d.inter_broker_authenticate = *ib_authenticate;
   const QuotaWindow replication_window{cfg.replication_quota_window_num,
                                        cfg.replication_quota_window_size_seconds * int64_t{1000}};
-  d.leader_quota = std::make_unique<replication::ReplicationQuota>(replication_window, d.clock);
-  d.follower_quota = std::make_unique<replication::ReplicationQuota>(replication_window, d.clock);
+  using Side = replication::ReplicationQuota::Side;
+  d.leader_quota =
+      std::make_unique<replication::ReplicationQuota>(Side::kLeader, replication_window, d.clock);
+  d.follower_quota =
+      std::make_unique<replication::ReplicationQuota>(Side::kFollower, replication_window, d.clock);
   d.ApplyReplicationRates(d.dynamic ? *d.dynamic->Current() : cfg);
   replication::ReplicaFetcherManager::Options fo;
   fo.quota = d.follower_quota.get();
@@ -860,13 +844,7 @@ Status Broker::Start() {
     if (type == "ips") {
       if (auto ip = IpEntityOfZnode(name)) {
         asio::post(d.blocking_pool, [&d, ip = *ip] {
-          auto rate = ReadIpQuota(*d.zk, ip);
-          if (!rate.ok()) {
-            LOG(WARNING) << d.Prefix() << "cannot read the quota of ips/"
-                         << ip.value_or("<default>") << ": " << rate.status().ToString();
-            return;
-          }
-          if (d.connection_quotas) ApplyIpQuota(*d.connection_quotas, ip, *rate);
+          if (d.connection_quotas) ReloadIpQuota(*d.zk, *d.connection_quotas, ip);
         });
       }
       return;

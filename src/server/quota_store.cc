@@ -190,4 +190,14 @@ void ApplyIpQuota(network::ConnectionQuotas& quotas, const IpEntity& ip,
   quotas.SetIpConnectionRate(address, rate);
 }
 
+void ReloadIpQuota(zk::KafkaZkClient& zk, network::ConnectionQuotas& quotas, const IpEntity& ip) {
+  auto rate = ReadIpQuota(zk, ip);
+  if (!rate.ok()) {
+    LOG(WARNING) << "[Quotas] cannot read the quota of ips/" << ip.value_or("<default>") << ": "
+                 << rate.status().ToString();
+    return;
+  }
+  ApplyIpQuota(quotas, ip, *rate);
+}
+
 }  // namespace gregor::server

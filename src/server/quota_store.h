@@ -56,5 +56,8 @@ Status WriteIpQuota(zk::KafkaZkClient& zk, const IpEntity& ip, std::optional<int
 // and ignored (gregor does not resolve host names here).
 void ApplyIpQuota(network::ConnectionQuotas& quotas, const IpEntity& ip,
                   std::optional<int32_t> rate);
+// ReadIpQuota then ApplyIpQuota (on a change notification); a read failure is logged and the
+// rate in force kept.
+void ReloadIpQuota(zk::KafkaZkClient& zk, network::ConnectionQuotas& quotas, const IpEntity& ip);
 
 }  // namespace gregor::server

@@ -10,7 +10,7 @@ constexpr QuotaWindow kWindow{11, 1000};
 
 TEST(ReplicationQuotaTest, ThrottlesOnlyThisBrokersListedPartitions) {
   FakeClock clock;
-  ReplicationQuota q(kWindow, &clock);
+  ReplicationQuota q(ReplicationQuota::Side::kLeader, kWindow, &clock);
   EXPECT_FALSE(q.IsThrottled({"t", 0}));
   q.SetThrottledReplicas("t", "0:1,0:2,1:2,3:1", /*broker_id=*/1);
   EXPECT_TRUE(q.IsThrottled({"t", 0}));
@@ -29,6 +29,13 @@ TEST(ReplicationQuotaTest, ThrottlesOnlyThisBrokersListedPartitions) {
   q.RemoveTopic("u");
   EXPECT_FALSE(q.IsThrottled({"u", 7}));
   EXPECT_EQ(q.ThrottledTopicCount(), 0u);
+  // The topic's overrides as read from ZooKeeper: only this side's key counts.
+  q.ApplyTopicConfig("w", {{"follower.replication.throttled.replicas", "*"}}, 1);
+  EXPECT_FALSE(q.IsThrottled({"w", 0}));
+  q.ApplyTopicConfig("w", {{"leader.replication.throttled.replicas", "*"}}, 1);
+  EXPECT_TRUE(q.IsThrottled({"w", 0}));
+  q.ApplyTopicConfig("w", {}, 1);
+  EXPECT_FALSE(q.IsThrottled({"w", 0}));
   // An invalid value (written by some other tool) throttles nothing rather than everything.
   q.SetThrottledReplicas("t", "zero:one", 1);
   EXPECT_FALSE(q.IsThrottled({"t", 0}));
@@ -36,7 +43,7 @@ TEST(ReplicationQuotaTest, ThrottlesOnlyThisBrokersListedPartitions) {
 
 TEST(ReplicationQuotaTest, ExceededWhileTheWindowedRateIsAboveTheBound) {
   FakeClock clock;
-  ReplicationQuota q(kWindow, &clock);
+  ReplicationQuota q(ReplicationQuota::Side::kLeader, kWindow, &clock);
   q.Record(100'000'000);
   EXPECT_FALSE(q.IsQuotaExceeded()) << "no bound: never exceeded";
   q.SetRate(1'000'000);              // 1 MB/s over an 11 s window (at least 10 s)

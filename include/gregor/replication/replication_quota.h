@@ -31,7 +31,10 @@ class ReplicationQuota {
  public:
   static constexpr int64_t kUnlimited = INT64_MAX;
 
-  explicit ReplicationQuota(QuotaWindow window, const Clock* clock = SystemClock::Get());
+  enum class Side : uint8_t { kLeader, kFollower };
+  // `side` says which topic config names its replicas: leader. or
+  // follower.replication.throttled.replicas.
+  ReplicationQuota(Side side, QuotaWindow window, const Clock* clock = SystemClock::Get());
 
   // leader/follower.replication.throttled.rate (bytes/s); kUnlimited turns the bound off.
   void SetRate(int64_t bytes_per_second);
@@ -42,6 +45,10 @@ class ReplicationQuota {
   // invalid value (validated when written) throttles nothing.
   void SetThrottledReplicas(const std::string& topic, const std::string& value, int32_t broker_id);
   void RemoveTopic(const std::string& topic);
+  // The topic's overrides as read from ZooKeeper: SetThrottledReplicas with this side's key,
+  // or RemoveTopic when the topic does not set it (or was deleted: empty overrides).
+  void ApplyTopicConfig(const std::string& topic,
+                        const std::map<std::string, std::string>& overrides, int32_t broker_id);
 
   bool IsThrottled(const TopicPartition& tp) const;
   // Whether the bytes recorded over the window exceed the bound now.
@@ -58,6 +65,7 @@ class ReplicationQuota {
     std::set<int32_t> partitions;
   };
 
+  const char* const key_;  // the topic config this side reads
   const Clock* clock_;
   mutable std::mutex mu_;
   std::atomic<bool> any_throttled_{false};
