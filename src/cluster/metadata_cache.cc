@@ -31,6 +31,13 @@ void MetadataCache::Update(int32_t controller_id, std::vector<CachedBroker> live
     t.id = p.topic_id;
     t.partitions[p.partition] = p.state;
   }
+  // Rebuilt rather than patched: a topic deleted and created again under the same name
+  // changes its id, and UpdateMetadata is rare next to the Fetch requests that read this.
+  next->topic_names.clear();
+  constexpr TopicId kZero{};
+  for (const auto& [name, t] : next->topics) {
+    if (t.id != kZero) next->topic_names[t.id] = name;
+  }
   snapshot_ = std::move(next);
   initialized_ = true;
 }

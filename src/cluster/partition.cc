@@ -156,9 +156,9 @@ Result<log::AppendResult> Partition::AppendAsLeaderChecked(int16_t acks,
 
 Result<log::AppendResult> Partition::AppendRecordsToLeader(
     uint8_t* data, size_t size, int16_t acks, int32_t min_insync_replicas, log::AppendOrigin origin,
-    std::optional<log::VerificationGuard> verification) {
+    std::optional<log::VerificationGuard> verification, log::RecordErrors* record_errors) {
   return AppendAsLeaderChecked(acks, min_insync_replicas, [&](int32_t epoch) {
-    return log_->AppendAsLeader(data, size, epoch, origin, verification);
+    return log_->AppendAsLeader(data, size, epoch, origin, verification, record_errors);
   });
 }
 

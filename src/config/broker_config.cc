@@ -205,6 +205,15 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
   if (Find(p, "log.roll.hours")) roll_hours = GetInteger(p, "log.roll.hours", 1, INT32_MAX);
   c.log_roll_ms = roll_ms ? *roll_ms : roll_hours ? *roll_hours * 3600000 : 168LL * 3600000;
 
+  // Roll jitter: .ms > .hours. Kafka leaves log.roll.jitter.ms unbounded but refuses a negative
+  // segment.jitter.ms default when it builds the log config at start-up; the same floor here.
+  std::optional<int64_t> jitter_ms, jitter_hours;
+  if (Find(p, "log.roll.jitter.ms")) jitter_ms = GetInteger(p, "log.roll.jitter.ms", 0, INT64_MAX);
+  if (Find(p, "log.roll.jitter.hours")) {
+    jitter_hours = GetInteger(p, "log.roll.jitter.hours", 0, INT32_MAX);
+  }
+  c.log_roll_jitter_ms = jitter_ms ? *jitter_ms : jitter_hours ? *jitter_hours * 3600000 : 0;
+
   if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms) {
     Invalid("group.min.session.timeout.ms", std::to_string(c.group_min_session_timeout_ms),
             "must not exceed group.max.session.timeout.ms (" +

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <limits>
 #include <map>
 
 #include "config/value_parse.h"
+#include "gregor/base/compression_codec.h"
 
 namespace gregor::config::internal {
 namespace {
@@ -102,6 +104,21 @@ BrokerKeyDef ListKey(const std::string& name, std::vector<std::string> BrokerCon
   d.documentation = doc;
   d.set = [field](BrokerConfig& c, const std::string& v) { c.*field = ParseList(v); };
   d.get = [field](const BrokerConfig& c) { return JoinList(c.*field); };
+  return d;
+}
+
+// compression.<codec>.level (KIP-390): an INT the codec accepts as its level.
+BrokerKeyDef LevelKey(const std::string& name, int32_t BrokerConfig::*field, int codec,
+                      const std::string& doc) {
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = "INT";
+  d.documentation = doc;
+  d.set = [name, field, codec](BrokerConfig& c, const std::string& v) {
+    std::string why = ParseCompressionLevel(codec, v, &(c.*field));
+    if (!why.empty()) Invalid(name, v, why);
+  };
+  d.get = [field](const BrokerConfig& c) { return std::to_string(c.*field); };
   return d;
 }
 
@@ -207,6 +224,12 @@ std::vector<BrokerKeyDef> BuildTable() {
                  [](const C& c) { return std::to_string(c.log_roll_ms); }));
   t.push_back(DerivedKey("log.roll.hours", "INT", "Like log.roll.ms, in hours.",
                          OriginalOr("log.roll.hours", "168")));
+  t.push_back(DerivedKey("log.roll.jitter.ms", "LONG",
+                         "Random amount subtracted from the roll time of a segment; overrides "
+                         "log.roll.jitter.hours. Accepted, not used (gregor rolls without jitter).",
+                         [](const C& c) { return std::to_string(c.log_roll_jitter_ms); }));
+  t.push_back(DerivedKey("log.roll.jitter.hours", "INT", "Like log.roll.jitter.ms, in hours.",
+                         OriginalOr("log.roll.jitter.hours", "0")));
   t.push_back(DerivedKey("log.retention.ms", "LONG",
                          "Time a segment is kept after its newest record; -1 = forever.",
                          [](const C& c) { return std::to_string(c.log_retention_ms); }));
@@ -250,6 +273,40 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(StringKey("log.message.timestamp.type", &C::log_message_timestamp_type,
                         {"CreateTime", "LogAppendTime"},
                         "Timestamp stored in batches: the producer's or the broker's."));
+  t.push_back(IntKey("log.message.timestamp.difference.max.ms",
+                     &C::log_message_timestamp_difference_max_ms, 0, kLongMax,
+                     "Deprecated (KIP-937): the default of log.message.timestamp.before.max.ms "
+                     "and .after.max.ms when they are left at their own default."));
+  t.push_back(IntKey("log.message.timestamp.before.max.ms", &C::log_message_timestamp_before_max_ms,
+                     0, kLongMax,
+                     "How far a CreateTime timestamp may lie behind the broker's clock."));
+  t.push_back(IntKey("log.message.timestamp.after.max.ms", &C::log_message_timestamp_after_max_ms,
+                     0, kLongMax,
+                     "How far a CreateTime timestamp may lie ahead of the broker's clock."));
+  {
+    BrokerKeyDef d;
+    d.name = "log.message.format.version";
+    d.type_name = "STRING";
+    d.documentation =
+        "Deprecated record format version; any Kafka version is accepted and ignored, as by "
+        "Kafka 3.x brokers (gregor writes record format v2 only).";
+    d.set = [](C& c, const std::string& v) {
+      std::string why = CheckKafkaVersion(v);
+      if (!why.empty()) Invalid("log.message.format.version", v, why);
+      c.log_message_format_version = Trim(v);
+    };
+    d.get = [](const C& c) { return c.log_message_format_version; };
+    t.push_back(d);
+  }
+  t.push_back(BoolKey("log.message.downconversion.enable", &C::log_message_downconversion_enable,
+                      "Down-convert records for old consumers. Accepted, not used: gregor "
+                      "serves Fetch v4 and later only, which need no conversion."));
+  t.push_back(IntKey("log.local.retention.ms", &C::log_local_retention_ms, -2, kLongMax,
+                     "Tiered storage: time kept on local disk; -2 = retention.ms. Accepted, not "
+                     "used (gregor has no tiered storage)."));
+  t.push_back(IntKey("log.local.retention.bytes", &C::log_local_retention_bytes, -2, kLongMax,
+                     "Tiered storage: size kept on local disk; -2 = retention.bytes. Accepted, "
+                     "not used (gregor has no tiered storage)."));
   t.push_back(BoolKey("log.cleaner.enable", &C::log_cleaner_enable,
                       "Run the log cleaner for compacted topics."));
   t.push_back(IntKey("log.cleaner.delete.retention.ms", &C::log_cleaner_delete_retention_ms, 0,
@@ -283,8 +340,18 @@ std::vector<BrokerKeyDef> BuildTable() {
                       "Preallocate segment files (accepted, not used)."));
   t.push_back(IntKey("num.recovery.threads.per.data.dir", &C::num_recovery_threads_per_data_dir, 1,
                      kIntMax, "Threads per log dir for recovery at start-up."));
-  t.push_back(StringKey("compression.type", &C::compression_type, {"producer"},
-                        "Compression of stored batches; only 'producer' (keep as sent)."));
+  t.push_back(StringKey(
+      "compression.type", &C::compression_type,
+      std::vector<std::string>(std::begin(kCompressionTypeNames), std::end(kCompressionTypeNames)),
+      "Codec of stored batches: producer (keep each batch's own), "
+      "uncompressed, gzip, snappy, lz4 or zstd."));
+  t.push_back(LevelKey("compression.gzip.level", &C::compression_gzip_level, kCompressionGzip,
+                       "Level used when compression.type is gzip: 1 to 9, or -1 for zlib's "
+                       "default."));
+  t.push_back(LevelKey("compression.lz4.level", &C::compression_lz4_level, kCompressionLz4,
+                       "Level used when compression.type is lz4: 1 to 17."));
+  t.push_back(LevelKey("compression.zstd.level", &C::compression_zstd_level, kCompressionZstd,
+                       "Level used when compression.type is zstd: -131072 to 22."));
   t.push_back(IntKey("message.max.bytes", &C::message_max_bytes, 0, kIntMax,
                      "Largest record batch the broker accepts."));
 

@@ -35,6 +35,8 @@ DynamicScope DynamicScopeOf(const std::string& key) {
   static const std::set<std::string> keys = [] {
     std::set<std::string> k;
     for (const auto& t : TopicDefaultBrokerKeys()) k.insert(t);
+    // Kafka's DynamicLogConfig keeps this one static (NonReconfigrableLogConfigs).
+    k.erase("log.message.format.version");
     for (const char* n : {"producer.id.expiration.ms", "max.connections", "max.connections.per.ip",
                           "max.connections.per.ip.overrides", "leader.replication.throttled.rate",
                           "follower.replication.throttled.rate"}) {

@@ -1,16 +1,20 @@
-// Topic-level configs. Ranges and allowed values follow Kafka 3.7's LogConfig;
-// each topic key takes its default from one broker key (and that key's
-// synonyms, e.g. log.retention.minutes/.hours for retention.ms), as in
-// KafkaConfig's topic-to-broker synonym table.
+// Topic-level configs: every key of Kafka 3.9's LogConfig, with its ranges and allowed values;
+// each topic key takes its default from one broker key (and that key's synonyms, e.g.
+// log.retention.minutes/.hours for retention.ms), as in Kafka's ServerTopicConfigSynonyms.
+// Some keys are accepted and not acted on (preallocate, segment.jitter.ms, the deprecated
+// message.format.version and message.downconversion.enable, the tiered storage keys); see
+// gregor.properties(5).
 
 #include "gregor/config/topic_config.h"
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
 
 #include "config/broker_keys.h"
 #include "config/value_parse.h"
+#include "gregor/base/compression_codec.h"
 #include "gregor/config/dynamic_broker_config.h"
 
 namespace gregor::config {
@@ -52,6 +56,16 @@ Validator ListOf(std::vector<std::string> allowed) {
   };
 }
 
+Validator CompressionLevel(int codec) {
+  return [codec](const std::string& v) {
+    int32_t level;
+    return internal::ParseCompressionLevel(codec, v, &level);
+  };
+}
+Validator KafkaVersion() {
+  return [](const std::string& v) { return internal::CheckKafkaVersion(v); };
+}
+
 Validator ThrottledReplicaList() {
   return [](const std::string& v) -> std::string {
     if (ParseThrottledReplicas(v)) return "";
@@ -60,10 +74,25 @@ Validator ThrottledReplicaList() {
   };
 }
 
+// Kafka 3.x ignores message.format.version (its inter-broker protocol is at least 3.0, as
+// gregor's is) and gives every topic this one in DescribeConfigs unless the topic sets its own.
+constexpr const char* kMessageFormatVersion = "3.0-IV1";
+
+// KafkaConfig.logMessageTimestampBeforeMaxMs / AfterMaxMs: a bound left at its default
+// (Long.MAX) takes the deprecated log.message.timestamp.difference.max.ms (KIP-937).
+int64_t BrokerTimestampBound(const BrokerConfig& b, int64_t bound) {
+  return bound != kLongMax ? bound : b.log_message_timestamp_difference_max_ms;
+}
+
 struct TopicKey {
   TopicConfigDef def;
   std::vector<std::string> broker_synonyms;  // most specific first; [0] == def.broker_key
   Validator validate;
+  // The value of a key without a broker key when the topic does not set it.
+  const char* default_value = "";
+  // The broker's value as the topic sees it, when it is not the broker key's own value
+  // (Kafka's KafkaConfig.extractLogConfigMap derives some); null: the broker key's value.
+  std::function<std::string(const BrokerConfig&)> broker_value = nullptr;
 };
 
 const std::vector<TopicKey>& Table() {
@@ -73,11 +102,24 @@ const std::vector<TopicKey>& Table() {
           "delete (retention), compact (keep the last value per key), or both."},
          {"log.cleanup.policy"},
          ListOf({"delete", "compact"})},
+        {{"compression.gzip.level", "INT", "compression.gzip.level",
+          "Level used when compression.type is gzip: 1 to 9, or -1 for zlib's default."},
+         {"compression.gzip.level"},
+         CompressionLevel(kCompressionGzip)},
+        {{"compression.lz4.level", "INT", "compression.lz4.level",
+          "Level used when compression.type is lz4: 1 to 17."},
+         {"compression.lz4.level"},
+         CompressionLevel(kCompressionLz4)},
         {{"compression.type", "STRING", "compression.type",
-          "Compression of stored batches; gregor keeps batches as the producer sent them "
-          "('producer')."},
+          "Codec of stored batches: producer (keep each batch's own), uncompressed, gzip, "
+          "snappy, lz4 or zstd."},
          {"compression.type"},
-         OneOf({"producer"})},
+         OneOf(std::vector<std::string>(std::begin(kCompressionTypeNames),
+                                        std::end(kCompressionTypeNames)))},
+        {{"compression.zstd.level", "INT", "compression.zstd.level",
+          "Level used when compression.type is zstd: -131072 to 22."},
+         {"compression.zstd.level"},
+         CompressionLevel(kCompressionZstd)},
         {{"delete.retention.ms", "LONG", "log.cleaner.delete.retention.ms",
           "How long tombstones are kept in a compacted topic."},
          {"log.cleaner.delete.retention.ms"},
@@ -109,10 +151,50 @@ const std::vector<TopicKey>& Table() {
           "Replicas whose leader side is throttled by leader.replication.throttled.rate."},
          {},
          ThrottledReplicaList()},
+        {{"local.retention.bytes", "LONG", "log.local.retention.bytes",
+          "Tiered storage: size kept on local disk; -2 = retention.bytes. Accepted, not used."},
+         {"log.local.retention.bytes"},
+         Integer(-2, kLongMax)},
+        {{"local.retention.ms", "LONG", "log.local.retention.ms",
+          "Tiered storage: time kept on local disk; -2 = retention.ms. Accepted, not used."},
+         {"log.local.retention.ms"},
+         Integer(-2, kLongMax)},
         {{"max.compaction.lag.ms", "LONG", "log.cleaner.max.compaction.lag.ms",
           "Maximum time a record stays ineligible for compaction."},
          {"log.cleaner.max.compaction.lag.ms"},
          Integer(1, kLongMax)},
+        {{"message.downconversion.enable", "BOOLEAN", "log.message.downconversion.enable",
+          "Down-convert records for old consumers. Accepted, not used (gregor serves Fetch v4+ "
+          "only)."},
+         {"log.message.downconversion.enable"},
+         Boolean()},
+        {{"message.format.version", "STRING", "log.message.format.version",
+          "Deprecated; any Kafka version is accepted and ignored (record format v2 only)."},
+         {"log.message.format.version"},
+         KafkaVersion(),
+         "",
+         [](const BrokerConfig&) { return std::string(kMessageFormatVersion); }},
+        {{"message.timestamp.after.max.ms", "LONG", "log.message.timestamp.after.max.ms",
+          "How far a CreateTime timestamp may lie ahead of the broker's clock."},
+         {"log.message.timestamp.after.max.ms"},
+         Integer(0, kLongMax),
+         "",
+         [](const BrokerConfig& b) {
+           return std::to_string(BrokerTimestampBound(b, b.log_message_timestamp_after_max_ms));
+         }},
+        {{"message.timestamp.before.max.ms", "LONG", "log.message.timestamp.before.max.ms",
+          "How far a CreateTime timestamp may lie behind the broker's clock."},
+         {"log.message.timestamp.before.max.ms"},
+         Integer(0, kLongMax),
+         "",
+         [](const BrokerConfig& b) {
+           return std::to_string(BrokerTimestampBound(b, b.log_message_timestamp_before_max_ms));
+         }},
+        {{"message.timestamp.difference.max.ms", "LONG", "log.message.timestamp.difference.max.ms",
+          "Deprecated: the value of message.timestamp.before.max.ms and .after.max.ms left at "
+          "their default."},
+         {"log.message.timestamp.difference.max.ms"},
+         Integer(0, kLongMax)},
         {{"message.timestamp.type", "STRING", "log.message.timestamp.type",
           "CreateTime (producer's timestamp) or LogAppendTime (broker's)."},
          {"log.message.timestamp.type"},
@@ -129,6 +211,27 @@ const std::vector<TopicKey>& Table() {
           "Minimum ISR size for an acks=all produce to succeed."},
          {"min.insync.replicas"},
          Integer(1, kIntMax)},
+        {{"preallocate", "BOOLEAN", "log.preallocate",
+          "Preallocate the file of a new segment. Accepted, not used."},
+         {"log.preallocate"},
+         Boolean()},
+        {{"remote.log.copy.disable", "BOOLEAN", "",
+          "Tiered storage: stop copying segments to remote storage. Only false in ZooKeeper "
+          "mode."},
+         {},
+         Boolean(),
+         "false"},
+        {{"remote.log.delete.on.disable", "BOOLEAN", "",
+          "Tiered storage: delete remote data when remote storage is turned off. Only false in "
+          "ZooKeeper mode."},
+         {},
+         Boolean(),
+         "false"},
+        {{"remote.storage.enable", "BOOLEAN", "",
+          "Tiered storage for this topic. Only false: gregor has no remote storage."},
+         {},
+         Boolean(),
+         "false"},
         {{"retention.bytes", "LONG", "log.retention.bytes",
           "Maximum partition size before old segments are deleted; -1 = no limit."},
          {"log.retention.bytes"},
@@ -144,6 +247,10 @@ const std::vector<TopicKey>& Table() {
           "Maximum size of a segment's offset and time index."},
          {"log.index.size.max.bytes"},
          Integer(4, kIntMax)},
+        {{"segment.jitter.ms", "LONG", "log.roll.jitter.ms",
+          "Random amount subtracted from segment.ms per segment. Accepted, not used."},
+         {"log.roll.jitter.ms", "log.roll.jitter.hours"},
+         Integer(0, kLongMax)},
         {{"segment.ms", "LONG", "log.roll.ms", "Maximum age of the active segment before a roll."},
          {"log.roll.ms", "log.roll.hours"},
          Integer(1, kLongMax)},
@@ -218,7 +325,8 @@ std::optional<ThrottledReplicas> ParseThrottledReplicas(const std::string& value
   return out;
 }
 
-Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides) {
+Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides,
+                           const BrokerConfig* broker) {
   for (const auto& [key, value] : overrides) {
     const TopicKey* k = FindTopicKey(key);
     if (!k) return Status::InvalidArgument("unknown topic config '" + key + "'");
@@ -228,19 +336,43 @@ Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides) 
                                      "': " + why);
     }
   }
-  // Kafka's LogConfig.validateValues. Only the overrides are known here, so a lag given alone
-  // is compared with Kafka's default for the other (0 and Long.MAX, which never conflict).
-  auto min_lag = overrides.find("min.compaction.lag.ms");
-  auto max_lag = overrides.find("max.compaction.lag.ms");
-  if (min_lag != overrides.end() && max_lag != overrides.end()) {
-    int64_t lo = 0, hi = 0;
-    internal::ParseInteger(min_lag->second, kLongMin, kLongMax, &lo);
-    internal::ParseInteger(max_lag->second, kLongMin, kLongMax, &hi);
-    if (lo > hi) {
-      return Status::InvalidArgument("conflict topic config setting min.compaction.lag.ms (" +
-                                     std::to_string(lo) + ") > max.compaction.lag.ms (" +
-                                     std::to_string(hi) + ")");
+  // The checks across keys, in the order of Kafka's LogConfig.validate on a ZooKeeper-mode
+  // broker, which sees the overrides laid over the broker's defaults. First validateValues: a
+  // lag the topic does not set is the broker's (or, without a broker, Kafka's default: 0 and
+  // Long.MAX, which never conflict).
+  int64_t lo = broker ? broker->log_cleaner_min_compaction_lag_ms : 0;
+  int64_t hi = broker ? broker->log_cleaner_max_compaction_lag_ms : kLongMax;
+  if (auto it = overrides.find("min.compaction.lag.ms"); it != overrides.end()) {
+    internal::ParseInteger(it->second, kLongMin, kLongMax, &lo);
+  }
+  if (auto it = overrides.find("max.compaction.lag.ms"); it != overrides.end()) {
+    internal::ParseInteger(it->second, kLongMin, kLongMax, &hi);
+  }
+  if (lo > hi) {
+    return Status::InvalidArgument("conflict topic config setting min.compaction.lag.ms (" +
+                                   std::to_string(lo) + ") > max.compaction.lag.ms (" +
+                                   std::to_string(hi) + ")");
+  }
+  auto is_true = [&overrides](const char* key) {
+    bool b = false;
+    auto it = overrides.find(key);
+    return it != overrides.end() && internal::ParseBoolean(it->second, &b).empty() && b;
+  };
+  // Then validateNoInvalidRemoteStorageConfigsInZK: these two are KRaft-only.
+  for (const char* key : {"remote.log.delete.on.disable", "remote.log.copy.disable"}) {
+    if (is_true(key)) {
+      return Status::InvalidArgument("topic config '" + std::string(key) +
+                                     "' cannot be true on a ZooKeeper-mode cluster (KRaft only)");
     }
+  }
+  // Then validateRemoteStorageOnlyIfSystemEnabled: gregor has no tiered storage, which is
+  // Kafka's case of remote.log.storage.system.enable=false. Kafka's remaining remote storage
+  // checks (no compacted topic, local.retention.* within retention.*, copy disabled with equal
+  // retentions) apply only past this one, so they can never apply here.
+  if (is_true("remote.storage.enable")) {
+    return Status::InvalidArgument(
+        "topic config 'remote.storage.enable' cannot be true: tiered storage is not enabled on "
+        "this broker (gregor has no remote log storage)");
   }
   return Status::Ok();
 }
@@ -256,13 +388,14 @@ std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
     r.documentation = k.def.documentation;
     const internal::BrokerKeyDef* primary = FindBrokerKey(k.def.broker_key);
     auto ov = overrides.find(r.name);
-    if (!primary) {  // no broker default (Kafka: no synonyms, DEFAULT_CONFIG, value "")
+    if (!primary) {  // no broker default (Kafka: no synonyms, DEFAULT_CONFIG, LogConfig's default)
       if (ov != overrides.end()) {
         r.value = internal::Trim(ov->second);
         r.source = ConfigSource::kTopicOverride;
         r.synonyms.push_back({r.name, r.value, ConfigSource::kTopicOverride});
         r.synonyms_with_values.emplace_back(r.name, r.source);
       } else {
+        r.value = k.default_value;
         r.source = ConfigSource::kDefault;
       }
       out.push_back(std::move(r));
@@ -289,7 +422,7 @@ std::vector<ResolvedTopicConfig> ResolveTopicConfigs(
       r.value = internal::Trim(ov->second);
       r.source = ConfigSource::kTopicOverride;
     } else {
-      r.value = primary->get(broker);
+      r.value = k.broker_value ? k.broker_value(broker) : primary->get(broker);
       r.source = r.synonyms.front().source;
     }
     for (const auto& s : r.synonyms) r.synonyms_with_values.emplace_back(s.name, s.source);
@@ -409,6 +542,45 @@ TopicLogSettings ToLogConfig(const BrokerConfig& broker,
   auto policies = internal::ParseList(cleanup);
   s.compact = std::find(policies.begin(), policies.end(), "compact") != policies.end();
   s.delete_enabled = std::find(policies.begin(), policies.end(), "delete") != policies.end();
+
+  // LogConfig.getCompression: the level key of the chosen codec; none for producer (a batch
+  // the log must rewrite then keeps its own codec at that codec's default level).
+  std::string compression = broker.compression_type;
+  string("compression.type", &compression);
+  s.compression_type = CompressionTypeCodec(compression).value_or(kCompressionProducer);
+  int32_t gzip_level = broker.compression_gzip_level;
+  int32_t lz4_level = broker.compression_lz4_level;
+  int32_t zstd_level = broker.compression_zstd_level;
+  integer("compression.gzip.level", &gzip_level);
+  integer("compression.lz4.level", &lz4_level);
+  integer("compression.zstd.level", &zstd_level);
+  switch (s.compression_type) {
+    case kCompressionGzip:
+      s.compression_level = gzip_level;
+      break;
+    case kCompressionLz4:
+      s.compression_level = lz4_level;
+      break;
+    case kCompressionZstd:
+      s.compression_level = zstd_level;
+      break;
+    default:
+      s.compression_level = DefaultCompressionLevel(s.compression_type);
+  }
+
+  // KIP-937, as Kafka 3.9 resolves it in two steps. The broker first derives its defaults of
+  // the two bounds (a bound at Long.MAX takes log.message.timestamp.difference.max.ms); then
+  // LogConfig does the same per topic with the topic's values, each taken from the override or
+  // else from the broker's derived default. So a topic that overrides only the difference key
+  // gets it for a bound only when the broker's derived bound is still Long.MAX.
+  int64_t difference = broker.log_message_timestamp_difference_max_ms;
+  int64_t before = BrokerTimestampBound(broker, broker.log_message_timestamp_before_max_ms);
+  int64_t after = BrokerTimestampBound(broker, broker.log_message_timestamp_after_max_ms);
+  integer("message.timestamp.difference.max.ms", &difference);
+  integer("message.timestamp.before.max.ms", &before);
+  integer("message.timestamp.after.max.ms", &after);
+  s.message_timestamp_before_max_ms = before != kLongMax ? before : difference;
+  s.message_timestamp_after_max_ms = after != kLongMax ? after : difference;
   return s;
 }
 

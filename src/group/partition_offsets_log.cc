@@ -176,7 +176,8 @@ Status PartitionOffsetsLog::Load(int32_t partition, const LoadVisitor& visitor) 
         // transactional offset commits of their producer.
         records.clear();
         if (!protocol::DecodeBatchRecords(p8, h.total_size(), &records)) {
-          LOG(WARNING) << "[GroupCoordinator] skipping an unreadable (compressed?) batch at offset "
+          records.clear();
+          LOG(WARNING) << "[GroupCoordinator] skipping an unreadable batch at offset "
                        << h.base_offset << " of " << tp.ToString();
         }
         for (const auto& r : records) {

@@ -11,7 +11,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "gregor/log/log_validator.h"
+#include "gregor/protocol/compression.h"
 #include "gregor/protocol/record_batch.h"
+#include "gregor/protocol/record_batch_builder.h"
+#include "gregor/protocol/record_batch_reader.h"
 #include "log/batch_filter.h"
 #include "log/file_util.h"
 #include "log/segment.h"
@@ -117,12 +121,13 @@ void RemoveCleanedFiles(const LogSegment& cleaned) {
 enum class ControlType { kEmpty, kAbort, kCommit, kOther };
 
 ControlType ControlTypeOf(const uint8_t* p, const RecordBatchHeader& h,
-                          std::vector<RawRecord>* records) {
+                          protocol::RecordBatchReader* reader, size_t limit) {
   if (h.records_count == 0) return ControlType::kEmpty;
-  // A compressed or unreadable control batch is nothing we know: it is kept whole.
-  if (h.compression() != 0 || !ParseRawRecords(p, h, records) || records->empty())
+  // An unreadable control batch is nothing we know: it is kept whole.
+  protocol::RecordView r;
+  if (!reader->Reset({p, h.total_size()}, limit).ok() || !reader->Next(&r)) {
     return ControlType::kOther;
-  const RawRecord& r = records->front();
+  }
   if (!r.has_key || r.key.size() < 4) return ControlType::kOther;
   const auto* k = reinterpret_cast<const uint8_t*>(r.key.data());
   switch ((k[2] << 8) | k[3]) {
@@ -357,10 +362,9 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
   // 1. The offset map over the dirty range (Kafka's buildOffsetMap). Records of aborted
   //    transactions are not mapped, so they never make an older value of their key look
   //    obsolete; control batches hold no keys. Committed transactional records are mapped like
-  //    any other. Compressed batches are not mapped: we keep them whole (no codecs linked), so
-  //    they must not make older values of their keys look obsolete either. The map lives for
-  //    this pass only: a broker with idle compacted topics holds no dedupe buffer (Kafka
-  //    allocates it for the life of each cleaner thread).
+  //    any other, in whatever codec they are stored. The map lives for this pass only: a broker
+  //    with idle compacted topics holds no dedupe buffer (Kafka allocates it for the life of each
+  //    cleaner thread).
   const size_t map_bytes = MapBytesFor(view, range);
   SkimpyOffsetMap map(map_bytes, load_factor_);
   if (!map.allocated()) {
@@ -371,6 +375,18 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
   int64_t map_end = range.first_dirty_offset;
   bool full = false;
   std::vector<RawRecord> records;
+  // Compressed batches are read (and rebuilt) with the reader and builder; a batch may
+  // decompress to what the append path accepts (LogValidator's bound).
+  protocol::RecordBatchReader reader;
+  protocol::RecordBatchBuilder builder;
+  std::vector<uint8_t> rebuilt;
+  const size_t decompressed_limit =
+      kMaxDecompressedFactor *
+      std::max<size_t>(static_cast<size_t>(std::max(view.config.max_message_bytes, 0)), 1 << 20);
+  auto malformed = [&](const RecordBatchHeader& h, const Status& why) {
+    return Status::Corruption(who + "malformed records in batch at offset " +
+                              std::to_string(h.base_offset) + ": " + why.message());
+  };
   // The range lies below the last stable offset: every transaction with data in it is decided,
   // and each aborted one is in a .txnindex (its ABORT may lie past the range).
   TxnTracker map_txns(log->CollectAbortedTxns(range.first_dirty_offset, end));
@@ -388,24 +404,25 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
       if (h.last_offset() < range.first_dirty_offset) continue;
       bool mappable;
       if (h.is_control()) {
-        map_txns.OnControlBatch(h, ControlTypeOf(p, h, &records));
+        map_txns.OnControlBatch(h, ControlTypeOf(p, h, &reader, decompressed_limit));
         mappable = false;
       } else {
-        mappable = !map_txns.OnDataBatch(h) && h.compression() == 0;
+        mappable = !map_txns.OnDataBatch(h);
       }
       if (mappable) {
-        if (!ParseRawRecords(p, h, &records)) {
-          return Status::Corruption(who + "malformed records in batch at offset " +
-                                    std::to_string(h.base_offset));
-        }
-        for (const auto& r : records) {
+        Status st = reader.Reset({p, h.total_size()}, decompressed_limit);
+        if (!st.ok()) return malformed(h, st);
+        protocol::RecordView r;
+        while (reader.Next(&r)) {
           if (r.offset < range.first_dirty_offset || !r.has_key) continue;
-          if (!map.Put(r.key, r.offset)) {
+          const std::string_view key(reinterpret_cast<const char*>(r.key.data()), r.key.size());
+          if (!map.Put(key, r.offset)) {
             full = true;
             map_end = r.offset;
             break;
           }
         }
+        if (!full && !reader.status().ok()) return malformed(h, reader.status());
       }
       if (full) break;
       map_end = h.last_offset() + 1;
@@ -499,7 +516,7 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
           // pass) before it; once a pass finds none, it goes after delete.retention.ms. A kept
           // ABORT keeps its .txnindex entry: the cleaned index lists exactly the aborted
           // transactions whose marker is still here.
-          const ControlType type = ControlTypeOf(p, h, &records);
+          const ControlType type = ControlTypeOf(p, h, &reader, decompressed_limit);
           const auto verdict = txns.OnControlBatch(h, type);
           if (type != ControlType::kEmpty && (!verdict.txn_empty || retain_deletes)) {
             out.append(reinterpret_cast<const char*>(p), h.total_size());
@@ -518,41 +535,64 @@ Result<CleanStats> Cleaner::Clean(Log* log, const CleanerView& view, const Clean
           drop();
         } else if (h.records_count == 0) {
           drop();  // emptied by an earlier pass
-        } else if (h.compression() != 0 || h.base_offset >= map_end) {
-          // Kept whole: compressed batches (we cannot read their keys without codecs), and
-          // anything past the map's end (not covered by this clean).
+        } else if (h.base_offset >= map_end) {
+          // Past the map's end: not covered by this clean.
           out.append(reinterpret_cast<const char*>(p), h.total_size());
         } else {
           // Plain and committed transactional data alike: each key's latest record stays. A
           // rebuilt batch keeps its producer id, epoch, base sequence and attributes.
-          if (!ParseRawRecords(p, h, &records)) {
-            return fail(Status::Corruption(who + "malformed records in batch at offset " +
-                                           std::to_string(h.base_offset)));
-          }
-          keep.assign(records.size(), true);
-          size_t kept = 0;
-          for (size_t i = 0; i < records.size(); ++i) {
-            const RawRecord& r = records[i];
-            if (r.has_key && r.offset < map_end) {
-              if (map.Get(r.key) > r.offset) {
-                keep[i] = false;  // a newer value of the key follows
-              } else if (!r.has_value && !retain_deletes) {
-                keep[i] = false;  // an expired tombstone that is the key's latest record
-                ++stats.tombstones_removed;
-              }
+          auto keeps = [&](bool has_key, std::string_view key, bool has_value, int64_t offset) {
+            if (!has_key || offset >= map_end) return true;
+            if (map.Get(key) > offset) return false;  // a newer value of the key follows
+            if (!has_value && !retain_deletes) {
+              ++stats.tombstones_removed;  // an expired tombstone that is the key's latest
+              return false;
             }
-            if (keep[i]) {
-              ++kept;
-            } else {
-              ++stats.records_removed;
+            return true;
+          };
+          size_t kept = 0, total = 0;
+          keep.clear();
+          if (h.compression() == 0) {
+            // Uncompressed: kept records are copied as bytes (batch_filter.h).
+            if (!ParseRawRecords(p, h, &records)) return fail(malformed(h, Status::Ok()));
+            for (const RawRecord& r : records)
+              keep.push_back(keeps(r.has_key, r.key, r.has_value, r.offset));
+          } else {
+            // Compressed: read, filter, and rebuilt with the batch's codec at its default level,
+            // as Kafka's cleaner does.
+            Status st = reader.Reset({p, h.total_size()}, decompressed_limit);
+            if (!st.ok()) return fail(malformed(h, st));
+            protocol::RecordView r;
+            while (reader.Next(&r)) {
+              const std::string_view key(reinterpret_cast<const char*>(r.key.data()), r.key.size());
+              keep.push_back(keeps(r.has_key, key, r.has_value, r.offset));
             }
+            if (!reader.status().ok()) return fail(malformed(h, reader.status()));
           }
-          if (kept == records.size()) {
+          total = keep.size();
+          for (bool k : keep) kept += k ? 1 : 0;
+          stats.records_removed += static_cast<int64_t>(total - kept);
+          if (kept == total) {
             out.append(reinterpret_cast<const char*>(p), h.total_size());
-          } else if (kept > 0) {
+          } else if (kept == 0) {
+            drop();
+          } else if (h.compression() == 0) {
             AppendFilteredBatch(p, h, records, keep, &out);
           } else {
-            drop();
+            builder.Reset(h);
+            reader.Rewind();
+            protocol::RecordView r;
+            Status st;
+            for (size_t i = 0; st.ok() && reader.Next(&r); ++i) {
+              if (keep[i]) st = builder.Add(r);
+            }
+            rebuilt.clear();
+            if (st.ok()) {
+              st = builder.Finish(h.compression(),
+                                  protocol::DefaultCompressionLevel(h.compression()), &rebuilt);
+            }
+            if (!st.ok()) return fail(malformed(h, st));
+            out.append(reinterpret_cast<const char*>(rebuilt.data()), rebuilt.size());
           }
         }
         if (out.size() >= io_buffer_bytes_) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "gregor/log/checkpoint.h"
+#include "gregor/log/log_validator.h"
 #include "gregor/protocol/record_batch.h"
 #include "log/file_util.h"
 #include "log/leader_epoch_cache.h"
@@ -21,26 +22,6 @@ namespace gregor::log {
 
 using protocol::BatchError;
 using protocol::RecordBatchHeader;
-
-namespace {
-
-Status FromBatchError(BatchError e) {
-  switch (e) {
-    case BatchError::kNone:
-      return Status::Ok();
-    case BatchError::kCorrupt:
-      return Status::Corruption("record batch is corrupt (CRC or length)");
-    case BatchError::kUnsupportedMagic:
-      return Status::InvalidArgument("record batch magic is not 2");
-    case BatchError::kInvalidRecord:
-      return Status::InvalidArgument("record batch has inconsistent records");
-    case BatchError::kTooLarge:
-      return Status::TooLarge("record batch is larger than max.message.bytes");
-  }
-  return Status::Internal("unknown batch error");
-}
-
-}  // namespace
 
 size_t ReadResult::bytes() const {
   size_t n = 0;
@@ -59,20 +40,28 @@ std::shared_ptr<LogSegment> Log::ActiveLocked() const { return segments_.rbegin(
 
 Result<AppendResult> Log::AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
                                          AppendOrigin origin,
-                                         std::optional<VerificationGuard> verification) {
-  int32_t max_bytes;
+                                         std::optional<VerificationGuard> verification,
+                                         RecordErrors* record_errors) {
+  ValidationOptions options;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    max_bytes = config_.max_message_bytes;
+    options.max_message_bytes = config_.max_message_bytes;
+    options.compact = config_.compact;
+    options.compression_type = config_.compression_type;
+    options.compression_level = config_.compression_level;
+    options.log_append_time = config_.log_append_time;
+    options.timestamp_before_max_ms = config_.timestamp_before_max_ms;
+    options.timestamp_after_max_ms = config_.timestamp_after_max_ms;
   }
-  // CRC and record walking happen outside the mutex: they are the expensive part.
-  int64_t records = 0;
-  int32_t batches = 0;
-  BatchError e = protocol::ValidateRecordSet(data, size, max_bytes, &records, &batches);
-  if (e != BatchError::kNone) return FromBatchError(e);
+  options.from_client = origin == AppendOrigin::kClient;
+  options.now_ms = clock_->NowMs();
+  // CRC, record walking and any recompression happen outside the mutex: they are the expensive
+  // part.
+  auto valid = ValidateRecordsForAppend(data, size, options, record_errors);
+  if (!valid.ok()) return valid.status();
   std::lock_guard<std::mutex> lock(mu_);
-  return AppendLocked(data, size, /*as_leader=*/true, leader_epoch, records, batches, origin,
-                      verification);
+  return AppendLocked(valid->data, valid->size, /*as_leader=*/true, leader_epoch, valid->records,
+                      valid->batches, origin, verification);
 }
 
 Result<AppendResult> Log::AppendAsFollower(uint8_t* data, size_t size) {
@@ -84,7 +73,7 @@ Result<AppendResult> Log::AppendAsFollower(uint8_t* data, size_t size) {
   while (at < size) {
     RecordBatchHeader h;
     BatchError e = protocol::CheckStoredBatch(data + at, size - at, &h);
-    if (e != BatchError::kNone) return FromBatchError(e);
+    if (e != BatchError::kNone) return StatusOfBatchError(e);
     if (h.last_offset_delta < 0) return Status::InvalidArgument("negative last offset delta");
     records += h.records_count;
     ++batches;
@@ -433,8 +422,9 @@ Result<OffsetAndTimestamp> Log::FetchOffsetByTimestamp(int64_t timestamp) const 
     if (!loc->has_value()) continue;
     const BatchLocation& b = **loc;
     OffsetAndTimestamp out{b.header.base_offset, b.header.max_timestamp, -1};
-    if (b.header.compression() == 0 && !b.header.log_append_time()) {
-      // Kafka answers with the first record whose timestamp is >= the target.
+    if (!b.header.log_append_time()) {
+      // Kafka answers with the first record whose timestamp is >= the target (decompressing a
+      // compressed batch).
       std::string buf(b.header.total_size(), '\0');
       Status st =
           PreadAll(s.seg->file()->fd(), buf.data(), buf.size(), b.position, s.seg->log_path());

@@ -385,7 +385,7 @@ VerificationGuard ProducerStateManager::VerificationGuardOf(int64_t producer_id)
 
 std::optional<ProducerStateManager::Marker> ProducerStateManager::ParseMarker(
     const uint8_t* batch, const protocol::RecordBatchHeader& h) {
-  if (!h.is_control() || h.compression() != 0) return std::nullopt;
+  if (!h.is_control()) return std::nullopt;
   // Control record key: int16 version, int16 type (0 abort, 1 commit); value: int16 version,
   // int32 coordinator epoch. Markers are rare: decoding through the generic reader is fine.
   std::vector<protocol::Record> records;

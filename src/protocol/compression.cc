@@ -18,8 +18,7 @@ constexpr uint8_t kXerialMagic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 constexpr size_t kXerialHeaderSize = 16;
 // snappy-java's SnappyOutputStream default block size, which Kafka's producer uses.
 constexpr size_t kXerialBlockSize = 32 * 1024;
-// Kafka's producer writes 64 KiB LZ4 blocks (Lz4BlockOutputStream.BLOCKSIZE_64KB).
-constexpr int kLz4DefaultLevel = 9;
+constexpr int kLz4DefaultLevel = DefaultCompressionLevel(kCompressionLz4);
 // A zstd context that grew past this (high levels, large windows) is freed after the call
 // instead of being kept by the thread.
 constexpr size_t kMaxRetainedZstdContext = 8u << 20;
@@ -297,7 +296,7 @@ Status Lz4Compress(int level, std::span<const uint8_t> in, std::vector<uint8_t>*
   }
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof(prefs));
-  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;         // Kafka's producer writes 64 KiB blocks
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;  // Kafka's reader refuses linked blocks
   prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
   prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
@@ -439,46 +438,6 @@ Result<size_t> ZstdDecompress(std::span<const uint8_t> in, std::vector<uint8_t>*
 }
 
 }  // namespace
-
-const char* CompressionName(int codec) {
-  switch (codec) {
-    case kCompressionNone:
-      return "none";
-    case kCompressionGzip:
-      return "gzip";
-    case kCompressionSnappy:
-      return "snappy";
-    case kCompressionLz4:
-      return "lz4";
-    case kCompressionZstd:
-      return "zstd";
-  }
-  return "unknown";
-}
-
-int DefaultCompressionLevel(int codec) {
-  switch (codec) {
-    case kCompressionGzip:
-      return -1;
-    case kCompressionLz4:
-      return kLz4DefaultLevel;
-    case kCompressionZstd:
-      return 3;
-  }
-  return 0;
-}
-
-bool IsValidCompressionLevel(int codec, int level) {
-  switch (codec) {
-    case kCompressionGzip:
-      return level == -1 || (level >= 1 && level <= 9);
-    case kCompressionLz4:
-      return level >= 1 && level <= 17;
-    case kCompressionZstd:
-      return level >= -131072 && level <= 22;
-  }
-  return true;
-}
 
 Status Compress(int codec, int level, std::span<const uint8_t> in, std::vector<uint8_t>* out) {
   if (!IsValidCompressionLevel(codec, level)) {

@@ -5,6 +5,7 @@
 #include "gregor/base/crc32c.h"
 #include "gregor/protocol/compression.h"
 #include "gregor/protocol/record_batch_builder.h"
+#include "gregor/protocol/record_batch_reader.h"
 #include "protocol/batch_bytes.h"
 
 namespace gregor::protocol {
@@ -247,31 +248,27 @@ std::string BuildRecordBatch(const BatchSpec& spec, const std::vector<RecordSpec
   return std::string(out.begin(), out.end());
 }
 
-bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out) {
-  RecordBatchHeader h;
-  if (CheckStoredBatch(p, n, &h) != BatchError::kNone) return false;
-  if (h.compression() != 0 || h.records_count < 0) return false;
-  const uint8_t* q = p + kRecordBatchOverhead;
-  const uint8_t* end = p + h.total_size();
-  // The log cleaner keeps a batch's base and last offsets but drops records, so stored batches
-  // may have gaps: offset deltas need only increase strictly within [0, last_offset_delta].
-  int64_t prev_delta = -1;
-  for (int32_t i = 0; i < h.records_count; ++i) {
-    int32_t len;
-    if (!ReadVarint(q, end, &len) || len <= 0 || end - q < len) return false;
+bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out,
+                        size_t max_records_bytes) {
+  RecordBatchReader reader;
+  if (!reader.Reset({p, n}, max_records_bytes).ok()) return false;
+  RecordView v;
+  while (reader.Next(&v)) {
     Record r;
-    if (!WalkRecord(q, q + len, -1, &r)) return false;
-    if (r.offset <= prev_delta || r.offset > h.last_offset_delta) return false;
-    prev_delta = r.offset;
-    // Both bases come from the sender (a Produce batch is decoded before the leader stamps
-    // it): add as Kafka's Java longs do, wrapping, never with signed overflow.
-    r.offset = WrappingAdd(h.base_offset, r.offset);
-    r.timestamp =
-        h.log_append_time() ? h.max_timestamp : WrappingAdd(h.base_timestamp, r.timestamp);
+    r.offset = v.offset;
+    r.timestamp = v.timestamp;
+    if (v.has_key) r.key.emplace(v.key.begin(), v.key.end());
+    if (v.has_value) r.value.emplace(v.value.begin(), v.value.end());
+    std::span<const uint8_t> headers = v.headers;
+    RecordHeaderView hv;
+    while (NextRecordHeader(&headers, &hv)) {
+      std::optional<std::string> value;
+      if (hv.has_value) value.emplace(hv.value.begin(), hv.value.end());
+      r.headers.emplace_back(std::string(hv.key.begin(), hv.key.end()), std::move(value));
+    }
     out->push_back(std::move(r));
-    q += len;
   }
-  return q == end;
+  return reader.status().ok();
 }
 
 }  // namespace gregor::protocol

@@ -46,8 +46,16 @@ bool NextRecordHeader(std::span<const uint8_t>* headers, RecordHeaderView* out) 
   return true;
 }
 
+void RecordBatchReader::Rewind() {
+  pos_ = 0;
+  read_ = 0;
+  prev_delta_ = -1;
+  if (reset_ok_) status_ = Status::Ok();
+}
+
 Status RecordBatchReader::Reset(std::span<const uint8_t> batch, size_t max_records_bytes) {
   section_ = {};
+  reset_ok_ = false;
   pos_ = 0;
   read_ = 0;
   prev_delta_ = -1;
@@ -70,6 +78,7 @@ Status RecordBatchReader::Reset(std::span<const uint8_t> batch, size_t max_recor
       return status_;
     }
     section_ = raw;
+    reset_ok_ = true;
     return status_;
   }
   if (codec > kCompressionZstd) {
@@ -84,6 +93,7 @@ Status RecordBatchReader::Reset(std::span<const uint8_t> batch, size_t max_recor
     return status_;
   }
   section_ = {buffer_.data(), buffer_.size()};
+  reset_ok_ = true;
   return status_;
 }
 

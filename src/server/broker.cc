@@ -87,6 +87,10 @@ log::LogConfig ToLog(const config::TopicLogSettings& s) {
   c.min_compaction_lag_ms = s.min_compaction_lag_ms;
   c.max_compaction_lag_ms = s.max_compaction_lag_ms;
   c.producer_id_expiration_ms = s.producer_id_expiration_ms;
+  c.compression_type = s.compression_type;
+  c.compression_level = s.compression_level;
+  c.timestamp_before_max_ms = s.message_timestamp_before_max_ms;
+  c.timestamp_after_max_ms = s.message_timestamp_after_max_ms;
   return c;
 }
 

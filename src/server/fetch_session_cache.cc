@@ -15,7 +15,7 @@ void FetchSessionCache::Session::Reindex() {
   index.clear();
   order.clear();
   for (uint32_t i = 0; i < parts.size(); ++i) {
-    index[{parts[i].topic, parts[i].partition}] = i;
+    index[{Key(topic_ids, parts[i].topic, parts[i].topic_id), parts[i].partition}] = i;
     order.push_back(i);
   }
 }
@@ -64,12 +64,13 @@ bool FetchSessionCache::TryEvictLocked(bool privileged, size_t size, int64_t now
   return true;
 }
 
-FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest* in,
-                                                         bool follower) {
+FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest* in, bool follower,
+                                                         bool topic_ids) {
   Context c;
   c.session_id = in->session_id;
   c.request_epoch = in->session_epoch;
   c.privileged = follower;
+  c.topic_ids = topic_ids;
   std::lock_guard<std::mutex> lock(mu_);
   if (in->session_epoch == 0 || in->session_epoch == -1) {  // a full fetch
     if (in->session_id != 0) RemoveLocked(in->session_id);
@@ -88,18 +89,29 @@ FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest*
     c.error = ErrorCode::kInvalidFetchSessionEpoch;
     return c;
   }
+  if (s.topic_ids != topic_ids) {
+    // Kafka's FetchManager: a session keeps the naming of the version that opened it.
+    c.kind = Kind::kError;
+    c.error = ErrorCode::kFetchSessionTopicIdError;
+    return c;
+  }
   // Added and updated partitions, then the forgotten ones.
   const size_t before = s.parts.size();
   for (const auto& t : in->topics) {
+    const std::string key = Key(topic_ids, t.topic, t.topic_id);
     for (const auto& p : t.partitions) {
-      auto at = s.index.find({t.topic, p.partition});
+      auto at = s.index.find({key, p.partition});
       Cached* cp;
       if (at == s.index.end()) {
         const auto pos = static_cast<uint32_t>(s.parts.size());
-        s.index[{t.topic, p.partition}] = pos;
+        s.index[{key, p.partition}] = pos;
         s.order.push_back(pos);
         cp = &s.parts.emplace_back();
-        cp->topic = t.topic;
+        if (topic_ids) {
+          cp->topic_id = t.topic_id;
+        } else {
+          cp->topic = t.topic;
+        }
         cp->partition = p.partition;
       } else {
         cp = &s.parts[at->second];
@@ -113,8 +125,9 @@ FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest*
   }
   bool forgot = false;
   for (const auto& t : in->forgotten_topics_data) {
+    const std::string key = Key(topic_ids, t.topic, t.topic_id);
     for (int32_t p : t.partitions) {
-      auto at = s.index.find({t.topic, p});
+      auto at = s.index.find({key, p});
       if (at == s.index.end()) continue;
       s.parts[at->second].partition = -1;  // marked; compacted below
       s.index.erase(at);
@@ -147,8 +160,11 @@ FetchSessionCache::Context FetchSessionCache::NewContext(protocol::FetchRequest*
   c.positions = s.order;
   for (uint32_t pos : s.order) {
     const Cached& p = s.parts[pos];
-    if (in->topics.empty() || in->topics.back().topic != p.topic) {
-      in->topics.emplace_back().topic = p.topic;
+    if (in->topics.empty() || in->topics.back().topic != p.topic ||
+        in->topics.back().topic_id != p.topic_id) {
+      auto& t = in->topics.emplace_back();
+      t.topic = p.topic;
+      t.topic_id = p.topic_id;
     }
     auto& fp = in->topics.back().partitions.emplace_back();
     fp.partition = p.partition;
@@ -186,6 +202,7 @@ void FetchSessionCache::Finish(const Context& c, const protocol::FetchRequest& i
       Session s;
       s.id = NewIdLocked();
       s.privileged = c.privileged;
+      s.topic_ids = c.topic_ids;
       s.created_ms = s.last_used_ms = now;
       s.epoch = 1;
       s.parts.reserve(count);
@@ -194,7 +211,11 @@ void FetchSessionCache::Finish(const Context& c, const protocol::FetchRequest& i
         for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
           const auto& p = t.partitions[pi];
           Cached& cp = s.parts.emplace_back();
-          cp.topic = t.topic;
+          if (c.topic_ids) {
+            cp.topic_id = t.topic_id;
+          } else {
+            cp.topic = t.topic;
+          }
           cp.partition = p.partition;
           cp.max_bytes = p.partition_max_bytes;
           cp.fetch_offset = p.fetch_offset;

@@ -16,10 +16,17 @@
 // INVALID_FETCH_SESSION_EPOCH, with no partitions. Partitions that returned records move to
 // the end of the session's order, so that every partition gets its turn under max.bytes.
 //
+// Topic ids (KIP-516): a session opened by Fetch v13+ knows its partitions by topic id, one
+// opened by an older version by topic name, and may only be continued by a request of the
+// same kind (else FETCH_SESSION_TOPIC_ID_ERROR). An id session keeps no names: the handler
+// resolves the ids of the rewritten request each time, so a partition whose id was unknown
+// when it joined is served once the id becomes known, as Kafka's maybeResolveUnknownName.
+//
 // Thread-safe (one mutex; a request holds it only to look up or update, never while reading
 // logs). Memory: bounded by the slot count times the partitions of a session, which is bounded
 // by what one request lists (socket.request.max.bytes).
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -48,6 +55,7 @@ class FetchSessionCache {
     int32_t session_id = 0;
     int32_t request_epoch = -1;
     bool privileged = false;
+    bool topic_ids = false;  // the request names topics by id (Fetch v13+)
     // Incremental: the session position of each partition the rewritten request lists, in its
     // order (the response lists them in the same order).
     std::vector<uint32_t> positions;
@@ -55,10 +63,12 @@ class FetchSessionCache {
 
   FetchSessionCache(Options options, const Clock* clock);
 
-  // Decides how to serve `in` (Fetch v7+) and, for an incremental fetch, updates the session
-  // with the partitions it lists and forgets, then replaces in->topics with every partition of
-  // the session (in the session's order), which the handler reads as a full request.
-  Context NewContext(protocol::FetchRequest* in, bool follower);
+  // Decides how to serve `in` (Fetch v7+; `topic_ids`: v13+, its topics are named by
+  // topic_id) and, for an incremental fetch, updates the session with the partitions it lists
+  // and forgets, then replaces in->topics with every partition of the session (in the
+  // session's order), which the handler reads as a full request. In an id session the
+  // rewritten topics carry their ids and empty names.
+  Context NewContext(protocol::FetchRequest* in, bool follower, bool topic_ids);
 
   // Completes the response: the session id; a session opened for a full fetch (from the
   // request's partitions and what the response tells of them); for an incremental fetch, the
@@ -72,7 +82,8 @@ class FetchSessionCache {
 
  private:
   struct Cached {
-    std::string topic;
+    std::string topic;                   // empty in an id session
+    std::array<uint8_t, 16> topic_id{};  // zero in a name session
     int32_t partition = 0;
     int32_t max_bytes = 0;
     int64_t fetch_offset = 0;
@@ -86,16 +97,23 @@ class FetchSessionCache {
   struct Session {
     int32_t id = 0;
     bool privileged = false;
+    bool topic_ids = false;  // opened by Fetch v13+: partitions known by topic id
     int64_t created_ms = 0;
     int64_t last_used_ms = 0;
     int32_t epoch = 0;            // the epoch the next request must carry
     std::vector<Cached> parts;    // stable positions
     std::vector<uint32_t> order;  // positions in parts, in the session's order
-    std::map<std::pair<std::string, int32_t>, uint32_t> index;  // -> position in parts
+    // (Key(topic), partition) -> position in parts.
+    std::map<std::pair<std::string, int32_t>, uint32_t> index;
     void Reindex();  // after parts changed: index and order in parts' order
   };
 
   static int32_t NextEpoch(int32_t e) { return e == INT32_MAX ? 1 : e + 1; }
+  // What a session's index knows a topic by: its id's 16 bytes in an id session, else its name.
+  static std::string Key(bool topic_ids, const std::string& name,
+                         const std::array<uint8_t, 16>& id) {
+    return topic_ids ? std::string(id.begin(), id.end()) : name;
+  }
   bool TryEvictLocked(bool privileged, size_t size, int64_t now);
   int32_t NewIdLocked();
   void RemoveLocked(int32_t id);

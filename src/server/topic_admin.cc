@@ -532,7 +532,7 @@ AdminResult CreateTopic(ServerContext& ctx, const TopicCreation& topic, bool val
     }
   }
 
-  st = config::ValidateTopicConfig(topic.configs);
+  st = config::ValidateTopicConfig(topic.configs, ctx.CurrentConfig().get());
   if (!st.ok()) return AdminResult::Error(ErrorCode::kInvalidConfig, st.message());
 
   if (!validate_only) {
@@ -636,7 +636,7 @@ AdminResult AlterTopicConfig(ServerContext& ctx, const std::string& topic,
     return AdminResult::Error(ErrorCode::kUnknownTopicOrPartition,
                               "The topic '" + topic + "' does not exist.");
   }
-  Status st = config::ValidateTopicConfig(overrides);
+  Status st = config::ValidateTopicConfig(overrides, ctx.CurrentConfig().get());
   if (!st.ok()) {
     return AdminResult::Error(ErrorCode::kInvalidConfig,
                               "Invalid config value for resource ConfigResource(type=TOPIC, "

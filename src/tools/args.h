@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "gregor/base/status.h"
+#include "gregor/protocol/compression.h"
 
 namespace gregor::tools {
 
@@ -108,6 +109,7 @@ struct BenchProduceOptions {
   // > 0: a transactional producer (a transactional.id unique to the run)
   // commits every this many records; acks is then all.
   int64_t transaction_records = 0;
+  std::string compression = "none";  // the producer's codec (librdkafka compression.type)
   bool mock = false;
 };
 struct BenchConsumeOptions {
@@ -157,7 +159,7 @@ inline constexpr char kMainUsage[] =
     "  consume TOPIC [--from-beginning | --offset N] [--partition N] [--max-messages N]\n"
     "          [--timeout-ms MS] [--print-key] [--print-offset]\n"
     "  bench produce [--topic T] [--records N] [--record-size B] [--acks A] [--linger-ms MS]\n"
-    "          [--batch-size B] [--transaction-records N] [--mock]\n"
+    "          [--batch-size B] [--transaction-records N] [--compression C] [--mock]\n"
     "  bench consume [--topic T] [--records N] [--record-size B] [--isolation-level L]\n"
     "          [--mock]\n"
     "  mock-cluster [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
@@ -229,7 +231,7 @@ inline constexpr char kConsumeUsage[] =
 inline constexpr char kBenchUsage[] =
     "usage: gregorctl bench produce [--topic T] [--records N] [--record-size B] [--acks A]\n"
     "                               [--linger-ms MS] [--batch-size B]\n"
-    "                               [--transaction-records N] [--mock]\n"
+    "                               [--transaction-records N] [--compression C] [--mock]\n"
     "       gregorctl bench consume [--topic T] [--records N] [--record-size B]\n"
     "                               [--isolation-level L] [--mock]\n"
     "\n"
@@ -237,6 +239,7 @@ inline constexpr char kBenchUsage[] =
     "  fast as possible and prints throughput and produce-to-delivery latency percentiles.\n"
     "  --transaction-records N: a transactional producer (transactional.id unique to the\n"
     "  run, acks=all) that commits a transaction every N records.\n"
+    "  --compression C: the producer's codec, none (default), gzip, snappy, lz4 or zstd.\n"
     "consume: reads N records from the beginning of every partition of the topic, with\n"
     "  isolation.level L: read_committed (default) or read_uncommitted.\n"
     "--mock: run against librdkafka's in-process mock cluster instead of a broker\n"
@@ -546,6 +549,17 @@ inline Result<CommandOptions> ParseBench(const std::string& sub, const ScannedAr
       }
       o.acks = "all";
     }
+    if (const std::string* c = s.Last("--compression")) {
+      bool known = false;
+      for (int codec = protocol::kCompressionNone; codec <= protocol::kCompressionZstd; ++codec) {
+        known |= *c == protocol::CompressionName(codec);
+      }
+      if (!known) {
+        return Status::InvalidArgument(
+            "--compression: expected none, gzip, snappy, lz4 or zstd, got '" + *c + "'");
+      }
+      o.compression = *c;
+    }
     o.mock = s.Has("--mock");
     return CommandOptions(std::move(o));
   }
@@ -577,6 +591,7 @@ inline std::vector<FlagSpec> BenchFlags(const std::string& sub) {
             {"--linger-ms", true, false},
             {"--batch-size", true, false},
             {"--transaction-records", true, false},
+            {"--compression", true, false},
             {"--mock", false, false}};
   }
   return {{"--topic", true, false},

@@ -116,7 +116,7 @@ Result<ProduceOutcome> ProduceRecords(const GlobalOptions& global, const BenchPr
                                     {"batch.num.messages", "1000000"},
                                     {"queue.buffering.max.messages", "1000000"},
                                     {"queue.buffering.max.kbytes", "1048576"},
-                                    {"compression.type", "none"},
+                                    {"compression.type", o.compression},
                                     {"message.timeout.ms", std::to_string(kMessageTimeoutMs)}};
   if (transactional) {
     const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(

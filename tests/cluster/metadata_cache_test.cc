@@ -46,5 +46,22 @@ TEST(MetadataCacheTest, LeaderDuringDeleteRemovesPartitionsAndTopic) {
   EXPECT_EQ(0u, cache.Get()->topics.count("a"));
 }
 
+// Fetch v13+ resolves topic ids through topic_names: it follows creation, a topic created again
+// under its name (a new id), and deletion; topics without an id (made by Kafka < 2.8) are absent.
+TEST(MetadataCacheTest, TopicNamesByIdFollowTheTopics) {
+  const TopicId id1{1}, id2{2};
+  MetadataCache cache;
+  PartitionUpdate a = Part("a", 0, 1);
+  a.topic_id = id1;
+  cache.Update(1, {}, {a, Part("old", 0, 1)});
+  EXPECT_EQ(cache.Get()->topic_names, (std::map<TopicId, std::string>{{id1, "a"}}));
+  a.topic_id = id2;
+  cache.Update(1, {}, {a});
+  EXPECT_EQ(cache.Get()->topic_names, (std::map<TopicId, std::string>{{id2, "a"}}));
+  a.state.leader = kLeaderDuringDelete;
+  cache.Update(1, {}, {a});
+  EXPECT_TRUE(cache.Get()->topic_names.empty());
+}
+
 }  // namespace
 }  // namespace gregor::cluster

@@ -120,7 +120,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
     ApiKey key;
     int16_t min, max;
   } want[] = {{ApiKey::kProduce, 0, 9},
-              {ApiKey::kFetch, 4, 12},
+              {ApiKey::kFetch, 4, 14},
               {ApiKey::kListOffsets, 0, 7},
               {ApiKey::kMetadata, 0, 12},
               {ApiKey::kLeaderAndIsr, 0, 6},

@@ -330,9 +330,19 @@ TEST(RecordBatchReaderTest, BuildRecordBatchCompressesByItsAttributes) {
   }
   EXPECT_EQ(i, 3);
   EXPECT_TRUE(reader.status().ok());
-  // The allocating decoder stays uncompressed-only.
+  // The allocating decoder reads the same records, headers included; and refuses them when they
+  // decompress to more than its limit.
   std::vector<Record> decoded;
-  EXPECT_FALSE(DecodeBatchRecords(p, b.size(), &decoded));
+  ASSERT_TRUE(DecodeBatchRecords(p, b.size(), &decoded));
+  ASSERT_EQ(decoded.size(), 3u);
+  EXPECT_EQ(decoded[2].offset, 7);
+  EXPECT_EQ(decoded[2].key, "key2");
+  EXPECT_EQ(decoded[2].timestamp, 1002);
+  ASSERT_EQ(decoded[2].headers.size(), 1u);
+  EXPECT_EQ(decoded[2].headers[0].first, "h");
+  EXPECT_FALSE(decoded[2].headers[0].second.has_value());
+  decoded.clear();
+  EXPECT_FALSE(DecodeBatchRecords(p, b.size(), &decoded, /*max_records_bytes=*/10));
 }
 
 TEST(RecordBatchReaderTest, ReusesItsBuffer) {

@@ -255,7 +255,8 @@ class LeaderServer {
     return resp;
   }
 
-  // What the broker's ApiVersions handler says: the advertised APIs (Fetch up to v12).
+  // What the broker's ApiVersions handler says: the advertised APIs (Fetch up to v14; the
+  // follower still picks v12).
   static std::string ApiVersionsAnswer(const protocol::RequestHeader& h) {
     protocol::ApiVersionsResponse resp;
     for (const auto& api : protocol::SupportedApis()) {

@@ -19,7 +19,7 @@ TEST(HandlerTableTest, AdvertisedApisAndHandlersAgree) {
   // Spot checks of facts from Kafka's schemas, written here independently of the specs.
   const protocol::ApiVersionRange* fetch = protocol::FindApi(1);
   ASSERT_NE(fetch, nullptr);
-  EXPECT_EQ(fetch->max, 12);
+  EXPECT_EQ(fetch->max, 14);
   EXPECT_EQ(fetch->flexible_min, 12);
   const protocol::ApiVersionRange* init_pid = protocol::FindApi(22);  // InitProducerId
   ASSERT_NE(init_pid, nullptr);

@@ -20,6 +20,8 @@ namespace {
 
 using protocol::ErrorCode;
 const TopicPartition kTp{"orders", 0};
+const cluster::TopicId kTopicId{0x6e, 0xdb, 0x09, 0x19, 0x20, 0x0d, 0x47, 0xb8,
+                                0xbc, 0x25, 0x6d, 0xa8, 0xb8, 0x64, 0x79, 0xc6};
 
 class HandlerTest : public ::testing::Test {
  protected:
@@ -71,6 +73,7 @@ class HandlerTest : public ::testing::Test {
   void MakeRole(int32_t leader, int32_t epoch, std::vector<int32_t> isr) {
     cluster::LeaderAndIsrPartition p;
     p.tp = kTp;
+    p.topic_id = kTopicId;
     p.role.leader = leader;
     p.role.leader_epoch = epoch;
     p.role.zk_version = epoch;
@@ -270,6 +273,94 @@ TEST_F(HandlerTest, LongPollFetchIsWokenByCommittedRecords) {
   EXPECT_EQ(kTp.partition, r.Int32());
   EXPECT_EQ(0, r.Int16());  // partition error
   EXPECT_EQ(2, r.Int64());  // high watermark
+}
+
+// Fetch v13+ (KIP-516) names topics by id: the handler resolves ids from the metadata cache
+// (what Metadata v10+ told the client), answers by id, UNKNOWN_TOPIC_ID for an id it does not
+// know, and INCONSISTENT_TOPIC_ID for a known name whose log has another id.
+TEST_F(HandlerTest, FetchByTopicIdFromV13) {
+  MakeRole(1, 1, {1});
+  cluster::PartitionUpdate u;
+  u.topic = kTp.topic;
+  u.partition = kTp.partition;
+  u.topic_id = kTopicId;
+  u.state.leader = 1;
+  u.state.leader_epoch = 1;
+  u.state.replicas = u.state.isr = {1};
+  metadata_.Update(1, {}, {u});
+  auto produce = Call(&HandleProduce, 0, 7, Produce(1, 1000, 2));
+  ASSERT_EQ(std::future_status::ready, produce.wait_for(kWait));
+  ASSERT_EQ(ErrorCode::kNone, ProduceAnswer(produce.get()).error_code);
+
+  const cluster::TopicId unknown{9, 9, 9};
+  auto fetch_by_id = [&](int16_t version) {
+    protocol::FetchRequest f;
+    f.max_wait_ms = 0;
+    f.max_bytes = 1 << 20;
+    f.session_epoch = -1;  // sessionless
+    for (const auto& id : {kTopicId, unknown}) {
+      auto& t = f.topics.emplace_back();
+      t.topic_id = id;
+      auto& p = t.partitions.emplace_back();
+      p.partition = kTp.partition;
+      p.fetch_offset = 2;  // the log end: no records, so the answer is all in memory
+      p.partition_max_bytes = 1 << 20;
+    }
+    auto fetch = Call(&HandleFetch, 1, version, f);
+    EXPECT_EQ(std::future_status::ready, fetch.wait_for(kWait));
+    Answer a = fetch.get();
+    EXPECT_TRUE(a.ok);
+    protocol::Reader r(reinterpret_cast<const uint8_t*>(a.body.data()), a.body.size());
+    protocol::FetchResponse resp;
+    EXPECT_TRUE(resp.Decode(r, version) && r.ok() && r.remaining() == 0);
+    return resp;
+  };
+  for (int16_t version : {13, 14}) {
+    SCOPED_TRACE(version);
+    auto resp = fetch_by_id(version);
+    ASSERT_EQ(2u, resp.responses.size());
+    EXPECT_EQ(kTopicId, resp.responses[0].topic_id);
+    ASSERT_EQ(1u, resp.responses[0].partitions.size());
+    EXPECT_EQ(ErrorCode::kNone, resp.responses[0].partitions[0].error_code);
+    EXPECT_EQ(2, resp.responses[0].partitions[0].high_watermark);
+    EXPECT_EQ(unknown, resp.responses[1].topic_id);
+    ASSERT_EQ(1u, resp.responses[1].partitions.size());
+    EXPECT_EQ(ErrorCode::kUnknownTopicId, resp.responses[1].partitions[0].error_code);
+    EXPECT_EQ(-1, resp.responses[1].partitions[0].high_watermark);
+  }
+
+  // The metadata now gives the name another id than the partition's log has.
+  u.topic_id = unknown;
+  metadata_.Update(1, {}, {u});
+  auto resp = fetch_by_id(13);
+  ASSERT_EQ(2u, resp.responses.size());
+  EXPECT_EQ(ErrorCode::kUnknownTopicId, resp.responses[0].partitions[0].error_code);
+  EXPECT_EQ(ErrorCode::kInconsistentTopicId, resp.responses[1].partitions[0].error_code);
+}
+
+// Fetch v12 names topics, whatever a client puts there: @platformatic/kafka 1.x writes the
+// topic id's text where v12 has the name, which names no topic (Kafka answers the same).
+TEST_F(HandlerTest, FetchV12WithATopicIdAsNameIsAnUnknownTopic) {
+  MakeRole(1, 1, {1});
+  protocol::FetchRequest f;
+  f.max_wait_ms = 0;
+  f.max_bytes = 1 << 20;
+  f.session_epoch = -1;
+  auto& t = f.topics.emplace_back();
+  t.topic = "6edb0919-200d-47b8-bc25-6da8b86479c6";
+  auto& p = t.partitions.emplace_back();
+  p.partition = 0;
+  p.partition_max_bytes = 1 << 20;
+  auto fetch = Call(&HandleFetch, 1, 12, f);
+  ASSERT_EQ(std::future_status::ready, fetch.wait_for(kWait));
+  Answer a = fetch.get();
+  ASSERT_TRUE(a.ok);
+  protocol::Reader r(reinterpret_cast<const uint8_t*>(a.body.data()), a.body.size());
+  protocol::FetchResponse resp;
+  ASSERT_TRUE(resp.Decode(r, 12));
+  ASSERT_EQ(1u, resp.responses.size());
+  EXPECT_EQ(t.topic, resp.responses[0].topic);
+  EXPECT_EQ(ErrorCode::kUnknownTopicOrPartition, resp.responses[0].partitions[0].error_code);
 }
 
 }  // namespace

@@ -249,6 +249,18 @@ TEST(ArgsTest, BenchProduceTransactions) {
   EXPECT_FALSE(P({"bench", "consume", "--transaction-records", "100"}).ok());
 }
 
+TEST(ArgsTest, BenchProduceCompression) {
+  EXPECT_EQ("none", As<BenchProduceOptions>(P({"bench", "produce"})).compression);
+  for (const char* c : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    EXPECT_EQ(c, As<BenchProduceOptions>(P({"bench", "produce", "--compression", c})).compression);
+  }
+  auto r = P({"bench", "produce", "--compression", "brotli"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string::npos, r.status().message().find("brotli"));
+  EXPECT_FALSE(P({"bench", "produce", "--compression"}).ok());
+  EXPECT_FALSE(P({"bench", "consume", "--compression", "lz4"}).ok());
+}
+
 TEST(ArgsTest, BenchConsumeIsolationLevel) {
   EXPECT_EQ("read_committed", As<BenchConsumeOptions>(P({"bench", "consume"})).isolation_level);
   EXPECT_EQ("read_uncommitted", As<BenchConsumeOptions>(P({"bench", "consume", "--isolation-level",

@@ -63,6 +63,9 @@ class MetadataCache {
     int32_t controller_id = -1;
     std::map<int32_t, CachedBroker> brokers;
     std::map<std::string, CachedTopic> topics;
+    // Topic id -> name of every topic in `topics` with a non-zero id (Kafka's
+    // topicIdsToNames, used by Fetch v13+ to resolve the ids it is given).
+    std::map<TopicId, std::string> topic_names;
   };
 
   std::shared_ptr<const Snapshot> Get() const;

@@ -119,11 +119,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // Appends a record set (a client's, or a coordinator's with `origin`). acks=-1 needs at
   // least min_insync_replicas (capped by the replica count) in the ISR before anything is
   // written.
-  // `verification`: see Log::AppendAsLeader (KIP-890 part 1).
+  // `verification`, `record_errors`: see Log::AppendAsLeader (KIP-890 part 1; record errors).
   Result<log::AppendResult> AppendRecordsToLeader(
       uint8_t* data, size_t size, int16_t acks, int32_t min_insync_replicas,
       log::AppendOrigin origin = log::AppendOrigin::kClient,
-      std::optional<log::VerificationGuard> verification = std::nullopt);
+      std::optional<log::VerificationGuard> verification = std::nullopt,
+      log::RecordErrors* record_errors = nullptr);
   // WriteTxnMarkers: the transaction coordinator's COMMIT/ABORT marker for `producer_id`
   // (Log::AppendTxnMarkerAsLeader), with acks=all's rules (Kafka appends markers with
   // requiredAcks=-1): at least min_insync_replicas in the ISR before anything is written, then

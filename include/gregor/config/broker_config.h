@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gregor/base/compression_codec.h"
 #include "gregor/config/properties.h"
 
 namespace gregor::config {
@@ -59,6 +60,7 @@ struct BrokerConfig {
   bool delete_topic_enable = true;
   int64_t log_segment_bytes = 1073741824;
   int64_t log_roll_ms = 168LL * 3600000;       // log.roll.ms, else log.roll.hours
+  int64_t log_roll_jitter_ms = 0;              // log.roll.jitter.ms, else .hours (not used)
   int64_t log_retention_ms = 168LL * 3600000;  // .ms > .minutes > .hours; -1 forever
   int64_t log_retention_bytes = -1;
   int64_t log_retention_check_interval_ms = 300000;
@@ -70,6 +72,18 @@ struct BrokerConfig {
   int64_t log_segment_delete_delay_ms = 60000;
   std::string log_cleanup_policy = "delete";  // "delete", "compact" or "compact,delete"
   std::string log_message_timestamp_type = "CreateTime";
+  // Bounds of CreateTime timestamps against the broker's clock (KIP-937); the deprecated
+  // difference key supplies each bound left at its default (see ToLogConfig).
+  int64_t log_message_timestamp_difference_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t log_message_timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t log_message_timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
+  // Accepted for Kafka compatibility and not used: gregor serves record format v2 only, so there
+  // is no message format to pin and nothing to down-convert.
+  std::string log_message_format_version = "3.0-IV1";
+  bool log_message_downconversion_enable = true;
+  // Tiered storage (KIP-405) defaults; gregor has no remote storage. -2: use retention.*.
+  int64_t log_local_retention_ms = -2;
+  int64_t log_local_retention_bytes = -2;
   bool log_cleaner_enable = true;
   int64_t log_cleaner_delete_retention_ms = 86400000;
   double log_cleaner_min_cleanable_ratio = 0.5;
@@ -83,9 +97,14 @@ struct BrokerConfig {
   int64_t log_cleaner_backoff_ms = 15000;
   // replica.alter.log.dirs.io.max.bytes.per.second: replica moves between log dirs (KIP-113).
   int64_t replica_alter_log_dirs_io_max_bytes_per_second = INT64_MAX;
-  bool log_preallocate = false;
+  bool log_preallocate = false;  // accepted, not used
   int32_t num_recovery_threads_per_data_dir = 1;
-  std::string compression_type = "producer";  // only "producer" is supported
+  // compression.type: producer, uncompressed, gzip, snappy, lz4 or zstd; the level of the codec
+  // chosen comes from compression.<codec>.level (KIP-390).
+  std::string compression_type = "producer";
+  int32_t compression_gzip_level = DefaultCompressionLevel(kCompressionGzip);
+  int32_t compression_lz4_level = DefaultCompressionLevel(kCompressionLz4);
+  int32_t compression_zstd_level = DefaultCompressionLevel(kCompressionZstd);
   int32_t message_max_bytes = 1048588;
 
   // --- network and threads

@@ -8,9 +8,10 @@
 // Which keys change at run time is gregor's subset of Kafka's dynamic keys, those it applies
 // without a restart: every broker default of a topic config (log.retention.*, log.segment.bytes,
 // log.cleanup.policy, min.insync.replicas, unclean.leader.election.enable, message.max.bytes,
-// ...), producer.id.expiration.ms, the connection limits (max.connections,
-// max.connections.per.ip, max.connections.per.ip.overrides, listener.name.<l>.max.connections)
-// and the replication throttles (leader/follower.replication.throttled.rate).
+// compression.type, ...) but log.message.format.version, as in Kafka; producer.id.expiration.ms,
+// the connection limits (max.connections, max.connections.per.ip,
+// max.connections.per.ip.overrides, listener.name.<l>.max.connections) and the replication
+// throttles (leader/follower.replication.throttled.rate).
 // Kafka's other dynamic keys (thread counts, listeners, key stores, cleaner threads) are refused
 // with Kafka's "Cannot update these configs dynamically" (INVALID_CONFIG); key and trust store
 // files are reloaded when they change on disk instead (ssl.reload.check.interval.ms).

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "gregor/base/compression_codec.h"
 #include "gregor/base/status.h"
 #include "gregor/config/broker_config.h"
 
@@ -85,9 +86,13 @@ std::optional<ThrottledReplicas> ParseThrottledReplicas(const std::string& value
 const std::vector<TopicConfigDef>& TopicConfigDefs();
 bool IsKnownTopicKey(const std::string& key);
 
-// Unknown key or bad value -> InvalidArgument naming it; also
-// min.compaction.lag.ms > max.compaction.lag.ms when both are given.
-Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides);
+// Unknown key or bad value -> InvalidArgument naming it. Then the checks across keys of Kafka's
+// LogConfig.validate on a ZooKeeper-mode broker without tiered storage: min.compaction.lag.ms
+// > max.compaction.lag.ms (a lag the topic does not set is `broker`'s, or Kafka's default when
+// `broker` is null); remote.log.copy.disable or remote.log.delete.on.disable true (KRaft only);
+// remote.storage.enable true (gregor has no tiered storage).
+Status ValidateTopicConfig(const std::map<std::string, std::string>& overrides,
+                           const BrokerConfig* broker = nullptr);
 
 // Every supported topic key with its effective value: the override
 // (kTopicOverride) else the broker key from the dynamic layers (per broker, then
@@ -137,6 +142,19 @@ struct TopicLogSettings {
   int64_t min_compaction_lag_ms = 0;                                    // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
   int64_t producer_id_expiration_ms = 86400000;  // broker-level producer.id.expiration.ms
+  // compression.type: kCompressionProducer (-1, keep each batch's codec) or the codec id to
+  // store batches in (gregor/base/compression_codec.h; "uncompressed" is kCompressionNone, 0).
+  int compression_type = kCompressionProducer;
+  // The level of that codec: its compression.<codec>.level (topic, else broker), or the
+  // codec's default for one without levels. Not meaningful for producer: a batch the log must
+  // rewrite keeps its own codec, at that codec's default level (as Kafka does).
+  int compression_level = 0;
+  // KIP-937: a CreateTime record whose timestamp lies more than this behind (before) or ahead of
+  // (after) the broker's clock is refused; Long.MAX = no bound. Resolved from
+  // message.timestamp.before/after.max.ms and the deprecated .difference.max.ms as Kafka 3.9
+  // does (topic_config.cc).
+  int64_t message_timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t message_timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
 };
 
 // Broker defaults overlaid with the topic's overrides. Overrides must have

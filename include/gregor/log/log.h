@@ -39,6 +39,7 @@
 #include "gregor/base/status.h"
 #include "gregor/log/aborted_txn.h"
 #include "gregor/log/log_config.h"
+#include "gregor/log/log_validator.h"
 #include "gregor/log/producer_state.h"
 
 namespace gregor::log {
@@ -163,9 +164,13 @@ class Log {
   // transactional client batch that would start a transaction here is then refused
   // (kFailedPrecondition, INVALID_TXN_STATE) unless it carries the producer's current guard
   // (MaybeStartTransactionVerification). nullopt: nothing is checked.
+  // Validation and any rewrite are LogValidator's (log_validator.h: keys of compacted topics,
+  // timestamps, compression.type); when records are refused for record errors, they go to
+  // *record_errors (may be null).
   Result<AppendResult> AppendAsLeader(uint8_t* data, size_t size, int32_t leader_epoch,
                                       AppendOrigin origin = AppendOrigin::kClient,
-                                      std::optional<VerificationGuard> verification = std::nullopt);
+                                      std::optional<VerificationGuard> verification = std::nullopt,
+                                      RecordErrors* record_errors = nullptr);
   // With AppendOrigin::kCoordinator, batches with a producer id have only their epoch checked,
   // and control batches (transaction markers) are accepted with the checks of
   // AppendTxnMarkerAsLeader.

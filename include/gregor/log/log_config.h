@@ -27,6 +27,14 @@ struct LogConfig {
   double min_cleanable_dirty_ratio = 0.5;  // min.cleanable.dirty.ratio
   int64_t min_compaction_lag_ms = 0;       // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
+  // compression.type: -1 "producer" (each batch keeps its codec), else the codec id
+  // (protocol/compression.h; 0 "uncompressed"), at compression_level (compression.<codec>.level).
+  int compression_type = -1;
+  int compression_level = 0;
+  // message.timestamp.before.max.ms / .after.max.ms (KIP-937): CreateTime records further from
+  // the broker's clock are refused (INVALID_TIMESTAMP).
+  int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
   // Broker-level, carried here for the log's producer state: producer.id.expiration.ms.
   int64_t producer_id_expiration_ms = 86400000;
 };

@@ -24,28 +24,24 @@
 #include <span>
 #include <vector>
 
+#include "gregor/base/compression_codec.h"
 #include "gregor/base/status.h"
 
 namespace gregor::protocol {
 
-// Codec ids as stored in the batch attributes (Kafka's CompressionType ids).
-constexpr int kCompressionNone = 0;
-constexpr int kCompressionGzip = 1;
-constexpr int kCompressionSnappy = 2;
-constexpr int kCompressionLz4 = 3;
-constexpr int kCompressionZstd = 4;
-
-// "none", "gzip", "snappy", "lz4", "zstd" (Kafka's names), or "unknown".
-const char* CompressionName(int codec);
-
-// Levels as Kafka's compression.<codec>.level configs (KIP-390) define them:
-//   gzip: 1..9, or -1 (zlib's default, 6); default -1
-//   lz4:  1..17; default 9. As Kafka's producer does, the default level uses LZ4's fast
-//         compressor and any other level the high-compression one (liblz4 caps HC at 12).
-//   zstd: -131072..22; default 3
-//   none, snappy: no levels; any value is accepted and ignored.
-int DefaultCompressionLevel(int codec);
-bool IsValidCompressionLevel(int codec, int level);
+// The codec ids (kCompressionNone..kCompressionZstd), CompressionName, DefaultCompressionLevel
+// and IsValidCompressionLevel (Kafka's compression.<codec>.level rules, KIP-390) are base facts
+// shared with the config module (gregor/base/compression_codec.h) and part of this interface
+// too. As Kafka's producer does, lz4's default level uses LZ4's fast compressor and any other
+// level the high-compression one (liblz4 caps HC at 12).
+using ::gregor::CompressionName;
+using ::gregor::DefaultCompressionLevel;
+using ::gregor::IsValidCompressionLevel;
+using ::gregor::kCompressionGzip;
+using ::gregor::kCompressionLz4;
+using ::gregor::kCompressionNone;
+using ::gregor::kCompressionSnappy;
+using ::gregor::kCompressionZstd;
 
 // Appends the compression of `in` with `codec` at `level` to *out (codec 0 appends `in`).
 // kInvalidArgument for an unknown codec or a level Kafka would refuse.

@@ -124,10 +124,14 @@ struct Record {
   std::optional<std::string> value;
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
-// Decodes the records of one uncompressed batch at p (n >= its total size). False on malformed
-// bytes or a compressed batch. Timestamps follow LogAppendTime when the batch says so. Unlike
-// ValidateRecordSet (client batches must be contiguous), offset deltas need only increase
+// Appends the records of the batch at p (n >= its total size), of any codec, to *out, through
+// RecordBatchReader (allocates per record: for coordinators' loaders, ListOffsets by time,
+// tools and tests; hot paths use the reader). False on malformed bytes, a bad CRC, or records
+// that decompress to more than max_records_bytes; records read before the fault stay in *out.
+// Timestamps follow LogAppendTime when the batch says so. Offset deltas need only increase
 // strictly within [0, last_offset_delta]: a compacted batch has gaps.
-bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out);
+constexpr size_t kDefaultMaxRecordsBytes = 64 << 20;
+bool DecodeBatchRecords(const uint8_t* p, size_t n, std::vector<Record>* out,
+                        size_t max_records_bytes = kDefaultMaxRecordsBytes);
 
 }  // namespace gregor::protocol

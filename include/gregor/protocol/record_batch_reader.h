@@ -68,6 +68,8 @@ class RecordBatchReader {
 
   // The next record; false at the end of the batch or at the first malformed record.
   bool Next(RecordView* r);
+  // Reads the records again from the first (after a successful Reset; no decompression).
+  void Rewind();
   // After Next returned false: Ok if every record of the batch was read.
   const Status& status() const { return status_; }
 
@@ -81,6 +83,7 @@ class RecordBatchReader {
   int32_t read_ = 0;
   int64_t prev_delta_ = -1;
   Status status_;
+  bool reset_ok_ = false;  // the last Reset succeeded: Rewind may start over
 };
 
 }  // namespace gregor::protocol

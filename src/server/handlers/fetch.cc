@@ -4,8 +4,8 @@
 // replicas (replica_id >= 0: up to the log end, recording the follower's
 // position, with KIP-320 divergence checks), with long polling on max.wait.ms /
 // min.bytes (Kafka's DelayedFetch), in incremental fetch sessions (KIP-227,
-// server/fetch_session_cache.h) from v7. Records are sent as file regions (sendfile)
-// without being copied.
+// server/fetch_session_cache.h) from v7, naming topics by id from v13 (KIP-516). Records are
+// sent as file regions (sendfile) without being copied.
 #include "gregor/protocol/messages/fetch.h"
 
 #include <glog/logging.h>
@@ -33,6 +33,19 @@ struct Attempt {
   // The partitions read and the bytes each gave, counted once the response is final.
   std::vector<std::pair<std::shared_ptr<cluster::Partition>, int64_t>> reads;
 };
+
+constexpr cluster::TopicId kZeroTopicId{};
+
+// Fetch v13+ names topics by id. Each is resolved to its name from the metadata cache, as
+// Kafka's KafkaApis does with metadataCache.topicIdsToNames; an id the cache does not know
+// leaves the name empty, and its partitions answer UNKNOWN_TOPIC_ID.
+void ResolveTopicIds(const cluster::MetadataCache& metadata, protocol::FetchRequest* in) {
+  auto md = metadata.Get();
+  for (auto& t : in->topics) {
+    auto it = md->topic_names.find(t.topic_id);
+    t.topic = it == md->topic_names.end() ? std::string() : it->second;
+  }
+}
 
 bool LeaderThrottled(ServerContext& ctx, const cluster::Partition& partition, int32_t replica) {
   replication::ReplicationQuota* q = ctx.leader_replication_quota;
@@ -65,6 +78,8 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
     const auto& topic = in.topics[ti];
     auto& tr = a.response.responses.emplace_back();
     tr.topic = topic.topic;
+    tr.topic_id = topic.topic_id;
+    const bool unknown_id = version >= 13 && topic.topic.empty();
     for (const auto& fp : topic.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = fp.partition;
@@ -77,6 +92,11 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
         a.has_error = true;
         continue;
       }
+      if (unknown_id) {
+        pr.error_code = ErrorCode::kUnknownTopicId;
+        a.has_error = true;
+        continue;
+      }
       TopicPartition tp{topic.topic, fp.partition};
       auto partition = ctx.replicas->GetPartition(tp);
       if (!partition) {
@@ -85,6 +105,14 @@ Attempt ReadOnce(ServerContext& ctx, const protocol::FetchRequest& in, int16_t v
         bool known = t != md->topics.end() && t->second.partitions.count(fp.partition);
         pr.error_code =
             known ? ErrorCode::kNotLeaderOrFollower : ErrorCode::kUnknownTopicOrPartition;
+        a.has_error = true;
+        continue;
+      }
+      // Kafka's ReplicaManager.readFromLog: an id that is not the one of the partition's log (the
+      // topic was deleted and created again under its name) answers INCONSISTENT_TOPIC_ID.
+      if (version >= 13 && topic.topic_id != kZeroTopicId &&
+          partition->topic_id() != kZeroTopicId && partition->topic_id() != topic.topic_id) {
+        pr.error_code = ErrorCode::kInconsistentTopicId;
         a.has_error = true;
         continue;
       }
@@ -207,20 +235,23 @@ asio::awaitable<void> Read(ServerContext& ctx, const protocol::FetchRequest& in,
 
 asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& resp) {
   protocol::FetchRequest in;
-  if (!in.Decode(req.body, req.version())) co_return false;
+  const int16_t version = req.version();
+  if (!in.Decode(req.body, version)) co_return false;
   // KIP-227: an incremental fetch reads every partition of its session (`in` is rewritten to
   // list them); the response is trimmed to what changed when it is final.
-  const bool sessions = ctx.fetch_sessions != nullptr && req.version() >= 7;
+  const bool sessions = ctx.fetch_sessions != nullptr && version >= 7;
   FetchSessionCache::Context session;
   if (sessions) {
-    session = ctx.fetch_sessions->NewContext(&in, in.replica_id >= 0);
+    session = ctx.fetch_sessions->NewContext(&in, in.replica_id >= 0, version >= 13);
     if (session.kind == FetchSessionCache::Kind::kError) {
       protocol::FetchResponse out;
       ctx.fetch_sessions->Finish(session, in, &out);
-      out.Encode(resp.out, req.version());
+      out.Encode(resp.out, version);
       co_return true;
     }
   }
+  // After the session's rewrite, which lists its partitions by id only.
+  if (version >= 13) ResolveTopicIds(*ctx.metadata, &in);
 
   // Followers need CLUSTER_ACTION (every partition refused without it), consumers READ on
   // each topic; refused partitions answer TOPIC_AUTHORIZATION_FAILED.
@@ -230,8 +261,14 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     const bool follower = in.replica_id >= 0;
     const bool cluster_ok = follower && Authorized(ctx, req.conn, AclRuleId::kFetchFromFollower);
     for (size_t i = 0; i < in.topics.size(); ++i) {
-      denied[i] = follower ? !cluster_ok
-                           : !Authorized(ctx, req.conn, AclRuleId::kFetchTopic, in.topics[i].topic);
+      const std::string& topic = in.topics[i].topic;
+      if (follower) {
+        denied[i] = !cluster_ok;
+      } else if (version < 13 || !topic.empty()) {
+        // Kafka authorizes a consumer's topics once their ids are resolved: an unknown id
+        // answers UNKNOWN_TOPIC_ID, never TOPIC_AUTHORIZATION_FAILED.
+        denied[i] = !Authorized(ctx, req.conn, AclRuleId::kFetchTopic, topic);
+      }
     }
   }
   // Client quotas: followers are exempt; a consumer with a consumer_byte_rate gets at most
@@ -249,11 +286,11 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, in.max_wait_ms));
   std::vector<TopicPartition> tps;
   for (const auto& t : in.topics) {
+    if (t.topic.empty()) continue;  // an unknown topic id: answered at once
     for (const auto& p : t.partitions) tps.push_back({t.topic, p.partition});
   }
 
   // Reads look up indexes and segments: cold pages may fault in from disk.
-  const int16_t version = req.version();
   const bool inline_reads = ReadsTouchOnlyActiveSegments(ctx, in);
   Attempt attempt;
   co_await Read(ctx, in, version, denied, inline_reads, attempt);
@@ -317,7 +354,7 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     ctx.leader_replication_quota->Record(throttled);
   }
   if (sessions) ctx.fetch_sessions->Finish(session, in, &attempt.response);
-  attempt.response.Encode(resp.out, req.version());
+  attempt.response.Encode(resp.out, version);
   co_return true;
 }
 

@@ -29,50 +29,19 @@ namespace {
 
 using protocol::ErrorCode;
 
-// Kafka's LogValidator.validateKey: a compacted topic keeps the latest record per key, so a
-// record without one is refused. Returns the keyless records of the first batch that has any
-// (Kafka fails the append at that batch), as Kafka's record errors. Only uncompressed batches
-// can be read (gregor links no codecs): compressed ones are accepted unchecked. A batch that
-// does not decode is skipped; the append's own validation reports it precisely.
-std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> KeylessRecords(
-    std::string_view bytes, const TopicPartition& tp) {
-  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  std::vector<protocol::Record> records;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    protocol::RecordBatchHeader h;
-    if (!protocol::ParseRecordBatchHeader(p + pos, bytes.size() - pos, &h) || h.batch_length < 0 ||
-        h.total_size() > bytes.size() - pos) {
-      break;
-    }
-    records.clear();
-    if (h.compression() == 0 && !h.is_control() &&
-        protocol::DecodeBatchRecords(p + pos, h.total_size(), &records)) {
-      for (size_t i = 0; i < records.size(); ++i) {
-        if (records[i].key) continue;
-        errors.push_back({static_cast<int32_t>(i),
-                          "Compacted topic cannot accept message without key in topic partition " +
-                              tp.ToString()});
-      }
-      if (!errors.empty()) break;
-    }
-    pos += h.total_size();
+// The Produce response's record errors (v8+) and its error message: how many records were
+// refused, and why for the first three.
+void SetRecordErrors(const log::RecordErrors& e,
+                     protocol::ProduceResponse::PartitionProduceResponse* pr) {
+  pr->error_code = e.invalid_timestamp ? ErrorCode::kInvalidTimestamp : ErrorCode::kInvalidRecord;
+  std::string m = std::to_string(e.errors.size()) + " record(s) refused";
+  for (size_t i = 0; i < e.errors.size() && i < 3; ++i) {
+    m += (i ? "; " : ": ") + std::string("record ") + std::to_string(e.errors[i].batch_index) +
+         " (" + e.errors[i].message + ")";
   }
-  return errors;
-}
-
-// Kafka's top-level message for record errors (RecordValidationException).
-std::string RecordErrorsMessage(
-    const std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage>& errors) {
-  std::string m = "One or more records have been rejected due to " + std::to_string(errors.size()) +
-                  " record errors in total, and only showing the first three errors at most: [";
-  for (size_t i = 0; i < errors.size() && i < 3; ++i) {
-    if (i) m += ", ";
-    m += "RecordError(batchIndex=" + std::to_string(errors[i].batch_index) + ", message='" +
-         errors[i].batch_index_error_message.value_or("") + "')";
-  }
-  return m + "]";
+  pr->error_message = std::move(m);
+  pr->record_errors.clear();
+  for (const auto& r : e.errors) pr->record_errors.push_back({r.batch_index, r.message});
 }
 
 // A partition's record set, checked and ready to append.
@@ -188,16 +157,6 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         pr.error_message = "only message format v2 (magic 2) is accepted";
         continue;
       }
-      if (auto log = partition->log(); log && log->config().compact && partition->IsLeader()) {
-        auto keyless = KeylessRecords(pd.records.bytes, tp);
-        if (!keyless.empty()) {
-          pr.error_code = ErrorCode::kInvalidRecord;
-          pr.error_message = RecordErrorsMessage(keyless);
-          pr.record_errors = std::move(keyless);
-          VLOG(1) << "[Produce " << tp.ToString() << "] " << *pr.error_message;
-          continue;
-        }
-      }
       // min.insync.replicas matters only to acks=all; looking it up copies
       // the topic's config map, so acks=0/1 requests skip it.
       if (in.acks == -1 && min_isr < 0) min_isr = MinInsyncReplicas(ctx, topic.name);
@@ -234,11 +193,19 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
   auto append_one = [&](Append& a) {
     auto& pr = out.responses[a.topic_index].partition_responses[a.partition_index];
     const TopicPartition& tp = a.partition->topic_partition();
+    log::RecordErrors record_errors;
     auto result = a.partition->AppendRecordsToLeader(
         a.data, a.size, in.acks, a.min_isr, log::AppendOrigin::kClient,
-        a.txn_producer_id >= 0 ? std::optional<log::VerificationGuard>(a.guard) : std::nullopt);
+        a.txn_producer_id >= 0 ? std::optional<log::VerificationGuard>(a.guard) : std::nullopt,
+        &record_errors);
     cluster::TopicCounters& counters = a.partition->topic_counters();
     counters.produce_requests.Add();
+    if (!result.ok() && !record_errors.errors.empty()) {
+      counters.failed_produce_requests.Add();
+      SetRecordErrors(record_errors, &pr);
+      VLOG(1) << "[Produce " << tp.ToString() << "] " << pr.error_message.value_or("");
+      return;
+    }
     if (!result.ok()) {
       counters.failed_produce_requests.Add();
       ErrorCode ec = ProduceError(result.status());
