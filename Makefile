@@ -142,6 +142,11 @@ bench-security: programs
 bench-fetch-sessions: programs
 	@sh mk/bench-fetch-sessions.sh
 
+# Produce throughput with lz4 and zstd producers and with broker-side recompression
+# (BENCH_REFERENCE=host:port adds another broker's figures): mk/bench-compression.sh.
+bench-compression: programs
+	@sh mk/bench-compression.sh
+
 # The long fault runs (compound failures, network partitions), ROUNDS times in a row.
 torture: programs
 	@sh mk/deps.sh
@@ -184,7 +189,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: deb all programs check unit-tests run bench bench-security bench-fetch-sessions torture format install clean distclean deps check-sanitize sanitize-run
+.PHONY: deb all programs check unit-tests run bench bench-security bench-fetch-sessions bench-compression torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 
