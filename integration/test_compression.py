@@ -75,6 +75,29 @@ def test_topic_compression_type_recompresses_for_every_codec(ctx):
               f"stored as {sorted(stored)}")
 
 
+@timeout(120)
+def test_kafka_python_compressing_producers_into_recompressing_topics(ctx):
+    """kafka-python 2.0.2 (a second, independent client) produces with gzip, lz4 and zstd into topics that store
+    another codec; librdkafka reads every record back in order, and the segments hold the topic's codec."""
+    kafka = require_module("kafka", "python3-kafka")
+    b = ctx.start_broker(0)
+    for producer_codec, target in [("gzip", "lz4"), ("lz4", "zstd"), ("zstd", "snappy")]:
+        topic = unique_topic(f"kpc-{producer_codec}")
+        create_topic(b.bootstrap, topic, partitions=1, configs={"compression.type": target})
+        p = kafka.KafkaProducer(bootstrap_servers=b.bootstrap, compression_type=producer_codec, linger_ms=20,
+                                api_version=(2, 4, 0), acks=1)
+        futures = [p.send(topic, key=b"k%04d" % i, value=b"kafka-python-%04d" % i, partition=0)
+                   for i in range(400)]
+        p.flush(30)
+        offsets = [f.get(timeout=30).offset for f in futures]
+        p.close()
+        eq(offsets, list(range(400)), f"{producer_codec} -> {target}: offsets as acknowledged")
+        got = consume_assigned(b.bootstrap, topic, [0], 400)[0]
+        eq([(k, v) for _, k, v in got], [(b"k%04d" % i, b"kafka-python-%04d" % i) for i in range(400)],
+           f"{producer_codec} -> {target}: every record in order")
+        eq(set(stored_codecs(b, topic)), {CODECS[target]}, f"{producer_codec} -> {target}: stored codec")
+
+
 @timeout(240)
 def test_compacted_topics_of_compressing_producers_are_cleaned(ctx):
     b = ctx.start_broker(0, extra={"log.cleaner.backoff.ms": "300", "log.retention.check.interval.ms": "1000"})
