@@ -43,8 +43,28 @@ TEST(CheckpointTest, MalformedCheckpointsAreCorruption) {
   EXPECT_EQ(ParseOffsetCheckpoint("0\n2\nt 0 5\n").status().code(), Status::Code::kCorruption);
   EXPECT_EQ(ParseOffsetCheckpoint("0\n1\nt x 5\n").status().code(), Status::Code::kCorruption);
   EXPECT_EQ(ParseOffsetCheckpoint("0\n1\nt 0\n").status().code(), Status::Code::kCorruption);
-  EXPECT_EQ(ParseOffsetCheckpoint("").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(ParseOffsetCheckpoint("1\n").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(ParseOffsetCheckpoint("x\n").status().code(), Status::Code::kCorruption);
   EXPECT_TRUE(ParseOffsetCheckpoint("0\n1\nt 0 5").ok());  // no trailing newline
+}
+
+// Kafka leaves zero-byte checkpoint files (a partition or dir never checkpointed), and its
+// reader takes a file that ends after the version line as empty too.
+TEST(CheckpointTest, ZeroByteAndVersionOnlyCheckpointsAreEmpty) {
+  for (const char* text : {"", "0\n", "0"}) {
+    auto offsets = ParseOffsetCheckpoint(text);
+    ASSERT_TRUE(offsets.ok()) << "'" << text << "': " << offsets.status().ToString();
+    EXPECT_TRUE(offsets->empty());
+    auto epochs = ParseEpochCheckpoint(text);
+    ASSERT_TRUE(epochs.ok()) << "'" << text << "': " << epochs.status().ToString();
+    EXPECT_TRUE(epochs->empty());
+  }
+  testing::TempDir tmp;
+  const std::string path = tmp.path() + "/replication-offset-checkpoint";
+  { std::ofstream(path).flush(); }
+  auto r = ReadOffsetCheckpoint(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->empty());
 }
 
 TEST(CheckpointTest, EpochCheckpointGoldenTextAndParse) {
