@@ -359,9 +359,11 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(IntKey("socket.request.max.bytes", &C::socket_request_max_bytes, 1, kIntMax,
                      "Largest request frame; larger frames close the connection."));
   t.push_back(IntKey("socket.send.buffer.bytes", &C::socket_send_buffer_bytes, -1, kIntMax,
-                     "SO_SNDBUF of client sockets; -1 = OS default."));
+                     "SO_SNDBUF of accepted client sockets; -1 = OS default (and "
+                     "autotuning). Kafka's default is 102400."));
   t.push_back(IntKey("socket.receive.buffer.bytes", &C::socket_receive_buffer_bytes, -1, kIntMax,
-                     "SO_RCVBUF of client sockets; -1 = OS default."));
+                     "SO_RCVBUF of the listening socket, inherited by accepted ones; "
+                     "-1 = OS default (and autotuning). Kafka's default is 102400."));
   t.push_back(IntKey("queued.max.requests", &C::queued_max_requests, 1, kIntMax,
                      "Requests queued before network threads stop reading."));
   {

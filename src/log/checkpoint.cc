@@ -49,7 +49,8 @@ Result<std::vector<std::string_view>> Envelope(std::string_view text) {
   // As Kafka's CheckpointFile reads them: a zero-byte file (Kafka leaves one for a log dir or
   // partition never checkpointed) and a file that ends after its version line hold nothing.
   if (lines.empty()) return lines;
-  if (lines.size() == 1 && ParseInt(lines[0], &version) && version == 0) return lines.clear(), lines;
+  if (lines.size() == 1 && ParseInt(lines[0], &version) && version == 0)
+    return lines.clear(), lines;
   if (lines.size() < 2 || !ParseInt(lines[0], &version) || !ParseInt(lines[1], &count)) {
     return Status::Corruption("checkpoint: malformed header");
   }

@@ -509,6 +509,11 @@ Status Listener::Bind() {
   tcp::endpoint ep(addr, static_cast<uint16_t>(options_.port));
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  // As Kafka's Acceptor: the receive buffer is set before listen, so that accepted sockets
+  // start with it.
+  if (!ec && options_.receive_buffer_bytes >= 0) {
+    acceptor_.set_option(asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes), ec);
+  }
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -632,7 +637,12 @@ asio::awaitable<void> Listener::AcceptLoop() {
     if (options_.inter_broker) quotas.MakeRoomFor(options_.name);
     auto conn = std::make_shared<ConnectionState>(sock.get_executor(), options_);
     conn->socket = std::move(sock);
+    // As Kafka's Acceptor.accept: no Nagle, keepalive, and socket.send.buffer.bytes unless -1.
     conn->socket.set_option(tcp::no_delay(true), ec);
+    conn->socket.set_option(asio::socket_base::keep_alive(true), ec);
+    if (options_.send_buffer_bytes >= 0) {
+      conn->socket.set_option(asio::socket_base::send_buffer_size(options_.send_buffer_bytes), ec);
+    }
     // Plaintext I/O is non-blocking calls made inline (see ConnectionState).
     if (!options_.tls) conn->socket.non_blocking(true, ec);
     conn->ctx.connection_id = next_id_++;

@@ -244,6 +244,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "TELEMETRY_TOO_LARGE";
     case ErrorCode::kInvalidRegistration:
       return "INVALID_REGISTRATION";
+    case ErrorCode::kTransactionAbortable:
+      return "TRANSACTION_ABORTABLE";
   }
   return "UNKNOWN";
 }

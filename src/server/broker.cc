@@ -404,6 +404,8 @@ struct Broker::Impl {
       o.unauthenticated_max_request_bytes = config.sasl_server_max_receive_size;
       o.idle_timeout_ms = config.connections_max_idle_ms;
       o.request_read_timeout_ms = config.socket_request_read_timeout_ms;
+      o.send_buffer_bytes = config.socket_send_buffer_bytes;
+      o.receive_buffer_bytes = config.socket_receive_buffer_bytes;
       // Kafka's ConnectionQuotas.protectedListener: only when there are other listeners.
       o.inter_broker = l.name == config.inter_broker_listener_name && config.listeners.size() > 1;
       o.memory_pool = memory_pool;

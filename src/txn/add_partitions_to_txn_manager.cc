@@ -42,6 +42,8 @@ ErrorCode ProduceErrorFor(ErrorCode e) {
   switch (e) {
     case ErrorCode::kNone:
     case ErrorCode::kInvalidTxnState:
+    // Left to the caller, which knows whether its client handles it (Produce v11+).
+    case ErrorCode::kTransactionAbortable:
       return e;
     // Producers expect INVALID_PRODUCER_EPOCH from a produce, not the fatal PRODUCER_FENCED.
     case ErrorCode::kProducerFenced:

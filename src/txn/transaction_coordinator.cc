@@ -406,7 +406,10 @@ std::map<TopicPartition, ErrorCode> TransactionCoordinator::VerifyPartitions(
     return all(ErrorCode::kConcurrentTransactions);
   }
   for (const auto& tp : partitions) {
-    out[tp] = txn->topic_partitions().count(tp) ? ErrorCode::kNone : ErrorCode::kInvalidTxnState;
+    // Kafka 3.8+ (KIP-890): TRANSACTION_ABORTABLE; the partition leader turns it into
+    // INVALID_TXN_STATE for clients that predate it (Produce v10-, TxnOffsetCommit v4-).
+    out[tp] =
+        txn->topic_partitions().count(tp) ? ErrorCode::kNone : ErrorCode::kTransactionAbortable;
   }
   return out;
 }

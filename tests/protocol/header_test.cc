@@ -119,9 +119,9 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
   struct Want {
     ApiKey key;
     int16_t min, max;
-  } want[] = {{ApiKey::kProduce, 0, 9},
-              {ApiKey::kFetch, 4, 14},
-              {ApiKey::kListOffsets, 0, 7},
+  } want[] = {{ApiKey::kProduce, 0, 11},
+              {ApiKey::kFetch, 4, 17},
+              {ApiKey::kListOffsets, 0, 9},
               {ApiKey::kMetadata, 0, 12},
               {ApiKey::kLeaderAndIsr, 0, 6},
               {ApiKey::kStopReplica, 0, 3},
@@ -149,7 +149,7 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kAlterReplicaLogDirs, 0, 2},
               {ApiKey::kDescribeLogDirs, 0, 4},
               {ApiKey::kDescribeCluster, 0, 1},
-              {ApiKey::kFindCoordinator, 0, 4},
+              {ApiKey::kFindCoordinator, 0, 5},
               {ApiKey::kJoinGroup, 0, 9},
               {ApiKey::kSyncGroup, 0, 5},
               {ApiKey::kHeartbeat, 0, 4},

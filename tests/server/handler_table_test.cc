@@ -19,8 +19,25 @@ TEST(HandlerTableTest, AdvertisedApisAndHandlersAgree) {
   // Spot checks of facts from Kafka's schemas, written here independently of the specs.
   const protocol::ApiVersionRange* fetch = protocol::FindApi(1);
   ASSERT_NE(fetch, nullptr);
-  EXPECT_EQ(fetch->max, 14);
+  EXPECT_EQ(fetch->min, 4);  // KIP-896 floor
+  EXPECT_EQ(fetch->max, 17);
   EXPECT_EQ(fetch->flexible_min, 12);
+  const protocol::ApiVersionRange* produce = protocol::FindApi(0);
+  ASSERT_NE(produce, nullptr);
+  EXPECT_EQ(produce->min, 0);  // v0 stays advertised (librdkafka's codec probing)
+  EXPECT_EQ(produce->max, 11);
+  EXPECT_EQ(produce->flexible_min, 9);
+  const protocol::ApiVersionRange* list_offsets = protocol::FindApi(2);
+  ASSERT_NE(list_offsets, nullptr);
+  EXPECT_EQ(list_offsets->min, 0);
+  EXPECT_EQ(list_offsets->max, 9);
+  EXPECT_EQ(list_offsets->flexible_min, 6);
+  const protocol::ApiVersionRange* find_coordinator = protocol::FindApi(10);
+  ASSERT_NE(find_coordinator, nullptr);
+  EXPECT_EQ(find_coordinator->min, 0);
+  EXPECT_EQ(find_coordinator->max, 5);
+  EXPECT_EQ(find_coordinator->flexible_min, 3);
+  EXPECT_NE(FindHandler(10), nullptr);
   const protocol::ApiVersionRange* init_pid = protocol::FindApi(22);  // InitProducerId
   ASSERT_NE(init_pid, nullptr);
   EXPECT_EQ(init_pid->max, 4);

@@ -10,9 +10,16 @@
 #include <future>
 #include <thread>
 
+#include "gregor/group/group_coordinator.h"
 #include "gregor/protocol/messages/fetch.h"
+#include "gregor/protocol/messages/find_coordinator.h"
+#include "gregor/protocol/messages/list_offsets.h"
 #include "gregor/protocol/messages/produce.h"
 #include "gregor/protocol/record_batch.h"
+#include "gregor/txn/add_partitions_to_txn_manager.h"
+#include "gregor/txn/producer_id_manager.h"
+#include "gregor/txn/transaction_coordinator.h"
+#include "server/handlers/group_handlers.h"
 #include "server/handlers/handlers.h"
 
 namespace gregor::server {
@@ -361,6 +368,333 @@ TEST_F(HandlerTest, FetchV12WithATopicIdAsNameIsAnUnknownTopic) {
   ASSERT_EQ(1u, resp.responses.size());
   EXPECT_EQ(t.topic, resp.responses[0].topic);
   EXPECT_EQ(ErrorCode::kUnknownTopicOrPartition, resp.responses[0].partitions[0].error_code);
+}
+
+// The decoded response of a handler's answer at `version`.
+template <typename Message>
+Message Decode(const std::string& body, int16_t version) {
+  protocol::Reader r(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  Message m;
+  EXPECT_TRUE(m.Decode(r, version) && r.ok() && r.remaining() == 0);
+  return m;
+}
+
+// Brokers 1 and 2 on PLAINTEXT (broker 2 in rack "r2", also on a second listener), and
+// orders-0 (leader `leader`, epoch `epoch`) and orders-1 (leader 2, epoch 4) in the metadata.
+// `extra`: more partitions to add.
+void UpdateMetadata(cluster::MetadataCache& metadata, int32_t leader, int32_t epoch,
+                    std::vector<cluster::PartitionUpdate> extra = {}) {
+  std::vector<cluster::CachedBroker> brokers(2);
+  brokers[0].id = 1;
+  brokers[0].endpoints.push_back({"PLAINTEXT", "one", 9091, "PLAINTEXT"});
+  brokers[1].id = 2;
+  brokers[1].endpoints.push_back({"INTERNAL", "two-internal", 9192, "PLAINTEXT"});
+  brokers[1].endpoints.push_back({"PLAINTEXT", "two", 9092, "PLAINTEXT"});
+  brokers[1].rack = "r2";
+  std::vector<cluster::PartitionUpdate> parts(2);
+  for (int i = 0; i < 2; ++i) {
+    parts[i].topic = kTp.topic;
+    parts[i].partition = i;
+    parts[i].topic_id = kTopicId;
+    parts[i].state.replicas = {1, 2};
+  }
+  parts[0].state.leader = leader;
+  parts[0].state.leader_epoch = epoch;
+  parts[0].state.isr = {leader};
+  parts[1].state.leader = 2;
+  parts[1].state.leader_epoch = 4;
+  parts[1].state.isr = {2};
+  for (auto& e : extra) parts.push_back(std::move(e));
+  metadata.Update(1, std::move(brokers), parts);
+}
+
+// KIP-951: Produce v10+ names the leader (from the local replica, else the metadata cache) and
+// its endpoint on the request's listener; v9 has no room for either.
+TEST_F(HandlerTest, ProduceV10NamesTheCurrentLeaderOnNotLeaderOrFollower) {
+  conn_.listener_name = "PLAINTEXT";
+  MakeRole(2, 3, {2});  // broker 2 leads now, epoch 3
+  UpdateMetadata(metadata_, 2, 3);
+  auto request = Produce(1, 1000);
+  auto& other = request.topic_data[0].partition_data.emplace_back();
+  other.index = 1;  // not hosted here: the metadata cache answers
+  other.records.bytes = batches_.back();
+  for (int16_t version : {10, 11}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&HandleProduce, 0, version, request);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::ProduceResponse>(a.get().body, version);
+    ASSERT_EQ(1u, resp.responses.size());
+    ASSERT_EQ(2u, resp.responses[0].partition_responses.size());
+    const auto& p0 = resp.responses[0].partition_responses[0];
+    EXPECT_EQ(ErrorCode::kNotLeaderOrFollower, p0.error_code);
+    EXPECT_EQ(2, p0.current_leader.leader_id);
+    EXPECT_EQ(3, p0.current_leader.leader_epoch);
+    const auto& p1 = resp.responses[0].partition_responses[1];
+    EXPECT_EQ(ErrorCode::kNotLeaderOrFollower, p1.error_code);
+    EXPECT_EQ(2, p1.current_leader.leader_id);
+    EXPECT_EQ(4, p1.current_leader.leader_epoch);
+    ASSERT_EQ(1u, resp.node_endpoints.size());  // one entry per leader
+    EXPECT_EQ(2, resp.node_endpoints[0].node_id);
+    EXPECT_EQ("two", resp.node_endpoints[0].host);
+    EXPECT_EQ(9092, resp.node_endpoints[0].port);
+    EXPECT_EQ(std::optional<std::string>("r2"), resp.node_endpoints[0].rack);
+  }
+  // A leader without an endpoint on the listener: its id and epoch, no endpoint.
+  conn_.listener_name = "SSL";
+  auto a = Call(&HandleProduce, 0, 10, request);
+  ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+  auto resp = Decode<protocol::ProduceResponse>(a.get().body, 10);
+  EXPECT_EQ(2, resp.responses[0].partition_responses[0].current_leader.leader_id);
+  EXPECT_TRUE(resp.node_endpoints.empty());
+}
+
+// A successful v10 produce carries no leader and no endpoints.
+TEST_F(HandlerTest, ProduceV10WithoutErrorsHasNoLeaderDiscovery) {
+  conn_.listener_name = "PLAINTEXT";
+  MakeRole(1, 1, {1});
+  UpdateMetadata(metadata_, 1, 1);
+  auto a = Call(&HandleProduce, 0, 10, Produce(1, 1000));
+  ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+  auto resp = Decode<protocol::ProduceResponse>(a.get().body, 10);
+  const auto& p = resp.responses[0].partition_responses[0];
+  EXPECT_EQ(ErrorCode::kNone, p.error_code);
+  EXPECT_EQ(-1, p.current_leader.leader_id);
+  EXPECT_TRUE(resp.node_endpoints.empty());
+}
+
+// KIP-903: a v15 follower names itself in ReplicaState; its fetch moves the high watermark
+// as a follower's does, and a v15 consumer (ReplicaState at its defaults) does not.
+TEST_F(HandlerTest, FetchV15FollowerIdComesFromReplicaState) {
+  UpdateMetadata(metadata_, 1, 0);
+  auto produce = Call(&HandleProduce, 0, 7, Produce(1, 1000, 3));
+  ASSERT_EQ(std::future_status::ready, produce.wait_for(kWait));
+  ASSERT_EQ(ErrorCode::kNone, ProduceAnswer(produce.get()).error_code);
+  auto log = replicas_->GetPartition(kTp)->log();
+  ASSERT_EQ(0, log->HighWatermark());  // broker 2, in the ISR, has not fetched
+  auto fetch = [&](int32_t replica_id) {
+    protocol::FetchRequest f;
+    f.replica_state.replica_id = replica_id;
+    f.replica_state.replica_epoch = 12;
+    f.max_wait_ms = 0;
+    f.max_bytes = 1 << 20;
+    auto& t = f.topics.emplace_back();
+    t.topic_id = kTopicId;
+    auto& p = t.partitions.emplace_back();
+    p.partition = kTp.partition;
+    p.current_leader_epoch = 0;
+    p.fetch_offset = 3;
+    p.partition_max_bytes = 1 << 20;
+    auto a = Call(&HandleFetch, 1, 15, f);
+    EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
+    return Decode<protocol::FetchResponse>(a.get().body, 15);
+  };
+  auto consumer = fetch(-1);
+  ASSERT_EQ(1u, consumer.responses.size());
+  // A consumer past the high watermark: nothing to read, the watermark stays.
+  EXPECT_EQ(0, log->HighWatermark());
+  auto follower = fetch(2);
+  EXPECT_EQ(ErrorCode::kNone, follower.responses[0].partitions[0].error_code);
+  EXPECT_EQ(3, log->HighWatermark());  // broker 2 has all three records
+}
+
+// KIP-951 in Fetch v16: a fenced leader epoch answers with the leader and its endpoint.
+TEST_F(HandlerTest, FetchV16NamesTheCurrentLeaderOnFencedLeaderEpoch) {
+  conn_.listener_name = "PLAINTEXT";
+  MakeRole(1, 1, {1});
+  UpdateMetadata(metadata_, 1, 1);
+  protocol::FetchRequest f;
+  f.max_wait_ms = 0;
+  f.max_bytes = 1 << 20;
+  auto& t = f.topics.emplace_back();
+  t.topic_id = kTopicId;
+  auto& p = t.partitions.emplace_back();
+  p.partition = kTp.partition;
+  p.current_leader_epoch = 0;  // older than the leader's 1
+  p.partition_max_bytes = 1 << 20;
+  for (int16_t version : {15, 16, 17}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&HandleFetch, 1, version, f);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::FetchResponse>(a.get().body, version);
+    ASSERT_EQ(1u, resp.responses.size());
+    const auto& pd = resp.responses[0].partitions[0];
+    EXPECT_EQ(ErrorCode::kFencedLeaderEpoch, pd.error_code);
+    if (version < 16) {
+      EXPECT_EQ(-1, pd.current_leader.leader_id);
+      EXPECT_TRUE(resp.node_endpoints.empty());
+      continue;
+    }
+    EXPECT_EQ(1, pd.current_leader.leader_id);
+    EXPECT_EQ(1, pd.current_leader.leader_epoch);
+    ASSERT_EQ(1u, resp.node_endpoints.size());
+    EXPECT_EQ(1, resp.node_endpoints[0].node_id);
+    EXPECT_EQ("one", resp.node_endpoints[0].host);
+    EXPECT_EQ(9091, resp.node_endpoints[0].port);
+    EXPECT_FALSE(resp.node_endpoints[0].rack.has_value());
+  }
+}
+
+// ListOffsets v8's -4 (earliest local) is the log start without remote storage, v9's -5
+// (latest tiered) is offset -1 with epoch -1 and no error, as Kafka 3.9's UnifiedLog answers
+// when remote storage is off; an older version naming them gets UNSUPPORTED_VERSION.
+TEST_F(HandlerTest, ListOffsetsV8V9SpecialTimestampsWithoutTieredStorage) {
+  MakeRole(1, 1, {1});
+  auto produce = Call(&HandleProduce, 0, 7, Produce(1, 1000, 3));
+  ASSERT_EQ(std::future_status::ready, produce.wait_for(kWait));
+  ASSERT_EQ(ErrorCode::kNone, ProduceAnswer(produce.get()).error_code);
+  auto list = [&](int16_t version, std::vector<int64_t> timestamps) {
+    protocol::ListOffsetsRequest req;
+    req.replica_id = -1;
+    auto& t = req.topics.emplace_back();
+    t.name = kTp.topic;
+    for (int64_t ts : timestamps) {
+      auto& p = t.partitions.emplace_back();
+      p.partition_index = kTp.partition;
+      p.timestamp = ts;
+    }
+    auto a = Call(&HandleListOffsets, 2, version, req);
+    EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::ListOffsetsResponse>(a.get().body, version);
+    EXPECT_EQ(1u, resp.topics.size());
+    return resp.topics.at(0).partitions;
+  };
+  auto v9 = list(9, {-2, -4, -5, -1});
+  ASSERT_EQ(4u, v9.size());
+  EXPECT_EQ(ErrorCode::kNone, v9[1].error_code);
+  EXPECT_EQ(v9[0].offset, v9[1].offset);  // earliest local == earliest
+  EXPECT_EQ(0, v9[1].offset);
+  EXPECT_EQ(-1, v9[1].timestamp);
+  EXPECT_EQ(1, v9[1].leader_epoch);
+  EXPECT_EQ(ErrorCode::kNone, v9[2].error_code);
+  EXPECT_EQ(-1, v9[2].offset);
+  EXPECT_EQ(-1, v9[2].timestamp);
+  EXPECT_EQ(-1, v9[2].leader_epoch);
+  EXPECT_EQ(3, v9[3].offset);
+  auto v8 = list(8, {-4, -5});
+  EXPECT_EQ(ErrorCode::kNone, v8[0].error_code);
+  EXPECT_EQ(0, v8[0].offset);
+  EXPECT_EQ(ErrorCode::kUnsupportedVersion, v8[1].error_code);
+  auto v7 = list(7, {-4, -3, -6});
+  EXPECT_EQ(ErrorCode::kUnsupportedVersion, v7[0].error_code);
+  EXPECT_EQ(ErrorCode::kNone, v7[1].error_code);
+  EXPECT_EQ(ErrorCode::kUnsupportedVersion, v7[2].error_code);  // unknown special timestamp
+}
+
+group::GroupCoordinator* g_group_coordinator = nullptr;
+asio::awaitable<bool> FindCoordinatorWithTestGroups(ServerContext& ctx, Request& req,
+                                                    Response& resp) {
+  return HandleFindCoordinator(*g_group_coordinator, ctx, req, resp);
+}
+
+// FindCoordinator v5 answers as v4 does (it only announces TRANSACTION_ABORTABLE support).
+TEST_F(HandlerTest, FindCoordinatorV5BatchesKeysAsV4) {
+  conn_.listener_name = "PLAINTEXT";
+  group::GroupConfig gconfig;
+  gconfig.offsets_topic_num_partitions = 1;
+  group::GroupCoordinator gc(gconfig, nullptr);
+  g_group_coordinator = &gc;
+  cluster::PartitionUpdate offsets;
+  offsets.topic = group::kOffsetsTopic;
+  offsets.partition = 0;
+  offsets.topic_id = {7};
+  offsets.state.leader = 2;
+  offsets.state.replicas = offsets.state.isr = {2};
+  UpdateMetadata(metadata_, 1, 0, {offsets});
+  protocol::FindCoordinatorRequest req;
+  req.key_type = 0;
+  req.coordinator_keys = {"a", "b"};
+  for (int16_t version : {4, 5}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&FindCoordinatorWithTestGroups, 10, version, req);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::FindCoordinatorResponse>(a.get().body, version);
+    ASSERT_EQ(2u, resp.coordinators.size());
+    for (const auto& c : resp.coordinators) {
+      EXPECT_EQ(ErrorCode::kNone, c.error_code);
+      EXPECT_EQ(2, c.node_id);
+      EXPECT_EQ("two", c.host);
+      EXPECT_EQ(9092, c.port);
+    }
+    EXPECT_EQ("b", resp.coordinators[1].key);
+  }
+  g_group_coordinator = nullptr;
+}
+
+// __transaction_state in memory: enough for InitProducerId.
+class MemoryTxnLog final : public txn::TransactionLogStore {
+ public:
+  void Append(int32_t, std::string, std::function<void(Status)> done) override {
+    done(Status::Ok());
+  }
+  Status Load(int32_t, const std::function<void(const protocol::Record&)>&) override {
+    return Status::Ok();
+  }
+};
+
+// KIP-890: a transactional batch for a partition outside the producer's transaction. This
+// broker's coordinator answers the verification TRANSACTION_ABORTABLE (Kafka 3.8+); Produce
+// v11 passes it on, older versions get INVALID_TXN_STATE (Kafka's defaultError mapping).
+TEST_F(HandlerTest, ProduceV11GetsTransactionAbortableOlderVersionsInvalidTxnState) {
+  MakeRole(1, 1, {1});
+  MemoryTxnLog store;
+  txn::ProducerIdManager ids([]() -> Result<zk::ProducerIdBlock> {
+    return zk::ProducerIdBlock{1, 0, 999};
+  });
+  txn::TxnConfig tc;
+  tc.num_partitions = 1;
+  txn::TransactionCoordinator coordinator(
+      tc, &store, &ids, [](auto, std::function<void(Status)> done) { done(Status::Ok()); });
+  coordinator.Start();
+  coordinator.OnElection(0, 1);
+  for (int i = 0; i < 1000 && !coordinator.Owns(0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
+  }
+  txn::InitProducerIdResult pid{ErrorCode::kUnknownServerError, -1, -1};
+  coordinator.InitProducerId("tx", 60000, std::nullopt,
+                             [&](txn::InitProducerIdResult r) { pid = r; });
+  ASSERT_EQ(ErrorCode::kNone, pid.error);
+  cluster::PartitionUpdate txn_state;
+  txn_state.topic = txn::kTransactionStateTopicName;
+  txn_state.partition = 0;
+  txn_state.topic_id = {5};
+  txn_state.state.leader = 1;  // this broker: verified locally
+  txn_state.state.replicas = txn_state.state.isr = {1};
+  UpdateMetadata(metadata_, 1, 1, {txn_state});
+  txn::AddPartitionsToTxnManager::Options o;
+  o.broker_id = 1;
+  o.listener = "PLAINTEXT";
+  o.num_partitions = 1;
+  txn::AddPartitionsToTxnManager verifier(o, &metadata_, &coordinator);
+  ctx_.txn_verifier = &verifier;
+
+  protocol::BatchSpec spec;
+  spec.attributes = protocol::kTransactionalBit;
+  spec.producer_id = pid.producer_id;
+  spec.producer_epoch = pid.producer_epoch;
+  spec.base_sequence = 0;
+  batches_.push_back(protocol::BuildRecordBatch(spec, {{std::string("k"), std::string("v")}}));
+  protocol::ProduceRequest request;
+  request.transactional_id = "tx";
+  request.acks = 1;
+  request.timeout_ms = 1000;
+  auto& t = request.topic_data.emplace_back();
+  t.name = kTp.topic;
+  auto& pd = t.partition_data.emplace_back();
+  pd.index = kTp.partition;
+  pd.records.bytes = batches_.back();
+  for (int16_t version : {9, 10, 11}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&HandleProduce, 0, version, request);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::ProduceResponse>(a.get().body, version);
+    const auto& pr = resp.responses.at(0).partition_responses.at(0);
+    EXPECT_EQ(version >= 11 ? ErrorCode::kTransactionAbortable : ErrorCode::kInvalidTxnState,
+              pr.error_code);
+    EXPECT_EQ(-1, pr.base_offset);
+  }
+  EXPECT_EQ(0, replicas_->GetPartition(kTp)->log()->LogEndOffset());  // nothing appended
+  verifier.Shutdown();
+  ctx_.txn_verifier = nullptr;
 }
 
 }  // namespace

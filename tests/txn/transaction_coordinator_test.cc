@@ -314,7 +314,7 @@ TEST_F(TransactionCoordinatorTest, VerifyListAndExpiry) {
   ASSERT_EQ(Add("v", p, {kA}), ErrorCode::kNone);
   auto verified = coordinator_->VerifyPartitions("v", p.producer_id, p.producer_epoch, {kA, kB});
   EXPECT_EQ(verified[kA], ErrorCode::kNone);
-  EXPECT_EQ(verified[kB], ErrorCode::kInvalidTxnState);
+  EXPECT_EQ(verified[kB], ErrorCode::kTransactionAbortable);  // Kafka 3.8+ (KIP-890)
   EXPECT_EQ(coordinator_->VerifyPartitions("v", p.producer_id, p.producer_epoch + 1, {kA})[kA],
             ErrorCode::kProducerFenced);
   auto q = Init("idle");

@@ -50,6 +50,11 @@ struct ListenerOptions {
   int64_t idle_timeout_ms = 600000;         // connections.max.idle.ms
   int64_t request_read_timeout_ms = 30000;  // socket.request.read.timeout.ms; <= 0: none
   bool inter_broker = false;  // exempt from max.connections (the inter-broker one of several)
+  // socket.send.buffer.bytes (SO_SNDBUF of each accepted socket) and socket.receive.buffer.bytes
+  // (SO_RCVBUF of the listening socket, inherited by accepted ones, so that the window scale
+  // offered in the handshake fits it); -1 leaves the OS default and its autotuning.
+  int32_t send_buffer_bytes = -1;
+  int32_t receive_buffer_bytes = -1;
   std::shared_ptr<asio::ssl::context> tls;  // set for SSL listeners
   // SSL listeners: the principal name of a client that presented a certificate, from its
   // subject in RFC 2253 form (KIP-371) and the client's "ip:port"; an error refuses the client

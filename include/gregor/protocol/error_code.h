@@ -1,7 +1,8 @@
 #pragma once
 // ErrorCode: Kafka's numeric error codes as they appear in responses.
 //
-// What: every code the Kafka 3.7 protocol defines (-1 .. 119), so a response from gregor means
+// What: every code the Kafka 3.7 protocol defines (-1 .. 119) and Kafka 3.8's
+// TRANSACTION_ABORTABLE (120, KIP-890), so a response from gregor means
 // exactly what a Kafka client expects. Codes are int16_t on the wire; generated message fields
 // named ErrorCode or *ErrorCode have this type (the codecs cast), so handlers write
 // `resp.error_code = ErrorCode::kNone`. ToInt16 gives the wire value. Owner/thread: none,
@@ -133,6 +134,7 @@ enum class ErrorCode : int16_t {
   kUnknownSubscriptionId = 117,
   kTelemetryTooLarge = 118,
   kInvalidRegistration = 119,
+  kTransactionAbortable = 120,
 };
 
 // Kafka's constant name, e.g. "NOT_LEADER_OR_FOLLOWER".

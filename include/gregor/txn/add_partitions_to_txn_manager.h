@@ -21,6 +21,9 @@
 //   NONE                                   verified: append
 //   INVALID_TXN_STATE                      the partition is not in the producer's ongoing
 //                                          transaction (also for CLUSTER_AUTHORIZATION_FAILED)
+//   TRANSACTION_ABORTABLE                  the same from a Kafka 3.8+ style coordinator (ours):
+//                                          the caller answers INVALID_TXN_STATE to clients
+//                                          older than Produce v11 / TxnOffsetCommit v5
 //   NOT_ENOUGH_REPLICAS                    unable to verify now, the client retries:
 //                                          COORDINATOR_NOT_AVAILABLE (no coordinator known,
 //                                          no endpoint, __transaction_state missing),

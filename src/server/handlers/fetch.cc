@@ -5,7 +5,9 @@
 // position, with KIP-320 divergence checks), with long polling on max.wait.ms /
 // min.bytes (Kafka's DelayedFetch), in incremental fetch sessions (KIP-227,
 // server/fetch_session_cache.h) from v7, naming topics by id from v13 (KIP-516). Records are
-// sent as file regions (sendfile) without being copied.
+// sent as file regions (sendfile) without being copied. v15 (KIP-903) carries a follower's id
+// in the tagged ReplicaState; v16 adds KIP-951 leader discovery to NOT_LEADER_OR_FOLLOWER and
+// FENCED_LEADER_EPOCH answers; v17's replica directory ids (KRaft JBOD) are read and ignored.
 #include "gregor/protocol/messages/fetch.h"
 
 #include <glog/logging.h>
@@ -17,6 +19,7 @@
 #include "server/errors.h"
 #include "server/fetch_session_cache.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/leader_discovery.h"
 #include "server/request_dispatcher.h"
 #include "server/request_metrics.h"
 
@@ -237,6 +240,10 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
   protocol::FetchRequest in;
   const int16_t version = req.version();
   if (!in.Decode(req.body, version)) co_return false;
+  // KIP-903: from v15 the follower names itself in ReplicaState (the top-level ReplicaId is
+  // gone); Kafka's FetchRequest.replicaId() reads one or the other by version. The replica's
+  // broker epoch only matters to KRaft's ISR eligibility checks, which ZooKeeper mode lacks.
+  if (version >= 15) in.replica_id = in.replica_state.replica_id;
   // KIP-227: an incremental fetch reads every partition of its session (`in` is rewritten to
   // list them); the response is trimmed to what changed when it is final.
   const bool sessions = ctx.fetch_sessions != nullptr && version >= 7;
@@ -354,6 +361,22 @@ asio::awaitable<bool> HandleFetch(ServerContext& ctx, Request& req, Response& re
     ctx.leader_replication_quota->Record(throttled);
   }
   if (sessions) ctx.fetch_sessions->Finish(session, in, &attempt.response);
+  // KIP-951 (v16+): the leader a client should go to instead, as Kafka's handleFetchRequest.
+  if (version >= 16) {
+    LeaderDiscovery leaders(ctx, req.conn.listener_name);
+    for (auto& tr : attempt.response.responses) {
+      for (auto& pr : tr.partitions) {
+        if (pr.error_code != ErrorCode::kNotLeaderOrFollower &&
+            pr.error_code != ErrorCode::kFencedLeaderEpoch) {
+          continue;
+        }
+        LeaderDiscovery::Leader l = leaders.Lookup(TopicPartition{tr.topic, pr.partition_index});
+        pr.current_leader.leader_id = l.leader_id;
+        pr.current_leader.leader_epoch = l.leader_epoch;
+      }
+    }
+    leaders.FillNodeEndpoints(&attempt.response.node_endpoints);
+  }
   attempt.response.Encode(resp.out, version);
   co_return true;
 }

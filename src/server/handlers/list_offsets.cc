@@ -1,7 +1,9 @@
 // ListOffsets (2): earliest (-2), latest (-1) and by-timestamp lookups. Consumers see the log
 // up to the high watermark, read_committed ones (isolation_level=1, v2+) up to the last stable
 // offset: that is "latest" for them, and a timestamp lookup finds nothing past it (Kafka's
-// lastFetchableOffset).
+// lastFetchableOffset). v7 adds -3 (KIP-734, the largest timestamp), v8 -4 (KIP-405, the local
+// log start) and v9 -5 (KIP-1005, the last tiered offset), answered as Kafka 3.9 answers them
+// without remote storage.
 #include "gregor/protocol/messages/list_offsets.h"
 
 #include "server/authorization.h"
@@ -15,6 +17,26 @@ using protocol::ErrorCode;
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
+constexpr int64_t kEarliestLocal = -4;
+constexpr int64_t kLatestTiered = -5;
+
+// Kafka's timestampMinSupportedVersion: a special timestamp the request's version does not
+// know (or an unknown negative one) answers UNSUPPORTED_VERSION.
+bool TimestampSupported(int64_t timestamp, int16_t version) {
+  switch (timestamp) {
+    case kLatest:
+    case kEarliest:
+      return true;
+    case kMaxTimestamp:
+      return version >= 7;
+    case kEarliestLocal:
+      return version >= 8;
+    case kLatestTiered:
+      return version >= 9;
+    default:
+      return timestamp >= 0;
+  }
+}
 }  // namespace
 
 asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Response& resp) {
@@ -41,6 +63,12 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
         pr.offset = -1;
         if (denied[ti]) {
           pr.error_code = Denied(AclRuleId::kListOffsetsTopic);
+          continue;
+        }
+        // Checked before leadership, as Kafka's handleListOffsetRequestV1AndAbove does (v0,
+        // Kafka's separate legacy path, keeps its INVALID_REQUEST).
+        if (!TimestampSupported(p.timestamp, v)) {
+          pr.error_code = v >= 1 ? ErrorCode::kUnsupportedVersion : ErrorCode::kInvalidRequest;
           continue;
         }
         TopicPartition tp{topic.name, p.partition_index};
@@ -78,11 +106,14 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
           }
           offset = fetchable;
           epoch = partition->leader_epoch();
-        } else if (p.timestamp == kEarliest) {
+        } else if (p.timestamp == kEarliest || p.timestamp == kEarliestLocal) {
+          // Without remote storage the local log is the whole log: -4 is -2 (UnifiedLog).
           offset = log->LogStartOffset();
           auto e = log->FetchOffsetByTimestamp(kEarliest);
           if (e.ok()) epoch = e->leader_epoch;
-        } else if (p.timestamp == kMaxTimestamp && v >= 7) {
+        } else if (p.timestamp == kLatestTiered) {
+          // Nothing is tiered: Kafka answers offset -1 with leader epoch -1, no error.
+        } else if (p.timestamp == kMaxTimestamp) {
           // KIP-734: the record with the largest timestamp.
           auto found = log->FetchOffsetByTimestamp(kMaxTimestamp);
           if (found.ok() && found->offset < fetchable) {
@@ -93,9 +124,6 @@ asio::awaitable<bool> HandleListOffsets(ServerContext& ctx, Request& req, Respon
             pr.error_code = not_available;
             continue;
           }
-        } else if (p.timestamp < 0) {
-          pr.error_code = ErrorCode::kInvalidRequest;
-          continue;
         } else {
           auto found = log->FetchOffsetByTimestamp(p.timestamp);
           if (found.ok() && found->offset < fetchable) {

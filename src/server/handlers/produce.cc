@@ -4,6 +4,8 @@
 // DelayedProduce). With transaction.partition.verification.enable (KIP-890 part 1), a
 // transactional batch of a producer that has no ongoing transaction in the partition is first
 // verified with the transaction coordinator (Kafka's ReplicaManager.appendRecords).
+// v10 adds KIP-951 leader discovery to NOT_LEADER_OR_FOLLOWER answers; v11 lets the
+// verification's TRANSACTION_ABORTABLE through (KIP-890 part 2).
 #include "gregor/protocol/messages/produce.h"
 
 #include <glog/logging.h>
@@ -19,6 +21,7 @@
 #include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/leader_discovery.h"
 #include "server/handlers/replication_wait.h"
 #include "server/request_dispatcher.h"
 #include "server/request_metrics.h"
@@ -271,6 +274,11 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         verified.push_back(a);
         continue;
       }
+      // KIP-890: only v11+ clients know TRANSACTION_ABORTABLE; older ones get
+      // INVALID_TXN_STATE (Kafka's AddPartitionsToTxnManager, defaultError vs genericError).
+      if (ec == ErrorCode::kTransactionAbortable && req.version() <= 10) {
+        ec = ErrorCode::kInvalidTxnState;
+      }
       auto& pr = out.responses[a->topic_index].partition_responses[a->partition_index];
       pr.error_code = ec;
       if (req.version() >= 8) {
@@ -306,6 +314,20 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
     RequestMetrics::Parked parked(ctx.request_metrics ? &ctx.request_metrics->purgatory().produce
                                                       : nullptr);
     co_await AwaitReplication(ctx, in.timeout_ms, pending);
+  }
+  // KIP-951 (v10+): where a partition's leader is, for every NOT_LEADER_OR_FOLLOWER (Kafka 3.9's
+  // handleProduceRequest looks at that error only; Produce carries no leader epoch to fence).
+  if (req.version() >= 10) {
+    LeaderDiscovery leaders(ctx, req.conn.listener_name);
+    for (auto& tr : out.responses) {
+      for (auto& pr : tr.partition_responses) {
+        if (pr.error_code != ErrorCode::kNotLeaderOrFollower) continue;
+        LeaderDiscovery::Leader l = leaders.Lookup(TopicPartition{tr.name, pr.index});
+        pr.current_leader.leader_id = l.leader_id;
+        pr.current_leader.leader_epoch = l.leader_epoch;
+      }
+    }
+    leaders.FillNodeEndpoints(&out.node_endpoints);
   }
   // ThrottleTimeMs is Produce's last field: settled here rather than patched by the dispatcher.
   out.throttle_time_ms = FinishRequestQuotas(ctx, req, resp);

@@ -29,6 +29,10 @@ ErrorCode OffsetCommitErrorFor(ErrorCode e) {
   switch (e) {
     case ErrorCode::kNetworkException:
       return ErrorCode::kCoordinatorLoadInProgress;
+    // TxnOffsetCommit v5 (not served) is the first to accept TRANSACTION_ABORTABLE; before it
+    // Kafka's AddPartitionsToTxnManager answers INVALID_TXN_STATE.
+    case ErrorCode::kTransactionAbortable:
+      return ErrorCode::kInvalidTxnState;
     case ErrorCode::kUnknownTopicOrPartition:
     case ErrorCode::kNotEnoughReplicas:
     case ErrorCode::kNotEnoughReplicasAfterAppend:
