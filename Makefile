@@ -32,7 +32,7 @@ endif
 CPPFLAGS := -Iinclude -Isrc -I$(GEN) -DBOOST_ASIO_NO_DEPRECATED
 # The record-batch codecs of the protocol module (gzip, snappy, lz4, zstd), from Debian's libraries.
 COMPRESSION_LIBS := -lz -lsnappy -llz4 -lzstd
-LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog $(COMPRESSION_LIBS) -lpthread
+LIBS := -lboost_program_options -lzookeeper_mt -lssl -lcrypto -lglog $(COMPRESSION_LIBS) -lre2 -lpthread
 # sd_notify (Type=notify readiness, the watchdog) from Debian's libsystemd, gregord only.
 GREGORD_LIBS := -lsystemd
 
@@ -108,9 +108,12 @@ endef
 $(foreach t,$(TEST_MODULES),$(eval $(call test_rules,$(t))))
 TEST_BINS := $(foreach t,$(TEST_MODULES),$(BUILD)/tests/$(t)_test)
 
+# Test code is built without optimisation (the code under test keeps -O2): a third less compile
+# time for the 90-odd test files, which dominate a clean `make check` on 2 cores.
+TEST_OPT ?= -O0
 $(BUILD)/obj/tests/%.o: tests/%.cc | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_BASE) $(CPPFLAGS) -Itests -c $< -o $@
+	$(CXX) $(CXXFLAGS_BASE) $(TEST_OPT) $(CPPFLAGS) -Itests -c $< -o $@
 
 unit-tests: $(TEST_BINS)
 

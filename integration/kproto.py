@@ -630,6 +630,89 @@ def list_groups_v5(conn, states_filter=(), types_filter=()):
     return {"error": err, "groups": groups}
 
 
+API_CONSUMER_GROUP_HEARTBEAT = 68
+API_CONSUMER_GROUP_DESCRIBE = 69
+
+
+def compact_nullable_string(s):
+    return uvarint(0) if s is None else compact_string(s)
+
+
+def consumer_group_heartbeat(conn, group_id, member_id, member_epoch, version=0, instance_id=None,
+                             rebalance_timeout_ms=-1, topics=None, regex=None, assignor=None, owned=None):
+    """ConsumerGroupHeartbeat v0/v1 (KIP-848). owned: None or [(topic_id bytes, [partitions])]. Returns
+    dict(error, message, member_id, member_epoch, interval, assignment=None or [(topic_id, [partitions])])."""
+    body = compact_string(group_id) + compact_string(member_id) + i32(member_epoch)
+    body += compact_nullable_string(instance_id) + compact_nullable_string(None) + i32(rebalance_timeout_ms)
+    body += uvarint(0) if topics is None else compact_array(list(topics), compact_string)
+    if version >= 1:
+        body += compact_nullable_string(regex)
+    body += compact_nullable_string(assignor)
+    if owned is None:
+        body += uvarint(0)
+    else:
+        body += compact_array(owned, lambda tp: tp[0] + compact_array(tp[1], i32) + uvarint(0))
+    r = flexible_request(conn, API_CONSUMER_GROUP_HEARTBEAT, version, body)
+    out = {"throttle": r.i32(), "error": r.i16(), "message": read_compact_string(r),
+           "member_id": read_compact_string(r), "member_epoch": r.i32(), "interval": r.i32()}
+    out["assignment"] = None
+    if r.i8() >= 0:
+        def tp(r):
+            d = (r.take(16), read_compact_array(r, lambda r: r.i32()) or [])
+            skip_tagged_fields(r)
+            return d
+        out["assignment"] = read_compact_array(r, tp) or []
+        skip_tagged_fields(r)
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"ConsumerGroupHeartbeat: {r.remaining()} bytes after the response")
+    return out
+
+
+def consumer_group_describe(conn, group_ids, version=0):
+    """ConsumerGroupDescribe v0/v1. Returns [dict(error, message, group_id, state, epoch, assignment_epoch,
+    assignor, members=[dict(member_id, epoch, topics, assignment={topic: [partitions]}, target={...})])]."""
+    r = flexible_request(conn, API_CONSUMER_GROUP_DESCRIBE, version,
+                         compact_array(list(group_ids), compact_string) + i8(0))
+    r.i32()
+
+    def assignment(r):
+        def tp(r):
+            r.take(16)
+            name = read_compact_string(r)
+            parts = read_compact_array(r, lambda r: r.i32()) or []
+            skip_tagged_fields(r)
+            return name, parts
+        d = dict(read_compact_array(r, tp) or [])
+        skip_tagged_fields(r)
+        return d
+
+    def member(r):
+        m = {"member_id": read_compact_string(r), "instance_id": read_compact_string(r),
+             "rack_id": read_compact_string(r), "epoch": r.i32(), "client_id": read_compact_string(r),
+             "client_host": read_compact_string(r),
+             "topics": read_compact_array(r, read_compact_string) or [], "regex": read_compact_string(r),
+             "assignment": assignment(r), "target": assignment(r)}
+        if version >= 1:
+            m["type"] = r.i8()
+        skip_tagged_fields(r)
+        return m
+
+    def group(r):
+        g = {"error": r.i16(), "message": read_compact_string(r), "group_id": read_compact_string(r),
+             "state": read_compact_string(r), "epoch": r.i32(), "assignment_epoch": r.i32(),
+             "assignor": read_compact_string(r), "members": read_compact_array(r, member) or []}
+        r.i32()  # authorized operations
+        skip_tagged_fields(r)
+        return g
+
+    groups = read_compact_array(r, group) or []
+    skip_tagged_fields(r)
+    if r.remaining():
+        raise ProtocolError(f"ConsumerGroupDescribe: {r.remaining()} bytes after the response")
+    return groups
+
+
 def describe_producers_v0(conn, topic, partitions):
     """DescribeProducers v0 for one topic. Returns {partition: dict(error, message, producers=[dict(producer_id,
     producer_epoch, last_sequence, last_timestamp, coordinator_epoch, current_txn_start_offset)])}."""

@@ -220,6 +220,41 @@ void ResolveDerived(const Props& p, BrokerConfig& c) {
                 std::to_string(c.group_max_session_timeout_ms) + ")");
   }
 
+  // The consumer protocol's timeouts stay within their bounds (Kafka 4.0's checks).
+  for (const std::string& proto : c.group_coordinator_rebalance_protocols) {
+    if (proto != "classic" && proto != "consumer") {
+      Invalid("group.coordinator.rebalance.protocols",
+              internal::JoinList(c.group_coordinator_rebalance_protocols),
+              "unknown protocol " + proto + " (classic, consumer)");
+    }
+  }
+  if (std::find(c.group_coordinator_rebalance_protocols.begin(),
+                c.group_coordinator_rebalance_protocols.end(),
+                "classic") == c.group_coordinator_rebalance_protocols.end()) {
+    Invalid("group.coordinator.rebalance.protocols",
+            internal::JoinList(c.group_coordinator_rebalance_protocols), "must include classic");
+  }
+  auto within = [](const char* key, int32_t v, const char* min_key, int32_t min,
+                   const char* max_key, int32_t max) {
+    if (v < min || v > max) {
+      Invalid(key, std::to_string(v),
+              std::string("must be between ") + min_key + " (" + std::to_string(min) + ") and " +
+                  max_key + " (" + std::to_string(max) + ")");
+    }
+  };
+  within("group.consumer.session.timeout.ms", c.group_consumer_session_timeout_ms,
+         "group.consumer.min.session.timeout.ms", c.group_consumer_min_session_timeout_ms,
+         "group.consumer.max.session.timeout.ms", c.group_consumer_max_session_timeout_ms);
+  within("group.consumer.heartbeat.interval.ms", c.group_consumer_heartbeat_interval_ms,
+         "group.consumer.min.heartbeat.interval.ms", c.group_consumer_min_heartbeat_interval_ms,
+         "group.consumer.max.heartbeat.interval.ms", c.group_consumer_max_heartbeat_interval_ms);
+  if (c.group_consumer_heartbeat_interval_ms >= c.group_consumer_session_timeout_ms) {
+    Invalid("group.consumer.heartbeat.interval.ms",
+            std::to_string(c.group_consumer_heartbeat_interval_ms),
+            "must be less than group.consumer.session.timeout.ms (" +
+                std::to_string(c.group_consumer_session_timeout_ms) + ")");
+  }
+
   // Request memory and connection limits (KIP-72, KIP-308, KIP-402).
   if (const std::string* v = Find(p, "queued.max.request.bytes")) {
     if (c.queued_max_request_bytes > 0 && c.queued_max_request_bytes < c.socket_request_max_bytes) {

@@ -122,6 +122,31 @@ BrokerKeyDef LevelKey(const std::string& name, int32_t BrokerConfig::*field, int
   return d;
 }
 
+// group.consumer.assignors: Kafka's short names ("uniform", "range") or its class names for them,
+// kept as short names.
+BrokerKeyDef ConsumerAssignorsKey() {
+  const std::string name = "group.consumer.assignors";
+  BrokerKeyDef d;
+  d.name = name;
+  d.type_name = "LIST";
+  d.documentation = "Server-side assignors of consumer-protocol groups; the first is the default.";
+  d.set = [name](BrokerConfig& c, const std::string& v) {
+    std::vector<std::string> out;
+    for (const std::string& a : ParseList(v)) {
+      std::string n = a;
+      if (a == "org.apache.kafka.coordinator.group.assignor.UniformAssignor") n = "uniform";
+      if (a == "org.apache.kafka.coordinator.group.assignor.RangeAssignor") n = "range";
+      std::string why = CheckIn(n, {"uniform", "range"});
+      if (!why.empty()) Invalid(name, v, why);
+      out.push_back(n);
+    }
+    if (out.empty()) Invalid(name, v, "at least one assignor is needed");
+    c.group_consumer_assignors = out;
+  };
+  d.get = [](const BrokerConfig& c) { return JoinList(c.group_consumer_assignors); };
+  return d;
+}
+
 // A key resolved together with others in ParseBrokerConfig; `get` prints it.
 BrokerKeyDef DerivedKey(const std::string& name, const std::string& type, const std::string& doc,
                         std::function<std::string(const BrokerConfig&)> get) {
@@ -539,6 +564,34 @@ std::vector<BrokerKeyDef> BuildTable() {
                      kIntMax, "Smallest session timeout a consumer may ask for."));
   t.push_back(IntKey("group.max.session.timeout.ms", &C::group_max_session_timeout_ms, kIntMin,
                      kIntMax, "Largest session timeout a consumer may ask for."));
+  t.push_back(ListKey("group.coordinator.rebalance.protocols",
+                      &C::group_coordinator_rebalance_protocols,
+                      "Group protocols served: classic (JoinGroup) and consumer (KIP-848)."));
+  t.push_back(IntKey("group.consumer.session.timeout.ms", &C::group_consumer_session_timeout_ms, 1,
+                     kIntMax, "Session timeout of consumer-protocol members."));
+  t.push_back(IntKey("group.consumer.min.session.timeout.ms",
+                     &C::group_consumer_min_session_timeout_ms, 1, kIntMax,
+                     "Smallest group.consumer.session.timeout.ms allowed."));
+  t.push_back(IntKey("group.consumer.max.session.timeout.ms",
+                     &C::group_consumer_max_session_timeout_ms, 1, kIntMax,
+                     "Largest group.consumer.session.timeout.ms allowed."));
+  t.push_back(IntKey("group.consumer.heartbeat.interval.ms",
+                     &C::group_consumer_heartbeat_interval_ms, 1, kIntMax,
+                     "Heartbeat interval given to consumer-protocol members."));
+  t.push_back(IntKey("group.consumer.min.heartbeat.interval.ms",
+                     &C::group_consumer_min_heartbeat_interval_ms, 1, kIntMax,
+                     "Smallest group.consumer.heartbeat.interval.ms allowed."));
+  t.push_back(IntKey("group.consumer.max.heartbeat.interval.ms",
+                     &C::group_consumer_max_heartbeat_interval_ms, 1, kIntMax,
+                     "Largest group.consumer.heartbeat.interval.ms allowed."));
+  t.push_back(IntKey("group.consumer.max.size", &C::group_consumer_max_size, 1, kIntMax,
+                     "Largest number of members in one consumer-protocol group."));
+  t.push_back(ConsumerAssignorsKey());
+  t.push_back(StringKey("group.consumer.migration.policy", &C::group_consumer_migration_policy,
+                        {"disabled", "downgrade", "upgrade", "bidirectional"},
+                        "Conversion between classic and consumer groups (empty groups convert "
+                        "whatever it says).",
+                        false, false));
   t.push_back(IntKey("transaction.state.log.num.partitions",
                      &C::transaction_state_log_num_partitions, 1, kIntMax,
                      "Partitions of __transaction_state."));

@@ -52,6 +52,13 @@ GroupConfig GroupConfig::FromBroker(const config::BrokerConfig& c) {
   g.offsets_retention_check_interval_ms = c.offsets_retention_check_interval_ms;
   g.offset_metadata_max_bytes = c.offset_metadata_max_bytes;
   g.group_max_size = c.group_max_size;
+  const auto& protocols = c.group_coordinator_rebalance_protocols;
+  g.consumer_protocol =
+      std::find(protocols.begin(), protocols.end(), "consumer") != protocols.end();
+  g.consumer.session_timeout_ms = c.group_consumer_session_timeout_ms;
+  g.consumer.heartbeat_interval_ms = c.group_consumer_heartbeat_interval_ms;
+  g.consumer.max_size = c.group_consumer_max_size;
+  g.consumer.assignors = c.group_consumer_assignors;
   return g;
 }
 
@@ -125,6 +132,8 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
       if (!g && unknown) g = AddGroupLocked(p.group_id);
       if (!g) {
         Reply(&d, done, JoinGroupResult::Error(p.member_id, ErrorCode::kUnknownMemberId));
+      } else if (auto e = ClassicRefusalLocked(g, ErrorCode::kInconsistentGroupProtocol)) {
+        Reply(&d, done, JoinGroupResult::Error(p.member_id, *e));
       } else {
         // Kafka's acceptJoiningMember: while rebalancing count the members that rejoined (the
         // group may be above a lowered max); otherwise count all members.
@@ -506,6 +515,7 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
       g = GetGroupLocked(p.group_id);
       if (!g) err = ErrorCode::kUnknownMemberId;
     }
+    if (!err) err = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId);
     if (!err && g->Is(GroupState::kDead)) err = ErrorCode::kCoordinatorNotAvailable;
     if (!err) err = ValidateCurrentMember(*g, p.member_id, p.group_instance_id);
     if (!err && p.generation_id != g->generation_id()) err = ErrorCode::kIllegalGeneration;
@@ -620,6 +630,7 @@ ErrorCode GroupCoordinator::Heartbeat(const std::string& group_id, const std::st
   }
   GroupPtr g = GetGroupLocked(group_id);
   if (!g) return ErrorCode::kUnknownMemberId;
+  if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) return *e;
   if (g->Is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
   if (auto e = ValidateCurrentMember(*g, member_id, group_instance_id)) return *e;
   if (generation_id != g->generation_id()) return ErrorCode::kIllegalGeneration;
@@ -662,6 +673,10 @@ LeaveGroupResult GroupCoordinator::LeaveGroup(const std::string& group_id,
     }
     if (g->Is(GroupState::kDead)) {
       out.error = ErrorCode::kCoordinatorNotAvailable;
+      return out;
+    }
+    if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) {
+      for (const auto& m : members) out.members.push_back({m.member_id, m.group_instance_id, *e});
       return out;
     }
     for (const auto& lm : members) {
@@ -767,7 +782,16 @@ void GroupCoordinator::Tick() {
     std::vector<GroupPtr> groups;
     groups.reserve(groups_.size());
     for (const auto& [id, g] : groups_) groups.push_back(g);
-    for (const auto& g : groups) TickGroupLocked(g, now, &d);
+    for (const auto& g : groups) {
+      if (g->consumer()) {
+        for (const std::string& id : g->consumer()->ExpireMembers(now)) {
+          LOG(INFO) << "[GroupCoordinator] consumer-protocol member " << id << " of group "
+                    << g->group_id() << " fenced: session or revocation timeout";
+        }
+      } else {
+        TickGroupLocked(g, now, &d);
+      }
+    }
     if (now >= next_retention_check_ms_) {
       next_retention_check_ms_ = now + config_.offsets_retention_check_interval_ms;
       ExpireOffsetsLocked(&d);

@@ -120,6 +120,8 @@ void GroupCoordinator::ExpireOffsetsLocked(Deferred* d) {
   for (const auto& [id, g] : groups_) groups.push_back(g);
   size_t total = 0;
   for (const auto& g : groups) {
+    // A consumer-protocol group with members keeps its offsets (its members' positions).
+    if (g->consumer() && !g->consumer()->IsEmpty()) continue;
     auto expired = g->RemoveExpiredOffsets(Wall(), config_.offsets_retention_ms);
     total += expired.size();
     CleanupGroupMetadataLocked(g, expired, d);
@@ -153,8 +155,8 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
       }
     }
     if (!err) {
-      err =
-          ValidateOffsetCommitLocked(*g, p.generation_id, p.member_id, p.group_instance_id, false);
+      err = ValidateOffsetCommitLocked(*g, p.generation_id, p.member_id, p.group_instance_id, false,
+                                       p.api_version);
     }
     if (!err && g->Is(GroupState::kCompletingRebalance)) err = ErrorCode::kRebalanceInProgress;
     if (err) {
@@ -215,9 +217,13 @@ void GroupCoordinator::CommitOffsets(OffsetCommitParams p, OffsetCommitCallback 
 
 std::optional<ErrorCode> GroupCoordinator::ValidateOffsetCommitLocked(
     const GroupMetadata& g, int32_t generation_id, const std::string& member_id,
-    const std::optional<std::string>& instance_id, bool transactional) const {
+    const std::optional<std::string>& instance_id, bool transactional, int16_t api_version) const {
   // Kafka's validateOffsetCommit.
   if (g.Is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
+  if (g.consumer()) {
+    return g.consumer()->ValidateOffsetCommit(member_id, generation_id, transactional,
+                                              api_version < 0 ? 9 : api_version);
+  }
   // Admin clients and standalone consumers may commit for an empty group.
   if (generation_id < 0 && g.Is(GroupState::kEmpty)) return std::nullopt;
   if (generation_id >= 0 || !member_id.empty() || instance_id) {
@@ -233,7 +239,7 @@ std::optional<ErrorCode> GroupCoordinator::ValidateOffsetCommitLocked(
 
 OffsetFetchResult GroupCoordinator::FetchOffsets(
     const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions,
-    bool require_stable) {
+    bool require_stable, const std::optional<std::string>& member_id, int32_t member_epoch) {
   std::lock_guard<std::mutex> lock(mu_);
   OffsetFetchResult out;
   if (auto e = ValidateGroupStatusLocked(group_id, true)) {
@@ -242,6 +248,13 @@ OffsetFetchResult GroupCoordinator::FetchOffsets(
   }
   // Offsets are returned whatever the group state: groups may use Kafka only for storage.
   GroupPtr g = GetGroupLocked(group_id);
+  if (g && g->consumer()) {
+    // OffsetFetch v9 from a consumer-protocol member names itself and its epoch.
+    if (auto e = g->consumer()->ValidateOffsetFetch(member_id, member_epoch)) {
+      out.error = *e;
+      return out;
+    }
+  }
   if (!partitions) {
     if (g) {
       for (const auto& [tp, o] : g->offsets()) {
@@ -331,21 +344,28 @@ ListGroupsResult GroupCoordinator::ListGroups(const std::vector<std::string>& st
   // KIP-848: the types filter names group types case-insensitively; unknown names are not an
   // error, they just match no group.
   bool classic_wanted = types_filter.empty();
+  bool consumer_wanted = types_filter.empty();
   for (std::string t : types_filter) {
     for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (t == "classic") classic_wanted = true;
+    if (t == "consumer") consumer_wanted = true;
   }
   for (const auto& [p, st] : partitions_) {
     if (st.state == PartitionState::kLoading) out.error = ErrorCode::kCoordinatorLoadInProgress;
   }
-  if (!classic_wanted) return out;
   for (const auto& [id, g] : groups_) {
-    std::string state = GroupStateName(g->state());
+    const bool consumer = g->consumer() != nullptr;
+    if (consumer ? !consumer_wanted : !classic_wanted) continue;
+    std::string state = consumer ? g->consumer()->StateName() : GroupStateName(g->state());
     if (!states_filter.empty() &&
         std::find(states_filter.begin(), states_filter.end(), state) == states_filter.end()) {
       continue;
     }
-    out.groups.push_back({id, g->protocol_type().value_or(""), state});
+    if (consumer) {
+      out.groups.push_back({id, "consumer", state, "consumer"});
+    } else {
+      out.groups.push_back({id, g->protocol_type().value_or(""), state});
+    }
   }
   return out;
 }
@@ -360,6 +380,11 @@ GroupSummary GroupCoordinator::DescribeGroup(const std::string& group_id) {
   GroupPtr g = GetGroupLocked(group_id);
   if (!g) {
     out.state = GroupStateName(GroupState::kDead);
+    return out;
+  }
+  if (g->consumer()) {
+    // Kafka 4.0: a consumer-protocol group is described by ConsumerGroupDescribe.
+    out.error = ErrorCode::kGroupIdNotFound;
     return out;
   }
   out.state = GroupStateName(g->state());
@@ -398,7 +423,7 @@ std::map<std::string, ErrorCode> GroupCoordinator::DeleteGroups(
         out[id] = ErrorCode::kGroupIdNotFound;
         continue;
       }
-      if (!g->Is(GroupState::kEmpty)) {
+      if (!g->Is(GroupState::kEmpty) || (g->consumer() && !g->consumer()->IsEmpty())) {
         out[id] = ErrorCode::kNonEmptyGroup;
         continue;
       }

@@ -246,6 +246,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "INVALID_REGISTRATION";
     case ErrorCode::kTransactionAbortable:
       return "TRANSACTION_ABORTABLE";
+    case ErrorCode::kInvalidRegularExpression:
+      return "INVALID_REGULAR_EXPRESSION";
   }
   return "UNKNOWN";
 }

@@ -55,6 +55,8 @@ enum class AclRuleId : uint8_t {
   kLeaveGroup,                    // READ on the group
   kSyncGroup,                     // READ on the group
   kDescribeGroups,                // DESCRIBE on each group
+  kConsumerGroupHeartbeat,        // READ on the group (KIP-848)
+  kConsumerGroupDescribe,         // DESCRIBE on each group (KIP-848)
   kListGroupsCluster,             // DESCRIBE on the cluster lists every group, or ...
   kListGroupsGroup,               // ... those the principal may DESCRIBE
   kCreateTopicsCluster,           // CREATE on the cluster, or ...

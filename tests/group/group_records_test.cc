@@ -4,19 +4,12 @@
 
 #include "gregor/group/group_coordinator.h"
 #include "gregor/protocol/record_batch.h"
+#include "protocol/hex.h"
 
 namespace gregor::group {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
+using golden::Hex;
 
 // Golden bytes worked out by hand from Kafka's OffsetCommitKey/Value schemas.
 TEST(GroupRecordsTest, OffsetCommitKeyGoldenBytes) {

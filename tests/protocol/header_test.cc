@@ -158,6 +158,8 @@ TEST(ApiKeyTest, SupportedApisAreTheAdvertisedOnes) {
               {ApiKey::kOffsetFetch, 0, 9},
               {ApiKey::kListGroups, 0, 5},
               {ApiKey::kDescribeGroups, 0, 5},
+              {ApiKey::kConsumerGroupHeartbeat, 0, 1},
+              {ApiKey::kConsumerGroupDescribe, 0, 1},
               {ApiKey::kDeleteGroups, 0, 2},
               {ApiKey::kOffsetDelete, 0, 0},
               {ApiKey::kTxnOffsetCommit, 0, 3},

@@ -9,19 +9,12 @@
 
 #include "gregor/protocol/messages/all.h"
 #include "gregor/protocol/messages/test_fill.h"
+#include "protocol/hex.h"
 
 namespace gregor::protocol {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+using golden::Hex;
 
 TEST(MessagesTest, EveryMessageRoundTripsAtEveryVersion) {
   int checked = 0;

@@ -6,27 +6,13 @@
 #include <string>
 
 #include "gregor/protocol/messages/all.h"
+#include "protocol/hex.h"
 
 namespace gregor::protocol {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string Bytes(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+using golden::Hex;
+using golden::Unhex;
 
 template <typename Message>
 std::string Encoded(const Message& m, int16_t version) {
@@ -37,7 +23,7 @@ std::string Encoded(const Message& m, int16_t version) {
 
 template <typename Message>
 Message Decoded(const std::string& hex, int16_t version) {
-  std::string bytes = Bytes(hex);
+  std::string bytes = Unhex(hex);
   Reader r(bytes);
   Message m;
   EXPECT_TRUE(m.Decode(r, version));

@@ -13,19 +13,12 @@
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/records.h"
 #include "gregor/protocol/writer.h"
+#include "protocol/hex.h"
 
 namespace gregor::protocol {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+using golden::Hex;
 
 TEST(WriterTest, FixedWidthIsBigEndian) {
   Writer w;

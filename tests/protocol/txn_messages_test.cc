@@ -14,28 +14,13 @@
 
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/messages/all.h"
+#include "protocol/hex.h"
 
 namespace gregor::protocol {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string Unhex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-  return out;
-}
+using golden::Hex;
+using golden::Unhex;
 
 // Decodes the whole of `hex` as version `version` of T.
 template <typename T>

@@ -489,6 +489,24 @@ Outcome DescribeGroups(Client& c, const Names& n) {
   return Err(r->groups[0].error_code);
 }
 
+Outcome ConsumerGroupHeartbeat(Client& c, const Names& n) {
+  protocol::ConsumerGroupHeartbeatRequest req;
+  req.group_id = n.group;
+  req.member_id = "nobody";
+  req.member_epoch = 3;
+  return TopLevel<protocol::ConsumerGroupHeartbeatResponse>(c, ApiKey::kConsumerGroupHeartbeat,
+                                                            req);
+}
+
+Outcome ConsumerGroupDescribe(Client& c, const Names& n) {
+  protocol::ConsumerGroupDescribeRequest req;
+  req.group_ids = {n.group};
+  auto r = c.Call<protocol::ConsumerGroupDescribeResponse>(ApiKey::kConsumerGroupDescribe, req);
+  if (!r.ok()) return Failed(r.status());
+  if (r->groups.size() != 1) return Failed("ConsumerGroupDescribe: not one group in the answer");
+  return Err(r->groups[0].error_code);
+}
+
 Outcome ListGroups(Client& c, const Names& n) {
   protocol::ListGroupsRequest req;
   auto r = c.Call<protocol::ListGroupsResponse>(ApiKey::kListGroups, req);
@@ -1013,6 +1031,8 @@ const std::map<AclRuleId, Case>& Cases() {
       {Id::kLeaveGroup, {kNothing, {}, {}, LeaveGroup}},
       {Id::kSyncGroup, {kNothing, {}, {}, SyncGroup}},
       {Id::kDescribeGroups, {kTopic | kGroup, {}, {}, DescribeGroups}},
+      {Id::kConsumerGroupHeartbeat, {kNothing, {}, {}, ConsumerGroupHeartbeat}},
+      {Id::kConsumerGroupDescribe, {kNothing, {}, {}, ConsumerGroupDescribe}},
       {Id::kListGroupsCluster, {kTopic | kGroup, {}, {}, ListGroups}},
       {Id::kListGroupsGroup, {kTopic | kGroup, {}, {}, ListGroups}},
       {Id::kCreateTopicsCluster,

@@ -10,27 +10,13 @@
 
 #include "gregor/base/java_hash.h"
 #include "gregor/protocol/record_batch.h"
+#include "protocol/hex.h"
 
 namespace gregor::txn {
 namespace {
 
-std::string Hex(const std::string& s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
-
-std::string Unhex(const std::string& h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
-  }
-  return out;
-}
+using golden::Hex;
+using golden::Unhex;
 
 // An Ongoing transaction over a-0, a-2 and b-1.
 TransactionLogValue OngoingValue() {

@@ -170,6 +170,17 @@ struct BrokerConfig {
   int32_t group_initial_rebalance_delay_ms = 3000;
   int32_t group_min_session_timeout_ms = 6000;
   int32_t group_max_session_timeout_ms = 1800000;
+  // The KIP-848 consumer protocol (Kafka 4.0's group.consumer.* keys).
+  std::vector<std::string> group_coordinator_rebalance_protocols = {"classic", "consumer"};
+  int32_t group_consumer_session_timeout_ms = 45000;
+  int32_t group_consumer_min_session_timeout_ms = 45000;
+  int32_t group_consumer_max_session_timeout_ms = 60000;
+  int32_t group_consumer_heartbeat_interval_ms = 5000;
+  int32_t group_consumer_min_heartbeat_interval_ms = 5000;
+  int32_t group_consumer_max_heartbeat_interval_ms = 15000;
+  int32_t group_consumer_max_size = 2147483647;
+  std::vector<std::string> group_consumer_assignors = {"uniform", "range"};  // short names
+  std::string group_consumer_migration_policy = "bidirectional";
   int32_t transaction_state_log_num_partitions = 50;
   int16_t transaction_state_log_replication_factor = 3;
   int32_t transaction_state_log_min_isr = 2;

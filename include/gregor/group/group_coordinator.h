@@ -37,6 +37,7 @@
 #include "gregor/base/ids.h"
 #include "gregor/base/java_hash.h"
 #include "gregor/config/broker_config.h"
+#include "gregor/group/consumer_group.h"
 #include "gregor/group/group_metadata.h"
 #include "gregor/group/group_records.h"
 #include "gregor/group/offsets_log.h"
@@ -55,6 +56,10 @@ struct GroupConfig {
   // Kafka's NewMemberJoinTimeoutMs: a new member's JoinGroup that never completes expires.
   int32_t new_member_join_timeout_ms = 5 * 60 * 1000;
   int64_t tick_interval_ms = 100;
+  // KIP-848 (ConsumerGroupHeartbeat): served when group.coordinator.rebalance.protocols has
+  // "consumer".
+  bool consumer_protocol = true;
+  ConsumerGroupConfig consumer;
 
   // The broker's settings.
   static GroupConfig FromBroker(const config::BrokerConfig& c);
@@ -114,6 +119,8 @@ struct OffsetCommitParams {
   int64_t retention_time_ms = -1;
   // commit_timestamp -1: now (OffsetCommit v1 may carry its own).
   std::map<TopicPartition, OffsetAndMetadata> offsets;
+  // The request's version: a consumer-protocol member must commit with v9+ (-1: not checked).
+  int16_t api_version = -1;
 };
 using OffsetCommitCallback = std::function<void(std::map<TopicPartition, ErrorCode>)>;
 
@@ -176,6 +183,18 @@ struct GroupSummary {
   std::vector<MemberSummary> members;
 };
 
+// ConsumerGroupDescribe (KIP-848) of one group.
+struct ConsumerGroupDescription {
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+  std::string state;
+  int32_t group_epoch = 0;
+  int32_t assignment_epoch = 0;
+  std::string assignor;
+  std::vector<ConsumerMember> members;
+  TargetAssignment targets;  // by member id
+};
+
 struct OffsetDeleteResult {
   ErrorCode error = ErrorCode::kNone;
   std::map<TopicPartition, ErrorCode> partitions;
@@ -232,11 +251,23 @@ class GroupCoordinator {
   // `partitions` nullopt: every committed offset of the group. `require_stable` (OffsetFetch
   // v7+, KIP-447): a partition with a commit in flight or awaiting its transaction's marker
   // answers UNSTABLE_OFFSET_COMMIT instead of an offset.
+  // OffsetFetch v9's `member_id` / `member_epoch` are checked for a consumer-protocol group
+  // (nullopt / -1: an admin's fetch, allowed).
   OffsetFetchResult FetchOffsets(const std::string& group_id,
                                  const std::optional<std::vector<TopicPartition>>& partitions,
-                                 bool require_stable = false);
+                                 bool require_stable = false,
+                                 const std::optional<std::string>& member_id = std::nullopt,
+                                 int32_t member_epoch = -1);
   OffsetDeleteResult DeleteOffsets(const std::string& group_id,
                                    const std::vector<TopicPartition>& partitions);
+
+  // KIP-848 consumer groups (group_coordinator_consumer.cc). A heartbeat with epoch 0 creates
+  // the group, or converts an empty classic group (its offsets kept); a classic group with
+  // members answers GROUP_ID_NOT_FOUND, as Kafka does. `topics` names the cluster's topics.
+  ConsumerHeartbeatResult ConsumerGroupHeartbeat(const std::string& group_id,
+                                                 const ConsumerHeartbeat& hb,
+                                                 const TopicView& topics);
+  ConsumerGroupDescription DescribeConsumerGroup(const std::string& group_id);
 
   // Administration.
   // An empty filter does not filter. Type names match case-insensitively; since every group is
@@ -302,6 +333,9 @@ class GroupCoordinator {
   void PropagateAssignmentLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
   void ResetAndPropagateAssignmentErrorLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
   void TickGroupLocked(const GroupPtr& g, int64_t now, Deferred* d);
+  // A non-empty consumer-protocol group refuses the classic APIs (nullopt: not such a group;
+  // an empty one converts back to classic).
+  std::optional<ErrorCode> ClassicRefusalLocked(const GroupPtr& g, ErrorCode refusal);
 
   // Storage (group_coordinator_storage.cc).
   GroupMetadataValue GroupValueLocked(const GroupMetadata& g,
@@ -317,10 +351,13 @@ class GroupCoordinator {
                          std::function<void(Status, int64_t)> done, Deferred* d,
                          std::optional<log::VerificationGuard> verification = std::nullopt);
   // Kafka's validateOffsetCommit (nullopt: the commit may proceed).
+  // Kafka's validateOffsetCommit (nullopt: the commit may proceed); a consumer-protocol group
+  // checks the member epoch (and `api_version`, when known) instead of the generation.
   std::optional<ErrorCode> ValidateOffsetCommitLocked(const GroupMetadata& g, int32_t generation_id,
                                                       const std::string& member_id,
                                                       const std::optional<std::string>& instance_id,
-                                                      bool transactional) const;
+                                                      bool transactional,
+                                                      int16_t api_version = -1) const;
   // Completes the producer's pending offsets of the groups in `partition`.
   void CompleteTxnLocked(int64_t producer_id, int32_t partition, bool commit);
   // Writes tombstones for removed offsets (and the group, if it became Dead).

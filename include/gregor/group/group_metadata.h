@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "gregor/base/ids.h"
+#include "gregor/group/consumer_group.h"
 #include "gregor/protocol/error_code.h"
 
 namespace gregor::group {
@@ -132,6 +134,13 @@ class GroupMetadata {
   std::optional<int64_t> current_state_timestamp() const { return current_state_timestamp_; }
   bool IsLeader(const std::string& member_id) const { return leader_id_ == member_id; }
   bool IsConsumerGroup() const { return protocol_type_ == std::string("consumer"); }
+
+  // KIP-848: a group of the consumer protocol holds its members here (its classic state stays
+  // Empty); nullptr for a classic group. Offsets are kept by this class for both kinds.
+  ConsumerGroup* consumer() { return consumer_.get(); }
+  const ConsumerGroup* consumer() const { return consumer_.get(); }
+  void MakeConsumerGroup() { consumer_ = std::make_unique<ConsumerGroup>(group_id_); }
+  void MakeClassicGroup() { consumer_.reset(); }
 
   bool Has(const std::string& member_id) const { return members_.count(member_id) != 0; }
   MemberMetadata& Get(const std::string& member_id) { return members_.at(member_id); }
@@ -313,6 +322,8 @@ class GroupMetadata {
   JoinTimer join_timer_;
   int64_t sync_deadline_ms_ = INT64_MAX;
   int32_t sync_generation_ = -1;
+
+  std::unique_ptr<ConsumerGroup> consumer_;
 
   std::map<TopicPartition, OffsetAndMetadata> offsets_;
   std::map<TopicPartition, int> pending_offset_commits_;      // in-flight commits per partition

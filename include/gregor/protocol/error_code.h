@@ -135,6 +135,7 @@ enum class ErrorCode : int16_t {
   kTelemetryTooLarge = 118,
   kInvalidRegistration = 119,
   kTransactionAbortable = 120,
+  kInvalidRegularExpression = 128,  // Kafka 4.0 (KIP-848 topic regexes)
 };
 
 // Kafka's constant name, e.g. "NOT_LEADER_OR_FOLLOWER".

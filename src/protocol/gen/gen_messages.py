@@ -280,6 +280,8 @@ def cpp_type(f):
         return 'std::optional<%s>' % t if not f.nullable.empty else t
     if f.base in ('string', 'bytes') and not f.nullable.empty:
         return 'std::optional<std::string>'
+    if f.is_struct and not f.nullable.empty:
+        return 'std::optional<%s>' % f.struct.name
     return cpp_elem_type(f)
 
 
@@ -321,6 +323,8 @@ def non_default_expr(f, x):
         if not f.nullable.empty:
             return '%s.has_value()' % x if d == 'null' else '(!%s || !%s->empty())' % (x, x)
         return '!%s.empty()' % x
+    if f.is_struct and not f.nullable.empty:
+        return '%s.has_value()' % x
     if f.is_struct:
         if struct_comparable(f.struct):
             return '!(%s == %s{})' % (x, f.struct.name)
@@ -385,7 +389,14 @@ def emit_decode_value(e, f, x, r):
         e.ind -= 1
         e('}')
         return
-    if f.is_struct:
+    if f.is_struct and not f.nullable.empty:
+        # Kafka's nullable struct: an int8 marker, -1 for null, then the struct.
+        e('if (!(%s) || %s.Int8() >= 0) {' % (nullable, r))
+        e('  %s.emplace().Decode(%s, version);' % (x, r))
+        e('} else {')
+        e('  %s = std::nullopt;' % x)
+        e('}')
+    elif f.is_struct:
         # A failure leaves the (sticky) reader failed; the caller checks it.
         e('%s.Decode(%s, version);' % (x, r))
     elif f.base == 'records':
@@ -462,7 +473,16 @@ def emit_encode_value(e, f, x, w):
             e.ind -= 1
             e('}')
         return
-    if f.is_struct:
+    if f.is_struct and not f.nullable.empty:
+        e('if (%s) {' % nullable)
+        e('  %s.Int8(%s ? 1 : -1);' % (w, x))
+        e('}')
+        e('if (%s) {' % x)
+        e('  %s->Encode(%s, version);' % (x, w))
+        e('} else if (!(%s)) {' % nullable)
+        e('  %s{}.Encode(%s, version);' % (f.struct.name, w))
+        e('}')
+    elif f.is_struct:
         e('%s.Encode(%s, version);' % (x, w))
     elif f.base == 'records':
         nb = 'false' if f.nullable.empty else '(%s)' % nullable
@@ -759,7 +779,13 @@ def fill_value(e, f, x, qual):
         e.ind -= 1
         e('}')
         return
-    if f.is_struct:
+    if f.is_struct and not f.nullable.empty:
+        e('if ((%s) && rng.Next() %% 4 == 0) {' % nullable)
+        e('  %s = std::nullopt;' % x)
+        e('} else {')
+        e('  FillForTest(%s.emplace(), version, rng);' % x)
+        e('}')
+    elif f.is_struct:
         e('FillForTest(%s, version, rng);' % x)
     elif f.base == 'records':
         e('%s.is_null = (%s) && rng.Next() %% 4 == 0;' % (x, 'false' if f.nullable.empty else nullable))

@@ -43,6 +43,10 @@ asio::awaitable<bool> HandleOffsetDelete(group::GroupCoordinator&, ServerContext
                                          Response&);
 asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator&, ServerContext&, Request&,
                                             Response&);
+asio::awaitable<bool> HandleConsumerGroupHeartbeat(group::GroupCoordinator&, ServerContext&,
+                                                   Request&, Response&);
+asio::awaitable<bool> HandleConsumerGroupDescribe(group::GroupCoordinator&, ServerContext&,
+                                                  Request&, Response&);
 
 // A group handler as a HandlerFn, with the Broker's coordinator (the generated handler table
 // uses it for specs with handler=group).

@@ -29,6 +29,11 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
   // TOPIC_AUTHORIZATION_FAILED (without saying whether they exist) when named.
   std::vector<std::string> names;
   std::set<std::string> refused;
+  // v10+ may name a topic by id alone (KIP-516; librdkafka does for the topic ids a
+  // ConsumerGroupHeartbeat assignment gives it): resolved here; an unknown id answers
+  // UNKNOWN_TOPIC_ID with the id.
+  std::vector<cluster::TopicId> unknown_ids;
+  std::set<std::string> by_id;
   if (all_topics) {
     for (const auto& [name, t] : md->topics) {
       if (Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, name, /*log_denial=*/false)) {
@@ -37,7 +42,17 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
     }
   } else {
     for (const auto& t : *in.topics) {
-      names.push_back(t.name.value_or(""));
+      if (v >= 10 && (!t.name || t.name->empty()) && t.topic_id != cluster::TopicId{}) {
+        auto id = md->topic_names.find(t.topic_id);
+        if (id == md->topic_names.end()) {
+          unknown_ids.push_back(t.topic_id);
+          continue;
+        }
+        by_id.insert(id->second);
+        names.push_back(id->second);
+      } else {
+        names.push_back(t.name.value_or(""));
+      }
       if (!Authorized(ctx, req.conn, AclRuleId::kMetadataTopic, names.back())) {
         refused.insert(names.back());
       }
@@ -60,7 +75,9 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
     std::optional<bool> cluster_create;  // asked once, when a topic is missing
     std::vector<std::string> missing;
     for (const auto& n : names) {
-      if (md->topics.count(n) || refused.count(n) || !ValidateTopicName(n).ok()) continue;
+      if (md->topics.count(n) || refused.count(n) || by_id.count(n) || !ValidateTopicName(n).ok()) {
+        continue;
+      }
       if (!cluster_create.has_value()) {
         cluster_create = Authorized(ctx, req.conn, AclRuleId::kMetadataAutoCreateCluster,
                                     kClusterResourceName, /*log_denial=*/false);
@@ -101,6 +118,11 @@ asio::awaitable<bool> HandleMetadata(ServerContext& ctx, Request& req, Response&
         ctx, req.conn, security::ResourceType::kCluster, std::string(kClusterResourceName));
   }
 
+  for (const auto& id : unknown_ids) {
+    auto& ot = out.topics.emplace_back();
+    ot.topic_id = id;
+    ot.error_code = ErrorCode::kUnknownTopicId;
+  }
   for (const auto& name : names) {
     auto& ot = out.topics.emplace_back();
     ot.name = name;

@@ -21,6 +21,7 @@ asio::awaitable<bool> HandleOffsetCommit(group::GroupCoordinator& gc, ServerCont
   p.group_instance_id = v >= 7 ? in.group_instance_id : std::nullopt;
   // v2-v4 may set a retention per request; later versions use the broker's.
   p.retention_time_ms = v >= 2 && v <= 4 ? in.retention_time_ms : -1;
+  p.api_version = v;
 
   std::map<TopicPartition, protocol::ErrorCode> results;
   auto md = ctx.metadata->Get();

@@ -30,7 +30,8 @@ GroupOffsets Fetch(
     group::GroupCoordinator& gc, const ServerContext& ctx, const Request& req,
     const std::string& group_id,
     const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& requested,
-    bool require_stable) {
+    bool require_stable, const std::optional<std::string>& member_id = std::nullopt,
+    int32_t member_epoch = -1) {
   GroupOffsets out;
   const bool group_ok = Authorized(ctx, req.conn, AclRuleId::kOffsetFetchGroup, group_id);
   std::set<std::string> refused;
@@ -47,7 +48,7 @@ GroupOffsets Fetch(
   }
   group::OffsetFetchResult r;
   if (group_ok) {
-    r = gc.FetchOffsets(group_id, tps, require_stable);
+    r = gc.FetchOffsets(group_id, tps, require_stable, member_id, member_epoch);
   } else {
     r.error = Denied(AclRuleId::kOffsetFetchGroup);
   }
@@ -93,7 +94,10 @@ asio::awaitable<bool> HandleOffsetFetch(group::GroupCoordinator& gc, ServerConte
         requested.emplace();
         for (const auto& t : *g.topics) requested->emplace_back(t.name, t.partition_indexes);
       }
-      GroupOffsets r = Fetch(gc, ctx, req, g.group_id, requested, in.require_stable);
+      // v9 (KIP-848): a consumer-protocol member names itself and its epoch.
+      GroupOffsets r = v >= 9 ? Fetch(gc, ctx, req, g.group_id, requested, in.require_stable,
+                                      g.member_id, g.member_epoch)
+                              : Fetch(gc, ctx, req, g.group_id, requested, in.require_stable);
       auto& og = out.groups.emplace_back();
       og.group_id = g.group_id;
       og.error_code = r.error;

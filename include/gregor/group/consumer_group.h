@@ -1,0 +1,184 @@
+#pragma once
+// ConsumerGroup: one group of the KIP-848 consumer protocol (ConsumerGroupHeartbeat) as the
+// coordinator holds it (Kafka's ConsumerGroup + ConsumerGroupMember + CurrentAssignmentBuilder):
+// the group epoch, the target assignment the server-side assignor computed for that epoch,
+// and for each member its epoch, subscription and the partitions it owns while it reconciles
+// towards its target without a stop-the-world rebalance.
+//
+// The rules, as Kafka's group coordinator applies them:
+// - A change of a member's subscription (or of the partition counts of the subscribed topics,
+//   or a member joining or leaving) bumps the group epoch; the next heartbeat recomputes the
+//   target assignment for it.
+// - A member moves to the new epoch only after revoking the partitions it must give up (its
+//   heartbeats report the partitions it still owns); partitions another member still owns
+//   (pending its revocation) are handed over only once released. So no partition is ever
+//   owned by two members at once.
+// - A member that misses its session timeout, or does not revoke within its rebalance
+//   timeout, is fenced (removed; the group epoch is bumped).
+// Topics are named here; the handler maps topic ids to names and back.
+//
+// Owner: the GroupCoordinator (a GroupMetadata of type consumer holds one), under its mutex;
+// no lock, no I/O of its own. Errors are Kafka ErrorCodes with a message in the result.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gregor/group/consumer_assignor.h"
+#include "gregor/protocol/error_code.h"
+
+namespace gregor::group {
+
+// The broker's settings for consumer groups (Kafka's group.consumer.*).
+struct ConsumerGroupConfig {
+  int32_t session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
+  int32_t heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
+  int32_t max_size = INT32_MAX;          // group.consumer.max.size
+  std::vector<std::string> assignors = {"uniform", "range"};  // group.consumer.assignors
+};
+
+// What the coordinator may know about topics: partition counts and, for regexes, names.
+class TopicView {
+ public:
+  virtual ~TopicView() = default;
+  // nullopt: no such topic (or being deleted).
+  virtual std::optional<int32_t> PartitionCount(const std::string& topic) const = 0;
+  // Every topic a regex may match (internal topics excluded, as Kafka excludes them).
+  virtual std::vector<std::string> TopicNames() const = 0;
+};
+
+enum class ConsumerMemberState { kStable, kUnrevokedPartitions, kUnreleasedPartitions };
+// Kafka's names: "STABLE", "UNREVOKED_PARTITIONS", "UNRELEASED_PARTITIONS".
+const char* ConsumerMemberStateName(ConsumerMemberState s);
+
+// Kafka's member epochs with a meaning of their own.
+inline constexpr int32_t kJoinGroupMemberEpoch = 0;
+inline constexpr int32_t kLeaveGroupMemberEpoch = -1;
+inline constexpr int32_t kLeaveGroupStaticMemberEpoch = -2;
+
+struct ConsumerMember {
+  std::string member_id;
+  int32_t member_epoch = 0;
+  int32_t previous_member_epoch = -1;
+  ConsumerMemberState state = ConsumerMemberState::kStable;
+  std::optional<std::string> instance_id;
+  std::optional<std::string> rack_id;
+  int32_t rebalance_timeout_ms = -1;
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::string> subscribed_topic_names;  // sorted, unique
+  std::optional<std::string> subscribed_topic_regex;
+  std::optional<std::string> server_assignor;
+  // The topics the member's names and regex resolve to (existing topics only).
+  std::set<std::string> resolved_topics;
+  TopicPartitions assigned;            // owned, as last told to the member
+  TopicPartitions pending_revocation;  // still owned, to be revoked
+  // Monotonic deadlines (INT64_MAX: not armed).
+  int64_t session_deadline_ms = INT64_MAX;
+  int64_t revocation_deadline_ms = INT64_MAX;
+
+  bool operator==(const ConsumerMember&) const = default;
+};
+
+// A ConsumerGroupHeartbeat with topics named (null fields: unchanged since the last one).
+struct ConsumerHeartbeat {
+  std::string member_id;  // "" : the coordinator picks one
+  int32_t member_epoch = 0;
+  std::optional<std::string> instance_id;
+  std::optional<std::string> rack_id;
+  int32_t rebalance_timeout_ms = -1;
+  std::optional<std::vector<std::string>> subscribed_topic_names;
+  std::optional<std::string> subscribed_topic_regex;
+  std::optional<std::string> server_assignor;
+  std::optional<TopicPartitions> owned;  // owned partitions of topics the handler could name
+  std::string client_id;
+  std::string client_host;
+};
+
+struct ConsumerHeartbeatResult {
+  protocol::ErrorCode error = protocol::ErrorCode::kNone;
+  std::string error_message;
+  std::string member_id;
+  int32_t member_epoch = 0;
+  int32_t heartbeat_interval_ms = 0;
+  std::optional<TopicPartitions> assignment;  // set when the member must (re)read it
+};
+
+// Kafka's ConsumerGroupState names: "Empty", "Assigning", "Reconciling", "Stable".
+const char* ConsumerGroupStateName(bool empty, bool assigning, bool reconciling);
+
+class ConsumerGroup {
+ public:
+  explicit ConsumerGroup(std::string group_id) : group_id_(std::move(group_id)) {}
+
+  const std::string& group_id() const { return group_id_; }
+  int32_t group_epoch() const { return group_epoch_; }
+  int32_t assignment_epoch() const { return assignment_epoch_; }
+  const std::map<std::string, ConsumerMember>& members() const { return members_; }
+  bool HasMember(const std::string& id) const { return members_.count(id) != 0; }
+  const TargetAssignment& target_assignment() const { return target_; }
+  // The assignor the group uses: the one most members asked for, else the first configured.
+  std::string AssignorName(const ConsumerGroupConfig& cfg) const;
+  // "Empty", "Assigning", "Reconciling" or "Stable".
+  const char* StateName() const;
+  bool IsEmpty() const { return members_.empty(); }
+  // Topics some member subscribes to (resolved), for offsets retention.
+  std::set<std::string> SubscribedTopics() const;
+
+  // A heartbeat with a member epoch >= 0 (join or regular). `new_member_id` names a member
+  // created without an id. Validation of the request fields is the caller's
+  // (ValidateConsumerHeartbeat).
+  ConsumerHeartbeatResult Heartbeat(const ConsumerHeartbeat& hb, const TopicView& topics,
+                                    const ConsumerGroupConfig& cfg, int64_t now_ms,
+                                    const std::string& new_member_id);
+  // A heartbeat with member epoch -1 (leave) or -2 (a static member leaving for now).
+  ConsumerHeartbeatResult Leave(const ConsumerHeartbeat& hb, const ConsumerGroupConfig& cfg,
+                                int64_t now_ms);
+
+  // Fences members whose session or revocation deadline passed (removing them, bumping the
+  // group epoch); returns their ids.
+  std::vector<std::string> ExpireMembers(int64_t now_ms);
+  // Kafka's validateOffsetCommit / validateOffsetFetch for this group: nullopt when allowed.
+  // `member_epoch` < 0 with no member is the admin's (allowed for an empty group).
+  std::optional<protocol::ErrorCode> ValidateOffsetCommit(const std::string& member_id,
+                                                          int32_t member_epoch, bool transactional,
+                                                          int16_t api_version) const;
+  std::optional<protocol::ErrorCode> ValidateOffsetFetch(
+      const std::optional<std::string>& member_id, int32_t member_epoch) const;
+  // The owner epoch of a partition (-1: free), Kafka's currentPartitionEpoch.
+  int32_t PartitionEpoch(const std::string& topic, int32_t partition) const;
+
+ private:
+  void RemoveMember(const std::string& member_id);
+  void PutMember(ConsumerMember m);  // keeps partition epochs and static ids in step
+  void BumpGroupEpoch() { ++group_epoch_; }
+  // Recomputes the subscription metadata; true when it changed.
+  bool RefreshSubscriptionMetadata(const TopicView& topics);
+  std::set<std::string> Resolve(const ConsumerMember& m, const TopicView& topics) const;
+  void ComputeTargetAssignment(const ConsumerGroupConfig& cfg);
+  // Kafka's CurrentAssignmentBuilder.
+  ConsumerMember Reconcile(const ConsumerMember& m,
+                           const std::optional<TopicPartitions>& owned) const;
+  ConsumerMember NextAssignment(const ConsumerMember& m, int32_t member_epoch,
+                                const std::optional<TopicPartitions>& owned) const;
+
+  const std::string group_id_;
+  int32_t group_epoch_ = 0;
+  int32_t assignment_epoch_ = 0;
+  std::map<std::string, ConsumerMember> members_;
+  std::map<std::string, std::string> static_members_;  // instance id -> member id
+  TargetAssignment target_;
+  std::map<std::string, int32_t> subscription_metadata_;  // subscribed topic -> partitions
+  std::map<std::string, std::map<int32_t, int32_t>> partition_epochs_;
+};
+
+// Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,
+// INVALID_REGULAR_EXPRESSION), with its message; nullopt when valid.
+std::optional<std::pair<protocol::ErrorCode, std::string>> ValidateConsumerHeartbeat(
+    const std::string& group_id, const ConsumerHeartbeat& hb, const ConsumerGroupConfig& cfg);
+
+}  // namespace gregor::group

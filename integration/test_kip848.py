@@ -1,0 +1,245 @@
+"""The KIP-848 consumer group protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe) on one gregord.
+
+- The protocol by hand (kproto): two members reconciling without a stop-the-world rebalance: the newcomer gets
+  nothing while the partitions it is due are still owned, the old member is asked to revoke them first, and only
+  after it reported them gone does the newcomer get them; epochs, fencing, and the errors of bad requests.
+- @platformatic/kafka consumers with groupProtocol "consumer" under member churn (joins and leaves while a
+  producer writes), with a checker: no partition owned by two members at once (sampled every 20 ms in the one
+  process that runs them all), every partition owned once the group settled, nothing produced left unread, and
+  the group's committed offsets never going backwards (polled by librdkafka every 100 ms)."""
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import kproto
+from harness import INTEGRATION, Skip, check, create_topic, eq, timeout, unique_topic, wait_until
+from test_confluent import ck
+
+NEEDS_NODE = True
+
+PACKAGE = "@platformatic/kafka"
+# Fast heartbeats and short sessions, so a test sees several rounds in seconds.
+EXTRA = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "4",
+         "offsets.topic.replication.factor": "1",
+         "group.consumer.min.heartbeat.interval.ms": "100", "group.consumer.heartbeat.interval.ms": "500",
+         "group.consumer.min.session.timeout.ms": "3000", "group.consumer.session.timeout.ms": "6000"}
+
+INVALID_REQUEST = 42
+UNKNOWN_MEMBER_ID = 25
+FENCED_MEMBER_EPOCH = 110
+UNSUPPORTED_ASSIGNOR = 112
+INVALID_REGULAR_EXPRESSION = 128
+GROUP_ID_NOT_FOUND = 69
+
+
+def coordinator(b, group):
+    """A connection to the group's coordinator (one broker: this one, once __consumer_offsets is led)."""
+    def ready():
+        with kproto.connect(b.bootstrap) as c:
+            return kproto.find_coordinator_v1(c, group)[0] == 0
+    wait_until(ready, 30, f"a coordinator for {group}")
+    return kproto.connect(b.bootstrap)
+
+
+def owned_of(hb):
+    return {tuple(sorted(p)) for _, p in (hb["assignment"] or [])}
+
+
+def parts(hb):
+    return sorted(p for _, ps in (hb["assignment"] or []) for p in ps)
+
+
+@timeout(90)
+def test_kip848_reconciliation_by_hand(ctx):
+    b = ctx.start_broker(0, extra=EXTRA)
+    topic = unique_topic("k848")
+    create_topic(b.bootstrap, topic, partitions=4)
+    group = unique_topic("g848")
+    with coordinator(b, group) as c:
+        hb = kproto.consumer_group_heartbeat
+        # Bad requests: each refused with its own error and message, and nothing joins.
+        r = hb(c, group, "", 0, topics=[topic], owned=[])
+        eq(r["error"], INVALID_REQUEST, "join without a rebalance timeout")
+        check("RebalanceTimeoutMs" in (r["message"] or ""), f"message: {r['message']}")
+        eq(hb(c, group, "", 0, rebalance_timeout_ms=5000, topics=[topic])["error"], INVALID_REQUEST,
+           "join with null owned partitions")
+        eq(hb(c, group, "", 0, rebalance_timeout_ms=5000, owned=[])["error"], INVALID_REQUEST,
+           "join without a subscription")
+        eq(hb(c, group, "", 0, rebalance_timeout_ms=5000, topics=[topic], assignor="sticky", owned=[])["error"],
+           UNSUPPORTED_ASSIGNOR, "unknown server assignor")
+        eq(hb(c, group, "", 0, version=1, rebalance_timeout_ms=5000, regex="(unclosed", owned=[])["error"],
+           INVALID_REGULAR_EXPRESSION, "a regex that does not compile")
+        eq(hb(c, group, "", -7, rebalance_timeout_ms=5000, topics=[topic], owned=[])["error"], INVALID_REQUEST,
+           "member epoch -7")
+        eq(hb(c, group, "nobody", 3)["error"], UNKNOWN_MEMBER_ID, "heartbeat of an unknown member")
+        eq(kproto.consumer_group_describe(c, [group])[0]["error"], GROUP_ID_NOT_FOUND, "describe before any join")
+
+        # A joins alone: every partition, at epoch 1.
+        a = hb(c, group, "", 0, rebalance_timeout_ms=5000, topics=[topic], owned=[])
+        eq(a["error"], 0, "A joins")
+        check(len(a["member_id"]) == 22, f"a generated member id: {a['member_id']}")
+        eq((a["member_epoch"], parts(a)), (1, [0, 1, 2, 3]), "A's epoch and partitions")
+        topic_id = a["assignment"][0][0]
+        a_id = a["member_id"]
+
+        # B joins (client-chosen id, v1): the target gives it two partitions, but A still owns them.
+        bb = hb(c, group, "member-b", 0, version=1, rebalance_timeout_ms=5000, topics=[topic], owned=[])
+        eq(bb["error"], 0, "B joins")
+        eq((bb["member_id"], bb["member_epoch"], parts(bb)), ("member-b", 2, []),
+           "B at the new epoch owns nothing yet")
+
+        # A is asked to revoke two (same epoch: it has not acknowledged yet).
+        a2 = hb(c, group, a_id, 1, rebalance_timeout_ms=5000, topics=[topic], owned=[(topic_id, [0, 1, 2, 3])])
+        eq(a2["error"], 0, "A's heartbeat")
+        eq(a2["member_epoch"], 1, "A stays at epoch 1 until it revokes")
+        kept = parts(a2)
+        eq(len(kept), 2, "A keeps two partitions")
+        due = sorted(set(range(4)) - set(kept))
+        # B still gets nothing: A has not released them.
+        eq(parts(hb(c, group, "member-b", 2, rebalance_timeout_ms=5000, topics=[topic], owned=[])), [],
+           "B while A still owns its partitions")
+        # A reports the revocation: epoch 2; then B gets the released partitions.
+        a3 = hb(c, group, a_id, 1, rebalance_timeout_ms=5000, topics=[topic], owned=[(topic_id, kept)])
+        eq((a3["error"], a3["member_epoch"], parts(a3)), (0, 2, kept), "A after revoking")
+        b3 = hb(c, group, "member-b", 2, rebalance_timeout_ms=5000, topics=[topic], owned=[])
+        eq((b3["error"], b3["member_epoch"], parts(b3)), (0, 2, due), "B after A released")
+
+        d = kproto.consumer_group_describe(c, [group], version=1)[0]
+        eq((d["error"], d["state"], d["epoch"], d["assignment_epoch"], d["assignor"]), (0, "Stable", 2, 2, "uniform"),
+           "ConsumerGroupDescribe")
+        members = {m["member_id"]: m for m in d["members"]}
+        eq(sorted(members), sorted([a_id, "member-b"]), "described members")
+        eq(members[a_id]["assignment"], {topic: kept}, "A's described assignment")
+        eq(members["member-b"]["target"], {topic: due}, "B's described target")
+        eq(members["member-b"]["type"], 1, "member type (v1): consumer")
+        listed = kproto.list_groups_v5(c, types_filter=["consumer"])["groups"]
+        check((group, "consumer", "Stable", "consumer") in listed, f"ListGroups types=[consumer]: {listed}")
+
+        # Fencing: a newer epoch than the coordinator's, or an older one with partitions beyond the
+        # assignment, must rejoin.
+        eq(hb(c, group, a_id, 7)["error"], FENCED_MEMBER_EPOCH, "a member epoch from the future")
+        eq(hb(c, group, "member-b", 1, owned=[(topic_id, [0, 1, 2, 3])])["error"], FENCED_MEMBER_EPOCH,
+           "an old epoch owning more than its assignment")
+        # B leaves: A gets everything back at the next epoch.
+        eq(hb(c, group, "member-b", -1)["error"], 0, "B leaves")
+        a4 = hb(c, group, a_id, 2, rebalance_timeout_ms=5000, topics=[topic], owned=[(topic_id, kept)])
+        eq((a4["member_epoch"], parts(a4)), (3, [0, 1, 2, 3]), "A alone again")
+
+
+def run_client(ctx, args, t, env=None):
+    rc, out, err = ctx.run(args, timeout=t, cwd=INTEGRATION, env=env)
+    lines = out.strip().splitlines()
+    res = json.loads(lines[-1]) if lines else {}
+    check(rc == 0 and "error" not in res,
+          f"{Path(str(args[1])).name} exited {rc}: {res.get('error') or err.strip()[-800:]}")
+    return res
+
+
+def churn(ctx, client, args_for, env=None):
+    """Runs a churn plan with the client (a command built by args_for(bootstrap, topic, group, plan)) while a
+    librdkafka producer writes and the group's committed offsets are polled; checks the outcome."""
+    b = ctx.start_broker(0, extra=EXTRA)
+    partitions = 6
+    topic = unique_topic("k848c")
+    create_topic(b.bootstrap, topic, partitions=partitions)
+    group = unique_topic("g848c")
+    k = ck()
+
+    # A producer writes throughout the churn (and stops 3 s before its end, so everything can be read).
+    produced = []
+    stop = threading.Event()
+
+    def produce():
+        p = k.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
+        i = 0
+        while not stop.is_set():
+            for _ in range(10):
+                p.produce(topic, value=f"v{i}".encode(), partition=i % partitions)
+                produced.append(f"v{i}")
+                i += 1
+            p.poll(0)
+            time.sleep(0.02)
+        check(p.flush(30) == 0, "producer flush")
+
+    # The group's committed offsets, polled: none may go backwards.
+    history = {p: [] for p in range(partitions)}
+    backwards = []
+
+    def watch():
+        c = k.Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
+        try:
+            while not stop.is_set():
+                try:
+                    got = c.committed([k.TopicPartition(topic, p) for p in range(partitions)], timeout=5)
+                except k.KafkaException:
+                    time.sleep(0.1)
+                    continue
+                for tp in got:
+                    if tp.offset < 0:
+                        continue
+                    h = history[tp.partition]
+                    if h and tp.offset < h[-1]:
+                        backwards.append((tp.partition, h[-1], tp.offset))
+                    h.append(tp.offset)
+                time.sleep(0.1)
+        finally:
+            c.close()
+
+    producer = threading.Thread(target=produce)
+    watcher = threading.Thread(target=watch)
+    producer.start()
+    watcher.start()
+    plan = {"partitions": partitions, "end_ms": 16000,
+            "steps": [[0, "join", "a"], [1500, "join", "b"], [3000, "join", "c"], [5000, "leave", "a"],
+                      [6500, "join", "d"], [8000, "join", "e"], [9500, "leave", "b"]]}
+    timer = threading.Timer(13.0, stop.set)
+    timer.start()
+    try:
+        res = run_client(ctx, args_for(b.bootstrap, topic, group, plan), t=90, env=env)
+    finally:
+        timer.cancel()
+        stop.set()
+        producer.join()
+        watcher.join()
+    seen = {v for _, _, v in res["seen"]}
+    lost = [v for v in produced if v not in seen]
+    commits = sum(len(h) for h in history.values())
+    print(f"FIGURES kip848 churn ({client}): produced {len(produced)}, read {len(res['seen'])} ({len(seen)} "
+          f"distinct), lost {len(lost)}, overlapping-ownership samples {res['overlaps']}, unowned at end "
+          f"{res['unowned_end']}, committed offsets polled {commits}, regressions {len(backwards)}, "
+          f"ms to own every partition after each step {res['settle_ms']}")
+    eq(res["overlaps"], 0, f"a partition owned by two members at once ({res['overlap_examples']})")
+    eq(res["unowned_end"], [], "partitions nobody owns once the group settled")
+    eq(res["members_end"], 3, "members at the end")
+    eq(lost[:5], [], f"records produced but never read ({len(lost)} in all)")
+    check(commits > 0, "no committed offset was ever seen")
+    eq(backwards, [], "committed offsets that went backwards (partition, before, after)")
+    check(res["errors"] == [], f"consumer errors: {res['errors'][:3]}")
+    return res
+
+
+@timeout(120)
+def test_kip848_platformatic_churn(ctx):
+    if not (INTEGRATION / "node_modules" / PACKAGE / "package.json").exists():
+        reason = os.environ.get("GREGOR_IT_NPM_ERROR") or f"integration/node_modules/{PACKAGE} missing"
+        raise Skip(f"{PACKAGE} not installable: {reason}")
+    churn(ctx, PACKAGE, lambda bs, topic, group, plan: [
+        "node", INTEGRATION / "js" / "platformatic_kip848.js", bs, topic, group, json.dumps(plan)])
+
+
+@timeout(120)
+def test_kip848_librdkafka_churn(ctx):
+    """librdkafka >= 2.4 speaks the consumer protocol; Debian 12 ships 2.0.2, so this runs where
+    GREGOR_IT_LIBRDKAFKA_KIP848 names the directory of a newer librdkafka.so.1 (built from the source the
+    npm package @confluentinc/kafka-javascript bundles, or from confluentinc/librdkafka)."""
+    libdir = os.environ.get("GREGOR_IT_LIBRDKAFKA_KIP848")
+    if not libdir:
+        raise Skip("needs librdkafka >= 2.4: set GREGOR_IT_LIBRDKAFKA_KIP848 to the directory of its "
+                   "librdkafka.so.1 (Debian 12 has 2.0.2)")
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    res = churn(ctx, "librdkafka", lambda bs, topic, group, plan: [
+        "/usr/bin/python3", INTEGRATION / "kip848_rdkafka.py", bs, topic, group, json.dumps(plan)], env=env)
+    print(f"FIGURES kip848 librdkafka version {res['librdkafka']}")
