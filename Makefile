@@ -150,6 +150,11 @@ bench-fetch-sessions: programs
 bench-compression: programs
 	@sh mk/bench-compression.sh
 
+# Rebalance time, classic (eager, cooperative) vs KIP-848, 3 and 50 members (BENCH_LIBRDKAFKA=dir
+# of a librdkafka >= 2.4 for the consumer protocol): mk/bench-groups.py.
+bench-groups: programs
+	@/usr/bin/python3 mk/bench-groups.py
+
 # The long fault runs (compound failures, network partitions), ROUNDS times in a row.
 torture: programs
 	@sh mk/deps.sh
@@ -192,7 +197,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: deb all programs check unit-tests run bench bench-security bench-fetch-sessions bench-compression torture format install clean distclean deps check-sanitize sanitize-run
+.PHONY: deb all programs check unit-tests run bench bench-security bench-fetch-sessions bench-compression bench-groups torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 

@@ -1,251 +1,174 @@
 #!/usr/bin/python3
-"""Consumer group rebalance time against a gregord it starts itself.
+"""Rebalance time of the classic and the KIP-848 consumer protocols (`make bench-groups`).
 
-    mk/bench-groups.py [--members 3,50] [--delays 0,3000] [--partitions 60] [--runs 1]
-
-For every group.initial.rebalance.delay.ms in --delays: starts ZooKeeper (zk/zk-server.sh, once) and one
-bin/gregord with that delay, creates a topic with --partitions partitions, then for every N in --members
-subscribes N fresh confluent-kafka consumers (one process, one poll thread each) to a fresh group and measures
-the time from the first subscribe() to the moment every member holds an assignment and the assignments are
-disjoint and cover every partition. Prints a table (median over --runs, and the generation the group reached).
-Everything it starts is stopped by pid on exit; its files live in a temporary directory that is removed.
+Starts a ZooKeeper and one gregord (Kafka's group defaults, but group.initial.rebalance.delay.ms=0 so that the
+classic protocol is not charged its 3 s start delay), a topic with 2 partitions per member, and for 3 and 50
+members, with the same librdkafka, in three protocols:
+  classic/range            eager JoinGroup/SyncGroup: every member stops during a rebalance
+  classic/cooperative      cooperative-sticky (KIP-429): two rounds, only moved partitions stop
+  consumer                 group.protocol=consumer (KIP-848): server-side assignment, no group-wide barrier
+it measures three events:
+  start   all members subscribe at once: time until every partition is owned
+  join    one member joins a settled group: time until every partition is owned again and the newcomer
+          owns its share
+  leave   one member leaves (close): time until every partition is owned again
+and for join and leave the partition-seconds without an owner (the consumption that stopped), sampled every
+10 ms from the assignment callbacks of all members (one process, one table).
+The consumer protocol needs librdkafka >= 2.4: BENCH_LIBRDKAFKA=DIR (its librdkafka.so.1) runs every row with it;
+without it the consumer rows are skipped and the classic rows use Debian's librdkafka.
+Environment: BENCH_MEMBERS ("3 50"), BENCH_KEEP=1 (keep the temp dir).
 """
 
-import argparse
-import json
 import os
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "integration"))
-import kproto  # noqa: E402  (hand-built Metadata/ApiVersions for the readiness check)
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "integration"))
 
-try:
-    import confluent_kafka as ck
-    from confluent_kafka.admin import AdminClient, NewTopic
-except ImportError as e:
-    sys.exit(f"bench-groups: confluent_kafka not importable ({e}); install python3-confluent-kafka")
+if os.environ.get("BENCH_LIBRDKAFKA") and os.environ.get("LD_LIBRARY_PATH") != os.environ["BENCH_LIBRDKAFKA"]:
+    os.environ["LD_LIBRARY_PATH"] = os.environ["BENCH_LIBRDKAFKA"]
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+import confluent_kafka as ck  # noqa: E402
+from harness import ZooKeeper, free_port  # noqa: E402
 
 
-def wait_for(pred, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return
-        except Exception:  # noqa: BLE001 - not ready yet
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {timeout_s}s waiting for {what}")
+class Group:
+    """Members of one group in threads, with one owners table fed by their assignment callbacks."""
 
+    def __init__(self, bootstrap, topic, group, conf):
+        self.bootstrap, self.topic, self.group, self.conf = bootstrap, topic, group, conf
+        self.lock = threading.Lock()
+        self.owners = {}  # partition -> member
+        self.members = {}
 
-class Env:
-    """ZooKeeper and brokers started by this script; stop() ends exactly those (by pid)."""
+    def add(self, name):
+        stop = threading.Event()
+        ready = threading.Event()
 
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="gregor-bench-groups-"))
-        self.zk_dir = self.dir / "zk"
-        self.zk_port = free_port()
-        self.zk_started = False
-        self.brokers = []  # Popen
+        def run():
+            def on_assign(c, parts):
+                with self.lock:
+                    for tp in parts:
+                        self.owners[tp.partition] = name
 
-    def start_zk(self):
-        r = subprocess.run(["bash", str(ROOT / "zk" / "zk-server.sh"), "start", str(self.zk_dir),
-                            str(self.zk_port)], capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError(f"zk-server.sh start failed: {r.stdout}{r.stderr}")
-        self.zk_started = True
+            def on_revoke(c, parts):
+                with self.lock:
+                    for tp in parts:
+                        if self.owners.get(tp.partition) == name:
+                            del self.owners[tp.partition]
 
-    def start_broker(self, name, extra):
-        port = free_port()
-        log_dir = self.dir / f"data-{name}"
-        args = [str(ROOT / "bin" / "gregord"), "--broker.id=0", f"--listeners=PLAINTEXT://127.0.0.1:{port}",
-                f"--zookeeper.connect=127.0.0.1:{self.zk_port}/{name}", f"--log.dirs={log_dir}"]
-        args += [f"--{k}={v}" for k, v in extra.items()]
-        log = open(self.dir / f"gregord-{name}.log", "wb")
-        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        self.brokers.append(p)
-        bootstrap = f"127.0.0.1:{port}"
-
-        def ready():
-            if p.poll() is not None:
-                raise SystemExit(f"gregord exited with {p.returncode}; see {log.name}")
-            with kproto.connect(bootstrap, timeout=2) as c:
-                md = kproto.metadata_v1(c, [])
-            return md["controller"] >= 0 and any(b["node_id"] == 0 for b in md["brokers"])
-        wait_for(ready, 30, f"gregord {name} to be ready")
-        return p, bootstrap
-
-    def stop_broker(self, p):
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
+            conf = {"bootstrap.servers": self.bootstrap, "group.id": self.group, "client.id": name,
+                    "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+            conf.update(self.conf)
+            c = ck.Consumer(conf)
+            c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+            ready.set()
             try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+                while not stop.is_set():
+                    c.consume(100, 0.05)
+            finally:
+                c.close()
 
-    def stop(self):
-        for p in self.brokers:
-            try:
-                self.stop_broker(p)
-            except Exception:  # noqa: BLE001
-                pass
-        if self.zk_started:
-            subprocess.run(["bash", str(ROOT / "zk" / "zk-server.sh"), "stop", str(self.zk_dir)],
-                           capture_output=True, timeout=30)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        th = threading.Thread(target=run, daemon=True)
+        th.start()
+        ready.wait()
+        self.members[name] = (th, stop)
 
+    def remove(self, name):
+        th, stop = self.members.pop(name)
+        stop.set()
+        th.join()
 
-def generation(c):
-    """The generation id from librdkafka's serialized consumer group metadata ("CGMDv2:", native int32)."""
-    try:
-        md = c.consumer_group_metadata()
-        return int.from_bytes(md[7:11], sys.byteorder, signed=True)
-    except Exception:  # noqa: BLE001
-        return None
+    def wait_covered(self, partitions, start, timeout=120, also=lambda owners: True):
+        """Seconds from start until every partition is owned (and `also` holds), and the partition-seconds
+        without an owner meanwhile."""
+        unowned = 0.0
+        last = time.monotonic()
+        while True:
+            now = time.monotonic()
+            with self.lock:
+                owned = dict(self.owners)
+            unowned += (partitions - len(owned)) * (now - last)
+            last = now
+            if len(owned) == partitions and also(owned):
+                return now - start, unowned
+            if now - start > timeout:
+                return None, unowned
+            time.sleep(0.01)
 
-
-def measure(bootstrap, topic, partitions, n, timeout_s=120):
-    """Seconds from the first subscribe() to every member holding a disjoint, covering assignment."""
-    group = f"bench-{n}-{os.urandom(4).hex()}"
-    conf = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-            "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, "auto.offset.reset": "latest",
-            "log_level": 3}
-    consumers = [ck.Consumer(conf) for _ in range(n)]
-    lock = threading.Lock()
-    current = [None] * n  # current assignment of each member (eager: revoke clears it)
-    done = threading.Event()
-    halt = threading.Event()
-    result = {}
-
-    def check_done():
-        if done.is_set() or any(not a for a in current):
-            return
-        seen = [p for a in current for p in a]
-        if len(seen) == len(set(seen)) and sorted(seen) == list(range(partitions)):
-            result["t"] = time.monotonic()
-            done.set()
-
-    def make_cbs(i):
-        def on_assign(c, parts):
-            with lock:
-                current[i] = [p.partition for p in parts]
-                check_done()
-
-        def on_revoke(c, parts):
-            with lock:
-                current[i] = None
-        return on_assign, on_revoke
-
-    def poller(i):
-        c = consumers[i]
-        while not halt.is_set():
-            c.poll(0.05)
-
-    t0 = time.monotonic()
-    for i, c in enumerate(consumers):
-        on_assign, on_revoke = make_cbs(i)
-        c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
-    threads = [threading.Thread(target=poller, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    ok = done.wait(timeout_s)
-    gens = {generation(c) for c in consumers} if ok else set()
-    halt.set()
-    for t in threads:
-        t.join(10)
-    closers = [threading.Thread(target=c.close, daemon=True) for c in consumers]
-    for t in closers:
-        t.start()
-    for t in closers:
-        t.join(30)
-    if not ok:
-        raise RuntimeError(f"{n} members did not get a covering assignment within {timeout_s}s: {current}")
-    return result["t"] - t0, gens
+    def close(self):
+        for name in list(self.members):
+            self.remove(name)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--members", default="3,50")
-    ap.add_argument("--delays", default="0,3000")
-    ap.add_argument("--partitions", type=int, default=60)
-    ap.add_argument("--runs", type=int, default=1)
-    ap.add_argument("--json", action="store_true", help="also print the rows as JSON lines")
-    args = ap.parse_args()
-    members = [int(x) for x in args.members.split(",")]
-    delays = [int(x) for x in args.delays.split(",")]
-    if not (ROOT / "bin" / "gregord").exists():
-        sys.exit("bench-groups: bin/gregord is not built (make bin/gregord)")
-
-    env = Env()
-    rows = []
-
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
+    members_list = [int(x) for x in os.environ.get("BENCH_MEMBERS", "3 50").split()]
+    new_client = bool(os.environ.get("BENCH_LIBRDKAFKA"))
+    tmp = tempfile.mkdtemp(prefix="gregor-bench-groups.")
+    zk = ZooKeeper(os.path.join(tmp, "zk"), free_port())
+    zk.start()
+    port = free_port()
+    log = open(os.path.join(tmp, "gregord.log"), "w")
+    broker = subprocess.Popen([os.path.join(TOP, "bin", "gregord"), "--broker.id=0",
+                               f"--listeners=PLAINTEXT://127.0.0.1:{port}",
+                               f"--zookeeper.connect=127.0.0.1:{zk.port}/bench",
+                               f"--log.dirs={tmp}/data", "--offsets.topic.replication.factor=1",
+                               "--group.initial.rebalance.delay.ms=0"], stdout=log, stderr=log)
+    bootstrap = f"127.0.0.1:{port}"
     try:
-        env.start_zk()
-        for delay in delays:
-            extra = {"group.initial.rebalance.delay.ms": delay, "offsets.topic.num.partitions": 4,
-                     "offsets.topic.replication.factor": 1, "num.partitions": 1}
-            p, bootstrap = env.start_broker(f"delay{delay}", extra)
-            topic = "bench-groups"
-            admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
-            admin.create_topics([NewTopic(topic, args.partitions, 1)])[topic].result(30)
-            del admin  # no client left connected when the broker stops
+        admin = ck.admin.AdminClient({"bootstrap.servers": bootstrap})
+        print(f"librdkafka {ck.libversion()[0]}; gregord with Kafka's group defaults (heartbeats: classic 3 s "
+              f"client-side, consumer protocol 5 s from the broker)")
+        print(f"{'members':>7} {'protocol':<20} {'start s':>8} {'join s':>8} {'join p*s':>9} "
+              f"{'leave s':>8} {'leave p*s':>9}")
+        protocols = [("classic/range", {"partition.assignment.strategy": "range"}),
+                     ("classic/cooperative", {"partition.assignment.strategy": "cooperative-sticky"})]
+        if new_client:
+            protocols.append(("consumer", {"group.protocol": "consumer"}))
+        for n in members_list:
+            partitions = 2 * n
+            topic = f"bench-groups-{n}"
+            for f in admin.create_topics([ck.admin.NewTopic(topic, partitions, 1)]).values():
+                f.result(30)
+            time.sleep(1)
+            for label, conf in protocols:
+                g = Group(bootstrap, topic, f"bench-{label.replace('/', '-')}-{n}", conf)
+                t0 = time.monotonic()
+                for i in range(n):
+                    g.add(f"m{i}")
+                start_s, _ = g.wait_covered(partitions, t0)
+                time.sleep(2)
+                t1 = time.monotonic()
+                g.add("newcomer")
+                join_s, join_ps = g.wait_covered(partitions, t1,
+                                                 also=lambda owned: "newcomer" in owned.values())
+                time.sleep(2)
+                t2 = time.monotonic()
+                g.remove("m0")
+                leave_s, leave_ps = g.wait_covered(partitions, t2)
+                g.close()
 
-            def leaders():
-                with kproto.connect(bootstrap, timeout=5) as c:
-                    parts = kproto.metadata_v1(c, [topic])["topics"][topic]["partitions"]
-                return len(parts) == args.partitions and all(pt["leader"] >= 0 for pt in parts)
-            wait_for(leaders, 30, "topic leaders")
-            # Warm-up: creates __consumer_offsets and loads the coordinator outside the measurement.
-            measure(bootstrap, topic, args.partitions, 1)
-            for n in members:
-                times, gens = [], set()
-                for _ in range(args.runs):
-                    t, g = measure(bootstrap, topic, args.partitions, n)
-                    times.append(t)
-                    gens |= g
-                rows.append({"members": n, "delay_ms": delay, "partitions": args.partitions,
-                             "seconds": statistics.median(times), "runs": len(times),
-                             "generations": sorted(x for x in gens if x is not None)})
-                print(f"  N={n} delay={delay} ms: {', '.join(f'{t:.2f}' for t in times)} s", file=sys.stderr,
-                      flush=True)
-            env.stop_broker(p)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+                def fmt(v, w):
+                    return f"{v:>{w}.2f}" if v is not None else f"{'timeout':>{w}}"
+                print(f"{n:>7} {label:<20} {fmt(start_s, 8)} {fmt(join_s, 8)} {fmt(join_ps, 9)} "
+                      f"{fmt(leave_s, 8)} {fmt(leave_ps, 9)}", flush=True)
+        if not new_client:
+            print("consumer protocol rows skipped: set BENCH_LIBRDKAFKA to the directory of a librdkafka >= 2.4")
     finally:
-        env.stop()
-
-    print(f"rebalance time: first subscribe() -> every member assigned, all {args.partitions} partitions "
-          f"covered (eager protocol, librdkafka {ck.libversion()[0]})")
-    print(f"{'members':>8} {'initial.rebalance.delay.ms':>27} {'seconds':>9} {'runs':>5}  generation")
-    for r in rows:
-        print(f"{r['members']:>8} {r['delay_ms']:>27} {r['seconds']:>9.2f} {r['runs']:>5}  "
-              f"{','.join(map(str, r['generations']))}")
-    if args.json:
-        for r in rows:
-            print(json.dumps(r))
-    return 0
+        broker.terminate()
+        broker.wait()
+        zk.stop()
+        if os.environ.get("BENCH_KEEP") == "1":
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,6 +11,7 @@
 
 #include "config/value_parse.h"
 #include "gregor/base/compression_codec.h"
+#include "gregor/config/kafka_version.h"
 
 namespace gregor::config::internal {
 namespace {
@@ -316,8 +317,8 @@ std::vector<BrokerKeyDef> BuildTable() {
         "Deprecated record format version; any Kafka version is accepted and ignored, as by "
         "Kafka 3.x brokers (gregor writes record format v2 only).";
     d.set = [](C& c, const std::string& v) {
-      std::string why = CheckKafkaVersion(v);
-      if (!why.empty()) Invalid("log.message.format.version", v, why);
+      auto parsed = ParseMetadataVersion(v);
+      if (!parsed.ok()) Invalid("log.message.format.version", v, parsed.status().message());
       c.log_message_format_version = Trim(v);
     };
     d.get = [](const C& c) { return c.log_message_format_version; };
@@ -516,6 +517,23 @@ std::vector<BrokerKeyDef> BuildTable() {
                      "Socket timeout of follower fetches."));
   t.push_back(IntKey("num.replica.fetchers", &C::num_replica_fetchers, kIntMin, kIntMax,
                      "Fetcher threads per source broker."));
+  {
+    BrokerKeyDef d;
+    d.name = "inter.broker.protocol.version";
+    d.type_name = "STRING";
+    d.documentation =
+        "The inter-broker protocol this broker speaks, as Kafka names it (2.1 to 3.9, or a "
+        "version such as 2.4-IV1): the request versions it sends other brokers. Keep the "
+        "oldest broker's version during a rolling migration, then raise it.";
+    d.set = [](C& c, const std::string& v) {
+      auto parsed = ParseInterBrokerProtocolVersion(v);
+      if (!parsed.ok()) Invalid("inter.broker.protocol.version", v, parsed.status().message());
+      c.inter_broker_protocol_version = Trim(v);
+      c.inter_broker_protocol = *parsed;
+    };
+    d.get = [](const C& c) { return c.inter_broker_protocol_version; };
+    t.push_back(d);
+  }
   t.push_back(StringKey("replica.selector.class", &C::replica_selector_class,
                         {"", "org.apache.kafka.common.replica.RackAwareReplicaSelector"},
                         "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector sends a "

@@ -16,6 +16,7 @@
 #include "config/value_parse.h"
 #include "gregor/base/compression_codec.h"
 #include "gregor/config/dynamic_broker_config.h"
+#include "gregor/config/kafka_version.h"
 
 namespace gregor::config {
 namespace {
@@ -63,7 +64,10 @@ Validator CompressionLevel(int codec) {
   };
 }
 Validator KafkaVersion() {
-  return [](const std::string& v) { return internal::CheckKafkaVersion(v); };
+  return [](const std::string& v) -> std::string {
+    auto parsed = ParseMetadataVersion(v);
+    return parsed.ok() ? "" : parsed.status().message();
+  };
 }
 
 Validator ThrottledReplicaList() {
@@ -74,9 +78,17 @@ Validator ThrottledReplicaList() {
   };
 }
 
-// Kafka 3.x ignores message.format.version (its inter-broker protocol is at least 3.0, as
-// gregor's is) and gives every topic this one in DescribeConfigs unless the topic sets its own.
-constexpr const char* kMessageFormatVersion = "3.0-IV1";
+// The broker's message.format.version as topics see it (KafkaConfig.logMessageFormatVersion):
+// from inter.broker.protocol.version 3.0-IV1 on, Kafka ignores log.message.format.version and
+// gives every topic 3.0-IV1 (KIP-724); below, the broker key's version by its full name. gregor
+// writes record format v2 either way.
+std::string BrokerMessageFormatVersion(const BrokerConfig& b) {
+  if (b.inter_broker_protocol >= kIgnoredMessageFormatVersion) {
+    return MetadataVersionName(kIgnoredMessageFormatVersion);
+  }
+  auto v = ParseMetadataVersion(b.log_message_format_version);
+  return v.ok() ? MetadataVersionName(*v) : b.log_message_format_version;
+}
 
 // KafkaConfig.logMessageTimestampBeforeMaxMs / AfterMaxMs: a bound left at its default
 // (Long.MAX) takes the deprecated log.message.timestamp.difference.max.ms (KIP-937).
@@ -173,7 +185,7 @@ const std::vector<TopicKey>& Table() {
          {"log.message.format.version"},
          KafkaVersion(),
          "",
-         [](const BrokerConfig&) { return std::string(kMessageFormatVersion); }},
+         BrokerMessageFormatVersion},
         {{"message.timestamp.after.max.ms", "LONG", "log.message.timestamp.after.max.ms",
           "How far a CreateTime timestamp may lie ahead of the broker's clock."},
          {"log.message.timestamp.after.max.ms"},

@@ -57,67 +57,6 @@ std::string ParseCompressionLevel(int codec, const std::string& value, int32_t* 
   return "";
 }
 
-namespace {
-
-// The versions Kafka 3.9's MetadataVersion knows: a release, how many "-IV<n>" sub-versions it
-// has (0: none, the release is the version), and whether it is a production release (only
-// those are accepted by their bare release name, which means their last sub-version).
-struct KafkaRelease {
-  const char* release;
-  int sub_versions;
-  bool production;
-};
-constexpr KafkaRelease kKafkaReleases[] = {
-    {"0.8.0", 0, true},  {"0.8.1", 0, true},  {"0.8.2", 0, true},  {"0.9.0", 0, true},
-    {"0.10.0", 2, true}, {"0.10.1", 3, true}, {"0.10.2", 1, true}, {"0.11.0", 3, true},
-    {"1.0", 1, true},    {"1.1", 1, true},    {"2.0", 2, true},    {"2.1", 3, true},
-    {"2.2", 2, true},    {"2.3", 2, true},    {"2.4", 2, true},    {"2.5", 1, true},
-    {"2.6", 1, true},    {"2.7", 3, true},    {"2.8", 2, true},    {"3.0", 2, true},
-    {"3.1", 1, true},    {"3.2", 1, true},    {"3.3", 4, true},    {"3.4", 1, true},
-    {"3.5", 3, true},    {"3.6", 3, true},    {"3.7", 5, true},    {"3.8", 1, true},
-    {"3.9", 1, true},    {"4.0", 2, false},
-};
-
-bool IsKafkaVersionName(const std::string& name) {
-  for (const auto& r : kKafkaReleases) {
-    const std::string release = r.release;
-    if (name == release) return r.production || r.sub_versions == 0;
-    if (name.compare(0, release.size() + 3, release + "-IV") != 0) continue;
-    const std::string sub = name.substr(release.size() + 3);
-    for (int i = 0; i < r.sub_versions; ++i) {
-      if (sub == std::to_string(i)) return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-std::string CheckKafkaVersion(const std::string& value) {
-  // MetadataVersion.fromVersionString: a version is looked up by its first three dot-separated
-  // parts when it starts with "0." and by its first two otherwise, so "0.10.2.1" is 0.10.2 and
-  // "1.0.1" is 1.0; a string with no more parts than that is looked up whole. The parts are
-  // those of Java's String.split, which drops empty trailing parts.
-  const std::string v = Trim(value);
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t dot = v.find('.', start);
-    parts.push_back(v.substr(start, dot == std::string::npos ? dot : dot - start));
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  while (!parts.empty() && parts.back().empty()) parts.pop_back();
-  const size_t wanted = v.compare(0, 2, "0.") == 0 ? 3 : 2;
-  std::string key = v;
-  if (parts.size() > wanted) {
-    key = parts[0];
-    for (size_t i = 1; i < wanted; ++i) key += "." + parts[i];
-  }
-  if (IsKafkaVersionName(key)) return "";
-  return "not a Kafka version (such as 0.10.2, 2.8 or 3.0-IV1)";
-}
-
 std::string ParseBoolean(const std::string& value, bool* out) {
   std::string v = ToUpper(Trim(value));
   if (v == "TRUE") {

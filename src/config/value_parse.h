@@ -31,12 +31,6 @@ std::string CheckIn(const std::string& value, const std::vector<std::string>& al
 // accepts as its level (gregor/base/compression_codec.h), else the reason.
 std::string ParseCompressionLevel(int codec, const std::string& value, int32_t* out);
 
-// message.format.version and log.message.format.version: "" when the trimmed value names a
-// Kafka release or inter-broker protocol version the way Kafka 3.9's MetadataVersion parses it
-// ("0.10.0", "0.10.0-IV1", "0.10.2.1", "2.4", "2.4-IV1", "3.0-IV1", "1.0.1"...), else the
-// reason.
-std::string CheckKafkaVersion(const std::string& value);
-
 // Formats a double like Java's Double.toString (0.5 -> "0.5", 1 -> "1.0",
 // 1e7 -> "1.0E7", DBL_MAX -> "1.7976931348623157E308"), as Kafka prints DOUBLE
 // configs.

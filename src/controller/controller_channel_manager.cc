@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "gregor/config/inter_broker_protocol.h"
 #include "gregor/network/broker_client.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
@@ -25,14 +27,31 @@ namespace {
 
 using protocol::ApiKey;
 
-// The versions this controller can encode. Below these the layouts differ in ways the
-// builders below do not fill (LeaderAndIsr v0-1 and UpdateMetadata v0-4 list partitions
-// ungrouped, StopReplica v0-2 has no per-partition leader epoch); the codec's maximum is the
-// top. The highest the broker also speaks is used (ApiVersions).
-constexpr network::VersionRange kLeaderAndIsrVersions{2, 6};
-constexpr network::VersionRange kUpdateMetadataVersions{5, 7};
-constexpr network::VersionRange kStopReplicaVersions{3, 3};
 constexpr int64_t kWarnIntervalMs = 10000;
+
+// The versions of one request to offer a broker: from what a Kafka controller sends at the
+// oldest inter-broker protocol gregor speaks (2.1) up to what it sends at `pinned`
+// (inter.broker.protocol.version), capped at what the codec encodes. The highest the broker
+// also speaks is used (ApiVersions).
+template <typename Request>
+network::VersionRange Offered(int16_t floor, int16_t pinned) {
+  const int16_t top = std::min(pinned, Request::kMaxVersion);
+  return {std::min(floor, top), top};
+}
+
+// LeaderAndIsr v0-1 and UpdateMetadata v0-4 (inter-broker protocol below 2.2) list partition
+// states ungrouped, each naming its topic. Filled on first use from the grouped states; the
+// encoder writes whichever layout the version has.
+template <typename Request>
+void FillUngrouped(Request* req) {
+  if (!req->ungrouped_partition_states.empty()) return;
+  for (const auto& ts : req->topic_states) {
+    for (const auto& ps : ts.partition_states) {
+      auto& u = req->ungrouped_partition_states.emplace_back(ps);
+      u.topic_name = ts.topic_name;
+    }
+  }
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -254,7 +273,9 @@ struct ControllerChannelManager::Sender {
 
 ControllerChannelManager::ControllerChannelManager(Options options)
     : options_(std::move(options)),
-      prefix_("[ControllerChannelManager id=" + std::to_string(options_.broker_id) + "] ") {}
+      prefix_("[ControllerChannelManager id=" + std::to_string(options_.broker_id) + "] "),
+      versions_(config::RequestVersionsFor(options_.inter_broker_protocol)),
+      floor_versions_(config::RequestVersionsFor(config::kMinInterBrokerProtocolVersion)) {}
 
 ControllerChannelManager::~ControllerChannelManager() { Shutdown(); }
 
@@ -394,8 +415,12 @@ void ControllerChannelManager::SendLeaderAndIsr(const BrokerInfo& to, int32_t co
   for (const auto& p : partitions) names[p.topic_id] = p.tp.topic;
   Item item;
   item.api_key = ApiKey::kLeaderAndIsr;
-  item.versions = kLeaderAndIsrVersions;
-  item.encode = [req](protocol::Writer& w, int16_t v) { req->Encode(w, v); };
+  item.versions = Offered<protocol::LeaderAndIsrRequest>(floor_versions_.leader_and_isr,
+                                                         versions_.leader_and_isr);
+  item.encode = [req](protocol::Writer& w, int16_t v) {
+    if (v < 2) FillUngrouped(req.get());
+    req->Encode(w, v);
+  };
   item.done = [done = std::move(done), names = std::move(names)](Status st, const uint8_t* body,
                                                                  size_t size, int16_t version) {
     PartitionErrors errors;
@@ -460,8 +485,12 @@ void ControllerChannelManager::SendUpdateMetadata(const BrokerInfo& to, int32_t 
   }
   Item item;
   item.api_key = ApiKey::kUpdateMetadata;
-  item.versions = kUpdateMetadataVersions;
-  item.encode = [req](protocol::Writer& w, int16_t v) { req->Encode(w, v); };
+  item.versions = Offered<protocol::UpdateMetadataRequest>(floor_versions_.update_metadata,
+                                                           versions_.update_metadata);
+  item.encode = [req](protocol::Writer& w, int16_t v) {
+    if (v < 5) FillUngrouped(req.get());
+    req->Encode(w, v);
+  };
   item.done = [done = std::move(done)](Status st, const uint8_t* body, size_t size,
                                        int16_t version) {
     if (st.ok()) {
@@ -488,21 +517,31 @@ void ControllerChannelManager::SendStopReplica(
   req->controller_id = controller_id;
   req->controller_epoch = controller_epoch;
   req->broker_epoch = to.epoch;
+  // v3+ (inter-broker protocol 2.6+) carry a leader epoch and the delete flag per partition;
+  // v1-2 group partition indexes by topic and v0 lists them ungrouped, both with one delete
+  // flag for the request. All three layouts are filled: the encoder writes the version's.
+  req->delete_partitions = delete_partitions;
   std::map<std::string, size_t> index;
   for (const auto& tp : partitions) {
     auto it = index.find(tp.topic);
     if (it == index.end()) {
       it = index.emplace(tp.topic, req->topic_states.size()).first;
       req->topic_states.emplace_back().topic_name = tp.topic;
+      req->topics.emplace_back().name = tp.topic;
     }
     auto& ps = req->topic_states[it->second].partition_states.emplace_back();
     ps.partition_index = tp.partition;
     ps.leader_epoch = -2;  // Kafka's EpochDuringDelete sentinel
     ps.delete_partition = delete_partitions;
+    req->topics[it->second].partition_indexes.push_back(tp.partition);
+    auto& u = req->ungrouped_partitions.emplace_back();
+    u.topic_name = tp.topic;
+    u.partition_index = tp.partition;
   }
   Item item;
   item.api_key = ApiKey::kStopReplica;
-  item.versions = kStopReplicaVersions;
+  item.versions =
+      Offered<protocol::StopReplicaRequest>(floor_versions_.stop_replica, versions_.stop_replica);
   item.encode = [req](protocol::Writer& w, int16_t v) { req->Encode(w, v); };
   item.done = [done = std::move(done)](Status st, const uint8_t* body, size_t size,
                                        int16_t version) {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "gregor/config/inter_broker_protocol.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
 #include "gregor/protocol/reader.h"
@@ -19,11 +20,13 @@ namespace {
 
 using protocol::ErrorCode;
 
-// Fetch v12 (Kafka 3.1+): flexible, with last_fetched_epoch and the diverging_epoch tagged
-// field (KIP-320 truncation on fetch), and topic names rather than topic ids (v13). Older
-// versions would need OffsetsForLeaderEpoch before fetching, which this follower does not
-// do, so v12 is both ends of the range it negotiates.
-constexpr network::VersionRange kFetchVersions{12, 12};
+// Fetch v12 (IBP 2.7-IV1+): flexible, with last_fetched_epoch and the diverging_epoch tagged
+// field (KIP-320 truncation on fetch), and topic names rather than topic ids (v13+, which this
+// fetcher does not send). v4 to v11 (record format v2; log start offsets from v5, sessions from
+// v7, current leader epochs from v9) have no truncation on fetch: the follower truncates with
+// OffsetsForLeaderEpoch first.
+constexpr int16_t kMinFetchVersion = 4;
+constexpr int16_t kTruncationOnFetchVersion = 12;
 // Bounds the allocation a corrupt size prefix could cause. Responses may exceed
 // replica.fetch.response.max.bytes by one batch (KIP-74), so this is not that setting.
 constexpr size_t kMaxResponseBytes = size_t{1} << 30;
@@ -78,6 +81,16 @@ bool IsFencingError(ErrorCode ec) {
          ec == ErrorCode::kUnknownLeaderEpoch || ec == ErrorCode::kUnknownTopicOrPartition;
 }
 
+network::VersionRange FetchVersions(config::MetadataVersion ibp) {
+  const int16_t pinned = config::RequestVersionsFor(ibp).fetch;
+  return {kMinFetchVersion, std::min(pinned, kTruncationOnFetchVersion)};
+}
+
+network::VersionRange EpochVersions(config::MetadataVersion ibp) {
+  const int16_t pinned = config::RequestVersionsFor(ibp).offset_for_leader_epoch;
+  return {0, std::min(pinned, protocol::OffsetForLeaderEpochRequest::kMaxVersion)};
+}
+
 }  // namespace
 
 ReplicaFetcherThread::ReplicaFetcherThread(const ReplicaFetcherManager::Options& options,
@@ -87,6 +100,8 @@ ReplicaFetcherThread::ReplicaFetcherThread(const ReplicaFetcherManager::Options&
     : options_(options),
       source_broker_(source_broker),
       fetcher_id_(fetcher_id),
+      fetch_versions_(FetchVersions(options.inter_broker_protocol)),
+      epoch_versions_(EpochVersions(options.inter_broker_protocol)),
       replicas_(replicas),
       metadata_(metadata),
       prefix_("[ReplicaFetcher replicaId=" + std::to_string(options.broker_id) + ", leaderId=" +
@@ -112,7 +127,7 @@ void ReplicaFetcherThread::Start() {
 void ReplicaFetcherThread::Add(const cluster::FollowTarget& target) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    partitions_[target.tp] = FetchState{target.leader_epoch, 0};
+    partitions_[target.tp] = FetchState{target.leader_epoch, 0, true};
   }
   cv_.notify_all();
 }
@@ -148,7 +163,7 @@ bool ReplicaFetcherThread::stopping() const {
 
 void ReplicaFetcherThread::Run() {
   VLOG(1) << prefix_ << "starting";
-  std::vector<std::pair<TopicPartition, int32_t>> fetchable;
+  std::vector<Fetchable> fetchable;
   // Kafka requires replica.socket.timeout.ms >= replica.fetch.wait.max.ms; a long poll
   // must not look like a dead leader, so the read timeout covers it either way.
   const int32_t read_timeout_ms =
@@ -170,6 +185,43 @@ void ReplicaFetcherThread::Run() {
       Backoff();
       continue;
     }
+    auto version = client_.NegotiatedVersion(protocol::ApiKey::kFetch, fetch_versions_);
+    if (!version.ok()) {
+      const int64_t now = NowMs();
+      if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
+        last_transport_warn_ms_ = now;
+        LOG(ERROR) << prefix_ << "the leader speaks no Fetch version from v" << fetch_versions_.min
+                   << " to v" << fetch_versions_.max << " (inter.broker.protocol.version "
+                   << config::MetadataVersionName(options_.inter_broker_protocol)
+                   << "): " << version.status().ToString();
+      }
+      Backoff();
+      continue;
+    }
+    if (*version != last_fetch_version_) {
+      last_fetch_version_ = *version;
+      LOG(INFO) << prefix_ << "fetching with Fetch v" << *version
+                << (*version < kTruncationOnFetchVersion
+                        ? ", truncating with OffsetsForLeaderEpoch first (no truncation on fetch)"
+                        : "");
+    }
+    if (*version < kTruncationOnFetchVersion) {
+      // Kafka's AbstractFetcherThread.doWork: truncate the partitions that need it, then fetch
+      // the others. Truncated partitions are fetched in the next round.
+      std::vector<Fetchable> truncating;
+      for (auto it = fetchable.begin(); it != fetchable.end();) {
+        if (it->truncating) {
+          truncating.push_back(std::move(*it));
+          it = fetchable.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!truncating.empty()) {
+        TruncateByLeaderEpoch(truncating);
+        continue;
+      }
+    }
     if (!BuildRequest(fetchable)) {
       // Everything fetchable was throttled: wait for the rate to fall, as Kafka's fetcher
       // backs off when it has no partition to fetch.
@@ -178,7 +230,7 @@ void ReplicaFetcherThread::Run() {
     }
     network::BrokerClient::Response resp;
     st = client_.Call(
-        protocol::ApiKey::kFetch, kFetchVersions,
+        protocol::ApiKey::kFetch, fetch_versions_,
         [this](protocol::Writer& w, int16_t version) { request_.Encode(w, version); }, &resp,
         read_timeout_ms);
     if (!st.ok()) {
@@ -203,7 +255,7 @@ void ReplicaFetcherThread::Run() {
   finished_.store(true);
 }
 
-bool ReplicaFetcherThread::WaitForFetchable(std::vector<std::pair<TopicPartition, int32_t>>* out) {
+bool ReplicaFetcherThread::WaitForFetchable(std::vector<Fetchable>* out) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (stop_) return false;
@@ -212,7 +264,7 @@ bool ReplicaFetcherThread::WaitForFetchable(std::vector<std::pair<TopicPartition
     int64_t next = std::numeric_limits<int64_t>::max();
     for (const auto& [tp, st] : partitions_) {
       if (st.delayed_until_ms <= now) {
-        out->emplace_back(tp, st.leader_epoch);
+        out->push_back(Fetchable{tp, st.leader_epoch, st.truncating});
       } else {
         next = std::min(next, st.delayed_until_ms);
       }
@@ -273,8 +325,7 @@ Status ReplicaFetcherThread::EnsureConnected() {
   return Status::Ok();
 }
 
-bool ReplicaFetcherThread::BuildRequest(
-    const std::vector<std::pair<TopicPartition, int32_t>>& fetchable) {
+bool ReplicaFetcherThread::BuildRequest(const std::vector<Fetchable>& fetchable) {
   in_flight_.clear();
   protocol::FetchRequest& req = request_;
   req = protocol::FetchRequest();
@@ -291,7 +342,7 @@ bool ReplicaFetcherThread::BuildRequest(
   session_next_.clear();
   std::map<std::string, size_t> topic_index;
   size_t throttled = 0;
-  for (const auto& [tp, epoch] : fetchable) {
+  for (const auto& [tp, epoch, truncating] : fetchable) {
     if (ShouldThrottle(tp)) {
       ++throttled;
       continue;  // left out: the leader forgets it from the session until it is asked again
@@ -410,14 +461,14 @@ void ReplicaFetcherThread::HandleResponse(uint8_t* body, size_t size, int16_t ve
       tp.partition = pd.partition_index;
       auto it = in_flight_.find(tp);
       if (it == in_flight_.end()) continue;  // not asked for: ignore
-      HandlePartition(tp, it->second, pd, body, size);
+      HandlePartition(tp, it->second, pd, body, size, version);
     }
   }
 }
 
 void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFlight& f,
                                            const protocol::FetchResponse::PartitionData& pd,
-                                           uint8_t* body, size_t size) {
+                                           uint8_t* body, size_t size, int16_t version) {
   // Update() may have moved or removed the partition while the fetch was in flight; its
   // answer then belongs to an older target and is dropped. (The Partition fences by epoch
   // too, which closes the window between this check and the write.)
@@ -522,6 +573,13 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
         LOG(WARNING) << prefix_ << "restarting " << tp.ToString() << " at " << pd.log_start_offset
                      << " failed: " << st.ToString();
       }
+    } else if (version < kTruncationOnFetchVersion) {
+      // Without truncation on fetch, a log end past the leader's (an unclean election moved
+      // leadership to a replica that had less) is cut where OffsetsForLeaderEpoch says; Kafka
+      // asks ListOffsets for the leader's log end here, which the epoch answer bounds too.
+      VLOG(1) << prefix_ << tp.ToString() << ": offset " << f.fetch_offset
+              << " is out of range at the leader; truncating by leader epoch again";
+      SetTruncating(tp, f.leader_epoch, true);
     } else if (ShouldWarn(tp)) {
       LOG(WARNING) << prefix_ << tp.ToString() << ": offset " << f.fetch_offset
                    << " is out of range at the leader (log start " << pd.log_start_offset
@@ -539,6 +597,162 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
     LOG(WARNING) << prefix_ << tp.ToString() << ": leader answered " << protocol::ErrorCodeName(ec);
   }
   Delay(tp, f.leader_epoch);
+}
+
+void ReplicaFetcherThread::TruncateByLeaderEpoch(const std::vector<Fetchable>& truncating) {
+  protocol::OffsetForLeaderEpochRequest req;
+  req.replica_id = options_.broker_id;  // v3+: a follower, answered by the leader only
+  std::unordered_map<TopicPartition, InFlight> asked;
+  std::map<std::string, size_t> topic_index;
+  for (const auto& [tp, epoch, unused] : truncating) {
+    auto partition = replicas_->GetPartition(tp);
+    if (!partition) {
+      Drop(tp, epoch, "it is no longer hosted here");
+      continue;
+    }
+    if (partition->IsLeader()) {
+      Drop(tp, epoch, "this broker leads it");
+      continue;
+    }
+    auto log = partition->log();
+    const auto latest = log->LatestEpoch();
+    if (!latest) {
+      // No epoch to ask about (an empty log): Kafka's follower truncates to its high watermark.
+      auto r =
+          partition->TruncateToDivergence(log::EpochEndOffset{-1, log->HighWatermark()}, epoch);
+      if (r.ok()) {
+        SetTruncating(tp, epoch, false);
+      } else {
+        if (r.status().code() != Status::Code::kStale && ShouldWarn(tp)) {
+          LOG(WARNING) << prefix_ << "truncating " << tp.ToString()
+                       << " to its high watermark failed: " << r.status().ToString();
+        }
+        Delay(tp, epoch);
+      }
+      continue;
+    }
+    auto it = topic_index.find(tp.topic);
+    if (it == topic_index.end()) {
+      it = topic_index.emplace(tp.topic, req.topics.size()).first;
+      req.topics.emplace_back().topic = tp.topic;
+    }
+    auto& p = req.topics[it->second].partitions.emplace_back();
+    p.partition = tp.partition;
+    p.current_leader_epoch = epoch;  // v2+: the leader fences a stale follower
+    p.leader_epoch = *latest;
+    asked[tp] = InFlight{std::move(partition), epoch, log->LogEndOffset()};
+  }
+  if (asked.empty()) return;
+  network::BrokerClient::Response resp;
+  Status st = client_.Call(
+      protocol::ApiKey::kOffsetForLeaderEpoch, epoch_versions_,
+      [&req](protocol::Writer& w, int16_t version) { req.Encode(w, version); }, &resp);
+  if (!st.ok()) {
+    ResetSession();
+    if (stopping()) return;
+    const int64_t now = NowMs();
+    if (now - last_transport_warn_ms_ >= kWarnIntervalMs) {
+      last_transport_warn_ms_ = now;
+      LOG(WARNING) << prefix_ << "OffsetsForLeaderEpoch to " << client_.host() << ":"
+                   << client_.port() << " failed: " << st.ToString() << "; retrying in "
+                   << options_.fetch_backoff_ms << " ms";
+    }
+    Backoff();
+    return;
+  }
+  protocol::Reader r(resp.body, resp.size);
+  protocol::OffsetForLeaderEpochResponse out;
+  if (!out.Decode(r, resp.api_version)) {
+    LOG(WARNING) << prefix_ << "unreadable OffsetsForLeaderEpoch v" << resp.api_version
+                 << " response (" << resp.size << " bytes); reconnecting after "
+                 << options_.fetch_backoff_ms << " ms";
+    ResetSession();
+    client_.Close();
+    Backoff();
+    return;
+  }
+  TopicPartition tp;
+  for (const auto& topic : out.topics) {
+    tp.topic = topic.topic;
+    for (const auto& e : topic.partitions) {
+      tp.partition = e.partition;
+      auto it = asked.find(tp);
+      if (it == asked.end()) continue;  // not asked for: ignore
+      HandleEpochEndOffset(tp, it->second, e);
+      asked.erase(it);
+    }
+  }
+  // Left unanswered: ask again after the backoff.
+  for (const auto& [left, f] : asked) Delay(left, f.leader_epoch);
+}
+
+void ReplicaFetcherThread::HandleEpochEndOffset(
+    const TopicPartition& tp, const InFlight& f,
+    const protocol::OffsetForLeaderEpochResponse::EpochEndOffset& r) {
+  if (!StillFetching(tp, f.leader_epoch)) return;
+  if (r.error_code != ErrorCode::kNone) {
+    if (IsFencingError(r.error_code)) {
+      VLOG(1) << prefix_ << tp.ToString() << ": OffsetsForLeaderEpoch "
+              << protocol::ErrorCodeName(r.error_code) << " at leader epoch " << f.leader_epoch;
+    } else if (ShouldWarn(tp)) {
+      LOG(WARNING) << prefix_ << tp.ToString() << ": OffsetsForLeaderEpoch answered "
+                   << protocol::ErrorCodeName(r.error_code);
+    }
+    Delay(tp, f.leader_epoch);
+    return;
+  }
+  cluster::Partition& partition = *f.partition;
+  auto log = partition.log();
+  // Kafka's AbstractFetcherThread.getOffsetTruncationState. An epoch of -1 in the target makes
+  // TruncateToDivergence cut to min(offset, log end).
+  log::EpochEndOffset target{r.leader_epoch, r.end_offset};
+  bool complete = true;
+  if (r.end_offset < 0) {
+    // The leader knows no epoch at or before ours: truncate to where Kafka's follower started
+    // fetching without truncation on fetch, the high watermark.
+    target = log::EpochEndOffset{-1, log->HighWatermark()};
+  } else if (r.leader_epoch >= 0) {
+    // The leader's largest epoch at or before ours. When this log does not have it, cut to the
+    // end of our largest smaller epoch and ask again with that one.
+    const log::EpochEndOffset local = log->EndOffsetForEpoch(r.leader_epoch);
+    complete =
+        local.leader_epoch < 0 || local.end_offset < 0 || local.leader_epoch == r.leader_epoch;
+  }  // else a v0 answer: an offset without its epoch, taken as it is (min with the log end)
+  const auto epoch_before = log->LatestEpoch();
+  const int64_t leo_before = log->LogEndOffset();
+  auto truncated = partition.TruncateToDivergence(target, f.leader_epoch);
+  if (!truncated.ok()) {
+    if (truncated.status().code() != Status::Code::kStale && ShouldWarn(tp)) {
+      LOG(WARNING) << prefix_ << "truncating " << tp.ToString()
+                   << " failed: " << truncated.status().ToString();
+    }
+    Delay(tp, f.leader_epoch);
+    return;
+  }
+  VLOG(1) << prefix_ << tp.ToString() << ": the leader's epoch " << r.leader_epoch << " ends at "
+          << r.end_offset << "; log end " << leo_before << " -> " << *truncated
+          << (complete ? "" : ", asking again");
+  if (complete) {
+    SetTruncating(tp, f.leader_epoch, false);
+    return;
+  }
+  if (*truncated == leo_before && log->LatestEpoch() == epoch_before) {
+    // No progress: the next question would be the same one. Do not spin.
+    if (ShouldWarn(tp)) {
+      LOG(WARNING) << prefix_ << tp.ToString() << ": the leader's epoch " << r.leader_epoch
+                   << " ends at " << r.end_offset << " but nothing was cut at " << leo_before;
+    }
+    Delay(tp, f.leader_epoch);
+  }
+}
+
+void ReplicaFetcherThread::SetTruncating(const TopicPartition& tp, int32_t leader_epoch,
+                                         bool truncating) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = partitions_.find(tp);
+  if (it != partitions_.end() && it->second.leader_epoch == leader_epoch) {
+    it->second.truncating = truncating;
+  }
 }
 
 void ReplicaFetcherThread::Backoff() {

@@ -27,6 +27,7 @@
 #include "gregor/cluster/replica_manager.h"
 #include "gregor/network/broker_client.h"
 #include "gregor/protocol/messages/fetch.h"
+#include "gregor/protocol/messages/offset_for_leader_epoch.h"
 #include "gregor/replication/replica_fetcher_manager.h"
 
 namespace gregor::replication {
@@ -51,6 +52,16 @@ class ReplicaFetcherThread {
   struct FetchState {
     int32_t leader_epoch = -1;
     int64_t delayed_until_ms = 0;  // steady clock; 0 = fetchable
+    // Below Fetch v12 (no truncation on fetch): the log has yet to be truncated with
+    // OffsetsForLeaderEpoch under this leader epoch (KIP-101/279). Set by Add(); the v12 path
+    // ignores it.
+    bool truncating = true;
+  };
+  // A partition ready for the next request, with what it is followed under.
+  struct Fetchable {
+    TopicPartition tp;
+    int32_t leader_epoch = -1;
+    bool truncating = false;
   };
   // A partition in the request being made, with what it was sent under.
   struct InFlight {
@@ -60,15 +71,24 @@ class ReplicaFetcherThread {
   };
   void Run();
   // Waits until some partition can be fetched; false when stopping.
-  bool WaitForFetchable(std::vector<std::pair<TopicPartition, int32_t>>* out);
+  bool WaitForFetchable(std::vector<Fetchable>* out);
   // Resolves the leader's endpoint and (re)connects when needed.
   Status EnsureConnected();
   // Builds the Fetch request into request_; fills in_flight_.
-  bool BuildRequest(const std::vector<std::pair<TopicPartition, int32_t>>& fetchable);
+  bool BuildRequest(const std::vector<Fetchable>& fetchable);
   void HandleResponse(uint8_t* body, size_t size, int16_t version);
   void HandlePartition(const TopicPartition& tp, const InFlight& f,
-                       const protocol::FetchResponse::PartitionData& pd, uint8_t* body,
-                       size_t size);
+                       const protocol::FetchResponse::PartitionData& pd, uint8_t* body, size_t size,
+                       int16_t version);
+  // Below Fetch v12: asks the leader where the latest epoch of each partition's log ends
+  // (OffsetsForLeaderEpoch) and truncates there, as Kafka's follower does before fetching
+  // when the inter-broker protocol has no truncation on fetch (KIP-101, KIP-279).
+  void TruncateByLeaderEpoch(const std::vector<Fetchable>& truncating);
+  // Applies the leader's answer for one partition; clears `truncating` once done.
+  void HandleEpochEndOffset(const TopicPartition& tp, const InFlight& f,
+                            const protocol::OffsetForLeaderEpochResponse::EpochEndOffset& r);
+  // Sets or clears `truncating`, only if the partition is still fetched under `leader_epoch`.
+  void SetTruncating(const TopicPartition& tp, int32_t leader_epoch, bool truncating);
   // Sleeps replica.fetch.backoff.ms unless stopped first.
   void Backoff();
   // Applies only if the partition is still fetched under `leader_epoch`.
@@ -85,6 +105,10 @@ class ReplicaFetcherThread {
   const ReplicaFetcherManager::Options options_;
   const int32_t source_broker_;
   const int32_t fetcher_id_;
+  // The versions offered to the leader (inter.broker.protocol.version caps the top): Fetch v4
+  // to v12 (v13+ name topics by id, which this fetcher does not), and OffsetsForLeaderEpoch.
+  const network::VersionRange fetch_versions_;
+  const network::VersionRange epoch_versions_;
   cluster::ReplicaManager* const replicas_;
   cluster::MetadataCache* const metadata_;
   const std::string prefix_;  // log context
@@ -126,6 +150,7 @@ class ReplicaFetcherThread {
   bool throttled_all_ = false;  // the last BuildRequest left out every partition (throttle)
   int64_t last_transport_warn_ms_ = 0;
   bool logged_tls_gap_ = false;
+  int16_t last_fetch_version_ = -1;  // logged when it changes
 };
 
 }  // namespace gregor::replication

@@ -639,6 +639,7 @@ Status Broker::Start() {
   fo.tls = d.inter_broker_tls;
   fo.verify_hostname = ib_verify_hostname;
   fo.authenticate = d.inter_broker_authenticate;
+  fo.inter_broker_protocol = cfg.inter_broker_protocol;
   d.fetchers =
       std::make_unique<replication::ReplicaFetcherManager>(fo, d.replicas.get(), &d.metadata);
   // Consumer groups: each group lives with the leader of its __consumer_offsets partition.
@@ -666,6 +667,7 @@ Status Broker::Start() {
   };
   txn::TransactionMarkerChannelManager::Options mo;
   inter_broker(mo);
+  mo.inter_broker_protocol = cfg.inter_broker_protocol;
   d.txn_markers = std::make_unique<txn::TransactionMarkerChannelManager>(mo, &d.metadata);
   d.txn_log = std::make_unique<group::PartitionOffsetsLog>(
       [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
@@ -749,6 +751,7 @@ Status Broker::Start() {
   // election once this broker is registered (step 6).
   controller::ControllerChannelManager::Options cho;
   inter_broker(cho);
+  cho.inter_broker_protocol = cfg.inter_broker_protocol;
   d.channel = std::make_unique<controller::ControllerChannelManager>(cho);
   controller::Controller::Options co;
   co.broker_id = cfg.broker_id;

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "gregor/config/inter_broker_protocol.h"
 #include "gregor/network/broker_client.h"
 #include "gregor/protocol/api_key.h"
 #include "gregor/protocol/error_code.h"
@@ -23,8 +24,11 @@ using protocol::ApiKey;
 using protocol::ErrorCode;
 
 // Both versions have the same fields; v1 is flexible (KIP-482). The highest the leader also
-// speaks is used.
-constexpr network::VersionRange kWriteTxnMarkersVersions{0, 1};
+// speaks, up to what a Kafka coordinator sends at `ibp`, is used.
+network::VersionRange WriteTxnMarkersVersions(config::MetadataVersion ibp) {
+  return {0, std::min(config::RequestVersionsFor(ibp).write_txn_markers,
+                      protocol::WriteTxnMarkersRequest::kMaxVersion)};
+}
 constexpr int64_t kWarnIntervalMs = 10000;
 constexpr double kBackoffJitter = 0.2;
 
@@ -488,7 +492,7 @@ void TransactionMarkerChannelManager::SenderLoop(Sender* s) {
     s->client.SetPeer(host, port, tls);
     network::BrokerClient::Response resp;
     const Status st = s->client.Call(
-        ApiKey::kWriteTxnMarkers, kWriteTxnMarkersVersions,
+        ApiKey::kWriteTxnMarkers, WriteTxnMarkersVersions(options_.inter_broker_protocol),
         [req](protocol::Writer& w, int16_t v) { req->Encode(w, v); }, &resp);
     // Stopped: the markers stay pending and Shutdown() completes them.
     if (s->client.interrupted()) break;

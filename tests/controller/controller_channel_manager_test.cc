@@ -103,6 +103,13 @@ class FakeBroker {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_;
   }
+  // "topic-partition" of each partition named by the requests answered, in order, whatever
+  // their layout (grouped by topic, or ungrouped in LeaderAndIsr v0-1, UpdateMetadata v0-4 and
+  // StopReplica v0).
+  std::vector<std::string> partitions_seen() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return partitions_seen_;
+  }
   ErrorCode partition_error = ErrorCode::kNone;
 
  private:
@@ -157,6 +164,7 @@ class FakeBroker {
             for (const auto& p : t.partition_states) {
               errs.push_back({t.topic_name, p.partition_index,
                               p.partition_index == 1 ? partition_error : ErrorCode::kNone});
+              Saw(t.topic_name, p.partition_index);
             }
             if (h.api_version >= 5) {
               resp.topics.push_back({t.topic_id, errs});
@@ -164,10 +172,22 @@ class FakeBroker {
               for (auto& e : errs) resp.partition_errors.push_back(e);
             }
           }
+          for (const auto& p : req.ungrouped_partition_states) {
+            resp.partition_errors.push_back(
+                {p.topic_name, p.partition_index,
+                 p.partition_index == 1 ? partition_error : ErrorCode::kNone});
+            Saw(p.topic_name, p.partition_index);
+          }
           resp.Encode(w, h.api_version);
         } else if (key == ApiKey::kUpdateMetadata) {
           protocol::UpdateMetadataRequest req;
           if (!req.Decode(r, h.api_version)) return;
+          for (const auto& t : req.topic_states) {
+            for (const auto& p : t.partition_states) Saw(t.topic_name, p.partition_index);
+          }
+          for (const auto& p : req.ungrouped_partition_states) {
+            Saw(p.topic_name, p.partition_index);
+          }
           protocol::UpdateMetadataResponse().Encode(w, h.api_version);
         } else if (key == ApiKey::kStopReplica) {
           protocol::StopReplicaRequest req;
@@ -176,8 +196,20 @@ class FakeBroker {
           for (const auto& t : req.topic_states) {
             for (const auto& p : t.partition_states) {
               resp.partition_errors.push_back({t.topic_name, p.partition_index, ErrorCode::kNone});
+              Saw(t.topic_name, p.partition_index);
             }
           }
+          for (const auto& t : req.topics) {
+            for (int32_t p : t.partition_indexes) {
+              resp.partition_errors.push_back({t.name, p, ErrorCode::kNone});
+              Saw(t.name, p);
+            }
+          }
+          for (const auto& p : req.ungrouped_partitions) {
+            resp.partition_errors.push_back({p.topic_name, p.partition_index, ErrorCode::kNone});
+            Saw(p.topic_name, p.partition_index);
+          }
+          if (h.api_version < 3 && !req.delete_partitions) Saw("not-deleted", -1);
           resp.Encode(w, h.api_version);
         } else {
           return;
@@ -192,6 +224,11 @@ class FakeBroker {
     }
   }
 
+  void Saw(const std::string& topic, int32_t partition) {
+    std::lock_guard<std::mutex> lock(mu_);
+    partitions_seen_.push_back(topic + "-" + std::to_string(partition));
+  }
+
   std::atomic<bool> silent_;
   const int16_t leader_and_isr_max_;
   int listen_fd_ = -1;
@@ -202,6 +239,7 @@ class FakeBroker {
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
   std::vector<std::pair<int16_t, int16_t>> seen_;
+  std::vector<std::string> partitions_seen_;
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
 };
@@ -337,6 +375,45 @@ TEST(ControllerChannelManagerTest, RequestsAreEncodedAtTheNegotiatedVersion) {
   ASSERT_TRUE(stop.Wait(5000) && um.Wait(5000));
   EXPECT_TRUE(stop.status.ok() && um.status.ok());
   EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 3}, {4, 4}, {5, 3}, {6, 7}}), v4.seen());
+}
+
+// inter.broker.protocol.version caps each request at what Kafka's controller sends at that
+// version (the broker would take newer ones); below 2.2 the partition states go ungrouped.
+TEST(ControllerChannelManagerTest, InterBrokerProtocolPinsTheVersionsSent) {
+  struct Case {
+    config::MetadataVersion ibp;
+    std::vector<std::pair<int16_t, int16_t>> want;  // (api key, version) answered, in order
+  };
+  const Case cases[] = {
+      {config::MetadataVersion::kIbp2_1_IV2, {{18, 3}, {4, 1}, {6, 4}, {5, 0}}},
+      {config::MetadataVersion::kIbp2_4_IV1, {{18, 3}, {4, 4}, {6, 6}, {5, 2}}},
+      {config::MetadataVersion::kIbp2_6_IV0, {{18, 3}, {4, 4}, {6, 6}, {5, 3}}},
+      {config::MetadataVersion::kIbp2_8_IV1, {{18, 3}, {4, 5}, {6, 7}, {5, 3}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(config::MetadataVersionName(c.ibp));
+    FakeBroker broker(false);
+    broker.partition_error = ErrorCode::kNotLeaderOrFollower;
+    ControllerChannelManager::Options o = Opts(5000);
+    o.inter_broker_protocol = c.ibp;
+    ControllerChannelManager channel(o);
+    const std::vector<BrokerInfo> live = {Info(1, broker)};
+    Done lai, um, stop;
+    channel.SendLeaderAndIsr(live[0], 0, 5, States("orders", 2), live, lai.Status2());
+    channel.SendUpdateMetadata(live[0], 0, 5, States("orders", 1), live, um.Status1());
+    channel.SendStopReplica(live[0], 0, 5, {{"orders", 0}, {"orders", 1}}, true, stop.Status2());
+    ASSERT_TRUE(lai.Wait(5000) && um.Wait(5000) && stop.Wait(5000));
+    ASSERT_TRUE(lai.status.ok()) << lai.status.ToString();
+    EXPECT_TRUE(um.status.ok() && stop.status.ok());
+    const PartitionErrors want_errors = {{{"orders", 0}, ErrorCode::kNone},
+                                         {{"orders", 1}, ErrorCode::kNotLeaderOrFollower}};
+    EXPECT_EQ(want_errors, lai.errors);
+    EXPECT_EQ(2u, stop.errors.size());
+    EXPECT_EQ(c.want, broker.seen());
+    EXPECT_EQ(
+        (std::vector<std::string>{"orders-0", "orders-1", "orders-0", "orders-0", "orders-1"}),
+        broker.partitions_seen());
+  }
 }
 
 TEST(ControllerChannelManagerTest, DeadOrReRegisteredBrokerLosesItsQueueAtOnce) {

@@ -1,6 +1,7 @@
 // ReplicaFetcherManager against real components: leader and follower ReplicaManagers with
-// real logs in temp dirs, and a real TCP leader in the test that answers Fetch v12 by calling
-// the leader Partition's ReadForFollower (as the broker's Fetch handler does for replicas).
+// real logs in temp dirs, and a real TCP leader in the test that answers Fetch (v4-v12) by
+// calling the leader Partition's ReadForFollower (as the broker's Fetch handler does for
+// replicas) and OffsetsForLeaderEpoch by its LastOffsetForLeaderEpoch.
 #include <arpa/inet.h>
 #include <glog/logging.h>
 #include <gtest/gtest.h>
@@ -17,6 +18,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "gregor/cluster/metadata_cache.h"
@@ -27,6 +30,7 @@
 #include "gregor/protocol/header.h"
 #include "gregor/protocol/messages/api_versions.h"
 #include "gregor/protocol/messages/fetch.h"
+#include "gregor/protocol/messages/offset_for_leader_epoch.h"
 #include "gregor/protocol/reader.h"
 #include "gregor/protocol/record_batch.h"
 #include "gregor/protocol/writer.h"
@@ -87,7 +91,8 @@ ErrorCode ToErrorCode(const Status& st) {
   }
 }
 
-// A leader broker's network side, reduced to ApiVersions and Fetch from replicas. kSilent
+// A leader broker's network side, reduced to ApiVersions, Fetch from replicas and
+// OffsetsForLeaderEpoch. kSilent
 // answers ApiVersions, then reads Fetch requests but never answers them (a leader hung
 // mid-request); kMute answers nothing at all (hung before the connection is ready).
 // kCutLastBatch ends every record set of more than one batch with a partial batch, as a
@@ -115,6 +120,19 @@ class LeaderServer {
   int requests() const { return requests_.load(); }
   int connections() const { return connections_.load(); }
   int api_versions_requests() const { return api_versions_requests_.load(); }
+  int epoch_requests() const { return epoch_requests_.load(); }
+  // What ApiVersions advertises for Fetch at most (a Kafka 2.4 leader speaks up to v11).
+  // Set before the follower connects.
+  void set_max_fetch_version(int16_t v) { max_fetch_version_ = v; }
+  // The versions of the Fetch and OffsetsForLeaderEpoch requests received.
+  std::set<int16_t> fetch_versions() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fetch_versions_;
+  }
+  std::set<int16_t> epoch_versions() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return epoch_versions_;
+  }
   protocol::FetchRequest last_request() const {
     std::lock_guard<std::mutex> lock(mu_);
     return last_request_;
@@ -170,7 +188,21 @@ class LeaderServer {
           h.api_key == static_cast<int16_t>(protocol::ApiKey::kApiVersions)) {
         ++api_versions_requests_;
         if (mode_ == Mode::kMute) continue;
-        if (!WriteFully(fd, ApiVersionsAnswer(h))) return;
+        if (!WriteFully(fd, ApiVersionsAnswer(h, max_fetch_version_))) return;
+        continue;
+      }
+      if (h.api_key == static_cast<int16_t>(protocol::ApiKey::kOffsetForLeaderEpoch)) {
+        protocol::OffsetForLeaderEpochRequest ereq;
+        if (!ereq.Decode(r, h.api_version)) {
+          ADD_FAILURE() << "unreadable OffsetsForLeaderEpoch v" << h.api_version;
+          return;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          epoch_versions_.insert(h.api_version);
+        }
+        ++epoch_requests_;
+        if (!WriteFully(fd, EpochAnswer(ereq, h))) return;
         continue;
       }
       if (h.api_key != static_cast<int16_t>(protocol::ApiKey::kFetch) ||
@@ -182,6 +214,7 @@ class LeaderServer {
         std::lock_guard<std::mutex> lock(mu_);
         last_request_ = req;
         last_client_id_ = h.client_id.value_or("");
+        fetch_versions_.insert(h.api_version);
       }
       ++requests_;
       if (mode_ == Mode::kSilent || mode_ == Mode::kMute) continue;
@@ -255,16 +288,54 @@ class LeaderServer {
     return resp;
   }
 
-  // What the broker's ApiVersions handler says: the advertised APIs (Fetch up to v14; the
-  // follower still picks v12).
-  static std::string ApiVersionsAnswer(const protocol::RequestHeader& h) {
+  // What the broker's ApiVersions handler says: the advertised APIs (Fetch up to v17; the
+  // follower still picks v12), Fetch capped at `max_fetch`.
+  static std::string ApiVersionsAnswer(const protocol::RequestHeader& h, int16_t max_fetch) {
     protocol::ApiVersionsResponse resp;
     for (const auto& api : protocol::SupportedApis()) {
-      resp.api_keys.push_back({static_cast<int16_t>(api.key), api.min, api.max});
+      int16_t max = api.max;
+      if (api.key == protocol::ApiKey::kFetch) max = std::min(max, max_fetch);
+      resp.api_keys.push_back({static_cast<int16_t>(api.key), api.min, max});
     }
     protocol::Writer w;
     w.Int32(0);
     protocol::EncodeResponseHeader(w, protocol::ApiKey::kApiVersions, h.api_version,
+                                   h.correlation_id);
+    resp.Encode(w, h.api_version);
+    w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
+    return w.Flatten();
+  }
+
+  // As the broker's handler: the leader's end of the largest epoch at or before the one asked,
+  // fenced by the current leader epoch (v2+).
+  std::string EpochAnswer(const protocol::OffsetForLeaderEpochRequest& req,
+                          const protocol::RequestHeader& h) {
+    protocol::OffsetForLeaderEpochResponse resp;
+    for (const auto& t : req.topics) {
+      auto& tr = resp.topics.emplace_back();
+      tr.topic = t.topic;
+      for (const auto& p : t.partitions) {
+        auto& e = tr.partitions.emplace_back();
+        e.partition = p.partition;
+        auto partition = replicas_->GetPartition({t.topic, p.partition});
+        if (!partition) {
+          e.error_code = ErrorCode::kUnknownTopicOrPartition;
+          continue;
+        }
+        std::optional<int32_t> current;
+        if (h.api_version >= 2) current = p.current_leader_epoch;
+        auto end = partition->LastOffsetForLeaderEpoch(current, p.leader_epoch, true);
+        if (!end.ok()) {
+          e.error_code = ToErrorCode(end.status());
+          continue;
+        }
+        e.leader_epoch = end->leader_epoch;
+        e.end_offset = end->end_offset;
+      }
+    }
+    protocol::Writer w;
+    w.Int32(0);
+    protocol::EncodeResponseHeader(w, protocol::ApiKey::kOffsetForLeaderEpoch, h.api_version,
                                    h.correlation_id);
     resp.Encode(w, h.api_version);
     w.PatchInt32(0, static_cast<int32_t>(w.size() - 4));
@@ -329,6 +400,10 @@ class LeaderServer {
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
   std::atomic<int> api_versions_requests_{0};
+  std::atomic<int> epoch_requests_{0};
+  std::atomic<int16_t> max_fetch_version_{protocol::FetchRequest::kMaxVersion};
+  std::set<int16_t> fetch_versions_;
+  std::set<int16_t> epoch_versions_;
   protocol::FetchRequest last_request_;
   std::string last_client_id_;
 };
@@ -353,12 +428,14 @@ struct Broker {
     logs->Shutdown();
   }
 
-  void StartFetchers(int32_t backoff_ms = 50) {
+  void StartFetchers(int32_t backoff_ms = 50,
+                     config::MetadataVersion ibp = config::kLatestProductionVersion) {
     ReplicaFetcherManager::Options o;
     o.broker_id = id;
     o.listener = "REPLICATION";
     o.fetch_wait_max_ms = 200;
     o.fetch_backoff_ms = backoff_ms;
+    o.inter_broker_protocol = ibp;
     fetchers = std::make_unique<ReplicaFetcherManager>(o, replicas.get(), &metadata);
     replicas->set_follower_listener([this](const std::vector<cluster::FollowTarget>& follow,
                                            const std::vector<TopicPartition>& unfollow) {
@@ -809,6 +886,81 @@ TEST_F(ReplicaFetcherTest, NegotiatesApiVersionsOncePerConnection) {
   ASSERT_TRUE(WaitFor([&] { return follower.Hw() == 9 && leader.server->requests() >= 3; }));
   EXPECT_EQ(1, leader.server->connections());
   EXPECT_EQ(1, leader.server->api_versions_requests());
+}
+
+// The divergent-tail scenario below Fetch v12, as with inter.broker.protocol.version 2.4 (or a
+// Kafka 2.4 leader): the follower asks OffsetsForLeaderEpoch before it fetches, truncates its
+// epoch-1 tail to where the leader's history parts (KIP-101/279), then fetches with Fetch v11.
+void DivergentTailBelowFetchV12(const std::string& root, config::MetadataVersion ibp,
+                                int16_t leader_max_fetch, int16_t want_fetch, int16_t want_epoch) {
+  Broker b1(1, root);
+  Broker b2(2, root);
+  b1.Serve();
+  b2.Serve();
+  b1.server->set_max_fetch_version(leader_max_fetch);
+  b2.StartFetchers(50, ibp);
+  PublishBrokers(b2, {&b1, &b2});
+  b1.SetRole(1, 0, {1, 2});
+  b1.Produce(10, "common");
+  b2.SetRole(1, 0, {1, 2});
+  ASSERT_TRUE(WaitFor([&] { return b2.Leo() == 30 && b2.Hw() == 30; })) << b2.Leo();
+  // An empty follower has no epoch to ask about: it starts from its high watermark unasked.
+  EXPECT_EQ(0, b1.server->epoch_requests());
+
+  // Epoch 1: broker 2 leads alone and appends what nobody copies; epoch 2: broker 1 again.
+  b2.SetRole(2, 1, {1, 2}, 2);
+  b2.Produce(5, "lost");
+  ASSERT_EQ(45, b2.Leo());
+  b1.SetRole(1, 2, {1, 2}, 3);
+  b1.Produce(8, "kept");
+  ASSERT_EQ(54, b1.Leo());
+
+  b2.SetRole(1, 2, {1, 2}, 3);
+  ASSERT_TRUE(WaitFor([&] { return b2.Leo() == 54 && b2.Hw() == 54; }))
+      << "follower LEO " << b2.Leo() << ", HW " << b2.Hw();
+  EXPECT_EQ(LogBytes(*b1.Log()), LogBytes(*b2.Log()));
+  EXPECT_EQ(b2.Log()->LatestEpoch(), std::optional<int32_t>(2));
+  EXPECT_EQ(0, b2.Log()->EndOffsetForEpoch(1).leader_epoch);
+  EXPECT_GE(b1.server->epoch_requests(), 1);
+  EXPECT_EQ(std::set<int16_t>{want_fetch}, b1.server->fetch_versions());
+  EXPECT_EQ(std::set<int16_t>{want_epoch}, b1.server->epoch_versions());
+  // Without truncation on fetch the request carries no last fetched epoch.
+  EXPECT_EQ(-1, b1.server->last_request().topics.at(0).partitions.at(0).last_fetched_epoch);
+}
+
+TEST_F(ReplicaFetcherTest, InterBrokerProtocol2_4TruncatesByLeaderEpochThenFetchesV11) {
+  DivergentTailBelowFetchV12(root_, config::MetadataVersion::kIbp2_4_IV1,
+                             protocol::FetchRequest::kMaxVersion, 11, 3);
+}
+
+TEST_F(ReplicaFetcherTest, InterBrokerProtocol2_1FetchesV10WithOffsetsForLeaderEpochV2) {
+  DivergentTailBelowFetchV12(root_, config::MetadataVersion::kIbp2_1_IV2,
+                             protocol::FetchRequest::kMaxVersion, 10, 2);
+}
+
+// A Kafka 2.4 leader advertises Fetch v11 at most: even at the newest protocol the follower
+// takes the OffsetsForLeaderEpoch path (and asks v4, the newest it speaks).
+TEST_F(ReplicaFetcherTest, LeaderWithoutFetchV12GetsTheOffsetsForLeaderEpochPath) {
+  DivergentTailBelowFetchV12(root_, config::kLatestProductionVersion, 11, 11, 4);
+}
+
+// The newest protocol keeps truncation on fetch: Fetch v12 only, no OffsetsForLeaderEpoch.
+TEST_F(ReplicaFetcherTest, NewestProtocolFetchesV12WithoutOffsetsForLeaderEpoch) {
+  Broker leader(1, root_);
+  Broker follower(2, root_);
+  leader.Serve();
+  follower.StartFetchers();
+  PublishBrokers(follower, {&leader});
+  leader.SetRole(1, 0, {1, 2});
+  leader.Produce(4, "x");
+  follower.SetRole(1, 0, {1, 2});
+  ASSERT_TRUE(WaitFor([&] { return follower.Hw() == 12; }));
+  leader.SetRole(1, 1, {1, 2}, 2);
+  follower.SetRole(1, 1, {1, 2}, 2);
+  leader.Produce(2, "y");
+  ASSERT_TRUE(WaitFor([&] { return follower.Hw() == 18; }));
+  EXPECT_EQ(std::set<int16_t>{12}, leader.server->fetch_versions());
+  EXPECT_EQ(0, leader.server->epoch_requests());
 }
 
 }  // namespace

@@ -298,6 +298,28 @@ std::vector<std::string> Partitions(const WriteTxnMarkersRequest::WritableTxnMar
   return out;
 }
 
+// Below inter.broker.protocol.version 2.8-IV0 Kafka's coordinator sends WriteTxnMarkers v0
+// even to a leader that speaks v1.
+TEST(TransactionMarkerChannelManagerTest, InterBrokerProtocolBelow2_8SendsV0) {
+  for (auto [ibp, want] : {std::pair{config::MetadataVersion::kIbp2_7_IV2, 0},
+                           std::pair{config::MetadataVersion::kIbp2_8_IV0, 1}}) {
+    SCOPED_TRACE(config::MetadataVersionName(ibp));
+    FakeLeader leader(/*max_version=*/1);
+    cluster::MetadataCache metadata;
+    metadata.Update(0, {Broker(1, leader)}, {Leader("t", 0, 1)});
+    Done done;
+    TransactionMarkerChannelManager::Options o = Opts(5000);
+    o.inter_broker_protocol = ibp;
+    TransactionMarkerChannelManager channel(o, &metadata);
+    channel.AddMarker(Marker(42, {{"t", 0}}), done.Fn());
+    ASSERT_TRUE(done.Wait(5000));
+    EXPECT_TRUE(done.status.ok()) << done.status.ToString();
+    const auto got = leader.received();
+    ASSERT_EQ(1u, got.size());
+    EXPECT_EQ(want, got[0].first);
+  }
+}
+
 TEST(TransactionMarkerChannelManagerTest, WritesToEachLeaderAtTheNegotiatedVersion) {
   FakeLeader v1(/*max_version=*/1);
   FakeLeader v0(/*max_version=*/0);

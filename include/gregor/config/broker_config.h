@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gregor/base/compression_codec.h"
+#include "gregor/config/kafka_version.h"
 #include "gregor/config/properties.h"
 
 namespace gregor::config {
@@ -77,8 +78,10 @@ struct BrokerConfig {
   int64_t log_message_timestamp_difference_max_ms = std::numeric_limits<int64_t>::max();
   int64_t log_message_timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
   int64_t log_message_timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
-  // Accepted for Kafka compatibility and not used: gregor serves record format v2 only, so there
-  // is no message format to pin and nothing to down-convert.
+  // Accepted for Kafka compatibility (validated as a Kafka version) and not used: gregor writes
+  // record format v2 only, so there is no message format to pin and nothing to down-convert.
+  // Below inter.broker.protocol.version 3.0-IV1 it is what topics report as their
+  // message.format.version, as in Kafka.
   std::string log_message_format_version = "3.0-IV1";
   bool log_message_downconversion_enable = true;
   // Tiered storage (KIP-405) defaults; gregor has no remote storage. -2: use retention.*.
@@ -157,6 +160,11 @@ struct BrokerConfig {
   int32_t controlled_shutdown_max_retries = 3;
   int64_t controlled_shutdown_retry_backoff_ms = 5000;
   int32_t controller_socket_timeout_ms = 30000;  // controller-to-broker request timeout
+  // inter.broker.protocol.version as given (DescribeConfigs shows it so; default: Kafka 3.9's,
+  // the newest production version) and parsed: the request versions this broker sends the
+  // others (gregor/config/inter_broker_protocol.h).
+  std::string inter_broker_protocol_version = "3.9-IV0";
+  MetadataVersion inter_broker_protocol = kLatestProductionVersion;
 
   // --- group coordinator and internal topics
   int32_t offsets_topic_num_partitions = 50;

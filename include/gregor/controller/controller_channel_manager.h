@@ -4,7 +4,8 @@
 // Controller. One queue and one sender thread per destination broker (itself included); each
 // sender owns a network::BrokerClient on that broker's inter-broker listener (PLAINTEXT or SSL)
 // and sends LeaderAndIsr, UpdateMetadata and StopReplica in order, one at a time, each encoded
-// at the highest version both sides support (ApiVersions).
+// at the highest version both sides support (ApiVersions) up to the one a Kafka controller
+// sends at `inter_broker_protocol` (config/inter_broker_protocol.h).
 //
 // Owner: the Broker; it outlives the Controller and is shut down after it.
 // Threads: Send*() come from the controller's event thread and never block on the network
@@ -31,6 +32,8 @@
 #include <vector>
 
 #include "gregor/base/status.h"
+#include "gregor/config/inter_broker_protocol.h"
+#include "gregor/config/kafka_version.h"
 #include "gregor/controller/controller_channel.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/broker_client.h"
@@ -56,6 +59,9 @@ class ControllerChannelManager final : public ControllerChannel {
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.
     std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
+    // inter.broker.protocol.version: caps the version of each request (a Kafka broker of an
+    // older release in the cluster refuses newer ones).
+    config::MetadataVersion inter_broker_protocol = config::kLatestProductionVersion;
   };
 
   explicit ControllerChannelManager(Options options);
@@ -96,6 +102,10 @@ class ControllerChannelManager final : public ControllerChannel {
 
   const Options options_;
   const std::string prefix_;
+  // What a Kafka controller sends at options_.inter_broker_protocol, and at the oldest
+  // protocol gregor speaks (the bottom of each offered range).
+  const config::InterBrokerRequestVersions versions_;
+  const config::InterBrokerRequestVersions floor_versions_;
   mutable std::mutex mu_;
   bool shutdown_ = false;
   std::map<int32_t, std::unique_ptr<Sender>> senders_;

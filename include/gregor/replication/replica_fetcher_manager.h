@@ -6,11 +6,14 @@
 // (source broker, fetcher index = hash(tp) % num.replica.fetchers). Each thread
 // keeps one connection (a network::BrokerClient: PLAINTEXT or SSL, as the
 // leader's endpoint of `Options::listener` in the MetadataCache says) to its
-// leader and loops: one Fetch v12 for all of
-// its partitions (long-polled by the leader), then per partition append the
-// record set, follow the high watermark, or truncate to the divergence point the
-// leader reports (KIP-320, truncation on fetch). Threads are created on demand
-// and retired when they have no partitions left.
+// leader and loops: one Fetch for all of its partitions (long-polled by the
+// leader), then per partition append the record set, follow the high watermark,
+// or truncate to the divergence point the leader reports (KIP-320, truncation on
+// fetch, Fetch v12). The Fetch version is the highest the leader speaks up to the
+// one inter.broker.protocol.version pins; below v12 (a protocol before 2.7-IV1, or
+// a Kafka 2.x leader) a partition is first truncated with OffsetsForLeaderEpoch
+// when it is added or its leader epoch changes (KIP-101/279), then fetched.
+// Threads are created on demand and retired when they have no partitions left.
 // Owner: the Broker, which wires Update() to ReplicaManager's follower listener
 // and destroys the manager before the ReplicaManager and MetadataCache.
 // Threads: Update() and Shutdown() may be called from any thread and never
@@ -39,6 +42,7 @@
 #include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
+#include "gregor/config/kafka_version.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/broker_client.h"
 #include "gregor/replication/replication_quota.h"
@@ -71,6 +75,8 @@ class ReplicaFetcherManager {
     // follower.replication.throttled.* (KIP-73); null: nothing is throttled. Outlives the
     // manager.
     ReplicationQuota* quota = nullptr;
+    // inter.broker.protocol.version: caps the Fetch and OffsetsForLeaderEpoch versions sent.
+    config::MetadataVersion inter_broker_protocol = config::kLatestProductionVersion;
   };
 
   ReplicaFetcherManager(Options o, cluster::ReplicaManager* replicas,

@@ -68,6 +68,7 @@
 #include "gregor/base/ids.h"
 #include "gregor/base/status.h"
 #include "gregor/cluster/metadata_cache.h"
+#include "gregor/config/kafka_version.h"
 #include "gregor/network/asio.h"
 #include "gregor/network/broker_client.h"
 
@@ -108,6 +109,8 @@ class TransactionMarkerChannelManager {
     // SASL between brokers (sasl.mechanism.inter.broker.protocol):
     // BrokerClientOptions::authenticate.
     std::function<Status(network::BrokerClient&, int64_t deadline_ms)> authenticate;
+    // inter.broker.protocol.version: WriteTxnMarkers v1 (flexible) from 2.8-IV0, v0 below.
+    config::MetadataVersion inter_broker_protocol = config::kLatestProductionVersion;
   };
 
   TransactionMarkerChannelManager(Options options, const cluster::MetadataCache* metadata);
