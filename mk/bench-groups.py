@@ -35,6 +35,7 @@ if os.environ.get("BENCH_LIBRDKAFKA") and os.environ.get("LD_LIBRARY_PATH") != o
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
 import confluent_kafka as ck  # noqa: E402
+import confluent_kafka.admin  # noqa: E402,F401
 from harness import ZooKeeper, free_port  # noqa: E402
 
 
