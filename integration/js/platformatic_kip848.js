@@ -103,18 +103,17 @@ async function main() {
   for (const name of [...consumers.keys()]) await leave(name);
 }
 
-const timer = setTimeout(() => {
-  console.log(JSON.stringify({ ...state, error: 'timeout' }));
-  process.exit(2);
-}, (plan.end_ms || 30000) + 40000);
+// Exits once the line is flushed: a pipe takes large writes asynchronously, and an immediate
+// process.exit() would cut the JSON at 64 KiB.
+function finish(code, extra) {
+  process.stdout.write(JSON.stringify({ ...state, ...extra }) + '\n', () => process.exit(code));
+}
+
+const timer = setTimeout(() => finish(2, { error: 'timeout' }), (plan.end_ms || 30000) + 40000);
 
 main()
   .then(() => {
     clearTimeout(timer);
-    console.log(JSON.stringify(state));
-    process.exit(0);
+    finish(0, {});
   })
-  .catch((e) => {
-    console.log(JSON.stringify({ ...state, error: String(e && e.stack ? e.stack : e) }));
-    process.exit(1);
-  });
+  .catch((e) => finish(1, { error: String(e && e.stack ? e.stack : e) }));

@@ -209,7 +209,8 @@ void ConsumerGroup::ComputeTargetAssignment(const ConsumerGroupConfig& cfg) {
 }
 
 ConsumerMember ConsumerGroup::NextAssignment(const ConsumerMember& m, int32_t member_epoch,
-                                             const std::optional<TopicPartitions>& owned) const {
+                                             const std::optional<TopicPartitions>& owned,
+                                             bool hold) const {
   static const TopicPartitions kNone;
   auto t = target_.find(m.member_id);
   const TopicPartitions& target = t == target_.end() ? kNone : t->second;
@@ -228,7 +229,7 @@ ConsumerMember ConsumerGroup::NextAssignment(const ConsumerMember& m, int32_t me
     for (int32_t p : have) (want.count(p) ? assigned : revoke)[topic].insert(p);
     for (int32_t p : want) {
       if (have.count(p)) continue;
-      if (PartitionEpoch(topic, p) != -1) {
+      if (hold || PartitionEpoch(topic, p) != -1) {
         unreleased = true;  // another member still owns it
       } else {
         to_assign[topic].insert(p);
@@ -260,16 +261,17 @@ ConsumerMember ConsumerGroup::NextAssignment(const ConsumerMember& m, int32_t me
 }
 
 ConsumerMember ConsumerGroup::Reconcile(const ConsumerMember& m,
-                                        const std::optional<TopicPartitions>& owned) const {
+                                        const std::optional<TopicPartitions>& owned,
+                                        bool hold) const {
   switch (m.state) {
     case ConsumerMemberState::kStable:
       if (m.member_epoch == assignment_epoch_) return m;
-      return NextAssignment(m, m.member_epoch, owned);
+      return NextAssignment(m, m.member_epoch, owned, hold);
     case ConsumerMemberState::kUnrevokedPartitions:
       if (Owns(owned, m.pending_revocation)) return m;
-      return NextAssignment(m, m.member_epoch + 1, owned);
+      return NextAssignment(m, m.member_epoch + 1, owned, hold);
     case ConsumerMemberState::kUnreleasedPartitions:
-      return NextAssignment(m, m.member_epoch, owned);
+      return NextAssignment(m, m.member_epoch, owned, hold);
   }
   return m;
 }
@@ -407,7 +409,8 @@ ConsumerHeartbeatResult ConsumerGroup::Heartbeat(const ConsumerHeartbeat& hb,
   if (group_epoch_ > assignment_epoch_) ComputeTargetAssignment(cfg);
 
   // 3. The member moves towards its target.
-  ConsumerMember reconciled = Reconcile(members_.at(member_id), hb.owned);
+  const bool hold = now_ms < hold_until_ms_;
+  ConsumerMember reconciled = Reconcile(members_.at(member_id), hb.owned, hold);
   const bool changed_assignment =
       reconciled.assigned != member.assigned || reconciled.member_epoch != member.member_epoch;
   if (reconciled.state == ConsumerMemberState::kUnrevokedPartitions) {
@@ -428,6 +431,11 @@ ConsumerHeartbeatResult ConsumerGroup::Heartbeat(const ConsumerHeartbeat& hb,
   r.member_id = member_id;
   r.member_epoch = reconciled.member_epoch;
   r.heartbeat_interval_ms = cfg.heartbeat_interval_ms;
+  if (hold) {
+    // Come back when the hold ends rather than a whole interval later.
+    r.heartbeat_interval_ms = static_cast<int32_t>(
+        std::clamp<int64_t>(hold_until_ms_ - now_ms + 50, 100, cfg.heartbeat_interval_ms));
+  }
   // Kafka sends the assignment on a full request (join, or after an error: every non-null
   // field set) or when it changed.
   const bool full = joining || (hb.rebalance_timeout_ms != -1 && hb.subscribed_topic_names &&

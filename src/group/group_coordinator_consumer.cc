@@ -81,6 +81,20 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeat(const std::stri
     if (!joining) return fail(ErrorCode::kUnknownMemberId, unknown);
     g->MakeConsumerGroup();
     LOG(INFO) << "[GroupCoordinator] group " << group_id << " uses the consumer protocol";
+    // The consumer protocol's members are not persisted: right after this broker took over
+    // the group's partition, members the previous coordinator knew may still hold partitions
+    // until their next heartbeat here (answered UNKNOWN_MEMBER_ID). A group formed in that
+    // window hands out partitions only after two heartbeat intervals from the load, so no
+    // partition is given to a new member while an old one still consumes it.
+    const int64_t hold_until = partitions_.at(PartitionFor(group_id)).loaded_at_ms +
+                               2 * int64_t{config_.consumer.heartbeat_interval_ms};
+    if (Mono() < hold_until) {
+      g->consumer()->HoldAssignmentsUntil(hold_until);
+      LOG(INFO) << "[GroupCoordinator] consumer group " << group_id << " formed "
+                << (Mono() - partitions_.at(PartitionFor(group_id)).loaded_at_ms)
+                << " ms after its partition loaded: assignments held for " << (hold_until - Mono())
+                << " ms";
+    }
   }
   ConsumerGroup& cg = *g->consumer();
   const int64_t now = Mono();

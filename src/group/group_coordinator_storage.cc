@@ -660,6 +660,7 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
       }
     }
     it->second.state = PartitionState::kLoaded;
+    it->second.loaded_at_ms = Mono();
     // Markers that landed while we read: their completions were queued (HandleTxnCompletion).
     auto completions = std::move(it->second.txn_completions);
     it->second.txn_completions.clear();

@@ -149,6 +149,9 @@ class ConsumerGroup {
                                                           int16_t api_version) const;
   std::optional<protocol::ErrorCode> ValidateOffsetFetch(
       const std::optional<std::string>& member_id, int32_t member_epoch) const;
+  // Until `until_ms` (monotonic) no partition is handed to a member (all count as still owned
+  // by members of an earlier coordinator); heartbeats meanwhile are asked for when it ends.
+  void HoldAssignmentsUntil(int64_t until_ms) { hold_until_ms_ = until_ms; }
   // The owner epoch of a partition (-1: free), Kafka's currentPartitionEpoch.
   int32_t PartitionEpoch(const std::string& topic, int32_t partition) const;
 
@@ -161,10 +164,10 @@ class ConsumerGroup {
   std::set<std::string> Resolve(const ConsumerMember& m, const TopicView& topics) const;
   void ComputeTargetAssignment(const ConsumerGroupConfig& cfg);
   // Kafka's CurrentAssignmentBuilder.
-  ConsumerMember Reconcile(const ConsumerMember& m,
-                           const std::optional<TopicPartitions>& owned) const;
+  ConsumerMember Reconcile(const ConsumerMember& m, const std::optional<TopicPartitions>& owned,
+                           bool hold) const;
   ConsumerMember NextAssignment(const ConsumerMember& m, int32_t member_epoch,
-                                const std::optional<TopicPartitions>& owned) const;
+                                const std::optional<TopicPartitions>& owned, bool hold) const;
 
   const std::string group_id_;
   int32_t group_epoch_ = 0;
@@ -174,6 +177,7 @@ class ConsumerGroup {
   TargetAssignment target_;
   std::map<std::string, int32_t> subscription_metadata_;  // subscribed topic -> partitions
   std::map<std::string, std::map<int32_t, int32_t>> partition_epochs_;
+  int64_t hold_until_ms_ = 0;
 };
 
 // Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,

@@ -291,6 +291,7 @@ class GroupCoordinator {
   struct OwnedPartition {
     PartitionState state = PartitionState::kLoading;
     uint64_t load_id = 0;
+    int64_t loaded_at_ms = 0;  // monotonic
     // Transaction completions (producer id, commit) that arrived while loading.
     std::vector<std::pair<int64_t, bool>> txn_completions;
   };
