@@ -347,15 +347,8 @@ bool ReplicaFetcherThread::BuildRequest(const std::vector<Fetchable>& fetchable)
       ++throttled;
       continue;  // left out: the leader forgets it from the session until it is asked again
     }
-    auto partition = replicas_->GetPartition(tp);
-    if (!partition) {
-      Drop(tp, epoch, "it is no longer hosted here");
-      continue;
-    }
-    if (partition->IsLeader()) {
-      Drop(tp, epoch, "this broker leads it");
-      continue;
-    }
+    auto partition = FollowedPartition(tp, epoch);
+    if (!partition) continue;
     auto log = partition->log();
     const Sent now{epoch, log->LogEndOffset(), log->LatestEpoch().value_or(-1),
                    log->LogStartOffset()};
@@ -599,21 +592,28 @@ void ReplicaFetcherThread::HandlePartition(const TopicPartition& tp, const InFli
   Delay(tp, f.leader_epoch);
 }
 
+std::shared_ptr<cluster::Partition> ReplicaFetcherThread::FollowedPartition(
+    const TopicPartition& tp, int32_t leader_epoch) {
+  auto partition = replicas_->GetPartition(tp);
+  if (!partition) {
+    Drop(tp, leader_epoch, "it is no longer hosted here");
+    return nullptr;
+  }
+  if (partition->IsLeader()) {
+    Drop(tp, leader_epoch, "this broker leads it");
+    return nullptr;
+  }
+  return partition;
+}
+
 void ReplicaFetcherThread::TruncateByLeaderEpoch(const std::vector<Fetchable>& truncating) {
   protocol::OffsetForLeaderEpochRequest req;
   req.replica_id = options_.broker_id;  // v3+: a follower, answered by the leader only
   std::unordered_map<TopicPartition, InFlight> asked;
   std::map<std::string, size_t> topic_index;
   for (const auto& [tp, epoch, unused] : truncating) {
-    auto partition = replicas_->GetPartition(tp);
-    if (!partition) {
-      Drop(tp, epoch, "it is no longer hosted here");
-      continue;
-    }
-    if (partition->IsLeader()) {
-      Drop(tp, epoch, "this broker leads it");
-      continue;
-    }
+    auto partition = FollowedPartition(tp, epoch);
+    if (!partition) continue;
     auto log = partition->log();
     const auto latest = log->LatestEpoch();
     if (!latest) {

@@ -94,6 +94,10 @@ class ReplicaFetcherThread {
   // Applies only if the partition is still fetched under `leader_epoch`.
   void Delay(const TopicPartition& tp, int32_t leader_epoch);
   void Drop(const TopicPartition& tp, int32_t leader_epoch, const char* why);
+  // The partition this thread still follows, or nullptr after dropping it (no longer hosted
+  // here, or led by this broker now).
+  std::shared_ptr<cluster::Partition> FollowedPartition(const TopicPartition& tp,
+                                                        int32_t leader_epoch);
   bool StillFetching(const TopicPartition& tp, int32_t leader_epoch) const;
   // KIP-73: a follower out of sync skips its throttled partitions while the follower quota is
   // exceeded. In sync means its log end reached the leader's high watermark in the last answer.
