@@ -168,7 +168,7 @@ def test_txn_offsets_pending_until_markers(ctx):
     with kproto.connect(b.bootstrap) as c:
         err, apis = kproto.api_versions_v0(c)
         eq(err, 0, "ApiVersions")
-        eq(apis.get(API_TXN_OFFSET_COMMIT), (0, 3), "TxnOffsetCommit versions served")
+        eq(apis.get(API_TXN_OFFSET_COMMIT), (0, 4), "TxnOffsetCommit versions served (Kafka 3.9)")
         if API_WRITE_TXN_MARKERS not in apis:
             raise Skip("WriteTxnMarkers is not served by this build")
         err, pid, epoch = init_producer_id_v1(c)
@@ -182,6 +182,10 @@ def test_txn_offsets_pending_until_markers(ctx):
         def marker(commit):
             eq(write_txn_markers_v0(c, pid, epoch, commit, "__consumer_offsets", [offsets_p]), {offsets_p: 0},
                f"WriteTxnMarkers {'COMMIT' if commit else 'ABORT'} to __consumer_offsets-{offsets_p}")
+
+        # FindCoordinator answers once this broker leads the group's partition; the group may still
+        # be loading (COORDINATOR_LOAD_IN_PROGRESS) for a moment after that.
+        wait_until(lambda: offset_fetch_v7(c, group, [p0], False)[0] != 14, 20, "the group's partition loaded")
 
         # Validation, per partition.
         eq(txn_offset_commit(c, 2, "", pid, epoch, {p0: 1}), {p0: INVALID_GROUP_ID}, "TxnOffsetCommit, empty group")

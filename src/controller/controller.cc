@@ -144,6 +144,17 @@ void Controller::ListPartitionReassignments(std::optional<std::vector<TopicParti
   }
 }
 
+void Controller::AlterPartition(protocol::AlterPartitionRequest request, int16_t version,
+                                AlterPartitionCallback done) {
+  auto cb = std::make_shared<AlterPartitionCallback>(std::move(done));
+  auto req = std::make_shared<protocol::AlterPartitionRequest>(std::move(request));
+  if (!inbox_->Push([this, req, version, cb] { DoAlterPartition(*req, version, *cb); }, 0)) {
+    protocol::AlterPartitionResponse out;
+    out.error_code = protocol::ErrorCode::kNotController;
+    (*cb)(std::move(out));
+  }
+}
+
 void Controller::RunLoop() {
   Inbox& in = *inbox_;
   while (true) {

@@ -44,12 +44,14 @@ enum class AclRuleId : uint8_t {
   kStopReplica,                   // controller -> broker
   kUpdateMetadata,                // controller -> broker
   kControlledShutdown,            // broker -> controller
+  kAlterPartition,                // partition leader -> controller
   kOffsetCommitGroup,             // READ on the group
   kOffsetCommitTopic,             // READ on each topic
   kOffsetFetchGroup,              // DESCRIBE on the group
   kOffsetFetchTopic,              // DESCRIBE on each topic (all-partitions requests hide the rest)
   kFindCoordinatorGroup,          // key_type GROUP: DESCRIBE on the group
   kFindCoordinatorTransaction,    // key_type TRANSACTION: DESCRIBE on the transactional id
+  kFindCoordinatorShare,          // key_type SHARE (v6+, KIP-932): CLUSTER_ACTION
   kJoinGroup,                     // READ on the group
   kHeartbeat,                     // READ on the group
   kLeaveGroup,                    // READ on the group

@@ -100,4 +100,11 @@ protocol::ErrorCode AclError(const Status& st) {
   return ErrorCode::kUnknownServerError;
 }
 
+ErrorCode ForTxnClient(ErrorCode e, bool handles_transaction_abortable) {
+  if (e == ErrorCode::kTransactionAbortable && !handles_transaction_abortable) {
+    return ErrorCode::kInvalidTxnState;
+  }
+  return e;
+}
+
 }  // namespace gregor::server

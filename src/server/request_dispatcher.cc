@@ -34,6 +34,7 @@ bool ExemptFromRequestQuota(int16_t key) {
     case protocol::ApiKey::kStopReplica:
     case protocol::ApiKey::kUpdateMetadata:
     case protocol::ApiKey::kControlledShutdown:
+    case protocol::ApiKey::kAlterPartition:
     case protocol::ApiKey::kWriteTxnMarkers:
     case protocol::ApiKey::kApiVersions:
     case protocol::ApiKey::kSaslHandshake:

@@ -24,8 +24,9 @@ using protocol::ApiKey;
 using protocol::ErrorCode;
 using ErrorMap = std::map<TopicPartition, ErrorCode>;
 
-// verify_only exists from v4 on (KIP-890): older versions would add the partitions.
-constexpr network::VersionRange kVerifyVersions{4, 4};
+// verify_only exists from v4 on (KIP-890): older versions would add the partitions. v5 says we
+// take TRANSACTION_ABORTABLE; a coordinator asked with v4 answers INVALID_TXN_STATE instead.
+constexpr network::VersionRange kVerifyVersions{4, 5};
 constexpr int64_t kWarnIntervalMs = 10000;
 // Transactions per request: bounds a request's size whatever the queue holds.
 constexpr size_t kMaxTransactionsPerRequest = 1000;

@@ -367,14 +367,15 @@ TEST(ControllerChannelManagerTest, RequestsAreEncodedAtTheNegotiatedVersion) {
                                   {{"orders", 1}, ErrorCode::kUnknownLeaderEpoch}};
   EXPECT_EQ(want_a, a.errors);
   EXPECT_EQ(want_b, b.errors);
-  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 3}, {4, 6}}), v6.seen());
-  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 3}, {4, 4}}), v4.seen());
+  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 4}, {4, 6}}), v6.seen());
+  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 4}, {4, 4}}), v4.seen());
 
   channel.SendStopReplica(live[1], 0, 5, {{"orders", 0}}, true, stop.Status2());
   channel.SendUpdateMetadata(live[1], 0, 5, States("orders", 1), live, um.Status1());
   ASSERT_TRUE(stop.Wait(5000) && um.Wait(5000));
   EXPECT_TRUE(stop.status.ok() && um.status.ok());
-  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 3}, {4, 4}, {5, 3}, {6, 7}}), v4.seen());
+  // At the default (newest) inter.broker.protocol.version: StopReplica v4, UpdateMetadata v8.
+  EXPECT_EQ((std::vector<std::pair<int16_t, int16_t>>{{18, 4}, {4, 4}, {5, 4}, {6, 8}}), v4.seen());
 }
 
 // inter.broker.protocol.version caps each request at what Kafka's controller sends at that
@@ -382,13 +383,14 @@ TEST(ControllerChannelManagerTest, RequestsAreEncodedAtTheNegotiatedVersion) {
 TEST(ControllerChannelManagerTest, InterBrokerProtocolPinsTheVersionsSent) {
   struct Case {
     config::MetadataVersion ibp;
-    std::vector<std::pair<int16_t, int16_t>> want;  // (api key, version) answered, in order
+    // (api key, version) answered, in order; ApiVersions is not pinned (the newest, v4).
+    std::vector<std::pair<int16_t, int16_t>> want;
   };
   const Case cases[] = {
-      {config::MetadataVersion::kIbp2_1_IV2, {{18, 3}, {4, 1}, {6, 4}, {5, 0}}},
-      {config::MetadataVersion::kIbp2_4_IV1, {{18, 3}, {4, 4}, {6, 6}, {5, 2}}},
-      {config::MetadataVersion::kIbp2_6_IV0, {{18, 3}, {4, 4}, {6, 6}, {5, 3}}},
-      {config::MetadataVersion::kIbp2_8_IV1, {{18, 3}, {4, 5}, {6, 7}, {5, 3}}},
+      {config::MetadataVersion::kIbp2_1_IV2, {{18, 4}, {4, 1}, {6, 4}, {5, 0}}},
+      {config::MetadataVersion::kIbp2_4_IV1, {{18, 4}, {4, 4}, {6, 6}, {5, 2}}},
+      {config::MetadataVersion::kIbp2_6_IV0, {{18, 4}, {4, 4}, {6, 6}, {5, 3}}},
+      {config::MetadataVersion::kIbp2_8_IV1, {{18, 4}, {4, 5}, {6, 7}, {5, 3}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(config::MetadataVersionName(c.ibp));

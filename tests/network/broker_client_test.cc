@@ -143,7 +143,8 @@ class FakeBroker {
 
   int port() const { return port_; }
   void set_mode(Mode m) { mode_.store(m); }
-  void set_apis(std::vector<protocol::ApiVersionsResponse::ApiVersion> apis, int16_t max = 3) {
+  void set_apis(std::vector<protocol::ApiVersionsResponse::ApiVersion> apis,
+                int16_t max = protocol::ApiVersionsRequest::kMaxVersion) {
     std::lock_guard<std::mutex> lock(mu_);
     apis_ = std::move(apis);
     api_versions_max_ = max;
@@ -232,7 +233,7 @@ class FakeBroker {
   std::vector<int> conn_fds_;
   std::vector<std::thread> threads_;
   std::vector<protocol::ApiVersionsResponse::ApiVersion> apis_;
-  int16_t api_versions_max_ = 3;
+  int16_t api_versions_max_ = protocol::ApiVersionsRequest::kMaxVersion;  // as this broker
   std::vector<int16_t> api_versions_asked_;
   std::vector<int64_t> accept_times_;
   protocol::RequestHeader last_header_;
@@ -273,7 +274,7 @@ TEST(BrokerClientTest, RoundTripNegotiatesOnceAndFramesRequests) {
     EXPECT_EQ(12, resp.api_version);  // Metadata: gregor's codec and its Listener both 0-12
   }
   EXPECT_EQ(1, server.connections());
-  EXPECT_EQ(std::vector<int16_t>{3}, server.api_versions_asked());
+  EXPECT_EQ(std::vector<int16_t>{4}, server.api_versions_asked());
   protocol::RequestHeader h = server.last_header();
   EXPECT_EQ("test-client", h.client_id.value_or(""));
   EXPECT_EQ(12, h.api_version);
@@ -452,10 +453,10 @@ TEST(BrokerClientTest, ReconnectBackoffGrowsAndResetsOnSuccess) {
 
 TEST(BrokerClientTest, ApiVersionsNegotiationPicksTheHighestCommonVersion) {
   FakeBroker server(FakeBroker::Mode::kServe);
-  // Peer ranges against gregor's codec ranges (Fetch 4-12, Metadata 0-12, LeaderAndIsr 0-6).
+  // Peer ranges against gregor's codec ranges (Fetch 4-17, Metadata 0-12, LeaderAndIsr 0-7).
   server.set_apis({{static_cast<int16_t>(ApiKey::kFetch), 4, 9},
                    {static_cast<int16_t>(ApiKey::kMetadata), 1, 20},
-                   {static_cast<int16_t>(ApiKey::kLeaderAndIsr), 7, 9},
+                   {static_cast<int16_t>(ApiKey::kLeaderAndIsr), 8, 9},
                    {static_cast<int16_t>(ApiKey::kApiVersions), 0, 3}});
   BrokerClient client(FastOptions());
   client.SetPeer("127.0.0.1", server.port());
@@ -499,7 +500,7 @@ TEST(BrokerClientTest, OlderPeerAnswersApiVersionsV0AndTheClientAsksAgain) {
   BrokerClient client(FastOptions());
   client.SetPeer("127.0.0.1", server.port());
   ASSERT_TRUE(client.Connect().ok());
-  EXPECT_EQ((std::vector<int16_t>{3, 2}), server.api_versions_asked());
+  EXPECT_EQ((std::vector<int16_t>{4, 2}), server.api_versions_asked());
   EXPECT_EQ(8, *client.NegotiatedVersion(ApiKey::kMetadata));
 }
 

@@ -332,37 +332,37 @@ TEST(TxnMessagesTest, ListTransactionsRequestV1HasADurationFilter) {
   EXPECT_EQ(v0.duration_filter, -1);
 }
 
-TEST(TxnMessagesTest, VersionRangesAreKafka37s) {
-  EXPECT_EQ(AddPartitionsToTxnRequest::kMaxVersion, 4);
+TEST(TxnMessagesTest, VersionRangesAreKafka39s) {
+  EXPECT_EQ(AddPartitionsToTxnRequest::kMaxVersion, 5);  // KIP-890 bumps (3.8)
   EXPECT_EQ(AddPartitionsToTxnRequest::kFlexibleMin, 3);
-  EXPECT_EQ(AddOffsetsToTxnRequest::kMaxVersion, 3);
-  EXPECT_EQ(EndTxnRequest::kMaxVersion, 3);
-  EXPECT_EQ(TxnOffsetCommitRequest::kMaxVersion, 3);
+  EXPECT_EQ(AddOffsetsToTxnRequest::kMaxVersion, 4);
+  EXPECT_EQ(EndTxnRequest::kMaxVersion, 4);
+  EXPECT_EQ(TxnOffsetCommitRequest::kMaxVersion, 4);
   EXPECT_EQ(WriteTxnMarkersRequest::kMaxVersion, 1);
   EXPECT_EQ(WriteTxnMarkersRequest::kFlexibleMin, 1);
   EXPECT_EQ(DescribeProducersRequest::kMaxVersion, 0);
   EXPECT_EQ(DescribeTransactionsRequest::kMaxVersion, 0);
   EXPECT_EQ(ListTransactionsRequest::kMaxVersion, 1);  // 3.8's DurationFilter (KIP-994)
   EXPECT_EQ(ListTransactionsRequest::kFlexibleMin, 0);
-  EXPECT_EQ(InitProducerIdRequest::kMaxVersion, 4);
+  EXPECT_EQ(InitProducerIdRequest::kMaxVersion, 5);
   EXPECT_EQ(InitProducerIdRequest::kFlexibleMin, 2);
 }
 
-TEST(TxnMessagesTest, TransactionApisAreServedAtKafka37Ranges) {
+TEST(TxnMessagesTest, TransactionApisAreServedAtKafka39Ranges) {
   // InitProducerId is served (idempotent and transactional producers).
   ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kInitProducerId)), nullptr);
   // TxnOffsetCommit is served by the group coordinator (pending until the markers).
   ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kTxnOffsetCommit)), nullptr);
-  EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kTxnOffsetCommit))->max, 3);
+  EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kTxnOffsetCommit))->max, 4);
   // The partition leaders' side: markers from coordinators, and the producers' state.
   ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kWriteTxnMarkers)), nullptr);
   EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kWriteTxnMarkers))->max, 1);
   ASSERT_NE(FindApi(static_cast<int16_t>(ApiKey::kDescribeProducers)), nullptr);
   EXPECT_EQ(FindApi(static_cast<int16_t>(ApiKey::kDescribeProducers))->max, 0);
-  // The coordinator's APIs at Kafka 3.7's ranges.
-  const std::pair<ApiKey, int16_t> served[] = {{ApiKey::kAddPartitionsToTxn, 4},
-                                               {ApiKey::kAddOffsetsToTxn, 3},
-                                               {ApiKey::kEndTxn, 3},
+  // The coordinator's APIs at Kafka 3.9's ranges.
+  const std::pair<ApiKey, int16_t> served[] = {{ApiKey::kAddPartitionsToTxn, 5},
+                                               {ApiKey::kAddOffsetsToTxn, 4},
+                                               {ApiKey::kEndTxn, 4},
                                                {ApiKey::kDescribeTransactions, 0},
                                                {ApiKey::kListTransactions, 1}};
   for (const auto& [key, max] : served) {

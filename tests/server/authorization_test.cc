@@ -391,6 +391,15 @@ Outcome ControlledShutdown(Client& c, const Names&) {
   return TopLevel<protocol::ControlledShutdownResponse>(c, ApiKey::kControlledShutdown, req);
 }
 
+// For broker 99, which is not registered: past the check the controller (this broker) answers
+// STALE_BROKER_EPOCH and writes nothing.
+Outcome AlterPartition(Client& c, const Names&) {
+  protocol::AlterPartitionRequest req;
+  req.broker_id = 99;
+  req.broker_epoch = 1;
+  return TopLevel<protocol::AlterPartitionResponse>(c, ApiKey::kAlterPartition, req);
+}
+
 Outcome OffsetCommit(Client& c, const Names& n) {
   protocol::OffsetCommitRequest req;
   req.group_id = n.group;
@@ -436,7 +445,10 @@ Outcome FindCoordinator(Client& c, const std::string& key, int8_t key_type) {
   protocol::FindCoordinatorRequest req;
   req.key_type = key_type;
   req.coordinator_keys = {key};
-  auto r = c.Call<protocol::FindCoordinatorResponse>(ApiKey::kFindCoordinator, req, {4, 4});
+  // Share keys (2) exist from v6 (KIP-932); past the check they get COORDINATOR_NOT_AVAILABLE.
+  const int16_t version = key_type == 2 ? 6 : 4;
+  auto r =
+      c.Call<protocol::FindCoordinatorResponse>(ApiKey::kFindCoordinator, req, {version, version});
   if (!r.ok()) return Failed(r.status());
   if (r->coordinators.size() != 1) return Failed("FindCoordinator: not one coordinator");
   return Err(r->coordinators[0].error_code);
@@ -1014,6 +1026,7 @@ const std::map<AclRuleId, Case>& Cases() {
       {Id::kStopReplica, {kNothing, {}, {}, StopReplica}},
       {Id::kUpdateMetadata, {kNothing, {}, {}, UpdateMetadata}},
       {Id::kControlledShutdown, {kNothing, {}, {}, ControlledShutdown}},
+      {Id::kAlterPartition, {kNothing, {}, {}, AlterPartition}},
       {Id::kOffsetCommitGroup, {kTopic, {}, {}, OffsetCommit}},
       {Id::kOffsetCommitTopic, {kTopic, {{RT::kGroup, Op::kRead}}, {}, OffsetCommit}},
       {Id::kOffsetFetchGroup,
@@ -1026,6 +1039,8 @@ const std::map<AclRuleId, Case>& Cases() {
        {kNothing, {}, {}, [](Client& c, const Names& n) { return FindCoordinator(c, n.group, 0); }}},
       {Id::kFindCoordinatorTransaction,
        {kNothing, {}, {}, [](Client& c, const Names& n) { return FindCoordinator(c, n.txn, 1); }}},
+      {Id::kFindCoordinatorShare,
+       {kNothing, {}, {}, [](Client& c, const Names& n) { return FindCoordinator(c, n.group, 2); }}},
       {Id::kJoinGroup, {kNothing, {}, {}, JoinGroup}},
       {Id::kHeartbeat, {kNothing, {}, {}, Heartbeat}},
       {Id::kLeaveGroup, {kNothing, {}, {}, LeaveGroup}},

@@ -11,10 +11,15 @@
 #include <thread>
 
 #include "gregor/group/group_coordinator.h"
+#include "gregor/protocol/messages/add_partitions_to_txn.h"
+#include "gregor/protocol/messages/alter_partition.h"
 #include "gregor/protocol/messages/fetch.h"
 #include "gregor/protocol/messages/find_coordinator.h"
+#include "gregor/protocol/messages/leader_and_isr.h"
 #include "gregor/protocol/messages/list_offsets.h"
 #include "gregor/protocol/messages/produce.h"
+#include "gregor/protocol/messages/stop_replica.h"
+#include "gregor/protocol/messages/update_metadata.h"
 #include "gregor/protocol/record_batch.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "gregor/txn/producer_id_manager.h"
@@ -620,6 +625,34 @@ TEST_F(HandlerTest, FindCoordinatorV5BatchesKeysAsV4) {
   g_group_coordinator = nullptr;
 }
 
+// KIP-932 share keys: no share coordinator in ZooKeeper mode. v6 answers each key
+// COORDINATOR_NOT_AVAILABLE with no node (and the default ErrorMessage ""), as Kafka 3.9;
+// below v6 the key type is invalid.
+TEST_F(HandlerTest, FindCoordinatorV6ShareKeysHaveNoCoordinator) {
+  group::GroupConfig gconfig;
+  group::GroupCoordinator gc(gconfig, nullptr);
+  g_group_coordinator = &gc;
+  protocol::FindCoordinatorRequest req;
+  req.key_type = 2;
+  req.coordinator_keys = {"s1", "s2"};
+  for (int16_t version : {5, 6}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&FindCoordinatorWithTestGroups, 10, version, req);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::FindCoordinatorResponse>(a.get().body, version);
+    ASSERT_EQ(2u, resp.coordinators.size());
+    for (const auto& c : resp.coordinators) {
+      EXPECT_EQ(version >= 6 ? ErrorCode::kCoordinatorNotAvailable : ErrorCode::kInvalidRequest,
+                c.error_code);
+      EXPECT_EQ(-1, c.node_id);
+      EXPECT_EQ("", c.host);
+      EXPECT_EQ(-1, c.port);
+      EXPECT_EQ(std::optional<std::string>(""), c.error_message);
+    }
+  }
+  g_group_coordinator = nullptr;
+}
+
 // __transaction_state in memory: enough for InitProducerId.
 class MemoryTxnLog final : public txn::TransactionLogStore {
  public:
@@ -695,6 +728,146 @@ TEST_F(HandlerTest, ProduceV11GetsTransactionAbortableOlderVersionsInvalidTxnSta
   EXPECT_EQ(0, replicas_->GetPartition(kTp)->log()->LogEndOffset());  // nothing appended
   verifier.Shutdown();
   ctx_.txn_verifier = nullptr;
+}
+
+// KIP-866: the controller's newest versions. IsKRaftController false (a ZooKeeper controller at
+// IBP 3.4+) is served as before; true (a KRaft controller migrating ZooKeeper brokers) is refused
+// whole with UNKNOWN_SERVER_ERROR and changes nothing.
+TEST_F(HandlerTest, ControllerRequestsFromAKRaftControllerAreRefused) {
+  ctx_.run_blocking = ctx_.run_io;
+  ctx_.reload_topic_config = [](const std::string&) {};
+  auto lisr = [&](bool kraft) {
+    protocol::LeaderAndIsrRequest req;
+    req.controller_id = 0;
+    req.is_k_raft_controller = kraft;
+    req.controller_epoch = 1;
+    auto& t = req.topic_states.emplace_back();
+    t.topic_name = kTp.topic;
+    t.topic_id = kTopicId;
+    auto& p = t.partition_states.emplace_back();
+    p.partition_index = kTp.partition;
+    p.controller_epoch = 1;
+    p.leader = 1;
+    p.leader_epoch = 1;
+    p.isr = {1};
+    p.partition_epoch = 1;
+    p.replicas = {1, 2};
+    auto a = Call(&HandleLeaderAndIsr, 4, 7, req);
+    EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
+    return Decode<protocol::LeaderAndIsrResponse>(a.get().body, 7);
+  };
+  auto refused = lisr(true);
+  EXPECT_EQ(ErrorCode::kUnknownServerError, refused.error_code);
+  ASSERT_EQ(1u, refused.topics.size());
+  ASSERT_EQ(1u, refused.topics[0].partition_errors.size());
+  EXPECT_EQ(ErrorCode::kUnknownServerError, refused.topics[0].partition_errors[0].error_code);
+  EXPECT_EQ(0, replicas_->GetPartition(kTp)->leader_epoch());
+  auto served = lisr(false);
+  EXPECT_EQ(ErrorCode::kNone, served.error_code);
+  EXPECT_EQ(1, replicas_->GetPartition(kTp)->leader_epoch());
+
+  protocol::UpdateMetadataRequest um;
+  um.controller_id = 3000;
+  um.is_k_raft_controller = true;
+  um.controller_epoch = 5;
+  um.type = 2;
+  auto& b = um.live_brokers.emplace_back();
+  b.id = 3000;
+  auto ua = Call(&HandleUpdateMetadata, 6, 8, um);
+  ASSERT_EQ(std::future_status::ready, ua.wait_for(kWait));
+  EXPECT_EQ(ErrorCode::kUnknownServerError,
+            Decode<protocol::UpdateMetadataResponse>(ua.get().body, 8).error_code);
+  EXPECT_EQ(0u, metadata_.Get()->brokers.count(3000));
+
+  protocol::StopReplicaRequest stop;
+  stop.controller_id = 3000;
+  stop.is_k_raft_controller = true;
+  stop.controller_epoch = 5;
+  auto& st = stop.topic_states.emplace_back();
+  st.topic_name = kTp.topic;
+  st.partition_states.push_back({kTp.partition, 2, true});
+  auto sa = Call(&HandleStopReplica, 5, 4, stop);
+  ASSERT_EQ(std::future_status::ready, sa.wait_for(kWait));
+  auto sr = Decode<protocol::StopReplicaResponse>(sa.get().body, 4);
+  EXPECT_EQ(ErrorCode::kUnknownServerError, sr.error_code);
+  ASSERT_EQ(1u, sr.partition_errors.size());
+  EXPECT_EQ(ErrorCode::kUnknownServerError, sr.partition_errors[0].error_code);
+  EXPECT_NE(nullptr, replicas_->GetPartition(kTp));  // not stopped, not deleted
+}
+
+// A broker that is not the active controller answers AlterPartition NOT_CONTROLLER at the top,
+// with no topics (Kafka's getErrorResponse), at every version.
+TEST_F(HandlerTest, AlterPartitionToABrokerThatIsNotTheControllerIsNotController) {
+  protocol::AlterPartitionRequest req;
+  req.broker_id = 2;
+  req.broker_epoch = 10;
+  auto& t = req.topics.emplace_back();
+  t.topic_name = kTp.topic;
+  t.topic_id = kTopicId;
+  auto& p = t.partitions.emplace_back();
+  p.new_isr = {1, 2};
+  p.new_isr_with_epochs = {{1, -1}, {2, -1}};
+  for (int16_t version : {0, 1, 2, 3}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&HandleAlterPartition, 56, version, req);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::AlterPartitionResponse>(a.get().body, version);
+    EXPECT_EQ(ErrorCode::kNotController, resp.error_code);
+    EXPECT_TRUE(resp.topics.empty());
+  }
+}
+
+// KIP-890 on the coordinator side: a partition outside the producer's transaction is answered
+// TRANSACTION_ABORTABLE to a v5 verification (a Kafka 3.8+ partition leader, or ours) and
+// INVALID_TXN_STATE to a v4 one (a Kafka 3.7 leader, which knows only that code).
+TEST_F(HandlerTest, AddPartitionsToTxnVerifyV5GetsTransactionAbortableV4InvalidTxnState) {
+  MemoryTxnLog store;
+  txn::ProducerIdManager ids([]() -> Result<zk::ProducerIdBlock> {
+    return zk::ProducerIdBlock{1, 0, 999};
+  });
+  txn::TxnConfig tc;
+  tc.num_partitions = 1;
+  txn::TransactionCoordinator coordinator(
+      tc, &store, &ids, [](auto, std::function<void(Status)> done) { done(Status::Ok()); });
+  coordinator.Start();
+  coordinator.OnElection(0, 1);
+  for (int i = 0; i < 1000 && !coordinator.Owns(0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
+  }
+  txn::InitProducerIdResult pid{ErrorCode::kUnknownServerError, -1, -1};
+  coordinator.InitProducerId("tx", 60000, std::nullopt,
+                             [&](txn::InitProducerIdResult r) { pid = r; });
+  ASSERT_EQ(ErrorCode::kNone, pid.error);
+  ErrorCode added = ErrorCode::kUnknownServerError;
+  coordinator.AddPartitions("tx", pid.producer_id, pid.producer_epoch, {{kTp.topic, 1}},
+                            [&](ErrorCode e) { added = e; });
+  ASSERT_EQ(ErrorCode::kNone, added);
+  ctx_.txns = &coordinator;
+
+  protocol::AddPartitionsToTxnRequest req;
+  auto& t = req.transactions.emplace_back();
+  t.transactional_id = "tx";
+  t.producer_id = pid.producer_id;
+  t.producer_epoch = pid.producer_epoch;
+  t.verify_only = true;
+  auto& topic = t.topics.emplace_back();
+  topic.name = kTp.topic;
+  topic.partitions = {0, 1};  // 1 is in the transaction, 0 is not
+  for (int16_t version : {4, 5}) {
+    SCOPED_TRACE(version);
+    auto a = Call(&HandleAddPartitionsToTxn, 24, version, req);
+    ASSERT_EQ(std::future_status::ready, a.wait_for(kWait));
+    auto resp = Decode<protocol::AddPartitionsToTxnResponse>(a.get().body, version);
+    ASSERT_EQ(1u, resp.results_by_transaction.size());
+    const auto& results = resp.results_by_transaction[0].topic_results.at(0).results_by_partition;
+    ASSERT_EQ(2u, results.size());
+    EXPECT_EQ(0, results[0].partition_index);
+    EXPECT_EQ(version >= 5 ? ErrorCode::kTransactionAbortable : ErrorCode::kInvalidTxnState,
+              results[0].partition_error_code);
+    EXPECT_EQ(ErrorCode::kNone, results[1].partition_error_code);
+  }
+  ctx_.txns = nullptr;
+  coordinator.Shutdown();
 }
 
 }  // namespace

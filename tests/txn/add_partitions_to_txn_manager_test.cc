@@ -315,6 +315,28 @@ TEST(AddPartitionsToTxnManagerTest, AsksTheRemoteCoordinatorWithVerifyOnly) {
   EXPECT_EQ(1u, m.NumSenders());
 }
 
+// A Kafka 3.8+ coordinator (v5) is asked with v5 and its TRANSACTION_ABORTABLE is left for the
+// produce or TxnOffsetCommit handler to map by its client's version.
+TEST(AddPartitionsToTxnManagerTest, AsksAV5CoordinatorWithV5) {
+  FakeCoordinator c1(/*max_version=*/5);
+  c1.set_errors([](const std::string&, const TopicPartition& tp) {
+    return tp.partition == 0 ? ErrorCode::kNone : ErrorCode::kTransactionAbortable;
+  });
+  cluster::MetadataCache metadata;
+  metadata.Update(0, {Broker(1, c1.port())}, TxnTopic(1, 1));
+  Done done;
+  AddPartitionsToTxnManager m(Opts(), &metadata, nullptr);
+  m.Verify(IdIn(0), 42, 3, {kT0, kT1}, done.Fn());
+  ASSERT_TRUE(done.Wait());
+  EXPECT_EQ(ErrorCode::kNone, done.errors[kT0]);
+  EXPECT_EQ(ErrorCode::kTransactionAbortable, done.errors[kT1]);
+  const auto got = c1.received();
+  ASSERT_EQ(1u, got.size());
+  EXPECT_EQ(5, got[0].first);
+  EXPECT_TRUE(got[0].second.transactions.at(0).verify_only);
+  m.Shutdown();
+}
+
 TEST(AddPartitionsToTxnManagerTest, MapsCoordinatorErrorsAsKafkaDoesForProduce) {
   FakeCoordinator c1;
   const std::map<std::string, ErrorCode> script = {

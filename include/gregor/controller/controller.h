@@ -6,7 +6,9 @@
 // additions), /admin/delete_topics, /admin/reassign_partitions and /isr_change_notification;
 // elects leaders for new and offline partitions; moves leadership off brokers that shut down
 // (ControlledShutdown) and back to preferred replicas (auto leader rebalance); reassigns
-// partitions (KIP-455); writes partition state znodes fenced by its controller epoch's znode
+// partitions (KIP-455); takes ISR changes from partition leaders (the state znode and an ISR
+// change notification from ZooKeeper-mode leaders such as gregord, AlterPartition from Kafka
+// leaders at IBP 2.7+); writes partition state znodes fenced by its controller epoch's znode
 // version; and tells brokers through the ControllerChannel (LeaderAndIsr, UpdateMetadata,
 // StopReplica).
 //
@@ -45,6 +47,7 @@
 #include "gregor/base/metrics.h"
 #include "gregor/controller/controller_channel.h"
 #include "gregor/protocol/error_code.h"
+#include "gregor/protocol/messages/alter_partition.h"
 #include "gregor/zk/kafka_zk_client.h"
 
 namespace gregor::controller {
@@ -81,6 +84,7 @@ class Controller {
   using ElectLeadersCallback = AlterReassignmentsCallback;
   using ListReassignmentsCallback = std::function<void(
       protocol::ErrorCode, std::map<gregor::TopicPartition, OngoingReassignment> ongoing)>;
+  using AlterPartitionCallback = std::function<void(protocol::AlterPartitionResponse)>;
 
   Controller(Options options, zk::KafkaZkClient* zk, ControllerChannel* channel,
              const gregor::Clock* clock);
@@ -128,6 +132,22 @@ class Controller {
   // ListPartitionReassignments: the ongoing reassignments among `partitions` (all when nullopt).
   void ListPartitionReassignments(std::optional<std::vector<gregor::TopicPartition>> partitions,
                                   ListReassignmentsCallback done);
+
+  // AlterPartition (API 56) at `version` (0-3): a partition leader's new ISR, written to the
+  // partition's state znode as Kafka 3.9's ZooKeeper controller does (processAlterPartition),
+  // then UpdateMetadata for the request's partitions to every live broker, and a reassignment
+  // completed if its targets are now in sync. The response's top-level error is NOT_CONTROLLER
+  // (not active) or STALE_BROKER_EPOCH (the sender is not registered with exactly that broker
+  // epoch); per partition: NONE with the leader, leader epoch, ISR, recovery state and
+  // partition epoch (the state znode's version) now recorded, or UNKNOWN_TOPIC_OR_PARTITION,
+  // UNKNOWN_TOPIC_ID (v2+), NOT_CONTROLLER (the sender has newer epochs than ZooKeeper),
+  // FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION (stale partition epoch, or a concurrent
+  // write), INVALID_REQUEST (sender not the leader, ISR not a subset of the replicas or without
+  // the leader, a recovering leader with others in its ISR, RECOVERED back to RECOVERING),
+  // INELIGIBLE_REPLICA (v2+; OPERATION_NOT_ATTEMPTED before) for an ISR member that is not
+  // live, is shutting down, or (v3) names another broker epoch than its registration's.
+  void AlterPartition(protocol::AlterPartitionRequest request, int16_t version,
+                      AlterPartitionCallback done);
 
  private:
   struct Inbox;
@@ -196,6 +216,15 @@ class Controller {
   void ElectPreferredLeaders(const std::vector<gregor::TopicPartition>& tps, Batch* batch);
   void DoElectLeaders(bool unclean, const std::optional<std::vector<gregor::TopicPartition>>& tps,
                       const ElectLeadersCallback& done);
+
+  // AlterPartition (alter_partition.cc).
+  void DoAlterPartition(const protocol::AlterPartitionRequest& request, int16_t version,
+                        const AlterPartitionCallback& done);
+  // Validates and writes one partition's new state; kNone when `tp`'s state (states_) is now
+  // what the leader asked for.
+  protocol::ErrorCode AlterOnePartition(
+      int32_t broker_id, const gregor::TopicPartition& tp,
+      const protocol::AlterPartitionRequest::PartitionData& request, int16_t version);
 
   // Reassignment (reassignment.cc).
   void DoAlterReassignments(

@@ -6,7 +6,7 @@
 // Verify() finds the coordinator of the transactional id, the leader of partition
 // TransactionPartitionFor(id, transaction.state.log.num.partitions) of __transaction_state in
 // the MetadataCache. When that is this broker, the local TransactionCoordinator answers
-// (VerifyPartitions); otherwise an AddPartitionsToTxn v4 request with verify_only=true goes to
+// (VerifyPartitions); otherwise an AddPartitionsToTxn v4-5 request with verify_only=true goes to
 // the coordinator's inter-broker endpoint. Verifications for one coordinator are batched: its
 // sender drains its queue into one request (one transaction per transactional id per request;
 // a second verification of the same id waits for the next request).
@@ -21,9 +21,10 @@
 //   NONE                                   verified: append
 //   INVALID_TXN_STATE                      the partition is not in the producer's ongoing
 //                                          transaction (also for CLUSTER_AUTHORIZATION_FAILED)
-//   TRANSACTION_ABORTABLE                  the same from a Kafka 3.8+ style coordinator (ours):
-//                                          the caller answers INVALID_TXN_STATE to clients
-//                                          older than Produce v11 / TxnOffsetCommit v5
+//   TRANSACTION_ABORTABLE                  the same from a Kafka 3.8+ coordinator (ours, or a
+//                                          remote one asked with v5): the caller answers
+//                                          INVALID_TXN_STATE to clients older than Produce
+//                                          v11 / TxnOffsetCommit v4
 //   NOT_ENOUGH_REPLICAS                    unable to verify now, the client retries:
 //                                          COORDINATOR_NOT_AVAILABLE (no coordinator known,
 //                                          no endpoint, __transaction_state missing),

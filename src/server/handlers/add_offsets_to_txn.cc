@@ -1,11 +1,14 @@
 // AddOffsetsToTxn (25): a transactional producer is about to commit a group's offsets
 // (sendOffsetsToTransaction): the group's __consumer_offsets partition joins the transaction,
 // so that its COMMIT/ABORT marker reaches the group coordinator (Kafka's
-// handleAddOffsetsToTxnRequest).
+// handleAddOffsetsToTxnRequest). v4 (KIP-890) only says that the client handles
+// TRANSACTION_ABORTABLE, which no AddOffsetsToTxn path answers in Kafka 3.9 or here; an older
+// client would get INVALID_TXN_STATE instead.
 #include "gregor/protocol/messages/add_offsets_to_txn.h"
 
 #include "gregor/group/group_coordinator.h"
 #include "server/authorization.h"
+#include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -32,7 +35,7 @@ asio::awaitable<bool> HandleAddOffsetsToTxn(ServerContext& ctx, Request& req, Re
         };
     error = (co_await AwaitCallback<ErrorCode>(start)).value_or(error);
   }
-  out.error_code = error;
+  out.error_code = ForTxnClient(error, req.version() >= 4);
   out.Encode(resp.out, req.version());
   co_return true;
 }

@@ -2,13 +2,18 @@
 // (v0-3, one transaction), and partition leaders ask whether a transactional batch belongs to an
 // ongoing transaction (v4 with verify_only, KIP-890 part 1; v4 also batches transactions).
 // Answered by the transactional id's coordinator; per-partition error codes, all partitions of
-// a transaction sharing its error as in Kafka.
+// a transaction sharing its error as in Kafka. v5 (KIP-890) says that the sender handles
+// TRANSACTION_ABORTABLE, what the coordinator answers for a partition outside the producer's
+// transaction; a v4 sender (a Kafka 3.7 partition leader) gets INVALID_TXN_STATE, the code it
+// knows. (Kafka 3.9 answers TRANSACTION_ABORTABLE at v4 too; v4 senders older than 3.8 then
+// see an unknown code.)
 #include "gregor/protocol/messages/add_partitions_to_txn.h"
 
 #include <set>
 
 #include "gregor/group/group_records.h"
 #include "server/authorization.h"
+#include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -28,13 +33,14 @@ std::set<TopicPartition> PartitionsOf(const std::vector<Topic>& topics) {
   return out;
 }
 
-std::vector<TopicResult> Results(const std::map<TopicPartition, ErrorCode>& errors) {
+std::vector<TopicResult> Results(const std::map<TopicPartition, ErrorCode>& errors,
+                                 int16_t version) {
   std::vector<TopicResult> out;
   for (const auto& [tp, e] : errors) {
     if (out.empty() || out.back().name != tp.topic) out.emplace_back().name = tp.topic;
     auto& r = out.back().results_by_partition.emplace_back();
     r.partition_index = tp.partition;
-    r.partition_error_code = e;
+    r.partition_error_code = ForTxnClient(e, version >= 5);
   }
   return out;
 }
@@ -116,14 +122,14 @@ asio::awaitable<bool> HandleAddPartitionsToTxn(ServerContext& ctx, Request& req,
     auto errors = co_await AddOne(ctx, req, in.v3_and_below_transactional_id,
                                   in.v3_and_below_producer_id, in.v3_and_below_producer_epoch,
                                   false, PartitionsOf(in.v3_and_below_topics));
-    out.results_by_topic_v3_and_below = Results(errors);
+    out.results_by_topic_v3_and_below = Results(errors, req.version());
   } else {
     for (const auto& t : in.transactions) {
       auto errors = co_await AddOne(ctx, req, t.transactional_id, t.producer_id, t.producer_epoch,
                                     t.verify_only, PartitionsOf(t.topics));
       auto& r = out.results_by_transaction.emplace_back();
       r.transactional_id = t.transactional_id;
-      r.topic_results = Results(errors);
+      r.topic_results = Results(errors, req.version());
     }
   }
   out.Encode(resp.out, req.version());

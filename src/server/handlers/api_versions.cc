@@ -1,4 +1,8 @@
-// ApiVersions (18): the APIs and versions this broker speaks.
+// ApiVersions (18): the APIs and versions this broker speaks. v4 (KAFKA-17011) only lets a
+// SupportedFeatures entry have MinVersion 0, which Kafka 3.9 leaves out below v4. gregord
+// supports no feature flags (its registration's "features" is empty, and there is no /feature
+// znode), so every version carries no SupportedFeatures, FinalizedFeatures or epoch (their
+// defaults: nothing written) and ZkMigrationReady false; v4's bytes are v3's.
 #include "gregor/protocol/messages/api_versions.h"
 
 #include "gregor/protocol/api_key.h"

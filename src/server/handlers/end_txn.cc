@@ -1,9 +1,12 @@
 // EndTxn (26): a transactional producer commits or aborts (Kafka's handleEndTxnRequest). The
 // coordinator answers once PrepareCommit/PrepareAbort is in __transaction_state; the markers
-// follow.
+// follow. v4 (KIP-890) only says that the client handles TRANSACTION_ABORTABLE; Kafka 3.9's
+// coordinator answers it on no EndTxn path, nor does ours, and an older client would get
+// INVALID_TXN_STATE instead.
 #include "gregor/protocol/messages/end_txn.h"
 
 #include "server/authorization.h"
+#include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -29,7 +32,7 @@ asio::awaitable<bool> HandleEndTxn(ServerContext& ctx, Request& req, Response& r
   if (error == ErrorCode::kProducerFenced && req.version() < 2) {
     error = ErrorCode::kInvalidProducerEpoch;
   }
-  out.error_code = error;
+  out.error_code = ForTxnClient(error, req.version() >= 4);
   out.Encode(resp.out, req.version());
   co_return true;
 }

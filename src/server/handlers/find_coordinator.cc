@@ -3,7 +3,9 @@
 // __consumer_offsets partition, a transactional id's the leader of its __transaction_state
 // partition; each topic is created on first use (offsets.topic.* / transaction.state.log.*,
 // the replication factor capped by the live brokers), answering COORDINATOR_NOT_AVAILABLE until
-// it is online.
+// it is online. Share groups (KIP-932, key type 2) have no coordinator in ZooKeeper mode: from
+// v6 a key of that type answers COORDINATOR_NOT_AVAILABLE to a principal allowed CLUSTER_ACTION
+// (CLUSTER_AUTHORIZATION_FAILED otherwise), below v6 INVALID_REQUEST, as Kafka 3.9 does.
 #include "gregor/protocol/messages/find_coordinator.h"
 
 #include <glog/logging.h>
@@ -23,6 +25,7 @@ using protocol::ErrorCode;
 
 constexpr int8_t kGroupKeyType = 0;
 constexpr int8_t kTransactionKeyType = 1;
+constexpr int8_t kShareKeyType = 2;
 
 struct Found {
   ErrorCode error = ErrorCode::kNone;
@@ -145,12 +148,21 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
     }
   }
 
+  ErrorCode share_error = ErrorCode::kInvalidRequest;
+  if (in.key_type == kShareKeyType && v >= 6) {
+    share_error = Authorized(ctx, req.conn, AclRuleId::kFindCoordinatorShare)
+                      ? ErrorCode::kCoordinatorNotAvailable
+                      : Denied(AclRuleId::kFindCoordinatorShare);
+  }
+
   std::vector<Found> found;
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& key = keys[i];
     Found f;
     if (denied[i]) {
       f.error = Denied(rule);
+    } else if (in.key_type == kShareKeyType) {
+      f.error = share_error;
     } else if (group_keys) {
       f = Lookup(ctx, group::kOffsetsTopic, gc.PartitionFor(key), req.conn.listener_name);
     } else if (txn_keys) {
@@ -173,6 +185,7 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
     return std::string(protocol::ErrorCodeName(e));
   };
   if (v >= 4) {
+    // Per key, Kafka sets no ErrorMessage at v4+: its default, "", goes out.
     for (size_t i = 0; i < keys.size(); ++i) {
       auto& c = out.coordinators.emplace_back();
       c.key = keys[i];
@@ -180,7 +193,6 @@ asio::awaitable<bool> HandleFindCoordinator(group::GroupCoordinator& gc, ServerC
       c.host = found[i].host;
       c.port = found[i].port;
       c.error_code = found[i].error;
-      c.error_message = message(found[i].error);
     }
   } else {
     const Found& f = found.front();

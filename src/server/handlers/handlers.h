@@ -52,6 +52,7 @@ asio::awaitable<bool> HandleCreateAcls(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleDeleteAcls(ServerContext&, Request&, Response&);
 
 asio::awaitable<bool> HandleControlledShutdown(ServerContext&, Request&, Response&);
+asio::awaitable<bool> HandleAlterPartition(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleAlterPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleListPartitionReassignments(ServerContext&, Request&, Response&);
 asio::awaitable<bool> HandleElectLeaders(ServerContext&, Request&, Response&);

@@ -2,13 +2,16 @@
 // with an id from its block of /latest_producer_id_block (Kafka's handleInitProducerId for a
 // null id: always a new id, epoch 0, whatever id and epoch a v3+ request names). With one, the
 // transaction coordinator of that id answers (a bumped epoch, fencing older producers; KIP-360
-// recovery with the id and epoch of v3+).
+// recovery with the id and epoch of v3+). v5 (KIP-890) only says that the client handles
+// TRANSACTION_ABORTABLE, which no InitProducerId path answers in Kafka 3.9 or here; an older
+// client would get INVALID_TXN_STATE instead.
 #include "gregor/protocol/messages/init_producer_id.h"
 
 #include <glog/logging.h>
 
 #include "gregor/txn/producer_id_manager.h"
 #include "server/authorization.h"
+#include "server/errors.h"
 #include "server/handlers/await_callback.h"
 #include "server/handlers/handlers.h"
 
@@ -67,7 +70,7 @@ asio::awaitable<bool> HandleInitProducerId(ServerContext& ctx, Request& req, Res
       error = ErrorCode::kCoordinatorNotAvailable;
     }
   }
-  out.error_code = error;
+  out.error_code = ForTxnClient(error, req.version() >= 5);
   out.Encode(resp.out, req.version());
   co_return true;
 }

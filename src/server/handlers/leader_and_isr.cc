@@ -1,9 +1,21 @@
 // LeaderAndIsr (4), UpdateMetadata (6), StopReplica (5): the controller's
 // requests to this broker, as in Kafka's ZooKeeper mode.
+//
+// LeaderAndIsr v7, UpdateMetadata v8 and StopReplica v4 (KIP-866) add IsKRaftController: a
+// Kafka 3.4+ ZooKeeper controller sends these versions with false (IBP 3.4+), and they are
+// served as the older ones. True comes from a KRaft controller driving a ZooKeeper-to-KRaft
+// migration, which gregord does not take part in (its registration never says it is ready for
+// one): that controller's id and epochs are not the ZooKeeper controller's, and acting on them
+// would mix two authorities over the same replicas. Such a request is refused whole with
+// UNKNOWN_SERVER_ERROR, what a Kafka 3.9 ZooKeeper broker without
+// zookeeper.metadata.migration.enable answers (its broker-epoch check throws), and a warning is
+// logged at most once a minute.
 #include "gregor/protocol/messages/leader_and_isr.h"
 
 #include <glog/logging.h>
 
+#include <atomic>
+#include <chrono>
 #include <set>
 
 #include "gregor/protocol/messages/stop_replica.h"
@@ -25,6 +37,25 @@ cluster::PartitionRole RoleOf(const protocol::LeaderAndIsrRequest::LeaderAndIsrP
   r.isr = s.isr;
   r.replicas = s.replicas;
   return r;
+}
+
+std::atomic<int64_t> g_last_kraft_warning_ms{0};
+
+// True (and a rate-limited warning) when a KRaft controller sent the request.
+bool FromKRaftController(bool is_kraft_controller, const char* api, int32_t controller_id,
+                         int32_t controller_epoch) {
+  if (!is_kraft_controller) return false;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t prev = g_last_kraft_warning_ms.load();
+  if (now - prev >= 60000 && g_last_kraft_warning_ms.compare_exchange_strong(prev, now)) {
+    LOG(WARNING) << "Refusing " << api << " from KRaft controller " << controller_id << " (epoch "
+                 << controller_epoch
+                 << "): this broker runs in ZooKeeper mode and takes no part in a migration "
+                    "to KRaft";
+  }
+  return true;
 }
 }  // namespace
 
@@ -54,8 +85,13 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
   std::vector<std::pair<TopicPartition, ErrorCode>> results;
   ErrorCode top = ErrorCode::kNone;
   if (!Authorized(ctx, req.conn, AclRuleId::kLeaderAndIsr)) {
-    // Kafka's error response: the error at the top and on every partition.
     top = Denied(AclRuleId::kLeaderAndIsr);
+  } else if (FromKRaftController(in.is_k_raft_controller, "LeaderAndIsr", in.controller_id,
+                                 in.controller_epoch)) {
+    top = ErrorCode::kUnknownServerError;
+  }
+  if (top != ErrorCode::kNone) {
+    // Kafka's error response: the error at the top and on every partition.
     for (const auto& p : parts) results.emplace_back(p.tp, top);
     parts.clear();
     topics.clear();
@@ -155,6 +191,9 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext& ctx, Request& req, Res
   protocol::UpdateMetadataResponse out;
   if (!Authorized(ctx, req.conn, AclRuleId::kUpdateMetadata)) {
     out.error_code = Denied(AclRuleId::kUpdateMetadata);
+  } else if (FromKRaftController(in.is_k_raft_controller, "UpdateMetadata", in.controller_id,
+                                 in.controller_epoch)) {
+    out.error_code = ErrorCode::kUnknownServerError;
   } else if (in.controller_epoch < ctx.replicas->controller_epoch()) {
     out.error_code = ErrorCode::kStaleControllerEpoch;
   } else {
@@ -192,6 +231,11 @@ asio::awaitable<bool> HandleStopReplica(ServerContext& ctx, Request& req, Respon
   ErrorCode top = ErrorCode::kNone;
   if (!Authorized(ctx, req.conn, AclRuleId::kStopReplica)) {
     top = Denied(AclRuleId::kStopReplica);
+  } else if (FromKRaftController(in.is_k_raft_controller, "StopReplica", in.controller_id,
+                                 in.controller_epoch)) {
+    top = ErrorCode::kUnknownServerError;
+  }
+  if (top != ErrorCode::kNone) {
     for (const auto* list : {&keep, &remove}) {
       for (const auto& tp : *list) results.emplace_back(tp, top);
     }

@@ -274,11 +274,9 @@ asio::awaitable<bool> HandleProduce(ServerContext& ctx, Request& req, Response& 
         verified.push_back(a);
         continue;
       }
-      // KIP-890: only v11+ clients know TRANSACTION_ABORTABLE; older ones get
-      // INVALID_TXN_STATE (Kafka's AddPartitionsToTxnManager, defaultError vs genericError).
-      if (ec == ErrorCode::kTransactionAbortable && req.version() <= 10) {
-        ec = ErrorCode::kInvalidTxnState;
-      }
+      // KIP-890: only v11+ clients know TRANSACTION_ABORTABLE (Kafka's KafkaApis: genericError
+      // above v10).
+      ec = ForTxnClient(ec, req.version() >= 11);
       auto& pr = out.responses[a->topic_index].partition_responses[a->partition_index];
       pr.error_code = ec;
       if (req.version() >= 8) {

@@ -7,6 +7,8 @@
 // handleTxnCommitOffsets), a producer without an open transaction in the group's
 // __consumer_offsets partition is first verified with its transaction coordinator, so that
 // offsets of an ended (or never begun) transaction cannot open one nobody will end.
+// A verification the coordinator refuses answers TRANSACTION_ABORTABLE from v4 on (KIP-890;
+// Kafka 3.9's GroupCoordinator passes genericError from v4) and INVALID_TXN_STATE below.
 #include "gregor/protocol/messages/txn_offset_commit.h"
 
 #include <glog/logging.h>
@@ -14,6 +16,7 @@
 #include "gregor/log/producer_state.h"
 #include "gregor/txn/add_partitions_to_txn_manager.h"
 #include "server/authorization.h"
+#include "server/errors.h"
 #include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
@@ -29,10 +32,6 @@ ErrorCode OffsetCommitErrorFor(ErrorCode e) {
   switch (e) {
     case ErrorCode::kNetworkException:
       return ErrorCode::kCoordinatorLoadInProgress;
-    // TxnOffsetCommit v5 (not served) is the first to accept TRANSACTION_ABORTABLE; before it
-    // Kafka's AddPartitionsToTxnManager answers INVALID_TXN_STATE.
-    case ErrorCode::kTransactionAbortable:
-      return ErrorCode::kInvalidTxnState;
     case ErrorCode::kUnknownTopicOrPartition:
     case ErrorCode::kNotEnoughReplicas:
     case ErrorCode::kNotEnoughReplicasAfterAppend:
@@ -165,7 +164,7 @@ asio::awaitable<bool> HandleTxnOffsetCommit(group::GroupCoordinator& gc, ServerC
       if (v < 2 && e == protocol::ErrorCode::kCoordinatorLoadInProgress) {
         e = protocol::ErrorCode::kCoordinatorNotAvailable;
       }
-      op.error_code = e;
+      op.error_code = ForTxnClient(e, v >= 4);
     }
   }
   out.Encode(resp.out, v);
