@@ -54,6 +54,13 @@ def exclusive(fn):
     return fn
 
 
+def torture_only(fn):
+    """Marks a long fault workload that make torture runs (GREGOR_TORTURE=1, on its long clock) and make
+    check leaves out: the runner does not collect it otherwise, unless -k names it."""
+    fn.torture_only = True
+    return fn
+
+
 def check(cond, msg):
     if not cond:
         raise Failure(msg)

@@ -69,8 +69,14 @@ def test_topic_compression_type_recompresses_for_every_codec(ctx):
         kp = kafka_python_read(b.bootstrap, topic, len(records))
         eq([(k, v) for _, k, v in kp], want, f"{target}: kafka-python reads every record in order")
         stored = set(stored_codecs(b, topic))
-        expect = CODECS[producer_codec] if target == "producer" else CODECS.get(target, 0)
-        eq(stored, {expect}, f"{target} from a {producer_codec} producer: codecs of the stored batches")
+        if target == "producer":
+            # Stored as sent: librdkafka sends a batch uncompressed when compressing would not
+            # shrink it (a small batch cut by timing), and such a batch stays uncompressed.
+            check(CODECS[producer_codec] in stored and stored <= {CODECS[producer_codec], 0},
+                  f"producer from a {producer_codec} producer: codecs of the stored batches {stored}")
+        else:
+            eq(stored, {CODECS.get(target, 0)},
+               f"{target} from a {producer_codec} producer: codecs of the stored batches")
         print(f"compression.type={target}, producer {producer_codec}: {len(records)} records, "
               f"stored as {sorted(stored)}")
 

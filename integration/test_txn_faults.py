@@ -28,7 +28,7 @@ import os
 import threading
 import time
 
-from harness import Failure, bootstrap_of, check, timeout, unique_topic, wait_until
+from harness import Failure, bootstrap_of, check, timeout, torture_only, unique_topic, wait_until
 from test_cluster import (by_id, create_topic_rf, wait_isr_full, wait_new_leader, wait_unregistered, zk_controller,
                           zk_state)
 from test_confluent import ck
@@ -312,6 +312,7 @@ class Workload:
         return fig
 
 
+@torture_only
 @timeout(420)
 def test_txn_faults_workload(ctx):
     brokers = ctx.start_cluster(3, extra=TXN_THREE)

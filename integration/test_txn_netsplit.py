@@ -27,7 +27,7 @@ import os
 import random
 import time
 
-from harness import Failure, timeout, wait_until
+from harness import Failure, timeout, torture_only, wait_until
 from netfault import NetSplitCluster
 from test_cluster import by_id, zk_controller, zk_state
 from test_transactions import TXN_THREE, describe_txn, find_txn_coordinator
@@ -56,6 +56,7 @@ def registered(ctx, broker_id):
     return ctx.zk().exists(f"/brokers/ids/{broker_id}") is not None
 
 
+@torture_only
 @timeout(420 if LONG else 200)
 def test_txn_netsplit_workload(ctx):
     with NetSplitCluster(ctx, 3, extra=TXN_THREE) as net:
