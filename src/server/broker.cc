@@ -185,7 +185,7 @@ struct Broker::Impl {
   std::shared_ptr<network::TlsContextSlot> inter_broker_tls;
   InterBrokerAuthenticate inter_broker_authenticate;  // null unless inter-broker SASL
   std::unique_ptr<controller::Controller> controller;
-  int64_t broker_epoch = -1;
+  std::atomic<int64_t> broker_epoch{-1};  // read by the control-request handlers
   // Partitions whose ISR this broker changed, for the next /isr_change_notification (Kafka's
   // ZkAlterPartitionManager batches them the same way, with longer delays).
   std::mutex isr_mu;
@@ -322,7 +322,7 @@ struct Broker::Impl {
     if (!epoch.ok()) return epoch.status();
     broker_epoch = *epoch;
     LOG(INFO) << Prefix() << "registered /brokers/ids/" << config.broker_id << " with broker epoch "
-              << broker_epoch;
+              << broker_epoch.load();
     return Status::Ok();
   }
 
@@ -721,6 +721,7 @@ Status Broker::Start() {
   });
   d.ctx.config = &d.config;
   d.ctx.broker_id = cfg.broker_id;
+  d.ctx.broker_epoch = &d.broker_epoch;
   d.ctx.cluster_id = *cluster_id;
   d.ctx.clock = d.clock;
   d.ctx.io = &d.io;

@@ -3,6 +3,7 @@
 // owns every service named here and outlives all connections. Handlers run
 // on connection strands; every service here is thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -78,6 +79,9 @@ struct ServerContext {
     return std::shared_ptr<const config::BrokerConfig>(std::shared_ptr<const void>(), config);
   }
   int32_t broker_id = -1;
+  // This broker's epoch: the czxid of its /brokers/ids znode, replaced at every registration
+  // (after a ZooKeeper session expiry); -1 before the first. Null in unit tests without one.
+  const std::atomic<int64_t>* broker_epoch = nullptr;
   std::string cluster_id;
   const Clock* clock = nullptr;
   asio::io_context* io = nullptr;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -793,6 +794,79 @@ TEST_F(HandlerTest, ControllerRequestsFromAKRaftControllerAreRefused) {
   ASSERT_EQ(1u, sr.partition_errors.size());
   EXPECT_EQ(ErrorCode::kUnknownServerError, sr.partition_errors[0].error_code);
   EXPECT_NE(nullptr, replicas_->GetPartition(kTp));  // not stopped, not deleted
+}
+
+// KIP-380: a control request addressed to an earlier registration of this broker (its broker
+// epoch older than the current one) is refused with STALE_BROKER_EPOCH and changes nothing; the
+// current epoch, a newer one and -1 (a controller older than KIP-380) are served.
+TEST_F(HandlerTest, ControllerRequestsForAnOlderBrokerEpochAreStale) {
+  ctx_.run_blocking = ctx_.run_io;
+  ctx_.reload_topic_config = [](const std::string&) {};
+  std::atomic<int64_t> epoch{500};
+  ctx_.broker_epoch = &epoch;
+  auto lisr = [&](int64_t broker_epoch, int32_t leader_epoch) {
+    protocol::LeaderAndIsrRequest req;
+    req.controller_id = 0;
+    req.controller_epoch = 1;
+    req.broker_epoch = broker_epoch;
+    auto& t = req.topic_states.emplace_back();
+    t.topic_name = kTp.topic;
+    t.topic_id = kTopicId;
+    auto& p = t.partition_states.emplace_back();
+    p.partition_index = kTp.partition;
+    p.controller_epoch = 1;
+    p.leader = 1;
+    p.leader_epoch = leader_epoch;
+    p.isr = {1};
+    p.partition_epoch = leader_epoch;
+    p.replicas = {1, 2};
+    auto a = Call(&HandleLeaderAndIsr, 4, 5, req);
+    EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
+    return Decode<protocol::LeaderAndIsrResponse>(a.get().body, 5);
+  };
+  auto stale = lisr(499, 1);
+  EXPECT_EQ(ErrorCode::kStaleBrokerEpoch, stale.error_code);
+  ASSERT_EQ(1u, stale.topics.size());
+  ASSERT_EQ(1u, stale.topics[0].partition_errors.size());
+  EXPECT_EQ(ErrorCode::kStaleBrokerEpoch, stale.topics[0].partition_errors[0].error_code);
+  EXPECT_EQ(0, replicas_->GetPartition(kTp)->leader_epoch());
+  EXPECT_EQ(ErrorCode::kNone, lisr(500, 1).error_code);
+  EXPECT_EQ(1, replicas_->GetPartition(kTp)->leader_epoch());
+  EXPECT_EQ(ErrorCode::kNone, lisr(501, 2).error_code);
+  EXPECT_EQ(ErrorCode::kNone, lisr(-1, 3).error_code);
+  EXPECT_EQ(3, replicas_->GetPartition(kTp)->leader_epoch());
+
+  auto update = [&](int64_t broker_epoch, int32_t new_broker) {
+    protocol::UpdateMetadataRequest um;
+    um.controller_id = 0;
+    um.controller_epoch = 1;
+    um.broker_epoch = broker_epoch;
+    auto& b = um.live_brokers.emplace_back();
+    b.id = new_broker;
+    auto ua = Call(&HandleUpdateMetadata, 6, 6, um);
+    EXPECT_EQ(std::future_status::ready, ua.wait_for(kWait));
+    return Decode<protocol::UpdateMetadataResponse>(ua.get().body, 6).error_code;
+  };
+  EXPECT_EQ(ErrorCode::kStaleBrokerEpoch, update(100, 3001));
+  EXPECT_EQ(0u, metadata_.Get()->brokers.count(3001));
+  EXPECT_EQ(ErrorCode::kNone, update(500, 3002));
+  EXPECT_EQ(1u, metadata_.Get()->brokers.count(3002));
+
+  protocol::StopReplicaRequest stop;
+  stop.controller_id = 0;
+  stop.controller_epoch = 1;
+  stop.broker_epoch = 1;
+  auto& st = stop.topic_states.emplace_back();
+  st.topic_name = kTp.topic;
+  st.partition_states.push_back({kTp.partition, 3, true});
+  auto sa = Call(&HandleStopReplica, 5, 3, stop);
+  ASSERT_EQ(std::future_status::ready, sa.wait_for(kWait));
+  auto sr = Decode<protocol::StopReplicaResponse>(sa.get().body, 3);
+  EXPECT_EQ(ErrorCode::kStaleBrokerEpoch, sr.error_code);
+  ASSERT_EQ(1u, sr.partition_errors.size());
+  EXPECT_EQ(ErrorCode::kStaleBrokerEpoch, sr.partition_errors[0].error_code);
+  EXPECT_NE(nullptr, replicas_->GetPartition(kTp));  // not stopped, not deleted
+  ctx_.broker_epoch = nullptr;
 }
 
 // A broker that is not the active controller answers AlterPartition NOT_CONTROLLER at the top,

@@ -57,6 +57,21 @@ bool FromKRaftController(bool is_kraft_controller, const char* api, int32_t cont
   }
   return true;
 }
+
+// Kafka's isBrokerEpochStale (KIP-380): a request the controller addressed to an earlier
+// registration of this broker (before a ZooKeeper session expiry re-registered it) is refused
+// with STALE_BROKER_EPOCH, because its view of the broker's replicas predates the restart of
+// its state. -1 (versions without the field, and a controller older than KIP-380) is never
+// stale. A larger epoch than ours is taken: the controller can see the new registration
+// before RegisterBroker() has stored its epoch here.
+bool StaleBrokerEpoch(const ServerContext& ctx, const char* api, int64_t in_request) {
+  if (in_request == -1 || ctx.broker_epoch == nullptr) return false;
+  const int64_t ours = ctx.broker_epoch->load();
+  if (in_request >= ours) return false;
+  LOG(INFO) << "[Broker " << ctx.broker_id << "] refusing " << api << " for broker epoch "
+            << in_request << ", older than the current broker epoch " << ours;
+  return true;
+}
 }  // namespace
 
 asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Response& resp) {
@@ -89,6 +104,8 @@ asio::awaitable<bool> HandleLeaderAndIsr(ServerContext& ctx, Request& req, Respo
   } else if (FromKRaftController(in.is_k_raft_controller, "LeaderAndIsr", in.controller_id,
                                  in.controller_epoch)) {
     top = ErrorCode::kUnknownServerError;
+  } else if (StaleBrokerEpoch(ctx, "LeaderAndIsr", in.broker_epoch)) {
+    top = ErrorCode::kStaleBrokerEpoch;
   }
   if (top != ErrorCode::kNone) {
     // Kafka's error response: the error at the top and on every partition.
@@ -194,6 +211,8 @@ asio::awaitable<bool> HandleUpdateMetadata(ServerContext& ctx, Request& req, Res
   } else if (FromKRaftController(in.is_k_raft_controller, "UpdateMetadata", in.controller_id,
                                  in.controller_epoch)) {
     out.error_code = ErrorCode::kUnknownServerError;
+  } else if (StaleBrokerEpoch(ctx, "UpdateMetadata", in.broker_epoch)) {
+    out.error_code = ErrorCode::kStaleBrokerEpoch;
   } else if (in.controller_epoch < ctx.replicas->controller_epoch()) {
     out.error_code = ErrorCode::kStaleControllerEpoch;
   } else {
@@ -234,6 +253,8 @@ asio::awaitable<bool> HandleStopReplica(ServerContext& ctx, Request& req, Respon
   } else if (FromKRaftController(in.is_k_raft_controller, "StopReplica", in.controller_id,
                                  in.controller_epoch)) {
     top = ErrorCode::kUnknownServerError;
+  } else if (StaleBrokerEpoch(ctx, "StopReplica", in.broker_epoch)) {
+    top = ErrorCode::kStaleBrokerEpoch;
   }
   if (top != ErrorCode::kNone) {
     for (const auto* list : {&keep, &remove}) {
