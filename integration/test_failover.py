@@ -16,11 +16,13 @@ without idempotence a retried request whose first attempt was appended shows up 
 between two consecutive acknowledgements.
 
 make torture runs these scenarios ten times in a row. The pause is the figure the issue asks for, so these
-three run alone (@exclusive), never beside another test."""
+three run alone (@exclusive), never beside another test. make check runs the compound one (both at once); the
+two one-after-the-other orders, half a minute each of a machine to themselves, run in make torture only
+(@torture_only; -k names them)."""
 
 import time
 
-from harness import check, eq, exclusive, timeout, unique_topic, wait_until
+from harness import check, eq, exclusive, timeout, torture_only, unique_topic, wait_until
 from test_cluster import (SeqProducer, by_id, consume_all_kafka_python, create_topic_rf, wait_isr_full,
                           wait_unregistered, zk_controller, zk_state)
 
@@ -238,12 +240,14 @@ def scenario(ctx, label, events, pause_limit_ms):
         check(not bad, f"{label}: {len(bad)} batches of {idem['topic']}-{p} without a producer id, e.g. {bad[:1]}")
 
 
+@torture_only
 @exclusive
 @timeout(180)
 def test_failover_leader_then_controller(ctx):
     scenario(ctx, "leader then controller", leader_then_controller, ONE_AT_A_TIME_PAUSE_MS)
 
 
+@torture_only
 @exclusive
 @timeout(180)
 def test_failover_controller_then_leader(ctx):

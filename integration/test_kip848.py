@@ -247,3 +247,158 @@ def test_kip848_librdkafka_churn(ctx):
     res = churn(ctx, "librdkafka", lambda bs, topic, group, plan: [
         "/usr/bin/python3", INTEGRATION / "kip848_rdkafka.py", bs, topic, group, json.dumps(plan)], env=env)
     print(f"FIGURES kip848 librdkafka version {res['librdkafka']}")
+
+
+# ---------------------------------------------------------------- a live classic group upgraded and downgraded
+def classic_member(k, bootstrap, topic, group, name, stop, seen, owned, errors):
+    """A confluent-kafka (Debian's librdkafka, classic protocol, cooperative-sticky) group member: reads until
+    stop is set, records what it read and what it owns (owned[name]), commits every 200 ms."""
+    c = k.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": f"classic-{name}",
+                    "auto.offset.reset": "earliest", "enable.auto.commit": True,
+                    "auto.commit.interval.ms": 200, "partition.assignment.strategy": "cooperative-sticky",
+                    "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+    owned[name] = set()
+
+    def on_assign(consumer, parts):
+        owned[name] |= {p.partition for p in parts}
+
+    def on_revoke(consumer, parts):
+        owned[name] -= {p.partition for p in parts}
+
+    c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+    try:
+        while not stop.is_set():
+            m = c.poll(0.1)
+            if m is None:
+                continue
+            if m.error():
+                errors.append(f"{name}: {m.error()}")
+                continue
+            seen.append(m.value().decode())
+    finally:
+        c.close()
+        owned.pop(name, None)
+
+
+@timeout(150)
+def test_kip848_live_classic_group_upgraded_and_downgraded(ctx):
+    """Kafka 4.0's online migration (group.consumer.migration.policy=bidirectional, the default): two classic
+    confluent-kafka members read a topic; two @platformatic/kafka consumer-protocol members join the same live
+    group (it becomes a consumer group holding both kinds), then both leave (it becomes a classic group again),
+    while a producer writes throughout. Checker: the coordinator never has one partition in the current
+    assignment of two members (ConsumerGroupDescribe sampled every 50 ms), the group's type goes classic ->
+    consumer -> classic (ListGroups), every produced record is read, committed offsets never go backwards,
+    and the classic members own every partition at the end."""
+    if not (INTEGRATION / "node_modules" / PACKAGE / "package.json").exists():
+        reason = os.environ.get("GREGOR_IT_NPM_ERROR") or f"integration/node_modules/{PACKAGE} missing"
+        raise Skip(f"{PACKAGE} not installable: {reason}")
+    b = ctx.start_broker(0, extra=EXTRA)
+    partitions = 6
+    topic = unique_topic("k848m")
+    create_topic(b.bootstrap, topic, partitions=partitions)
+    group = unique_topic("g848m")
+    k = ck()
+    stop_all = threading.Event()
+    stop_classic = threading.Event()
+    produced, seen, errors = [], [], []
+    owned = {}
+
+    def produce():
+        p = k.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
+        i = 0
+        while not stop_all.is_set():
+            for _ in range(10):
+                p.produce(topic, value=f"v{i}".encode(), partition=i % partitions)
+                produced.append(f"v{i}")
+                i += 1
+            p.poll(0)
+            time.sleep(0.02)
+        check(p.flush(30) == 0, "producer flush")
+
+    types, overlaps, backwards, describe_errors = [], [], [], []
+    history = {}
+
+    def sample():
+        with kproto.connect(b.bootstrap) as conn:
+            while not stop_classic.is_set():
+                try:
+                    groups = kproto.list_groups_v5(conn)["groups"]
+                    kind = next((t for g, _, _, t in groups if g == group), None)
+                    if kind and (not types or types[-1] != kind):
+                        types.append(kind)
+                    if kind == "consumer":
+                        d = kproto.consumer_group_describe(conn, [group], version=1)[0]
+                        holder = {}
+                        for m in d["members"]:
+                            for p in m["assignment"].get(topic, []):
+                                if p in holder:
+                                    overlaps.append((p, holder[p], m["member_id"], d["epoch"]))
+                                holder[p] = m["member_id"]
+                except (OSError, kproto.ProtocolError) as e:
+                    describe_errors.append(str(e))
+                    return
+                time.sleep(0.05)
+
+    def watch_commits():
+        c = k.Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
+        try:
+            while not stop_classic.is_set():
+                try:
+                    got = c.committed([k.TopicPartition(topic, p) for p in range(partitions)], timeout=5)
+                except k.KafkaException:
+                    time.sleep(0.1)
+                    continue
+                for tp in got:
+                    if tp.offset < 0:
+                        continue
+                    h = history.setdefault(tp.partition, [])
+                    if h and tp.offset < h[-1]:
+                        backwards.append((tp.partition, h[-1], tp.offset))
+                    h.append(tp.offset)
+                time.sleep(0.1)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=produce)]
+    threads += [threading.Thread(target=classic_member,
+                                 args=(k, b.bootstrap, topic, group, n, stop_classic, seen, owned, errors))
+                for n in ("c1", "c2")]
+    threads += [threading.Thread(target=sample), threading.Thread(target=watch_commits)]
+    for t in threads:
+        t.start()
+    try:
+        def classic_settled():
+            return len(owned) == 2 and all(owned.values()) and \
+                set().union(*owned.values()) == set(range(partitions))
+        wait_until(classic_settled, 30, "the two classic members owning every partition")
+        plan = {"partitions": partitions, "end_ms": 9000,
+                "steps": [[0, "join", "x"], [2000, "join", "y"], [5000, "leave", "x"], [7500, "leave", "y"]]}
+        res = run_client(ctx, ["node", INTEGRATION / "js" / "platformatic_kip848.js", b.bootstrap, topic, group,
+                               json.dumps(plan)], t=90)
+        wait_until(lambda: types and types[-1] == "classic", 30,
+                   f"the group back to the classic protocol (types so far {types})")
+        wait_until(classic_settled, 30, f"the classic members owning every partition again ({owned})")
+        stop_all.set()
+        threads[0].join()
+        every = set(produced)
+        wait_until(lambda: every <= set(seen) | {v for _, _, v in res["seen"]}, 30,
+                   "every produced record read")
+    finally:
+        stop_all.set()
+        stop_classic.set()
+        for t in threads:
+            t.join()
+    read = set(seen) | {v for _, _, v in res["seen"]}
+    lost = [v for v in produced if v not in read]
+    commits = sum(len(h) for h in history.values())
+    print(f"FIGURES kip848 live upgrade: produced {len(produced)}, read by classic members {len(seen)}, by "
+          f"consumer-protocol members {len(res['seen'])}, lost {len(lost)}, group types {types}, coordinator "
+          f"overlaps {len(overlaps)}, committed offsets polled {commits}, regressions {len(backwards)}")
+    eq(types, ["classic", "consumer", "classic"], "the group's type over time")
+    eq(overlaps[:5], [], "a partition in the current assignment of two members at once")
+    eq(lost[:5], [], f"records produced but never read ({len(lost)} in all)")
+    check(res["seen"], "the consumer-protocol members read nothing: they never got a partition")
+    check(commits > 0, "no committed offset was ever seen")
+    eq(backwards, [], "committed offsets that went backwards (partition, before, after)")
+    eq(describe_errors, [], "errors sampling the group")
+    check(not errors and not res["errors"], f"consumer errors: {errors[:3]} {res['errors'][:3]}")

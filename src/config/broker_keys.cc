@@ -605,11 +605,14 @@ std::vector<BrokerKeyDef> BuildTable() {
   t.push_back(IntKey("group.consumer.max.size", &C::group_consumer_max_size, 1, kIntMax,
                      "Largest number of members in one consumer-protocol group."));
   t.push_back(ConsumerAssignorsKey());
-  t.push_back(StringKey("group.consumer.migration.policy", &C::group_consumer_migration_policy,
-                        {"disabled", "downgrade", "upgrade", "bidirectional"},
-                        "Conversion between classic and consumer groups (empty groups convert "
-                        "whatever it says).",
-                        false, false));
+  t.push_back(
+      StringKey("group.consumer.migration.policy", &C::group_consumer_migration_policy,
+                {"disabled", "downgrade", "upgrade", "bidirectional"},
+                "Online conversion of non-empty groups between the classic and the consumer "
+                "protocols (upgrade: a consumer-protocol member joins a classic group; "
+                "downgrade: the last one leaves classic members); empty groups convert "
+                "whatever it says.",
+                false, false));
   t.push_back(IntKey("transaction.state.log.num.partitions",
                      &C::transaction_state_log_num_partitions, 1, kIntMax,
                      "Partitions of __transaction_state."));

@@ -276,6 +276,43 @@ ConsumerMember ConsumerGroup::Reconcile(const ConsumerMember& m,
   return m;
 }
 
+ConsumerMember ConsumerGroup::ReplaceStaticMember(const std::string& old_id,
+                                                  const std::string& new_id) {
+  ConsumerMember replaced = members_.at(old_id);
+  auto target = target_.find(old_id);
+  TopicPartitions old_target;
+  if (target != target_.end()) old_target = target->second;
+  RemoveMember(old_id);
+  replaced.member_id = new_id;
+  replaced.member_epoch = 0;
+  replaced.previous_member_epoch = 0;
+  PutMember(replaced);
+  target_[new_id] = std::move(old_target);
+  return replaced;
+}
+
+ConsumerMember ConsumerGroup::UpdateAndReconcile(const ConsumerMember& before, bool known,
+                                                 ConsumerMember updated, const TopicView& topics,
+                                                 const ConsumerGroupConfig& cfg, int64_t now_ms,
+                                                 const std::optional<TopicPartitions>& owned) {
+  const std::string member_id = updated.member_id;
+  updated.resolved_topics = Resolve(updated, topics);
+  bool bump = !known || updated.resolved_topics != before.resolved_topics ||
+              updated.subscribed_topic_names != before.subscribed_topic_names ||
+              updated.subscribed_topic_regex != before.subscribed_topic_regex ||
+              updated.server_assignor != before.server_assignor ||
+              updated.rack_id != before.rack_id;
+  PutMember(std::move(updated));
+  if (RefreshSubscriptionMetadata(topics)) bump = true;
+  if (bump) BumpGroupEpoch();
+
+  // 2. A new target assignment for a new group epoch.
+  if (group_epoch_ > assignment_epoch_) ComputeTargetAssignment(cfg);
+
+  // 3. The member moves towards its target.
+  return Reconcile(members_.at(member_id), owned, now_ms < hold_until_ms_);
+}
+
 ConsumerHeartbeatResult ConsumerGroup::Heartbeat(const ConsumerHeartbeat& hb,
                                                  const TopicView& topics,
                                                  const ConsumerGroupConfig& cfg, int64_t now_ms,
@@ -292,26 +329,15 @@ ConsumerHeartbeatResult ConsumerGroup::Heartbeat(const ConsumerHeartbeat& hb,
     const ConsumerMember* existing = s == static_members_.end() ? nullptr : &members_.at(s->second);
     if (joining) {
       if (existing != nullptr && existing->member_id != member_id) {
-        if (existing->member_epoch != kLeaveGroupStaticMemberEpoch) {
+        // A classic static member is replaced at once (Kafka 4.0); one of the consumer
+        // protocol only after it left with epoch -2.
+        if (!existing->classic && existing->member_epoch != kLeaveGroupStaticMemberEpoch) {
           return Failure(ErrorCode::kUnreleasedInstanceId,
                          "static member " + member_id + " with instance id " + *hb.instance_id +
                              " cannot join: the instance id is owned by member " +
                              existing->member_id);
         }
-        // The static member comes back under a new id: it takes over the old member's
-        // assignment (Kafka's replaceMember), at epoch 0.
-        ConsumerMember replaced = *existing;
-        const std::string old_id = existing->member_id;
-        auto target = target_.find(old_id);
-        TopicPartitions old_target;
-        if (target != target_.end()) old_target = target->second;
-        RemoveMember(old_id);
-        replaced.member_id = member_id;
-        replaced.member_epoch = 0;
-        replaced.previous_member_epoch = 0;
-        PutMember(replaced);
-        target_[member_id] = std::move(old_target);
-        member = replaced;
+        member = ReplaceStaticMember(existing->member_id, member_id);
         known = true;
         replaced_static = true;
       } else if (existing != nullptr) {
@@ -394,23 +420,13 @@ ConsumerHeartbeatResult ConsumerGroup::Heartbeat(const ConsumerHeartbeat& hb,
   }
   updated.client_id = hb.client_id;
   updated.client_host = hb.client_host;
-  updated.resolved_topics = Resolve(updated, topics);
-
-  bool bump = !known || updated.resolved_topics != member.resolved_topics ||
-              updated.subscribed_topic_names != member.subscribed_topic_names ||
-              updated.subscribed_topic_regex != member.subscribed_topic_regex ||
-              updated.server_assignor != member.server_assignor ||
-              updated.rack_id != member.rack_id;
-  PutMember(updated);
-  if (RefreshSubscriptionMetadata(topics)) bump = true;
-  if (bump) BumpGroupEpoch();
-
-  // 2. A new target assignment for a new group epoch.
-  if (group_epoch_ > assignment_epoch_) ComputeTargetAssignment(cfg);
-
-  // 3. The member moves towards its target.
+  // A member that used the classic protocol and now heartbeats has switched protocols.
+  updated.classic.reset();
+  updated.join_deadline_ms = INT64_MAX;
+  updated.sync_deadline_ms = INT64_MAX;
   const bool hold = now_ms < hold_until_ms_;
-  ConsumerMember reconciled = Reconcile(members_.at(member_id), hb.owned, hold);
+  ConsumerMember reconciled =
+      UpdateAndReconcile(member, known, std::move(updated), topics, cfg, now_ms, hb.owned);
   const bool changed_assignment =
       reconciled.assigned != member.assigned || reconciled.member_epoch != member.member_epoch;
   if (reconciled.state == ConsumerMemberState::kUnrevokedPartitions) {
@@ -483,13 +499,25 @@ ConsumerHeartbeatResult ConsumerGroup::Leave(const ConsumerHeartbeat& hb,
   return r;
 }
 
-std::vector<std::string> ConsumerGroup::ExpireMembers(int64_t now_ms) {
-  std::vector<std::string> expired;
+std::vector<std::string> ConsumerGroup::DueMembers(int64_t now_ms) const {
+  std::vector<std::string> due;
   for (const auto& [id, m] : members_) {
-    if (m.session_deadline_ms <= now_ms || m.revocation_deadline_ms <= now_ms) {
-      expired.push_back(id);
+    if (m.session_deadline_ms <= now_ms || m.revocation_deadline_ms <= now_ms ||
+        m.join_deadline_ms <= now_ms || m.sync_deadline_ms <= now_ms) {
+      due.push_back(id);
     }
   }
+  return due;
+}
+
+void ConsumerGroup::FenceMember(const std::string& member_id) {
+  if (!HasMember(member_id)) return;
+  RemoveMember(member_id);
+  BumpGroupEpoch();
+}
+
+std::vector<std::string> ConsumerGroup::ExpireMembers(int64_t now_ms) {
+  std::vector<std::string> expired = DueMembers(now_ms);
   for (const std::string& id : expired) RemoveMember(id);
   if (!expired.empty()) BumpGroupEpoch();
   return expired;
@@ -502,8 +530,12 @@ std::optional<ErrorCode> ConsumerGroup::ValidateOffsetCommit(const std::string& 
   if (member_epoch < 0 && members_.empty()) return std::nullopt;
   auto it = members_.find(member_id);
   if (it == members_.end()) return ErrorCode::kUnknownMemberId;
-  if (!transactional && api_version < 9) return ErrorCode::kUnsupportedVersion;
-  if (member_epoch != it->second.member_epoch) return ErrorCode::kStaleMemberEpoch;
+  // A classic member commits with its generation (the member epoch) and any version.
+  const bool classic = it->second.classic.has_value();
+  if (!transactional && !classic && api_version < 9) return ErrorCode::kUnsupportedVersion;
+  if (member_epoch != it->second.member_epoch) {
+    return classic ? ErrorCode::kIllegalGeneration : ErrorCode::kStaleMemberEpoch;
+  }
   return std::nullopt;
 }
 

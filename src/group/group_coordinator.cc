@@ -59,6 +59,8 @@ GroupConfig GroupConfig::FromBroker(const config::BrokerConfig& c) {
   g.consumer.heartbeat_interval_ms = c.group_consumer_heartbeat_interval_ms;
   g.consumer.max_size = c.group_consumer_max_size;
   g.consumer.assignors = c.group_consumer_assignors;
+  g.migration_policy =
+      ParseMigrationPolicy(c.group_consumer_migration_policy).value_or(g.migration_policy);
   return g;
 }
 
@@ -132,6 +134,10 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
       if (!g && unknown) g = AddGroupLocked(p.group_id);
       if (!g) {
         Reply(&d, done, JoinGroupResult::Error(p.member_id, ErrorCode::kUnknownMemberId));
+      } else if (g->consumer() && !g->consumer()->IsEmpty()) {
+        // KIP-848: a classic member of a consumer group (Kafka 4.0 serves it whatever
+        // group.consumer.migration.policy says: the policy governs conversions only).
+        ClassicJoinToConsumerGroupLocked(g, p, done, &d);
       } else if (auto e = ClassicRefusalLocked(g, ErrorCode::kInconsistentGroupProtocol)) {
         Reply(&d, done, JoinGroupResult::Error(p.member_id, *e));
       } else {
@@ -437,16 +443,7 @@ void GroupCoordinator::OnCompleteJoinLocked(const GroupPtr& g, Deferred* d) {
   if (g->Is(GroupState::kEmpty)) {
     LOG(INFO) << "[GroupCoordinator] group " << g->group_id() << " with generation "
               << g->generation_id() << " is now empty";
-    const std::string id = g->group_id();
-    StoreGroupLocked(
-        *g, {},
-        [id](ErrorCode err) {
-          if (err != ErrorCode::kNone) {
-            LOG(WARNING) << "[GroupCoordinator] failed to write empty metadata for group " << id
-                         << ": " << protocol::ErrorCodeName(err);
-          }
-        },
-        d);
+    StoreGroupUnassignedLocked(*g, "the empty metadata", d);
     return;
   }
   LOG(INFO) << "[GroupCoordinator] stabilized group " << g->group_id() << " generation "
@@ -515,7 +512,12 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
       g = GetGroupLocked(p.group_id);
       if (!g) err = ErrorCode::kUnknownMemberId;
     }
-    if (!err) err = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId);
+    const bool consumer_group = !err && g->consumer() && !g->consumer()->IsEmpty();
+    if (!err && !consumer_group) err = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId);
+    if (consumer_group) {
+      ClassicSyncToConsumerGroupLocked(g, p, done, &d);
+      err = ErrorCode::kNone;  // answered
+    }
     if (!err && g->Is(GroupState::kDead)) err = ErrorCode::kCoordinatorNotAvailable;
     if (!err) err = ValidateCurrentMember(*g, p.member_id, p.group_instance_id);
     if (!err && p.generation_id != g->generation_id()) err = ErrorCode::kIllegalGeneration;
@@ -525,7 +527,9 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
     if (!err && p.protocol_name && g->protocol_name() != p.protocol_name) {
       err = ErrorCode::kInconsistentGroupProtocol;
     }
-    if (err) {
+    if (consumer_group) {
+      // answered by the consumer group
+    } else if (err) {
       Reply(&d, done, SyncGroupResult::Error(*err));
     } else {
       switch (g->state()) {
@@ -630,6 +634,9 @@ ErrorCode GroupCoordinator::Heartbeat(const std::string& group_id, const std::st
   }
   GroupPtr g = GetGroupLocked(group_id);
   if (!g) return ErrorCode::kUnknownMemberId;
+  if (g->consumer() && !g->consumer()->IsEmpty()) {
+    return g->consumer()->ClassicHeartbeat(member_id, group_instance_id, generation_id, Mono());
+  }
   if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) return *e;
   if (g->Is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
   if (auto e = ValidateCurrentMember(*g, member_id, group_instance_id)) return *e;
@@ -674,6 +681,9 @@ LeaveGroupResult GroupCoordinator::LeaveGroup(const std::string& group_id,
     if (g->Is(GroupState::kDead)) {
       out.error = ErrorCode::kCoordinatorNotAvailable;
       return out;
+    }
+    if (g->consumer() && !g->consumer()->IsEmpty()) {
+      return ClassicLeaveToConsumerGroupLocked(g, members);
     }
     if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) {
       for (const auto& m : members) out.members.push_back({m.member_id, m.group_instance_id, *e});
@@ -784,10 +794,7 @@ void GroupCoordinator::Tick() {
     for (const auto& [id, g] : groups_) groups.push_back(g);
     for (const auto& g : groups) {
       if (g->consumer()) {
-        for (const std::string& id : g->consumer()->ExpireMembers(now)) {
-          LOG(INFO) << "[GroupCoordinator] consumer-protocol member " << id << " of group "
-                    << g->group_id() << " fenced: session or revocation timeout";
-        }
+        ExpireConsumerMembersLocked(g, now, &d);
       } else {
         TickGroupLocked(g, now, &d);
       }

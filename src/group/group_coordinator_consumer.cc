@@ -1,9 +1,14 @@
 // GroupCoordinator: the KIP-848 consumer protocol (ConsumerGroupHeartbeat,
-// ConsumerGroupDescribe) and how its groups meet the classic APIs.
+// ConsumerGroupDescribe) and how its groups meet the classic APIs: empty groups convert
+// between the protocols, non-empty ones as group.consumer.migration.policy allows (Kafka 4.0's
+// online upgrade and downgrade), and classic members of a consumer group are served by it.
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
+#include "gregor/group/consumer_protocol.h"
 #include "gregor/group/group_coordinator.h"
 
 namespace gregor::group {
@@ -62,7 +67,26 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeat(const std::stri
   if (auto invalid = ValidateConsumerHeartbeat(group_id, hb, config_.consumer)) {
     return fail(invalid->first, invalid->second);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  Deferred d;
+  ConsumerHeartbeatResult r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r = ConsumerGroupHeartbeatLocked(group_id, hb, topics, &d);
+  }
+  RunDeferred(d);
+  return r;
+}
+
+ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeatLocked(const std::string& group_id,
+                                                                       const ConsumerHeartbeat& hb,
+                                                                       const TopicView& topics,
+                                                                       Deferred* d) {
+  auto fail = [](ErrorCode e, std::string message) {
+    ConsumerHeartbeatResult r;
+    r.error = e;
+    r.error_message = std::move(message);
+    return r;
+  };
   if (auto e = ValidateGroupStatusLocked(group_id, false)) return fail(*e, "");
   GroupPtr g = GetGroupLocked(group_id);
   const bool joining = hb.member_epoch == kJoinGroupMemberEpoch;
@@ -73,11 +97,18 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeat(const std::stri
     if (!joining) return fail(ErrorCode::kUnknownMemberId, unknown);
     g = AddGroupLocked(group_id);
   }
-  if (!g->consumer()) {
-    // A classic group: an empty one converts (its offsets stay); one with members refuses.
-    if (!g->Is(GroupState::kEmpty) || g->size() != 0) {
-      return fail(ErrorCode::kGroupIdNotFound, "group " + group_id + " is not a consumer group");
+  if (!g->consumer() && (!g->Is(GroupState::kEmpty) || g->size() != 0)) {
+    // A classic group with members: a joining member upgrades it if the policy allows
+    // (Kafka's validateOnlineUpgrade); otherwise it is not a consumer group.
+    const std::string refusal = "group " + group_id + " is not a consumer group";
+    if (!joining) return fail(ErrorCode::kGroupIdNotFound, refusal);
+    if (auto why = UpgradeToConsumerGroupLocked(g, topics, d)) {
+      LOG(INFO) << "[GroupCoordinator] cannot upgrade classic group " << group_id
+                << " to a consumer group: " << *why;
+      return fail(ErrorCode::kGroupIdNotFound, refusal + ": " + *why);
     }
+  } else if (!g->consumer()) {
+    // An empty classic group converts (its offsets stay).
     if (!joining) return fail(ErrorCode::kUnknownMemberId, unknown);
     g->MakeConsumerGroup();
     LOG(INFO) << "[GroupCoordinator] group " << group_id << " uses the consumer protocol";
@@ -100,6 +131,17 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeat(const std::stri
   const int64_t now = Mono();
   const int32_t epoch_before = cg.group_epoch();
   ConsumerHeartbeatResult r;
+  if (hb.member_epoch == kLeaveGroupMemberEpoch && cg.HasMember(hb.member_id) &&
+      (!hb.instance_id || cg.members().at(hb.member_id).instance_id == hb.instance_id) &&
+      DowngradeAllowedLocked(cg, hb.member_id)) {
+    // The last member of the consumer protocol leaves classic members behind.
+    LOG(INFO) << "[GroupCoordinator] member " << hb.member_id << " left consumer group " << group_id
+              << ", the last one of the consumer protocol";
+    DowngradeToClassicGroupLocked(g, hb.member_id, d);
+    r.member_id = hb.member_id;
+    r.member_epoch = hb.member_epoch;
+    return r;
+  }
   if (hb.member_epoch == kLeaveGroupMemberEpoch ||
       hb.member_epoch == kLeaveGroupStaticMemberEpoch) {
     r = cg.Leave(hb, config_.consumer, now);
@@ -115,6 +157,267 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeat(const std::stri
               << " (" << cg.members().size() << " members)";
   }
   return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// KIP-848 online migration.
+
+std::optional<MigrationPolicy> ParseMigrationPolicy(const std::string& name) {
+  std::string n = name;
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n == "disabled") return MigrationPolicy::kDisabled;
+  if (n == "downgrade") return MigrationPolicy::kDowngrade;
+  if (n == "upgrade") return MigrationPolicy::kUpgrade;
+  if (n == "bidirectional") return MigrationPolicy::kBidirectional;
+  return std::nullopt;
+}
+
+std::optional<std::string> GroupCoordinator::UpgradeToConsumerGroupLocked(const GroupPtr& g,
+                                                                          const TopicView& topics,
+                                                                          Deferred* d) {
+  if (!config_.UpgradeEnabled()) {
+    return std::string("the online upgrade is disabled (group.consumer.migration.policy)");
+  }
+  if (g->protocol_type() != std::string("consumer")) {
+    return std::string("the group does not use the consumer embedded protocol");
+  }
+  if (static_cast<int64_t>(g->size()) > config_.consumer.max_size) {
+    return "the group has more than group.consumer.max.size (" +
+           std::to_string(config_.consumer.max_size) + ") members";
+  }
+  // Each member keeps its subscription (the metadata of the group's protocol) and the
+  // partitions of its last SyncGroup (Kafka's ConsumerGroup.fromClassicGroup).
+  const int32_t generation = g->generation_id();
+  const std::string protocol = g->protocol_name().value_or("");
+  const int64_t now = Mono();
+  std::vector<ConsumerMember> members;
+  for (const auto& [id, m] : g->members()) {
+    std::string metadata = m.Metadata(protocol);
+    if (protocol.empty() && !m.protocols.empty()) metadata = m.protocols.front().second;
+    auto sub = DecodeConsumerSubscription(metadata);
+    auto assigned = DecodeConsumerAssignment(m.assignment);
+    if (!sub || !assigned) {
+      return "the embedded consumer protocol of member " + id + " is malformed";
+    }
+    ConsumerMember cm;
+    cm.member_id = id;
+    cm.member_epoch = generation;
+    cm.previous_member_epoch = generation;
+    cm.instance_id = m.group_instance_id;
+    cm.rack_id = sub->rack_id;
+    cm.rebalance_timeout_ms = m.rebalance_timeout_ms;
+    cm.client_id = m.client_id;
+    cm.client_host = m.client_host;
+    cm.subscribed_topic_names = sub->topics;
+    std::sort(cm.subscribed_topic_names.begin(), cm.subscribed_topic_names.end());
+    cm.subscribed_topic_names.erase(
+        std::unique(cm.subscribed_topic_names.begin(), cm.subscribed_topic_names.end()),
+        cm.subscribed_topic_names.end());
+    cm.assigned = std::move(*assigned);
+    cm.classic = ClassicMemberMetadata{m.session_timeout_ms, m.protocols};
+    cm.session_deadline_ms = now + m.session_timeout_ms;
+    members.push_back(std::move(cm));
+  }
+  // Members waiting in a classic rebalance rejoin, now into the consumer group.
+  for (auto& [id, m] : g->members()) {
+    g->InvokeJoinCallback(m, JoinGroupResult::Error(id, ErrorCode::kRebalanceInProgress), d);
+    g->InvokeSyncCallback(m, SyncGroupResult::Error(ErrorCode::kRebalanceInProgress), d);
+  }
+  g->ResetMembership(generation, {}, Wall());
+  // The classic membership leaves the log too (Kafka writes the classic group's tombstone):
+  // a coordinator that loads the partition later must not bring the old members back.
+  StoreGroupUnassignedLocked(*g, "the upgrade", d);
+  g->MakeConsumerGroup();
+  g->consumer()->InitFromClassic(generation, std::move(members), topics);
+  LOG(INFO) << "[GroupCoordinator] classic group " << g->group_id() << " generation " << generation
+            << " upgraded to a consumer group with " << g->consumer()->members().size()
+            << " classic members";
+  return std::nullopt;
+}
+
+bool GroupCoordinator::DowngradeAllowedLocked(const ConsumerGroup& cg,
+                                              const std::string& leaving) const {
+  if (!cg.AllClassicExcept(leaving)) return false;
+  if (cg.members().size() <= 1) return false;  // an empty group converts on its own
+  if (!config_.DowngradeEnabled()) {
+    LOG(INFO) << "[GroupCoordinator] consumer group " << cg.group_id()
+              << " keeps only classic members but the online downgrade is disabled";
+    return false;
+  }
+  if (static_cast<int64_t>(cg.members().size()) - 1 > config_.group_max_size) {
+    LOG(INFO) << "[GroupCoordinator] consumer group " << cg.group_id()
+              << " cannot downgrade: more members than group.max.size";
+    return false;
+  }
+  return true;
+}
+
+void GroupCoordinator::DowngradeToClassicGroupLocked(const GroupPtr& g, const std::string& leaving,
+                                                     Deferred* d) {
+  const ConsumerGroup& cg = *g->consumer();
+  const int32_t epoch = cg.group_epoch();
+  const TargetAssignment target = cg.target_assignment();
+  std::vector<MemberMetadata> members;
+  for (const auto& [id, m] : cg.members()) {
+    if (id == leaving || !m.classic) continue;
+    MemberMetadata mm;
+    mm.member_id = id;
+    mm.group_instance_id = m.instance_id;
+    mm.client_id = m.client_id;
+    mm.client_host = m.client_host;
+    mm.rebalance_timeout_ms = m.rebalance_timeout_ms;
+    mm.session_timeout_ms = m.classic->session_timeout_ms;
+    mm.protocol_type = "consumer";
+    mm.protocols = m.classic->protocols;
+    members.push_back(std::move(mm));
+  }
+  g->MakeClassicGroup();
+  g->ResetMembership(epoch, std::move(members), Wall());
+  // Each member's assignment is its target, in the version it subscribed with (Kafka's
+  // ClassicGroup.fromConsumerGroup); the rebalance that follows replaces it anyway.
+  const std::string protocol = g->protocol_name().value_or("");
+  for (auto& [id, m] : g->members()) {
+    auto t = target.find(id);
+    m.assignment = EncodeConsumerAssignment(t == target.end() ? TopicPartitions{} : t->second,
+                                            ConsumerAssignmentVersionFor(m.Metadata(protocol)));
+    ScheduleHeartbeat(m, m.session_timeout_ms);
+  }
+  LOG(INFO) << "[GroupCoordinator] consumer group " << g->group_id() << " epoch " << epoch
+            << " downgraded to a classic group with " << g->size() << " members";
+  PrepareRebalanceLocked(g, "downgrade of group " + g->group_id() + " from consumer to classic", d);
+}
+
+void GroupCoordinator::ExpireConsumerMembersLocked(const GroupPtr& g, int64_t now, Deferred* d) {
+  for (const std::string& id : g->consumer()->DueMembers(now)) {
+    ConsumerGroup& cg = *g->consumer();
+    if (!cg.HasMember(id)) continue;
+    if (DowngradeAllowedLocked(cg, id)) {
+      LOG(INFO) << "[GroupCoordinator] consumer-protocol member " << id << " of group "
+                << g->group_id() << " fenced (timeout), the last one of the consumer protocol";
+      DowngradeToClassicGroupLocked(g, id, d);
+      return;  // the classic group's own timers take over
+    }
+    cg.FenceMember(id);
+    LOG(INFO) << "[GroupCoordinator] member " << id << " of consumer group " << g->group_id()
+              << " fenced: session, revocation, join or sync timeout";
+  }
+}
+
+namespace {
+
+// No topic known (a JoinGroup without the cluster's topics).
+class NoTopics : public TopicView {
+ public:
+  std::optional<int32_t> PartitionCount(const std::string&) const override { return std::nullopt; }
+  std::vector<std::string> TopicNames() const override { return {}; }
+};
+
+}  // namespace
+
+void GroupCoordinator::ClassicJoinToConsumerGroupLocked(const GroupPtr& g, JoinGroupParams& p,
+                                                        const JoinCallback& done, Deferred* d) {
+  ConsumerGroup& cg = *g->consumer();
+  auto reply = [&](JoinGroupResult r) {
+    d->push_back([done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  // Kafka's classicGroupJoinToConsumerGroup: the member id is a UUID like the consumer
+  // protocol's; size and protocols are checked before KIP-394's round trip.
+  ClassicJoinRequest j;
+  j.new_member = p.member_id.empty();
+  j.member_id = j.new_member ? RandomMemberId() : p.member_id;
+  if (!cg.HasMember(j.member_id) &&
+      static_cast<int64_t>(cg.members().size()) >= config_.consumer.max_size) {
+    reply(JoinGroupResult::Error(j.member_id, ErrorCode::kGroupMaxSizeReached));
+    return;
+  }
+  if (!cg.SupportsClassicProtocols(p.protocol_type, p.protocols)) {
+    reply(JoinGroupResult::Error(j.member_id, ErrorCode::kInconsistentGroupProtocol));
+    return;
+  }
+  if (j.new_member && p.require_known_member_id && !p.group_instance_id) {
+    reply(JoinGroupResult::Error(j.member_id, ErrorCode::kMemberIdRequired));
+    return;
+  }
+  // Every protocol carries the same subscription: the first one is read.
+  auto sub = DecodeConsumerSubscription(p.protocols.front().second);
+  if (!sub) {
+    LOG(WARNING) << "[GroupCoordinator] member " << j.member_id << " of consumer group "
+                 << g->group_id() << " sent a malformed ConsumerProtocolSubscription";
+    reply(JoinGroupResult::Error(j.member_id, ErrorCode::kUnknownServerError));
+    return;
+  }
+  j.instance_id = p.group_instance_id;
+  j.rebalance_timeout_ms = p.rebalance_timeout_ms;
+  j.session_timeout_ms = p.session_timeout_ms;
+  j.protocol_type = p.protocol_type;
+  j.protocols = p.protocols;
+  j.topics = std::move(sub->topics);
+  j.owned = std::move(sub->owned);
+  j.rack_id = std::move(sub->rack_id);
+  j.client_id = p.client_id;
+  j.client_host = p.client_host;
+  const int32_t epoch_before = cg.group_epoch();
+  const bool known = cg.HasMember(j.member_id);
+  static const NoTopics kNoTopics;
+  ClassicJoinResult r = cg.ClassicJoin(
+      j, p.topics ? *p.topics : static_cast<const TopicView&>(kNoTopics), config_.consumer, Mono());
+  if (r.error != ErrorCode::kNone) {
+    reply(JoinGroupResult::Error(r.member_id, r.error));
+    return;
+  }
+  if (!known) {
+    LOG(INFO) << "[GroupCoordinator] member " << r.member_id << " joins consumer group "
+              << g->group_id() << " with the classic protocol";
+  }
+  if (cg.group_epoch() != epoch_before) {
+    LOG(INFO) << "[GroupCoordinator] consumer group " << g->group_id() << " epoch "
+              << cg.group_epoch() << " (" << cg.members().size() << " members)";
+  }
+  // No leader and no member list: the member is a follower and syncs with no assignment; the
+  // coordinator's assignor has already decided.
+  JoinGroupResult out;
+  out.member_id = r.member_id;
+  out.generation_id = r.generation_id;
+  out.protocol_type = std::string("consumer");
+  out.protocol_name = r.protocol_name;
+  reply(std::move(out));
+}
+
+void GroupCoordinator::ClassicSyncToConsumerGroupLocked(const GroupPtr& g, const SyncGroupParams& p,
+                                                        const SyncCallback& done, Deferred* d) {
+  ClassicSyncResult r = g->consumer()->ClassicSync(
+      p.member_id, p.group_instance_id, p.generation_id, p.protocol_type, p.protocol_name, Mono());
+  SyncGroupResult out;
+  out.error = r.error;
+  if (r.error == ErrorCode::kNone) {
+    out.protocol_type = p.protocol_type;
+    out.protocol_name = p.protocol_name;
+    out.assignment = std::move(r.assignment);
+  }
+  d->push_back([done, out = std::move(out)]() mutable { done(std::move(out)); });
+}
+
+LeaveGroupResult GroupCoordinator::ClassicLeaveToConsumerGroupLocked(
+    const GroupPtr& g, const std::vector<LeaveMember>& members) {
+  ConsumerGroup& cg = *g->consumer();
+  LeaveGroupResult out;
+  bool removed_any = false;
+  for (const LeaveMember& lm : members) {
+    LeaveMemberResult r{lm.member_id, lm.group_instance_id, ErrorCode::kNone};
+    std::string removed;
+    r.error = cg.ClassicLeave(lm.member_id, lm.group_instance_id, &removed);
+    if (r.error == ErrorCode::kNone) {
+      r.member_id = removed;
+      removed_any = true;
+      LOG(INFO) << "[GroupCoordinator] classic member " << removed << " left consumer group "
+                << g->group_id() << " (client reason: " << lm.reason.value_or("not provided")
+                << ")";
+    }
+    out.members.push_back(std::move(r));
+  }
+  // One new epoch for the whole request, as Kafka writes one epoch record.
+  if (removed_any) cg.BumpGroupEpoch();
+  return out;
 }
 
 ConsumerGroupDescription GroupCoordinator::DescribeConsumerGroup(const std::string& group_id) {

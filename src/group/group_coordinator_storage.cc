@@ -87,6 +87,19 @@ void GroupCoordinator::StoreGroupLocked(const GroupMetadata& g,
   AppendLocked(PartitionFor(g.group_id()), std::move(records), std::move(done), d);
 }
 
+void GroupCoordinator::StoreGroupUnassignedLocked(const GroupMetadata& g, const char* what,
+                                                  Deferred* d) {
+  StoreGroupLocked(
+      g, {},
+      [id = g.group_id(), what](ErrorCode err) {
+        if (err != ErrorCode::kNone) {
+          LOG(WARNING) << "[GroupCoordinator] failed to write " << what << " of group " << id
+                       << ": " << protocol::ErrorCodeName(err);
+        }
+      },
+      d);
+}
+
 void GroupCoordinator::CleanupGroupMetadataLocked(const GroupPtr& g,
                                                   const std::vector<TopicPartition>& removed,
                                                   Deferred* d) {

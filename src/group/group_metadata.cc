@@ -437,6 +437,21 @@ void GroupMetadata::LoadState(int32_t generation, std::optional<std::string> pro
   subscribed_topics_ = ComputeSubscribedTopics();
 }
 
+void GroupMetadata::ResetMembership(int32_t generation, std::vector<MemberMetadata> members,
+                                    int64_t now_ms) {
+  pending_members_.clear();
+  pending_sync_members_.clear();
+  join_timer_ = JoinTimer{};
+  sync_deadline_ms_ = INT64_MAX;
+  new_member_added_ = false;
+  std::optional<std::string> leader;
+  if (!members.empty()) leader = members.front().member_id;
+  LoadState(generation, std::string("consumer"), std::nullopt, std::move(leader), now_ms,
+            std::move(members));
+  if (!members_.empty()) protocol_name_ = SelectProtocol();
+  subscribed_topics_ = ComputeSubscribedTopics();
+}
+
 std::optional<std::vector<std::string>> ParseSubscriptionTopics(const std::string& metadata) {
   protocol::Reader r(metadata);
   r.Int16();  // version: every version starts with the v0 fields

@@ -23,16 +23,7 @@ class ConsumerCoordinatorTest : public CoordinatorTest {
  protected:
   ConsumerHeartbeatResult Beat(const std::string& id, int32_t epoch,
                                std::optional<TopicPartitions> owned = std::nullopt) {
-    ConsumerHeartbeat hb;
-    hb.member_id = id;
-    hb.member_epoch = epoch;
-    hb.owned = std::move(owned);
-    if (epoch == 0) {
-      hb.rebalance_timeout_ms = 5000;
-      hb.subscribed_topic_names = std::vector<std::string>{"t1"};
-      hb.owned = TopicPartitions{};
-    }
-    return coordinator_->ConsumerGroupHeartbeat("g", hb, topics_);
+    return BeatT1(topics_, id, epoch, std::move(owned), 5000);
   }
   // Past the hold that follows the partition load in SetUp.
   void PastHold() { Advance(2 * config_.consumer.heartbeat_interval_ms + 1); }
@@ -58,13 +49,15 @@ TEST_F(ConsumerCoordinatorTest, GroupFormedRightAfterLoadGetsPartitionsOnlyAfter
   EXPECT_EQ(after.heartbeat_interval_ms, config_.consumer.heartbeat_interval_ms);
 }
 
-TEST_F(ConsumerCoordinatorTest, ClassicAndConsumerProtocolsDoNotMix) {
+TEST_F(ConsumerCoordinatorTest, ClassicApisMeetConsumerGroupsAndEmptyGroupsConvert) {
   PastHold();
   ASSERT_EQ(Beat("a", 0).error, ErrorCode::kNone);
-  // A classic member cannot join a consumer group with members...
+  // A classic member joins a consumer group with members as a member of it (Kafka 4.0; the
+  // whole story is in consumer_group_migration_test.cc): first the KIP-394 round trip...
   auto join = Join(JoinParams(""));
   ASSERT_TRUE(join.done());
-  EXPECT_EQ(join.get().error, ErrorCode::kInconsistentGroupProtocol);
+  EXPECT_EQ(join.get().error, ErrorCode::kMemberIdRequired);
+  // ...while a member of the consumer protocol cannot use the classic APIs.
   EXPECT_EQ(coordinator_->Heartbeat("g", "a", std::nullopt, 1), ErrorCode::kUnknownMemberId);
   EXPECT_EQ(coordinator_->DescribeGroup("g").error, ErrorCode::kGroupIdNotFound);
   auto listed = coordinator_->ListGroups({}, {"consumer"});
@@ -73,7 +66,7 @@ TEST_F(ConsumerCoordinatorTest, ClassicAndConsumerProtocolsDoNotMix) {
   EXPECT_EQ(listed.groups[0].state, "Stable");
   EXPECT_TRUE(coordinator_->ListGroups({}, {"classic"}).groups.empty());
   EXPECT_EQ(coordinator_->DeleteGroups({"g"})["g"], ErrorCode::kNonEmptyGroup);
-  // ...but once it is empty, it becomes classic again, its offsets kept.
+  // Once it is empty, it becomes classic again, its offsets kept.
   EXPECT_EQ(Commit("g", "a", 1, {{{"t1", 0}, 42}}).at({"t1", 0}), ErrorCode::kNone);
   ConsumerHeartbeat leave;
   leave.member_id = "a";
@@ -84,8 +77,12 @@ TEST_F(ConsumerCoordinatorTest, ClassicAndConsumerProtocolsDoNotMix) {
   ASSERT_TRUE(classic.done());
   EXPECT_EQ(classic.get().error, ErrorCode::kNone);
   EXPECT_EQ(Fetched("g", {"t1", 0}), 42);
-  // And a classic group with members refuses the consumer protocol.
-  EXPECT_EQ(Beat("b", 0).error, ErrorCode::kGroupIdNotFound);
+  // And a classic group with members is upgraded (group.consumer.migration.policy's default,
+  // bidirectional) by a joining member of the consumer protocol.
+  EXPECT_EQ(Beat("b", 0).error, ErrorCode::kNone);
+  auto d = coordinator_->DescribeConsumerGroup("g");
+  ASSERT_EQ(d.members.size(), 2u);
+  EXPECT_EQ(d.members[0].classic.has_value(), d.members[0].member_id != "b");
 }
 
 TEST_F(ConsumerCoordinatorTest, OffsetsFollowMemberEpochs) {

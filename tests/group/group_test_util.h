@@ -61,6 +61,22 @@ class CoordinatorTest : public ::testing::Test {
     MakeLog();
     MakeCoordinator();
   }
+  // A ConsumerGroupHeartbeat of `id` at `epoch` in group "g"; joining (epoch 0), it subscribes
+  // to t1 and owns nothing.
+  ConsumerHeartbeatResult BeatT1(const TopicView& topics, const std::string& id, int32_t epoch,
+                                 std::optional<TopicPartitions> owned,
+                                 int32_t rebalance_timeout_ms) {
+    ConsumerHeartbeat hb;
+    hb.member_id = id;
+    hb.member_epoch = epoch;
+    hb.owned = std::move(owned);
+    if (epoch == 0) {
+      hb.rebalance_timeout_ms = rebalance_timeout_ms;
+      hb.subscribed_topic_names = std::vector<std::string>{"t1"};
+      hb.owned = TopicPartitions{};
+    }
+    return coordinator_->ConsumerGroupHeartbeat("g", hb, topics);
+  }
   void TearDown() override {
     coordinator_.reset();
     log_.reset();

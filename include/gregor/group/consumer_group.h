@@ -17,6 +17,13 @@
 //   timeout, is fenced (removed; the group epoch is bumped).
 // Topics are named here; the handler maps topic ids to names and back.
 //
+// KIP-848 online migration (Kafka 4.0): members of the classic protocol (JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup) may belong to a consumer group. Their subscription and owned partitions
+// come from the ConsumerProtocolSubscription of each JoinGroup; they reconcile by rejoining
+// (Heartbeat answers REBALANCE_IN_PROGRESS when their assignment must change) and get their
+// partitions in the SyncGroup response. They have a join timer and a sync timer (each the
+// member's rebalance timeout) instead of the revocation timer, and their own session timeout.
+//
 // Owner: the GroupCoordinator (a GroupMetadata of type consumer holds one), under its mutex;
 // no lock, no I/O of its own. Errors are Kafka ErrorCodes with a message in the result.
 
@@ -51,6 +58,17 @@ class TopicView {
   virtual std::vector<std::string> TopicNames() const = 0;
 };
 
+// (protocol name, metadata) in the member's order of preference, as JoinGroup carries them.
+using ProtocolList = std::vector<std::pair<std::string, std::string>>;
+
+// What a member of the classic protocol sent in its last JoinGroup (Kafka's
+// ClassicMemberMetadata).
+struct ClassicMemberMetadata {
+  int32_t session_timeout_ms = 0;
+  ProtocolList protocols;
+  bool operator==(const ClassicMemberMetadata&) const = default;
+};
+
 enum class ConsumerMemberState { kStable, kUnrevokedPartitions, kUnreleasedPartitions };
 // Kafka's names: "STABLE", "UNREVOKED_PARTITIONS", "UNRELEASED_PARTITIONS".
 const char* ConsumerMemberStateName(ConsumerMemberState s);
@@ -80,6 +98,12 @@ struct ConsumerMember {
   // Monotonic deadlines (INT64_MAX: not armed).
   int64_t session_deadline_ms = INT64_MAX;
   int64_t revocation_deadline_ms = INT64_MAX;
+  // Set for a member that uses the classic protocol.
+  std::optional<ClassicMemberMetadata> classic;
+  // Classic members only: asked to rejoin, it must within its rebalance timeout; having
+  // joined, it must send SyncGroup within it.
+  int64_t join_deadline_ms = INT64_MAX;
+  int64_t sync_deadline_ms = INT64_MAX;
 
   bool operator==(const ConsumerMember&) const = default;
 };
@@ -106,6 +130,37 @@ struct ConsumerHeartbeatResult {
   int32_t member_epoch = 0;
   int32_t heartbeat_interval_ms = 0;
   std::optional<TopicPartitions> assignment;  // set when the member must (re)read it
+};
+
+// A classic member's JoinGroup to a consumer group. `subscription` is its decoded
+// ConsumerProtocolSubscription (the first protocol's: all carry the same).
+struct ClassicJoinRequest {
+  std::string member_id;    // the coordinator names a new member
+  bool new_member = false;  // joined without a member id (a static member may replace one)
+  std::optional<std::string> instance_id;
+  int32_t rebalance_timeout_ms = 0;
+  int32_t session_timeout_ms = 0;
+  std::string protocol_type;
+  ProtocolList protocols;
+  std::vector<std::string> topics;
+  TopicPartitions owned;
+  std::optional<std::string> rack_id;
+  std::string client_id;
+  std::string client_host;
+};
+
+struct ClassicJoinResult {
+  protocol::ErrorCode error = protocol::ErrorCode::kNone;
+  std::string error_message;
+  std::string member_id;
+  int32_t generation_id = -1;  // the member epoch
+  std::string protocol_name;
+};
+
+struct ClassicSyncResult {
+  protocol::ErrorCode error = protocol::ErrorCode::kNone;
+  std::string error_message;
+  std::string assignment;  // a ConsumerProtocolAssignment
 };
 
 // Kafka's ConsumerGroupState names: "Empty", "Assigning", "Reconciling", "Stable".
@@ -142,6 +197,41 @@ class ConsumerGroup {
   // Fences members whose session or revocation deadline passed (removing them, bumping the
   // group epoch); returns their ids.
   std::vector<std::string> ExpireMembers(int64_t now_ms);
+  // Members whose session, revocation, join or sync deadline passed.
+  std::vector<std::string> DueMembers(int64_t now_ms) const;
+  // Removes the member and bumps the group epoch.
+  void FenceMember(const std::string& member_id);
+
+  // --- KIP-848 online migration (classic members) ---
+  // The group made of a classic group's members (each with its subscription and the
+  // assignment of its last SyncGroup, as its current and target assignment) at epoch
+  // `generation` (Kafka's ConsumerGroup.fromClassicGroup).
+  void InitFromClassic(int32_t generation, std::vector<ConsumerMember> members,
+                       const TopicView& topics);
+  // Kafka's supportsClassicProtocols: protocol type "consumer" and, for a group with classic
+  // members, a protocol every one of them supports.
+  bool SupportsClassicProtocols(const std::string& protocol_type,
+                                const ProtocolList& protocols) const;
+  // Kafka's allMembersUseClassicProtocolExcept: `member_id` uses the consumer protocol and
+  // every other member the classic one.
+  bool AllClassicExcept(const std::string& member_id) const;
+  ClassicJoinResult ClassicJoin(const ClassicJoinRequest& j, const TopicView& topics,
+                                const ConsumerGroupConfig& cfg, int64_t now_ms);
+  ClassicSyncResult ClassicSync(const std::string& member_id,
+                                const std::optional<std::string>& instance_id,
+                                int32_t generation_id,
+                                const std::optional<std::string>& protocol_type,
+                                const std::optional<std::string>& protocol_name, int64_t now_ms);
+  protocol::ErrorCode ClassicHeartbeat(const std::string& member_id,
+                                       const std::optional<std::string>& instance_id,
+                                       int32_t generation_id, int64_t now_ms);
+  // Removes a classic member (an empty `member_id` with an instance id: the admin's removal);
+  // sets `*removed` to the removed member's id. The caller bumps the group epoch once for
+  // the request.
+  protocol::ErrorCode ClassicLeave(const std::string& member_id,
+                                   const std::optional<std::string>& instance_id,
+                                   std::string* removed);
+  void BumpGroupEpoch() { ++group_epoch_; }
   // Kafka's validateOffsetCommit / validateOffsetFetch for this group: nullopt when allowed.
   // `member_epoch` < 0 with no member is the admin's (allowed for an empty group).
   std::optional<protocol::ErrorCode> ValidateOffsetCommit(const std::string& member_id,
@@ -158,7 +248,20 @@ class ConsumerGroup {
  private:
   void RemoveMember(const std::string& member_id);
   void PutMember(ConsumerMember m);  // keeps partition epochs and static ids in step
-  void BumpGroupEpoch() { ++group_epoch_; }
+  // A static member's new id takes over the old member (Kafka's replaceMember), at epoch 0.
+  ConsumerMember ReplaceStaticMember(const std::string& old_id, const std::string& new_id);
+  // Stores `updated` (the group epoch bumped when its subscription differs from `before`'s or
+  // the subscribed topics' metadata changed), recomputes the target for a new epoch and
+  // returns the member reconciled towards it with `owned` (not stored yet).
+  ConsumerMember UpdateAndReconcile(const ConsumerMember& before, bool known,
+                                    ConsumerMember updated, const TopicView& topics,
+                                    const ConsumerGroupConfig& cfg, int64_t now_ms,
+                                    const std::optional<TopicPartitions>& owned);
+  // The classic member `member_id` / `instance_id` names, or the error that refuses it.
+  std::pair<ConsumerMember*, protocol::ErrorCode> ClassicMember(
+      const std::string& member_id, const std::optional<std::string>& instance_id);
+  // Kafka's waitingOnUnreleasedPartition.
+  bool WaitingOnUnreleasedPartition(const ConsumerMember& m, int64_t now_ms) const;
   // Recomputes the subscription metadata; true when it changed.
   bool RefreshSubscriptionMetadata(const TopicView& topics);
   std::set<std::string> Resolve(const ConsumerMember& m, const TopicView& topics) const;

@@ -44,6 +44,12 @@
 
 namespace gregor::group {
 
+// group.consumer.migration.policy: which non-empty groups convert between the classic and the
+// consumer protocols (KIP-848 online upgrade and downgrade). Empty groups always convert.
+enum class MigrationPolicy { kDisabled, kDowngrade, kUpgrade, kBidirectional };
+// "disabled", "downgrade", "upgrade", "bidirectional" (case-insensitive); nullopt otherwise.
+std::optional<MigrationPolicy> ParseMigrationPolicy(const std::string& name);
+
 struct GroupConfig {
   int32_t offsets_topic_num_partitions = 50;             // offsets.topic.num.partitions
   int32_t group_min_session_timeout_ms = 6000;           // group.min.session.timeout.ms
@@ -60,6 +66,15 @@ struct GroupConfig {
   // "consumer".
   bool consumer_protocol = true;
   ConsumerGroupConfig consumer;
+  MigrationPolicy migration_policy = MigrationPolicy::kBidirectional;
+  bool UpgradeEnabled() const {
+    return migration_policy == MigrationPolicy::kUpgrade ||
+           migration_policy == MigrationPolicy::kBidirectional;
+  }
+  bool DowngradeEnabled() const {
+    return migration_policy == MigrationPolicy::kDowngrade ||
+           migration_policy == MigrationPolicy::kBidirectional;
+  }
 
   // The broker's settings.
   static GroupConfig FromBroker(const config::BrokerConfig& c);
@@ -82,6 +97,9 @@ struct JoinGroupParams {
   std::string protocol_type;
   ProtocolList protocols;
   std::string reason;
+  // The cluster's topics, for a classic member joining a consumer group (KIP-848 migration);
+  // nullptr: none known.
+  std::shared_ptr<const TopicView> topics;
 };
 
 struct SyncGroupParams {
@@ -262,8 +280,14 @@ class GroupCoordinator {
                                    const std::vector<TopicPartition>& partitions);
 
   // KIP-848 consumer groups (group_coordinator_consumer.cc). A heartbeat with epoch 0 creates
-  // the group, or converts an empty classic group (its offsets kept); a classic group with
-  // members answers GROUP_ID_NOT_FOUND, as Kafka does. `topics` names the cluster's topics.
+  // the group, or converts an empty classic group (its offsets kept), or converts a classic
+  // group with members when group.consumer.migration.policy allows the upgrade (its members
+  // become classic members of the consumer group); otherwise a classic group with members
+  // answers GROUP_ID_NOT_FOUND, as Kafka does. When the last member of the consumer protocol
+  // leaves (or is fenced) and classic members remain, the group becomes classic again if the
+  // policy allows the downgrade, and rebalances. `topics` names the cluster's topics.
+  // JoinGroup, SyncGroup, Heartbeat and LeaveGroup of a classic member of a consumer group
+  // are served by the consumer group (Kafka 4.0's classicGroup*ToConsumerGroup).
   ConsumerHeartbeatResult ConsumerGroupHeartbeat(const std::string& group_id,
                                                  const ConsumerHeartbeat& hb,
                                                  const TopicView& topics);
@@ -337,6 +361,28 @@ class GroupCoordinator {
   // A non-empty consumer-protocol group refuses the classic APIs (nullopt: not such a group;
   // an empty one converts back to classic).
   std::optional<ErrorCode> ClassicRefusalLocked(const GroupPtr& g, ErrorCode refusal);
+  ConsumerHeartbeatResult ConsumerGroupHeartbeatLocked(const std::string& group_id,
+                                                       const ConsumerHeartbeat& hb,
+                                                       const TopicView& topics, Deferred* d);
+  // KIP-848 online migration (group_coordinator_consumer.cc).
+  // Kafka's validateOnlineUpgrade plus readable embedded protocols: the classic group `g`
+  // becomes a consumer group with its members; an error message when it cannot.
+  std::optional<std::string> UpgradeToConsumerGroupLocked(const GroupPtr& g,
+                                                          const TopicView& topics, Deferred* d);
+  // Kafka's validateOnlineDowngradeWithFencedMember: `leaving` is the last member of the
+  // consumer protocol and the others are classic.
+  bool DowngradeAllowedLocked(const ConsumerGroup& cg, const std::string& leaving) const;
+  // The consumer group `g` without `leaving` becomes a classic group that rebalances.
+  void DowngradeToClassicGroupLocked(const GroupPtr& g, const std::string& leaving, Deferred* d);
+  // Fences the consumer group's due members (session, revocation, join and sync timers),
+  // downgrading the group when that is how its last consumer-protocol member goes.
+  void ExpireConsumerMembersLocked(const GroupPtr& g, int64_t now, Deferred* d);
+  void ClassicJoinToConsumerGroupLocked(const GroupPtr& g, JoinGroupParams& p,
+                                        const JoinCallback& done, Deferred* d);
+  void ClassicSyncToConsumerGroupLocked(const GroupPtr& g, const SyncGroupParams& p,
+                                        const SyncCallback& done, Deferred* d);
+  LeaveGroupResult ClassicLeaveToConsumerGroupLocked(const GroupPtr& g,
+                                                     const std::vector<LeaveMember>& members);
 
   // Storage (group_coordinator_storage.cc).
   GroupMetadataValue GroupValueLocked(const GroupMetadata& g,
@@ -345,6 +391,8 @@ class GroupCoordinator {
   void StoreGroupLocked(const GroupMetadata& g,
                         const std::map<std::string, std::string>& assignment,
                         std::function<void(ErrorCode)> done, Deferred* d);
+  // The same with no assignment and no one waiting: a failure is logged, naming `what`.
+  void StoreGroupUnassignedLocked(const GroupMetadata& g, const char* what, Deferred* d);
   void AppendLocked(int32_t partition, std::vector<GroupRecord> records,
                     std::function<void(ErrorCode)> done, Deferred* d);
   // Appends a built batch; `done` gets the log's status and the batch's base offset.

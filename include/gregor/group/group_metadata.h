@@ -84,9 +84,6 @@ struct SyncGroupResult {
 using JoinCallback = std::function<void(JoinGroupResult)>;
 using SyncCallback = std::function<void(SyncGroupResult)>;
 
-// (protocol name, metadata) in the member's order of preference.
-using ProtocolList = std::vector<std::pair<std::string, std::string>>;
-
 struct MemberMetadata {
   std::string member_id;
   std::optional<std::string> group_instance_id;
@@ -299,6 +296,11 @@ class GroupMetadata {
                  std::optional<std::string> protocol_name, std::optional<std::string> leader,
                  std::optional<int64_t> current_state_timestamp,
                  std::vector<MemberMetadata> members);
+  // KIP-848 online migration: the classic membership replaced by `members` (none: the group
+  // became a consumer group; else: the members of a consumer group that became classic),
+  // at `generation`, with pending members, pending syncs and timers dropped and the protocol
+  // elected among the new members. Stable when it has members, else Empty.
+  void ResetMembership(int32_t generation, std::vector<MemberMetadata> members, int64_t now_ms);
 
  private:
   std::set<std::string> CandidateProtocols() const;

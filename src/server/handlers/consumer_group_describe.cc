@@ -9,7 +9,9 @@ namespace gregor::server {
 
 namespace {
 
-// KIP-1099's member type of a consumer-protocol member (v1+).
+// KIP-1099's member types (v1+): a member of the classic protocol in a consumer group (KIP-848
+// online migration), and one of the consumer protocol.
+constexpr int8_t kClassicMemberType = 0;
 constexpr int8_t kConsumerMemberType = 1;
 
 protocol::ConsumerGroupDescribeResponse::Assignment ToAssignment(
@@ -65,7 +67,7 @@ asio::awaitable<bool> HandleConsumerGroupDescribe(group::GroupCoordinator& gc, S
       om.assignment = ToAssignment(m.assigned, *snap);
       auto target = d.targets.find(m.member_id);
       if (target != d.targets.end()) om.target_assignment = ToAssignment(target->second, *snap);
-      om.member_type = kConsumerMemberType;
+      om.member_type = m.classic ? kClassicMemberType : kConsumerMemberType;
     }
   }
   out.Encode(resp.out, req.version());

@@ -9,36 +9,6 @@
 
 namespace gregor::server {
 
-namespace {
-
-// The cluster's topics as the coordinator sees them: from one metadata snapshot.
-class SnapshotTopicView : public group::TopicView {
- public:
-  explicit SnapshotTopicView(std::shared_ptr<const cluster::MetadataCache::Snapshot> s)
-      : snap_(std::move(s)) {}
-  std::optional<int32_t> PartitionCount(const std::string& topic) const override {
-    auto it = snap_->topics.find(topic);
-    if (it == snap_->topics.end() || it->second.partitions.empty()) return std::nullopt;
-    for (const auto& [p, st] : it->second.partitions) {
-      if (st.leader == cluster::kLeaderDuringDelete) return std::nullopt;
-    }
-    return static_cast<int32_t>(it->second.partitions.size());
-  }
-  std::vector<std::string> TopicNames() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : snap_->topics) {
-      if (name == "__consumer_offsets" || name == "__transaction_state") continue;
-      out.push_back(name);
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<const cluster::MetadataCache::Snapshot> snap_;
-};
-
-}  // namespace
-
 asio::awaitable<bool> HandleConsumerGroupHeartbeat(group::GroupCoordinator& gc, ServerContext& ctx,
                                                    Request& req, Response& resp) {
   protocol::ConsumerGroupHeartbeatRequest in;

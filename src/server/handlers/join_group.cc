@@ -28,6 +28,7 @@ asio::awaitable<bool> HandleJoinGroup(group::GroupCoordinator& gc, ServerContext
   p.protocol_type = in.protocol_type;
   for (const auto& proto : in.protocols) p.protocols.emplace_back(proto.name, proto.metadata);
   p.reason = in.reason.value_or("");
+  p.topics = std::make_shared<SnapshotTopicView>(ctx.metadata->Get());
 
   group::JoinGroupResult r;
   if (!Authorized(ctx, req.conn, AclRuleId::kJoinGroup, in.group_id)) {
