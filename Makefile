@@ -136,6 +136,12 @@ run: programs
 
 bench: programs
 	@sh mk/bench.sh
+	@if [ -n "$(KAFKA_HOME)" ]; then KAFKA_HOME="$(KAFKA_HOME)" sh mk/bench-reference.sh; fi
+
+# gregord against an Apache Kafka broker from KAFKA_HOME (also the end of `make bench
+# KAFKA_HOME=DIR`): mk/bench-reference.sh.
+bench-reference: programs
+	@KAFKA_HOME="$(KAFKA_HOME)" sh mk/bench-reference.sh
 
 # The cost of SASL and TLS on the produce path, PLAINTEXT vs SASL_PLAINTEXT vs SASL_SSL.
 bench-security: programs
@@ -197,7 +203,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: deb all programs check unit-tests run bench bench-security bench-fetch-sessions bench-compression bench-groups torture format install clean distclean deps check-sanitize sanitize-run
+.PHONY: deb all programs check unit-tests run bench bench-reference bench-security bench-fetch-sessions bench-compression bench-groups torture format install clean distclean deps check-sanitize sanitize-run
 deps:
 	@sh mk/deps.sh
 

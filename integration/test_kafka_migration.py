@@ -13,9 +13,13 @@ group consumer (auto commit) start. Then for broker 1, 2, 3 in turn: SIGTERM the
 shutdown: its leaderships move first), start gregord on its properties file, wait until it is back in the ISR of
 every partition of the topic and of __consumer_offsets. Last, broker 1 goes back to Kafka the same way.
 
+Throughout, too, test_txn_faults.py's transactional workload (three transactional producers committing and
+aborting, two read_committed readers), whose transaction coordinators move between kinds with the brokers.
+
 Checker: every acknowledged record is in the log (kafka-python reads it all), the group consumer read every
 acknowledged record, the group's committed offsets never went backwards (polled every 200 ms), no delivery
-failed, and the replicas of each partition are byte-identical at the end. Figures per step: seconds until the
+failed, the transactional checker finds nothing lost, duplicated, aborted or uncommitted visible, reordered or
+partial, and the replicas of each partition are byte-identical at the end. Figures per step: seconds until the
 new broker was back in every ISR, and the longest pause between two acknowledgements."""
 
 import os
@@ -30,6 +34,8 @@ from harness import Broker, Failure, Skip, check, eq, exclusive, free_port, tail
 from test_cluster import (SeqProducer, check_no_acked_loss, consume_all_kafka_python, create_topic_rf,
                           wait_isr_full, wait_replicas_identical, zk_state)
 from test_confluent import ck
+from test_transactions import TXN_PARTITIONS
+from test_txn_faults import Workload
 
 PARTITIONS = 3
 OFFSETS_PARTITIONS = 3
@@ -57,6 +63,7 @@ def write_properties(ctx, broker_id, port, log_dir, ibp):
         f"inter.broker.protocol.version={ibp}",
         f"log.message.format.version={ibp}",
         f"offsets.topic.num.partitions={OFFSETS_PARTITIONS}",
+        f"transaction.state.log.num.partitions={TXN_PARTITIONS}",
         "offsets.topic.replication.factor=3",
         "transaction.state.log.replication.factor=3",
         "transaction.state.log.min.isr=2",
@@ -86,13 +93,18 @@ class KafkaBroker:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout_s=90):
+    def start(self, timeout=90):
         env = dict(os.environ, KAFKA_HEAP_OPTS="-Xmx512m -Xms256m",
                    LOG_DIR=str(self.ctx.dir / f"kafka-{self.broker_id}-logs"))
         self.proc = self.ctx.popen([str(self.home / "bin" / "kafka-server-start.sh"), str(self.props)],
                                    log_name=self.log_path.name, env=env)
-        wait_ready(self, timeout_s, "Kafka")
+        wait_ready(self, timeout, "Kafka")
         return self
+
+    def check_alive(self, what=""):
+        if not self.alive():
+            raise Failure(f"Kafka broker {self.broker_id} died {what} (exit {self.proc.returncode}):\n"
+                          f"{tail(self.log_path, 20)}")
 
     def stop(self, timeout=120):
         if not self.alive():
@@ -182,7 +194,7 @@ class GroupReader(threading.Thread):
                         continue
                     h = self.history.setdefault(tp.partition, [])
                     if h and tp.offset < h[-1]:
-                        self.backwards.append((tp.partition, h[-1], tp.offset))
+                        self.backwards.append((tp.partition, h[-1], tp.offset, time.strftime("%H:%M:%S")))
                     h.append(tp.offset)
                 time.sleep(0.2)
         finally:
@@ -225,54 +237,70 @@ def test_kafka_migration_replace_every_broker_then_roll_back(ctx):
     create_topic_rf(list(current.values()), topic, PARTITIONS, 3, configs={"min.insync.replicas": "2"})
     wait_isr_full(ctx, list(current.values()), topic, list(range(PARTITIONS)))
     bootstrap = ",".join(b.bootstrap for b in kafkas.values())
+    # Three transactional producers (commits and aborts) and two read_committed readers throughout, judged
+    # as in test_txn_faults.py: their coordinators move between kinds with the brokers.
+    txn = Workload(ctx, list(current.values()), topic_prefix="migtx", tid_prefix="mig-tid")
+    txn.start()
     figures = []
-    with SeqProducer(list(current.values()), topic, partitions=PARTITIONS, rate=300) as prod, \
-            GroupReader(bootstrap, topic, unique_topic("mig-g")) as reader:
-        prod.wait_acked(1500, 60, "before the first replacement")
-        wait_until(lambda: len(reader.seen) > 500, 60, "the group consumer reading")
-        wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)))
+    finished = False
+    try:
+        with SeqProducer(list(current.values()), topic, partitions=PARTITIONS, rate=300) as prod, \
+                GroupReader(bootstrap, topic, unique_topic("mig-g")) as reader:
+            prod.wait_acked(1500, 60, "before the first replacement")
+            wait_until(lambda: len(reader.seen) > 500, 60, "the group consumer reading")
+            wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)))
 
-        def replace(i, new, kind):
-            t0 = time.monotonic()
-            old = current[i]
-            rc = old.stop(timeout=120)
-            stopped = time.monotonic()
-            new.start(timeout=60) if kind == "gregord" else new.start()
-            current[i] = new
-            started = time.monotonic()
-            wait_isr_full(ctx, list(current.values()), topic, list(range(PARTITIONS)), timeout_s=120)
-            wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)),
-                          timeout_s=120)
-            back = time.monotonic()
-            prod.wait_more(300, 60, f"after broker {i} became {kind}")
-            end = time.monotonic()
-            leaders = [zk_state(ctx, topic, p)["leader"] for p in range(PARTITIONS)]
-            figures.append(f"broker {i} -> {kind}: old exit {rc}, shutdown {stopped - t0:.1f} s, start "
-                           f"{started - stopped:.1f} s, back in every ISR {back - stopped:.1f} s after the stop, "
-                           f"longest ack pause {pause_in(prod, t0, end):.0f} ms, leaders now {leaders}")
-            print("FIGURES kafka migration:", figures[-1])
+            def replace(i, new, kind):
+                t0 = time.monotonic()
+                old = current[i]
+                rc = old.stop(timeout=120)
+                stopped = time.monotonic()
+                new.start(timeout=90)
+                current[i] = new
+                started = time.monotonic()
+                wait_isr_full(ctx, list(current.values()), topic, list(range(PARTITIONS)), timeout_s=120)
+                wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)),
+                              timeout_s=120)
+                back = time.monotonic()
+                prod.wait_more(300, 60, f"after broker {i} became {kind}")
+                txn.progress(3, 60, f"transactions after broker {i} became {kind}")
+                end = time.monotonic()
+                leaders = [zk_state(ctx, topic, p)["leader"] for p in range(PARTITIONS)]
+                figures.append(f"broker {i} -> {kind}: old exit {rc}, shutdown {stopped - t0:.1f} s, start "
+                               f"{started - stopped:.1f} s, back in every ISR {back - stopped:.1f} s after the stop, "
+                               f"longest ack pause {pause_in(prod, t0, end):.0f} ms, leaders now {leaders}")
+                print(f"FIGURES kafka migration ({time.strftime('%H:%M:%S')}):", figures[-1])
 
-        for i in (1, 2, 3):
-            replace(i, GregordOnProperties(ctx, kafkas[i]), "gregord")
-        # Back to Kafka: the same files, now written by gregord.
-        replace(1, KafkaBroker(ctx, home, 1, kafkas[1].port, kafkas[1].log_dir, kafkas[1].props), "kafka")
-        prod.wait_more(600, 60, "at the end")
-        eq(prod.stop(), 0, "deliveries still outstanding")
-        eq(prod.errors[:5], [], "failed deliveries")
-        brokers = list(current.values())
-        got = consume_all_kafka_python(brokers, topic, list(range(PARTITIONS)))
-        check_no_acked_loss(prod, got, "kafka migration")
-        with prod.mu:
-            acked = set(prod.acked)
-        wait_until(lambda: acked <= reader.seen, 60,
-                   f"the group consumer to read every acknowledged record ({len(acked - reader.seen)} left)")
-    for p in range(PARTITIONS):
-        wait_replicas_identical(ctx, brokers, topic, p)
+            for i in (1, 2, 3):
+                replace(i, GregordOnProperties(ctx, kafkas[i]), "gregord")
+            # Back to Kafka: the same files, now written by gregord.
+            replace(1, KafkaBroker(ctx, home, 1, kafkas[1].port, kafkas[1].log_dir, kafkas[1].props), "kafka")
+            prod.wait_more(600, 60, "at the end")
+            txn.progress(5, 60, "at the end")
+            txn.brokers = list(current.values())
+            txn.finish(f"kafka migration transactions (IBP {ibp})")
+            eq(prod.stop(), 0, "deliveries still outstanding")
+            eq(prod.errors[:5], [], "failed deliveries")
+            brokers = list(current.values())
+            got = consume_all_kafka_python(brokers, topic, list(range(PARTITIONS)))
+            check_no_acked_loss(prod, got, "kafka migration")
+            with prod.mu:
+                acked = set(prod.acked)
+            wait_until(lambda: acked <= reader.seen, 60,
+                       f"the group consumer to read every acknowledged record ({len(acked - reader.seen)} left)")
+        finished = True
+    finally:
+        if not finished:
+            txn.abort()
+
+    for t, n in ((topic, PARTITIONS), (txn.topic, 4)):
+        for p in range(n):
+            wait_replicas_identical(ctx, brokers, t, p)
     commits = sum(len(h) for h in reader.history.values())
     print(f"FIGURES kafka migration (IBP {ibp}): {len(acked)} acknowledged, group read {len(reader.seen)}, "
           f"committed offsets polled {commits}, regressions {len(reader.backwards)}")
     check(commits > 0, "no committed offset was ever seen")
-    eq(reader.backwards, [], "committed offsets that went backwards (partition, before, after)")
+    eq(reader.backwards, [], "committed offsets that went backwards (partition, before, after, wall time)")
     eq(reader.errors[:5], [], "group consumer errors")
     for b in brokers:
         check(b.alive(), f"broker {b.broker_id} died")
