@@ -34,6 +34,7 @@ from harness import Broker, Failure, Skip, check, eq, exclusive, free_port, tail
 from test_cluster import (SeqProducer, check_no_acked_loss, consume_all_kafka_python, create_topic_rf,
                           wait_isr_full, wait_replicas_identical, zk_state)
 from test_confluent import ck
+from test_kip848 import watch_committed
 from test_transactions import TXN_PARTITIONS
 from test_txn_faults import Workload
 
@@ -156,7 +157,9 @@ class GroupReader(threading.Thread):
         self.history = {}
         self.backwards = []
         self.stop_ev = threading.Event()
-        self.watcher = threading.Thread(target=self.watch, daemon=True)
+        self.watcher = threading.Thread(target=watch_committed, daemon=True,
+                                        args=(self.k, bootstrap, group, topic, PARTITIONS, self.stop_ev,
+                                              self.history, self.backwards, 0.2))
 
     def run(self):
         c = self.k.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
@@ -175,28 +178,6 @@ class GroupReader(threading.Thread):
                     continue
                 if m.value().isdigit():
                     self.seen.add(int(m.value()))
-        finally:
-            c.close()
-
-    def watch(self):
-        c = self.k.Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
-                             "enable.auto.commit": False})
-        try:
-            while not self.stop_ev.is_set():
-                try:
-                    got = c.committed([self.k.TopicPartition(self.topic, p) for p in range(PARTITIONS)],
-                                      timeout=5)
-                except self.k.KafkaException:
-                    time.sleep(0.2)
-                    continue
-                for tp in got:
-                    if tp.offset < 0:
-                        continue
-                    h = self.history.setdefault(tp.partition, [])
-                    if h and tp.offset < h[-1]:
-                        self.backwards.append((tp.partition, h[-1], tp.offset, time.strftime("%H:%M:%S")))
-                    h.append(tp.offset)
-                time.sleep(0.2)
         finally:
             c.close()
 

@@ -142,6 +142,44 @@ def run_client(ctx, args, t, env=None):
     return res
 
 
+def produce_numbered(k, bootstrap, topic, partitions, stop, produced):
+    """Writes v0, v1, ... round robin over the partitions (acks=all) until stop is set, appending each to
+    produced; flushes at the end."""
+    p = k.Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    i = 0
+    while not stop.is_set():
+        for _ in range(10):
+            p.produce(topic, value=f"v{i}".encode(), partition=i % partitions)
+            produced.append(f"v{i}")
+            i += 1
+        p.poll(0)
+        time.sleep(0.02)
+    check(p.flush(30) == 0, "producer flush")
+
+
+def watch_committed(k, bootstrap, group, topic, partitions, stop, history, backwards, interval=0.1):
+    """Polls the group's committed offsets until stop is set: history[partition] gets each offset seen,
+    backwards each (partition, before, after, wall time) where one went back."""
+    c = k.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        while not stop.is_set():
+            try:
+                got = c.committed([k.TopicPartition(topic, p) for p in range(partitions)], timeout=5)
+            except k.KafkaException:
+                time.sleep(interval)
+                continue
+            for tp in got:
+                if tp.offset < 0:
+                    continue
+                h = history.setdefault(tp.partition, [])
+                if h and tp.offset < h[-1]:
+                    backwards.append((tp.partition, h[-1], tp.offset, time.strftime("%H:%M:%S")))
+                h.append(tp.offset)
+            time.sleep(interval)
+    finally:
+        c.close()
+
+
 def churn(ctx, client, args_for, env=None):
     """Runs a churn plan with the client (a command built by args_for(bootstrap, topic, group, plan)) while a
     librdkafka producer writes and the group's committed offsets are polled; checks the outcome."""
@@ -152,48 +190,13 @@ def churn(ctx, client, args_for, env=None):
     group = unique_topic("g848c")
     k = ck()
 
-    # A producer writes throughout the churn (and stops 3 s before its end, so everything can be read).
-    produced = []
+    # A producer writes throughout the churn (and stops 3 s before its end, so everything can be read);
+    # the group's committed offsets are polled: none may go backwards.
+    produced, history, backwards = [], {}, []
     stop = threading.Event()
-
-    def produce():
-        p = k.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
-        i = 0
-        while not stop.is_set():
-            for _ in range(10):
-                p.produce(topic, value=f"v{i}".encode(), partition=i % partitions)
-                produced.append(f"v{i}")
-                i += 1
-            p.poll(0)
-            time.sleep(0.02)
-        check(p.flush(30) == 0, "producer flush")
-
-    # The group's committed offsets, polled: none may go backwards.
-    history = {p: [] for p in range(partitions)}
-    backwards = []
-
-    def watch():
-        c = k.Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
-        try:
-            while not stop.is_set():
-                try:
-                    got = c.committed([k.TopicPartition(topic, p) for p in range(partitions)], timeout=5)
-                except k.KafkaException:
-                    time.sleep(0.1)
-                    continue
-                for tp in got:
-                    if tp.offset < 0:
-                        continue
-                    h = history[tp.partition]
-                    if h and tp.offset < h[-1]:
-                        backwards.append((tp.partition, h[-1], tp.offset))
-                    h.append(tp.offset)
-                time.sleep(0.1)
-        finally:
-            c.close()
-
-    producer = threading.Thread(target=produce)
-    watcher = threading.Thread(target=watch)
+    producer = threading.Thread(target=produce_numbered, args=(k, b.bootstrap, topic, partitions, stop, produced))
+    watcher = threading.Thread(target=watch_committed,
+                               args=(k, b.bootstrap, group, topic, partitions, stop, history, backwards))
     producer.start()
     watcher.start()
     plan = {"partitions": partitions, "end_ms": 16000,
@@ -303,18 +306,6 @@ def test_kip848_live_classic_group_upgraded_and_downgraded(ctx):
     produced, seen, errors = [], [], []
     owned = {}
 
-    def produce():
-        p = k.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
-        i = 0
-        while not stop_all.is_set():
-            for _ in range(10):
-                p.produce(topic, value=f"v{i}".encode(), partition=i % partitions)
-                produced.append(f"v{i}")
-                i += 1
-            p.poll(0)
-            time.sleep(0.02)
-        check(p.flush(30) == 0, "producer flush")
-
     types, overlaps, backwards, describe_errors = [], [], [], []
     history = {}
 
@@ -339,31 +330,13 @@ def test_kip848_live_classic_group_upgraded_and_downgraded(ctx):
                     return
                 time.sleep(0.05)
 
-    def watch_commits():
-        c = k.Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
-        try:
-            while not stop_classic.is_set():
-                try:
-                    got = c.committed([k.TopicPartition(topic, p) for p in range(partitions)], timeout=5)
-                except k.KafkaException:
-                    time.sleep(0.1)
-                    continue
-                for tp in got:
-                    if tp.offset < 0:
-                        continue
-                    h = history.setdefault(tp.partition, [])
-                    if h and tp.offset < h[-1]:
-                        backwards.append((tp.partition, h[-1], tp.offset))
-                    h.append(tp.offset)
-                time.sleep(0.1)
-        finally:
-            c.close()
-
-    threads = [threading.Thread(target=produce)]
+    threads = [threading.Thread(target=produce_numbered, args=(k, b.bootstrap, topic, partitions, stop_all, produced))]
     threads += [threading.Thread(target=classic_member,
                                  args=(k, b.bootstrap, topic, group, n, stop_classic, seen, owned, errors))
                 for n in ("c1", "c2")]
-    threads += [threading.Thread(target=sample), threading.Thread(target=watch_commits)]
+    threads += [threading.Thread(target=sample),
+                threading.Thread(target=watch_committed,
+                                 args=(k, b.bootstrap, group, topic, partitions, stop_classic, history, backwards))]
     for t in threads:
         t.start()
     try:

@@ -22,6 +22,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/mk/bench-lib.sh"
 ctl="$top/bin/gregorctl"
 gregord="$top/bin/gregord"
 records=${BENCH_RECORDS:-1000000}
@@ -42,21 +43,12 @@ cleanup() {
     kill -TERM "$gregord_pid"
     wait "$gregord_pid" 2>/dev/null
   fi
-  if [ "$zk_started" = 1 ]; then sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1; fi
-  if [ "$failed" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "bench-compression: logs kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  finish_tmp bench-compression
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 rate_of() { sed -n 's/^produce [^:]*: \([0-9.]*\) records\/s, \([0-9.]*\) MB\/s.*/\1 \2/p' "$1"; }
 
 zk_port=$(free_port)

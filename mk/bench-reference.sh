@@ -18,6 +18,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/mk/bench-lib.sh"
 ctl="$top/bin/gregorctl"
 gregord="$top/bin/gregord"
 records=${BENCH_RECORDS:-2000000}
@@ -37,27 +38,13 @@ zk_started=0
 failed=1
 cleanup() {
   for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-  for p in $pids; do
-    i=0
-    while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$p" 2>/dev/null
-  done
-  if [ "$zk_started" = 1 ]; then sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1; fi
-  if [ "$failed" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "bench-reference: logs kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  for p in $pids; do stop_pid "$p"; done
+  finish_tmp bench-reference
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-now() { date +%s.%N; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 rate_of() {
   r=$(sed -n 's/^[a-z]* [^:]*: \([0-9.]*\) records\/s.*/\1/p' "$1" 2>/dev/null)
   echo "${r:-0}"

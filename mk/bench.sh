@@ -53,6 +53,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/mk/bench-lib.sh"
 ctl="$top/bin/gregorctl"
 gregord="$top/bin/gregord"
 records=${BENCH_RECORDS:-2000000}
@@ -77,44 +78,17 @@ scraper_pid=""
 rep_pids=""
 zk_started=0
 failed=1
-# stop_pid PID: SIGTERM, 30 s for a clean shutdown, then insist.
-stop_pid() {
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null
-    i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-  fi
-}
 cleanup() {
   stop_pid "$scraper_pid"
   stop_pid "$gregord_pid"
   # The replicated cluster: all at once (nothing to preserve), each with its deadline.
   for p in $rep_pids; do kill -TERM "$p" 2>/dev/null; done
   for p in $rep_pids; do stop_pid "$p"; done
-  if [ "$zk_started" = 1 ]; then sh "$top/zk/zk-server.sh" stop "$tmp/zk" >/dev/null 2>&1; fi
-  if [ "$failed" = 1 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "bench: logs kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  finish_tmp bench
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-now() { date +%s.%N; }
-
-# utime+stime of a process, in clock ticks. The command name (field 2) may
-# contain spaces, so count fields after its closing parenthesis.
-cpu_ticks() {
-  sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
-}
 
 # "produce records=N size=B acks=A: X records/s, Y MB/s, latency p50=P p99=Q p99.9=R ms"
 #   -> "X Y P Q R";  "consume records=N[ isolation=L]: X records/s, Y MB/s" -> "X Y"

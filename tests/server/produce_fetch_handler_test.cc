@@ -36,6 +36,26 @@ const TopicPartition kTp{"orders", 0};
 const cluster::TopicId kTopicId{0x6e, 0xdb, 0x09, 0x19, 0x20, 0x0d, 0x47, 0xb8,
                                 0xbc, 0x25, 0x6d, 0xa8, 0xb8, 0x64, 0x79, 0xc6};
 
+// LeaderAndIsr from controller 0 (epoch 1) making broker 1 the leader of kTp, replicas {1, 2},
+// at `leader_epoch`.
+protocol::LeaderAndIsrRequest LeaderOfKTp(int32_t leader_epoch) {
+  protocol::LeaderAndIsrRequest req;
+  req.controller_id = 0;
+  req.controller_epoch = 1;
+  auto& t = req.topic_states.emplace_back();
+  t.topic_name = kTp.topic;
+  t.topic_id = kTopicId;
+  auto& p = t.partition_states.emplace_back();
+  p.partition_index = kTp.partition;
+  p.controller_epoch = 1;
+  p.leader = 1;
+  p.leader_epoch = leader_epoch;
+  p.isr = {1};
+  p.partition_epoch = leader_epoch;
+  p.replicas = {1, 2};
+  return req;
+}
+
 class HandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -738,21 +758,8 @@ TEST_F(HandlerTest, ControllerRequestsFromAKRaftControllerAreRefused) {
   ctx_.run_blocking = ctx_.run_io;
   ctx_.reload_topic_config = [](const std::string&) {};
   auto lisr = [&](bool kraft) {
-    protocol::LeaderAndIsrRequest req;
-    req.controller_id = 0;
+    protocol::LeaderAndIsrRequest req = LeaderOfKTp(1);
     req.is_k_raft_controller = kraft;
-    req.controller_epoch = 1;
-    auto& t = req.topic_states.emplace_back();
-    t.topic_name = kTp.topic;
-    t.topic_id = kTopicId;
-    auto& p = t.partition_states.emplace_back();
-    p.partition_index = kTp.partition;
-    p.controller_epoch = 1;
-    p.leader = 1;
-    p.leader_epoch = 1;
-    p.isr = {1};
-    p.partition_epoch = 1;
-    p.replicas = {1, 2};
     auto a = Call(&HandleLeaderAndIsr, 4, 7, req);
     EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
     return Decode<protocol::LeaderAndIsrResponse>(a.get().body, 7);
@@ -805,21 +812,8 @@ TEST_F(HandlerTest, ControllerRequestsForAnOlderBrokerEpochAreStale) {
   std::atomic<int64_t> epoch{500};
   ctx_.broker_epoch = &epoch;
   auto lisr = [&](int64_t broker_epoch, int32_t leader_epoch) {
-    protocol::LeaderAndIsrRequest req;
-    req.controller_id = 0;
-    req.controller_epoch = 1;
+    protocol::LeaderAndIsrRequest req = LeaderOfKTp(leader_epoch);
     req.broker_epoch = broker_epoch;
-    auto& t = req.topic_states.emplace_back();
-    t.topic_name = kTp.topic;
-    t.topic_id = kTopicId;
-    auto& p = t.partition_states.emplace_back();
-    p.partition_index = kTp.partition;
-    p.controller_epoch = 1;
-    p.leader = 1;
-    p.leader_epoch = leader_epoch;
-    p.isr = {1};
-    p.partition_epoch = leader_epoch;
-    p.replicas = {1, 2};
     auto a = Call(&HandleLeaderAndIsr, 4, 5, req);
     EXPECT_EQ(std::future_status::ready, a.wait_for(kWait));
     return Decode<protocol::LeaderAndIsrResponse>(a.get().body, 5);
