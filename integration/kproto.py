@@ -503,6 +503,26 @@ def find_coordinator_v1(conn, key, key_type=0):
     return err, r.i32(), r.string(), r.i32()
 
 
+API_OFFSET_FETCH = 9
+
+
+def offset_fetch_v1(conn, group, topic, partitions):
+    """OffsetFetch v1 (offsets committed to Kafka). Returns {partition: (committed_offset, error)}."""
+    r = conn.request(API_OFFSET_FETCH, 1, string(group) + array([topic], lambda t: string(t) + array(
+        list(partitions), i32)))
+
+    def part(r):
+        d = (r.i32(), r.i64())
+        r.string()  # metadata
+        return d[0], (d[1], r.i16())
+
+    out = {}
+    for name, parts in r.array(lambda r: (r.string(), r.array(part))):
+        if name == topic:
+            out.update(parts)
+    return out
+
+
 def fetch_v4_isolated(conn, topic, partition, offset, isolation_level, max_wait_ms=0, min_bytes=1,
                       max_bytes=4 << 20):
     """Fetch v4 with an isolation level. Returns dict(error, high_watermark, last_stable_offset,
