@@ -172,7 +172,7 @@ class GroupReader(threading.Thread):
                     continue
                 if m.error():
                     if not m.error().retriable() and m.error().code() != self.k.KafkaError._PARTITION_EOF:
-                        self.errors.append(str(m.error()))
+                        self.errors.append(f"{time.strftime('%H:%M:%S')} {m.error()}")
                     continue
                 if m.value().isdigit():
                     self.seen.add(int(m.value()))
