@@ -1,14 +1,16 @@
-"""inter.broker.protocol.version below 2.7-IV1, as during a live migration from a Kafka 2.x cluster: three gregord
-brokers pinned to Kafka 2.4's (or 2.1's) inter-broker protocol, a topic with replication factor 3 and
+"""inter.broker.protocol.version pinned low, as during a live migration from a Kafka 2.x cluster: three gregord
+brokers pinned to Kafka 2.4's (or 2.1's, or 2.7-IV2's) inter-broker protocol, a topic with replication factor 3 and
 min.insync.replicas=2, an acks=all confluent-kafka producer, kill -9 of the partition leader mid-run and its
 restart. The followers then have no truncation on fetch (Fetch v12, KIP-320): they must truncate with
 OffsetsForLeaderEpoch before fetching (KIP-101/279) and fetch with Fetch v11 (2.4) or v10 (2.1); the controller
-sends LeaderAndIsr and UpdateMetadata at the versions Kafka's controller sends at that protocol.
+sends LeaderAndIsr and UpdateMetadata at the versions Kafka's controller sends at that protocol. Leaders report
+ISR changes (the restarted broker rejoining) by writing ZooKeeper below 2.7-IV2 and in AlterPartition to the
+controller from 2.7-IV2 on (KIP-497), where the follower truncates on fetch (Fetch v12) instead.
 
 Checked: no acknowledged record lost (kafka-python reads everything back), the replicas byte-identical once the
 ISR is full again, and from each broker's request metrics (metrics.listeners: requests answered by API and
-version) that no Fetch of v12 or later and some OffsetsForLeaderEpoch were answered, with the pinned controller
-request versions. The metrics are read before the consumer runs: kafka-python's own fetches count there too."""
+version) that no Fetch above the pinned version and, below 2.7, some OffsetsForLeaderEpoch were answered, with the
+pinned controller request versions and AlterPartition answered at the expected versions only (none below 2.7-IV2). The metrics are read before the consumer runs: kafka-python's own fetches count there too."""
 
 import re
 import urllib.request
@@ -40,7 +42,9 @@ def requests_by_version(b):
     return out
 
 
-def run_pinned_cluster(ctx, ibp, fetch, epoch, leader_and_isr, update_metadata):
+def run_pinned_cluster(ctx, ibp, fetch, epoch, leader_and_isr, update_metadata, alter_partition):
+    """`epoch`: the OffsetsForLeaderEpoch version the followers truncate with, None where they truncate on fetch;
+    `alter_partition`: the AlterPartition versions the controller must have answered (empty: the ZooKeeper path)."""
     extra = dict(CLUSTER_EXTRA, **{"inter.broker.protocol.version": ibp,
                                    "metrics.listeners": "http://127.0.0.1:0"})
     brokers = ctx.start_cluster(3, extra=extra)
@@ -75,14 +79,18 @@ def run_pinned_cluster(ctx, ibp, fetch, epoch, leader_and_isr, update_metadata):
           f"UpdateMetadata {({v: n for (a, v), n in seen.items() if a == 'UpdateMetadata'})}")
     check(fetches.get(fetch, 0) > 0, f"no Fetch v{fetch} answered at IBP {ibp}: {fetches}")
     check(not [v for v in fetches if v > fetch], f"Fetch above v{fetch} answered at IBP {ibp}: {fetches}")
-    check(epochs.get(epoch, 0) > 0, f"no OffsetForLeaderEpoch v{epoch} answered at IBP {ibp}: {epochs}")
-    check(not [v for v in epochs if v != epoch], f"OffsetForLeaderEpoch other than v{epoch}: {epochs}")
+    if epoch is not None:
+        check(epochs.get(epoch, 0) > 0, f"no OffsetForLeaderEpoch v{epoch} answered at IBP {ibp}: {epochs}")
+        check(not [v for v in epochs if v != epoch], f"OffsetForLeaderEpoch other than v{epoch}: {epochs}")
+        logs = "".join(b.log_path.read_text(errors="replace") for b in brokers)
+        check(f"fetching with Fetch v{fetch}, truncating with OffsetsForLeaderEpoch first" in logs,
+              f"no fetcher logs that it truncates with OffsetsForLeaderEpoch at Fetch v{fetch}")
     for api, want in (("LeaderAndIsr", leader_and_isr), ("UpdateMetadata", update_metadata)):
         versions = {v for (a, v) in seen if a == api}
         eq(versions, {want}, f"{api} versions answered at IBP {ibp}")
-    logs = "".join(b.log_path.read_text(errors="replace") for b in brokers)
-    check(f"fetching with Fetch v{fetch}, truncating with OffsetsForLeaderEpoch first" in logs,
-          f"no fetcher logs that it truncates with OffsetsForLeaderEpoch at Fetch v{fetch}")
+    # The restarted broker's return to the ISR is one ISR change at least.
+    alters = {v for (a, v), n in seen.items() if a == "AlterPartition" and n > 0}
+    eq(alters, set(alter_partition), f"AlterPartition versions answered at IBP {ibp}")
 
     got = consume_all_kafka_python(brokers, topic, [0])
     check_no_acked_loss(prod, got, f"IBP {ibp}, kill -9 of the leader")
@@ -93,11 +101,19 @@ def run_pinned_cluster(ctx, ibp, fetch, epoch, leader_and_isr, update_metadata):
 @timeout(90)
 def test_ibp_2_4_kill_leader(ctx):
     # Kafka 2.4's controller: LeaderAndIsr v4, UpdateMetadata v6; its follower: Fetch v11, OffsetsForLeaderEpoch v3.
-    run_pinned_cluster(ctx, "2.4", fetch=11, epoch=3, leader_and_isr=4, update_metadata=6)
+    run_pinned_cluster(ctx, "2.4", fetch=11, epoch=3, leader_and_isr=4, update_metadata=6, alter_partition=[])
 
 
 @timeout(90)
 def test_ibp_2_1_kill_leader(ctx):
     # Kafka 2.1's: partition states ungrouped (LeaderAndIsr v1, UpdateMetadata v4), Fetch v10,
     # OffsetsForLeaderEpoch v2.
-    run_pinned_cluster(ctx, "2.1", fetch=10, epoch=2, leader_and_isr=1, update_metadata=4)
+    run_pinned_cluster(ctx, "2.1", fetch=10, epoch=2, leader_and_isr=1, update_metadata=4, alter_partition=[])
+
+
+@timeout(90)
+def test_ibp_2_7_alter_partition_kill_leader(ctx):
+    # Kafka 2.7-IV2's: ISR changes in AlterPartition, by topic name (v1 at most: topic ids come with 2.8), Fetch v12
+    # with truncation on fetch, LeaderAndIsr v4, UpdateMetadata v6.
+    run_pinned_cluster(ctx, "2.7-IV2", fetch=12, epoch=None, leader_and_isr=4, update_metadata=6,
+                       alter_partition=[1])

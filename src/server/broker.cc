@@ -12,6 +12,7 @@
 #include "gregor/base/clock.h"
 #include "gregor/cluster/metadata_cache.h"
 #include "gregor/cluster/replica_manager.h"
+#include "gregor/config/inter_broker_protocol.h"
 #include "gregor/config/topic_config.h"
 #include "gregor/controller/controller.h"
 #include "gregor/controller/controller_channel_manager.h"
@@ -31,6 +32,7 @@
 #include "gregor/zk/kafka_zk_client.h"
 #include "gregor/zk/zk_client.h"
 #include "server/acl_store.h"
+#include "server/alter_partition_manager.h"
 #include "server/broker_metrics.h"
 #include "server/controlled_shutdown_client.h"
 #include "server/fetch_session_cache.h"
@@ -192,6 +194,8 @@ struct Broker::Impl {
   std::set<TopicPartition> isr_changed;
   int64_t isr_first_change_ms = 0;
   int64_t isr_last_change_ms = 0;
+  // From IBP 2.7-IV2 ISR changes go to the controller instead (KIP-497).
+  std::unique_ptr<AlterPartitionManager> alter_partition;
 
   std::thread scheduler;
   std::mutex mu;
@@ -442,8 +446,13 @@ struct Broker::Impl {
   // Background work off the network threads: retention, flushes,
   // checkpoints (Kafka's kafka-scheduler).
   // Leaders record ISR changes in the partition's state znode, conditional on its version
-  // (Kafka's ZooKeeper-mode path); the controller learns of them from the notification.
+  // (Kafka's ZooKeeper-mode path below IBP 2.7-IV2); the controller learns of them from the
+  // notification. From IBP 2.7-IV2 on they go to the controller in AlterPartition.
   void WriteIsr(cluster::IsrChange c, std::function<void(Result<int32_t>)> done) {
+    if (alter_partition) {
+      alter_partition->Submit(std::move(c), std::move(done));
+      return;
+    }
     asio::post(blocking_pool, [this, c = std::move(c), done = std::move(done)] {
       zk::LeaderIsrAndControllerEpoch s;
       s.leader = c.leader;
@@ -665,6 +674,12 @@ Status Broker::Start() {
     o.verify_hostname = ib_verify_hostname;
     o.authenticate = d.inter_broker_authenticate;
   };
+  if (config::IsAlterPartitionSupported(cfg.inter_broker_protocol)) {
+    AlterPartitionManager::Options ao;
+    inter_broker(ao);
+    ao.inter_broker_protocol = cfg.inter_broker_protocol;
+    d.alter_partition = std::make_unique<AlterPartitionManager>(ao, &d.metadata, &d.broker_epoch);
+  }
   txn::TransactionMarkerChannelManager::Options mo;
   inter_broker(mo);
   mo.inter_broker_protocol = cfg.inter_broker_protocol;
@@ -939,6 +954,7 @@ void Broker::Shutdown() {
   if (d.zk_client) d.zk_client->FailFast();
   if (d.controller) d.controller->Stop();
   if (d.channel) d.channel->Shutdown();
+  if (d.alter_partition) d.alter_partition->Shutdown();
   // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) before the listeners
   // stop; followers stop fetching before the logs close.
   if (d.groups) d.groups->Shutdown();

@@ -170,6 +170,11 @@ TEST(InterBrokerProtocolTest, RequestVersionsFollowKafka) {
   EXPECT_EQ(RequestVersionsFor(V::kIbp1_0_IV0), RequestVersionsFor(kMinInterBrokerProtocolVersion));
   EXPECT_FALSE(IsTruncationOnFetchSupported(V::kIbp2_7_IV0));
   EXPECT_TRUE(IsTruncationOnFetchSupported(V::kIbp2_7_IV1));
+  // KIP-497: ISR changes in AlterPartition from 2.7-IV2; topic ids in it from 2.8-IV0.
+  EXPECT_FALSE(IsAlterPartitionSupported(V::kIbp2_7_IV1));
+  EXPECT_TRUE(IsAlterPartitionSupported(V::kIbp2_7_IV2));
+  EXPECT_FALSE(IsTopicIdsSupported(V::kIbp2_7_IV2));
+  EXPECT_TRUE(IsTopicIdsSupported(V::kIbp2_8_IV0));
   // Fetch versions only grow with the protocol, as do the others.
   InterBrokerRequestVersions prev = RequestVersionsFor(kMinInterBrokerProtocolVersion);
   for (int i = static_cast<int>(kMinInterBrokerProtocolVersion);

@@ -38,4 +38,13 @@ inline bool IsTruncationOnFetchSupported(MetadataVersion ibp) {
   return ibp >= MetadataVersion::kIbp2_7_IV1;
 }
 
+// KIP-497 (IBP 2.7-IV2): partition leaders send their ISR changes to the controller
+// (AlterPartition) instead of writing the state znode and an /isr_change_notification.
+inline bool IsAlterPartitionSupported(MetadataVersion ibp) {
+  return ibp >= MetadataVersion::kIbp2_7_IV2;
+}
+
+// KIP-516 (IBP 2.8-IV0): requests between brokers may name topics by id (AlterPartition v2+).
+inline bool IsTopicIdsSupported(MetadataVersion ibp) { return ibp >= MetadataVersion::kIbp2_8_IV0; }
+
 }  // namespace gregor::config
