@@ -211,13 +211,15 @@ def test_netsplit_leader_from_zookeeper(ctx):
 # ---------------------------------------------------------------- 2. leader cut from its followers
 @timeout(90)
 def test_netsplit_leader_from_followers(ctx):
-    """A partition leader loses both followers but keeps ZooKeeper and its clients. After
-    replica.lag.time.max.ms it shrinks the ISR to itself (in ZooKeeper), and min.insync.replicas=2 then refuses
-    acks=all writes with NOT_ENOUGH_REPLICAS: not one acknowledgement for that partition until the followers
-    are back. The other partitions drop the cut-off broker from their ISRs and go on. After healing the
-    followers catch up, rejoin, and the partition takes writes again."""
+    """A partition leader loses both followers but keeps ZooKeeper and its clients, in a cluster whose leaders
+    write their ISR changes to ZooKeeper themselves (inter.broker.protocol.version below 2.7-IV2; from it on they
+    need the controller, see the next test). After replica.lag.time.max.ms it shrinks the ISR to itself (in
+    ZooKeeper), and min.insync.replicas=2 then refuses acks=all writes with NOT_ENOUGH_REPLICAS: not one
+    acknowledgement for that partition until the followers are back. The other partitions drop the cut-off
+    broker from their ISRs and go on. After healing the followers catch up, rejoin, and the partition takes
+    writes again."""
     label = "leader cut from its followers"
-    with NetSplitCluster(ctx, 3, extra=NETSPLIT_EXTRA) as net:
+    with NetSplitCluster(ctx, 3, extra=dict(NETSPLIT_EXTRA, **{"inter.broker.protocol.version": "2.6"})) as net:
         ids, topic, prod = start(ctx, net)
         with prod:
             prod.wait_acked(500, 30, "before the partition")
@@ -263,6 +265,42 @@ def test_netsplit_leader_from_followers(ctx):
                        f"{topic}-{p} to take new writes after the followers came back", interval=0.1)
             wait_until(lambda: sorted(zk_state(ctx, topic, p)["isr"]) == sorted(ids), 40,
                        f"the ISR of {topic}-{p} to be full again", interval=0.1)
+        finish(ctx, net, prod, topic, label)
+
+
+@timeout(90)
+def test_netsplit_leader_from_followers_alter_partition(ctx):
+    """The same cut at the default inter.broker.protocol.version, where leaders send their ISR changes to the
+    controller (AlterPartition, KIP-497) as Kafka 2.7+ brokers do: a leader changes an ISR only through a
+    controller it reaches, so which partitions shrink depends on where the controller is. Whatever it is, the
+    cut-off leader's partition acknowledges nothing while both followers are cut (acks=all,
+    min.insync.replicas=2: either its ISR still waits for them or it shrank and refuses); after healing every
+    ISR is full again, every partition takes writes and nothing acknowledged is lost."""
+    label = "leader cut from its followers (AlterPartition)"
+    with NetSplitCluster(ctx, 3, extra=NETSPLIT_EXTRA) as net:
+        ids, topic, prod = start(ctx, net)
+        with prod:
+            prod.wait_acked(500, 30, "before the partition")
+            p = 0
+            leader = leader_of(ctx, topic, p)
+            followers = [x for x in ids if x != leader]
+            net.log(f"broker {leader} leads {topic}-{p} (controller {zk_controller(ctx)}); cutting it from "
+                    f"brokers {followers} at {prod.n_acked()} acks")
+            for f in followers:
+                net.cut(leader, f)
+            # Requests in flight at the cut may still be answered: count from one request timeout later.
+            t_counted = time.monotonic() + 1.0
+            wait_until(lambda: time.monotonic() >= t_counted + 7, 15, "the cut to last past replica.lag.time.max.ms")
+            net.log(f"ZooKeeper: {topic}-{p} state {zk_state(ctx, topic, p)} before healing")
+            t_heal = time.monotonic()
+            for f in followers:
+                net.heal(leader, f)
+            during = acks_between(prod, p, t_counted, t_heal)
+            net.log(f"acknowledgements on {topic}-{p} while cut from its followers: {during}")
+            eq(during, 0, f"acknowledgements on {topic}-{p} while its leader was cut from both followers")
+            first = prod.sent
+            wait_until(lambda: fresh_acks(prod, first)[p] >= 200, 40,
+                       f"{topic}-{p} to take new writes after the followers came back", interval=0.1)
         finish(ctx, net, prod, topic, label)
 
 
