@@ -95,8 +95,14 @@ class KafkaBroker:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout=90):
+        # Kafka's transaction coordinator logs its marker retries (a disconnect included) only at TRACE.
+        log4j = self.ctx.dir / "kafka-log4j.properties"
+        if not log4j.exists():
+            log4j.write_text((self.home / "config" / "log4j.properties").read_text() +
+                             "\nlog4j.logger.kafka.coordinator.transaction=TRACE\n")
         env = dict(os.environ, KAFKA_HEAP_OPTS="-Xmx512m -Xms256m",
-                   LOG_DIR=str(self.ctx.dir / f"kafka-{self.broker_id}-logs"))
+                   LOG_DIR=str(self.ctx.dir / f"kafka-{self.broker_id}-logs"),
+                   KAFKA_LOG4J_OPTS=f"-Dlog4j.configuration=file:{log4j}")
         self.proc = self.ctx.popen([str(self.home / "bin" / "kafka-server-start.sh"), str(self.props)],
                                    log_name=self.log_path.name, env=env)
         wait_ready(self, timeout, "Kafka")
@@ -139,6 +145,7 @@ class GregordOnProperties(Broker):
         super().__init__(ctx, kafka.broker_id, log_dir=kafka.log_dir)
         self.port = kafka.port
         self.props = kafka.props
+        self.env = {"GLOG_vmodule": "write_txn_markers=1"}  # each marker written, for the transaction checker
 
     def args(self):
         return [self.binary, str(self.props)]

@@ -209,6 +209,17 @@ def test_netsplit_leader_from_zookeeper(ctx):
 
 
 # ---------------------------------------------------------------- 2. leader cut from its followers
+def cut_leader_from_followers(ctx, net, ids, topic, p, prod):
+    """Cuts the links between the leader of `topic`-`p` and every other broker; returns (leader, followers)."""
+    leader = leader_of(ctx, topic, p)
+    followers = [x for x in ids if x != leader]
+    net.log(f"broker {leader} leads {topic}-{p} (controller {zk_controller(ctx)}); cutting it from "
+            f"brokers {followers} at {prod.n_acked()} acks")
+    for f in followers:
+        net.cut(leader, f)
+    return leader, followers
+
+
 @timeout(90)
 def test_netsplit_leader_from_followers(ctx):
     """A partition leader loses both followers but keeps ZooKeeper and its clients, in a cluster whose leaders
@@ -224,12 +235,7 @@ def test_netsplit_leader_from_followers(ctx):
         with prod:
             prod.wait_acked(500, 30, "before the partition")
             p = 0
-            leader = leader_of(ctx, topic, p)
-            followers = [x for x in ids if x != leader]
-            net.log(f"broker {leader} leads {topic}-{p} (controller {zk_controller(ctx)}); cutting it from "
-                    f"brokers {followers} at {prod.n_acked()} acks")
-            for f in followers:
-                net.cut(leader, f)
+            leader, followers = cut_leader_from_followers(ctx, net, ids, topic, p, prod)
             wait_until(lambda: zk_state(ctx, topic, p)["isr"] == [leader], 30,
                        f"the ISR of {topic}-{p} to shrink to [{leader}] in ZooKeeper", interval=0.1)
             t_shrunk = time.monotonic()
@@ -282,12 +288,7 @@ def test_netsplit_leader_from_followers_alter_partition(ctx):
         with prod:
             prod.wait_acked(500, 30, "before the partition")
             p = 0
-            leader = leader_of(ctx, topic, p)
-            followers = [x for x in ids if x != leader]
-            net.log(f"broker {leader} leads {topic}-{p} (controller {zk_controller(ctx)}); cutting it from "
-                    f"brokers {followers} at {prod.n_acked()} acks")
-            for f in followers:
-                net.cut(leader, f)
+            leader, followers = cut_leader_from_followers(ctx, net, ids, topic, p, prod)
             # Requests in flight at the cut may still be answered: count from one request timeout later.
             t_counted = time.monotonic() + 1.0
             wait_until(lambda: time.monotonic() >= t_counted + 7, 15, "the cut to last past replica.lag.time.max.ms")
