@@ -18,12 +18,14 @@
 // delivery thread takes from the main queue, and the flush waits on the
 // count of outstanding records, which wakes it as soon as that is zero.
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -312,6 +314,47 @@ Status ConsumeRecords(rd_kafka_queue_t* queue, int64_t want, ConsumeTally* tally
   return Status::Ok();
 }
 
+// "name seconds, ..." for each thread of this process, busiest first: utime + stime from
+// /proc/self/task/<tid>/stat (the name, field 2, may hold spaces: fields count from its ')').
+std::string ThreadCpuSummary() {
+  std::vector<std::pair<double, std::string>> threads;
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::FILE* f =
+          std::fopen(("/proc/self/task/" + std::string(e->d_name) + "/stat").c_str(), "r");
+      if (!f) continue;
+      char buf[1024];
+      const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+      std::fclose(f);
+      buf[n] = '\0';
+      const char* open = std::strchr(buf, '(');
+      const char* close = std::strrchr(buf, ')');
+      if (!open || !close || close < open) continue;
+      unsigned long utime = 0, stime = 0;
+      // After ')': state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+      // stime
+      if (std::sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                      &stime) != 2) {
+        continue;
+      }
+      threads.emplace_back(static_cast<double>(utime + stime) / hz,
+                           std::string(open + 1, close - open - 1));
+    }
+    closedir(dir);
+  }
+  std::sort(threads.rbegin(), threads.rend());
+  std::string out;
+  for (const auto& [secs, name] : threads) {
+    if (secs < 0.01) continue;
+    char item[96];
+    std::snprintf(item, sizeof(item), "%s%s %.2f s", out.empty() ? "" : ", ", name.c_str(), secs);
+    out += item;
+  }
+  return out.empty() ? "none measurable" : out;
+}
+
 }  // namespace
 
 int RunBenchProduce(const GlobalOptions& global_in, const BenchProduceOptions& o) {
@@ -412,6 +455,8 @@ int RunBenchConsume(const GlobalOptions& global_in, const BenchConsumeOptions& o
   }
   const double timed_s = tally.started ? SecondsSince(tally.first_at) : 0;
   const double since_assign_s = SecondsSince(assigned_at);
+  // Which of the client's threads bounds the rate (read before librdkafka's threads end).
+  if (st.ok()) std::fprintf(stderr, "client CPU by thread: %s\n", ThreadCpuSummary().c_str());
   queue.reset();
   rd_kafka_consumer_close(rk->get());
   if (!st.ok()) return Fail(st);
