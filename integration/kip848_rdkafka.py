@@ -7,7 +7,8 @@ librdkafka.so.1 it finds). PLAN_JSON as for js/platformatic_kip848.js: {"partiti
 "join"|"leave", name], ...], "end_ms": T}. Each member is a thread with its own Consumer; the assignment callbacks
 keep one table of owners (partition -> member) under a lock, so a partition handed to a member while another
 still holds it is counted as an overlap. Prints one JSON line: {"seen", "overlaps", "overlap_examples",
-"unowned_end", "members_end", "settle_ms", "errors", "librdkafka"}."""
+"unowned_end", "members_end", "settle_ms", "errors", "lost" (partitions lost by a fenced member),
+"librdkafka"}."""
 
 import json
 import sys
@@ -21,7 +22,7 @@ def main():
     bootstrap, topic, group, plan = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     lock = threading.Lock()
     owners = {}
-    state = {"seen": [], "overlaps": 0, "overlap_examples": [], "settle_ms": [], "errors": [],
+    state = {"seen": [], "overlaps": 0, "overlap_examples": [], "settle_ms": [], "errors": [], "lost": [],
              "librdkafka": ck.libversion()[0]}
     members = {}
     t0 = time.monotonic()
@@ -52,10 +53,18 @@ def main():
                     if owners.get(tp.partition) == name:
                         del owners[tp.partition]
 
+        def on_lost(c, parts):
+            # Partitions lost, not revoked: the member was fenced (FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID or
+            # its session timed out) and rejoins.
+            with lock:
+                state["lost"].append({"t": int((time.monotonic() - t0) * 1000), "member": name,
+                                      "partitions": sorted(tp.partition for tp in parts)})
+            on_revoke(c, parts)
+
         c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer",
                          "client.id": f"kip848-{name}", "auto.offset.reset": "earliest",
                          "enable.auto.commit": True, "auto.commit.interval.ms": 200})
-        c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+        c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
         try:
             while not stop.is_set():
                 for m in c.consume(100, 0.1):

@@ -6,16 +6,22 @@
 - @platformatic/kafka consumers with groupProtocol "consumer" under member churn (joins and leaves while a
   producer writes), with a checker: no partition owned by two members at once (sampled every 20 ms in the one
   process that runs them all), every partition owned once the group settled, nothing produced left unread, and
-  the group's committed offsets never going backwards (polled by librdkafka every 100 ms)."""
+  the group's committed offsets never going backwards (polled by librdkafka every 100 ms).
+- The group persisted in __consumer_offsets (inter.broker.protocol.version >= 3.5): three brokers, two
+  @platformatic/kafka members, kill -9 of the group's coordinator; the next coordinator loads the group with its
+  members, who carry on under the same ids and epochs (no rejoin), with nothing lost and no partition owned
+  twice."""
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
 import kproto
-from harness import INTEGRATION, Skip, check, create_topic, eq, timeout, unique_topic, wait_until
+from harness import (INTEGRATION, Skip, bootstrap_of, check, create_topic, eq, timeout, unique_topic,
+                     wait_topic_ready, wait_until)
 from test_confluent import ck
 
 NEEDS_NODE = True
@@ -375,3 +381,137 @@ def test_kip848_live_classic_group_upgraded_and_downgraded(ctx):
     eq(backwards, [], "committed offsets that went backwards (partition, before, after)")
     eq(describe_errors, [], "errors sampling the group")
     check(not errors and not res["errors"], f"consumer errors: {errors[:3]} {res['errors'][:3]}")
+
+
+# ---------------------------------------------------------------- the group survives its coordinator
+def describe_at_coordinator(brokers, group):
+    """(coordinator broker, ConsumerGroupDescribe of the group there) asking the live brokers; None until a
+    live broker coordinates the group and has loaded it."""
+    for b in brokers:
+        if not b.alive():
+            continue
+        try:
+            with kproto.connect(b.bootstrap, timeout=3) as c:
+                err, node = kproto.find_coordinator_v1(c, group)[:2]
+            if err != 0:
+                continue
+            coord = next((x for x in brokers if x.broker_id == node), None)
+            if coord is None or not coord.alive():
+                continue
+            with kproto.connect(coord.bootstrap, timeout=3) as c:
+                d = kproto.consumer_group_describe(c, [group], version=1)[0]
+            return (coord, d) if d["error"] == 0 else None
+        except (OSError, kproto.ProtocolError):
+            continue
+    return None
+
+
+def settled(d, topic, partitions, members):
+    """The group with `members` members, every partition of the topic owned once, all reconciled."""
+    if d["state"] != "Stable" or len(d["members"]) != members:
+        return False
+    owned = [p for m in d["members"] for p in m["assignment"].get(topic, [])]
+    return sorted(owned) == list(range(partitions))
+
+
+@timeout(180)
+def test_kip848_group_survives_coordinator_kill(ctx):
+    """Three brokers (__consumer_offsets replicated 3 times), a topic of 6 partitions replicated 3 times, a
+    producer writing throughout, two librdkafka consumer-protocol members (a third joins and leaves first, so
+    the group epoch is past what a group formed afresh would reach). kill -9 of the broker that coordinates the
+    group: the broker that takes over loads the group from its records. Checks: ConsumerGroupDescribe at the new
+    coordinator shows the same member ids, member epochs and group epoch not reset, the new coordinator's log
+    says it loaded a consumer group and never created this one, no member lost its partitions (librdkafka's
+    on_lost: what a fenced member sees), no partition owned by two members at once (the clients' view), and every
+    produced record read. Needs librdkafka >= 2.4 (GREGOR_IT_LIBRDKAFKA_KIP848, as the librdkafka churn test):
+    @platformatic/kafka 1.35 does not ride out the failover of a partition leader (its fetch gives up after a
+    few retries, and a FindCoordinator answer naming a broker its metadata no longer lists crashes it)."""
+    libdir = os.environ.get("GREGOR_IT_LIBRDKAFKA_KIP848")
+    if not libdir:
+        raise Skip("needs librdkafka >= 2.4: set GREGOR_IT_LIBRDKAFKA_KIP848 to the directory of its "
+                   "librdkafka.so.1 (Debian 12 has 2.0.2)")
+    from test_cluster import CLUSTER_EXTRA
+    extra = dict(EXTRA, **CLUSTER_EXTRA)
+    extra.update({"offsets.topic.replication.factor": "3", "inter.broker.protocol.version": "3.9-IV0"})
+    brokers = ctx.start_cluster(3, extra=extra)
+    bs = bootstrap_of(brokers)
+    partitions = 6
+    topic = unique_topic("k848f")
+    with kproto.connect(brokers[0].bootstrap) as c:
+        eq(kproto.create_topics_v0(c, [(topic, partitions, 3, {})]).get(topic), kproto.NONE, "CreateTopics")
+    wait_topic_ready(brokers[0].bootstrap, topic, partitions)
+    group = unique_topic("g848f")
+    k = ck()
+
+    produced = []
+    stop = threading.Event()
+    producer = threading.Thread(target=produce_numbered, args=(k, bs, topic, partitions, stop, produced))
+    producer.start()
+    plan = {"partitions": partitions, "end_ms": 40000,
+            "steps": [[0, "join", "a"], [300, "join", "b"], [1500, "join", "c"], [5000, "leave", "c"]]}
+    result = {}
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+
+    def run_members():
+        try:
+            result["res"] = run_client(ctx, ["/usr/bin/python3", INTEGRATION / "kip848_rdkafka.py", bs, topic,
+                                             group, json.dumps(plan)], t=120, env=env)
+        except Exception as e:  # reported below
+            result["exc"] = e
+
+    members = threading.Thread(target=run_members)
+    members.start()
+    try:
+        def stable_two():
+            got = describe_at_coordinator(brokers, group)
+            return got if got and settled(got[1], topic, partitions, 2) and got[1]["epoch"] >= 4 else None
+        coord, before = wait_until(stable_two, 40, "two members owning every partition after the churn")
+        ids_before = sorted(m["member_id"] for m in before["members"])
+        epochs_before = {m["member_id"]: m["epoch"] for m in before["members"]}
+        print(f"before the kill: coordinator {coord.broker_id}, group epoch {before['epoch']}, members "
+              f"{epochs_before}")
+        killed_at = time.monotonic()
+        coord.kill9()
+        survivors = [b for b in brokers if b.alive()]
+
+        def loaded_elsewhere():
+            got = describe_at_coordinator(survivors, group)
+            return got if got and got[0].broker_id != coord.broker_id else None
+        new_coord, after = wait_until(loaded_elsewhere, 60, "a new coordinator serving the group")
+        print(f"FIGURES kip848 coordinator kill: group served by broker {new_coord.broker_id} "
+              f"{time.monotonic() - killed_at:.1f} s after the kill, group epoch {after['epoch']}, members "
+              f"{ {m['member_id']: m['epoch'] for m in after['members']} }")
+        eq(sorted(m["member_id"] for m in after["members"]), ids_before, "member ids right after the load")
+        check(after["epoch"] >= before["epoch"], f"group epoch went back: {before['epoch']} -> {after['epoch']}")
+        # The members carry on there: the group settles again with the same two members, their epochs
+        # never reset (a rejoin starts again from epoch 0 and a fresh group from epoch 1).
+        got = wait_until(lambda: (lambda g: g if g and settled(g[1], topic, partitions, 2) else None)(
+            describe_at_coordinator(survivors, group)), 30, "the group settled at the new coordinator")
+        final = got[1]
+        eq(sorted(m["member_id"] for m in final["members"]), ids_before, "member ids after the move")
+        for m in final["members"]:
+            check(m["epoch"] >= epochs_before[m["member_id"]],
+                  f"member {m['member_id']} epoch went back: {epochs_before[m['member_id']]} -> {m['epoch']}")
+        log = new_coord.log_path.read_text(errors="replace")
+        check(any(int(n) > 0 for n in re.findall(r"\((\d+) consumer groups\)", log)),
+              "the new coordinator's log has no load of a consumer group")
+        check(f"group {group} uses the consumer protocol" not in log,
+              "the new coordinator created the group afresh instead of loading it")
+        # The producer stops below, well before the members' end, so that they can read everything.
+        wait_until(lambda: time.monotonic() - killed_at > 15, 30, "the producer to run past the failover")
+    finally:
+        stop.set()
+        producer.join()
+        members.join()
+    if "exc" in result:
+        raise result["exc"]
+    res = result["res"]
+    seen = {v for _, _, v in res["seen"]}
+    lost = [v for v in produced if v not in seen]
+    print(f"FIGURES kip848 coordinator kill: produced {len(produced)}, read {len(res['seen'])} ({len(seen)} "
+          f"distinct), lost {len(lost)}, overlapping-ownership samples {res['overlaps']}, partitions lost by "
+          f"fenced members {res['lost']}, client errors {len(res['errors'])} {res['errors'][:3]}")
+    eq(res["overlaps"], 0, f"a partition owned by two members at once ({res['overlap_examples']})")
+    eq(res["lost"], [], "members that lost their partitions (fenced) across the move")
+    eq(lost[:5], [], f"records produced but never read ({len(lost)} in all)")
+    eq(res["members_end"], 2, "members at the end")

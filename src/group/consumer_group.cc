@@ -47,6 +47,22 @@ void DropEmpty(TopicPartitions* tp) {
   }
 }
 
+// The fields of a member its ConsumerGroupMemberMetadata record holds.
+bool SameMetadata(const ConsumerMember& a, const ConsumerMember& b) {
+  return a.instance_id == b.instance_id && a.rack_id == b.rack_id && a.client_id == b.client_id &&
+         a.client_host == b.client_host && a.subscribed_topic_names == b.subscribed_topic_names &&
+         a.subscribed_topic_regex == b.subscribed_topic_regex &&
+         a.rebalance_timeout_ms == b.rebalance_timeout_ms &&
+         a.server_assignor == b.server_assignor && a.classic == b.classic;
+}
+
+// The fields of a member its ConsumerGroupCurrentMemberAssignment record holds.
+bool SameAssignment(const ConsumerMember& a, const ConsumerMember& b) {
+  return a.member_epoch == b.member_epoch && a.previous_member_epoch == b.previous_member_epoch &&
+         a.state == b.state && a.assigned == b.assigned &&
+         a.pending_revocation == b.pending_revocation;
+}
+
 ConsumerHeartbeatResult Failure(ErrorCode e, std::string message) {
   ConsumerHeartbeatResult r;
   r.error = e;
@@ -114,7 +130,9 @@ int32_t ConsumerGroup::PartitionEpoch(const std::string& topic, int32_t partitio
   return p == t->second.end() ? -1 : p->second;
 }
 
-void ConsumerGroup::RemoveMember(const std::string& member_id) {
+void ConsumerGroup::RemoveMember(const std::string& member_id_ref) {
+  // A copy: the caller's reference may point into the member erased below.
+  const std::string member_id = member_id_ref;
   auto it = members_.find(member_id);
   if (it == members_.end()) return;
   const ConsumerMember& m = it->second;
@@ -132,12 +150,21 @@ void ConsumerGroup::RemoveMember(const std::string& member_id) {
   }
   members_.erase(it);
   target_.erase(member_id);
+  delta_.member_metadata.erase(member_id);
+  delta_.current_assignment.erase(member_id);
+  delta_.target.erase(member_id);
+  delta_.removed.insert(member_id);
 }
 
 void ConsumerGroup::PutMember(ConsumerMember m) {
   const std::string id = m.member_id;
   // The member's old partitions are released first, then its new ones take its epoch.
   auto old = members_.find(id);
+  if (old == members_.end() || !SameMetadata(old->second, m)) delta_.member_metadata.insert(id);
+  if (old == members_.end() || !SameAssignment(old->second, m)) {
+    delta_.current_assignment.insert(id);
+  }
+  delta_.removed.erase(id);
   if (old != members_.end()) {
     for (const TopicPartitions* tp : {&old->second.assigned, &old->second.pending_revocation}) {
       for (const auto& [topic, ps] : *tp) {
@@ -176,15 +203,80 @@ std::set<std::string> ConsumerGroup::Resolve(const ConsumerMember& m,
 
 bool ConsumerGroup::RefreshSubscriptionMetadata(const TopicView& topics) {
   std::map<std::string, int32_t> metadata;
+  bool ids_changed = false;
   for (const auto& [id, m] : members_) {
     for (const std::string& t : m.resolved_topics) {
       if (metadata.count(t)) continue;
-      if (std::optional<int32_t> n = topics.PartitionCount(t)) metadata[t] = *n;
+      if (std::optional<int32_t> n = topics.PartitionCount(t)) {
+        metadata[t] = *n;
+        // The records name topics by id: a topic recreated under its name is a new topic.
+        std::optional<TopicUuid> topic_id = topics.TopicIdOf(t);
+        auto known = topic_ids_.find(t);
+        if (topic_id && (known == topic_ids_.end() || known->second != *topic_id)) {
+          topic_ids_[t] = *topic_id;
+          ids_changed = true;
+        }
+      }
     }
   }
-  if (metadata == subscription_metadata_) return false;
+  // Ids are kept while something still names the topic (an assignment being revoked).
+  for (auto it = topic_ids_.begin(); it != topic_ids_.end();) {
+    bool named = metadata.count(it->first) || partition_epochs_.count(it->first);
+    for (auto t = target_.begin(); !named && t != target_.end(); ++t) {
+      named = t->second.count(it->first) != 0;
+    }
+    it = named ? std::next(it) : topic_ids_.erase(it);
+  }
+  if (metadata == subscription_metadata_ && !ids_changed) return false;
   subscription_metadata_ = std::move(metadata);
+  delta_.subscription_metadata = true;
   return true;
+}
+
+std::optional<TopicUuid> ConsumerGroup::TopicIdOf(const std::string& topic) const {
+  auto it = topic_ids_.find(topic);
+  if (it == topic_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+ConsumerGroupDelta ConsumerGroup::TakeDelta() {
+  ConsumerGroupDelta out = std::move(delta_);
+  delta_ = ConsumerGroupDelta{};
+  return out;
+}
+
+void ConsumerGroup::Restore(ConsumerGroupSnapshot snapshot, const TopicView& topics,
+                            const ConsumerGroupConfig& cfg, int64_t now_ms) {
+  members_.clear();
+  static_members_.clear();
+  partition_epochs_.clear();
+  subscription_metadata_.clear();
+  topic_ids_ = std::move(snapshot.topic_ids);
+  group_epoch_ = snapshot.group_epoch;
+  assignment_epoch_ = snapshot.assignment_epoch;
+  for (auto& [name, meta] : snapshot.subscription_metadata) {
+    subscription_metadata_[name] = meta.second;
+    topic_ids_[name] = meta.first;
+  }
+  for (ConsumerMember& m : snapshot.members) {
+    m.resolved_topics = Resolve(m, topics);
+    // The deadlines restart with the new coordinator: the member had no way to heartbeat
+    // while the group was being moved.
+    m.session_deadline_ms =
+        now_ms + (m.classic ? m.classic->session_timeout_ms : cfg.session_timeout_ms);
+    m.revocation_deadline_ms = INT64_MAX;
+    if (m.state == ConsumerMemberState::kUnrevokedPartitions && !m.classic) {
+      m.revocation_deadline_ms =
+          now_ms + (m.rebalance_timeout_ms > 0 ? m.rebalance_timeout_ms : cfg.session_timeout_ms);
+    }
+    m.join_deadline_ms = INT64_MAX;
+    m.sync_deadline_ms = INT64_MAX;
+    PutMember(std::move(m));
+  }
+  target_ = std::move(snapshot.target);
+  for (auto& [id, tp] : target_) DropEmpty(&tp);
+  hold_until_ms_ = 0;
+  delta_ = ConsumerGroupDelta{};
 }
 
 void ConsumerGroup::ComputeTargetAssignment(const ConsumerGroupConfig& cfg) {
@@ -203,9 +295,14 @@ void ConsumerGroup::ComputeTargetAssignment(const ConsumerGroupConfig& cfg) {
     in.members.push_back(std::move(am));
   }
   TargetAssignment next = assignor->Assign(in);
-  for (auto& [id, tp] : next) DropEmpty(&tp);
+  for (auto& [id, tp] : next) {
+    DropEmpty(&tp);
+    auto cur = target_.find(id);
+    if (cur == target_.end() || cur->second != tp) delta_.target.insert(id);
+  }
   target_ = std::move(next);
   assignment_epoch_ = group_epoch_;
+  delta_.assignment_epoch = true;
 }
 
 ConsumerMember ConsumerGroup::NextAssignment(const ConsumerMember& m, int32_t member_epoch,
@@ -288,6 +385,7 @@ ConsumerMember ConsumerGroup::ReplaceStaticMember(const std::string& old_id,
   replaced.previous_member_epoch = 0;
   PutMember(replaced);
   target_[new_id] = std::move(old_target);
+  delta_.target.insert(new_id);
   return replaced;
 }
 

@@ -31,9 +31,14 @@ void ConsumerGroup::InitFromClassic(int32_t generation, std::vector<ConsumerMemb
       t = t->second.empty() ? m.assigned.erase(t) : std::next(t);
     }
     target_[m.member_id] = m.assigned;
+    delta_.target.insert(m.member_id);
     PutMember(std::move(m));
   }
   RefreshSubscriptionMetadata(topics);
+  // Everything is new to the log (the classic group's records named no epoch of ours).
+  delta_.group_epoch = true;
+  delta_.assignment_epoch = true;
+  delta_.subscription_metadata = true;
 }
 
 bool ConsumerGroup::SupportsClassicProtocols(const std::string& protocol_type,

@@ -61,6 +61,9 @@ GroupConfig GroupConfig::FromBroker(const config::BrokerConfig& c) {
   g.consumer.assignors = c.group_consumer_assignors;
   g.migration_policy =
       ParseMigrationPolicy(c.group_consumer_migration_policy).value_or(g.migration_policy);
+  // KIP-915: Kafka 3.5+ skips the KIP-848 record types it does not know when it loads
+  // __consumer_offsets; older versions fail, so only then may we write them.
+  g.persist_consumer_groups = c.inter_broker_protocol >= config::MetadataVersion::kIbp3_5_IV0;
   return g;
 }
 
@@ -68,8 +71,9 @@ int32_t PartitionForGroup(const std::string& group_id, int32_t num_partitions) {
   return KafkaPartitionFor(group_id, num_partitions);
 }
 
-GroupCoordinator::GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock)
-    : config_(config), log_(log), clock_(clock) {
+GroupCoordinator::GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock,
+                                   TopicViewSource topics)
+    : config_(config), log_(log), clock_(clock), topics_(std::move(topics)) {
   next_retention_check_ms_ = Mono() + config_.offsets_retention_check_interval_ms;
 }
 
@@ -138,7 +142,7 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
         // KIP-848: a classic member of a consumer group (Kafka 4.0 serves it whatever
         // group.consumer.migration.policy says: the policy governs conversions only).
         ClassicJoinToConsumerGroupLocked(g, p, done, &d);
-      } else if (auto e = ClassicRefusalLocked(g, ErrorCode::kInconsistentGroupProtocol)) {
+      } else if (auto e = ClassicRefusalLocked(g, ErrorCode::kInconsistentGroupProtocol, &d)) {
         Reply(&d, done, JoinGroupResult::Error(p.member_id, *e));
       } else {
         // Kafka's acceptJoiningMember: while rebalancing count the members that rejoined (the
@@ -513,7 +517,7 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
       if (!g) err = ErrorCode::kUnknownMemberId;
     }
     const bool consumer_group = !err && g->consumer() && !g->consumer()->IsEmpty();
-    if (!err && !consumer_group) err = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId);
+    if (!err && !consumer_group) err = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId, &d);
     if (consumer_group) {
       ClassicSyncToConsumerGroupLocked(g, p, done, &d);
       err = ErrorCode::kNone;  // answered
@@ -627,7 +631,20 @@ void GroupCoordinator::ResetAndPropagateAssignmentErrorLocked(GroupMetadata& g, 
 ErrorCode GroupCoordinator::Heartbeat(const std::string& group_id, const std::string& member_id,
                                       const std::optional<std::string>& group_instance_id,
                                       int32_t generation_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  Deferred d;
+  ErrorCode out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out = HeartbeatLocked(group_id, member_id, group_instance_id, generation_id, &d);
+  }
+  RunDeferred(d);
+  return out;
+}
+
+ErrorCode GroupCoordinator::HeartbeatLocked(const std::string& group_id,
+                                            const std::string& member_id,
+                                            const std::optional<std::string>& group_instance_id,
+                                            int32_t generation_id, Deferred* d) {
   if (auto e = ValidateGroupStatusLocked(group_id, false)) {
     // While loading, answer blindly: the member will learn its fate once the group is back.
     return *e == ErrorCode::kCoordinatorLoadInProgress ? ErrorCode::kNone : *e;
@@ -637,7 +654,7 @@ ErrorCode GroupCoordinator::Heartbeat(const std::string& group_id, const std::st
   if (g->consumer() && !g->consumer()->IsEmpty()) {
     return g->consumer()->ClassicHeartbeat(member_id, group_instance_id, generation_id, Mono());
   }
-  if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) return *e;
+  if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId, d)) return *e;
   if (g->Is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
   if (auto e = ValidateCurrentMember(*g, member_id, group_instance_id)) return *e;
   if (generation_id != g->generation_id()) return ErrorCode::kIllegalGeneration;
@@ -683,36 +700,35 @@ LeaveGroupResult GroupCoordinator::LeaveGroup(const std::string& group_id,
       return out;
     }
     if (g->consumer() && !g->consumer()->IsEmpty()) {
-      return ClassicLeaveToConsumerGroupLocked(g, members);
-    }
-    if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId)) {
+      out = ClassicLeaveToConsumerGroupLocked(g, members, &d);
+    } else if (auto e = ClassicRefusalLocked(g, ErrorCode::kUnknownMemberId, &d)) {
       for (const auto& m : members) out.members.push_back({m.member_id, m.group_instance_id, *e});
-      return out;
-    }
-    for (const auto& lm : members) {
-      LeaveMemberResult r{lm.member_id, lm.group_instance_id, ErrorCode::kNone};
-      const std::string reason =
-          "member left the group (client reason: " + lm.reason.value_or("not provided") + ")";
-      if (lm.member_id.empty()) {
-        // KIP-345 admin removal: by instance id only.
-        auto current =
-            lm.group_instance_id ? g->CurrentStaticMemberId(*lm.group_instance_id) : std::nullopt;
-        if (current) {
-          RemoveMemberAndUpdateGroupLocked(g, *current, reason, &d);
+    } else {
+      for (const auto& lm : members) {
+        LeaveMemberResult r{lm.member_id, lm.group_instance_id, ErrorCode::kNone};
+        const std::string reason =
+            "member left the group (client reason: " + lm.reason.value_or("not provided") + ")";
+        if (lm.member_id.empty()) {
+          // KIP-345 admin removal: by instance id only.
+          auto current =
+              lm.group_instance_id ? g->CurrentStaticMemberId(*lm.group_instance_id) : std::nullopt;
+          if (current) {
+            RemoveMemberAndUpdateGroupLocked(g, *current, reason, &d);
+          } else {
+            r.error = ErrorCode::kUnknownMemberId;
+          }
+        } else if (g->IsPendingMember(lm.member_id)) {
+          RemovePendingMemberAndUpdateGroupLocked(g, lm.member_id, &d);
+        } else if (auto e = ValidateCurrentMember(*g, lm.member_id, lm.group_instance_id)) {
+          r.error = *e;
         } else {
-          r.error = ErrorCode::kUnknownMemberId;
+          RemoveMemberAndUpdateGroupLocked(g, lm.member_id, reason, &d);
         }
-      } else if (g->IsPendingMember(lm.member_id)) {
-        RemovePendingMemberAndUpdateGroupLocked(g, lm.member_id, &d);
-      } else if (auto e = ValidateCurrentMember(*g, lm.member_id, lm.group_instance_id)) {
-        r.error = *e;
-      } else {
-        RemoveMemberAndUpdateGroupLocked(g, lm.member_id, reason, &d);
+        if (r.error == ErrorCode::kNone) {
+          LOG(INFO) << "[GroupCoordinator] member " << lm.member_id << " left group " << group_id;
+        }
+        out.members.push_back(std::move(r));
       }
-      if (r.error == ErrorCode::kNone) {
-        LOG(INFO) << "[GroupCoordinator] member " << lm.member_id << " left group " << group_id;
-      }
-      out.members.push_back(std::move(r));
     }
   }
   RunDeferred(d);

@@ -37,13 +37,15 @@ std::string RandomMemberId() {
 }  // namespace
 
 std::optional<ErrorCode> GroupCoordinator::ClassicRefusalLocked(const GroupPtr& g,
-                                                                ErrorCode refusal) {
+                                                                ErrorCode refusal, Deferred* d) {
   if (!g || !g->consumer()) return std::nullopt;
   if (g->consumer()->IsEmpty()) {
     // An empty consumer-protocol group becomes classic again (its offsets kept), as Kafka
-    // converts empty groups between the protocols.
+    // converts empty groups between the protocols; its consumer records go.
     LOG(INFO) << "[GroupCoordinator] empty consumer group " << g->group_id()
               << " converted to a classic group";
+    std::vector<GroupRecord> tombstones = ConsumerGroupTombstonesLocked(*g);
+    if (!tombstones.empty()) AppendConsumerRecordsLocked(g->group_id(), std::move(tombstones), d);
     g->MakeClassicGroup();
     return std::nullopt;
   }
@@ -90,13 +92,16 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeatLocked(const std
   if (auto e = ValidateGroupStatusLocked(group_id, false)) return fail(*e, "");
   GroupPtr g = GetGroupLocked(group_id);
   const bool joining = hb.member_epoch == kJoinGroupMemberEpoch;
-  // A member of a group this coordinator does not hold (its members are not persisted, so a
-  // new coordinator after a failover knows none) is told UNKNOWN_MEMBER_ID: it rejoins.
+  // A member of a group this coordinator does not hold (deleted, or not persisted: without
+  // persist_consumer_groups a new coordinator after a failover knows no member) is told
+  // UNKNOWN_MEMBER_ID: it rejoins.
   const std::string unknown = "member " + hb.member_id + " is not a member of group " + group_id;
   if (!g || g->Is(GroupState::kDead)) {
     if (!joining) return fail(ErrorCode::kUnknownMemberId, unknown);
     g = AddGroupLocked(group_id);
   }
+  // Records to write before the group's own (the classic group's tombstone, on conversion).
+  std::vector<GroupRecord> prefix;
   if (!g->consumer() && (!g->Is(GroupState::kEmpty) || g->size() != 0)) {
     // A classic group with members: a joining member upgrades it if the policy allows
     // (Kafka's validateOnlineUpgrade); otherwise it is not a consumer group.
@@ -108,15 +113,20 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeatLocked(const std
       return fail(ErrorCode::kGroupIdNotFound, refusal + ": " + *why);
     }
   } else if (!g->consumer()) {
-    // An empty classic group converts (its offsets stay).
+    // An empty classic group converts (its offsets stay; Kafka deletes its classic record).
     if (!joining) return fail(ErrorCode::kUnknownMemberId, unknown);
     g->MakeConsumerGroup();
+    if (config_.persist_consumer_groups) {
+      prefix.push_back({EncodeGroupMetadataKey(group_id), std::nullopt});
+    }
     LOG(INFO) << "[GroupCoordinator] group " << group_id << " uses the consumer protocol";
-    // The consumer protocol's members are not persisted: right after this broker took over
-    // the group's partition, members the previous coordinator knew may still hold partitions
-    // until their next heartbeat here (answered UNKNOWN_MEMBER_ID). A group formed in that
-    // window hands out partitions only after two heartbeat intervals from the load, so no
-    // partition is given to a new member while an old one still consumes it.
+    // A group formed here right after this broker took over the group's partition may be one
+    // the previous coordinator held in memory only (not persisted: the gate was off there, or
+    // it is an older broker): its members may still hold partitions until their next
+    // heartbeat here (answered UNKNOWN_MEMBER_ID). Such a group hands out partitions only
+    // after two heartbeat intervals from the load, so no partition is given to a new member
+    // while an old one still consumes it. A group restored from its records is not held: its
+    // members are known here.
     const int64_t hold_until = partitions_.at(PartitionFor(group_id)).loaded_at_ms +
                                2 * int64_t{config_.consumer.heartbeat_interval_ms};
     if (Mono() < hold_until) {
@@ -156,6 +166,17 @@ ConsumerHeartbeatResult GroupCoordinator::ConsumerGroupHeartbeatLocked(const std
     LOG(INFO) << "[GroupCoordinator] consumer group " << group_id << " epoch " << cg.group_epoch()
               << " (" << cg.members().size() << " members)";
   }
+  // The change is written after the lock is released, and the response does not wait for it
+  // to be replicated (Kafka's coordinator answers once its records are committed). If this
+  // coordinator fails before they are, the next one loads the group as the last committed
+  // records left it: a member that heartbeats there with the epoch this response gives it,
+  // newer than the one the new coordinator knows, is answered FENCED_MEMBER_EPOCH (one it
+  // does not know at all UNKNOWN_MEMBER_ID): it gives up its partitions and rejoins at epoch
+  // 0, as after any fencing; members whose records were committed carry on. Until that
+  // heartbeat (at most one heartbeat interval after the load) a partition the lost records had
+  // given it may already be handed to another member: the window Kafka closes by answering
+  // only after the commit.
+  PersistConsumerGroupLocked(g, d, std::move(prefix));
   return r;
 }
 
@@ -225,10 +246,17 @@ std::optional<std::string> GroupCoordinator::UpgradeToConsumerGroupLocked(const 
   }
   g->ResetMembership(generation, {}, Wall());
   // The classic membership leaves the log too (Kafka writes the classic group's tombstone):
-  // a coordinator that loads the partition later must not bring the old members back.
-  StoreGroupUnassignedLocked(*g, "the upgrade", d);
+  // a coordinator that loads the partition later must not bring the old members back. With
+  // persisted consumer groups, the tombstone and the consumer group's records are one batch.
+  std::vector<GroupRecord> prefix;
+  if (config_.persist_consumer_groups) {
+    prefix.push_back({EncodeGroupMetadataKey(g->group_id()), std::nullopt});
+  } else {
+    StoreGroupUnassignedLocked(*g, "the upgrade", d);
+  }
   g->MakeConsumerGroup();
   g->consumer()->InitFromClassic(generation, std::move(members), topics);
+  PersistConsumerGroupLocked(g, d, std::move(prefix));
   LOG(INFO) << "[GroupCoordinator] classic group " << g->group_id() << " generation " << generation
             << " upgraded to a consumer group with " << g->consumer()->members().size()
             << " classic members";
@@ -257,6 +285,8 @@ void GroupCoordinator::DowngradeToClassicGroupLocked(const GroupPtr& g, const st
   const ConsumerGroup& cg = *g->consumer();
   const int32_t epoch = cg.group_epoch();
   const TargetAssignment target = cg.target_assignment();
+  // Kafka writes the consumer group's tombstones and the classic group's record together.
+  std::vector<GroupRecord> records = ConsumerGroupTombstonesLocked(*g);
   std::vector<MemberMetadata> members;
   for (const auto& [id, m] : cg.members()) {
     if (id == leaving || !m.classic) continue;
@@ -282,6 +312,13 @@ void GroupCoordinator::DowngradeToClassicGroupLocked(const GroupPtr& g, const st
                                             ConsumerAssignmentVersionFor(m.Metadata(protocol)));
     ScheduleHeartbeat(m, m.session_timeout_ms);
   }
+  if (config_.persist_consumer_groups) {
+    std::map<std::string, std::string> assignments;
+    for (const auto& [id, m] : g->members()) assignments[id] = m.assignment;
+    records.push_back({EncodeGroupMetadataKey(g->group_id()),
+                       EncodeGroupMetadataValue(GroupValueLocked(*g, assignments))});
+    AppendConsumerRecordsLocked(g->group_id(), std::move(records), d);
+  }
   LOG(INFO) << "[GroupCoordinator] consumer group " << g->group_id() << " epoch " << epoch
             << " downgraded to a classic group with " << g->size() << " members";
   PrepareRebalanceLocked(g, "downgrade of group " + g->group_id() + " from consumer to classic", d);
@@ -301,6 +338,7 @@ void GroupCoordinator::ExpireConsumerMembersLocked(const GroupPtr& g, int64_t no
     LOG(INFO) << "[GroupCoordinator] member " << id << " of consumer group " << g->group_id()
               << " fenced: session, revocation, join or sync timeout";
   }
+  PersistConsumerGroupLocked(g, d);
 }
 
 namespace {
@@ -310,6 +348,8 @@ class NoTopics : public TopicView {
  public:
   std::optional<int32_t> PartitionCount(const std::string&) const override { return std::nullopt; }
   std::vector<std::string> TopicNames() const override { return {}; }
+  std::optional<TopicUuid> TopicIdOf(const std::string&) const override { return std::nullopt; }
+  std::optional<std::string> TopicNameOf(const TopicUuid&) const override { return std::nullopt; }
 };
 
 }  // namespace
@@ -361,6 +401,7 @@ void GroupCoordinator::ClassicJoinToConsumerGroupLocked(const GroupPtr& g, JoinG
   static const NoTopics kNoTopics;
   ClassicJoinResult r = cg.ClassicJoin(
       j, p.topics ? *p.topics : static_cast<const TopicView&>(kNoTopics), config_.consumer, Mono());
+  PersistConsumerGroupLocked(g, d);
   if (r.error != ErrorCode::kNone) {
     reply(JoinGroupResult::Error(r.member_id, r.error));
     return;
@@ -398,7 +439,7 @@ void GroupCoordinator::ClassicSyncToConsumerGroupLocked(const GroupPtr& g, const
 }
 
 LeaveGroupResult GroupCoordinator::ClassicLeaveToConsumerGroupLocked(
-    const GroupPtr& g, const std::vector<LeaveMember>& members) {
+    const GroupPtr& g, const std::vector<LeaveMember>& members, Deferred* d) {
   ConsumerGroup& cg = *g->consumer();
   LeaveGroupResult out;
   bool removed_any = false;
@@ -417,6 +458,7 @@ LeaveGroupResult GroupCoordinator::ClassicLeaveToConsumerGroupLocked(
   }
   // One new epoch for the whole request, as Kafka writes one epoch record.
   if (removed_any) cg.BumpGroupEpoch();
+  PersistConsumerGroupLocked(g, d);
   return out;
 }
 

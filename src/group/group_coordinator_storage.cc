@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "gregor/group/consumer_group_records.h"
 #include "gregor/group/group_coordinator.h"
 
 namespace gregor::group {
@@ -107,13 +108,27 @@ void GroupCoordinator::CleanupGroupMetadataLocked(const GroupPtr& g,
   for (const auto& tp : removed) {
     records.push_back({EncodeOffsetCommitKey(g->group_id(), tp.topic, tp.partition), std::nullopt});
   }
-  if (g->Is(GroupState::kDead) || (g->Is(GroupState::kEmpty) && !g->HasOffsets())) {
+  // A consumer-protocol group is Empty in the classic sense even with members: its own
+  // members count (Kafka's ConsumerGroup.isEmpty), so OffsetDelete of its last offsets keeps it.
+  const bool consumer_members = g->consumer() && !g->consumer()->IsEmpty();
+  if (g->Is(GroupState::kDead) ||
+      (g->Is(GroupState::kEmpty) && !consumer_members && !g->HasOffsets())) {
     LOG(INFO) << "[GroupCoordinator] group " << g->group_id() << " is now dead (no members, no "
               << "offsets)";
     g->TransitionTo(GroupState::kDead, Wall());
     auto it = groups_.find(g->group_id());
     if (it != groups_.end() && it->second == g) groups_.erase(it);
     records.push_back({EncodeGroupMetadataKey(g->group_id()), std::nullopt});
+    if (g->consumer()) {
+      // A consumer group's own records go too; queued after its earlier records.
+      std::vector<GroupRecord> tombstones = ConsumerGroupTombstonesLocked(*g);
+      if (!tombstones.empty()) {
+        records.insert(records.end(), std::make_move_iterator(tombstones.begin()),
+                       std::make_move_iterator(tombstones.end()));
+        AppendConsumerRecordsLocked(g->group_id(), std::move(records), d);
+        return;
+      }
+    }
   }
   if (records.empty()) return;
   const std::string id = g->group_id();
@@ -313,7 +328,18 @@ OffsetDeleteResult GroupCoordinator::DeleteOffsets(const std::string& group_id,
       return out;
     }
     std::vector<TopicPartition> eligible;
-    if (g->Is(GroupState::kEmpty)) {
+    if (g->consumer() && !g->consumer()->IsEmpty()) {
+      // A KIP-848 group with members (Empty in the classic sense) keeps the offsets of the
+      // topics its members subscribe to, as Kafka's ConsumerGroup.isSubscribedToTopic.
+      const std::set<std::string> subscribed = g->consumer()->SubscribedTopics();
+      for (const auto& tp : partitions) {
+        if (subscribed.count(tp.topic) != 0) {
+          out.partitions[tp] = ErrorCode::kGroupSubscribedToTopic;
+        } else {
+          eligible.push_back(tp);
+        }
+      }
+    } else if (g->Is(GroupState::kEmpty)) {
       eligible = partitions;
     } else if (g->IsConsumerGroup()) {
       // An active consumer group keeps the offsets of topics it consumes.
@@ -525,6 +551,11 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
   using GroupOffsets = std::map<std::string, std::map<TopicPartition, Positioned>>;
   // Last record wins; nullopt marks a tombstone.
   std::map<std::string, std::optional<GroupMetadataValue>> group_values;
+  // The log offset of each group's last GroupMetadata record: when a group has both a live
+  // classic record and live consumer group records, the later wins (a conversion writes the
+  // other kind's tombstones, so this only matters for logs written otherwise).
+  std::map<std::string, int64_t> group_value_offsets;
+  ConsumerGroupReplay consumer_groups;
   std::map<std::string, std::map<TopicPartition, std::optional<Positioned>>> offsets;
   // Kafka's doLoadGroupsAndOffsets: offsets of transactional batches wait, by producer id, for
   // that producer's marker: COMMIT applies them (unless a later record of the log committed
@@ -574,7 +605,13 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
           } else {
             offsets[key.group][tp].reset();
           }
+        } else if (key.type != GroupRecordKey::Type::kGroupMetadata) {
+          // KIP-848 records (key versions 3-8): read whatever inter.broker.protocol.version.
+          std::optional<std::string_view> value;
+          if (r.value) value = *r.value;
+          if (!consumer_groups.Apply(key, value, r.offset)) ++skipped;
         } else {
+          group_value_offsets[key.group] = r.offset;
           auto& slot = group_values[key.group];
           GroupMetadataValue v;
           if (!r.value) {
@@ -594,6 +631,20 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
     }
   }
 
+  // Consumer group records name topics by id: the cluster's topics now name them back.
+  class NoTopics : public TopicView {
+   public:
+    std::optional<int32_t> PartitionCount(const std::string&) const override {
+      return std::nullopt;
+    }
+    std::vector<std::string> TopicNames() const override { return {}; }
+    std::optional<TopicUuid> TopicIdOf(const std::string&) const override { return std::nullopt; }
+    std::optional<std::string> TopicNameOf(const TopicUuid&) const override { return std::nullopt; }
+  };
+  std::shared_ptr<const TopicView> topics;
+  if (topics_ && !consumer_groups.GroupIds().empty()) topics = topics_();
+  if (!topics) topics = std::make_shared<NoTopics>();
+
   Deferred d;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -612,12 +663,27 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
     for (const auto& [id, v] : group_values) ids.insert(id);
     for (const auto& [id, o] : offsets) ids.insert(id);
     for (const auto& [id, o] : pending_by_group) ids.insert(id);
+    for (const auto& id : consumer_groups.GroupIds()) ids.insert(id);
     size_t loaded = 0;
+    size_t consumer_loaded = 0;
     size_t pending_txn = 0;
     for (const auto& id : ids) {
       auto gv = group_values.find(id);
       const GroupMetadataValue* value =
           gv != group_values.end() && gv->second ? &*gv->second : nullptr;
+      const int64_t consumer_offset = consumer_groups.MetadataOffset(id);
+      bool consumer = consumer_offset >= 0;
+      if (consumer && value) {
+        const bool classic_later = group_value_offsets[id] > consumer_offset;
+        LOG(WARNING) << "[GroupCoordinator] group " << id << " has both classic and consumer "
+                     << "group records; the later ones ("
+                     << (classic_later ? "classic" : "consumer") << ") win";
+        if (classic_later) {
+          consumer = false;
+        } else {
+          value = nullptr;
+        }
+      }
       std::map<TopicPartition, Positioned> live;
       auto oit = offsets.find(id);
       if (oit != offsets.end()) {
@@ -627,7 +693,7 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
       }
       auto pit = pending_by_group.find(id);
       // Offsets-only groups (and groups with pending transactional offsets only) load Empty.
-      if (!value && live.empty() && pit == pending_by_group.end()) continue;  // deleted
+      if (!value && !consumer && live.empty() && pit == pending_by_group.end()) continue;
       auto g = std::make_shared<GroupMetadata>(id, GroupState::kEmpty, Wall());
       if (value) {
         std::vector<MemberMetadata> members;
@@ -666,6 +732,15 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
         }
       }
       for (auto& [mid, m] : g->members()) ScheduleHeartbeat(m, m.session_timeout_ms);
+      if (consumer) {
+        // A KIP-848 group with its members, epochs and assignments: its members carry on
+        // with their epochs, no hold (ConsumerGroupHeartbeatLocked).
+        if (std::optional<ConsumerGroupSnapshot> snap = consumer_groups.Snapshot(id, *topics)) {
+          g->MakeConsumerGroup();
+          g->consumer()->Restore(std::move(*snap), *topics, config_.consumer, Mono());
+          ++consumer_loaded;
+        }
+      }
       groups_[id] = g;
       ++loaded;
       if (static_cast<int64_t>(g->size()) > config_.group_max_size) {
@@ -679,7 +754,8 @@ void GroupCoordinator::LoadPartition(int32_t partition, uint64_t load_id) {
     it->second.txn_completions.clear();
     for (const auto& [pid, commit] : completions) CompleteTxnLocked(pid, partition, commit);
     LOG(INFO) << "[GroupCoordinator] finished loading " << kOffsetsTopic << "-" << partition << ": "
-              << loaded << " groups in " << (Mono() - started) << " ms"
+              << loaded << " groups (" << consumer_loaded << " consumer groups) in "
+              << (Mono() - started) << " ms"
               << (pending_txn ? ", " + std::to_string(pending_txn) +
                                     " transactional offsets awaiting their markers"
                               : "")

@@ -5,6 +5,7 @@
 #include <future>
 
 #include "server/broker_impl.h"
+#include "server/handlers/group_handlers.h"
 
 namespace gregor::server {
 
@@ -191,8 +192,11 @@ Status Broker::Start() {
   d.offsets_log = std::make_unique<group::PartitionOffsetsLog>(
       [&d](const TopicPartition& tp) { return d.replicas->GetPartition(tp); },
       &d.replicas->listeners(), cfg.min_insync_replicas, cfg.offsets_commit_timeout_ms, d.clock);
-  d.groups = std::make_unique<group::GroupCoordinator>(group::GroupConfig::FromBroker(cfg),
-                                                       d.offsets_log.get(), d.clock);
+  d.groups = std::make_unique<group::GroupCoordinator>(
+      group::GroupConfig::FromBroker(cfg), d.offsets_log.get(), d.clock,
+      [&d]() -> std::shared_ptr<const group::TopicView> {
+        return std::make_shared<SnapshotTopicView>(d.metadata.Get());
+      });
   d.groups->Start();
   d.ctx.groups = d.groups.get();
   d.producer_ids = std::make_unique<txn::ProducerIdManager>(

@@ -16,6 +16,13 @@ class Topics : public TopicView {
     if (t == "t1") return 4;
     return std::nullopt;
   }
+  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
+    if (!PartitionCount(t)) return std::nullopt;
+    return testing::TestTopicId(t);
+  }
+  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
+    return testing::TestTopicName(id, TopicNames());
+  }
   std::vector<std::string> TopicNames() const override { return {"t1"}; }
 };
 
@@ -98,6 +105,25 @@ TEST_F(ConsumerCoordinatorTest, OffsetsFollowMemberEpochs) {
   EXPECT_EQ(stale.error, ErrorCode::kStaleMemberEpoch);
   auto mine = coordinator_->FetchOffsets("g", std::nullopt, false, std::string("a"), 1);
   EXPECT_EQ(mine.error, ErrorCode::kNone);
+}
+
+TEST_F(ConsumerCoordinatorTest, OffsetDeleteKeepsSubscribedTopicsAndTheGroup) {
+  PastHold();
+  ASSERT_EQ(Beat("a", 0).member_epoch, 1);
+  // The group's only offset deleted: its member stays (the group is not dead).
+  ASSERT_EQ(Commit("g", "a", 1, {{{"t9", 0}, 5}}).at({"t9", 0}), ErrorCode::kNone);
+  EXPECT_EQ(coordinator_->DeleteOffsets("g", {{"t9", 0}}).partitions.at({"t9", 0}),
+            ErrorCode::kNone);
+  ASSERT_EQ(coordinator_->DescribeConsumerGroup("g").members.size(), 1u);
+  EXPECT_EQ(Beat("a", 1, TopicPartitions{}).error, ErrorCode::kNone);
+  // t1 is what the member consumes: refused; t9 is not: deleted.
+  ASSERT_EQ(Commit("g", "a", 1, {{{"t1", 0}, 6}}).at({"t1", 0}), ErrorCode::kNone);
+  ASSERT_EQ(Commit("g", "a", 1, {{{"t9", 1}, 7}}).at({"t9", 1}), ErrorCode::kNone);
+  auto del = coordinator_->DeleteOffsets("g", {{"t1", 0}, {"t9", 1}});
+  EXPECT_EQ(del.error, ErrorCode::kNone);
+  EXPECT_EQ(del.partitions.at({"t1", 0}), ErrorCode::kGroupSubscribedToTopic);
+  EXPECT_EQ(del.partitions.at({"t9", 1}), ErrorCode::kNone);
+  EXPECT_EQ(Fetched("g", {"t1", 0}), 6);
 }
 
 TEST_F(ConsumerCoordinatorTest, DescribeAndSessionExpiry) {

@@ -26,6 +26,13 @@ class Topics : public TopicView {
     if (it == counts.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
+    if (!PartitionCount(t)) return std::nullopt;
+    return testing::TestTopicId(t);
+  }
+  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
+    return testing::TestTopicName(id, TopicNames());
+  }
   std::vector<std::string> TopicNames() const override {
     std::vector<std::string> out;
     for (const auto& [t, n] : counts) out.push_back(t);

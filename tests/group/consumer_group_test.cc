@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "group_test_util.h"
+
 namespace gregor::group {
 namespace {
 
@@ -19,6 +21,13 @@ class FakeTopics : public TopicView {
     auto it = topics.find(t);
     if (it == topics.end()) return std::nullopt;
     return it->second;
+  }
+  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
+    if (!PartitionCount(t)) return std::nullopt;
+    return testing::TestTopicId(t);
+  }
+  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
+    return testing::TestTopicName(id, TopicNames());
   }
   std::vector<std::string> TopicNames() const override {
     std::vector<std::string> out;

@@ -10,6 +10,7 @@ namespace gregor::group {
 namespace {
 
 using golden::Hex;
+using golden::Unhex;
 
 // Golden bytes worked out by hand from Kafka's OffsetCommitKey/Value schemas.
 TEST(GroupRecordsTest, OffsetCommitKeyGoldenBytes) {
@@ -208,6 +209,234 @@ TEST(GroupRecordsTest, ControlRecordKeys) {
   EXPECT_EQ(t, ControlRecordType::kUnknown);
   EXPECT_FALSE(DecodeControlRecordKey(std::string("\0\0\0", 3), &t));
   EXPECT_FALSE(DecodeControlRecordKey(std::string("\xff\xff\0\1", 4), &t));
+}
+
+// ---------------------------------------------------------------------------------------------
+// KIP-848 consumer group records. Golden bytes worked out by hand from Kafka's
+// group-coordinator ConsumerGroup*Key/Value schemas: keys are non-flexible (int16 version,
+// int16-length strings); values start with int16 version 0 and are flexible: compact strings
+// and arrays are uvarint(length + 1), nullable ones uvarint 0 for null, a uuid is 16 raw bytes,
+// and every struct ends with its tagged-field section (uvarint count, then tag, size, bytes).
+
+TopicUuid Id(uint8_t first) {
+  TopicUuid id{};
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(first + i);
+  return id;
+}
+constexpr char kId1Hex[] = "0102030405060708090a0b0c0d0e0f10";  // Id(1)
+
+TEST(ConsumerGroupRecordsTest, KeysGoldenBytesAndRoundTrip) {
+  using T = GroupRecordKey::Type;
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupMetadata, "g")),
+            "0003"
+            "000167");
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupPartitionMetadata, "g")),
+            "0004"
+            "000167");
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupMemberMetadata, "g", "m")),
+            "0005"
+            "000167"
+            "00016d");
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupTargetAssignmentMetadata, "g")),
+            "0006"
+            "000167");
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupTargetAssignmentMember, "g", "m")),
+            "0007"
+            "000167"
+            "00016d");
+  EXPECT_EQ(Hex(EncodeConsumerGroupKey(T::kConsumerGroupCurrentMemberAssignment, "g", "m")),
+            "0008"
+            "000167"
+            "00016d");
+  for (T t : {T::kConsumerGroupMetadata, T::kConsumerGroupPartitionMetadata,
+              T::kConsumerGroupMemberMetadata, T::kConsumerGroupTargetAssignmentMetadata,
+              T::kConsumerGroupTargetAssignmentMember, T::kConsumerGroupCurrentMemberAssignment}) {
+    const bool member = t == T::kConsumerGroupMemberMetadata ||
+                        t == T::kConsumerGroupTargetAssignmentMember ||
+                        t == T::kConsumerGroupCurrentMemberAssignment;
+    const std::string bytes = EncodeConsumerGroupKey(t, "grp", "member-1");
+    GroupRecordKey k;
+    ASSERT_TRUE(DecodeGroupRecordKey(bytes, &k)) << static_cast<int>(t);
+    EXPECT_EQ(k.type, t);
+    EXPECT_EQ(k.version, static_cast<int16_t>(t));
+    EXPECT_EQ(k.group, "grp");
+    EXPECT_EQ(k.member_id, member ? "member-1" : "");
+    EXPECT_FALSE(DecodeGroupRecordKey(bytes.substr(0, bytes.size() - 1), &k));
+  }
+}
+
+TEST(ConsumerGroupRecordsTest, EpochValuesGoldenBytesAndRoundTrip) {
+  EXPECT_EQ(Hex(EncodeConsumerGroupMetadataValue({5})),
+            "0000"      // value version 0
+            "00000005"  // epoch
+            "00");      // no tagged fields
+  EXPECT_EQ(Hex(EncodeConsumerGroupTargetAssignmentMetadataValue({7})),
+            "0000"
+            "00000007"
+            "00");
+  ConsumerGroupMetadataValue m;
+  ASSERT_TRUE(DecodeConsumerGroupMetadataValue(EncodeConsumerGroupMetadataValue({-3}), &m));
+  EXPECT_EQ(m.epoch, -3);
+  ConsumerGroupTargetAssignmentMetadataValue t;
+  ASSERT_TRUE(DecodeConsumerGroupTargetAssignmentMetadataValue(
+      EncodeConsumerGroupTargetAssignmentMetadataValue({9}), &t));
+  EXPECT_EQ(t.assignment_epoch, 9);
+  // Unknown tagged fields are skipped: two fields, tag 3 (2 bytes) and tag 9 (0 bytes).
+  ASSERT_TRUE(DecodeConsumerGroupMetadataValue(Unhex("0000"
+                                                     "00000006"
+                                                     "02"
+                                                     "0302abcd"
+                                                     "0900"),
+                                               &m));
+  EXPECT_EQ(m.epoch, 6);
+  // Truncated, or an unknown value version.
+  EXPECT_FALSE(DecodeConsumerGroupMetadataValue(Unhex("0000"
+                                                      "00000006"),
+                                                &m));
+  EXPECT_FALSE(DecodeConsumerGroupMetadataValue(Unhex("0000"
+                                                      "000000"),
+                                                &m));
+  EXPECT_FALSE(DecodeConsumerGroupMetadataValue(Unhex("0001"
+                                                      "00000006"
+                                                      "00"),
+                                                &m));
+  EXPECT_FALSE(DecodeConsumerGroupMetadataValue(Unhex("0000"
+                                                      "00000006"
+                                                      "01"
+                                                      "0305ab"),
+                                                &m));
+}
+
+TEST(ConsumerGroupRecordsTest, PartitionMetadataValueGoldenBytesAndRoundTrip) {
+  ConsumerGroupPartitionMetadataValue v;
+  v.topics.push_back({Id(1), "t", 3, {}});
+  const std::string golden = std::string("0000")  // value version 0
+                             + "02"               // topics: 1 (compact: n + 1)
+                             + kId1Hex            // topic id
+                             + "0274"             // topic name "t"
+                             + "00000003"         // 3 partitions
+                             + "01"               // partition metadata: none
+                             + "00"               // topic's tagged fields
+                             + "00";              // value's tagged fields
+  EXPECT_EQ(Hex(EncodeConsumerGroupPartitionMetadataValue(v)), golden);
+  // Racks (deprecated, Kafka 3.x wrote them) are read too.
+  v.topics.push_back({Id(2), "other", 2, {{0, {"r1", "r2"}}, {1, {}}}});
+  ConsumerGroupPartitionMetadataValue back;
+  const std::string bytes = EncodeConsumerGroupPartitionMetadataValue(v);
+  ASSERT_TRUE(DecodeConsumerGroupPartitionMetadataValue(bytes, &back));
+  EXPECT_EQ(back, v);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeConsumerGroupPartitionMetadataValue(bytes.substr(0, n), &back)) << n;
+  }
+}
+
+TEST(ConsumerGroupRecordsTest, MemberMetadataValueGoldenBytesAndRoundTrip) {
+  ConsumerGroupMemberMetadataValue v;
+  v.rack_id = "r";
+  v.client_id = "c";
+  v.client_host = "h";
+  v.subscribed_topic_names = {"t"};
+  v.rebalance_timeout_ms = 10000;
+  v.server_assignor = "u";
+  const std::string fields = std::string("0000")  // value version 0
+                             + "00"               // instance id: null
+                             + "0272"             // rack "r"
+                             + "0263"             // client id "c"
+                             + "0268"             // client host "h"
+                             + "020274"           // subscribed topic names ["t"]
+                             + "00"               // regex: null
+                             + "00002710"         // rebalance timeout 10000
+                             + "0275";            // server assignor "u"
+  EXPECT_EQ(Hex(EncodeConsumerGroupMemberMetadataValue(v)), fields + "00");
+  // A classic member: ClassicMemberMetadata is tagged field 0, a nullable struct.
+  v.classic = ClassicMemberMetadata{6000, {{"range", std::string("\x01", 1)}}};
+  const std::string classic = std::string("01")  // not null
+                              + "00001770"       // session timeout 6000
+                              + "02"             // supported protocols: 1
+                              + "0672616e6765"   // name "range"
+                              + "0201"           // metadata: 1 byte, 0x01
+                              + "00"             // protocol's tagged fields
+                              + "00";            // struct's tagged fields
+  EXPECT_EQ(Hex(EncodeConsumerGroupMemberMetadataValue(v)),
+            fields + "01"  // one tagged field
+                + "00"     // tag 0
+                + "10"     // 16 bytes
+                + classic);
+  ConsumerGroupMemberMetadataValue back;
+  ASSERT_TRUE(
+      DecodeConsumerGroupMemberMetadataValue(EncodeConsumerGroupMemberMetadataValue(v), &back));
+  EXPECT_EQ(back, v);
+  // An unknown tagged field (tag 7, 3 bytes) before the classic one is skipped.
+  ASSERT_TRUE(DecodeConsumerGroupMemberMetadataValue(
+      Unhex(fields + "02" + "0703aabbcc" + "0010" + classic), &back));
+  EXPECT_EQ(back, v);
+  // A null ClassicMemberMetadata (uvarint 0) reads as a member of the consumer protocol.
+  ASSERT_TRUE(DecodeConsumerGroupMemberMetadataValue(Unhex(fields + "01" + "000100"), &back));
+  EXPECT_FALSE(back.classic);
+  // Every field set, every truncation refused.
+  v.instance_id = "instance";
+  v.subscribed_topic_regex = "t.*";
+  v.subscribed_topic_names = {"a", "b"};
+  v.classic->protocols.push_back({"roundrobin", ""});
+  const std::string bytes = EncodeConsumerGroupMemberMetadataValue(v);
+  ASSERT_TRUE(DecodeConsumerGroupMemberMetadataValue(bytes, &back));
+  EXPECT_EQ(back, v);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeConsumerGroupMemberMetadataValue(bytes.substr(0, n), &back)) << n;
+  }
+  // A tagged field longer than what is left.
+  EXPECT_FALSE(DecodeConsumerGroupMemberMetadataValue(Unhex(fields + "01" + "0010" + "01"), &back));
+}
+
+TEST(ConsumerGroupRecordsTest, AssignmentValuesGoldenBytesAndRoundTrip) {
+  ConsumerGroupTargetAssignmentMemberValue t;
+  t.topic_partitions.push_back({Id(1), {0, 2}});
+  EXPECT_EQ(Hex(EncodeConsumerGroupTargetAssignmentMemberValue(t)),
+            std::string("0000")  // value version 0
+                + "02"           // topic partitions: 1
+                + kId1Hex        // topic id
+                + "03"           // partitions: 2
+                + "00000000"     // 0
+                + "00000002"     // 2
+                + "00"           // topic's tagged fields
+                + "00");         // value's tagged fields
+  ConsumerGroupCurrentMemberAssignmentValue c;
+  c.member_epoch = 4;
+  c.previous_member_epoch = 3;
+  c.state = 1;  // UNREVOKED_PARTITIONS
+  c.assigned_partitions.push_back({Id(1), {1}});
+  EXPECT_EQ(Hex(EncodeConsumerGroupCurrentMemberAssignmentValue(c)),
+            std::string("0000")      // value version 0
+                + "00000004"         // member epoch
+                + "00000003"         // previous member epoch
+                + "01"               // state
+                + "02" + kId1Hex     // assigned: 1 topic, its id
+                + "02" + "00000001"  // its partitions: [1]
+                + "00"               // its tagged fields
+                + "01"               // pending revocation: none
+                + "00");             // tagged fields
+  c.partitions_pending_revocation.push_back({Id(2), {5, 6, 7}});
+  c.assigned_partitions.push_back({Id(3), {}});
+  ConsumerGroupCurrentMemberAssignmentValue cb;
+  const std::string cbytes = EncodeConsumerGroupCurrentMemberAssignmentValue(c);
+  ASSERT_TRUE(DecodeConsumerGroupCurrentMemberAssignmentValue(cbytes, &cb));
+  EXPECT_EQ(cb, c);
+  for (size_t n = 0; n < cbytes.size(); ++n) {
+    EXPECT_FALSE(DecodeConsumerGroupCurrentMemberAssignmentValue(cbytes.substr(0, n), &cb)) << n;
+  }
+  ConsumerGroupTargetAssignmentMemberValue tb;
+  const std::string tbytes = EncodeConsumerGroupTargetAssignmentMemberValue(t);
+  ASSERT_TRUE(DecodeConsumerGroupTargetAssignmentMemberValue(tbytes, &tb));
+  EXPECT_EQ(tb, t);
+  for (size_t n = 0; n < tbytes.size(); ++n) {
+    EXPECT_FALSE(DecodeConsumerGroupTargetAssignmentMemberValue(tbytes.substr(0, n), &tb)) << n;
+  }
+  // Unknown tagged fields in the nested struct and at the end are skipped.
+  const std::string tagged =
+      std::string("0000") + "02" + kId1Hex + "020000000101" + "0401ff" + "01" + "0200";
+  ASSERT_TRUE(DecodeConsumerGroupTargetAssignmentMemberValue(Unhex(tagged), &tb));
+  ASSERT_EQ(tb.topic_partitions.size(), 1u);
+  EXPECT_EQ(tb.topic_partitions[0].partitions, std::vector<int32_t>{1});
 }
 
 TEST(GroupPartitionTest, JavaHashCodeAndPartitionFor) {

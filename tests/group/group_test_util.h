@@ -17,6 +17,25 @@
 
 namespace gregor::group::testing {
 
+// A test topic's id: a marker byte, then the name's first 15 bytes (zero padded).
+inline TopicUuid TestTopicId(const std::string& name) {
+  TopicUuid id{};
+  id[0] = 0x7f;
+  for (size_t i = 0; i < name.size() && i + 1 < id.size(); ++i) {
+    id[i + 1] = static_cast<uint8_t>(name[i]);
+  }
+  return id;
+}
+
+// The topic of `names` whose TestTopicId is `id`.
+inline std::optional<std::string> TestTopicName(const TopicUuid& id,
+                                                const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    if (TestTopicId(n) == id) return n;
+  }
+  return std::nullopt;
+}
+
 // A ConsumerProtocolSubscription v0: topics and null user data.
 inline std::string Subscription(const std::vector<std::string>& topics) {
   protocol::Writer w;
@@ -115,7 +134,8 @@ class CoordinatorTest : public ::testing::Test {
         &listeners_, 1, 5000, &clock_);
   }
   void MakeCoordinator(bool lead = true) {
-    coordinator_ = std::make_unique<GroupCoordinator>(config_, log_.get(), &clock_);
+    coordinator_ = std::make_unique<GroupCoordinator>(config_, log_.get(), &clock_,
+                                                      [this] { return load_topics_; });
     if (lead) coordinator_->OnLeadershipChange(0, true);
   }
   void Advance(int64_t ms) {
@@ -227,6 +247,8 @@ class CoordinatorTest : public ::testing::Test {
   cluster::AppendListeners listeners_;
   std::unique_ptr<PartitionOffsetsLog> log_;
   std::unique_ptr<GroupCoordinator> coordinator_;
+  // The cluster's topics a coordinator sees when it loads the partition (nullptr: none).
+  std::shared_ptr<const TopicView> load_topics_;
 };
 
 }  // namespace gregor::group::testing

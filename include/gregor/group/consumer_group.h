@@ -15,7 +15,10 @@
 //   owned by two members at once.
 // - A member that misses its session timeout, or does not revoke within its rebalance
 //   timeout, is fenced (removed; the group epoch is bumped).
-// Topics are named here; the handler maps topic ids to names and back.
+// Topics are named here; the handler maps topic ids to names and back. The group remembers
+// the ids of the topics it names (from the TopicViews it sees) for its records, and keeps a
+// ConsumerGroupDelta of what changed since the coordinator last wrote it (Kafka's records are
+// deltas); Restore rebuilds a group from its records (consumer_group_records.h).
 //
 // KIP-848 online migration (Kafka 4.0): members of the classic protocol (JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup) may belong to a consumer group. Their subscription and owned partitions
@@ -27,6 +30,7 @@
 // Owner: the GroupCoordinator (a GroupMetadata of type consumer holds one), under its mutex;
 // no lock, no I/O of its own. Errors are Kafka ErrorCodes with a message in the result.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -48,7 +52,11 @@ struct ConsumerGroupConfig {
   std::vector<std::string> assignors = {"uniform", "range"};  // group.consumer.assignors
 };
 
-// What the coordinator may know about topics: partition counts and, for regexes, names.
+// A topic id (Kafka's Uuid, 16 bytes), as the KIP-848 records name topics.
+using TopicUuid = std::array<uint8_t, 16>;
+
+// What the coordinator may know about topics: partition counts and, for regexes, names; ids
+// and names both ways for the records of consumer groups (which name topics by id).
 class TopicView {
  public:
   virtual ~TopicView() = default;
@@ -56,6 +64,29 @@ class TopicView {
   virtual std::optional<int32_t> PartitionCount(const std::string& topic) const = 0;
   // Every topic a regex may match (internal topics excluded, as Kafka excludes them).
   virtual std::vector<std::string> TopicNames() const = 0;
+  // nullopt: no such topic.
+  virtual std::optional<TopicUuid> TopicIdOf(const std::string& topic) const = 0;
+  // nullopt: no topic has this id (deleted, or never existed).
+  virtual std::optional<std::string> TopicNameOf(const TopicUuid& id) const = 0;
+};
+
+// What changed in a consumer group's persisted state since the last TakeDelta() (the records
+// Kafka's coordinator writes for a change): member ids whose metadata (subscription, client,
+// classic protocols), current assignment (epochs, state, partitions) or target changed, the
+// members removed, and whether the group epoch, the target's epoch or the subscribed topics'
+// metadata changed.
+struct ConsumerGroupDelta {
+  std::set<std::string> member_metadata;
+  std::set<std::string> current_assignment;
+  std::set<std::string> target;
+  std::set<std::string> removed;
+  bool group_epoch = false;
+  bool assignment_epoch = false;
+  bool subscription_metadata = false;
+  bool empty() const {
+    return member_metadata.empty() && current_assignment.empty() && target.empty() &&
+           removed.empty() && !group_epoch && !assignment_epoch && !subscription_metadata;
+  }
 };
 
 // (protocol name, metadata) in the member's order of preference, as JoinGroup carries them.
@@ -106,6 +137,20 @@ struct ConsumerMember {
   int64_t sync_deadline_ms = INT64_MAX;
 
   bool operator==(const ConsumerMember&) const = default;
+};
+
+// A consumer group's state as its records describe it, topics named (ConsumerGroup::Restore).
+// Members carry their metadata and current assignment; deadlines and resolved topics are not
+// persisted.
+struct ConsumerGroupSnapshot {
+  int32_t group_epoch = 0;
+  int32_t assignment_epoch = 0;
+  std::vector<ConsumerMember> members;
+  TargetAssignment target;
+  // The subscribed topics' metadata: name -> (id, partition count).
+  std::map<std::string, std::pair<TopicUuid, int32_t>> subscription_metadata;
+  // Ids of every topic the assignments name.
+  std::map<std::string, TopicUuid> topic_ids;
 };
 
 // A ConsumerGroupHeartbeat with topics named (null fields: unchanged since the last one).
@@ -231,7 +276,10 @@ class ConsumerGroup {
   protocol::ErrorCode ClassicLeave(const std::string& member_id,
                                    const std::optional<std::string>& instance_id,
                                    std::string* removed);
-  void BumpGroupEpoch() { ++group_epoch_; }
+  void BumpGroupEpoch() {
+    ++group_epoch_;
+    delta_.group_epoch = true;
+  }
   // Kafka's validateOffsetCommit / validateOffsetFetch for this group: nullopt when allowed.
   // `member_epoch` < 0 with no member is the admin's (allowed for an empty group).
   std::optional<protocol::ErrorCode> ValidateOffsetCommit(const std::string& member_id,
@@ -244,6 +292,24 @@ class ConsumerGroup {
   void HoldAssignmentsUntil(int64_t until_ms) { hold_until_ms_ = until_ms; }
   // The owner epoch of a partition (-1: free), Kafka's currentPartitionEpoch.
   int32_t PartitionEpoch(const std::string& topic, int32_t partition) const;
+
+  // --- Persistence (KIP-848 records in __consumer_offsets) ---
+  // What changed since the last call (the coordinator writes it as records); resets it.
+  ConsumerGroupDelta TakeDelta();
+  // The subscribed topics' partition counts (Kafka's subscription metadata).
+  const std::map<std::string, int32_t>& subscription_metadata() const {
+    return subscription_metadata_;
+  }
+  // The id of a topic the group's subscriptions or assignments name, as last seen in a
+  // TopicView (or in the records it was restored from); nullopt if never seen.
+  std::optional<TopicUuid> TopicIdOf(const std::string& topic) const;
+  // Replaces the whole state with `snapshot` (a group loaded from its records): partition
+  // epochs and static members follow the members; each member's regex and names are resolved
+  // with `topics`; session deadlines restart at `now_ms` (the classic session timeout for a
+  // classic member, cfg's otherwise), the revocation deadline of a member revoking partitions
+  // likewise from its rebalance timeout. Nothing of the snapshot counts as changed.
+  void Restore(ConsumerGroupSnapshot snapshot, const TopicView& topics,
+               const ConsumerGroupConfig& cfg, int64_t now_ms);
 
  private:
   void RemoveMember(const std::string& member_id);
@@ -280,6 +346,9 @@ class ConsumerGroup {
   TargetAssignment target_;
   std::map<std::string, int32_t> subscription_metadata_;  // subscribed topic -> partitions
   std::map<std::string, std::map<int32_t, int32_t>> partition_epochs_;
+  // Ids of the topics the subscription metadata, the target or a member's partitions name.
+  std::map<std::string, TopicUuid> topic_ids_;
+  ConsumerGroupDelta delta_;
   int64_t hold_until_ms_ = 0;
 };
 

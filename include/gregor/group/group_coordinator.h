@@ -6,12 +6,16 @@
 // (TxnOffsetCommit, pending until the producer's transaction marker), and group administration
 // (ListGroups, DescribeGroups, DeleteGroups). Group state and offsets are persisted in
 // __consumer_offsets through an OffsetsLog; each group lives in partition
-// PartitionForGroup(group) and is served by the broker leading that partition.
+// PartitionForGroup(group) and is served by the broker leading that partition. KIP-848
+// consumer groups are persisted there too (Kafka's ConsumerGroup* records, written as deltas of
+// each change) when GroupConfig::persist_consumer_groups, and always read back at load.
 //
 // Owner: the Broker (created after the ReplicaManager, before listeners start; Shutdown()
 // before the OffsetsLog goes away). Thread-safe: one mutex guards all groups and partition
 // states; it is never held while calling the OffsetsLog or a completion callback (those are
 // collected and run after unlocking), so callbacks may call back into the coordinator.
+// Consumer group records are queued under the mutex (append_mu_, taken inside it and never
+// the other way round) and appended in that order after unlocking.
 // Timers (session timeouts, rebalance timeouts, group.initial.rebalance.delay.ms, pending
 // member expiry, offsets retention) fire from Tick(), which Start() runs on a background
 // thread every tick_interval_ms; tests call Tick() themselves with a FakeClock. Loading a
@@ -67,6 +71,12 @@ struct GroupConfig {
   bool consumer_protocol = true;
   ConsumerGroupConfig consumer;
   MigrationPolicy migration_policy = MigrationPolicy::kBidirectional;
+  // KIP-848 consumer groups are written to __consumer_offsets (their members, epochs and
+  // assignments survive a coordinator move) when inter.broker.protocol.version >= 3.5: from
+  // 3.5 (KIP-915) Kafka's coordinator skips record types it does not know, older versions
+  // fail to load the partition, so a roll back to an older Kafka would break. Off: consumer
+  // groups live in memory only (a new coordinator knows no member). Reading is always on.
+  bool persist_consumer_groups = false;
   bool UpgradeEnabled() const {
     return migration_policy == MigrationPolicy::kUpgrade ||
            migration_policy == MigrationPolicy::kBidirectional;
@@ -218,9 +228,15 @@ struct OffsetDeleteResult {
   std::map<TopicPartition, ErrorCode> partitions;
 };
 
+// The cluster's topics now (a metadata snapshot), for loading consumer groups whose records
+// name topics by id. Called on the coordinator's background thread; must not block.
+using TopicViewSource = std::function<std::shared_ptr<const TopicView>()>;
+
 class GroupCoordinator {
  public:
-  GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock = SystemClock::Get());
+  // `topics` nullptr: no topic known at load (restored consumer groups keep no partitions).
+  GroupCoordinator(GroupConfig config, OffsetsLog* log, const Clock* clock = SystemClock::Get(),
+                   TopicViewSource topics = nullptr);
   ~GroupCoordinator();
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
@@ -358,9 +374,12 @@ class GroupCoordinator {
   void PropagateAssignmentLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
   void ResetAndPropagateAssignmentErrorLocked(GroupMetadata& g, ErrorCode error, Deferred* d);
   void TickGroupLocked(const GroupPtr& g, int64_t now, Deferred* d);
+  ErrorCode HeartbeatLocked(const std::string& group_id, const std::string& member_id,
+                            const std::optional<std::string>& group_instance_id,
+                            int32_t generation_id, Deferred* d);
   // A non-empty consumer-protocol group refuses the classic APIs (nullopt: not such a group;
   // an empty one converts back to classic).
-  std::optional<ErrorCode> ClassicRefusalLocked(const GroupPtr& g, ErrorCode refusal);
+  std::optional<ErrorCode> ClassicRefusalLocked(const GroupPtr& g, ErrorCode refusal, Deferred* d);
   ConsumerHeartbeatResult ConsumerGroupHeartbeatLocked(const std::string& group_id,
                                                        const ConsumerHeartbeat& hb,
                                                        const TopicView& topics, Deferred* d);
@@ -382,7 +401,23 @@ class GroupCoordinator {
   void ClassicSyncToConsumerGroupLocked(const GroupPtr& g, const SyncGroupParams& p,
                                         const SyncCallback& done, Deferred* d);
   LeaveGroupResult ClassicLeaveToConsumerGroupLocked(const GroupPtr& g,
-                                                     const std::vector<LeaveMember>& members);
+                                                     const std::vector<LeaveMember>& members,
+                                                     Deferred* d);
+  // KIP-848 persistence (group_coordinator_consumer_storage.cc), when
+  // config_.persist_consumer_groups. Writes the records of what changed in `g`'s consumer group
+  // since the last call (its ConsumerGroupDelta), after `prefix`; without the gate the delta
+  // is dropped.
+  void PersistConsumerGroupLocked(const GroupPtr& g, Deferred* d,
+                                  std::vector<GroupRecord> prefix = {});
+  // Tombstones for every record of `g`'s consumer group (members removed since the last
+  // delta included); empty without the gate.
+  std::vector<GroupRecord> ConsumerGroupTombstonesLocked(GroupMetadata& g);
+  // Appends consumer group records in the order they were produced under the lock (the
+  // records of different heartbeats must reach the log in the order of the changes they
+  // describe: last record wins at load). A failure is logged.
+  void AppendConsumerRecordsLocked(const std::string& group_id, std::vector<GroupRecord> records,
+                                   Deferred* d);
+  void DrainConsumerAppends();
 
   // Storage (group_coordinator_storage.cc).
   GroupMetadataValue GroupValueLocked(const GroupMetadata& g,
@@ -425,6 +460,18 @@ class GroupCoordinator {
   const GroupConfig config_;
   OffsetsLog* const log_;
   const Clock* const clock_;
+  const TopicViewSource topics_;
+
+  // Consumer group records waiting for their turn to be appended (AppendConsumerRecordsLocked):
+  // queued under mu_, appended by whichever thread drains them, never under mu_.
+  struct QueuedAppend {
+    int32_t partition = 0;
+    std::string group_id;
+    std::string batch;
+  };
+  std::mutex append_mu_;
+  std::deque<QueuedAppend> queued_appends_;
+  bool draining_appends_ = false;
 
   mutable std::mutex mu_;
   std::map<int32_t, OwnedPartition> partitions_;

@@ -85,6 +85,16 @@ class SnapshotTopicView : public group::TopicView {
     }
     return out;
   }
+  std::optional<group::TopicUuid> TopicIdOf(const std::string& topic) const override {
+    auto it = snap_->topics.find(topic);
+    if (it == snap_->topics.end()) return std::nullopt;
+    return it->second.id;
+  }
+  std::optional<std::string> TopicNameOf(const group::TopicUuid& id) const override {
+    auto it = snap_->topic_names.find(id);
+    if (it == snap_->topic_names.end()) return std::nullopt;
+    return it->second;
+  }
 
  private:
   std::shared_ptr<const cluster::MetadataCache::Snapshot> snap_;
