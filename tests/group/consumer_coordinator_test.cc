@@ -10,20 +10,9 @@ namespace {
 
 using testing::CoordinatorTest;
 
-class Topics : public TopicView {
+class Topics : public testing::MapTopics {
  public:
-  std::optional<int32_t> PartitionCount(const std::string& t) const override {
-    if (t == "t1") return 4;
-    return std::nullopt;
-  }
-  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
-    if (!PartitionCount(t)) return std::nullopt;
-    return testing::TestTopicId(t);
-  }
-  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
-    return testing::TestTopicName(id, TopicNames());
-  }
-  std::vector<std::string> TopicNames() const override { return {"t1"}; }
+  Topics() : MapTopics({{"t1", 4}}) {}
 };
 
 class ConsumerCoordinatorTest : public CoordinatorTest {

@@ -19,26 +19,9 @@ using testing::CoordinatorTest;
 using testing::JoinWaiter;
 using testing::Subscription;
 
-class Topics : public TopicView {
+class Topics : public testing::MapTopics {
  public:
-  std::optional<int32_t> PartitionCount(const std::string& t) const override {
-    auto it = counts.find(t);
-    if (it == counts.end()) return std::nullopt;
-    return it->second;
-  }
-  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
-    if (!PartitionCount(t)) return std::nullopt;
-    return testing::TestTopicId(t);
-  }
-  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
-    return testing::TestTopicName(id, TopicNames());
-  }
-  std::vector<std::string> TopicNames() const override {
-    std::vector<std::string> out;
-    for (const auto& [t, n] : counts) out.push_back(t);
-    return out;
-  }
-  std::map<std::string, int32_t> counts = {{"t1", 6}};
+  Topics() : MapTopics({{"t1", 6}}) {}
 };
 
 // A ConsumerProtocolSubscription v1 (what a cooperative client sends): topics, null user data

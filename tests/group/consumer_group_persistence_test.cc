@@ -18,26 +18,9 @@ namespace {
 using testing::CoordinatorTest;
 using testing::Subscription;
 
-class Topics : public TopicView {
+class Topics : public testing::MapTopics {
  public:
-  std::optional<int32_t> PartitionCount(const std::string& t) const override {
-    auto it = counts.find(t);
-    if (it == counts.end()) return std::nullopt;
-    return it->second;
-  }
-  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
-    if (!PartitionCount(t)) return std::nullopt;
-    return testing::TestTopicId(t);
-  }
-  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
-    return testing::TestTopicName(id, TopicNames());
-  }
-  std::vector<std::string> TopicNames() const override {
-    std::vector<std::string> out;
-    for (const auto& [t, n] : counts) out.push_back(t);
-    return out;
-  }
-  std::map<std::string, int32_t> counts = {{"t1", 4}, {"t2", 3}, {"t3", 5}};
+  Topics() : MapTopics({{"t1", 4}, {"t2", 3}, {"t3", 5}}) {}
 };
 
 // A client of the consumer protocol as the test drives it: it owns exactly the partitions of

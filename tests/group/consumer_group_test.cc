@@ -14,27 +14,7 @@ namespace {
 
 using protocol::ErrorCode;
 
-class FakeTopics : public TopicView {
- public:
-  std::map<std::string, int32_t> topics;
-  std::optional<int32_t> PartitionCount(const std::string& t) const override {
-    auto it = topics.find(t);
-    if (it == topics.end()) return std::nullopt;
-    return it->second;
-  }
-  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
-    if (!PartitionCount(t)) return std::nullopt;
-    return testing::TestTopicId(t);
-  }
-  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
-    return testing::TestTopicName(id, TopicNames());
-  }
-  std::vector<std::string> TopicNames() const override {
-    std::vector<std::string> out;
-    for (const auto& [t, n] : topics) out.push_back(t);
-    return out;
-  }
-};
+using FakeTopics = testing::MapTopics;
 
 ConsumerHeartbeat Join(const std::string& id, std::vector<std::string> topics) {
   ConsumerHeartbeat hb;
@@ -62,7 +42,7 @@ int Count(const TopicPartitions& tp) {
 
 class ConsumerGroupTest : public ::testing::Test {
  protected:
-  ConsumerGroupTest() { topics_.topics = {{"t", 4}, {"u", 2}}; }
+  ConsumerGroupTest() { topics_.counts = {{"t", 4}, {"u", 2}}; }
   ConsumerHeartbeatResult Hb(const ConsumerHeartbeat& hb) {
     return group_.Heartbeat(hb, topics_, cfg_, now_, "gen-" + std::to_string(++ids_));
   }
@@ -156,11 +136,11 @@ TEST_F(ConsumerGroupTest, SubscriptionChangeAndNewPartitionsBumpTheGroupEpoch) {
   EXPECT_EQ(group_.group_epoch(), 2);
   EXPECT_EQ(r.member_epoch, 2);
   EXPECT_EQ(Count(*r.assignment), 6);
-  topics_.topics["t"] = 6;  // partitions added
+  topics_.counts["t"] = 6;  // partitions added
   auto r2 = Hb(Beat("a", 2, *r.assignment));
   EXPECT_EQ(group_.group_epoch(), 3);
   EXPECT_EQ(Count(*r2.assignment), 8);
-  topics_.topics.erase("u");  // topic deleted
+  topics_.counts.erase("u");  // topic deleted
   auto r3 = Hb(Beat("a", 3, *r2.assignment));
   EXPECT_EQ(r3.assignment->count("u"), 0u);
 }
@@ -234,13 +214,13 @@ TEST_F(ConsumerGroupTest, SessionAndRevocationTimeoutsFenceMembers) {
 }
 
 TEST_F(ConsumerGroupTest, RegexSubscription) {
-  topics_.topics = {{"orders-eu", 2}, {"orders-us", 2}, {"payments", 2}};
+  topics_.counts = {{"orders-eu", 2}, {"orders-us", 2}, {"payments", 2}};
   ConsumerHeartbeat j = Join("a", {});
   j.subscribed_topic_names.reset();
   j.subscribed_topic_regex = "orders-.*";
   auto r = Hb(j);
   EXPECT_EQ(*r.assignment, (TopicPartitions{{"orders-eu", {0, 1}}, {"orders-us", {0, 1}}}));
-  topics_.topics["orders-ap"] = 1;  // a new topic matches on the next heartbeat
+  topics_.counts["orders-ap"] = 1;  // a new topic matches on the next heartbeat
   auto r2 = Hb(Beat("a", r.member_epoch, *r.assignment));
   EXPECT_EQ(r2.assignment->count("orders-ap"), 1u);
 }
@@ -304,7 +284,7 @@ TEST(ConsumerHeartbeatValidation, RefusesWhatKafkaRefuses) {
 // heartbeats without churn, every partition is owned.
 TEST_F(ConsumerGroupTest, RandomChurnNeverDoubleOwnsAndConverges) {
   std::mt19937 rng(848);
-  topics_.topics = {{"t", 12}, {"u", 5}};
+  topics_.counts = {{"t", 12}, {"u", 5}};
   std::map<std::string, TopicPartitions> client;  // what each live client owns
   std::map<std::string, int32_t> epochs;
   std::map<std::string, std::vector<std::string>> subscriptions;
@@ -364,7 +344,7 @@ TEST_F(ConsumerGroupTest, RandomChurnNeverDoubleOwnsAndConverges) {
       client.erase(id);
       epochs.erase(id);
     } else if (action == 2 && rng() % 50 == 0) {
-      topics_.topics["t"] += 1;
+      topics_.counts["t"] += 1;
     } else if (action == 3 && rng() % 20 == 0) {
       now_ += 6000;  // members that did not revoke in time are fenced
       for (const std::string& id : group_.ExpireMembers(now_)) {
@@ -386,7 +366,7 @@ TEST_F(ConsumerGroupTest, RandomChurnNeverDoubleOwnsAndConverges) {
   check_exclusive();
   int owned = 0;
   for (const auto& [id, tp] : client) owned += Count(tp);
-  EXPECT_EQ(owned, topics_.topics["t"] + (group_.SubscribedTopics().count("u") ? 5 : 0));
+  EXPECT_EQ(owned, topics_.counts["t"] + (group_.SubscribedTopics().count("u") ? 5 : 0));
   EXPECT_STREQ(group_.StateName(), "Stable");
 }
 

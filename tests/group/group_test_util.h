@@ -36,6 +36,31 @@ inline std::optional<std::string> TestTopicName(const TopicUuid& id,
   return std::nullopt;
 }
 
+// A TopicView over `counts` (topic -> partitions), topic ids from TestTopicId.
+class MapTopics : public TopicView {
+ public:
+  MapTopics() = default;
+  explicit MapTopics(std::map<std::string, int32_t> c) : counts(std::move(c)) {}
+  std::optional<int32_t> PartitionCount(const std::string& t) const override {
+    auto it = counts.find(t);
+    if (it == counts.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<TopicUuid> TopicIdOf(const std::string& t) const override {
+    if (!PartitionCount(t)) return std::nullopt;
+    return TestTopicId(t);
+  }
+  std::optional<std::string> TopicNameOf(const TopicUuid& id) const override {
+    return TestTopicName(id, TopicNames());
+  }
+  std::vector<std::string> TopicNames() const override {
+    std::vector<std::string> out;
+    for (const auto& [t, n] : counts) out.push_back(t);
+    return out;
+  }
+  std::map<std::string, int32_t> counts;
+};
+
 // A ConsumerProtocolSubscription v0: topics and null user data.
 inline std::string Subscription(const std::vector<std::string>& topics) {
   protocol::Writer w;
