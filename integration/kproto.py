@@ -855,10 +855,11 @@ def transactional_batch(records, producer_id, epoch, base_sequence, timestamp_ms
     return i64(0) + i32(4 + 1 + 4 + len(after_crc)) + i32(-1) + i8(2) + struct.pack(">I", crc) + after_crc
 
 
-def write_txn_markers(conn, markers, version=1):
+def write_txn_markers(conn, markers, version=1, raw=False):
     """WriteTxnMarkers v0 or v1 (v1 flexible). markers: list of dicts with producer_id, producer_epoch, commit
     (bool), coordinator_epoch and topics={topic: [partitions]}. Returns {producer_id: {(topic, partition):
-    error_code}}."""
+    error_code}}, or with raw=True the response's entries as they come: [(producer_id, {(topic, partition):
+    error_code})]."""
     flexible = version >= 1
 
     def enc_topic(item):
@@ -906,7 +907,7 @@ def write_txn_markers(conn, markers, version=1):
         out = r.array(dec_marker) or []
     if r.remaining():
         raise ProtocolError(f"WriteTxnMarkers v{version}: {r.remaining()} bytes after the response")
-    return dict(out)
+    return list(out) if raw else dict(out)
 
 
 # ---------------------------------------------------------------- client quotas (KIP-546)

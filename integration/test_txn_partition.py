@@ -228,6 +228,26 @@ class LongPoll(threading.Thread):
 
 
 # ---------------------------------------------------------------- one broker
+@timeout(60)
+def test_txn_partition_two_markers_of_one_producer_answered_as_one(ctx):
+    """A coordinator may put two markers of one producer in one WriteTxnMarkers request (Kafka's does after a
+    leadership move sends both partitions to the same broker). Kafka answers one entry per producer id with all
+    its partitions, and Kafka's coordinator reads the answer as a map by producer id: a second entry would hide
+    the first one's partitions and leave that transaction in PrepareCommit for ever (seen in the live migration
+    from Kafka 2.4). Both versions of the request must get one entry with both partitions."""
+    b = ctx.start_broker(0)
+    topics = [unique_topic("txnm"), unique_topic("txnm")]
+    for t in topics:
+        create_topic(b.bootstrap, t, 1)
+    (pid,) = new_pids(b, 1)
+    for version in (0, 1):
+        with kproto.connect(b.bootstrap, timeout=40) as c:
+            got = kproto.write_txn_markers(c, [marker(pid, True, {t: [0]}, 0) for t in topics], version=version,
+                                           raw=True)
+        eq(got, [(pid, {(t, 0): 0 for t in topics})], f"WriteTxnMarkers v{version} answer to two markers of producer "
+           f"{pid}")
+
+
 @timeout(180)
 def test_txn_partition_markers_read_committed_and_kill9(ctx):
     """Transactional batches, LSO and read_committed fetches before and after COMMIT/ABORT markers, the coordinator

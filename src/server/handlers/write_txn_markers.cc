@@ -10,6 +10,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <memory>
@@ -23,6 +24,33 @@
 namespace gregor::server {
 
 namespace {
+
+// One answer per producer id, all its partitions in it, as Kafka's handler builds it (its
+// updateErrors). A coordinator may put two markers of one producer in one request (after a
+// leadership move sends both partitions to the same broker), and Kafka's sender reads the
+// answer as a map by producer id: a second entry for the same id would hide the first one's
+// partitions, and that transaction would never complete.
+void MergeMarkersByProducer(protocol::WriteTxnMarkersResponse* out) {
+  std::vector<protocol::WriteTxnMarkersResponse::WritableTxnMarkerResult> merged;
+  for (auto& m : out->markers) {
+    auto same = std::find_if(merged.begin(), merged.end(),
+                             [&](const auto& x) { return x.producer_id == m.producer_id; });
+    if (same == merged.end()) {
+      merged.push_back(std::move(m));
+      continue;
+    }
+    for (auto& t : m.topics) {
+      auto topic = std::find_if(same->topics.begin(), same->topics.end(),
+                                [&](const auto& x) { return x.name == t.name; });
+      if (topic == same->topics.end()) {
+        same->topics.push_back(std::move(t));
+      } else {
+        for (auto& part : t.partitions) topic->partitions.push_back(std::move(part));
+      }
+    }
+  }
+  out->markers = std::move(merged);
+}
 
 using protocol::ErrorCode;
 using MarkersResponse = protocol::WriteTxnMarkersResponse;
@@ -179,6 +207,7 @@ asio::awaitable<bool> HandleWriteTxnMarkers(ServerContext& ctx, Request& req, Re
       }
     }
   }
+  MergeMarkersByProducer(&out);
   out.Encode(resp.out, req.version());
   co_return true;
 }
