@@ -179,7 +179,8 @@ class GroupReader(threading.Thread):
                     continue
                 if m.error():
                     if not m.error().retriable() and m.error().code() != self.k.KafkaError._PARTITION_EOF:
-                        self.errors.append(f"{time.strftime('%H:%M:%S')} {m.error()}")
+                        self.errors.append((time.monotonic(), f"{time.strftime('%H:%M:%S')} {m.error()}",
+                                            m.error().name()))
                     continue
                 if m.value().isdigit():
                     self.seen.add(int(m.value()))
@@ -266,6 +267,8 @@ def test_kafka_migration_replace_every_broker_then_roll_back(ctx):
             wait_until(lambda: len(reader.seen) > 500, 60, "the group consumer reading")
             wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)))
 
+            kafka_starts = []  # (from, to): a Kafka broker starting until it is back in every ISR
+
             def replace(i, new, kind):
                 t0 = time.monotonic()
                 old = current[i]
@@ -278,6 +281,8 @@ def test_kafka_migration_replace_every_broker_then_roll_back(ctx):
                 wait_isr_full(ctx, list(current.values()), "__consumer_offsets", list(range(OFFSETS_PARTITIONS)),
                               timeout_s=120)
                 back = time.monotonic()
+                if kind == "kafka":
+                    kafka_starts.append((stopped, back))
                 prod.wait_more(300, 60, f"after broker {i} became {kind}")
                 txn.progress(3, 60, f"transactions after broker {i} became {kind}")
                 end = time.monotonic()
@@ -317,6 +322,14 @@ def test_kafka_migration_replace_every_broker_then_roll_back(ctx):
           f"committed offsets polled {commits}, regressions {len(reader.backwards)}")
     check(commits > 0, "no committed offset was ever seen")
     eq(reader.backwards, [], "committed offsets that went backwards (partition, before, after, wall time, brokers)")
-    eq(reader.errors[:5], [], "group consumer errors")
+    # A Kafka broker listens before it registers, and answers Metadata without the topics until the controller's
+    # first UpdateMetadata reaches it (Kafka 2.4's behaviour whichever broker is the controller): a consumer that
+    # asks it then reports the subscribed topic unavailable. Tolerated only then.
+    starting = [e for e in reader.errors
+                if e[2] == "UNKNOWN_TOPIC_OR_PART" and any(a <= e[0] <= b for a, b in kafka_starts)]
+    if starting:
+        print(f"group consumer: {len(starting)} UNKNOWN_TOPIC_OR_PART while a Kafka broker started: "
+              f"{[e[1] for e in starting][:3]}")
+    eq([e[1] for e in reader.errors if e not in starting][:5], [], "group consumer errors")
     for b in brokers:
         check(b.alive(), f"broker {b.broker_id} died")
