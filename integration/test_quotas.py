@@ -11,7 +11,7 @@ import threading
 import time
 
 import kproto
-from harness import GREGORCTL, Failure, check, create_topic, eq, timeout, unique_topic, wait_until
+from harness import GREGORCTL, Failure, check, create_topic, eq, exclusive, timeout, unique_topic, wait_until
 from test_confluent import ck
 
 PRODUCE_QUOTA = 200 * 1024  # bytes/s
@@ -58,6 +58,7 @@ def rate_between(acks, t0, t1):
     return sum(n for t, n in acks if t0 <= t < t1) / (t1 - t0)
 
 
+@exclusive  # rates measured: alone, so that other tests' load does not skew them
 @timeout(150)
 def test_producer_held_to_its_byte_rate_others_unaffected(ctx):
     b = ctx.start_broker(0, extra=QUOTA_WINDOWS)
